@@ -1,0 +1,58 @@
+/**
+ * The default wiring: SDK clients and secret readers built once per container, on first use, and
+ * the per-invocation adapters around them.
+ */
+import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import { ECRClient } from "@aws-sdk/client-ecr";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { GitHubPullRequests, ImageStore, PipelineStore } from "../app/ports.js";
+import type { Settings } from "../app/settings.js";
+import { ConfigurationError } from "../core/errors.js";
+import { awsClientConfig } from "./aws-config.js";
+import { CodePipelineStore } from "./codepipeline.js";
+import { EcrImageStore } from "./ecr.js";
+import { createOctokit, OctokitPullRequests } from "./github.js";
+import { secretReader, type SecretReader } from "./secrets.js";
+
+export interface AwsServices {
+  pipelines: PipelineStore;
+  images: ImageStore;
+  pullRequests?: GitHubPullRequests;
+}
+
+/** Builds each client once, when first asked for. */
+export function lazy<T>(create: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: create() }).v;
+}
+
+export class DefaultServices {
+  private readonly codepipeline = lazy(() => new CodePipelineClient(awsClientConfig()));
+  private readonly ecr = lazy(() => new ECRClient(awsClientConfig()));
+  private readonly secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
+  readonly webhookSecret: SecretReader;
+  readonly githubToken: SecretReader | undefined;
+
+  constructor(private readonly settings: Settings) {
+    const webhookSecret = secretReader("webhook secret", settings.webhookSecret, this.secrets);
+    if (!webhookSecret) {
+      throw new ConfigurationError("neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ARN is set");
+    }
+    this.webhookSecret = webhookSecret;
+    this.githubToken = secretReader("GitHub token", settings.githubToken, this.secrets);
+  }
+
+  async forInvocation(signal: AbortSignal): Promise<AwsServices> {
+    const services: AwsServices = {
+      pipelines: new CodePipelineStore(this.codepipeline(), signal),
+      images: new EcrImageStore(this.ecr(), signal),
+    };
+    if (this.githubToken) {
+      const token = await this.githubToken();
+      services.pullRequests = new OctokitPullRequests(
+        createOctokit(token, this.settings.githubApiUrl, signal),
+      );
+    }
+    return services;
+  }
+}

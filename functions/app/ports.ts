@@ -1,0 +1,83 @@
+/**
+ * Ports: what the use cases need from the outside world. Adapters in functions/adapters implement
+ * them over the AWS SDK and Octokit; tests drive the real adapters against local test doubles.
+ */
+import type { PullRequest } from "../core/classify.js";
+import type { PipelineDeclaration, Tag } from "../core/pipeline.js";
+
+export interface PipelineSummary {
+  name: string;
+  pipelineType?: string;
+  created?: Date;
+  updated?: Date;
+}
+
+export interface StoredPipeline {
+  declaration: PipelineDeclaration;
+  /** `arn:aws:codepipeline:<region>:<account>:<name>` from GetPipeline's metadata. */
+  arn: string;
+}
+
+export interface PipelineExecutionSummary {
+  pipelineExecutionId: string;
+  status: string;
+  startTime?: Date;
+  sourceRevisions?: { actionName: string; revisionId?: string }[];
+}
+
+export interface PipelineStore {
+  /** The pipeline, or `undefined` when none has that name. */
+  get(name: string): Promise<StoredPipeline | undefined>;
+  create(declaration: PipelineDeclaration, tags: Tag[]): Promise<void>;
+  update(declaration: PipelineDeclaration): Promise<void>;
+  /** Deleting a pipeline that does not exist succeeds. */
+  delete(name: string): Promise<void>;
+  /** The pipeline's tags, or `undefined` when no pipeline has that ARN. */
+  tags(arn: string): Promise<Tag[] | undefined>;
+  /** Every pipeline in the account and region (all pages). */
+  list(): Promise<PipelineSummary[]>;
+  /** Executions whose status is InProgress (or Stopping). */
+  inProgressExecutions(name: string): Promise<PipelineExecutionSummary[]>;
+  /** Stops (abandons) an execution; one that already stopped or finished is not an error. */
+  stopExecution(name: string, executionId: string, reason: string): Promise<void>;
+}
+
+export interface ImageId {
+  imageDigest?: string;
+  imageTag?: string;
+}
+
+export interface ImageStore {
+  /** Every image id of the repository (all pages); tagged images appear once per tag. */
+  list(repositoryName: string): Promise<ImageId[]>;
+  /** Deletes in batches of at most 100 ids; returns how many were deleted and the failures. */
+  delete(
+    repositoryName: string,
+    ids: ImageId[],
+  ): Promise<{ deleted: number; failures: { imageId: ImageId; code: string; reason: string }[] }>;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** CreatePipeline found a pipeline with that name already. */
+export class PipelineNameInUseError extends Error {
+  override readonly name = "PipelineNameInUseError";
+}
+
+export interface GitHubPullRequests {
+  /** The pull request as GitHub shows it now. */
+  get(repository: string, number: number): Promise<PullRequest>;
+}
+
+/** A logger that adds `fields` to every line. */
+export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
+  return {
+    info: (message, more) => logger.info(message, { ...fields, ...more }),
+    warn: (message, more) => logger.warn(message, { ...fields, ...more }),
+    error: (message, more) => logger.error(message, { ...fields, ...more }),
+  };
+}

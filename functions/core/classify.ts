@@ -1,0 +1,201 @@
+/**
+ * Decides what a GitHub delivery asks of branchline, from the event name, the parsed payload and the
+ * source pipeline's repository and branch. Pure: the same inputs always give the same intent.
+ */
+import { BadRequestError } from "./errors.js";
+
+/** The repository and branch the source pipeline builds. */
+export interface SourceRef {
+  /** `owner/name`, as in the source action's `FullRepositoryId`. */
+  repository: string;
+  branch: string;
+}
+
+export interface ClassifyOptions {
+  /** Build pull requests whose head is in another repository. Default: refused. */
+  allowForks: boolean;
+  /** Build draft pull requests. When false, a draft waits for `ready_for_review`. */
+  buildDrafts: boolean;
+}
+
+/** What the handler needs to know of a pull request. */
+export interface PullRequest {
+  number: number;
+  state: "open" | "closed";
+  draft: boolean;
+  merged: boolean;
+  headBranch: string;
+  headSha: string;
+  /** `owner/name` of the head repository; `undefined` when the fork was deleted. */
+  headRepository: string | undefined;
+  baseBranch: string;
+  baseRepository: string;
+}
+
+export interface PullRequestEvent {
+  action: string;
+  pullRequest: PullRequest;
+  /** For `edited`: the base branch before the edit, when the base changed. */
+  previousBaseBranch?: string;
+}
+
+export type Intent =
+  | { kind: "ping" }
+  | { kind: "ignore"; reason: string }
+  | { kind: "ensure"; pullRequest: PullRequest }
+  | { kind: "remove"; pullRequest: PullRequest };
+
+const BUILD_ACTIONS = new Set(["opened", "reopened", "synchronize", "ready_for_review"]);
+
+/**
+ * First pass, before anything is known of the source pipeline: pings, other events and actions that
+ * never change a clone are settled here without an AWS call.
+ */
+export function preclassify(
+  eventName: string | undefined,
+  payload: Record<string, unknown>,
+):
+  | { kind: "ping" }
+  | { kind: "ignore"; reason: string }
+  | { kind: "pull_request"; event: PullRequestEvent } {
+  if (eventName === "ping") return { kind: "ping" };
+  if (eventName === undefined || eventName === "") {
+    throw new BadRequestError("missing X-GitHub-Event header");
+  }
+  if (eventName !== "pull_request")
+    return { kind: "ignore", reason: `event ${eventName} is not handled` };
+  const event = parsePullRequestEvent(payload);
+  const relevant =
+    BUILD_ACTIONS.has(event.action) ||
+    event.action === "closed" ||
+    (event.action === "edited" && event.previousBaseBranch !== undefined);
+  if (!relevant) return { kind: "ignore", reason: `action ${event.action} is not handled` };
+  return { kind: "pull_request", event };
+}
+
+/** Second pass: what the pull request event asks for, given the source pipeline's repository. */
+export function classify(
+  event: PullRequestEvent,
+  source: SourceRef,
+  options: ClassifyOptions,
+): Intent {
+  const pr = event.pullRequest;
+  if (!sameRepository(pr.baseRepository, source.repository)) {
+    return {
+      kind: "ignore",
+      reason: `repository ${pr.baseRepository} is not ${source.repository}`,
+    };
+  }
+  // A closed pull request always loses its clone, whatever its base: it may have been retargeted
+  // after the clone was made, and removing what does not exist is harmless.
+  if (event.action === "closed") return { kind: "remove", pullRequest: pr };
+
+  const targetsSource = pr.baseBranch === source.branch;
+  if (event.action === "edited") {
+    if (targetsSource) return wanted(pr, options);
+    if (event.previousBaseBranch === source.branch) return { kind: "remove", pullRequest: pr };
+    return { kind: "ignore", reason: `base ${pr.baseBranch} is not ${source.branch}` };
+  }
+  if (!targetsSource)
+    return { kind: "ignore", reason: `base ${pr.baseBranch} is not ${source.branch}` };
+  return wanted(pr, options);
+}
+
+function wanted(pr: PullRequest, options: ClassifyOptions): Intent {
+  if (pr.state !== "open")
+    return { kind: "ignore", reason: `pull request #${pr.number} is ${pr.state}` };
+  if (isFork(pr) && !options.allowForks) {
+    return {
+      kind: "ignore",
+      reason: `pull request #${pr.number} comes from a fork; forks are not built`,
+    };
+  }
+  if (pr.draft && !options.buildDrafts) {
+    return {
+      kind: "ignore",
+      reason: `pull request #${pr.number} is a draft; waiting for ready_for_review`,
+    };
+  }
+  return { kind: "ensure", pullRequest: pr };
+}
+
+export function isFork(pr: PullRequest): boolean {
+  return pr.headRepository === undefined || !sameRepository(pr.headRepository, pr.baseRepository);
+}
+
+/** GitHub repository names are case-insensitive. */
+export function sameRepository(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Reads the members branchline uses from a `pull_request` payload; a malformed one is a bad request. */
+export function parsePullRequestEvent(payload: Record<string, unknown>): PullRequestEvent {
+  const action = stringAt(payload, ["action"]);
+  const pr = objectAt(payload, ["pull_request"]);
+  const number = pr["number"];
+  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 1) {
+    throw new BadRequestError("pull_request.number must be a positive integer");
+  }
+  const state = stringAt(pr, ["state"], "pull_request.state");
+  if (state !== "open" && state !== "closed") {
+    throw new BadRequestError(`pull_request.state must be open or closed, got ${state}`);
+  }
+  const headRepo = (objectAt(pr, ["head"], "pull_request.head")["repo"] ?? null) as unknown;
+  const event: PullRequestEvent = {
+    action,
+    pullRequest: {
+      number,
+      state,
+      draft: pr["draft"] === true,
+      merged: pr["merged"] === true,
+      headBranch: stringAt(pr, ["head", "ref"], "pull_request.head.ref"),
+      headSha: stringAt(pr, ["head", "sha"], "pull_request.head.sha"),
+      headRepository:
+        headRepo === null
+          ? undefined
+          : stringAt(
+              headRepo as Record<string, unknown>,
+              ["full_name"],
+              "pull_request.head.repo.full_name",
+            ),
+      baseBranch: stringAt(pr, ["base", "ref"], "pull_request.base.ref"),
+      baseRepository: stringAt(
+        pr,
+        ["base", "repo", "full_name"],
+        "pull_request.base.repo.full_name",
+      ),
+    },
+  };
+  if (action === "edited") {
+    const changes = payload["changes"];
+    if (isObject(changes) && isObject(changes["base"])) {
+      const from = (changes["base"] as Record<string, unknown>)["ref"];
+      if (isObject(from) && typeof from["from"] === "string")
+        event.previousBaseBranch = from["from"];
+    }
+  }
+  return event;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function objectAt(
+  root: Record<string, unknown>,
+  path: string[],
+  label = path.join("."),
+): Record<string, unknown> {
+  let value: unknown = root;
+  for (const key of path) value = isObject(value) ? value[key] : undefined;
+  if (!isObject(value)) throw new BadRequestError(`${label} must be an object`);
+  return value;
+}
+
+function stringAt(root: Record<string, unknown>, path: string[], label = path.join(".")): string {
+  let value: unknown = root;
+  for (const key of path) value = isObject(value) ? value[key] : undefined;
+  if (typeof value !== "string" || value === "")
+    throw new BadRequestError(`${label} must be a non-empty string`);
+  return value;
+}

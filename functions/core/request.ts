@@ -1,0 +1,83 @@
+/**
+ * The raw webhook request as the handler sees it, and the pure steps that turn it into a payload:
+ * header look-up in any case, base64 decoding, and JSON or form-encoded bodies.
+ */
+import { BadRequestError } from "./errors.js";
+
+export interface RawRequest {
+  headers: Readonly<Record<string, string | undefined>>;
+  body?: string | null;
+  isBase64Encoded?: boolean;
+}
+
+/** A header's value, whatever the case of its name. */
+export function header(headers: RawRequest["headers"], name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** The exact bytes GitHub signed, as a UTF-8 string. */
+export function rawBody(request: RawRequest): string {
+  const body = request.body ?? "";
+  return request.isBase64Encoded ? Buffer.from(body, "base64").toString("utf8") : body;
+}
+
+/** The largest nesting depth accepted in a payload; GitHub's payloads stay far below it. */
+const MAX_DEPTH = 64;
+
+/**
+ * Parses a delivery's body: `application/json`, or `application/x-www-form-urlencoded` with the JSON
+ * in a `payload` field. Anything else, or JSON that is not an object, is a bad request.
+ */
+export function parsePayload(
+  body: string,
+  contentType: string | undefined,
+): Record<string, unknown> {
+  const mediaType = (contentType ?? "application/json").split(";")[0]?.trim().toLowerCase();
+  let json: string;
+  if (mediaType === "application/x-www-form-urlencoded") {
+    const payload = new URLSearchParams(body).get("payload");
+    if (payload === null) throw new BadRequestError("form-encoded delivery has no payload field");
+    json = payload;
+  } else if (mediaType === "application/json" || mediaType === "") {
+    json = body;
+  } else {
+    throw new BadRequestError(`unsupported content type: ${mediaType}`);
+  }
+  if (exceedsDepth(json, MAX_DEPTH)) {
+    throw new BadRequestError(`payload nests deeper than ${MAX_DEPTH} levels`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new BadRequestError("payload is not valid JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new BadRequestError("payload is not a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** True when brackets outside strings nest deeper than `limit` (checked before parsing). */
+function exceedsDepth(json: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,71 @@
+/**
+ * Names shared by the Lambda functions and the Pulumi program: the handler's environment contract,
+ * the tags that mark a managed clone, and the clone naming rule. Pure data and pure functions only:
+ * infra/ imports this module and nothing else from functions/.
+ */
+
+/** Environment variables read by the webhook and reconciler handlers. */
+export const ENV = {
+  sourcePipelineName: "SOURCE_PIPELINE_NAME",
+  ecrRepositoryName: "ECR_REPOSITORY_NAME",
+  webhookSecretArn: "WEBHOOK_SECRET_ARN",
+  webhookSecret: "WEBHOOK_SECRET",
+  githubTokenSecretArn: "GITHUB_TOKEN_SECRET_ARN",
+  githubToken: "GITHUB_TOKEN",
+  githubApiUrl: "GITHUB_API_URL",
+  allowForks: "ALLOW_FORK_PULL_REQUESTS",
+  buildDrafts: "BUILD_DRAFT_PULL_REQUESTS",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Tags written on every clone. A pipeline without `managed-by` = `branchline` is never touched. */
+export const TAG = {
+  managedBy: "branchline:managed-by",
+  sourcePipeline: "branchline:source-pipeline",
+  pullRequest: "branchline:pull-request",
+  branch: "branchline:branch",
+} as const;
+
+export const MANAGED_BY_VALUE = "branchline";
+
+/** The environment variable every CodeBuild action of a clone receives. */
+export const IMAGE_TAG_PREFIX_VARIABLE = "IMAGE_TAG_PREFIX";
+
+/** CodePipeline's limits on pipeline names (API model: PipelineName). */
+export const PIPELINE_NAME_MAX_LENGTH = 100;
+export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9.@\-_]+$/;
+
+/** The suffix that marks a clone: `<source>-pr-<n>`. */
+export const CLONE_INFIX = "-pr-";
+
+/** The image tag prefix for a pull request: `pr-<n>`. */
+export function imageTagPrefix(prNumber: number): string {
+  return `pr-${prNumber}`;
+}
+
+/**
+ * The clone's name: `<source>-pr-<n>`, the source part cut so that the whole fits
+ * {@link PIPELINE_NAME_MAX_LENGTH} characters. Characters outside CodePipeline's set become `-`.
+ */
+export function cloneName(sourcePipelineName: string, prNumber: number): string {
+  if (!Number.isSafeInteger(prNumber) || prNumber < 1) {
+    throw new RangeError(`pull request number must be a positive integer, got ${prNumber}`);
+  }
+  const suffix = `${CLONE_INFIX}${prNumber}`;
+  const safeSource = sourcePipelineName.replace(/[^A-Za-z0-9.@\-_]/g, "-");
+  const room = PIPELINE_NAME_MAX_LENGTH - suffix.length;
+  return `${safeSource.slice(0, room)}${suffix}`;
+}
+
+/**
+ * The IAM resource-name pattern that covers every clone of a source pipeline. Because long source
+ * names are cut, the pattern uses the cut form, which every clone name starts with.
+ */
+export function cloneNameWildcard(sourcePipelineName: string): string {
+  const safeSource = sourcePipelineName.replace(/[^A-Za-z0-9.@\-_]/g, "-");
+  // The longest suffix a clone can carry: "-pr-" plus a 10-digit number.
+  const room = PIPELINE_NAME_MAX_LENGTH - (CLONE_INFIX.length + 10);
+  const stem = safeSource.length > room ? safeSource.slice(0, room) : safeSource;
+  return stem.length === safeSource.length ? `${stem}${CLONE_INFIX}*` : `${stem}*`;
+}

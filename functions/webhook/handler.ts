@@ -1,0 +1,213 @@
+/**
+ * The webhook handler: verify, parse, decide, act, answer. Everything it touches comes in through
+ * `WebhookDeps`, so tests drive the real handler against local test doubles.
+ */
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import {
+  PullRequestPipelines,
+  type EnsureStrategy,
+  type SourcePipeline,
+} from "../app/pull-request-pipelines.js";
+import {
+  withFields,
+  type GitHubPullRequests,
+  type ImageStore,
+  type Logger,
+  type PipelineStore,
+} from "../app/ports.js";
+import type { Settings } from "../app/settings.js";
+import { classify, preclassify, type Intent, type PullRequestEvent } from "../core/classify.js";
+import { UnauthorizedError } from "../core/errors.js";
+import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
+import { cloneName } from "../shared/names.js";
+import { errorResponse, respond, type Response } from "./responses.js";
+
+/** What one invocation works with; built per invocation around the container's clients. */
+export interface Services {
+  pipelines: PipelineStore;
+  images: ImageStore;
+  /** Present only when a GitHub token is configured. */
+  pullRequests?: GitHubPullRequests;
+}
+
+export interface WebhookDeps {
+  settings: () => Settings;
+  webhookSecret: () => Promise<string>;
+  services: (signal: AbortSignal) => Promise<Services> | Services;
+  verify: (secret: string, body: string, signature: string) => Promise<boolean>;
+  logger: Logger;
+  /** The most time one delivery may take; GitHub gives up after 10 s. */
+  budgetMs?: number;
+}
+
+export interface LambdaContextLike {
+  getRemainingTimeInMillis?: () => number;
+}
+
+export type WebhookEvent = Pick<APIGatewayProxyEventV2, "headers" | "body" | "isBase64Encoded">;
+
+const DEFAULT_BUDGET_MS = 8000;
+const CREATE_FIRST = new Set(["opened", "reopened"]);
+
+export function createHandler(deps: WebhookDeps) {
+  return async function handler(
+    event: WebhookEvent,
+    context?: LambdaContextLike,
+  ): Promise<Response> {
+    const started = Date.now();
+    const request: RawRequest = {
+      headers: event.headers ?? {},
+      body: event.body ?? null,
+      isBase64Encoded: event.isBase64Encoded === true,
+    };
+    const fields: Record<string, unknown> = {
+      deliveryId: header(request.headers, "x-github-delivery"),
+      event: header(request.headers, "x-github-event"),
+    };
+    const logger = withFields(deps.logger, fields);
+    let response: Response;
+    try {
+      response = await handle(deps, request, fields, budget(deps, context));
+    } catch (error) {
+      response = errorResponse(error);
+      if (response.statusCode >= 500) {
+        logger.error("delivery failed", { error: error instanceof Error ? error.name : "unknown" });
+      }
+    }
+    logger.info("delivery handled", {
+      status: response.statusCode,
+      outcome: (JSON.parse(response.body) as { outcome?: string }).outcome,
+      durationMs: Date.now() - started,
+    });
+    return response;
+  };
+}
+
+function budget(deps: WebhookDeps, context: LambdaContextLike | undefined): number {
+  const configured = deps.budgetMs ?? DEFAULT_BUDGET_MS;
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return remaining === undefined ? configured : Math.max(0, Math.min(configured, remaining - 500));
+}
+
+async function handle(
+  deps: WebhookDeps,
+  request: RawRequest,
+  fields: Record<string, unknown>,
+  budgetMs: number,
+): Promise<Response> {
+  const body = rawBody(request);
+  await authenticate(deps, request, body);
+
+  const payload = parsePayload(body, header(request.headers, "content-type"));
+  const first = preclassify(header(request.headers, "x-github-event"), payload);
+  if (first.kind === "ping") return respond(200, { outcome: "pong" });
+  if (first.kind === "ignore") return respond(202, { outcome: "ignored", reason: first.reason });
+
+  const event = first.event;
+  Object.assign(fields, { action: event.action, pullRequest: event.pullRequest.number });
+  const settings = deps.settings();
+  const services = await deps.services(AbortSignal.timeout(budgetMs));
+  const pipelines = new PullRequestPipelines(
+    services.pipelines,
+    services.images,
+    withFields(deps.logger, fields),
+    {
+      sourcePipelineName: settings.sourcePipelineName,
+      repositoryName: settings.repositoryName,
+    },
+  );
+  const source = await pipelines.source();
+  const intent = await currentIntent(event, source, settings, services.pullRequests);
+  fields["clone"] = cloneName(settings.sourcePipelineName, event.pullRequest.number);
+  return act(
+    pipelines,
+    source,
+    intent,
+    CREATE_FIRST.has(event.action) ? "create-first" : "read-first",
+  );
+}
+
+async function authenticate(deps: WebhookDeps, request: RawRequest, body: string): Promise<void> {
+  const signature = header(request.headers, "x-hub-signature-256");
+  if (signature === undefined) {
+    throw new UnauthorizedError(
+      header(request.headers, "x-hub-signature") !== undefined
+        ? "only SHA-256 signatures (X-Hub-Signature-256) are accepted"
+        : "missing X-Hub-Signature-256 header",
+    );
+  }
+  const secret = await deps.webhookSecret();
+  if (!(await deps.verify(secret, body, signature))) {
+    throw new UnauthorizedError("signature does not match the payload");
+  }
+}
+
+/**
+ * What to do, from the delivery and, when a GitHub token is configured, from the pull request as
+ * GitHub shows it now: a late `opened` for a pull request closed since then removes instead of
+ * creating, and a late `closed` for one reopened since then leaves its clone alone.
+ */
+async function currentIntent(
+  event: PullRequestEvent,
+  source: SourcePipeline,
+  settings: Settings,
+  pullRequests: GitHubPullRequests | undefined,
+): Promise<Intent> {
+  const options = { allowForks: settings.allowForks, buildDrafts: settings.buildDrafts };
+  const intent = classify(event, source.ref, options);
+  if (!pullRequests || (intent.kind !== "ensure" && intent.kind !== "remove")) return intent;
+  const now = await pullRequests.get(event.pullRequest.baseRepository, event.pullRequest.number);
+  if (intent.kind === "remove" && now.state === "open" && event.action === "closed") {
+    return {
+      kind: "ignore",
+      reason: `pull request #${now.number} was reopened since this delivery`,
+    };
+  }
+  if (intent.kind === "ensure" && now.state === "closed")
+    return { kind: "remove", pullRequest: now };
+  if (intent.kind === "ensure") {
+    return classify({ action: "synchronize", pullRequest: now }, source.ref, options);
+  }
+  return intent;
+}
+
+async function act(
+  pipelines: PullRequestPipelines,
+  source: SourcePipeline,
+  intent: Intent,
+  strategy: EnsureStrategy,
+): Promise<Response> {
+  switch (intent.kind) {
+    case "ping":
+      return respond(200, { outcome: "pong" });
+    case "ignore":
+      return respond(202, { outcome: "ignored", reason: intent.reason });
+    case "ensure": {
+      const pr = intent.pullRequest;
+      const outcome = await pipelines.ensure(
+        source,
+        {
+          prNumber: pr.number,
+          headBranch: pr.headBranch,
+          headRepository: pr.headRepository ?? pr.baseRepository,
+        },
+        strategy,
+      );
+      return respond(200, {
+        outcome: outcome.result,
+        pipeline: outcome.pipeline,
+        pullRequest: pr.number,
+      });
+    }
+    case "remove": {
+      const outcome = await pipelines.remove(source, intent.pullRequest.number);
+      return respond(200, {
+        outcome: outcome.result,
+        pipeline: outcome.pipeline,
+        pullRequest: intent.pullRequest.number,
+        executionsStopped: outcome.executionsStopped,
+        imagesDeleted: outcome.imagesDeleted,
+      });
+    }
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * The typed configuration of a branchline stack. `parseConfig` is pure: it reads raw values through a
+ * small reader interface, validates them and fails at once with a message naming the key.
+ * `loadConfig` binds it to the stack's Pulumi config (namespace `branchline`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ImageSpec } from "./build/buildspec";
+
+export const CONFIG_NAMESPACE = "branchline";
+
+export type PipelineType = "V1" | "V2";
+export const PIPELINE_TYPES: readonly PipelineType[] = ["V1", "V2"];
+
+export interface DeployConfig {
+  /** ECS cluster name. */
+  cluster: string;
+  /** ECS service name. */
+  service: string;
+}
+
+export interface BuildConfig {
+  computeType: string;
+  image: string;
+  timeoutMinutes: number;
+  args: Record<string, string>;
+  noCache: boolean;
+}
+
+export interface BranchlineConfig {
+  /** `owner/name` of the GitHub repository. */
+  repository: string;
+  branch: string;
+  /** An existing CodeConnections connection; `undefined`: the stack creates one. */
+  connectionArn: string | undefined;
+  pipelineName: string;
+  pipelineType: PipelineType;
+  images: ImageSpec[];
+  deploy: DeployConfig | undefined;
+  build: BuildConfig;
+  webhookSecret: pulumi.Output<string>;
+  githubToken: pulumi.Output<string> | undefined;
+  allowForkPullRequests: boolean;
+  buildDraftPullRequests: boolean;
+  prImageRetentionDays: number;
+  untaggedImageRetentionDays: number;
+  artifactRetentionDays: number;
+  logRetentionDays: number;
+  forceDestroy: boolean;
+}
+
+export const DEFAULTS = {
+  branch: "main",
+  pipelineType: "V1" as PipelineType,
+  images: [{ name: "app", context: "." }] as ImageSpec[],
+  build: {
+    computeType: "BUILD_GENERAL1_SMALL",
+    image: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+    timeoutMinutes: 30,
+  },
+  prImageRetentionDays: 14,
+  untaggedImageRetentionDays: 7,
+  artifactRetentionDays: 30,
+  logRetentionDays: 30,
+} as const;
+
+/** The values CloudWatch Logs accepts as a retention period. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+];
+
+export class ConfigError extends Error {
+  constructor(key: string, problem: string) {
+    super(`${CONFIG_NAMESPACE}:${key} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** How `parseConfig` reads raw values: plain strings, and secrets as outputs. */
+export interface ConfigReader {
+  get(key: string): string | undefined;
+  getSecret(key: string): pulumi.Output<string> | undefined;
+  /** The pipeline name to use when `pipelineName` is not set. */
+  defaultPipelineName: string;
+}
+
+const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;
+const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9.@_-]{1,100}$/;
+const CONNECTION_ARN_PATTERN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
+const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const BUILD_ARG_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function parseConfig(reader: ConfigReader): BranchlineConfig {
+  const repository = reader.get("repository");
+  if (repository === undefined || repository === "") {
+    throw new ConfigError("repository", "is required: the GitHub repository as owner/name");
+  }
+  if (!REPOSITORY_PATTERN.test(repository)) {
+    throw new ConfigError("repository", `must be owner/name, got ${JSON.stringify(repository)}`);
+  }
+
+  const branch = reader.get("branch") ?? DEFAULTS.branch;
+  if (branch === "") throw new ConfigError("branch", "must not be empty");
+
+  const connectionArn = reader.get("connectionArn");
+  if (connectionArn !== undefined && !CONNECTION_ARN_PATTERN.test(connectionArn)) {
+    throw new ConfigError("connectionArn", `is not a CodeConnections connection ARN: ${connectionArn}`);
+  }
+
+  const pipelineName = reader.get("pipelineName") ?? reader.defaultPipelineName;
+  if (!PIPELINE_NAME_PATTERN.test(pipelineName)) {
+    throw new ConfigError(
+      "pipelineName",
+      `must be 1-100 characters of A-Z a-z 0-9 . @ - _, got ${JSON.stringify(pipelineName)}`,
+    );
+  }
+
+  const pipelineType = reader.get("pipelineType") ?? DEFAULTS.pipelineType;
+  if (!(PIPELINE_TYPES as readonly string[]).includes(pipelineType)) {
+    throw new ConfigError(
+      "pipelineType",
+      `must be one of ${PIPELINE_TYPES.join(", ")}, got ${JSON.stringify(pipelineType)}`,
+    );
+  }
+
+  const webhookSecret = reader.getSecret("webhookSecret");
+  if (webhookSecret === undefined) {
+    throw new ConfigError(
+      "webhookSecret",
+      "is required: set it with `pulumi config set --secret branchline:webhookSecret <value>`",
+    );
+  }
+
+  return {
+    repository,
+    branch,
+    connectionArn,
+    pipelineName,
+    pipelineType: pipelineType as PipelineType,
+    images: parseImages(reader.get("images")),
+    deploy: parseDeploy(reader.get("deploy")),
+    build: parseBuild(reader.get("build")),
+    webhookSecret,
+    githubToken: reader.getSecret("githubToken"),
+    allowForkPullRequests: parseBoolean(reader, "allowForkPullRequests", false),
+    buildDraftPullRequests: parseBoolean(reader, "buildDraftPullRequests", true),
+    prImageRetentionDays: parseDays(reader, "prImageRetentionDays", DEFAULTS.prImageRetentionDays),
+    untaggedImageRetentionDays: parseDays(
+      reader,
+      "untaggedImageRetentionDays",
+      DEFAULTS.untaggedImageRetentionDays,
+    ),
+    artifactRetentionDays: parseDays(
+      reader,
+      "artifactRetentionDays",
+      DEFAULTS.artifactRetentionDays,
+    ),
+    logRetentionDays: parseLogRetention(reader),
+    forceDestroy: parseBoolean(reader, "forceDestroy", false),
+  };
+}
+
+/** Reads the stack's configuration (namespace `branchline`). */
+export function loadConfig(): BranchlineConfig {
+  const config = new pulumi.Config(CONFIG_NAMESPACE);
+  return parseConfig({
+    get: (key) => config.get(key),
+    getSecret: (key) => config.getSecret(key),
+    defaultPipelineName: `${pulumi.getProject()}-${pulumi.getStack()}`,
+  });
+}
+
+function parseJson(key: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new ConfigError(key, `is not valid JSON: ${raw}`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function optionalString(key: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "") {
+    throw new ConfigError(key, "must be a non-empty string");
+  }
+  return value;
+}
+
+function rejectUnknownFields(key: string, value: Record<string, unknown>, known: string[]): void {
+  for (const field of Object.keys(value)) {
+    if (!known.includes(field)) {
+      throw new ConfigError(key, `has an unknown field ${JSON.stringify(field)} (known: ${known.join(", ")})`);
+    }
+  }
+}
+
+export function parseImages(raw: string | undefined): ImageSpec[] {
+  if (raw === undefined) return DEFAULTS.images.map((image) => ({ ...image }));
+  const value = parseJson("images", raw);
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ConfigError("images", "must be a non-empty list of { name, context, dockerfile?, container? }");
+  }
+  const names = new Set<string>();
+  const containers = new Set<string>();
+  return value.map((item: unknown, index) => {
+    const key = `images[${index}]`;
+    if (!isRecord(item)) throw new ConfigError(key, "must be an object { name, context, dockerfile?, container? }");
+    rejectUnknownFields(key, item, ["name", "context", "dockerfile", "container"]);
+    const name = optionalString(`${key}.name`, item["name"]);
+    if (name === undefined) throw new ConfigError(`${key}.name`, "is required");
+    if (!IMAGE_NAME_PATTERN.test(name)) {
+      throw new ConfigError(`${key}.name`, `must be 1-64 letters, digits and . _ - (starting with a letter or digit), got ${JSON.stringify(name)}`);
+    }
+    const context = optionalString(`${key}.context`, item["context"]);
+    if (context === undefined) throw new ConfigError(`${key}.context`, "is required");
+    const dockerfile = optionalString(`${key}.dockerfile`, item["dockerfile"]);
+    const container = optionalString(`${key}.container`, item["container"]);
+    if (names.has(name)) throw new ConfigError(`${key}.name`, `repeats the image name ${JSON.stringify(name)}`);
+    names.add(name);
+    const containerName = container ?? name;
+    if (containers.has(containerName)) {
+      throw new ConfigError(`${key}.container`, `repeats the container name ${JSON.stringify(containerName)}`);
+    }
+    containers.add(containerName);
+    const image: ImageSpec = { name, context };
+    if (dockerfile !== undefined) image.dockerfile = dockerfile;
+    if (container !== undefined) image.container = container;
+    return image;
+  });
+}
+
+export function parseDeploy(raw: string | undefined): DeployConfig | undefined {
+  if (raw === undefined) return undefined;
+  const value = parseJson("deploy", raw);
+  if (!isRecord(value)) throw new ConfigError("deploy", "must be an object { cluster, service }");
+  rejectUnknownFields("deploy", value, ["cluster", "service"]);
+  const cluster = optionalString("deploy.cluster", value["cluster"]);
+  const service = optionalString("deploy.service", value["service"]);
+  if (cluster === undefined) throw new ConfigError("deploy.cluster", "is required");
+  if (service === undefined) throw new ConfigError("deploy.service", "is required");
+  return { cluster, service };
+}
+
+export function parseBuild(raw: string | undefined): BuildConfig {
+  const build: BuildConfig = {
+    computeType: DEFAULTS.build.computeType,
+    image: DEFAULTS.build.image,
+    timeoutMinutes: DEFAULTS.build.timeoutMinutes,
+    args: {},
+    noCache: false,
+  };
+  if (raw === undefined) return build;
+  const value = parseJson("build", raw);
+  if (!isRecord(value)) {
+    throw new ConfigError("build", "must be an object { computeType?, image?, timeoutMinutes?, args?, noCache? }");
+  }
+  rejectUnknownFields("build", value, ["computeType", "image", "timeoutMinutes", "args", "noCache"]);
+  build.computeType = optionalString("build.computeType", value["computeType"]) ?? build.computeType;
+  build.image = optionalString("build.image", value["image"]) ?? build.image;
+  const timeout = value["timeoutMinutes"];
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout < 5 || timeout > 2160) {
+      throw new ConfigError("build.timeoutMinutes", "must be a whole number of minutes from 5 to 2160");
+    }
+    build.timeoutMinutes = timeout;
+  }
+  const args = value["args"];
+  if (args !== undefined) {
+    if (!isRecord(args)) throw new ConfigError("build.args", "must be an object of name: value strings");
+    for (const [name, argValue] of Object.entries(args)) {
+      if (!BUILD_ARG_NAME_PATTERN.test(name) || typeof argValue !== "string") {
+        throw new ConfigError(`build.args.${name}`, "must be a string value under a name of letters, digits and _");
+      }
+      build.args[name] = argValue;
+    }
+  }
+  const noCache = value["noCache"];
+  if (noCache !== undefined) {
+    if (typeof noCache !== "boolean") throw new ConfigError("build.noCache", "must be true or false");
+    build.noCache = noCache;
+  }
+  return build;
+}
+
+function parseBoolean(reader: ConfigReader, key: string, fallback: boolean): boolean {
+  const raw = reader.get(key);
+  if (raw === undefined) return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new ConfigError(key, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function parseDays(reader: ConfigReader, key: string, fallback: number): number {
+  const raw = reader.get(key);
+  if (raw === undefined) return fallback;
+  const days = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(days) || days < 1) {
+    throw new ConfigError(key, `must be a whole number of days (1 or more), got ${JSON.stringify(raw)}`);
+  }
+  return days;
+}
+
+function parseLogRetention(reader: ConfigReader): number {
+  const days = parseDays(reader, "logRetentionDays", DEFAULTS.logRetentionDays);
+  if (!LOG_RETENTION_DAYS.includes(days)) {
+    throw new ConfigError("logRetentionDays", `must be one of ${LOG_RETENTION_DAYS.join(", ")}, got ${days}`);
+  }
+  return days;
+}

@@ -1,0 +1,312 @@
+/**
+ * Every IAM and resource policy document of the stack, built by pure functions from plain ARNs so that
+ * tests can assert them exactly. Components call these inside `pulumi.all(...).apply(...)`.
+ */
+import { cloneNameWildcard } from "../functions/shared/names";
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Principal?: "*" | Record<string, string | string[]>;
+  Action: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: PolicyStatement[];
+}
+
+function document(statements: PolicyStatement[]): PolicyDocument {
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** Where the stack runs: used to build ARNs of resources that have no Pulumi object. */
+export interface AccountScope {
+  partition: string;
+  region: string;
+  accountId: string;
+}
+
+export function pipelineArn(scope: AccountScope, pipelineName: string): string {
+  return `arn:${scope.partition}:codepipeline:${scope.region}:${scope.accountId}:${pipelineName}`;
+}
+
+export function ecsClusterArn(scope: AccountScope, cluster: string): string {
+  return `arn:${scope.partition}:ecs:${scope.region}:${scope.accountId}:cluster/${cluster}`;
+}
+
+export function ecsServiceArn(scope: AccountScope, cluster: string, service: string): string {
+  return `arn:${scope.partition}:ecs:${scope.region}:${scope.accountId}:service/${cluster}/${service}`;
+}
+
+export function codebuildProjectArn(scope: AccountScope, projectName: string): string {
+  return `arn:${scope.partition}:codebuild:${scope.region}:${scope.accountId}:project/${projectName}`;
+}
+
+/** A trust policy letting one AWS service assume the role. */
+export function assumeRolePolicy(service: string): PolicyDocument {
+  return document([
+    { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" },
+  ]);
+}
+
+/** Denies every request to the bucket that does not use TLS. */
+export function artifactBucketPolicy(bucketArn: string): PolicyDocument {
+  return document([
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [bucketArn, `${bucketArn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+  ]);
+}
+
+/** The ECR lifecycle policy: `pr-` images after `prImageDays`, untagged images after `untaggedDays`. */
+export function registryLifecyclePolicy(prImageDays: number, untaggedDays: number): object {
+  return {
+    rules: [
+      {
+        rulePriority: 1,
+        description: `Expire pull request images (pr-*) ${prImageDays} days after push`,
+        selection: {
+          tagStatus: "tagged",
+          tagPrefixList: ["pr-"],
+          countType: "sinceImagePushed",
+          countUnit: "days",
+          countNumber: prImageDays,
+        },
+        action: { type: "expire" },
+      },
+      {
+        rulePriority: 2,
+        description: `Expire untagged images ${untaggedDays} days after push`,
+        selection: {
+          tagStatus: "untagged",
+          countType: "sinceImagePushed",
+          countUnit: "days",
+          countNumber: untaggedDays,
+        },
+        action: { type: "expire" },
+      },
+    ],
+  };
+}
+
+/** Lets CodeBuild (for this project only) pull a custom build image from an ECR repository. */
+export function buildImageRepositoryPolicy(projectArn: string, accountId: string): PolicyDocument {
+  return document([
+    {
+      Sid: "CodeBuildPullBuildImage",
+      Effect: "Allow",
+      Principal: { Service: "codebuild.amazonaws.com" },
+      Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      Condition: {
+        ArnLike: { "aws:SourceArn": projectArn },
+        StringEquals: { "aws:SourceAccount": accountId },
+      },
+    },
+  ]);
+}
+
+export interface BuildRoleInput {
+  logGroupArn: string;
+  bucketArn: string;
+  repositoryArn: string;
+}
+
+/** The CodeBuild project's role: its logs, the artifact bucket, push to this repository only. */
+export function buildRolePolicy(input: BuildRoleInput): PolicyDocument {
+  return document([
+    {
+      Sid: "WriteBuildLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${input.logGroupArn}:*`,
+    },
+    {
+      Sid: "ReadWriteArtifacts",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+      Resource: `${input.bucketArn}/*`,
+    },
+    {
+      Sid: "LocateArtifactBucket",
+      Effect: "Allow",
+      Action: ["s3:GetBucketAcl", "s3:GetBucketLocation"],
+      Resource: input.bucketArn,
+    },
+    {
+      Sid: "LogInToRegistry",
+      Effect: "Allow",
+      Action: "ecr:GetAuthorizationToken",
+      Resource: "*",
+    },
+    {
+      Sid: "PushAndPullImages",
+      Effect: "Allow",
+      Action: [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:CompleteLayerUpload",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:InitiateLayerUpload",
+        "ecr:PutImage",
+        "ecr:UploadLayerPart",
+      ],
+      Resource: input.repositoryArn,
+    },
+  ]);
+}
+
+export interface PipelineRoleInput {
+  bucketArn: string;
+  projectArn: string;
+  connectionArn: string;
+  /** Present when the pipeline deploys to ECS. */
+  deploy?: { clusterArn: string; serviceArn: string; taskDefinitionArnPattern: string };
+}
+
+/**
+ * The role of the source pipeline, reused by every clone: the artifact bucket, the build project, the
+ * connection and, when deploying, that ECS service.
+ */
+export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "ReadWriteArtifacts",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"],
+      Resource: `${input.bucketArn}/*`,
+    },
+    {
+      Sid: "LocateArtifactBucket",
+      Effect: "Allow",
+      Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
+      Resource: input.bucketArn,
+    },
+    {
+      Sid: "RunBuilds",
+      Effect: "Allow",
+      Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+      Resource: input.projectArn,
+    },
+    {
+      Sid: "UseConnection",
+      Effect: "Allow",
+      Action: ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+      Resource: input.connectionArn,
+    },
+  ];
+  if (input.deploy !== undefined) {
+    statements.push(
+      {
+        Sid: "DeployService",
+        Effect: "Allow",
+        Action: ["ecs:DescribeServices", "ecs:UpdateService"],
+        Resource: input.deploy.serviceArn,
+      },
+      {
+        Sid: "WatchDeployment",
+        Effect: "Allow",
+        Action: ["ecs:DescribeTasks", "ecs:ListTasks"],
+        Resource: "*",
+        Condition: { ArnEquals: { "ecs:cluster": input.deploy.clusterArn } },
+      },
+      {
+        // RegisterTaskDefinition and DescribeTaskDefinition support no resource-level scoping.
+        Sid: "RegisterTaskDefinitions",
+        Effect: "Allow",
+        Action: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+        Resource: "*",
+      },
+      {
+        Sid: "TagNewTaskDefinitions",
+        Effect: "Allow",
+        Action: "ecs:TagResource",
+        Resource: input.deploy.taskDefinitionArnPattern,
+        Condition: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
+      },
+      {
+        Sid: "PassTaskRoles",
+        Effect: "Allow",
+        Action: "iam:PassRole",
+        Resource: "*",
+        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+      },
+    );
+  }
+  return document(statements);
+}
+
+export interface WebhookRoleInput {
+  scope: AccountScope;
+  sourcePipelineName: string;
+  pipelineRoleArn: string;
+  repositoryArn: string;
+  secretArns: string[];
+  logGroupArn: string;
+}
+
+/** The actions the webhook handler may run on the clones of the source pipeline. */
+export const CLONE_ACTIONS = [
+  "codepipeline:CreatePipeline",
+  "codepipeline:DeletePipeline",
+  "codepipeline:GetPipeline",
+  "codepipeline:ListPipelineExecutions",
+  "codepipeline:ListTagsForResource",
+  "codepipeline:StopPipelineExecution",
+  "codepipeline:TagResource",
+  "codepipeline:UntagResource",
+  "codepipeline:UpdatePipeline",
+] as const;
+
+/**
+ * The webhook handler's role: read the source pipeline, manage `<source>-pr-*` only, pass the pipeline
+ * role to CodePipeline only, clean up this repository's images, read its own secrets, write its logs.
+ */
+export function webhookRolePolicy(input: WebhookRoleInput): PolicyDocument {
+  return document([
+    {
+      Sid: "ReadSourcePipeline",
+      Effect: "Allow",
+      Action: "codepipeline:GetPipeline",
+      Resource: pipelineArn(input.scope, input.sourcePipelineName),
+    },
+    {
+      Sid: "ManageClones",
+      Effect: "Allow",
+      Action: [...CLONE_ACTIONS],
+      Resource: pipelineArn(input.scope, cloneNameWildcard(input.sourcePipelineName)),
+    },
+    {
+      Sid: "PassPipelineRole",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: input.pipelineRoleArn,
+      Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+    },
+    {
+      Sid: "CleanUpImages",
+      Effect: "Allow",
+      Action: ["ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:ListImages"],
+      Resource: input.repositoryArn,
+    },
+    {
+      Sid: "ReadSecrets",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: [...input.secretArns],
+    },
+    {
+      Sid: "WriteLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${input.logGroupArn}:*`,
+    },
+  ]);
+}

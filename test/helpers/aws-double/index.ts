@@ -1,0 +1,454 @@
+/**
+ * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs. Tests
+ * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
+ * faults and read back what the code under test did. Requests are validated against the official
+ * Smithy models vendored in test/fixtures/aws-models.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
+import type { PipelineDeclaration, Tag } from "../../../functions/core/pipeline.js";
+import { CodePipelineState, type SeedExecution, type SourceRevision } from "./codepipeline.js";
+import { EcrState, type SeedImage } from "./ecr.js";
+import { AwsError, COMMON_ERRORS } from "./errors.js";
+import { loadModel, type ServiceModel } from "./model.js";
+import { SecretsState } from "./secretsmanager.js";
+import { validationMessage, Validator } from "./validate.js";
+
+export type { SeedExecution, SourceRevision } from "./codepipeline.js";
+export type { SeedImage } from "./ecr.js";
+
+export type ServiceName = "codepipeline" | "ecr" | "secretsmanager";
+
+export interface RecordedCall {
+  service: ServiceName;
+  operation: string;
+  input: unknown;
+  /** HTTP status of the answer (0 while the request is still being answered). */
+  status: number;
+}
+
+export type InjectedError =
+  | "ThrottlingException"
+  | "InternalFailure"
+  | "ServiceUnavailable"
+  | { status: number; type: string; message?: string };
+
+export interface FaultSpec {
+  /** Operation name, e.g. "CreatePipeline"; "*" matches every operation. */
+  operation: string;
+  /** The error to answer with; without one the fault only delays the request. */
+  error?: InjectedError;
+  /** How many matching requests the fault hits (default 1). */
+  times?: number;
+  /** "apply": carry out the operation, then answer with the error (the answer is lost). */
+  after?: "apply";
+  /** Wait this long before handling the request. */
+  delayMs?: number;
+}
+
+export interface AwsDoubleOptions {
+  region?: string;
+  accountId?: string;
+}
+
+export interface StoredPipelineView {
+  declaration: PipelineDeclaration;
+  tags: Tag[];
+  arn: string;
+  version: number;
+}
+
+export interface ExecutionView {
+  pipelineExecutionId: string;
+  status: string;
+  startTime: Date;
+  lastUpdateTime: Date;
+  sourceRevisions: SourceRevision[];
+  trigger: { triggerType: string; triggerDetail?: string };
+  stopTrigger?: { reason?: string };
+}
+
+export interface AwsDoubleEnv {
+  AWS_ENDPOINT_URL: string;
+  AWS_REGION: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+  [name: string]: string;
+}
+
+interface Route {
+  service: ServiceName;
+  operations: Set<string>;
+  model?: ServiceModel;
+  validator?: Validator;
+}
+
+interface ActiveFault extends FaultSpec {
+  remaining: number;
+}
+
+interface Bucket {
+  perSecond: number;
+  tokens: number;
+  refilledAt: number;
+}
+
+const TARGET_PREFIXES: Record<string, ServiceName> = {
+  CodePipeline_20150709: "codepipeline",
+  AmazonEC2ContainerRegistry_V20150921: "ecr",
+  secretsmanager: "secretsmanager",
+};
+
+function routeFor(service: ServiceName): Route {
+  if (service === "secretsmanager") return { service, operations: new Set(["GetSecretValue"]) };
+  const model = loadModel(service);
+  const operations = new Set(
+    Object.entries(model.model.shapes)
+      .filter(([, s]) => s.type === "operation")
+      .map(([id]) => id.split("#")[1] ?? id),
+  );
+  return { service, operations, model, validator: new Validator(model) };
+}
+
+function faultError(error: InjectedError): AwsError {
+  if (error === "ThrottlingException") return new AwsError(error, "Rate exceeded", 400);
+  if (error === "InternalFailure") {
+    return new AwsError(
+      error,
+      "The request processing has failed because of an unknown error.",
+      500,
+    );
+  }
+  if (error === "ServiceUnavailable") {
+    return new AwsError(error, "The service is unavailable. Please try again later.", 503);
+  }
+  return new AwsError(error.type, error.message ?? error.type, error.status);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class AwsDouble {
+  readonly calls: RecordedCall[] = [];
+  private readonly codepipelineState: CodePipelineState;
+  private readonly ecrState: EcrState;
+  private readonly secretsState: SecretsState;
+  private readonly routes = new Map<ServiceName, Route>();
+  private faults: ActiveFault[] = [];
+  private buckets = new Map<string, Bucket>();
+  readonly region: string;
+  readonly accountId: string;
+
+  /** Use `startAwsDouble`. */
+  constructor(
+    private readonly server: Server,
+    options: AwsDoubleOptions,
+  ) {
+    this.region = options.region ?? "us-east-1";
+    this.accountId = options.accountId ?? "123456789012";
+    this.codepipelineState = new CodePipelineState(this.region, this.accountId);
+    this.ecrState = new EcrState(this.accountId);
+    this.secretsState = new SecretsState(this.region, this.accountId);
+    for (const service of Object.values(TARGET_PREFIXES)) {
+      this.routes.set(service, routeFor(service));
+    }
+  }
+
+  get url(): string {
+    const address = this.server.address() as AddressInfo;
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** Environment variables that point the AWS SDK at the double. */
+  env(): AwsDoubleEnv {
+    return {
+      AWS_ENDPOINT_URL: this.url,
+      AWS_REGION: this.region,
+      AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    };
+  }
+
+  // ---- CodePipeline ----
+
+  /** Stores a pipeline as if created (version from the declaration, default 1); returns its ARN. */
+  seedPipeline(declaration: PipelineDeclaration, tags: Tag[] = []): string {
+    return this.codepipelineState.seedPipeline(declaration, tags);
+  }
+
+  pipeline(name: string): StoredPipelineView | undefined {
+    const stored = this.codepipelineState.pipelines.get(name);
+    if (!stored) return undefined;
+    return structuredClone({
+      declaration: stored.declaration,
+      tags: stored.tags,
+      arn: stored.arn,
+      version: stored.version,
+    });
+  }
+
+  pipelineNames(): string[] {
+    return [...this.codepipelineState.pipelines.keys()].sort();
+  }
+
+  /** Adds an execution (newest so far) to the pipeline; returns its id. */
+  seedExecution(pipelineName: string, seed: SeedExecution): string {
+    return this.codepipelineState.seedExecution(pipelineName, seed);
+  }
+
+  /** The pipeline's executions, oldest first. */
+  executions(pipelineName: string): ExecutionView[] {
+    const list = this.codepipelineState.executionsByPipeline.get(pipelineName) ?? [];
+    return list.map((e) => {
+      const view: ExecutionView = {
+        pipelineExecutionId: e.pipelineExecutionId,
+        status: e.status,
+        startTime: new Date(e.startTime),
+        lastUpdateTime: new Date(e.lastUpdateTime),
+        sourceRevisions: structuredClone(e.sourceRevisions),
+        trigger: structuredClone(e.trigger),
+      };
+      if (e.stopTrigger) view.stopTrigger = structuredClone(e.stopTrigger);
+      return view;
+    });
+  }
+
+  // ---- ECR ----
+
+  createRepository(name: string): void {
+    this.ecrState.createRepository(name);
+  }
+
+  /** Pushes an image (digest derived if not given); a tag already on another image moves. Returns the digest. */
+  seedImage(repository: string, seed: SeedImage): string {
+    return this.ecrState.seedImage(repository, seed);
+  }
+
+  /** The repository's images in push order ([] for an unknown repository). */
+  images(repository: string): { digest: string; tags: string[] }[] {
+    return (this.ecrState.repositories.get(repository) ?? []).map((i) => ({
+      digest: i.digest,
+      tags: [...i.tags],
+    }));
+  }
+
+  // ---- Secrets Manager ----
+
+  /** Stores a secret string under a name (or a full secret ARN); returns the secret's ARN. */
+  seedSecret(nameOrArn: string, value: string): string {
+    return this.secretsState.seedSecret(nameOrArn, value);
+  }
+
+  // ---- calls, faults ----
+
+  /** How many requests the double received, for one operation or in all. */
+  callCount(operation?: string): number {
+    return operation === undefined
+      ? this.calls.length
+      : this.calls.filter((c) => c.operation === operation).length;
+  }
+
+  inject(fault: FaultSpec): void {
+    this.faults.push({ ...fault, remaining: fault.times ?? 1 });
+  }
+
+  /** Token bucket per operation ("*" for all): calls beyond `perSecond` get ThrottlingException. */
+  throttle(operation: string, limit: { perSecond: number }): void {
+    this.buckets.set(operation, {
+      perSecond: limit.perSecond,
+      tokens: Math.max(1, limit.perSecond),
+      refilledAt: Date.now(),
+    });
+  }
+
+  /** Forgets all state, recorded calls, faults and throttles. */
+  reset(): void {
+    this.codepipelineState.reset();
+    this.ecrState.reset();
+    this.secretsState.reset();
+    this.calls.length = 0;
+    this.faults = [];
+    this.buckets.clear();
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.close((error) => (error ? reject(error) : resolve()));
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---- request handling ----
+
+  /** @internal */
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    const target = String(request.headers["x-amz-target"] ?? "");
+    const dot = target.lastIndexOf(".");
+    const service = TARGET_PREFIXES[target.slice(0, dot)];
+    const operation = target.slice(dot + 1);
+    const route = service ? this.routes.get(service) : undefined;
+    if (request.method !== "POST" || !route || dot < 0 || !route.operations.has(operation)) {
+      send(response, new AwsError("UnknownOperationException", `Unknown operation ${target}`));
+      return;
+    }
+    let input: Record<string, unknown>;
+    try {
+      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new Error("not an object");
+      }
+      input = parsed as Record<string, unknown>;
+    } catch {
+      send(
+        response,
+        new AwsError("SerializationException", "The request body is not a JSON object."),
+      );
+      return;
+    }
+    const call: RecordedCall = { service: route.service, operation, input, status: 0 };
+    this.calls.push(call);
+    const answer = (result: unknown): void => {
+      call.status = send(response, result);
+    };
+
+    if (!this.takeToken(operation)) {
+      answer(new AwsError("ThrottlingException", "Rate exceeded"));
+      return;
+    }
+    const fault = this.takeFault(operation);
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.error && fault.after !== "apply") {
+      answer(faultError(fault.error));
+      return;
+    }
+    const result = this.execute(route, operation, input);
+    answer(fault?.error ? faultError(fault.error) : result);
+  }
+
+  private execute(route: Route, operation: string, input: Record<string, unknown>): unknown {
+    if (route.validator) {
+      const violations = route.validator.validateInput(operation, input);
+      const typeErrors = violations.filter((v) => v.kind === "type");
+      if (typeErrors.length > 0) {
+        return new AwsError("SerializationException", typeErrors.map((v) => v.message).join("; "));
+      }
+      if (violations.length > 0) {
+        return new AwsError("ValidationException", validationMessage(violations));
+      }
+    }
+    try {
+      switch (route.service) {
+        case "codepipeline":
+          return this.codepipelineState.handle(operation, input);
+        case "ecr":
+          return this.ecrState.handle(operation, input);
+        case "secretsmanager":
+          return this.secretsState.handle(operation, input);
+      }
+    } catch (error) {
+      if (!(error instanceof AwsError)) {
+        return new AwsError("InternalFailure", `The double failed: ${String(error)}`, 500);
+      }
+      const allowed = route.model?.errorNames(operation);
+      if (allowed && !allowed.includes(error.type) && !COMMON_ERRORS.has(error.type)) {
+        return new AwsError(
+          "InternalFailure",
+          `The double answered ${operation} with ${error.type}, which the model does not list`,
+          500,
+        );
+      }
+      return error;
+    }
+  }
+
+  private takeToken(operation: string): boolean {
+    for (const key of [operation, "*"]) {
+      const bucket = this.buckets.get(key);
+      if (!bucket) continue;
+      const now = Date.now();
+      const capacity = Math.max(1, bucket.perSecond);
+      bucket.tokens = Math.min(
+        capacity,
+        bucket.tokens + ((now - bucket.refilledAt) / 1000) * bucket.perSecond,
+      );
+      bucket.refilledAt = now;
+      if (bucket.tokens < 1) return false;
+      bucket.tokens -= 1;
+    }
+    return true;
+  }
+
+  private takeFault(operation: string): ActiveFault | undefined {
+    const fault = this.faults.find(
+      (f) => f.remaining > 0 && (f.operation === operation || f.operation === "*"),
+    );
+    if (fault) fault.remaining -= 1;
+    this.faults = this.faults.filter((f) => f.remaining > 0);
+    return fault;
+  }
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
+}
+
+/** Writes a JSON 1.1 answer (an AwsError becomes an error answer); returns the HTTP status. */
+function send(response: ServerResponse, result: unknown): number {
+  const isError = result instanceof AwsError;
+  const status = isError ? result.status : 200;
+  const body = isError ? { __type: result.type, message: result.message } : (result ?? {});
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/x-amz-json-1.1",
+    "content-length": Buffer.byteLength(text),
+    "x-amzn-requestid": randomUUID(),
+  });
+  response.end(text);
+  return status;
+}
+
+/** Starts the double on 127.0.0.1 and a free port. */
+export async function startAwsDouble(options: AwsDoubleOptions = {}): Promise<AwsDouble> {
+  let double: AwsDouble | undefined;
+  const server = createServer((request, response) => {
+    double?.handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) {
+        send(response, new AwsError("InternalFailure", `The double failed: ${String(error)}`, 500));
+      }
+    });
+  });
+  double = new AwsDouble(server, options);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  return double;
+}
+
+/**
+ * A retry strategy for tests: retries throttling, transient and server errors up to
+ * `maxAttempts` attempts in all, waiting `delayMs` between attempts.
+ */
+export function fastRetryStrategy(maxAttempts: number, delayMs = 5): RetryStrategyV2 {
+  const token = (count: number): RetryToken => ({
+    getRetryCount: () => count,
+    getRetryDelay: () => delayMs,
+  });
+  return {
+    acquireInitialRetryToken: async () => token(0),
+    refreshRetryTokenForRetry: async (previous: RetryToken, info: RetryErrorInfo) => {
+      const next = previous.getRetryCount() + 1;
+      if (info.errorType === "CLIENT_ERROR" || next >= maxAttempts)
+        throw info.error ?? new Error("no retry");
+      return token(next);
+    },
+    recordSuccess: () => undefined,
+  };
+}
