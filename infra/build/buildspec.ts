@@ -114,7 +114,8 @@ const CONTAINER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const BUILD_ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 // Control characters (tab excepted) would break the log and the here-document the script is written by.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
@@ -237,7 +238,10 @@ function checkSecondRegistry(second: SecondRegistry): void {
       `secondRegistry.registry '${second.registry}' must start with the registry host (e.g. docker.io/myorg, not myorg)`,
     );
   }
-  if (typeof second.credentialsSecretArn !== "string" || !SECRET_ARN.test(second.credentialsSecretArn)) {
+  if (
+    typeof second.credentialsSecretArn !== "string" ||
+    !SECRET_ARN.test(second.credentialsSecretArn)
+  ) {
     fail(
       `secondRegistry.credentialsSecretArn '${String(second.credentialsSecretArn)}' is not a Secrets Manager secret ARN`,
     );

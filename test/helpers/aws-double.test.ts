@@ -32,6 +32,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { expect } from "chai";
 import type { PipelineDeclaration } from "../../functions/core/pipeline.js";
 import { fastRetryStrategy, startAwsDouble, type AwsDouble } from "./aws-double/index.js";
+import { ServiceModel } from "./aws-double/model.js";
+import { Validator } from "./aws-double/validate.js";
 import { withEnv } from "./env.js";
 
 function declaration(name: string): PipelineDeclaration {
@@ -129,7 +131,8 @@ describe("AWS double", () => {
     });
 
     it("rejects a missing required member", async () => {
-      const { roleArn: _omitted, ...withoutRole } = declaration("no-role");
+      const withoutRole: Partial<PipelineDeclaration> = declaration("no-role");
+      delete withoutRole.roleArn;
       const error = await rejection(
         codepipeline().send(
           new CreatePipelineCommand({ pipeline: withoutRole as SdkPipelineDeclaration }),
@@ -156,6 +159,77 @@ describe("AWS double", () => {
       );
       expect(error.name).to.equal("ValidationException");
       expect(error.message).to.contain("imageIds: length 101 is not within 1..100");
+    });
+
+    it("rejects a number outside the model's range", async () => {
+      const error = await rejection(
+        codepipeline().send(new ListPipelinesCommand({ maxResults: 0 })),
+      );
+      expect(error.name).to.equal("ValidationException");
+      expect(error.message).to.contain("maxResults: 0 is not within 1..1000");
+    });
+
+    it("accepts a full V2 declaration with triggers and variables and returns it unchanged", async () => {
+      const full = declaration("full");
+      full.variables = [{ name: "PR_NUMBER", defaultValue: "0", description: "pull request" }];
+      full.triggers = [
+        {
+          providerType: "CodeStarSourceConnection",
+          gitConfiguration: {
+            sourceActionName: "Checkout",
+            pullRequest: [{ events: ["OPEN", "UPDATED"], branches: { includes: ["main"] } }],
+          },
+        },
+      ];
+      const client = codepipeline();
+      await client.send(new CreatePipelineCommand({ pipeline: sdk(full) }));
+      const got = await client.send(new GetPipelineCommand({ name: "full" }));
+      expect(got.pipeline).to.deep.equal({ ...full, version: 1 });
+    });
+
+    it("reports every violation with its member path", () => {
+      const model = new ServiceModel({
+        shapes: {
+          "x#Svc": { type: "service" },
+          "x#Op": { type: "operation", input: { target: "x#In" } },
+          "x#In": {
+            type: "structure",
+            members: {
+              choice: { target: "x#Choice" },
+              labels: { target: "x#Labels" },
+              count: { target: "smithy.api#Integer", traits: { "smithy.api#range": { max: 3 } } },
+            },
+          },
+          "x#Choice": {
+            type: "union",
+            members: { a: { target: "smithy.api#String" }, b: { target: "smithy.api#String" } },
+          },
+          "x#Labels": {
+            type: "map",
+            key: { target: "x#Key" },
+            value: { target: "smithy.api#String" },
+            traits: { "smithy.api#length": { max: 2 } },
+          },
+          "x#Key": { type: "string", traits: { "smithy.api#pattern": "^[a-z]+$" } },
+        },
+      });
+      const violations = new Validator(model).validateInput("Op", {
+        choice: { a: "1", b: "2" },
+        labels: { ok: "1", Bad: "2", ok2: "3" },
+        count: 4,
+        unknown: "ignored",
+      });
+      expect(violations.map((v) => v.message)).to.deep.equal([
+        "choice: exactly one member of the union must be set, got 2",
+        "labels: length 3 is not within <= 2",
+        'labels.Bad(key): "Bad" does not match ^[a-z]+$',
+        'labels.ok2(key): "ok2" does not match ^[a-z]+$',
+        "count: 4 is not within <= 3",
+      ]);
+      const typed = new Validator(model).validateInput("Op", { count: "four" });
+      expect(typed).to.deep.equal([
+        { kind: "type", path: "count", message: 'count: expected a number, got "four"' },
+      ]);
     });
 
     it("answers an unknown operation with UnknownOperationException", async () => {
@@ -196,7 +270,8 @@ describe("AWS double", () => {
       expect(listed.tags).to.deep.equal([...tags, { key: "team", value: "web" }]);
 
       const changed = declaration("app-pr-42");
-      changed.stages[1]!.actions[0]!.configuration = { ProjectName: "other" };
+      const build = changed.stages[1]?.actions[0];
+      if (build) build.configuration = { ProjectName: "other" };
       const updated = await client.send(new UpdatePipelineCommand({ pipeline: sdk(changed) }));
       expect(updated.pipeline?.version).to.equal(2);
       expect(
@@ -457,11 +532,66 @@ describe("AWS double", () => {
       expect(results.some((r) => r.status === "fulfilled")).to.equal(true);
     });
 
+    it("answers with a custom error and can delay without failing", async () => {
+      double.seedPipeline(declaration("app"));
+      double.inject({
+        operation: "StartPipelineExecution",
+        error: { status: 409, type: "ConflictException", message: "busy" },
+      });
+      double.inject({ operation: "GetPipeline", delayMs: 20 });
+      const client = codepipeline();
+      const error = await rejection(
+        client.send(new StartPipelineExecutionCommand({ name: "app" })),
+      );
+      expect(error.name).to.equal("ConflictException");
+      expect(error.message).to.equal("busy");
+      expect((await client.send(new GetPipelineCommand({ name: "app" }))).pipeline?.name).to.equal(
+        "app",
+      );
+      expect(double.calls.map((c) => c.status)).to.deep.equal([409, 200]);
+    });
+
+    it("reset() forgets state, calls and faults", async () => {
+      double.seedPipeline(declaration("app"));
+      double.inject({ operation: "GetPipeline", error: "ThrottlingException" });
+      double.throttle("GetPipeline", { perSecond: 1 });
+      double.reset();
+      double.seedPipeline(declaration("app"));
+      const client = codepipeline();
+      await client.send(new GetPipelineCommand({ name: "app" }));
+      await client.send(new GetPipelineCommand({ name: "app" }));
+      expect(double.calls.map((c) => c.status)).to.deep.equal([200, 200]);
+    });
+
     it("records calls with their input and status", async () => {
       await rejection(codepipeline().send(new GetPipelineCommand({ name: "nope" })));
       expect(double.calls).to.deep.equal([
         { service: "codepipeline", operation: "GetPipeline", input: { name: "nope" }, status: 400 },
       ]);
+    });
+  });
+
+  describe("options", () => {
+    it("stoppedStatus: 'Stopping' leaves a stopped execution Stopping", async () => {
+      const stopping = await startAwsDouble({ stoppedStatus: "Stopping", region: "eu-west-1" });
+      try {
+        const arn = stopping.seedPipeline(declaration("app"));
+        expect(arn).to.equal("arn:aws:codepipeline:eu-west-1:123456789012:app");
+        const id = stopping.seedExecution("app", { status: "InProgress" });
+        const client = new CodePipelineClient({ ...config(), endpoint: stopping.url });
+        await client.send(
+          new StopPipelineExecutionCommand({ pipelineName: "app", pipelineExecutionId: id }),
+        );
+        expect(stopping.executions("app")[0]?.status).to.equal("Stopping");
+        const again = await rejection(
+          client.send(
+            new StopPipelineExecutionCommand({ pipelineName: "app", pipelineExecutionId: id }),
+          ),
+        );
+        expect(again.name).to.equal("DuplicatedStopRequestException");
+      } finally {
+        await stopping.close();
+      }
     });
   });
 

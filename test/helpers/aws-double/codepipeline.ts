@@ -60,6 +60,8 @@ export class CodePipelineState {
   constructor(
     private readonly region: string,
     private readonly accountId: string,
+    /** Where StopPipelineExecution leaves an execution: real CodePipeline shows Stopping first. */
+    private readonly stoppedStatus: "Stopped" | "Stopping" = "Stopped",
   ) {}
 
   now(): number {
@@ -398,8 +400,8 @@ export class CodePipelineState {
             `Pipeline execution '${id}' is ${execution.status} and cannot be stopped.`,
           );
         }
-        // Real CodePipeline passes through Stopping; the double settles at once.
-        execution.status = "Stopped";
+        // Real CodePipeline passes through Stopping; by default the double settles at once.
+        execution.status = this.stoppedStatus;
         execution.lastUpdateTime = this.now();
         const reason = input.reason as string | undefined;
         execution.stopTrigger = reason === undefined ? {} : { reason };
@@ -463,6 +465,7 @@ function checkStructure(declaration: PipelineDeclaration): void {
   stages.forEach((stage, index) => {
     if (stageNames.has(stage.name)) fail(`Stage name '${stage.name}' is not unique`);
     stageNames.add(stage.name);
+    if (stage.actions.length === 0) fail(`Stage '${stage.name}' must contain at least one action`);
     const actionNames = new Set<string>();
     for (const action of stage.actions) {
       if (actionNames.has(action.name)) {
@@ -499,7 +502,4 @@ function checkStructure(declaration: PipelineDeclaration): void {
     }
     for (const name of producedHere.keys()) produced.add(name);
   });
-  if (stages[0] && stages[0].actions.length === 0) {
-    fail(`The first stage '${stages[0].name}' must contain a Source action`);
-  }
 }

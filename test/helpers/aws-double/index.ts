@@ -49,8 +49,12 @@ export interface FaultSpec {
 }
 
 export interface AwsDoubleOptions {
+  /** Default "us-east-1". */
   region?: string;
+  /** Default "123456789012". */
   accountId?: string;
+  /** The status StopPipelineExecution leaves an execution in (default "Stopped"). */
+  stoppedStatus?: "Stopped" | "Stopping";
 }
 
 export interface StoredPipelineView {
@@ -147,7 +151,11 @@ export class AwsDouble {
   ) {
     this.region = options.region ?? "us-east-1";
     this.accountId = options.accountId ?? "123456789012";
-    this.codepipelineState = new CodePipelineState(this.region, this.accountId);
+    this.codepipelineState = new CodePipelineState(
+      this.region,
+      this.accountId,
+      options.stoppedStatus,
+    );
     this.ecrState = new EcrState(this.accountId);
     this.secretsState = new SecretsState(this.region, this.accountId);
     for (const service of Object.values(TARGET_PREFIXES)) {
@@ -416,15 +424,16 @@ function send(response: ServerResponse, result: unknown): number {
 
 /** Starts the double on 127.0.0.1 and a free port. */
 export async function startAwsDouble(options: AwsDoubleOptions = {}): Promise<AwsDouble> {
-  let double: AwsDouble | undefined;
+  const handlers: { double?: AwsDouble } = {};
   const server = createServer((request, response) => {
-    double?.handle(request, response).catch((error: unknown) => {
+    handlers.double?.handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) {
         send(response, new AwsError("InternalFailure", `The double failed: ${String(error)}`, 500));
       }
     });
   });
-  double = new AwsDouble(server, options);
+  const double = new AwsDouble(server, options);
+  handlers.double = double;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());

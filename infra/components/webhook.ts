@@ -1,0 +1,193 @@
+/**
+ * The webhook receiver: API Gateway HTTP API (`POST /webhook`, Lambda proxy integration, payload
+ * format 2.0, so the raw body reaches the handler) -> Lambda (nodejs22.x, arm64) holding an esbuild
+ * bundle of functions/webhook. Secrets live in Secrets Manager; the Lambda gets their ARNs only.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ENV } from "../../functions/shared/names";
+import { LAMBDA_HANDLER } from "../bundle";
+import { assumeRolePolicy, webhookRolePolicy, type AccountScope } from "../policies";
+
+export const WEBHOOK_ROUTE_KEY = "POST /webhook";
+export const WEBHOOK_PATH = "/webhook";
+
+export interface WebhookReceiverArgs {
+  /** The Lambda deployment archive (see `functionArchive`). */
+  code: pulumi.Input<pulumi.asset.Archive>;
+  sourcePipelineName: pulumi.Input<string>;
+  pipelineRoleArn: pulumi.Input<string>;
+  repositoryName: pulumi.Input<string>;
+  repositoryArn: pulumi.Input<string>;
+  webhookSecret: pulumi.Input<string>;
+  /** Creates the GitHub token secret; `undefined`: none (the handler then posts no statuses). */
+  githubToken: pulumi.Input<string> | undefined;
+  allowForkPullRequests: boolean;
+  buildDraftPullRequests: boolean;
+  logRetentionDays: pulumi.Input<number>;
+  scope: pulumi.Input<AccountScope>;
+}
+
+export class WebhookReceiver extends pulumi.ComponentResource {
+  public readonly function: aws.lambda.Function;
+  public readonly api: aws.apigatewayv2.Api;
+  public readonly webhookUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: WebhookReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("branchline:webhook:WebhookReceiver", name, {}, opts);
+    const parent = { parent: this };
+
+    const webhookSecret = new aws.secretsmanager.Secret(
+      `${name}-webhook-secret`,
+      { description: "branchline: the GitHub webhook secret" },
+      parent,
+    );
+    new aws.secretsmanager.SecretVersion(
+      `${name}-webhook-secret-value`,
+      { secretId: webhookSecret.id, secretString: pulumi.secret(args.webhookSecret) },
+      parent,
+    );
+
+    let githubTokenSecret: aws.secretsmanager.Secret | undefined;
+    if (args.githubToken !== undefined) {
+      githubTokenSecret = new aws.secretsmanager.Secret(
+        `${name}-github-token`,
+        { description: "branchline: the GitHub token used to report commit statuses" },
+        parent,
+      );
+      new aws.secretsmanager.SecretVersion(
+        `${name}-github-token-value`,
+        { secretId: githubTokenSecret.id, secretString: pulumi.secret(args.githubToken) },
+        parent,
+      );
+    }
+    const secretArns = [webhookSecret.arn, ...(githubTokenSecret ? [githubTokenSecret.arn] : [])];
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { retentionInDays: args.logRetentionDays },
+      parent,
+    );
+
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")),
+        description: "branchline: the webhook handler's role",
+      },
+      parent,
+    );
+
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([
+            args.scope,
+            args.sourcePipelineName,
+            args.pipelineRoleArn,
+            args.repositoryArn,
+            logGroup.arn,
+            pulumi.all(secretArns),
+          ])
+          .apply(
+            ([scope, sourcePipelineName, pipelineRoleArn, repositoryArn, logGroupArn, arns]) =>
+              JSON.stringify(
+                webhookRolePolicy({
+                  scope,
+                  sourcePipelineName,
+                  pipelineRoleArn,
+                  repositoryArn,
+                  secretArns: arns,
+                  logGroupArn,
+                }),
+              ),
+          ),
+      },
+      parent,
+    );
+
+    const variables: Record<string, pulumi.Input<string>> = {
+      [ENV.sourcePipelineName]: args.sourcePipelineName,
+      [ENV.ecrRepositoryName]: args.repositoryName,
+      [ENV.webhookSecretArn]: webhookSecret.arn,
+      [ENV.allowForks]: String(args.allowForkPullRequests),
+      [ENV.buildDrafts]: String(args.buildDraftPullRequests),
+    };
+    if (githubTokenSecret !== undefined) {
+      variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
+    }
+
+    this.function = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        description: "branchline: receives GitHub pull request webhooks",
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        handler: LAMBDA_HANDLER,
+        code: args.code,
+        memorySize: 256,
+        timeout: 30,
+        role: role.arn,
+        environment: { variables },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+
+    this.api = new aws.apigatewayv2.Api(
+      `${name}-api`,
+      { protocolType: "HTTP", description: "branchline: GitHub webhook endpoint" },
+      parent,
+    );
+
+    const integration = new aws.apigatewayv2.Integration(
+      `${name}-integration`,
+      {
+        apiId: this.api.id,
+        integrationType: "AWS_PROXY",
+        integrationMethod: "POST",
+        integrationUri: this.function.invokeArn,
+        payloadFormatVersion: "2.0",
+        timeoutMilliseconds: 30000,
+      },
+      parent,
+    );
+
+    const route = new aws.apigatewayv2.Route(
+      `${name}-route`,
+      {
+        apiId: this.api.id,
+        routeKey: WEBHOOK_ROUTE_KEY,
+        target: pulumi.interpolate`integrations/${integration.id}`,
+      },
+      parent,
+    );
+
+    new aws.apigatewayv2.Stage(
+      `${name}-stage`,
+      {
+        apiId: this.api.id,
+        name: "$default",
+        autoDeploy: true,
+        defaultRouteSettings: { throttlingBurstLimit: 50, throttlingRateLimit: 20 },
+      },
+      { parent: this, dependsOn: [route] },
+    );
+
+    new aws.lambda.Permission(
+      `${name}-invoke-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${this.api.executionArn}/*/POST${WEBHOOK_PATH}`,
+      },
+      parent,
+    );
+
+    this.webhookUrl = pulumi.interpolate`${this.api.apiEndpoint}${WEBHOOK_PATH}`;
+    this.registerOutputs({ webhookUrl: this.webhookUrl, functionName: this.function.name });
+  }
+}

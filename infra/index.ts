@@ -1,0 +1,20 @@
+/**
+ * The Pulumi program of branchline (`pulumi up` runs this file: package.json `main`). Thin: reads the
+ * stack's config, bundles the webhook Lambda from the checked-out code and declares the stack.
+ *
+ * Relative imports in infra/ carry no `.js` suffix: the Pulumi CLI loads this program with the
+ * ts-node vendored in @pulumi/pulumi and Node's CommonJS resolver, which finds `./config` (a .ts
+ * file) but not `./config.js`. test/infra/runner.test.ts loads the program that way.
+ */
+import { bundleFunction, functionArchive, WEBHOOK_ENTRY } from "./bundle";
+import { loadConfig } from "./config";
+import { createBranchline } from "./program";
+
+const outputs = createBranchline(loadConfig(), functionArchive(bundleFunction(WEBHOOK_ENTRY)));
+
+export const webhookUrl = outputs.webhookUrl;
+export const sourcePipelineName = outputs.sourcePipelineName;
+export const sourcePipelineConsoleUrl = outputs.sourcePipelineConsoleUrl;
+export const repositoryUri = outputs.repositoryUri;
+export const connectionArn = outputs.connectionArn;
+export const connectionStatus = outputs.connectionStatus;

@@ -1,0 +1,142 @@
+/**
+ * The whole stack: config -> components -> outputs. `infra/index.ts` calls this with the stack's
+ * configuration; tests and `npm run synth` call it under Pulumi mocks.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BUILDSPEC_ENVIRONMENT, renderBuildspec } from "./build/buildspec";
+import { ArtifactStore } from "./components/artifacts";
+import { BuildProject } from "./components/build";
+import { SourceConnection } from "./components/connection";
+import { SourcePipeline } from "./components/pipeline";
+import { Registry } from "./components/registry";
+import { WebhookReceiver } from "./components/webhook";
+import type { BranchlineConfig } from "./config";
+import type { AccountScope } from "./policies";
+
+export interface BranchlineOutputs {
+  webhookUrl: pulumi.Output<string>;
+  sourcePipelineName: pulumi.Output<string>;
+  sourcePipelineConsoleUrl: pulumi.Output<string>;
+  repositoryUri: pulumi.Output<string>;
+  connectionArn: pulumi.Output<string>;
+  connectionStatus: pulumi.Output<string>;
+}
+
+/** Environment variables the buildspec needs from the CodeBuild project (typed: a new one won't compile). */
+type BuildspecVariable = (typeof BUILDSPEC_ENVIRONMENT)[number];
+
+export const CONNECTION_PENDING_NOTE =
+  "authorise it once in the AWS console: Developer Tools > Settings > Connections > Update pending connection";
+
+export function connectionStatusNote(status: string): string {
+  return status === "AVAILABLE" ? "AVAILABLE" : `${status}: ${CONNECTION_PENDING_NOTE}`;
+}
+
+export function pipelineConsoleUrl(region: string, pipelineName: string): string {
+  return `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${encodeURIComponent(pipelineName)}/view?region=${region}`;
+}
+
+/**
+ * Declares every resource of a stack.
+ * @param code the webhook Lambda's deployment archive (`functionArchive(bundleFunction(WEBHOOK_ENTRY))`).
+ */
+export function createBranchline(
+  config: BranchlineConfig,
+  code: pulumi.Input<pulumi.asset.Archive>,
+): BranchlineOutputs {
+  const buildspec = renderBuildspec({
+    images: config.images,
+    buildArgs: config.build.args,
+    noCache: config.build.noCache,
+  });
+
+  const scope: pulumi.Output<AccountScope> = pulumi
+    .all([aws.getCallerIdentityOutput(), aws.getRegionOutput(), aws.getPartitionOutput()])
+    .apply(([identity, region, partition]) => ({
+      partition: partition.partition,
+      region: region.region,
+      accountId: identity.accountId,
+    }));
+
+  const artifacts = new ArtifactStore("artifacts", {
+    retentionDays: config.artifactRetentionDays,
+    forceDestroy: config.forceDestroy,
+  });
+
+  const registry = new Registry("registry", {
+    prImageRetentionDays: config.prImageRetentionDays,
+    untaggedImageRetentionDays: config.untaggedImageRetentionDays,
+    forceDelete: config.forceDestroy,
+  });
+
+  const environment: Record<BuildspecVariable, pulumi.Input<string>> = {
+    REPOSITORY_URI: registry.repositoryUrl,
+  };
+  const build = new BuildProject("build", {
+    projectName: config.pipelineName,
+    buildspec,
+    computeType: config.build.computeType,
+    image: config.build.image,
+    timeoutMinutes: config.build.timeoutMinutes,
+    environment,
+    bucketArn: artifacts.bucketArn,
+    repositoryArn: registry.repositoryArn,
+    logRetentionDays: config.logRetentionDays,
+    scope,
+  });
+
+  let connectionArn: pulumi.Output<string>;
+  let connectionStatus: pulumi.Output<string>;
+  if (config.connectionArn === undefined) {
+    const connection = new SourceConnection("connection", {
+      connectionName: config.pipelineName,
+    });
+    connectionArn = connection.connectionArn;
+    connectionStatus = connection.connectionStatus.apply(connectionStatusNote);
+  } else {
+    connectionArn = pulumi.output(config.connectionArn);
+    connectionStatus = pulumi.output(
+      "existing connection (branchline:connectionArn): it must be AVAILABLE",
+    );
+  }
+
+  const pipeline = new SourcePipeline("pipeline", {
+    pipelineName: config.pipelineName,
+    pipelineType: config.pipelineType,
+    repository: config.repository,
+    branch: config.branch,
+    connectionArn,
+    bucketName: artifacts.bucketName,
+    bucketArn: artifacts.bucketArn,
+    projectName: build.projectName,
+    projectArn: build.projectArn,
+    deploy: config.deploy,
+    scope,
+  });
+
+  const webhook = new WebhookReceiver("webhook", {
+    code,
+    sourcePipelineName: pipeline.pipelineName,
+    pipelineRoleArn: pipeline.role.arn,
+    repositoryName: registry.repositoryName,
+    repositoryArn: registry.repositoryArn,
+    webhookSecret: config.webhookSecret,
+    githubToken: config.githubToken,
+    allowForkPullRequests: config.allowForkPullRequests,
+    buildDraftPullRequests: config.buildDraftPullRequests,
+    logRetentionDays: config.logRetentionDays,
+    scope,
+  });
+
+  return {
+    webhookUrl: webhook.webhookUrl,
+    sourcePipelineName: pipeline.pipelineName,
+    sourcePipelineConsoleUrl: pulumi
+      .all([scope, pipeline.pipelineName])
+      .apply(([s, name]) => pipelineConsoleUrl(s.region, name)),
+    repositoryUri: registry.repositoryUrl,
+    connectionArn,
+    connectionStatus,
+  };
+}

@@ -1,0 +1,932 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import {
+  BUILD_CACHE_MODE,
+  BUILDSPEC_ENVIRONMENT,
+  CODEBUILD_PROVIDED_ENVIRONMENT,
+  DEPLOY_FILES,
+  IMAGE_DEFINITIONS_MAX_BYTES,
+  IMAGE_TAG_PREFIX_ENVIRONMENT,
+  SECOND_REGISTRY_ENVIRONMENT,
+  imageTags,
+  renderBuildspec,
+  shellQuote,
+  type BuildspecOptions,
+} from "../../../infra/build/buildspec.js";
+import { IMAGE_TAG_PREFIX_VARIABLE, imageTagPrefix } from "../../../functions/shared/names.js";
+
+const FAKE_BIN = path.join(__dirname, "..", "..", "helpers", "fake-bin");
+const REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app";
+const REGISTRY_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+const COMMIT = "3f2a9c1d0b8e7f6a5c4d3e2f1a0b9c8d7e6f5a4b";
+const SHA7 = "3f2a9c1";
+const ECR_PASSWORD = "ecr-pass-Zq81";
+const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbCdEf";
+const CACHE_OPTS = "mode=max,image-manifest=true,oci-mediatypes=true";
+const PHASES = ["install", "pre_build", "build", "post_build"] as const;
+
+interface Invocation {
+  tool: string;
+  stdin: string;
+  args: string[];
+}
+
+interface PhaseResult {
+  phase: string;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunResult {
+  ok: boolean;
+  phases: PhaseResult[];
+  invocations: Invocation[];
+  /** Everything the phases printed (stdout and stderr). */
+  output: string;
+  /** The source directory the build ran in. */
+  src: string;
+}
+
+interface Buildspec {
+  version: unknown;
+  env: { shell?: string; "secrets-manager"?: Record<string, string> };
+  phases: Record<string, { "on-failure"?: string; commands: string[] }>;
+  artifacts: { files: string[]; "discard-paths"?: string };
+}
+
+const tempDirs: string[] = [];
+
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A repository checkout with a Dockerfile in each of the given directories. */
+function checkout(dockerfileDirs: string[], extraDirs: string[] = []): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), "branchline-build-"));
+  tempDirs.push(root);
+  const src = path.join(root, "src");
+  mkdirSync(src);
+  for (const dir of dockerfileDirs) {
+    mkdirSync(path.join(src, dir), { recursive: true });
+    writeFileSync(path.join(src, dir, "Dockerfile"), "FROM scratch\n");
+  }
+  for (const dir of extraDirs) mkdirSync(path.join(src, dir), { recursive: true });
+  return src;
+}
+
+function parseLog(file: string): Invocation[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\x1e")
+    .filter((record) => record !== "")
+    .map((record) => {
+      const fields = record.split("\x1f");
+      fields.pop(); // every field ends with \x1f
+      const [tool = "", stdin = "", ...args] = fields;
+      return { tool, stdin, args };
+    });
+}
+
+/**
+ * Runs the buildspec's phases in order the way CodeBuild does: each command of each phase with bash
+ * in the checkout, one process per command (nothing but files carries over), stopping at the first
+ * failing phase, except that post_build still runs after a failed build with
+ * CODEBUILD_BUILD_SUCCEEDING=0. docker and aws are the stand-ins from test/helpers/fake-bin.
+ */
+function runBuildspec(
+  buildspec: string,
+  src: string,
+  env: Record<string, string | undefined>,
+  options: { trace?: boolean } = {},
+): RunResult {
+  const root = path.dirname(src);
+  const bin = path.join(root, "bin");
+  const tmp = path.join(root, "tmp");
+  mkdirSync(bin, { recursive: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const tool of ["docker", "aws"]) {
+    copyFileSync(path.join(FAKE_BIN, tool), path.join(bin, tool));
+    chmodSync(path.join(bin, tool), 0o755);
+  }
+  const log = path.join(root, "calls.log");
+  rmSync(log, { force: true });
+  const spec = parse(buildspec) as Buildspec;
+  const defaults: Record<string, string | undefined> = {
+    PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    HOME: root,
+    TMPDIR: tmp,
+    FAKE_BIN_LOG: log,
+    FAKE_ECR_PASSWORD: ECR_PASSWORD,
+    AWS_DEFAULT_REGION: "us-east-1",
+    CODEBUILD_BUILD_SUCCEEDING: "1",
+    REPOSITORY_URI: REPO,
+    CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT,
+  };
+  // A variable given as undefined is left unset.
+  const baseEnv = Object.fromEntries(
+    Object.entries({ ...defaults, ...env }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+  const phases: PhaseResult[] = [];
+  let buildFailed = false;
+  for (const phase of PHASES) {
+    if (buildFailed && phase !== "post_build") break;
+    const commands = spec.phases[phase]?.commands ?? [];
+    const phaseEnv = { ...baseEnv, CODEBUILD_BUILD_SUCCEEDING: buildFailed ? "0" : "1" };
+    let result: PhaseResult = { phase, status: 0, stdout: "", stderr: "" };
+    for (const command of commands) {
+      const run = spawnSync("bash", options.trace ? ["-x", "-c", command] : ["-c", command], {
+        cwd: src,
+        env: phaseEnv,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      result = {
+        phase,
+        status: run.status,
+        stdout: result.stdout + run.stdout,
+        stderr: result.stderr + run.stderr,
+      };
+      if (run.status !== 0) break;
+    }
+    phases.push(result);
+    if (result.status !== 0) {
+      if (phase === "build") buildFailed = true;
+      else break;
+    }
+  }
+  return {
+    ok: phases.length === PHASES.length && phases.every((p) => p.status === 0),
+    phases,
+    invocations: parseLog(log),
+    output: phases.map((p) => p.stdout + p.stderr).join("\n"),
+    src,
+  };
+}
+
+function readJson(file: string): unknown {
+  return JSON.parse(readFileSync(file, "utf8")) as unknown;
+}
+
+/** The pull request cleanup's rule: tags `pr-<n>` and `pr-<n>-...` belong to pull request n. */
+function belongsToPullRequest(tag: string, pr: number): boolean {
+  return tag === `pr-${pr}` || tag.startsWith(`pr-${pr}-`);
+}
+
+/** Every tag a run pushed: image tags (`--tag`) and cache tags (`--cache-to`), repository part cut. */
+function pushedTags(result: RunResult): string[] {
+  const tags: string[] = [];
+  for (const call of result.invocations) {
+    call.args.forEach((arg, i) => {
+      const value = call.args[i + 1] ?? "";
+      if (arg === "--tag") tags.push(value.slice(value.lastIndexOf(":") + 1));
+      if (arg === "--cache-to") {
+        const ref = /ref=[^,]*:([^,:]+)/.exec(value);
+        tags.push(ref?.[1] ?? "");
+      }
+    });
+  }
+  return tags;
+}
+
+function setupCall(): Invocation {
+  return {
+    tool: "docker",
+    stdin: "",
+    args: [
+      "buildx",
+      "create",
+      "--name",
+      "branchline",
+      "--driver",
+      "docker-container",
+      "--bootstrap",
+      "--use",
+    ],
+  };
+}
+
+function ecrLoginCalls(): Invocation[] {
+  return [
+    { tool: "aws", stdin: "", args: ["ecr", "get-login-password", "--region", "us-east-1"] },
+    {
+      tool: "docker",
+      stdin: ECR_PASSWORD,
+      args: ["login", "--username", "AWS", "--password-stdin", REGISTRY_HOST],
+    },
+  ];
+}
+
+function buildCall(opts: {
+  dockerfile: string;
+  context: string;
+  tags: string[];
+  cacheFrom?: string[];
+  cacheTo?: string;
+  extra?: string[];
+}): Invocation {
+  const args = ["buildx", "build", "--progress=plain", "--provenance=false", "--push"];
+  args.push("--file", opts.dockerfile);
+  for (const tag of opts.tags) args.push("--tag", tag);
+  for (const ref of opts.cacheFrom ?? []) args.push("--cache-from", `type=registry,ref=${ref}`);
+  if (opts.cacheTo !== undefined) {
+    args.push("--cache-to", `type=registry,ref=${opts.cacheTo},${CACHE_OPTS}`);
+  }
+  args.push(...(opts.extra ?? []), opts.context);
+  return { tool: "docker", stdin: "", args };
+}
+
+const THREE_IMAGES: BuildspecOptions = {
+  images: [
+    { name: "web", context: "services/web" },
+    { name: "api", context: "services/api", container: "api-server" },
+    { name: "worker", context: ".", dockerfile: "services/worker/Dockerfile" },
+  ],
+};
+
+describe("infra/build/buildspec", () => {
+  describe("a source pipeline run", () => {
+    it("builds one image, tags it <sha7> and latest, and writes imagedefinitions.json", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {},
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.invocations).to.deep.equal([
+        setupCall(),
+        ...ecrLoginCalls(),
+        buildCall({
+          dockerfile: "app/Dockerfile",
+          context: "app",
+          tags: [`${REPO}:${SHA7}`, `${REPO}:latest`],
+          cacheFrom: [`${REPO}:buildcache-app`],
+          cacheTo: `${REPO}:buildcache-app`,
+        }),
+      ]);
+      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
+        { name: "app", imageUri: `${REPO}:${SHA7}` },
+      ]);
+      expect(existsSync(path.join(src, "imageDetail.json"))).to.equal(false);
+      for (const tag of pushedTags(result)) expect(tag).not.to.match(/^pr-[0-9]+(-|$)/);
+    });
+
+    it("builds three images with <name>-<sha7> and <name>-latest tags in one repository", () => {
+      const src = checkout(["services/web", "services/api", "services/worker"]);
+      const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, {});
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.invocations).to.deep.equal([
+        setupCall(),
+        ...ecrLoginCalls(),
+        buildCall({
+          dockerfile: "services/web/Dockerfile",
+          context: "services/web",
+          tags: [`${REPO}:web-${SHA7}`, `${REPO}:web-latest`],
+          cacheFrom: [`${REPO}:buildcache-web`],
+          cacheTo: `${REPO}:buildcache-web`,
+        }),
+        buildCall({
+          dockerfile: "services/api/Dockerfile",
+          context: "services/api",
+          tags: [`${REPO}:api-${SHA7}`, `${REPO}:api-latest`],
+          cacheFrom: [`${REPO}:buildcache-api`],
+          cacheTo: `${REPO}:buildcache-api`,
+        }),
+        buildCall({
+          dockerfile: "services/worker/Dockerfile",
+          context: ".",
+          tags: [`${REPO}:worker-${SHA7}`, `${REPO}:worker-latest`],
+          cacheFrom: [`${REPO}:buildcache-worker`],
+          cacheTo: `${REPO}:buildcache-worker`,
+        }),
+      ]);
+      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
+        { name: "web", imageUri: `${REPO}:web-${SHA7}` },
+        { name: "api-server", imageUri: `${REPO}:api-${SHA7}` },
+        { name: "worker", imageUri: `${REPO}:worker-${SHA7}` },
+      ]);
+      for (const tag of pushedTags(result)) expect(tag).not.to.match(/^pr-[0-9]+(-|$)/);
+    });
+
+    it("treats an empty IMAGE_TAG_PREFIX as a source run and lower-cases the commit", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          IMAGE_TAG_PREFIX: "",
+          CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT.toUpperCase(),
+        },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(pushedTags(result)).to.deep.equal([SHA7, "latest", "buildcache-app"]);
+    });
+  });
+
+  describe("a clone run (IMAGE_TAG_PREFIX=pr-<n>)", () => {
+    it("tags one image pr-<n>-<sha7> and pr-<n>, never latest", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          IMAGE_TAG_PREFIX: "pr-12",
+        },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.invocations).to.deep.equal([
+        setupCall(),
+        ...ecrLoginCalls(),
+        buildCall({
+          dockerfile: "app/Dockerfile",
+          context: "app",
+          tags: [`${REPO}:pr-12-${SHA7}`, `${REPO}:pr-12`],
+          cacheFrom: [`${REPO}:buildcache-app`, `${REPO}:pr-12-buildcache-app`],
+          cacheTo: `${REPO}:pr-12-buildcache-app`,
+        }),
+      ]);
+      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
+        { name: "app", imageUri: `${REPO}:pr-12-${SHA7}` },
+      ]);
+      const tags = pushedTags(result);
+      expect(tags).to.deep.equal([`pr-12-${SHA7}`, "pr-12", "pr-12-buildcache-app"]);
+      expect(result.invocations.flatMap((c) => c.args).join(" ")).not.to.contain("latest");
+    });
+
+    it("tags three images pr-<n>-<name>-<sha7> and pr-<n>-<name>, all in pull request n's family", () => {
+      const src = checkout(["services/web", "services/api", "services/worker"]);
+      const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, {
+        IMAGE_TAG_PREFIX: "pr-12",
+      });
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.invocations).to.deep.equal([
+        setupCall(),
+        ...ecrLoginCalls(),
+        ...[
+          ["web", "services/web/Dockerfile", "services/web"],
+          ["api", "services/api/Dockerfile", "services/api"],
+          ["worker", "services/worker/Dockerfile", "."],
+        ].map(([name = "", dockerfile = "", context = ""]) =>
+          buildCall({
+            dockerfile,
+            context,
+            tags: [`${REPO}:pr-12-${name}-${SHA7}`, `${REPO}:pr-12-${name}`],
+            cacheFrom: [`${REPO}:buildcache-${name}`, `${REPO}:pr-12-buildcache-${name}`],
+            cacheTo: `${REPO}:pr-12-buildcache-${name}`,
+          }),
+        ),
+      ]);
+      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
+        { name: "web", imageUri: `${REPO}:pr-12-web-${SHA7}` },
+        { name: "api-server", imageUri: `${REPO}:pr-12-api-${SHA7}` },
+        { name: "worker", imageUri: `${REPO}:pr-12-worker-${SHA7}` },
+      ]);
+      const tags = pushedTags(result);
+      expect(tags).to.have.length(9);
+      for (const tag of tags) {
+        expect(belongsToPullRequest(tag, 12), tag).to.equal(true);
+        for (const other of [1, 2, 120, 121]) {
+          expect(belongsToPullRequest(tag, other), `${tag} vs PR ${other}`).to.equal(false);
+        }
+        expect(tag).not.to.contain("latest");
+      }
+    });
+
+    it("keeps pr-20's tags out of pull request 2's family", () => {
+      const src = checkout(["app"]);
+      const prefix = imageTagPrefix(20);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          IMAGE_TAG_PREFIX: prefix,
+        },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      for (const tag of pushedTags(result)) {
+        expect(belongsToPullRequest(tag, 20)).to.equal(true);
+        expect(belongsToPullRequest(tag, 2)).to.equal(false);
+      }
+    });
+
+    it("refuses an IMAGE_TAG_PREFIX that cannot be part of a tag", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          IMAGE_TAG_PREFIX: "pr 12",
+        },
+      );
+      expect(result.ok).to.equal(false);
+      expect(result.output).to.contain("image tag prefix 'pr 12'");
+      expect(result.invocations).to.deep.equal([]);
+    });
+  });
+
+  describe("imageTags", () => {
+    it("matches the tags the buildspec pushes", () => {
+      expect(imageTags("app", { commit: COMMIT, multiImage: false })).to.deep.equal({
+        immutable: SHA7,
+        moving: "latest",
+      });
+      expect(imageTags("web", { commit: COMMIT, multiImage: true })).to.deep.equal({
+        immutable: `web-${SHA7}`,
+        moving: "web-latest",
+      });
+      expect(
+        imageTags("app", { commit: COMMIT, multiImage: false, prefix: "pr-12" }),
+      ).to.deep.equal({
+        immutable: `pr-12-${SHA7}`,
+        moving: "pr-12",
+      });
+      expect(imageTags("web", { commit: COMMIT, multiImage: true, prefix: "pr-12" })).to.deep.equal(
+        {
+          immutable: `pr-12-web-${SHA7}`,
+          moving: "pr-12-web",
+        },
+      );
+    });
+  });
+
+  describe("deploy files", () => {
+    it("writes imageDetail.json for the first image when blue/green is configured", () => {
+      const src = checkout(["services/web", "services/api", "services/worker"]);
+      const buildspec = renderBuildspec({ ...THREE_IMAGES, blueGreen: true });
+      const result = runBuildspec(buildspec, src, { IMAGE_TAG_PREFIX: "pr-7" });
+      expect(result.ok, result.output).to.equal(true);
+      expect(readJson(path.join(src, "imageDetail.json"))).to.deep.equal({
+        ImageURI: `${REPO}:pr-7-web-${SHA7}`,
+      });
+      expect(readJson(path.join(src, "imagedefinitions.json"))).to.have.length(3);
+      expect((parse(buildspec) as Buildspec).artifacts.files).to.deep.equal([
+        "imagedefinitions.json",
+        "imageDetail.json",
+      ]);
+    });
+
+    it("fails clearly when imagedefinitions.json would exceed 100 KB", () => {
+      // 260 images with 60-character names and 255-character container names: about 104 KB.
+      const images = Array.from({ length: 260 }, (_, i) => ({
+        name: `svc${i}-`.padEnd(60, "n"),
+        context: "app",
+        container: `c${i}-`.padEnd(255, "x"),
+      }));
+      const src = checkout(["app"]);
+      const result = runBuildspec(renderBuildspec({ images }), src, {});
+      expect(result.ok).to.equal(false);
+      const post = result.phases.find((p) => p.phase === "post_build");
+      expect(post?.status).to.not.equal(0);
+      expect(post?.stderr).to.contain("imagedefinitions.json would be");
+      expect(post?.stderr).to.contain(`at most ${IMAGE_DEFINITIONS_MAX_BYTES} bytes`);
+      expect(existsSync(path.join(src, "imagedefinitions.json"))).to.equal(false);
+    });
+
+    it("writes imagedefinitions.json up to the limit", () => {
+      const images = Array.from({ length: 240 }, (_, i) => ({
+        name: `svc${i}-`.padEnd(60, "n"),
+        context: "app",
+        container: `c${i}-`.padEnd(255, "x"),
+      }));
+      const src = checkout(["app"]);
+      const result = runBuildspec(renderBuildspec({ images }), src, {});
+      expect(result.ok, result.output).to.equal(true);
+      const size = readFileSync(path.join(src, "imagedefinitions.json")).length;
+      expect(size)
+        .to.be.above(90 * 1024)
+        .and.at.most(IMAGE_DEFINITIONS_MAX_BYTES);
+      expect(readJson(path.join(src, "imagedefinitions.json"))).to.have.length(240);
+    });
+
+    it("writes no deploy files when the build phase failed", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          FAKE_DOCKER_FAIL_ON: "buildx build",
+        },
+      );
+      expect(result.ok).to.equal(false);
+      expect(result.phases.map((p) => [p.phase, p.status === 0])).to.deep.equal([
+        ["install", true],
+        ["pre_build", true],
+        ["build", false],
+        ["post_build", false],
+      ]);
+      expect(result.output).to.contain("the build phase failed");
+      expect(existsSync(path.join(src, "imagedefinitions.json"))).to.equal(false);
+    });
+  });
+
+  describe("failures", () => {
+    it("fails naming the directory when a Dockerfile is missing, before logging in", () => {
+      const src = checkout(["services/web", "services/worker"], ["services/api"]);
+      const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, {});
+      expect(result.ok).to.equal(false);
+      expect(result.phases).to.have.length(1);
+      expect(result.phases[0]?.status).to.not.equal(0);
+      expect(result.phases[0]?.stderr).to.contain("image 'api'");
+      expect(result.phases[0]?.stderr).to.contain("directory 'services/api'");
+      expect(result.invocations).to.deep.equal([]);
+    });
+
+    it("fails naming the directory when a build context is missing", () => {
+      const src = checkout(["services/web", "services/worker"]);
+      const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, {});
+      expect(result.ok).to.equal(false);
+      expect(result.output).to.contain("build context directory 'services/api' does not exist");
+    });
+
+    for (const [label, value] of [
+      ["unset", undefined],
+      ["empty", ""],
+    ] as const) {
+      it(`fails with a clear message when CODEBUILD_RESOLVED_SOURCE_VERSION is ${label}`, () => {
+        const src = checkout(["app"]);
+        const result = runBuildspec(
+          renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+          src,
+          { CODEBUILD_RESOLVED_SOURCE_VERSION: value },
+        );
+        expect(result.ok).to.equal(false);
+        expect(result.output).to.contain("CODEBUILD_RESOLVED_SOURCE_VERSION is empty");
+        expect(result.output).to.contain("no commit id");
+        expect(result.invocations).to.deep.equal([]);
+        expect(existsSync(path.join(src, "imagedefinitions.json"))).to.equal(false);
+      });
+    }
+
+    it("fails when CODEBUILD_RESOLVED_SOURCE_VERSION is not a commit id", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          CODEBUILD_RESOLVED_SOURCE_VERSION: "main",
+        },
+      );
+      expect(result.ok).to.equal(false);
+      expect(result.output).to.contain(
+        "CODEBUILD_RESOLVED_SOURCE_VERSION='main' is not a git commit id",
+      );
+    });
+
+    it("fails naming REPOSITORY_URI when the project does not set it", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          REPOSITORY_URI: undefined,
+        },
+      );
+      expect(result.ok).to.equal(false);
+      expect(result.output).to.contain("REPOSITORY_URI is not set");
+      expect(result.invocations).to.deep.equal([]);
+    });
+
+    it("stops when the ECR login fails", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        {
+          FAKE_DOCKER_FAIL_ON: "login",
+        },
+      );
+      expect(result.ok).to.equal(false);
+      expect(result.phases.map((p) => p.phase)).to.deep.equal(["install", "pre_build"]);
+      expect(result.invocations.some((c) => c.args[1] === "build")).to.equal(false);
+    });
+  });
+
+  describe("build arguments and cache", () => {
+    it("passes build arguments as single, safely quoted arguments", () => {
+      const src = checkout(["app"]);
+      const tricky = `it's "quoted" $HOME \`id\` $(id) ; rm -rf / \\ end`;
+      const result = runBuildspec(
+        renderBuildspec({
+          images: [{ name: "app", context: "app" }],
+          buildArgs: { NODE_ENV: "production", TRICKY: tricky, _EMPTY: "" },
+        }),
+        src,
+        {},
+      );
+      expect(result.ok, result.output).to.equal(true);
+      const build = result.invocations.find((c) => c.args[1] === "build");
+      const args = build?.args ?? [];
+      expect(args.slice(-7)).to.deep.equal([
+        "--build-arg",
+        "NODE_ENV=production",
+        "--build-arg",
+        `TRICKY=${tricky}`,
+        "--build-arg",
+        "_EMPTY=",
+        "app",
+      ]);
+    });
+
+    it("builds without cache when noCache is set", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }], noCache: true }),
+        src,
+        { IMAGE_TAG_PREFIX: "pr-3" },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      const build = result.invocations.find((c) => c.args[1] === "build");
+      expect(build).to.deep.equal(
+        buildCall({
+          dockerfile: "app/Dockerfile",
+          context: "app",
+          tags: [`${REPO}:pr-3-${SHA7}`, `${REPO}:pr-3`],
+          extra: ["--no-cache"],
+        }),
+      );
+    });
+
+    it("documents the cache mode", () => {
+      expect(BUILD_CACHE_MODE).to.equal("registry");
+    });
+  });
+
+  describe("second registry", () => {
+    const password = "s3cr3t P@ss'w\"ord $x";
+    const username = "hub-robot";
+    const options: BuildspecOptions = {
+      images: [{ name: "app", context: "app" }],
+      secondRegistry: { registry: "docker.io/myorg", credentialsSecretArn: SECRET_ARN },
+    };
+
+    it("logs in with --password-stdin and pushes the same tags there", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec(options),
+        src,
+        { SECOND_REGISTRY_USERNAME: username, SECOND_REGISTRY_PASSWORD: password },
+        { trace: true },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.invocations).to.deep.equal([
+        setupCall(),
+        ...ecrLoginCalls(),
+        {
+          tool: "docker",
+          stdin: password,
+          args: ["login", "--username", username, "--password-stdin", "docker.io"],
+        },
+        buildCall({
+          dockerfile: "app/Dockerfile",
+          context: "app",
+          tags: [
+            `${REPO}:${SHA7}`,
+            `${REPO}:latest`,
+            `docker.io/myorg/app:${SHA7}`,
+            "docker.io/myorg/app:latest",
+          ],
+          cacheFrom: [`${REPO}:buildcache-app`],
+          cacheTo: `${REPO}:buildcache-app`,
+        }),
+      ]);
+    });
+
+    it("never shows a password in any argument or in the traced output", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec(options),
+        src,
+        {
+          SECOND_REGISTRY_USERNAME: username,
+          SECOND_REGISTRY_PASSWORD: password,
+          IMAGE_TAG_PREFIX: "pr-4",
+        },
+        { trace: true },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      // The trace is on: the output holds every command bash ran.
+      expect(result.output).to.contain("+ docker login --username AWS --password-stdin");
+      for (const secret of [password, ECR_PASSWORD]) {
+        expect(result.output).not.to.contain(secret);
+        for (const call of result.invocations) {
+          for (const arg of call.args) expect(arg).not.to.contain(secret);
+        }
+      }
+      expect(pushedTags(result)).to.deep.equal([
+        `pr-4-${SHA7}`,
+        "pr-4",
+        `pr-4-${SHA7}`,
+        "pr-4",
+        "pr-4-buildcache-app",
+      ]);
+    });
+
+    it("uses the configured repository name", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({
+          ...options,
+          secondRegistry: {
+            registry: "docker.io/myorg",
+            credentialsSecretArn: SECRET_ARN,
+            repository: "shop-frontend",
+          },
+        }),
+        src,
+        { SECOND_REGISTRY_USERNAME: username, SECOND_REGISTRY_PASSWORD: password },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(pushedTags(result)).to.have.length(5);
+      const build = result.invocations.find((c) => c.args[1] === "build");
+      expect(build?.args).to.include(`docker.io/myorg/shop-frontend:${SHA7}`);
+    });
+
+    it("fails before building when the secret values are missing", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(renderBuildspec(options), src, {});
+      expect(result.ok).to.equal(false);
+      expect(result.output).to.contain("SECOND_REGISTRY_USERNAME and SECOND_REGISTRY_PASSWORD");
+      expect(result.invocations.some((c) => c.args[1] === "build")).to.equal(false);
+    });
+  });
+
+  describe("structure", () => {
+    it("is a version 0.2 buildspec with bash, four fail-fast phases and the deploy artifacts", () => {
+      const text = renderBuildspec(THREE_IMAGES);
+      const spec = parse(text) as Buildspec;
+      expect(spec.version).to.equal(0.2);
+      expect(spec.env).to.deep.equal({ shell: "bash" });
+      expect(Object.keys(spec.phases)).to.deep.equal([...PHASES]);
+      for (const phase of PHASES) {
+        const commands = spec.phases[phase]?.commands ?? [];
+        expect(commands, phase).to.have.length(1);
+        expect(commands[0]?.startsWith("set -euo pipefail\n"), phase).to.equal(true);
+      }
+      for (const phase of ["install", "pre_build", "build"]) {
+        expect(spec.phases[phase]?.["on-failure"]).to.equal("ABORT");
+      }
+      expect(spec.artifacts).to.deep.equal({
+        files: [DEPLOY_FILES.imageDefinitions],
+        "discard-paths": "yes",
+      });
+      expect(text).not.to.contain("@@BUILD_SCRIPT@@");
+    });
+
+    it("has a secrets-manager section only with a second registry", () => {
+      const spec = parse(
+        renderBuildspec({
+          images: [{ name: "app", context: "app" }],
+          secondRegistry: { registry: "ghcr.io/acme", credentialsSecretArn: SECRET_ARN },
+        }),
+      ) as Buildspec;
+      expect(spec.env).to.deep.equal({
+        shell: "bash",
+        "secrets-manager": {
+          [SECOND_REGISTRY_ENVIRONMENT.username]: `${SECRET_ARN}:username`,
+          [SECOND_REGISTRY_ENVIRONMENT.password]: `${SECRET_ARN}:password`,
+        },
+      });
+      const plain = parse(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+      ) as Buildspec;
+      expect(plain.env).not.to.have.property("secrets-manager");
+    });
+
+    it("reads the environment it declares", () => {
+      expect(BUILDSPEC_ENVIRONMENT).to.deep.equal(["REPOSITORY_URI"]);
+      expect(IMAGE_TAG_PREFIX_ENVIRONMENT).to.equal(IMAGE_TAG_PREFIX_VARIABLE);
+      const text = renderBuildspec({ images: [{ name: "app", context: "app" }] });
+      for (const name of [
+        ...BUILDSPEC_ENVIRONMENT,
+        ...CODEBUILD_PROVIDED_ENVIRONMENT,
+        IMAGE_TAG_PREFIX_ENVIRONMENT,
+      ]) {
+        expect(text, name).to.contain(`\${${name}`);
+      }
+    });
+  });
+
+  describe("input validation", () => {
+    const bad: [string, unknown, RegExp][] = [
+      ["no images", { images: [] }, /at least one image/],
+      ["images missing", {}, /at least one image/],
+      [
+        "duplicate names",
+        {
+          images: [
+            { name: "web", context: "a" },
+            { name: "web", context: "b" },
+          ],
+        },
+        /duplicate image name 'web'/,
+      ],
+      [
+        "duplicate containers",
+        {
+          images: [
+            { name: "web", context: "a" },
+            { name: "api", context: "b", container: "web" },
+          ],
+        },
+        /images 'web' and 'api' both use the container name 'web'/,
+      ],
+      [
+        "a build-arg key with a dash",
+        { images: [{ name: "web", context: "a" }], buildArgs: { "NODE-ENV": "x" } },
+        /build argument key 'NODE-ENV' is invalid/,
+      ],
+      [
+        "a build-arg key starting with a digit",
+        { images: [{ name: "web", context: "a" }], buildArgs: { "1X": "x" } },
+        /build argument key '1X' is invalid/,
+      ],
+      [
+        "a build-arg key with a space",
+        { images: [{ name: "web", context: "a" }], buildArgs: { "A B": "x" } },
+        /build argument key 'A B' is invalid/,
+      ],
+      [
+        "a build-arg value with a newline",
+        { images: [{ name: "web", context: "a" }], buildArgs: { A: "x\nBRANCHLINE_BUILD_SCRIPT" } },
+        /build argument 'A': the value contains a newline/,
+      ],
+      ["a reserved name pr-1", { images: [{ name: "pr-1", context: "a" }] }, /reserved/],
+      ["a reserved name pr", { images: [{ name: "pr", context: "a" }] }, /reserved/],
+      [
+        "a reserved name buildcache",
+        { images: [{ name: "buildcache", context: "a" }] },
+        /reserved/,
+      ],
+      [
+        "a name with a slash",
+        { images: [{ name: "a/b", context: "a" }] },
+        /name 'a\/b' is invalid/,
+      ],
+      [
+        "a default container name ECS refuses",
+        { images: [{ name: "web.v2", context: "a" }] },
+        /container name 'web.v2' is invalid.*set `container`/,
+      ],
+      ["an absolute context", { images: [{ name: "web", context: "/etc" }] }, /context '\/etc'/],
+      [
+        "a context out of the repository",
+        { images: [{ name: "web", context: "../x" }] },
+        /context '..\/x'/,
+      ],
+      [
+        "a dockerfile out of the repository",
+        { images: [{ name: "web", context: "a", dockerfile: "a/../../Dockerfile" }] },
+        /dockerfile 'a\/..\/..\/Dockerfile'/,
+      ],
+      [
+        "a second registry without host",
+        {
+          images: [{ name: "web", context: "a" }],
+          secondRegistry: { registry: "myorg", credentialsSecretArn: SECRET_ARN },
+        },
+        /must start with the registry host/,
+      ],
+      [
+        "a second registry secret that is no ARN",
+        {
+          images: [{ name: "web", context: "a" }],
+          secondRegistry: { registry: "docker.io/myorg", credentialsSecretArn: "my-secret" },
+        },
+        /credentialsSecretArn 'my-secret' is not a Secrets Manager secret ARN/,
+      ],
+    ];
+    for (const [label, options, message] of bad) {
+      it(`refuses ${label}`, () => {
+        expect(() => renderBuildspec(options as BuildspecOptions)).to.throw(Error, message);
+        expect(() => renderBuildspec(options as BuildspecOptions)).to.throw(/^renderBuildspec: /);
+      });
+    }
+  });
+
+  describe("shellQuote", () => {
+    it("round-trips through bash", () => {
+      for (const value of ["", "plain", "it's", "'''", 'a "b" $c `d` \\e', "tab\there"]) {
+        const run = spawnSync("bash", ["-c", `printf '%s' ${shellQuote(value)}`], {
+          encoding: "utf8",
+        });
+        expect(run.stdout).to.equal(value);
+      }
+    });
+  });
+});

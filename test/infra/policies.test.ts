@@ -1,0 +1,330 @@
+import { expect } from "chai";
+import {
+  artifactBucketPolicy,
+  assumeRolePolicy,
+  buildImageRepositoryPolicy,
+  buildRolePolicy,
+  ecsClusterArn,
+  ecsServiceArn,
+  pipelineArn,
+  pipelineRolePolicy,
+  registryLifecyclePolicy,
+  webhookRolePolicy,
+  type AccountScope,
+} from "../../infra/policies.js";
+
+const scope: AccountScope = { partition: "aws", region: "eu-west-1", accountId: "123456789012" };
+const bucketArn = "arn:aws:s3:::artifacts";
+const repositoryArn = "arn:aws:ecr:eu-west-1:123456789012:repository/app";
+const projectArn = "arn:aws:codebuild:eu-west-1:123456789012:project/branchline-dev";
+const connectionArn = "arn:aws:codeconnections:eu-west-1:123456789012:connection/abc";
+
+describe("infra/policies", () => {
+  it("builds ARNs from the account scope", () => {
+    expect(pipelineArn(scope, "p")).to.equal("arn:aws:codepipeline:eu-west-1:123456789012:p");
+    expect(ecsClusterArn(scope, "c")).to.equal("arn:aws:ecs:eu-west-1:123456789012:cluster/c");
+    expect(ecsServiceArn(scope, "c", "s")).to.equal(
+      "arn:aws:ecs:eu-west-1:123456789012:service/c/s",
+    );
+  });
+
+  it("trusts one service principal", () => {
+    expect(assumeRolePolicy("codebuild.amazonaws.com")).to.deep.equal({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "codebuild.amazonaws.com" },
+          Action: "sts:AssumeRole",
+        },
+      ],
+    });
+  });
+
+  it("denies every non-TLS request to the artifact bucket", () => {
+    expect(JSON.stringify(artifactBucketPolicy(bucketArn))).to.equal(
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: ["arn:aws:s3:::artifacts", "arn:aws:s3:::artifacts/*"],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      }),
+    );
+  });
+
+  it("expires pr- images and untagged images after their days", () => {
+    expect(registryLifecyclePolicy(14, 7)).to.deep.equal({
+      rules: [
+        {
+          rulePriority: 1,
+          description: "Expire pull request images (pr-*) 14 days after push",
+          selection: {
+            tagStatus: "tagged",
+            tagPrefixList: ["pr-"],
+            countType: "sinceImagePushed",
+            countUnit: "days",
+            countNumber: 14,
+          },
+          action: { type: "expire" },
+        },
+        {
+          rulePriority: 2,
+          description: "Expire untagged images 7 days after push",
+          selection: {
+            tagStatus: "untagged",
+            countType: "sinceImagePushed",
+            countUnit: "days",
+            countNumber: 7,
+          },
+          action: { type: "expire" },
+        },
+      ],
+    });
+  });
+
+  it("lets only this build project pull a custom build image", () => {
+    expect(buildImageRepositoryPolicy(projectArn, "123456789012")).to.deep.equal({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "CodeBuildPullBuildImage",
+          Effect: "Allow",
+          Principal: { Service: "codebuild.amazonaws.com" },
+          Action: [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+          ],
+          Condition: {
+            ArnLike: { "aws:SourceArn": projectArn },
+            StringEquals: { "aws:SourceAccount": "123456789012" },
+          },
+        },
+      ],
+    });
+  });
+
+  it("scopes the build role to its logs, the bucket and this repository", () => {
+    const logGroupArn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/b";
+    expect(buildRolePolicy({ logGroupArn, bucketArn, repositoryArn })).to.deep.equal({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "WriteBuildLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: `${logGroupArn}:*`,
+        },
+        {
+          Sid: "ReadWriteArtifacts",
+          Effect: "Allow",
+          Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+          Resource: "arn:aws:s3:::artifacts/*",
+        },
+        {
+          Sid: "LocateArtifactBucket",
+          Effect: "Allow",
+          Action: ["s3:GetBucketAcl", "s3:GetBucketLocation"],
+          Resource: bucketArn,
+        },
+        {
+          Sid: "LogInToRegistry",
+          Effect: "Allow",
+          Action: "ecr:GetAuthorizationToken",
+          Resource: "*",
+        },
+        {
+          Sid: "PushAndPullImages",
+          Effect: "Allow",
+          Action: [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:CompleteLayerUpload",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:InitiateLayerUpload",
+            "ecr:PutImage",
+            "ecr:UploadLayerPart",
+          ],
+          Resource: repositoryArn,
+        },
+      ],
+    });
+  });
+
+  describe("pipeline role", () => {
+    const base = [
+      {
+        Sid: "ReadWriteArtifacts",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"],
+        Resource: "arn:aws:s3:::artifacts/*",
+      },
+      {
+        Sid: "LocateArtifactBucket",
+        Effect: "Allow",
+        Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
+        Resource: bucketArn,
+      },
+      {
+        Sid: "RunBuilds",
+        Effect: "Allow",
+        Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+        Resource: projectArn,
+      },
+      {
+        Sid: "UseConnection",
+        Effect: "Allow",
+        Action: ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+        Resource: connectionArn,
+      },
+    ];
+
+    it("without deploy: the bucket, the build project and the connection only", () => {
+      expect(pipelineRolePolicy({ bucketArn, projectArn, connectionArn })).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: base,
+      });
+    });
+
+    it("with deploy: adds that ECS service and task roles passed to ECS tasks only", () => {
+      const deploy = {
+        clusterArn: ecsClusterArn(scope, "c"),
+        serviceArn: ecsServiceArn(scope, "c", "s"),
+        taskDefinitionArnPattern: "arn:aws:ecs:eu-west-1:123456789012:task-definition/*",
+      };
+      expect(pipelineRolePolicy({ bucketArn, projectArn, connectionArn, deploy })).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...base,
+          {
+            Sid: "DeployService",
+            Effect: "Allow",
+            Action: ["ecs:DescribeServices", "ecs:UpdateService"],
+            Resource: "arn:aws:ecs:eu-west-1:123456789012:service/c/s",
+          },
+          {
+            Sid: "WatchDeployment",
+            Effect: "Allow",
+            Action: ["ecs:DescribeTasks", "ecs:ListTasks"],
+            Resource: "*",
+            Condition: {
+              ArnEquals: { "ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/c" },
+            },
+          },
+          {
+            Sid: "RegisterTaskDefinitions",
+            Effect: "Allow",
+            Action: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+            Resource: "*",
+          },
+          {
+            Sid: "TagNewTaskDefinitions",
+            Effect: "Allow",
+            Action: "ecs:TagResource",
+            Resource: "arn:aws:ecs:eu-west-1:123456789012:task-definition/*",
+            Condition: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
+          },
+          {
+            Sid: "PassTaskRoles",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: "*",
+            Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+          },
+        ],
+      });
+    });
+  });
+
+  describe("webhook role", () => {
+    const input = {
+      scope,
+      sourcePipelineName: "branchline-dev",
+      pipelineRoleArn: "arn:aws:iam::123456789012:role/pipeline",
+      repositoryArn,
+      secretArns: ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf"],
+      logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:hook",
+    };
+
+    it("reads the source, manages <source>-pr-* only, passes the pipeline role to CodePipeline only", () => {
+      expect(webhookRolePolicy(input)).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "ReadSourcePipeline",
+            Effect: "Allow",
+            Action: "codepipeline:GetPipeline",
+            Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev",
+          },
+          {
+            Sid: "ManageClones",
+            Effect: "Allow",
+            Action: [
+              "codepipeline:CreatePipeline",
+              "codepipeline:DeletePipeline",
+              "codepipeline:GetPipeline",
+              "codepipeline:ListPipelineExecutions",
+              "codepipeline:ListTagsForResource",
+              "codepipeline:StopPipelineExecution",
+              "codepipeline:TagResource",
+              "codepipeline:UntagResource",
+              "codepipeline:UpdatePipeline",
+            ],
+            Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
+          },
+          {
+            Sid: "PassPipelineRole",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: "arn:aws:iam::123456789012:role/pipeline",
+            Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+          },
+          {
+            Sid: "CleanUpImages",
+            Effect: "Allow",
+            Action: ["ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:ListImages"],
+            Resource: repositoryArn,
+          },
+          {
+            Sid: "ReadSecrets",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf"],
+          },
+          {
+            Sid: "WriteLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:hook:*",
+          },
+        ],
+      });
+    });
+
+    it("grants nothing on every pipeline (no ListPipelines, no wildcard beyond the clones)", () => {
+      const resources = webhookRolePolicy(input).Statement.flatMap((s) =>
+        s.Resource === undefined ? [] : Array.isArray(s.Resource) ? s.Resource : [s.Resource],
+      );
+      expect(resources).to.not.include("*");
+      const actions = webhookRolePolicy(input).Statement.flatMap((s) =>
+        Array.isArray(s.Action) ? s.Action : [s.Action],
+      );
+      expect(actions).to.not.include("codepipeline:ListPipelines");
+    });
+
+    it("covers the cut clone names of a long source pipeline", () => {
+      const long = "a".repeat(95);
+      const statement = webhookRolePolicy({ ...input, sourcePipelineName: long }).Statement[1];
+      expect(statement?.Resource).to.equal(
+        `arn:aws:codepipeline:eu-west-1:123456789012:${"a".repeat(86)}*`,
+      );
+    });
+  });
+});
