@@ -4,7 +4,6 @@ import {
   DeletePipelineCommand,
   GetPipelineCommand,
   ListPipelineExecutionsCommand,
-  ListTagsForResourceCommand,
   paginateListPipelines,
   paginateListTagsForResource,
   StopPipelineExecutionCommand,

@@ -1,0 +1,652 @@
+import { expect } from "chai";
+import { readSettings } from "../../functions/app/settings.js";
+import { ENV } from "../../functions/shared/names.js";
+import { BUILDSPEC_ENVIRONMENT, renderBuildspec } from "../../infra/build/buildspec.js";
+import { functionArchive } from "../../infra/bundle.js";
+import { loadConfig } from "../../infra/config.js";
+import { createBranchline, type BranchlineOutputs } from "../../infra/program.js";
+import {
+  MOCK_ACCOUNT,
+  onlyResource,
+  resourceNamed,
+  resourcesOfType,
+  runWithConfig,
+  unwrap,
+  type RecordedResource,
+} from "../helpers/pulumi-mocks.js";
+
+const LAMBDA_CODE = "exports.handler = async () => ({ statusCode: 200 });";
+const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
+const region = "eu-west-1";
+const at = `${region}:${MOCK_ACCOUNT}`;
+
+async function synth(
+  config: Record<string, string | object>,
+): Promise<{ outputs: BranchlineOutputs; resources: RecordedResource[] }> {
+  const { result, resources } = await runWithConfig(
+    config,
+    () => createBranchline(loadConfig(), functionArchive(LAMBDA_CODE)),
+    ["webhookSecret", "githubToken"],
+  );
+  return { outputs: result, resources };
+}
+
+/** How the engine receives a value marked secret (the mocks see the wire form). */
+function secretValue(value: string): Record<string, string> {
+  return { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value };
+}
+
+function policyOf(resource: RecordedResource, key = "policy"): unknown {
+  const text = resource.inputs[key];
+  expect(text, `${resource.name}.${key}`).to.be.a("string");
+  return JSON.parse(text as string);
+}
+
+interface PipelineAction {
+  name: string;
+  category: string;
+  provider: string;
+  inputArtifacts?: string[];
+  outputArtifacts?: string[];
+  configuration: Record<string, string>;
+}
+
+function stagesOf(pipeline: RecordedResource): { name: string; actions: PipelineAction[] }[] {
+  return pipeline.inputs["stages"] as { name: string; actions: PipelineAction[] }[];
+}
+
+describe("infra/program (whole stack under Pulumi mocks)", () => {
+  describe("a default stack", () => {
+    let outputs: BranchlineOutputs;
+    let resources: RecordedResource[];
+    before(async () => {
+      ({ outputs, resources } = await synth(minimal));
+    });
+
+    it("declares exactly these resources", () => {
+      const names = resources.map((r) => `${r.type} ${r.name}`).sort();
+      expect(names).to.deep.equal(
+        [
+          "aws:apigatewayv2/api:Api webhook-api",
+          "aws:apigatewayv2/integration:Integration webhook-integration",
+          "aws:apigatewayv2/route:Route webhook-route",
+          "aws:apigatewayv2/stage:Stage webhook-stage",
+          "aws:cloudwatch/logGroup:LogGroup build-logs",
+          "aws:cloudwatch/logGroup:LogGroup webhook-logs",
+          "aws:codebuild/project:Project build-project",
+          "aws:codeconnections/connection:Connection connection-github",
+          "aws:codepipeline/pipeline:Pipeline pipeline-pipeline",
+          "aws:ecr/lifecyclePolicy:LifecyclePolicy registry-lifecycle",
+          "aws:ecr/repository:Repository registry-repository",
+          "aws:iam/role:Role build-role",
+          "aws:iam/role:Role pipeline-role",
+          "aws:iam/role:Role webhook-role",
+          "aws:iam/rolePolicy:RolePolicy build-role-policy",
+          "aws:iam/rolePolicy:RolePolicy pipeline-role-policy",
+          "aws:iam/rolePolicy:RolePolicy webhook-role-policy",
+          "aws:lambda/function:Function webhook-function",
+          "aws:lambda/permission:Permission webhook-invoke-permission",
+          "aws:s3/bucket:Bucket artifacts-bucket",
+          "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration artifacts-lifecycle",
+          "aws:s3/bucketPolicy:BucketPolicy artifacts-policy",
+          "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock artifacts-public-access-block",
+          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration artifacts-encryption",
+          "aws:s3/bucketVersioning:BucketVersioning artifacts-versioning",
+          "aws:secretsmanager/secret:Secret webhook-webhook-secret",
+          "aws:secretsmanager/secretVersion:SecretVersion webhook-webhook-secret-value",
+          "branchline:artifacts:ArtifactStore artifacts",
+          "branchline:build:BuildProject build",
+          "branchline:connection:SourceConnection connection",
+          "branchline:pipeline:SourcePipeline pipeline",
+          "branchline:registry:Registry registry",
+          "branchline:webhook:WebhookReceiver webhook",
+        ].sort(),
+      );
+    });
+
+    it("protects the artifact bucket", () => {
+      expect(onlyResource("aws:s3/bucket:Bucket").inputs["forceDestroy"]).to.equal(false);
+      expect(resourceNamed("artifacts-versioning").inputs["versioningConfiguration"]).to.deep.equal(
+        { status: "Enabled" },
+      );
+      expect(resourceNamed("artifacts-encryption").inputs["rules"]).to.deep.equal([
+        { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true },
+      ]);
+      expect(resourceNamed("artifacts-public-access-block").inputs).to.include({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(resourceNamed("artifacts-policy").inputs["policy"]).to.equal(
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "DenyInsecureTransport",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:*",
+              Resource: [
+                "arn:aws:s3:::artifacts-bucket-0000000",
+                "arn:aws:s3:::artifacts-bucket-0000000/*",
+              ],
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+          ],
+        }),
+      );
+      expect(resourceNamed("artifacts-lifecycle").inputs["rules"]).to.deep.equal([
+        {
+          id: "expire-artifacts",
+          status: "Enabled",
+          filter: {},
+          expiration: { days: 30 },
+          noncurrentVersionExpiration: { noncurrentDays: 30 },
+          abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+        },
+        {
+          id: "remove-expired-delete-markers",
+          status: "Enabled",
+          filter: {},
+          expiration: { expiredObjectDeleteMarker: true },
+        },
+      ]);
+    });
+
+    it("scans images on push, keeps tags mutable and expires pr- and untagged images", () => {
+      const repository = onlyResource("aws:ecr/repository:Repository");
+      expect(repository.inputs).to.deep.include({
+        imageTagMutability: "MUTABLE",
+        imageScanningConfiguration: { scanOnPush: true },
+        forceDelete: false,
+      });
+      expect(resourceNamed("registry-lifecycle").inputs["policy"]).to.equal(
+        JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              description: "Expire pull request images (pr-*) 14 days after push",
+              selection: {
+                tagStatus: "tagged",
+                tagPrefixList: ["pr-"],
+                countType: "sinceImagePushed",
+                countUnit: "days",
+                countNumber: 14,
+              },
+              action: { type: "expire" },
+            },
+            {
+              rulePriority: 2,
+              description: "Expire untagged images 7 days after push",
+              selection: {
+                tagStatus: "untagged",
+                countType: "sinceImagePushed",
+                countUnit: "days",
+                countNumber: 7,
+              },
+              action: { type: "expire" },
+            },
+          ],
+        }),
+      );
+    });
+
+    it("builds in privileged mode with the rendered buildspec and REPOSITORY_URI", () => {
+      const project = onlyResource("aws:codebuild/project:Project");
+      expect(project.inputs["name"]).to.equal("branchline-dev");
+      expect(project.inputs["buildTimeout"]).to.equal(30);
+      expect(project.inputs["source"]).to.deep.equal({
+        type: "CODEPIPELINE",
+        buildspec: renderBuildspec({
+          images: [{ name: "app", context: "." }],
+          buildArgs: {},
+          noCache: false,
+        }),
+      });
+      expect(project.inputs["artifacts"]).to.deep.equal({ type: "CODEPIPELINE" });
+      expect(project.inputs["cache"]).to.deep.equal({ type: "NO_CACHE" });
+      expect(project.inputs["environment"]).to.deep.equal({
+        type: "LINUX_CONTAINER",
+        computeType: "BUILD_GENERAL1_SMALL",
+        image: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+        imagePullCredentialsType: "CODEBUILD",
+        privilegedMode: true,
+        environmentVariables: [
+          {
+            name: "REPOSITORY_URI",
+            value: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/registry-repository-0000000`,
+            type: "PLAINTEXT",
+          },
+        ],
+      });
+      expect(project.inputs["logsConfig"]).to.deep.equal({
+        cloudwatchLogs: { status: "ENABLED", groupName: "/aws/codebuild/branchline-dev" },
+      });
+      expect(resourceNamed("build-logs").inputs["retentionInDays"]).to.equal(30);
+    });
+
+    it("gives the build project every variable the buildspec needs", () => {
+      const variables = (
+        onlyResource("aws:codebuild/project:Project").inputs["environment"] as {
+          environmentVariables: { name: string }[];
+        }
+      ).environmentVariables.map((v) => v.name);
+      for (const name of BUILDSPEC_ENVIRONMENT) expect(variables).to.include(name);
+    });
+
+    it("scopes the build role to its logs, the bucket and the repository", () => {
+      const statements = (
+        policyOf(resourceNamed("build-role-policy")) as {
+          Statement: { Sid: string; Resource: unknown }[];
+        }
+      ).Statement;
+      expect(statements.map((s) => [s.Sid, s.Resource])).to.deep.equal([
+        ["WriteBuildLogs", `arn:aws:logs:${at}:log-group:/aws/codebuild/branchline-dev:*`],
+        ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
+        ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
+        ["LogInToRegistry", "*"],
+        ["PushAndPullImages", `arn:aws:ecr:${at}:repository/registry-repository-0000000`],
+      ]);
+      expect(policyOf(resourceNamed("build-role"), "assumeRolePolicy")).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "codebuild.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
+        ],
+      });
+    });
+
+    it("runs Source -> Build with the artifact flowing from source to build, and no Deploy", () => {
+      const pipeline = onlyResource("aws:codepipeline/pipeline:Pipeline");
+      expect(pipeline.inputs).to.deep.include({
+        name: "branchline-dev",
+        pipelineType: "V1",
+        roleArn: "arn:aws:iam::123456789012:role/pipeline-role-0000000",
+        artifactStores: [{ type: "S3", location: "artifacts-bucket-0000000" }],
+      });
+      expect(stagesOf(pipeline)).to.deep.equal([
+        {
+          name: "Source",
+          actions: [
+            {
+              name: "Source",
+              category: "Source",
+              owner: "AWS",
+              provider: "CodeStarSourceConnection",
+              version: "1",
+              outputArtifacts: ["source_output"],
+              configuration: {
+                ConnectionArn: `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+                FullRepositoryId: "octo/shop",
+                BranchName: "main",
+                OutputArtifactFormat: "CODE_ZIP",
+                DetectChanges: "true",
+              },
+            },
+          ],
+        },
+        {
+          name: "Build",
+          actions: [
+            {
+              name: "Build",
+              category: "Build",
+              owner: "AWS",
+              provider: "CodeBuild",
+              version: "1",
+              inputArtifacts: ["source_output"],
+              outputArtifacts: ["build_output"],
+              configuration: { ProjectName: "branchline-dev" },
+            },
+          ],
+        },
+      ]);
+    });
+
+    it("scopes the pipeline role to the bucket, the project and the connection", () => {
+      const statements = (
+        policyOf(resourceNamed("pipeline-role-policy")) as {
+          Statement: { Sid: string; Resource: unknown }[];
+        }
+      ).Statement;
+      expect(statements.map((s) => [s.Sid, s.Resource])).to.deep.equal([
+        ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
+        ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
+        ["RunBuilds", `arn:aws:codebuild:${at}:project/branchline-dev`],
+        [
+          "UseConnection",
+          `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+        ],
+      ]);
+      expect(policyOf(resourceNamed("pipeline-role"), "assumeRolePolicy")).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "codepipeline.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
+        ],
+      });
+    });
+
+    it("creates a GitHub connection and says it is pending", async () => {
+      expect(resourceNamed("connection-github").inputs).to.deep.equal({
+        name: "branchline-dev",
+        providerType: "GitHub",
+      });
+      expect(await unwrap(outputs.connectionStatus)).to.match(
+        /^PENDING: authorise it once in the AWS console/,
+      );
+    });
+
+    it("runs the webhook Lambda on nodejs22.x arm64 with ARNs of its secrets, never their values", () => {
+      const fn = onlyResource("aws:lambda/function:Function");
+      expect(fn.inputs).to.deep.include({
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        handler: "index.handler",
+        role: "arn:aws:iam::123456789012:role/webhook-role-0000000",
+        loggingConfig: { logFormat: "JSON", logGroup: "webhook-logs-0000000" },
+      });
+      expect(fn.inputs["environment"]).to.deep.equal({
+        variables: {
+          [ENV.sourcePipelineName]: "branchline-dev",
+          [ENV.ecrRepositoryName]: "registry-repository-0000000",
+          [ENV.webhookSecretArn]: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
+          [ENV.allowForks]: "false",
+          [ENV.buildDrafts]: "true",
+        },
+      });
+      expect(JSON.stringify(fn.inputs)).to.not.include("s3cret");
+      expect(resourceNamed("webhook-webhook-secret-value").inputs["secretString"]).to.deep.equal(
+        secretValue("s3cret"),
+      );
+      expect(resourceNamed("webhook-logs").inputs["retentionInDays"]).to.equal(30);
+    });
+
+    it("gives the Lambda an environment the handler's settings reader accepts", () => {
+      const env = (
+        onlyResource("aws:lambda/function:Function").inputs["environment"] as {
+          variables: Record<string, string>;
+        }
+      ).variables;
+      expect(readSettings(env)).to.deep.equal({
+        sourcePipelineName: "branchline-dev",
+        repositoryName: "registry-repository-0000000",
+        webhookSecret: {
+          value: undefined,
+          arn: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
+        },
+        githubToken: { value: undefined, arn: undefined },
+        githubApiUrl: undefined,
+        allowForks: false,
+        buildDrafts: true,
+      });
+    });
+
+    it("limits the webhook role to the clones, the pipeline role, the repository and its secrets", () => {
+      expect(policyOf(resourceNamed("webhook-role-policy"))).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "ReadSourcePipeline",
+            Effect: "Allow",
+            Action: "codepipeline:GetPipeline",
+            Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
+          },
+          {
+            Sid: "ManageClones",
+            Effect: "Allow",
+            Action: [
+              "codepipeline:CreatePipeline",
+              "codepipeline:DeletePipeline",
+              "codepipeline:GetPipeline",
+              "codepipeline:ListPipelineExecutions",
+              "codepipeline:ListTagsForResource",
+              "codepipeline:StopPipelineExecution",
+              "codepipeline:TagResource",
+              "codepipeline:UntagResource",
+              "codepipeline:UpdatePipeline",
+            ],
+            Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+          },
+          {
+            Sid: "PassPipelineRole",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: "arn:aws:iam::123456789012:role/pipeline-role-0000000",
+            Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+          },
+          {
+            Sid: "CleanUpImages",
+            Effect: "Allow",
+            Action: ["ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:ListImages"],
+            Resource: `arn:aws:ecr:${at}:repository/registry-repository-0000000`,
+          },
+          {
+            Sid: "ReadSecrets",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: [`arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`],
+          },
+          {
+            Sid: "WriteLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: `arn:aws:logs:${at}:log-group:webhook-logs-0000000:*`,
+          },
+        ],
+      });
+    });
+
+    it("routes POST /webhook to the Lambda through a payload 2.0 proxy integration", async () => {
+      expect(onlyResource("aws:apigatewayv2/api:Api").inputs["protocolType"]).to.equal("HTTP");
+      expect(resourceNamed("webhook-integration").inputs).to.deep.include({
+        apiId: "webhook-api-id",
+        integrationType: "AWS_PROXY",
+        integrationMethod: "POST",
+        payloadFormatVersion: "2.0",
+        integrationUri: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/arn:aws:lambda:${at}:function:webhook-function-0000000/invocations`,
+      });
+      expect(resourceNamed("webhook-route").inputs).to.deep.include({
+        apiId: "webhook-api-id",
+        routeKey: "POST /webhook",
+        target: "integrations/webhook-integration-id",
+      });
+      expect(resourceNamed("webhook-stage").inputs).to.deep.include({
+        name: "$default",
+        autoDeploy: true,
+      });
+      expect(resourceNamed("webhook-invoke-permission").inputs).to.deep.include({
+        action: "lambda:InvokeFunction",
+        function: "webhook-function-0000000",
+        principal: "apigateway.amazonaws.com",
+        sourceArn: `arn:aws:execute-api:${at}:abcdef1234/*/POST/webhook`,
+      });
+      expect(await unwrap(outputs.webhookUrl)).to.equal(
+        `https://abcdef1234.execute-api.${region}.amazonaws.com/webhook`,
+      );
+    });
+
+    it("exports the pipeline name, its console URL, the repository URI and the connection", async () => {
+      expect(await unwrap(outputs.sourcePipelineName)).to.equal("branchline-dev");
+      expect(await unwrap(outputs.sourcePipelineConsoleUrl)).to.equal(
+        `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/branchline-dev/view?region=${region}`,
+      );
+      expect(await unwrap(outputs.repositoryUri)).to.equal(
+        `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/registry-repository-0000000`,
+      );
+      expect(await unwrap(outputs.connectionArn)).to.equal(
+        `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+      );
+    });
+  });
+
+  describe("with deploy, an existing connection, a GitHub token and a custom build image", () => {
+    const connectionArn = `arn:aws:codeconnections:${at}:connection/existing-1`;
+    const buildImage = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/tools/builder:1`;
+    let outputs: BranchlineOutputs;
+    before(async () => {
+      ({ outputs } = await synth({
+        ...minimal,
+        connectionArn,
+        pipelineType: "V2",
+        githubToken: "ghp_token",
+        allowForkPullRequests: "true",
+        images: [
+          { name: "web", context: "web", container: "frontend" },
+          { name: "api", context: "api" },
+        ],
+        deploy: { cluster: "prod", service: "shop" },
+        build: { image: buildImage, args: { NODE_ENV: "production" }, timeoutMinutes: 60 },
+      }));
+    });
+
+    it("adds a Deploy stage reading imagedefinitions.json from the build's output artifact", () => {
+      const pipeline = onlyResource("aws:codepipeline/pipeline:Pipeline");
+      expect(pipeline.inputs["pipelineType"]).to.equal("V2");
+      const stages = stagesOf(pipeline);
+      expect(stages.map((s) => s.name)).to.deep.equal(["Source", "Build", "Deploy"]);
+      const build = stages[1]?.actions[0];
+      const deploy = stages[2]?.actions[0];
+      expect(build?.outputArtifacts).to.deep.equal(["build_output"]);
+      expect(deploy).to.deep.equal({
+        name: "Deploy",
+        category: "Deploy",
+        owner: "AWS",
+        provider: "ECS",
+        version: "1",
+        inputArtifacts: ["build_output"],
+        configuration: {
+          ClusterName: "prod",
+          ServiceName: "shop",
+          FileName: "imagedefinitions.json",
+        },
+      });
+      expect(stages[0]?.actions[0]?.configuration["ConnectionArn"]).to.equal(connectionArn);
+    });
+
+    it("renders the buildspec for every image and build arg", () => {
+      const project = onlyResource("aws:codebuild/project:Project");
+      expect(project.inputs["buildTimeout"]).to.equal(60);
+      expect((project.inputs["source"] as { buildspec: string }).buildspec).to.equal(
+        renderBuildspec({
+          images: [
+            { name: "web", context: "web", container: "frontend" },
+            { name: "api", context: "api" },
+          ],
+          buildArgs: { NODE_ENV: "production" },
+          noCache: false,
+        }),
+      );
+    });
+
+    it("extends the pipeline role to that ECS service only", () => {
+      const statements = (
+        policyOf(resourceNamed("pipeline-role-policy")) as { Statement: { Sid: string }[] }
+      ).Statement;
+      expect(statements.map((s) => s.Sid)).to.deep.equal([
+        "ReadWriteArtifacts",
+        "LocateArtifactBucket",
+        "RunBuilds",
+        "UseConnection",
+        "DeployService",
+        "WatchDeployment",
+        "RegisterTaskDefinitions",
+        "TagNewTaskDefinitions",
+        "PassTaskRoles",
+      ]);
+      expect(statements[3]).to.deep.include({ Resource: connectionArn });
+      expect(statements[4]).to.deep.include({ Resource: `arn:aws:ecs:${at}:service/prod/shop` });
+      expect(statements[5]).to.deep.include({
+        Condition: { ArnEquals: { "ecs:cluster": `arn:aws:ecs:${at}:cluster/prod` } },
+      });
+    });
+
+    it("creates no connection and says so", async () => {
+      expect(resourcesOfType("aws:codeconnections/connection:Connection")).to.have.length(0);
+      expect(await unwrap(outputs.connectionArn)).to.equal(connectionArn);
+      expect(await unwrap(outputs.connectionStatus)).to.match(/^existing connection/);
+    });
+
+    it("stores the GitHub token as a secret and passes its ARN", () => {
+      const fn = onlyResource("aws:lambda/function:Function");
+      const variables = (fn.inputs["environment"] as { variables: Record<string, string> })
+        .variables;
+      const tokenArn = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
+      expect(variables[ENV.githubTokenSecretArn]).to.equal(tokenArn);
+      expect(variables[ENV.allowForks]).to.equal("true");
+      expect(Object.keys(variables)).to.not.include(ENV.githubToken);
+      expect(JSON.stringify(fn.inputs)).to.not.include("ghp_token");
+      expect(resourceNamed("webhook-github-token-value").inputs["secretString"]).to.deep.equal(
+        secretValue("ghp_token"),
+      );
+      const secrets = (
+        policyOf(resourceNamed("webhook-role-policy")) as {
+          Statement: { Sid: string; Resource: unknown }[];
+        }
+      ).Statement.find((s) => s.Sid === "ReadSecrets");
+      expect(secrets?.Resource).to.deep.equal([
+        `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
+        tokenArn,
+      ]);
+    });
+
+    it("lets this build project pull the custom build image", () => {
+      const policy = resourceNamed("build-build-image-policy");
+      expect(policy.inputs["repository"]).to.equal("tools/builder");
+      expect(policyOf(policy)).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "CodeBuildPullBuildImage",
+            Effect: "Allow",
+            Principal: { Service: "codebuild.amazonaws.com" },
+            Action: [
+              "ecr:BatchCheckLayerAvailability",
+              "ecr:BatchGetImage",
+              "ecr:GetDownloadUrlForLayer",
+            ],
+            Condition: {
+              ArnLike: { "aws:SourceArn": `arn:aws:codebuild:${at}:project/branchline-dev` },
+              StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+            },
+          },
+        ],
+      });
+    });
+  });
+
+  describe("config errors fail at once, naming the key", () => {
+    const cases: [string, Record<string, string | object>, RegExp][] = [
+      ["missing repository", { webhookSecret: "s" }, /branchline:repository is required/],
+      [
+        "malformed images",
+        { ...minimal, images: [{ name: "web" }] },
+        /branchline:images\[0\]\.context is required/,
+      ],
+      [
+        "unknown pipeline type",
+        { ...minimal, pipelineType: "V9" },
+        /branchline:pipelineType must be one of V1, V2/,
+      ],
+    ];
+    for (const [what, config, message] of cases) {
+      it(what, async () => {
+        let failure: unknown;
+        try {
+          await synth(config);
+        } catch (error) {
+          failure = error;
+        }
+        expect(failure).to.be.instanceOf(Error);
+        expect((failure as Error).message).to.match(message);
+      });
+    }
+  });
+});

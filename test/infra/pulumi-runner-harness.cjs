@@ -1,0 +1,85 @@
+/**
+ * Runs the Pulumi program the way `pulumi up` does, minus the engine: the Node.js language host's own
+ * `run` function from @pulumi/pulumi (cmd/run), which registers the ts-node it vendors with the
+ * project's tsconfig.json and requires package.json `main`, under Pulumi mocks instead of an engine.
+ * Plain CommonJS on purpose: nothing but Node and @pulumi/pulumi is loaded before the runner.
+ *
+ * Usage: node pulumi-runner-harness.cjs <project root> <config JSON>; prints one JSON line
+ * `{"outputs": [...names], "resources": [...types]}` and exits 0, or exits non-zero.
+ */
+"use strict";
+
+const path = require("node:path");
+
+const [projectRoot, configJson] = process.argv.slice(2);
+process.chdir(projectRoot);
+process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
+
+const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [projectRoot] }));
+const runner = require(
+  path.join(path.dirname(require.resolve("@pulumi/pulumi", { paths: [projectRoot] })), "cmd", "run", "run.js"),
+);
+
+const account = "123456789012";
+const region = "eu-west-1";
+const resources = [];
+
+const mocks = {
+  newResource(args) {
+    resources.push(args.type);
+    const name = args.inputs.name ?? `${args.name}-0000000`;
+    const arn = `arn:aws:mock:${region}:${account}:${args.name}`;
+    return {
+      id: `${args.name}-id`,
+      state: {
+        ...args.inputs,
+        name,
+        arn,
+        bucket: name,
+        repositoryUrl: `${account}.dkr.ecr.${region}.amazonaws.com/${name}`,
+        invokeArn: arn,
+        executionArn: arn,
+        apiEndpoint: "https://example.execute-api.eu-west-1.amazonaws.com",
+        connectionStatus: "PENDING",
+      },
+    };
+  },
+  call(args) {
+    switch (args.token) {
+      case "aws:index/getCallerIdentity:getCallerIdentity":
+        return { accountId: account, arn: `arn:aws:iam::${account}:user/test`, userId: "AIDATEST" };
+      case "aws:index/getRegion:getRegion":
+        return { name: region, region };
+      case "aws:index/getPartition:getPartition":
+        return { partition: "aws", dnsSuffix: "amazonaws.com" };
+      default:
+        throw new Error(`no mock for ${args.token}`);
+    }
+  },
+};
+
+async function main() {
+  await pulumi.runtime.setMocks(mocks, "branchline", "dev", false);
+  const config = JSON.parse(configJson);
+  pulumi.runtime.setAllConfig(config, Object.keys(config).filter((key) => key.endsWith("Secret")));
+  let failure;
+  const outputs = await runner.run(
+    { _: ["."] },
+    () => undefined,
+    (error) => {
+      failure = error;
+    },
+    () => false,
+  );
+  if (failure !== undefined) throw failure;
+  await pulumi.runtime.waitForRPCs();
+  process.stdout.write(`${JSON.stringify({ outputs: Object.keys(outputs ?? {}).sort(), resources })}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error && error.stack ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);
