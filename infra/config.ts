@@ -86,7 +86,8 @@ export interface ConfigReader {
 
 const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;
 const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9.@_-]{1,100}$/;
-const CONNECTION_ARN_PATTERN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
+const CONNECTION_ARN_PATTERN =
+  /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
 const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const BUILD_ARG_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -104,7 +105,10 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
 
   const connectionArn = reader.get("connectionArn");
   if (connectionArn !== undefined && !CONNECTION_ARN_PATTERN.test(connectionArn)) {
-    throw new ConfigError("connectionArn", `is not a CodeConnections connection ARN: ${connectionArn}`);
+    throw new ConfigError(
+      "connectionArn",
+      `is not a CodeConnections connection ARN: ${connectionArn}`,
+    );
   }
 
   const pipelineName = reader.get("pipelineName") ?? reader.defaultPipelineName;
@@ -193,7 +197,10 @@ function optionalString(key: string, value: unknown): string | undefined {
 function rejectUnknownFields(key: string, value: Record<string, unknown>, known: string[]): void {
   for (const field of Object.keys(value)) {
     if (!known.includes(field)) {
-      throw new ConfigError(key, `has an unknown field ${JSON.stringify(field)} (known: ${known.join(", ")})`);
+      throw new ConfigError(
+        key,
+        `has an unknown field ${JSON.stringify(field)} (known: ${known.join(", ")})`,
+      );
     }
   }
 }
@@ -202,28 +209,39 @@ export function parseImages(raw: string | undefined): ImageSpec[] {
   if (raw === undefined) return DEFAULTS.images.map((image) => ({ ...image }));
   const value = parseJson("images", raw);
   if (!Array.isArray(value) || value.length === 0) {
-    throw new ConfigError("images", "must be a non-empty list of { name, context, dockerfile?, container? }");
+    throw new ConfigError(
+      "images",
+      "must be a non-empty list of { name, context, dockerfile?, container? }",
+    );
   }
   const names = new Set<string>();
   const containers = new Set<string>();
   return value.map((item: unknown, index) => {
     const key = `images[${index}]`;
-    if (!isRecord(item)) throw new ConfigError(key, "must be an object { name, context, dockerfile?, container? }");
+    if (!isRecord(item))
+      throw new ConfigError(key, "must be an object { name, context, dockerfile?, container? }");
     rejectUnknownFields(key, item, ["name", "context", "dockerfile", "container"]);
     const name = optionalString(`${key}.name`, item["name"]);
     if (name === undefined) throw new ConfigError(`${key}.name`, "is required");
     if (!IMAGE_NAME_PATTERN.test(name)) {
-      throw new ConfigError(`${key}.name`, `must be 1-64 letters, digits and . _ - (starting with a letter or digit), got ${JSON.stringify(name)}`);
+      throw new ConfigError(
+        `${key}.name`,
+        `must be 1-64 letters, digits and . _ - (starting with a letter or digit), got ${JSON.stringify(name)}`,
+      );
     }
     const context = optionalString(`${key}.context`, item["context"]);
     if (context === undefined) throw new ConfigError(`${key}.context`, "is required");
     const dockerfile = optionalString(`${key}.dockerfile`, item["dockerfile"]);
     const container = optionalString(`${key}.container`, item["container"]);
-    if (names.has(name)) throw new ConfigError(`${key}.name`, `repeats the image name ${JSON.stringify(name)}`);
+    if (names.has(name))
+      throw new ConfigError(`${key}.name`, `repeats the image name ${JSON.stringify(name)}`);
     names.add(name);
     const containerName = container ?? name;
     if (containers.has(containerName)) {
-      throw new ConfigError(`${key}.container`, `repeats the container name ${JSON.stringify(containerName)}`);
+      throw new ConfigError(
+        `${key}.container`,
+        `repeats the container name ${JSON.stringify(containerName)}`,
+      );
     }
     containers.add(containerName);
     const image: ImageSpec = { name, context };
@@ -256,31 +274,54 @@ export function parseBuild(raw: string | undefined): BuildConfig {
   if (raw === undefined) return build;
   const value = parseJson("build", raw);
   if (!isRecord(value)) {
-    throw new ConfigError("build", "must be an object { computeType?, image?, timeoutMinutes?, args?, noCache? }");
+    throw new ConfigError(
+      "build",
+      "must be an object { computeType?, image?, timeoutMinutes?, args?, noCache? }",
+    );
   }
-  rejectUnknownFields("build", value, ["computeType", "image", "timeoutMinutes", "args", "noCache"]);
-  build.computeType = optionalString("build.computeType", value["computeType"]) ?? build.computeType;
+  rejectUnknownFields("build", value, [
+    "computeType",
+    "image",
+    "timeoutMinutes",
+    "args",
+    "noCache",
+  ]);
+  build.computeType =
+    optionalString("build.computeType", value["computeType"]) ?? build.computeType;
   build.image = optionalString("build.image", value["image"]) ?? build.image;
   const timeout = value["timeoutMinutes"];
   if (timeout !== undefined) {
-    if (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout < 5 || timeout > 2160) {
-      throw new ConfigError("build.timeoutMinutes", "must be a whole number of minutes from 5 to 2160");
+    if (
+      typeof timeout !== "number" ||
+      !Number.isInteger(timeout) ||
+      timeout < 5 ||
+      timeout > 2160
+    ) {
+      throw new ConfigError(
+        "build.timeoutMinutes",
+        "must be a whole number of minutes from 5 to 2160",
+      );
     }
     build.timeoutMinutes = timeout;
   }
   const args = value["args"];
   if (args !== undefined) {
-    if (!isRecord(args)) throw new ConfigError("build.args", "must be an object of name: value strings");
+    if (!isRecord(args))
+      throw new ConfigError("build.args", "must be an object of name: value strings");
     for (const [name, argValue] of Object.entries(args)) {
       if (!BUILD_ARG_NAME_PATTERN.test(name) || typeof argValue !== "string") {
-        throw new ConfigError(`build.args.${name}`, "must be a string value under a name of letters, digits and _");
+        throw new ConfigError(
+          `build.args.${name}`,
+          "must be a string value under a name of letters, digits and _",
+        );
       }
       build.args[name] = argValue;
     }
   }
   const noCache = value["noCache"];
   if (noCache !== undefined) {
-    if (typeof noCache !== "boolean") throw new ConfigError("build.noCache", "must be true or false");
+    if (typeof noCache !== "boolean")
+      throw new ConfigError("build.noCache", "must be true or false");
     build.noCache = noCache;
   }
   return build;
@@ -299,7 +340,10 @@ function parseDays(reader: ConfigReader, key: string, fallback: number): number 
   if (raw === undefined) return fallback;
   const days = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(days) || days < 1) {
-    throw new ConfigError(key, `must be a whole number of days (1 or more), got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      key,
+      `must be a whole number of days (1 or more), got ${JSON.stringify(raw)}`,
+    );
   }
   return days;
 }
@@ -307,7 +351,10 @@ function parseDays(reader: ConfigReader, key: string, fallback: number): number 
 function parseLogRetention(reader: ConfigReader): number {
   const days = parseDays(reader, "logRetentionDays", DEFAULTS.logRetentionDays);
   if (!LOG_RETENTION_DAYS.includes(days)) {
-    throw new ConfigError("logRetentionDays", `must be one of ${LOG_RETENTION_DAYS.join(", ")}, got ${days}`);
+    throw new ConfigError(
+      "logRetentionDays",
+      `must be one of ${LOG_RETENTION_DAYS.join(", ")}, got ${days}`,
+    );
   }
   return days;
 }

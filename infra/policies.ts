@@ -47,9 +47,7 @@ export function codebuildProjectArn(scope: AccountScope, projectName: string): s
 
 /** A trust policy letting one AWS service assume the role. */
 export function assumeRolePolicy(service: string): PolicyDocument {
-  return document([
-    { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" },
-  ]);
+  return document([{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }]);
 }
 
 /** Denies every request to the bucket that does not use TLS. */
@@ -104,7 +102,11 @@ export function buildImageRepositoryPolicy(projectArn: string, accountId: string
       Sid: "CodeBuildPullBuildImage",
       Effect: "Allow",
       Principal: { Service: "codebuild.amazonaws.com" },
-      Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      Action: [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+      ],
       Condition: {
         ArnLike: { "aws:SourceArn": projectArn },
         StringEquals: { "aws:SourceAccount": accountId },
@@ -186,7 +188,12 @@ export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
     {
       Sid: "LocateArtifactBucket",
       Effect: "Allow",
-      Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
+      Action: [
+        "s3:GetBucketAcl",
+        "s3:GetBucketLocation",
+        "s3:GetBucketVersioning",
+        "s3:ListBucket",
+      ],
       Resource: input.bucketArn,
     },
     {

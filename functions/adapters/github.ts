@@ -1,40 +1,99 @@
 /** GitHub's API through Octokit. `baseUrl` points it at GitHub Enterprise or a local test server. */
 import { Octokit } from "@octokit/rest";
-import type { GitHubPullRequests } from "../app/ports.js";
+import {
+  GitHubRateLimitError,
+  type GitHubPullRequests,
+  type OpenPullRequests,
+} from "../app/ports.js";
 import type { PullRequest } from "../core/classify.js";
 import { BadRequestError } from "../core/errors.js";
 
+/** An Octokit client; without a token it is anonymous (public repositories, a low rate limit). */
 export function createOctokit(
-  token: string,
+  token: string | undefined,
   baseUrl: string | undefined,
   signal?: AbortSignal,
 ): Octokit {
   return new Octokit({
-    auth: token,
+    ...(token ? { auth: token } : {}),
     userAgent: "branchline",
     ...(baseUrl ? { baseUrl } : {}),
     ...(signal ? { request: { signal } } : {}),
   });
 }
 
-export class OctokitPullRequests implements GitHubPullRequests {
+export class OctokitPullRequests implements GitHubPullRequests, OpenPullRequests {
   constructor(private readonly octokit: Octokit) {}
 
   async get(repository: string, number: number): Promise<PullRequest> {
     const [owner, repo] = splitRepository(repository);
-    const { data } = await this.octokit.rest.pulls.get({ owner, repo, pull_number: number });
-    return {
-      number: data.number,
-      state: data.state === "closed" ? "closed" : "open",
-      draft: data.draft === true,
-      merged: data.merged === true,
-      headBranch: data.head.ref,
-      headSha: data.head.sha,
-      headRepository: data.head.repo?.full_name,
-      baseBranch: data.base.ref,
-      baseRepository: data.base.repo.full_name,
-    };
+    try {
+      const { data } = await this.octokit.rest.pulls.get({ owner, repo, pull_number: number });
+      return { ...fromGitHub(data), merged: data.merged === true };
+    } catch (error) {
+      throw translate(error, `pull request #${number} of ${repository}`);
+    }
   }
+
+  async listOpen(repository: string, baseBranch: string): Promise<PullRequest[]> {
+    const [owner, repo] = splitRepository(repository);
+    try {
+      const list = await this.octokit.paginate(this.octokit.rest.pulls.list, {
+        owner,
+        repo,
+        state: "open",
+        base: baseBranch,
+        per_page: 100,
+      });
+      return list.map((data) => ({ ...fromGitHub(data), merged: data.merged_at != null }));
+    } catch (error) {
+      throw translate(error, `open pull requests of ${repository}`);
+    }
+  }
+}
+
+/** The members `pulls.get` and `pulls.list` items share. */
+interface GitHubPullRequestData {
+  number: number;
+  state: string;
+  draft?: boolean | undefined;
+  head: { ref: string; sha: string; repo: { full_name: string } | null };
+  base: { ref: string; repo: { full_name: string } };
+}
+
+function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
+  return {
+    number: data.number,
+    state: data.state === "closed" ? "closed" : "open",
+    draft: data.draft === true,
+    headBranch: data.head.ref,
+    headSha: data.head.sha,
+    headRepository: data.head.repo?.full_name,
+    baseBranch: data.base.ref,
+    baseRepository: data.base.repo.full_name,
+  };
+}
+
+/** Octokit's request errors as messages a reader can act on; rate limits get their own type. */
+function translate(error: unknown, what: string): unknown {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status !== "number") return error;
+  const headers =
+    (error as { response?: { headers?: Record<string, unknown> } }).response?.headers ?? {};
+  const message = error instanceof Error ? error.message : "";
+  if (
+    (status === 403 || status === 429) &&
+    (headers["x-ratelimit-remaining"] === "0" || /rate limit/i.test(message))
+  ) {
+    return new GitHubRateLimitError(`GitHub's rate limit is used up (reading ${what})`);
+  }
+  if (status === 401) return new Error(`GitHub refused the token (401) reading ${what}`);
+  if (status === 404) {
+    return new Error(
+      `GitHub answered 404 for ${what} (it does not exist, or the repository is private and needs a token)`,
+    );
+  }
+  return new Error(`GitHub answered ${status} reading ${what}: ${message}`);
 }
 
 export function splitRepository(repository: string): [string, string] {

@@ -30,16 +30,30 @@ export class DefaultServices {
   private readonly codepipeline = lazy(() => new CodePipelineClient(awsClientConfig()));
   private readonly ecr = lazy(() => new ECRClient(awsClientConfig()));
   private readonly secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
+  /** Fails with a ConfigurationError when neither variable is set (only the webhook needs it). */
   readonly webhookSecret: SecretReader;
   readonly githubToken: SecretReader | undefined;
 
   constructor(private readonly settings: Settings) {
-    const webhookSecret = secretReader("webhook secret", settings.webhookSecret, this.secrets);
-    if (!webhookSecret) {
-      throw new ConfigurationError("neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ARN is set");
-    }
-    this.webhookSecret = webhookSecret;
+    this.webhookSecret =
+      secretReader("webhook secret", settings.webhookSecret, this.secrets) ??
+      (() =>
+        Promise.reject(
+          new ConfigurationError("neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ARN is set"),
+        ));
     this.githubToken = secretReader("GitHub token", settings.githubToken, this.secrets);
+  }
+
+  /**
+   * The GitHub client for the reconciler: with the token when one is configured, otherwise
+   * anonymous, which can read public repositories' pull requests one by one at a low rate limit.
+   */
+  async gitHub(signal: AbortSignal): Promise<{ client: OctokitPullRequests; authenticated: boolean }> {
+    const token = this.githubToken ? await this.githubToken() : undefined;
+    return {
+      client: new OctokitPullRequests(createOctokit(token, this.settings.githubApiUrl, signal)),
+      authenticated: token !== undefined,
+    };
   }
 
   async forInvocation(signal: AbortSignal): Promise<AwsServices> {

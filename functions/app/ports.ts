@@ -73,6 +73,16 @@ export interface GitHubPullRequests {
   get(repository: string, number: number): Promise<PullRequest>;
 }
 
+export interface OpenPullRequests {
+  /** Every open pull request of `repository` into `baseBranch` (all pages). */
+  listOpen(repository: string, baseBranch: string): Promise<PullRequest[]>;
+}
+
+/** GitHub refused a request because the caller's rate limit is used up. */
+export class GitHubRateLimitError extends Error {
+  override readonly name = "GitHubRateLimitError";
+}
+
 /** A logger that adds `fields` to every line. */
 export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
   return {

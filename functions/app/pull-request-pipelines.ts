@@ -17,6 +17,7 @@ import { siblingPipelineArn, type PipelineDeclaration } from "../core/pipeline.j
 import { cloneName } from "../shared/names.js";
 import {
   PipelineNameInUseError,
+  type ImageId,
   type ImageStore,
   type Logger,
   type PipelineStore,
@@ -91,7 +92,15 @@ export class PullRequestPipelines {
     return (await created()) ?? (await this.refresh(desired, undefined));
   }
 
-  async remove(source: SourcePipeline, prNumber: number): Promise<RemoveOutcome> {
+  /**
+   * Stops the clone's executions, deletes it and the pull request's images. `knownImages`, when
+   * given, is a fresh listing of the repository's image ids (the reconciler lists once per sweep).
+   */
+  async remove(
+    source: SourcePipeline,
+    prNumber: number,
+    knownImages?: ImageId[],
+  ): Promise<RemoveOutcome> {
     const name = cloneName(this.config.sourcePipelineName, prNumber);
     const tags = await this.pipelines.tags(siblingPipelineArn(source.arn, name));
     let executionsStopped = 0;
@@ -109,13 +118,16 @@ export class PullRequestPipelines {
       await this.pipelines.delete(name);
       result = "deleted";
     }
-    const imagesDeleted = await this.removeImages(prNumber);
+    const imagesDeleted = await this.removeImages(prNumber, knownImages);
     return { result, pipeline: name, executionsStopped, imagesDeleted };
   }
 
   /** Deletes the images tagged for the pull request, at most 100 ids a call. */
-  async removeImages(prNumber: number): Promise<number> {
-    const ids = pullRequestImageIds(await this.images.list(this.config.repositoryName), prNumber);
+  async removeImages(prNumber: number, knownImages?: ImageId[]): Promise<number> {
+    const ids = pullRequestImageIds(
+      knownImages ?? (await this.images.list(this.config.repositoryName)),
+      prNumber,
+    );
     let deleted = 0;
     for (const batch of chunk(ids, ECR_BATCH_LIMIT)) {
       const answer = await this.images.delete(this.config.repositoryName, batch);

@@ -48,6 +48,12 @@ export type Intent =
 const BUILD_ACTIONS = new Set(["opened", "reopened", "synchronize", "ready_for_review"]);
 
 /**
+ * The longest head branch a clone can build: CodePipeline's trigger branch filters
+ * (GitBranchNamePattern) take at most 255 characters, and GitHub's branch names stay within it.
+ */
+export const MAX_BRANCH_LENGTH = 255;
+
+/**
  * First pass, before anything is known of the source pipeline: pings, other events and actions that
  * never change a clone are settled here without an AWS call.
  */
@@ -108,6 +114,12 @@ function wanted(pr: PullRequest, options: ClassifyOptions): Intent {
     return {
       kind: "ignore",
       reason: `pull request #${pr.number} comes from a fork; forks are not built`,
+    };
+  }
+  if (pr.headBranch.length > MAX_BRANCH_LENGTH) {
+    return {
+      kind: "ignore",
+      reason: `pull request #${pr.number}: head branch name is longer than ${MAX_BRANCH_LENGTH} characters, which CodePipeline cannot build`,
     };
   }
   if (pr.draft && !options.buildDrafts) {

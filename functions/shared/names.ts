@@ -4,7 +4,7 @@
  * infra/ imports this module and nothing else from functions/.
  */
 
-/** Environment variables read by the webhook and reconciler handlers. */
+/** Environment variables read by the webhook, reconciler and notify handlers. */
 export const ENV = {
   sourcePipelineName: "SOURCE_PIPELINE_NAME",
   ecrRepositoryName: "ECR_REPOSITORY_NAME",
@@ -15,6 +15,8 @@ export const ENV = {
   githubApiUrl: "GITHUB_API_URL",
   allowForks: "ALLOW_FORK_PULL_REQUESTS",
   buildDrafts: "BUILD_DRAFT_PULL_REQUESTS",
+  /** The SNS topic that receives execution success and failure messages (notify function). */
+  notificationTopicArn: "NOTIFICATION_TOPIC_ARN",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

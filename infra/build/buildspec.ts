@@ -20,7 +20,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseDocument, isScalar, isSeq } from "yaml";
-import { IMAGE_TAG_PREFIX_VARIABLE } from "../../functions/shared/names.js";
+import { IMAGE_TAG_PREFIX_VARIABLE } from "../../functions/shared/names";
 
 export interface ImageSpec {
   /**

@@ -31,7 +31,8 @@ export interface BuildProjectArgs {
   scope: pulumi.Input<AccountScope>;
 }
 
-const ECR_IMAGE_PATTERN = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?:[:@].*)?$/;
+const ECR_IMAGE_PATTERN =
+  /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?:[:@].*)?$/;
 
 /** The ECR repository name of a build image, or `undefined` for an image outside ECR. */
 export function ecrRepositoryOfImage(image: string): string | undefined {
@@ -125,7 +126,10 @@ export class BuildProject extends pulumi.ComponentResource {
             .all([args.scope, args.projectName])
             .apply(([scope, projectName]) =>
               JSON.stringify(
-                buildImageRepositoryPolicy(codebuildProjectArn(scope, projectName), scope.accountId),
+                buildImageRepositoryPolicy(
+                  codebuildProjectArn(scope, projectName),
+                  scope.accountId,
+                ),
               ),
             ),
         },

@@ -91,18 +91,17 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             logGroup.arn,
             pulumi.all(secretArns),
           ])
-          .apply(
-            ([scope, sourcePipelineName, pipelineRoleArn, repositoryArn, logGroupArn, arns]) =>
-              JSON.stringify(
-                webhookRolePolicy({
-                  scope,
-                  sourcePipelineName,
-                  pipelineRoleArn,
-                  repositoryArn,
-                  secretArns: arns,
-                  logGroupArn,
-                }),
-              ),
+          .apply(([scope, sourcePipelineName, pipelineRoleArn, repositoryArn, logGroupArn, arns]) =>
+            JSON.stringify(
+              webhookRolePolicy({
+                scope,
+                sourcePipelineName,
+                pipelineRoleArn,
+                repositoryArn,
+                secretArns: arns,
+                logGroupArn,
+              }),
+            ),
           ),
       },
       parent,

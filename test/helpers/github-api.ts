@@ -17,6 +17,8 @@ export interface FakePullRequest {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string, without `?` ("" when none). */
+  query: string;
   authorization: string | undefined;
   body: unknown;
 }
@@ -38,6 +40,51 @@ export class GitHubApiDouble {
       const pr = this.pullRequests.get(key(`${m[1]}/${m[2]}`, Number(m[3])));
       return pr ? { status: 200, body: this.render(pr) } : { status: 404, body: { message: "Not Found" } };
     });
+    // GET /repos/:o/:r/pulls?state=&base=&per_page=&page=: sorted by number, newest first as
+    // GitHub does, with a Link header naming the next and last pages.
+    this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/pulls$/, (m, { url }) => {
+      const repository = `${m[1]}/${m[2]}`.toLowerCase();
+      const state = url.searchParams.get("state") ?? "open";
+      const base = url.searchParams.get("base");
+      const perPage = Math.min(100, Number(url.searchParams.get("per_page") ?? "30"));
+      const pageNumber = Math.max(1, Number(url.searchParams.get("page") ?? "1"));
+      const matching = [...this.pullRequests.values()]
+        .filter((pr) => pr.base.repo.toLowerCase() === repository)
+        .filter((pr) => state === "all" || pr.state === state)
+        .filter((pr) => base === null || pr.base.ref === base)
+        .sort((a, b) => b.number - a.number);
+      const last = Math.max(1, Math.ceil(matching.length / perPage));
+      const items = matching.slice((pageNumber - 1) * perPage, pageNumber * perPage);
+      const link = (page: number, rel: string) => {
+        const next = new URL(url.pathname, this.url);
+        url.searchParams.forEach((value, name) => next.searchParams.set(name, value));
+        next.searchParams.set("page", String(page));
+        return `<${next.toString()}>; rel="${rel}"`;
+      };
+      const links = pageNumber < last ? [link(pageNumber + 1, "next"), link(last, "last")] : [];
+      return {
+        status: 200,
+        body: items.map((pr) => this.renderListItem(pr)),
+        ...(links.length > 0 ? { headers: { link: links.join(", ") } } : {}),
+      };
+    });
+  }
+
+  /** A `pulls.list` item: like `pulls.get` but with `merged_at` instead of `merged`. */
+  renderListItem(pr: FakePullRequest): Record<string, unknown> {
+    const { merged, ...rest } = this.render(pr);
+    return { ...rest, merged_at: merged === true ? "2026-01-01T00:00:00Z" : null };
+  }
+
+  /** The recorded requests for one path (e.g. "/repos/o/r/pulls"). */
+  requestsTo(path: string): RecordedRequest[] {
+    return this.requests.filter((request) => request.path === path);
+  }
+
+  /** Forgets pull requests and recorded requests; routes stay. */
+  reset(): void {
+    this.pullRequests.clear();
+    this.requests.length = 0;
   }
 
   /** Adds a route; later routes win over earlier ones for the same request. */
@@ -94,7 +141,11 @@ export class GitHubApiDouble {
         body = text;
       }
     }
-    this.requests.push({ method, path: url.pathname, authorization: req.headers.authorization, body });
+    this.requests.push({
+      method,
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ""),
+      authorization: req.headers.authorization, body });
     for (const { method: m, pattern, route } of this.routes) {
       if (m !== method) continue;
       const match = url.pathname.match(pattern);

@@ -22,7 +22,11 @@ export interface RecordedResource {
 const recorded: RecordedResource[] = [];
 
 /** Plausible provider outputs for the resource types the program uses. */
-function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function outputsFor(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
   const prefix = `arn:${MOCK_PARTITION}`;
   const at = `${MOCK_REGION}:${MOCK_ACCOUNT}`;
   const given = typeof inputs["name"] === "string" ? inputs["name"] : undefined;
@@ -157,7 +161,10 @@ export async function settle(): Promise<void> {
  * Replaces the whole stack configuration with `config` (keys without the `branchline:` namespace;
  * values are strings, objects are JSON-encoded). `secrets` lists the keys to mark secret.
  */
-export function setStackConfig(config: Record<string, string | object>, secrets: string[] = []): void {
+export function setStackConfig(
+  config: Record<string, string | object>,
+  secrets: string[] = [],
+): void {
   const all: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
     all[`${MOCK_PROJECT}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);

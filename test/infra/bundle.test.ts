@@ -83,6 +83,7 @@ describe("infra/bundle (the webhook Lambda as pulumi up ships it)", function () 
     process.env[ENV.sourcePipelineName] = "branchline-dev";
     process.env[ENV.ecrRepositoryName] = "branchline";
     process.env["AWS_REGION"] = "eu-west-1";
+    process.env["POWERTOOLS_LOG_LEVEL"] = "SILENT";
     try {
       const loaded = createRequire(file)(file) as { handler: Handler };
       expect(loaded.handler).to.be.a("function");

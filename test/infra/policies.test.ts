@@ -169,7 +169,12 @@ describe("infra/policies", () => {
       {
         Sid: "LocateArtifactBucket",
         Effect: "Allow",
-        Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
+        Action: [
+          "s3:GetBucketAcl",
+          "s3:GetBucketLocation",
+          "s3:GetBucketVersioning",
+          "s3:ListBucket",
+        ],
         Resource: bucketArn,
       },
       {

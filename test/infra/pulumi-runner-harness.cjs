@@ -15,10 +15,22 @@ const [projectRoot, configJson] = process.argv.slice(2);
 process.chdir(projectRoot);
 process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
 
-const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [projectRoot] }));
-const runner = require(
-  path.join(path.dirname(require.resolve("@pulumi/pulumi", { paths: [projectRoot] })), "cmd", "run", "run.js"),
-);
+const Module = require("node:module");
+
+const pulumiRoot = path.dirname(require.resolve("@pulumi/pulumi", { paths: [projectRoot] }));
+const pulumi = require(pulumiRoot);
+
+// cmd/run/run.js requires its package's cmd/run/index.js, whose top level parses the language
+// host's command line and exits without `--monitor`. Under mocks there is no monitor, so that module
+// is replaced by the one constant run.js reads from it.
+const languageHostEntry = path.join(pulumiRoot, "cmd", "run", "index.js");
+const stub = new Module(languageHostEntry);
+stub.filename = languageHostEntry;
+stub.loaded = true;
+stub.exports = { nodeJSProcessExitedAfterLoggingUserActionableMessage: 32 };
+require.cache[languageHostEntry] = stub;
+
+const runner = require(path.join(pulumiRoot, "cmd", "run", "run.js"));
 
 const account = "123456789012";
 const region = "eu-west-1";
@@ -61,7 +73,10 @@ const mocks = {
 async function main() {
   await pulumi.runtime.setMocks(mocks, "branchline", "dev", false);
   const config = JSON.parse(configJson);
-  pulumi.runtime.setAllConfig(config, Object.keys(config).filter((key) => key.endsWith("Secret")));
+  pulumi.runtime.setAllConfig(
+    config,
+    Object.keys(config).filter((key) => key.endsWith("Secret")),
+  );
   let failure;
   const outputs = await runner.run(
     { _: ["."] },
@@ -73,7 +88,9 @@ async function main() {
   );
   if (failure !== undefined) throw failure;
   await pulumi.runtime.waitForRPCs();
-  process.stdout.write(`${JSON.stringify({ outputs: Object.keys(outputs ?? {}).sort(), resources })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ outputs: Object.keys(outputs ?? {}).sort(), resources })}\n`,
+  );
 }
 
 main().then(

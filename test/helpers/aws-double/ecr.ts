@@ -22,14 +22,46 @@ interface ImageIdInput {
 
 type Input = Record<string, unknown>;
 
+/** Image ids that BatchDeleteImage reports as failures instead of deleting (a partial failure). */
+export interface ImageDeleteFailure {
+  repository: string;
+  /** Ids naming one of these tags fail. */
+  tags: string[];
+  /** ECR's failure code (default "ImageReferencedByManifestList"). */
+  code?: string;
+  reason?: string;
+  /** How many BatchDeleteImage calls that hit one of the tags fail them (default: every call). */
+  times?: number;
+}
+
+interface ActiveDeleteFailure extends ImageDeleteFailure {
+  remaining: number;
+}
+
 export class EcrState {
   readonly repositories = new Map<string, ImageState[]>();
   private counter = 0;
+  private deleteFailures: ActiveDeleteFailure[] = [];
 
   constructor(private readonly accountId: string) {}
 
   reset(): void {
     this.repositories.clear();
+    this.deleteFailures = [];
+  }
+
+  failImageDeletes(failure: ImageDeleteFailure): void {
+    this.deleteFailures.push({ ...failure, remaining: failure.times ?? Infinity });
+  }
+
+  private injectedFailure(repository: string, id: ImageIdInput): ActiveDeleteFailure | undefined {
+    return this.deleteFailures.find(
+      (f) =>
+        f.remaining > 0 &&
+        f.repository === repository &&
+        id.imageTag !== undefined &&
+        f.tags.includes(id.imageTag),
+    );
   }
 
   createRepository(name: string): void {
@@ -145,8 +177,21 @@ export class EcrState {
         const deleted: ImageIdInput[] = [];
         const failures: { imageId: ImageIdInput; failureCode: string; failureReason: string }[] =
           [];
+        const hit = new Set<ActiveDeleteFailure>();
         for (const id of input.imageIds as ImageIdInput[]) {
           const imageId = { ...id };
+          const injected = this.injectedFailure(String(input.repositoryName), id);
+          if (injected) {
+            hit.add(injected);
+            failures.push({
+              imageId,
+              failureCode: injected.code ?? "ImageReferencedByManifestList",
+              failureReason:
+                injected.reason ??
+                "The image is referenced by a manifest list and cannot be deleted",
+            });
+            continue;
+          }
           if (!id.imageDigest && !id.imageTag) {
             failures.push({
               imageId,
@@ -190,6 +235,8 @@ export class EcrState {
               deleted.push({ imageDigest: image.digest, imageTag: tag });
           }
         }
+        for (const failure of hit) failure.remaining -= 1;
+        this.deleteFailures = this.deleteFailures.filter((f) => f.remaining > 0);
         return { imageIds: deleted, failures };
       }
       default:

@@ -10,14 +10,14 @@ import type { AddressInfo } from "node:net";
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
 import type { PipelineDeclaration, Tag } from "../../../functions/core/pipeline.js";
 import { CodePipelineState, type SeedExecution, type SourceRevision } from "./codepipeline.js";
-import { EcrState, type SeedImage } from "./ecr.js";
+import { EcrState, type ImageDeleteFailure, type SeedImage } from "./ecr.js";
 import { AwsError, COMMON_ERRORS } from "./errors.js";
 import { loadModel, type ServiceModel } from "./model.js";
 import { SecretsState } from "./secretsmanager.js";
 import { validationMessage, Validator } from "./validate.js";
 
 export type { SeedExecution, SourceRevision } from "./codepipeline.js";
-export type { SeedImage } from "./ecr.js";
+export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 
 export type ServiceName = "codepipeline" | "ecr" | "secretsmanager";
 
@@ -46,6 +46,8 @@ export interface FaultSpec {
   after?: "apply";
   /** Wait this long before handling the request. */
   delayMs?: number;
+  /** Hold the request until this settles (after `delayMs`): orders concurrent calls exactly. */
+  until?: Promise<unknown>;
 }
 
 export interface AwsDoubleOptions {
@@ -233,6 +235,14 @@ export class AwsDouble {
     return this.ecrState.seedImage(repository, seed);
   }
 
+  /**
+   * Makes BatchDeleteImage report the ids naming these tags as failures (and keep those images),
+   * while the other ids of the same call are deleted: ECR's partial failure.
+   */
+  failImageDeletes(failure: ImageDeleteFailure): void {
+    this.ecrState.failImageDeletes(failure);
+  }
+
   /** The repository's images in push order ([] for an unknown repository). */
   images(repository: string): { digest: string; tags: string[] }[] {
     return (this.ecrState.repositories.get(repository) ?? []).map((i) => ({
@@ -327,6 +337,7 @@ export class AwsDouble {
     }
     const fault = this.takeFault(operation);
     if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.until) await fault.until.then(undefined, () => undefined);
     if (fault?.error && fault.after !== "apply") {
       answer(faultError(fault.error));
       return;

@@ -1,0 +1,283 @@
+/**
+ * Feedback to people about a pipeline execution: a commit status on the commit it built, the clone's
+ * one pull request comment, and a notification when it succeeds or fails.
+ *
+ * Error policy: the three outputs are independent; a failure of one never stops the others. The
+ * outcome says whether a retry of the event is safe and useful: GitHub writes are idempotent (the
+ * status of a context is overwritten, the comment is found by its marker and edited), a notification
+ * is not. So a retry is asked for when something failed and no notification went out in this
+ * attempt; once a message has been published, a retry would send it twice, and the failure is only
+ * logged.
+ */
+import { isManagedClone } from "../core/clone.js";
+import {
+  commentBody,
+  commentMarker,
+  commitOf,
+  commitStatus,
+  durationMs,
+  effectiveState,
+  formatDuration,
+  NOTIFIED_STATES,
+  notificationMessage,
+  pullRequestUrl,
+  STATE_TABLE,
+  type CommitStatus,
+  type ExecutionEvent,
+  type ExecutionState,
+  type NotificationMessage,
+  type RevisionLike,
+  type SourceFacts,
+} from "../core/feedback.js";
+import { cloneNameWildcard, TAG } from "../shared/names.js";
+import type { Messages } from "./messages.js";
+import type { Logger, PipelineStore } from "./ports.js";
+
+export interface ExecutionDetails {
+  /** The API's status: InProgress, Succeeded, Failed, Stopped, Stopping, Superseded, Cancelled. */
+  status: string;
+  startTime?: Date;
+  lastUpdateTime?: Date;
+  revisions: RevisionLike[];
+}
+
+export interface PipelineExecutions {
+  /** The execution, or `undefined` when the pipeline or the execution is gone. */
+  find(pipeline: string, executionId: string): Promise<ExecutionDetails | undefined>;
+}
+
+export interface CommitStatuses {
+  post(repository: string, sha: string, status: CommitStatus): Promise<void>;
+}
+
+export type CommentResult = "created" | "updated" | "unchanged";
+
+export interface PullRequestComments {
+  /** Edits the comment that contains `marker`, or creates it when there is none. */
+  upsert(repository: string, prNumber: number, marker: string, body: string): Promise<CommentResult>;
+}
+
+export interface Notifications {
+  publish(message: NotificationMessage): Promise<void>;
+}
+
+export interface FeedbackPorts {
+  pipelines: Pick<PipelineStore, "tags">;
+  executions: PipelineExecutions;
+  /** The source pipeline's facts (cached by the caller). */
+  source: () => Promise<SourceFacts>;
+  /** Absent when no GitHub token is configured. */
+  github?: { statuses: CommitStatuses; comments: PullRequestComments };
+  /** Absent when no topic is configured. */
+  notifications?: Notifications;
+}
+
+export interface FeedbackConfig {
+  sourcePipelineName: string;
+  /** GitHub's web address, for pull request links. */
+  githubWebUrl: string;
+  messages: Messages;
+}
+
+type Step<T extends string> = T | "skipped" | "failed";
+
+export interface FeedbackOutcome {
+  outcome: "ignored" | "reported";
+  reason?: string;
+  pipeline: string;
+  state: ExecutionState;
+  /** The state reported (differs from `state` for a late event of a finished execution). */
+  reportedState?: ExecutionState;
+  pullRequest?: number;
+  commit?: string;
+  status: Step<"posted">;
+  comment: Step<CommentResult>;
+  notification: Step<"published">;
+  errors: string[];
+  /** Whether retrying the event is safe (nothing non-idempotent done) and useful (a step failed). */
+  retry: boolean;
+}
+
+type Target = { kind: "source" } | { kind: "clone"; prNumber: number; branch: string };
+
+export async function reportExecution(
+  event: ExecutionEvent,
+  ports: FeedbackPorts,
+  config: FeedbackConfig,
+  logger: Logger,
+): Promise<FeedbackOutcome> {
+  const outcome: FeedbackOutcome = {
+    outcome: "reported",
+    pipeline: event.pipeline,
+    state: event.state,
+    status: "skipped",
+    comment: "skipped",
+    notification: "skipped",
+    errors: [],
+    retry: false,
+  };
+  const target = await identify(event, ports, config);
+  if (typeof target === "string") return { ...outcome, outcome: "ignored", reason: target };
+  if (target.kind === "clone") outcome.pullRequest = target.prNumber;
+
+  const facts = await ports.source();
+  const details = await ports.executions.find(event.pipeline, event.executionId);
+  const state = effectiveState(event.state, details?.status);
+  const sha = details ? commitOf(details.revisions, facts) : undefined;
+  const end = STATE_TABLE[event.state].terminal
+    ? event.time
+    : (details?.lastUpdateTime ?? event.time);
+  const duration = formatDuration(durationMs(details?.startTime, end));
+  outcome.reportedState = state;
+  if (sha) outcome.commit = sha;
+  const branch = target.kind === "clone" ? target.branch : facts.branch;
+
+  const fail = (step: string, error: unknown): "failed" => {
+    const message = `${step}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    outcome.errors.push(message);
+    logger.error("feedback step failed", { step, error: message });
+    return "failed";
+  };
+
+  if (ports.github) {
+    const github = ports.github;
+    if (sha) {
+      try {
+        await github.statuses.post(facts.repository, sha, commitStatus(event, state, duration));
+        outcome.status = "posted";
+      } catch (error) {
+        outcome.status = fail("commit status", error);
+      }
+    } else {
+      logger.warn("no commit known for the execution yet; no commit status", {
+        executionId: event.executionId,
+      });
+    }
+    if (target.kind === "clone") {
+      const body = commentBody(config.messages.pullRequestComment, {
+        clone: event.pipeline,
+        prNumber: target.prNumber,
+        branch: target.branch,
+        region: event.region,
+        facts,
+        execution: { id: event.executionId, state, sha, duration, time: event.time },
+      });
+      try {
+        outcome.comment = await github.comments.upsert(
+          facts.repository,
+          target.prNumber,
+          commentMarker(event.pipeline),
+          body,
+        );
+      } catch (error) {
+        outcome.comment = fail("pull request comment", error);
+      }
+    }
+  }
+
+  if (ports.notifications && NOTIFIED_STATES.has(event.state)) {
+    const message = notificationMessage(config.messages.notification, {
+      event,
+      state: event.state,
+      ...(target.kind === "clone"
+        ? {
+            pullRequest: {
+              number: target.prNumber,
+              url: pullRequestUrl(config.githubWebUrl, facts.repository, target.prNumber),
+            },
+          }
+        : {}),
+      branch,
+      repository: facts.repository,
+      sha,
+      duration,
+      buildProjects: facts.buildProjects,
+    });
+    try {
+      await ports.notifications.publish(message);
+      outcome.notification = "published";
+    } catch (error) {
+      outcome.notification = fail("notification", error);
+    }
+  }
+  outcome.retry = outcome.errors.length > 0 && outcome.notification !== "published";
+  return outcome;
+}
+
+/** The source pipeline, a managed clone of it (with its pull request), or why it is ignored. */
+async function identify(
+  event: ExecutionEvent,
+  ports: FeedbackPorts,
+  config: FeedbackConfig,
+): Promise<Target | string> {
+  if (event.pipeline === config.sourcePipelineName) return { kind: "source" };
+  const prefix = cloneNameWildcard(config.sourcePipelineName).replace(/\*$/, "");
+  if (!event.pipeline.startsWith(prefix)) {
+    return `${event.pipeline} is neither ${config.sourcePipelineName} nor a clone of it`;
+  }
+  const arn = `arn:aws:codepipeline:${event.region}:${event.account}:${event.pipeline}`;
+  const tags = await ports.pipelines.tags(arn);
+  if (tags === undefined) return `${event.pipeline} no longer exists`;
+  if (!isManagedClone(tags, config.sourcePipelineName)) {
+    return `${event.pipeline} is not managed by branchline for ${config.sourcePipelineName}`;
+  }
+  const value = (key: string) => tags.find((tag) => tag.key === key)?.value;
+  const prNumber = Number(value(TAG.pullRequest));
+  if (!Number.isSafeInteger(prNumber) || prNumber < 1) {
+    return `${event.pipeline} has no valid ${TAG.pullRequest} tag`;
+  }
+  return { kind: "clone", prNumber, branch: value(TAG.branch) ?? "" };
+}
+
+export interface AnnounceCloneInput {
+  clone: string;
+  prNumber: number;
+  branch: string;
+  /** The pull request's head commit. */
+  sha: string;
+  region: string;
+  facts: Pick<SourceFacts, "repository" | "buildProjects">;
+}
+
+/**
+ * Writes the clone's comment when the clone is created, before any execution: the same comment the
+ * execution events edit later. For the webhook, after `PullRequestPipelines.ensure` created a clone.
+ */
+export function announceClone(
+  comments: PullRequestComments,
+  messages: Messages,
+  input: AnnounceCloneInput,
+): Promise<CommentResult> {
+  const body = commentBody(messages.pullRequestComment, {
+    clone: input.clone,
+    prNumber: input.prNumber,
+    branch: input.branch,
+    region: input.region,
+    facts: input.facts,
+    sha: input.sha,
+  });
+  return comments.upsert(input.facts.repository, input.prNumber, commentMarker(input.clone), body);
+}
+
+/**
+ * The source pipeline's facts, read at most once per `ttlMs` per container; a failed read is not
+ * kept.
+ */
+export function cachedSourceFacts(
+  load: () => Promise<SourceFacts>,
+  ttlMs = 5 * 60_000,
+  now: () => number = Date.now,
+): () => Promise<SourceFacts> {
+  let cached: { at: number; value: Promise<SourceFacts> } | undefined;
+  return () => {
+    if (!cached || now() - cached.at > ttlMs) {
+      const value = load();
+      const entry = { at: now(), value };
+      cached = entry;
+      value.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+    }
+    return cached.value;
+  };
+}

@@ -1,0 +1,269 @@
+/**
+ * The reconciler's sweep: compares the open pull requests of the source repository with the managed
+ * clones and the `pr-` images, and makes each pull request right through the same
+ * `PullRequestPipelines` the webhook uses. One pull request's failure never stops the others.
+ *
+ * Without a GitHub token the open pull requests cannot be listed, so no clone is created for a pull
+ * request that has none. The sweep still asks GitHub (anonymously: public repositories only, at a low
+ * rate limit) about each pull request that has a clone or images, deletes those it can show are
+ * closed or retargeted, refreshes those it can show are wanted, and reports what it could not check.
+ */
+import type { ClassifyOptions, PullRequest } from "../core/classify.js";
+import { isManagedClone } from "../core/clone.js";
+import { cloneNumberOf, imagesByPullRequest, verdictFor } from "../core/reconcile.js";
+import { siblingPipelineArn } from "../core/pipeline.js";
+import { cloneName } from "../shared/names.js";
+import {
+  GitHubRateLimitError,
+  withFields,
+  type GitHubPullRequests,
+  type ImageId,
+  type ImageStore,
+  type Logger,
+  type OpenPullRequests,
+  type PipelineStore,
+} from "./ports.js";
+import {
+  PullRequestPipelines,
+  type EnsureStrategy,
+  type SourcePipeline,
+} from "./pull-request-pipelines.js";
+
+export interface ReconcileSummary {
+  created: number[];
+  updated: number[];
+  /** Pull requests whose clone was deleted. */
+  deleted: number[];
+  /** Pull requests with at least one image tag deleted. */
+  imagesDeleted: number[];
+  unchanged: number[];
+  errors: string[];
+}
+
+export interface ReconcilePorts {
+  pipelines: PipelineStore;
+  images: ImageStore;
+  /** Reads one pull request; anonymous when no token is configured. */
+  pullRequests: GitHubPullRequests;
+  /** Lists open pull requests; `undefined` when no GitHub token is configured. */
+  openPullRequests: OpenPullRequests | undefined;
+  logger: Logger;
+}
+
+export interface ReconcileOptions extends ClassifyOptions {
+  sourcePipelineName: string;
+  repositoryName: string;
+  /** Pull requests worked on at once (default 8). */
+  concurrency?: number;
+  /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
+  signal?: AbortSignal;
+}
+
+export const NO_TOKEN_MESSAGE =
+  "no GitHub token configured: open pull requests could not be listed, so no clone was created for a pull request without one; clones and images of pull requests GitHub showed closed were deleted";
+
+const DEFAULT_CONCURRENCY = 8;
+
+type Task = { prNumber: number; run: () => Promise<void> };
+
+export async function reconcile(
+  ports: ReconcilePorts,
+  options: ReconcileOptions,
+): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = {
+    created: [],
+    updated: [],
+    deleted: [],
+    imagesDeleted: [],
+    unchanged: [],
+    errors: [],
+  };
+  const app = new PullRequestPipelines(ports.pipelines, ports.images, ports.logger, {
+    sourcePipelineName: options.sourcePipelineName,
+    repositoryName: options.repositoryName,
+  });
+
+  let source: SourcePipeline;
+  let pipelineNames: string[];
+  let imageIds: ImageId[] | undefined;
+  let open: PullRequest[] | undefined;
+  try {
+    source = await app.source();
+    const [listed, images, openList] = await Promise.all([
+      ports.pipelines.list(),
+      ports.images.list(options.repositoryName).catch((error: unknown) => {
+        // Without the listing, each removal lists the images itself.
+        summary.errors.push(`images could not be listed: ${message(error)}`);
+        return undefined;
+      }),
+      ports.openPullRequests?.listOpen(source.ref.repository, source.ref.branch),
+    ]);
+    pipelineNames = listed.map((pipeline) => pipeline.name);
+    imageIds = images;
+    open = openList;
+  } catch (error) {
+    summary.errors.push(`sweep not started: ${message(error)}`);
+    return finish(summary);
+  }
+  if (open === undefined) summary.errors.push(NO_TOKEN_MESSAGE);
+
+  const clones = new Map<number, string>();
+  for (const name of pipelineNames) {
+    const number = cloneNumberOf(name, options.sourcePipelineName);
+    if (number !== undefined) clones.set(number, name);
+  }
+  const images = imagesByPullRequest(imageIds ?? []);
+  const knownImages = (n: number): ImageId[] | undefined =>
+    imageIds === undefined ? undefined : (images.get(n) ?? []);
+
+  const ensure = async (pr: PullRequest, strategy: EnsureStrategy): Promise<void> => {
+    const outcome = await app.ensure(
+      source,
+      {
+        prNumber: pr.number,
+        headBranch: pr.headBranch,
+        headRepository: pr.headRepository ?? pr.baseRepository,
+      },
+      strategy,
+    );
+    summary[outcome.result].push(pr.number);
+  };
+  const strategyFor = (n: number): EnsureStrategy => (clones.has(n) ? "read-first" : "create-first");
+
+  // Pull requests with a clone or images but not among the open ones: GitHub is asked about each
+  // before anything is deleted (one may have been opened since the listing).
+  let rateLimited = false;
+  const unchecked: number[] = [];
+  const settle = async (n: number): Promise<void> => {
+    const name = clones.get(n);
+    let hasClone = false;
+    if (name !== undefined) {
+      const tags = await ports.pipelines.tags(siblingPipelineArn(source.arn, name));
+      if (tags !== undefined && !isManagedClone(tags, options.sourcePipelineName)) {
+        ports.logger.info("pipeline left alone: not managed by branchline", {
+          pullRequest: n,
+          pipeline: name,
+        });
+        return;
+      }
+      hasClone = tags !== undefined;
+    }
+    if (rateLimited) {
+      unchecked.push(n);
+      return;
+    }
+    let pr: PullRequest;
+    try {
+      pr = await ports.pullRequests.get(source.ref.repository, n);
+    } catch (error) {
+      if (!(error instanceof GitHubRateLimitError)) throw error;
+      rateLimited = true;
+      unchecked.push(n);
+      return;
+    }
+    const verdict = verdictFor(pr, source.ref, options);
+    if (verdict.kind === "ensure") return ensure(pr, hasClone ? "read-first" : "create-first");
+    if (verdict.kind === "keep") {
+      if (hasClone) summary.unchanged.push(n);
+      return;
+    }
+    if (hasClone) {
+      const outcome = await app.remove(source, n, knownImages(n));
+      if (outcome.result === "deleted") summary.deleted.push(n);
+      if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
+    } else if ((await app.removeImages(n, knownImages(n))) > 0) {
+      summary.imagesDeleted.push(n);
+    }
+  };
+  const tasks: Task[] = [];
+  const openNumbers = new Set<number>();
+  for (const pr of open ?? []) {
+    openNumbers.add(pr.number);
+    const verdict = verdictFor(pr, source.ref, options);
+    if (verdict.kind === "ensure") {
+      tasks.push({ prNumber: pr.number, run: () => ensure(pr, strategyFor(pr.number)) });
+    } else if (verdict.kind === "keep") {
+      if (clones.has(pr.number)) summary.unchanged.push(pr.number);
+    } else {
+      tasks.push({ prNumber: pr.number, run: () => settle(pr.number) });
+    }
+  }
+
+  const others = new Set([...clones.keys(), ...images.keys()]);
+  for (const n of [...others].sort((a, b) => a - b)) {
+    if (!openNumbers.has(n)) tasks.push({ prNumber: n, run: () => settle(n) });
+  }
+
+  const notStarted = await runAll(
+    tasks,
+    options.concurrency ?? DEFAULT_CONCURRENCY,
+    options.signal,
+    (task, error) => {
+      const text = `pull request #${task.prNumber}: ${message(error)}`;
+      summary.errors.push(text);
+      withFields(ports.logger, { pullRequest: task.prNumber }).error("pull request not reconciled", {
+        clone: cloneName(options.sourcePipelineName, task.prNumber),
+        error: message(error),
+      });
+    },
+  );
+  if (unchecked.length > 0) {
+    summary.errors.push(
+      `GitHub's rate limit is used up: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,
+    );
+  }
+  if (notStarted.length > 0) {
+    summary.errors.push(
+      `the sweep ran out of time: ${notStarted.length} pull request(s) were not reconciled: ${list(notStarted)}`,
+    );
+  }
+  return finish(summary);
+}
+
+/**
+ * Runs the tasks at most `limit` at a time; a failure is reported and the others go on. Returns the
+ * pull requests of tasks not started because `signal` was aborted.
+ */
+async function runAll(
+  tasks: Task[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  onError: (task: Task, error: unknown) => void,
+): Promise<number[]> {
+  let next = 0;
+  const skipped: number[] = [];
+  const worker = async (): Promise<void> => {
+    for (let task = tasks[next++]; task !== undefined; task = tasks[next++]) {
+      if (signal?.aborted) {
+        skipped.push(task.prNumber);
+        continue;
+      }
+      try {
+        await task.run();
+      } catch (error) {
+        onError(task, error);
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(limit, tasks.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return skipped;
+}
+
+function finish(summary: ReconcileSummary): ReconcileSummary {
+  for (const key of ["created", "updated", "deleted", "imagesDeleted", "unchanged"] as const) {
+    summary[key] = [...new Set(summary[key])].sort((a, b) => a - b);
+  }
+  return summary;
+}
+
+function list(numbers: number[]): string {
+  return [...numbers]
+    .sort((a, b) => a - b)
+    .map((n) => `#${n}`)
+    .join(", ");
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

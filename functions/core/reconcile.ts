@@ -1,0 +1,74 @@
+/**
+ * The reconciler's pure decisions: what a sweep wants for one pull request (by the webhook's own
+ * rules), which pipeline names are clones of the source pipeline, and which image tags belong to
+ * which pull request.
+ */
+import { CLONE_INFIX, cloneName } from "../shared/names.js";
+import {
+  classify,
+  sameRepository,
+  type ClassifyOptions,
+  type PullRequest,
+  type SourceRef,
+} from "./classify.js";
+import { belongsToPullRequest, type TaggedImageId } from "./images.js";
+
+export type Verdict =
+  | { kind: "ensure"; pullRequest: PullRequest }
+  /** The clone and the images must go: the pull request is closed or left the source branch. */
+  | { kind: "remove"; reason: string }
+  /** Open into the source branch but not built (a draft, a fork): what exists is left alone. */
+  | { kind: "keep"; reason: string };
+
+/**
+ * The desired state of one pull request as GitHub shows it now. Open pull requests go through
+ * `classify` as a `synchronize` would, so drafts and forks follow the webhook's settings; like the
+ * webhook, a pull request it would ignore keeps whatever clone it has.
+ */
+export function verdictFor(pr: PullRequest, source: SourceRef, options: ClassifyOptions): Verdict {
+  if (pr.state === "closed") return { kind: "remove", reason: `pull request #${pr.number} is closed` };
+  if (!sameRepository(pr.baseRepository, source.repository) || pr.baseBranch !== source.branch) {
+    return {
+      kind: "remove",
+      reason: `pull request #${pr.number} targets ${pr.baseRepository}:${pr.baseBranch}, not ${source.repository}:${source.branch}`,
+    };
+  }
+  const intent = classify({ action: "synchronize", pullRequest: pr }, source, options);
+  if (intent.kind === "ensure") return { kind: "ensure", pullRequest: intent.pullRequest };
+  return {
+    kind: "keep",
+    reason: intent.kind === "ignore" ? intent.reason : `pull request #${pr.number} is not built`,
+  };
+}
+
+const CLONE_SUFFIX = new RegExp(`${CLONE_INFIX}([1-9][0-9]*)$`);
+
+/**
+ * The pull request number of a pipeline named like a clone of `sourcePipelineName`
+ * (exactly `cloneName(source, n)`), or `undefined`. The name alone proves nothing: the caller
+ * still checks the tags before touching the pipeline.
+ */
+export function cloneNumberOf(pipelineName: string, sourcePipelineName: string): number | undefined {
+  const match = CLONE_SUFFIX.exec(pipelineName);
+  if (!match?.[1]) return undefined;
+  const number = Number(match[1]);
+  if (!Number.isSafeInteger(number)) return undefined;
+  return cloneName(sourcePipelineName, number) === pipelineName ? number : undefined;
+}
+
+const PR_TAG = /^pr-([1-9][0-9]*)(?:-|$)/;
+
+/** Image ids grouped by the pull request their tag belongs to (`pr-<n>`, `pr-<n>-...`); others are left out. */
+export function imagesByPullRequest<T extends TaggedImageId>(ids: T[]): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const id of ids) {
+    const match = id.imageTag === undefined ? null : PR_TAG.exec(id.imageTag);
+    if (!match?.[1] || id.imageTag === undefined) continue;
+    const number = Number(match[1]);
+    if (!Number.isSafeInteger(number) || !belongsToPullRequest(id.imageTag, number)) continue;
+    const group = groups.get(number);
+    if (group) group.push(id);
+    else groups.set(number, [id]);
+  }
+  return groups;
+}

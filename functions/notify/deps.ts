@@ -1,0 +1,71 @@
+/**
+ * The notify function's default dependencies, from an environment record. Clients and secrets are
+ * built on the first event and kept for the container's life; so are the source pipeline's facts,
+ * refreshed every few minutes.
+ */
+import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { awsClientConfig } from "../adapters/aws-config.js";
+import { CodePipelineStore } from "../adapters/codepipeline.js";
+import { createOctokit } from "../adapters/github.js";
+import { OctokitCommitStatuses, OctokitPullRequestComments } from "../adapters/github-feedback.js";
+import { createLogger } from "../adapters/logger.js";
+import { CodePipelineExecutions } from "../adapters/pipeline-executions.js";
+import { secretReader } from "../adapters/secrets.js";
+import { lazy } from "../adapters/services.js";
+import { SnsNotifications } from "../adapters/sns.js";
+import { cachedSourceFacts, type FeedbackPorts } from "../app/feedback.js";
+import { MESSAGES } from "../app/messages.js";
+import type { Logger } from "../app/ports.js";
+import type { Environment } from "../app/settings.js";
+import { ConfigurationError } from "../core/errors.js";
+import { githubWebUrl, sourceFacts } from "../core/feedback.js";
+import type { NotifyDeps } from "./handler.js";
+import { readNotifySettings } from "./settings.js";
+
+export function defaultNotifyDeps(
+  env: Environment,
+  overrides: { logger?: Logger; budgetMs?: number } = {},
+): NotifyDeps {
+  const settings = lazy(() => readNotifySettings(env));
+  const codepipeline = lazy(() => new CodePipelineClient(awsClientConfig()));
+  const sns = lazy(() => new SNSClient(awsClientConfig()));
+  const secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
+  const githubToken = lazy(() => secretReader("GitHub token", settings().githubToken, secrets));
+  const source = lazy(() =>
+    cachedSourceFacts(async () => {
+      const name = settings().sourcePipelineName;
+      const stored = await new CodePipelineStore(codepipeline()).get(name);
+      if (!stored) throw new ConfigurationError(`source pipeline ${name} does not exist`);
+      return sourceFacts(stored.declaration);
+    }),
+  );
+  return {
+    config: () => ({
+      sourcePipelineName: settings().sourcePipelineName,
+      githubWebUrl: githubWebUrl(settings().githubApiUrl),
+      messages: MESSAGES,
+    }),
+    ports: async (signal) => {
+      const ports: FeedbackPorts = {
+        pipelines: new CodePipelineStore(codepipeline(), signal),
+        executions: new CodePipelineExecutions(codepipeline(), signal),
+        source: source(),
+      };
+      const token = githubToken();
+      if (token) {
+        const octokit = createOctokit(await token(), settings().githubApiUrl, signal);
+        ports.github = {
+          statuses: new OctokitCommitStatuses(octokit),
+          comments: new OctokitPullRequestComments(octokit),
+        };
+      }
+      const topic = settings().notificationTopicArn;
+      if (topic) ports.notifications = new SnsNotifications(sns(), topic, signal);
+      return ports;
+    },
+    logger: overrides.logger ?? createLogger("branchline-notify"),
+    ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The notify handler: an EventBridge "CodePipeline Pipeline Execution State Change" event in, a
+ * commit status, the clone's pull request comment and (on success and failure) a notification out.
+ * Everything it touches comes in through `NotifyDeps`.
+ *
+ * Lambda retries an asynchronous invocation that throws. The handler throws only when the use case
+ * says a retry is safe and useful (see functions/app/feedback.ts): a malformed event, an ignored
+ * pipeline or a failure after a published notification is logged and not retried.
+ */
+import {
+  reportExecution,
+  type FeedbackConfig,
+  type FeedbackOutcome,
+  type FeedbackPorts,
+} from "../app/feedback.js";
+import { withFields, type Logger } from "../app/ports.js";
+import { BadRequestError } from "../core/errors.js";
+import { parseExecutionEvent, type ExecutionEvent } from "../core/feedback.js";
+
+export interface NotifyDeps {
+  config: () => FeedbackConfig;
+  ports: (signal: AbortSignal) => Promise<FeedbackPorts> | FeedbackPorts;
+  logger: Logger;
+  /** The most time one event may take (default 20 s). */
+  budgetMs?: number;
+}
+
+export interface LambdaContextLike {
+  getRemainingTimeInMillis?: () => number;
+}
+
+/** Thrown so that Lambda retries the event; carries the outcome's errors. */
+export class FeedbackIncompleteError extends Error {
+  override readonly name = "FeedbackIncompleteError";
+}
+
+export type NotifyResult = FeedbackOutcome | { outcome: "rejected"; reason: string };
+
+const DEFAULT_BUDGET_MS = 20_000;
+
+export function createHandler(deps: NotifyDeps) {
+  return async function handler(
+    event: unknown,
+    context?: LambdaContextLike,
+  ): Promise<NotifyResult> {
+    const started = Date.now();
+    let parsed: ExecutionEvent;
+    try {
+      parsed = parseExecutionEvent(event);
+    } catch (error) {
+      if (!(error instanceof BadRequestError)) throw error;
+      deps.logger.warn("event rejected", { reason: error.message });
+      return { outcome: "rejected", reason: error.message };
+    }
+    const logger = withFields(deps.logger, {
+      eventId: (event as { id?: unknown }).id,
+      pipeline: parsed.pipeline,
+      executionId: parsed.executionId,
+      state: parsed.state,
+    });
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const budget = Math.max(
+      0,
+      Math.min(deps.budgetMs ?? DEFAULT_BUDGET_MS, (remaining ?? Infinity) - 500),
+    );
+    let outcome: FeedbackOutcome;
+    try {
+      const ports = await deps.ports(AbortSignal.timeout(budget));
+      outcome = await reportExecution(parsed, ports, deps.config(), logger);
+    } catch (error) {
+      // Nothing was published before these steps (tags, source pipeline, execution look-up).
+      logger.error("event failed before any feedback was given", {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      throw error;
+    }
+    logger.info("event handled", {
+      outcome: outcome.outcome,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      pullRequest: outcome.pullRequest,
+      commit: outcome.commit,
+      status: outcome.status,
+      comment: outcome.comment,
+      notification: outcome.notification,
+      errors: outcome.errors.length,
+      durationMs: Date.now() - started,
+    });
+    if (outcome.retry) {
+      throw new FeedbackIncompleteError(
+        `feedback for ${parsed.pipeline} execution ${parsed.executionId} is incomplete: ${outcome.errors.join("; ")}`,
+      );
+    }
+    return outcome;
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * `npm run synth -- --stack dev`: runs the Pulumi program under mocks (no credentials, no CLI) with the
+ * configuration in Pulumi.<stack>.yaml and prints every resource (type, name, key properties, IAM
+ * statements) as text, so infrastructure changes can be reviewed in a pull request, like `cdk synth`.
+ * Secrets are never decrypted: they print as [secret].
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { bundleFunction, functionArchive, WEBHOOK_ENTRY } from "../infra/bundle";
+import { CONFIG_NAMESPACE, loadConfig } from "../infra/config";
+import { createBranchline } from "../infra/program";
+import type { PolicyDocument, PolicyStatement } from "../infra/policies";
+import {
+  MOCK_ACCOUNT,
+  MOCK_REGION,
+  runWithConfig,
+  unwrap,
+  type RecordedResource,
+} from "../test/helpers/pulumi-mocks";
+
+const ROOT = path.join(__dirname, "..");
+const SECRET_KEYS = ["webhookSecret", "githubToken"];
+const PLACEHOLDER = "synth-placeholder";
+
+// Wire-form signatures of special values in resource inputs (see @pulumi/pulumi runtime/rpc).
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
+const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+
+export function parseArgs(argv: string[]): { stack: string } {
+  let stack = "dev";
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--stack" || arg === "-s") stack = argv[++i] ?? "";
+    else if (arg?.startsWith("--stack=")) stack = arg.slice("--stack=".length);
+    else throw new Error(`synth: unknown argument ${arg ?? ""} (usage: synth [--stack <name>])`);
+  }
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error(`synth: invalid stack name ${stack}`);
+  return { stack };
+}
+
+/** The stack's configuration from Pulumi.<stack>.yaml, secrets replaced by a placeholder. */
+export function readStackConfig(file: string): {
+  config: Record<string, string | object>;
+  notes: string[];
+} {
+  const document = (parse(readFileSync(file, "utf8")) ?? {}) as {
+    config?: Record<string, unknown>;
+  };
+  const config: Record<string, string | object> = {};
+  const notes: string[] = [];
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [fullKey, value] of Object.entries(document.config ?? {})) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if (typeof value === "object" && value !== null && "secure" in value) {
+      config[key] = PLACEHOLDER;
+    } else if (typeof value === "object" && value !== null) {
+      config[key] = value;
+    } else {
+      config[key] = String(value);
+    }
+  }
+  if (config["webhookSecret"] === undefined) {
+    config["webhookSecret"] = PLACEHOLDER;
+    notes.push(
+      `${prefix}webhookSecret is not set in ${path.basename(file)}: synth uses a placeholder; pulumi up needs it`,
+    );
+  }
+  return { config, notes };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isPolicyDocument(value: unknown): value is PolicyDocument {
+  return isRecord(value) && Array.isArray(value["Statement"]);
+}
+
+function list(value: string | string[] | undefined): string {
+  return value === undefined ? "" : Array.isArray(value) ? value.join(", ") : value;
+}
+
+function formatStatement(statement: PolicyStatement, indent: string): string[] {
+  const lines = [
+    `${indent}- ${statement.Sid ? `[${statement.Sid}] ` : ""}${statement.Effect} ${list(statement.Action)}`,
+  ];
+  if (statement.Principal !== undefined) {
+    const principal =
+      statement.Principal === "*"
+        ? "*"
+        : Object.entries(statement.Principal)
+            .map(([kind, who]) => `${kind} ${list(who)}`)
+            .join("; ");
+    lines.push(`${indent}    principal: ${principal}`);
+  }
+  if (statement.Resource !== undefined) lines.push(`${indent}    on: ${list(statement.Resource)}`);
+  for (const [operator, conditions] of Object.entries(statement.Condition ?? {})) {
+    for (const [key, expected] of Object.entries(conditions)) {
+      lines.push(`${indent}    when: ${operator} ${key} = ${list(expected)}`);
+    }
+  }
+  return lines;
+}
+
+function formatValue(key: string, value: unknown, indent: string): string[] {
+  if (isRecord(value) && value[SIG] === SECRET_SIG) return [`${indent}${key}: [secret]`];
+  if (isRecord(value) && value["__pulumiArchive"] === true && !isRecord(value[SIG])) {
+    return [`${indent}${key}: archive (the webhook bundle, see the header)`];
+  }
+  if (isRecord(value) && value[SIG] === ARCHIVE_SIG) {
+    const assets = isRecord(value["assets"]) ? value["assets"] : {};
+    const lines = [`${indent}${key}: archive`];
+    for (const [file, asset] of Object.entries(assets)) {
+      const text = isRecord(asset) && asset[SIG] === ASSET_SIG ? asset["text"] : undefined;
+      lines.push(
+        typeof text === "string"
+          ? `${indent}  ${file}: ${Buffer.byteLength(text)} bytes, sha256 ${createHash("sha256").update(text).digest("hex")}`
+          : `${indent}  ${file}: asset`,
+      );
+    }
+    return lines;
+  }
+  if (typeof value === "string") {
+    if (value.startsWith("{")) {
+      try {
+        const parsed = JSON.parse(value) as unknown;
+        if (isPolicyDocument(parsed)) {
+          return [
+            `${indent}${key}: policy document`,
+            ...parsed.Statement.flatMap((s) => formatStatement(s, `${indent}  `)),
+          ];
+        }
+        return [
+          `${indent}${key}:`,
+          ...JSON.stringify(parsed, null, 2)
+            .split("\n")
+            .map((l) => `${indent}  ${l}`),
+        ];
+      } catch {
+        // Not JSON: printed as text below.
+      }
+    }
+    if (value.includes("\n")) {
+      const lines = value.split("\n").length;
+      const digest = createHash("sha256").update(value).digest("hex");
+      return [`${indent}${key}: ${lines} lines, sha256 ${digest}`];
+    }
+    return [`${indent}${key}: ${value}`];
+  }
+  if (Array.isArray(value)) {
+    if (value.every((v) => typeof v !== "object" || v === null)) {
+      return [`${indent}${key}: [${value.map((v) => String(v)).join(", ")}]`];
+    }
+    return value.flatMap((item, index) => formatValue(`${key}[${index}]`, item, indent));
+  }
+  if (isRecord(value)) {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return [`${indent}${key}: {}`];
+    return [`${indent}${key}:`, ...entries.flatMap(([k, v]) => formatValue(k, v, `${indent}  `))];
+  }
+  return [`${indent}${key}: ${String(value)}`];
+}
+
+export function formatResource(resource: RecordedResource): string[] {
+  const lines = [`${resource.type}  ${resource.name}`];
+  for (const [key, value] of Object.entries(resource.inputs)) {
+    lines.push(...formatValue(key, value, "    "));
+  }
+  return lines;
+}
+
+export async function synth(stack: string): Promise<string> {
+  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) throw new Error(`synth: no ${path.basename(file)} in ${ROOT}`);
+  const { config, notes } = readStackConfig(file);
+  const bundle = bundleFunction(WEBHOOK_ENTRY);
+  const { result, resources } = await runWithConfig(
+    config,
+    () => createBranchline(loadConfig(), functionArchive(bundle)),
+    SECRET_KEYS,
+  );
+  const out = [
+    `# branchline synth: stack ${stack} (${path.basename(file)}), under mocks`,
+    `# account ${MOCK_ACCOUNT} and region ${MOCK_REGION} are placeholders; names AWS generates end in -0000000`,
+    `# webhook bundle (index.js): ${Buffer.byteLength(bundle)} bytes, sha256 ${createHash("sha256").update(bundle).digest("hex")}`,
+    ...notes.map((note) => `# note: ${note}`),
+    `# ${resources.length} resources`,
+    "",
+  ];
+  // Sorted by name, so that the text does not depend on the order of registration.
+  const sorted = [...resources].sort(
+    (a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type),
+  );
+  for (const resource of sorted) out.push(...formatResource(resource), "");
+  out.push("Outputs");
+  for (const [name, output] of Object.entries(result)) {
+    out.push(`    ${name}: ${String(await unwrap(output))}`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+if (require.main === module) {
+  synth(parseArgs(process.argv.slice(2)).stack).then(
+    (text) => {
+      process.stdout.write(text);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
