@@ -55,4 +55,27 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The webhook registration is a dynamic provider: its code runs in the Pulumi process at deploy
+    // time and calls GitHub's API, so infra/github/ may use Octokit's REST client (and nothing else
+    // of @octokit or the AWS SDK).
+    files: ["infra/github/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@aws-sdk/*", "@octokit/*", "!@octokit/rest"],
+              message: "infra/ uses Pulumi, not runtime SDKs (infra/github/ may use @octokit/rest).",
+            },
+            {
+              group: ["../functions/*", "../../functions/*", "!../../functions/shared"],
+              message: "infra/ imports only functions/shared from functions/.",
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

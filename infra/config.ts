@@ -39,6 +39,8 @@ export interface BranchlineConfig {
   build: BuildConfig;
   webhookSecret: pulumi.Output<string>;
   githubToken: pulumi.Output<string> | undefined;
+  /** `pulumi up` creates the repository's webhook (needs `githubToken` with admin:repo_hook). */
+  registerWebhook: boolean;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
   prImageRetentionDays: number;
@@ -135,6 +137,15 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     );
   }
 
+  const githubToken = reader.getSecret("githubToken");
+  const registerWebhook = parseBoolean(reader, "registerWebhook", githubToken !== undefined);
+  if (registerWebhook && githubToken === undefined) {
+    throw new ConfigError(
+      "registerWebhook",
+      "needs branchline:githubToken (a token with the admin:repo_hook scope) to create the webhook",
+    );
+  }
+
   return {
     repository,
     branch,
@@ -145,7 +156,8 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     deploy: parseDeploy(reader.get("deploy")),
     build: parseBuild(reader.get("build")),
     webhookSecret,
-    githubToken: reader.getSecret("githubToken"),
+    githubToken,
+    registerWebhook,
     allowForkPullRequests: parseBoolean(reader, "allowForkPullRequests", false),
     buildDraftPullRequests: parseBoolean(reader, "buildDraftPullRequests", true),
     prImageRetentionDays: parseDays(reader, "prImageRetentionDays", DEFAULTS.prImageRetentionDays),

@@ -18,3 +18,5 @@ export const sourcePipelineConsoleUrl = outputs.sourcePipelineConsoleUrl;
 export const repositoryUri = outputs.repositoryUri;
 export const connectionArn = outputs.connectionArn;
 export const connectionStatus = outputs.connectionStatus;
+/** Absent when the stack does not register the webhook (no `branchline:githubToken`). */
+export const webhookId = outputs.webhookId;

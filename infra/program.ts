@@ -12,6 +12,7 @@ import { SourcePipeline } from "./components/pipeline";
 import { Registry } from "./components/registry";
 import { WebhookReceiver } from "./components/webhook";
 import type { BranchlineConfig } from "./config";
+import { GitHubWebhook } from "./github/webhook-resource";
 import type { AccountScope } from "./policies";
 
 export interface BranchlineOutputs {
@@ -21,6 +22,8 @@ export interface BranchlineOutputs {
   repositoryUri: pulumi.Output<string>;
   connectionArn: pulumi.Output<string>;
   connectionStatus: pulumi.Output<string>;
+  /** GitHub's id of the repository webhook; `undefined` when the stack does not register it. */
+  webhookId: pulumi.Output<number> | undefined;
 }
 
 /** Environment variables the buildspec needs from the CodeBuild project (typed: a new one won't compile). */
@@ -129,6 +132,16 @@ export function createBranchline(
     scope,
   });
 
+  let webhookId: pulumi.Output<number> | undefined;
+  if (config.registerWebhook && config.githubToken !== undefined) {
+    webhookId = new GitHubWebhook("github-webhook", {
+      repository: config.repository,
+      url: webhook.webhookUrl,
+      secret: config.webhookSecret,
+      token: config.githubToken,
+    }).webhookId;
+  }
+
   return {
     webhookUrl: webhook.webhookUrl,
     sourcePipelineName: pipeline.pipelineName,
@@ -138,5 +151,6 @@ export function createBranchline(
     repositoryUri: registry.repositoryUrl,
     connectionArn,
     connectionStatus,
+    webhookId,
   };
 }

@@ -113,10 +113,17 @@ export class CodePipelineStore implements PipelineStore {
    * enough and keeps a close to a single call.
    */
   async inProgressExecutions(name: string): Promise<PipelineExecutionSummary[]> {
-    const out = await this.client.send(
-      new ListPipelineExecutionsCommand({ pipelineName: name, maxResults: 100 }),
-      callOptions(this.signal),
-    );
+    let out;
+    try {
+      out = await this.client.send(
+        new ListPipelineExecutionsCommand({ pipelineName: name, maxResults: 100 }),
+        callOptions(this.signal),
+      );
+    } catch (error) {
+      // Deleted meanwhile (a concurrent close): nothing of it runs any more.
+      if (isAwsError(error, "PipelineNotFoundException")) return [];
+      throw error;
+    }
     return (out.pipelineExecutionSummaries ?? [])
       .filter((summary) => summary.pipelineExecutionId && RUNNING.has(summary.status ?? ""))
       .map((summary) => ({
@@ -147,6 +154,8 @@ export class CodePipelineStore implements PipelineStore {
           error,
           "PipelineExecutionNotStoppableException",
           "DuplicatedStopRequestException",
+          // The pipeline was deleted meanwhile, and its executions with it.
+          "PipelineNotFoundException",
         )
       )
         return;

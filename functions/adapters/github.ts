@@ -16,11 +16,15 @@ export function createOctokit(
 ): Octokit {
   return new Octokit({
     ...(token ? { auth: token } : {}),
+    // Failed requests surface as errors the callers report in their own structured logs.
+    log: { debug: noop, info: noop, warn: console.warn, error: noop },
     userAgent: "branchline",
     ...(baseUrl ? { baseUrl } : {}),
     ...(signal ? { request: { signal } } : {}),
   });
 }
+
+function noop(): void {}
 
 export class OctokitPullRequests implements GitHubPullRequests, OpenPullRequests {
   constructor(private readonly octokit: Octokit) {}

@@ -39,7 +39,10 @@ export class CodePipelineExecutions implements PipelineExecutions {
         };
       }
       const out = await this.client.send(
-        new GetPipelineExecutionCommand({ pipelineName: pipeline, pipelineExecutionId: executionId }),
+        new GetPipelineExecutionCommand({
+          pipelineName: pipeline,
+          pipelineExecutionId: executionId,
+        }),
         callOptions(this.signal),
       );
       const execution = out.pipelineExecution;

@@ -48,7 +48,9 @@ export class DefaultServices {
    * The GitHub client for the reconciler: with the token when one is configured, otherwise
    * anonymous, which can read public repositories' pull requests one by one at a low rate limit.
    */
-  async gitHub(signal: AbortSignal): Promise<{ client: OctokitPullRequests; authenticated: boolean }> {
+  async gitHub(
+    signal: AbortSignal,
+  ): Promise<{ client: OctokitPullRequests; authenticated: boolean }> {
     const token = this.githubToken ? await this.githubToken() : undefined;
     return {
       client: new OctokitPullRequests(createOctokit(token, this.settings.githubApiUrl, signal)),

@@ -54,7 +54,12 @@ export type CommentResult = "created" | "updated" | "unchanged";
 
 export interface PullRequestComments {
   /** Edits the comment that contains `marker`, or creates it when there is none. */
-  upsert(repository: string, prNumber: number, marker: string, body: string): Promise<CommentResult>;
+  upsert(
+    repository: string,
+    prNumber: number,
+    marker: string,
+    body: string,
+  ): Promise<CommentResult>;
 }
 
 export interface Notifications {

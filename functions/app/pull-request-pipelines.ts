@@ -122,23 +122,28 @@ export class PullRequestPipelines {
     return { result, pipeline: name, executionsStopped, imagesDeleted };
   }
 
-  /** Deletes the images tagged for the pull request, at most 100 ids a call. */
+  /**
+   * Deletes the images tagged for the pull request, at most 100 ids a call. Ids ECR could not
+   * delete do not stop the other batches: they are reported together at the end, so that a retry
+   * has only those left to do.
+   */
   async removeImages(prNumber: number, knownImages?: ImageId[]): Promise<number> {
     const ids = pullRequestImageIds(
       knownImages ?? (await this.images.list(this.config.repositoryName)),
       prNumber,
     );
     let deleted = 0;
+    const failures: { imageId: ImageId; code: string; reason: string }[] = [];
     for (const batch of chunk(ids, ECR_BATCH_LIMIT)) {
       const answer = await this.images.delete(this.config.repositoryName, batch);
       deleted += answer.deleted;
-      const failures = answer.failures.filter((failure) => failure.code !== "ImageNotFound");
-      if (failures.length > 0) {
-        this.logger.warn("some images could not be deleted", { prNumber, failures });
-        throw new Error(
-          `could not delete ${failures.length} image tag(s) of pull request #${prNumber}: ${failures[0]?.code}: ${failures[0]?.reason}`,
-        );
-      }
+      failures.push(...answer.failures.filter((failure) => failure.code !== "ImageNotFound"));
+    }
+    if (failures.length > 0) {
+      this.logger.warn("some images could not be deleted", { prNumber, deleted, failures });
+      throw new Error(
+        `could not delete ${failures.length} image tag(s) of pull request #${prNumber}: ${failures[0]?.code}: ${failures[0]?.reason}`,
+      );
     }
     return deleted;
   }

@@ -128,7 +128,8 @@ export async function reconcile(
     );
     summary[outcome.result].push(pr.number);
   };
-  const strategyFor = (n: number): EnsureStrategy => (clones.has(n) ? "read-first" : "create-first");
+  const strategyFor = (n: number): EnsureStrategy =>
+    clones.has(n) ? "read-first" : "create-first";
 
   // Pull requests with a clone or images but not among the open ones: GitHub is asked about each
   // before anything is deleted (one may have been opened since the listing).
@@ -201,10 +202,13 @@ export async function reconcile(
     (task, error) => {
       const text = `pull request #${task.prNumber}: ${message(error)}`;
       summary.errors.push(text);
-      withFields(ports.logger, { pullRequest: task.prNumber }).error("pull request not reconciled", {
-        clone: cloneName(options.sourcePipelineName, task.prNumber),
-        error: message(error),
-      });
+      withFields(ports.logger, { pullRequest: task.prNumber }).error(
+        "pull request not reconciled",
+        {
+          clone: cloneName(options.sourcePipelineName, task.prNumber),
+          error: message(error),
+        },
+      );
     },
   );
   if (unchecked.length > 0) {

@@ -4,7 +4,7 @@
  * are templates (templates/messages.json) handed in by the caller; this module only fills them.
  */
 import { imageTagPrefix } from "../shared/names.js";
-import { BadRequestError } from "./errors.js";
+import { BadRequestError, ConfigurationError } from "./errors.js";
 import {
   CODEBUILD_PROVIDER,
   CONNECTION_SOURCE_PROVIDER,
@@ -176,7 +176,7 @@ export function sourceFacts(pipeline: PipelineDeclaration): SourceFacts {
       action.configuration["BranchName"],
   );
   if (!source) {
-    throw new BadRequestError(
+    throw new ConfigurationError(
       `pipeline ${pipeline.name} has no CodeStarSourceConnection source action with FullRepositoryId and BranchName`,
     );
   }
@@ -425,7 +425,8 @@ export function notificationMessage(
   const subject = render(templates.subject, values)
     .replace(/[^\x20-\x7e]/g, " ")
     .trim();
-  const fitted = subject.length <= SUBJECT_MAX ? subject : `${subject.slice(0, SUBJECT_MAX - 3)}...`;
+  const fitted =
+    subject.length <= SUBJECT_MAX ? subject : `${subject.slice(0, SUBJECT_MAX - 3)}...`;
   return { subject: fitted, message: render(templates.body, values) };
 }
 

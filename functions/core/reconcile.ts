@@ -26,7 +26,8 @@ export type Verdict =
  * webhook, a pull request it would ignore keeps whatever clone it has.
  */
 export function verdictFor(pr: PullRequest, source: SourceRef, options: ClassifyOptions): Verdict {
-  if (pr.state === "closed") return { kind: "remove", reason: `pull request #${pr.number} is closed` };
+  if (pr.state === "closed")
+    return { kind: "remove", reason: `pull request #${pr.number} is closed` };
   if (!sameRepository(pr.baseRepository, source.repository) || pr.baseBranch !== source.branch) {
     return {
       kind: "remove",
@@ -48,7 +49,10 @@ const CLONE_SUFFIX = new RegExp(`${CLONE_INFIX}([1-9][0-9]*)$`);
  * (exactly `cloneName(source, n)`), or `undefined`. The name alone proves nothing: the caller
  * still checks the tags before touching the pipeline.
  */
-export function cloneNumberOf(pipelineName: string, sourcePipelineName: string): number | undefined {
+export function cloneNumberOf(
+  pipelineName: string,
+  sourcePipelineName: string,
+): number | undefined {
   const match = CLONE_SUFFIX.exec(pipelineName);
   if (!match?.[1]) return undefined;
   const number = Number(match[1]);

@@ -16,7 +16,13 @@ import {
   type PipelineStore,
 } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
-import { classify, preclassify, type Intent, type PullRequestEvent } from "../core/classify.js";
+import {
+  classify,
+  preclassify,
+  type Intent,
+  type PullRequest,
+  type PullRequestEvent,
+} from "../core/classify.js";
 import { UnauthorizedError } from "../core/errors.js";
 import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
 import { cloneName } from "../shared/names.js";
@@ -124,6 +130,7 @@ async function handle(
     source,
     intent,
     CREATE_FIRST.has(event.action) ? "create-first" : "read-first",
+    services.pullRequests,
   );
 }
 
@@ -176,6 +183,7 @@ async function act(
   source: SourcePipeline,
   intent: Intent,
   strategy: EnsureStrategy,
+  pullRequests: GitHubPullRequests | undefined,
 ): Promise<Response> {
   switch (intent.kind) {
     case "ping":
@@ -193,21 +201,34 @@ async function act(
         },
         strategy,
       );
+      if (outcome.result === "created" && pullRequests) {
+        // The pull request may have closed after GitHub was read and the `closed` delivery may
+        // have found no clone to delete yet: look again now that the clone exists.
+        const now = await pullRequests.get(pr.baseRepository, pr.number);
+        if (now.state === "closed") return removed(pipelines, source, now);
+      }
       return respond(200, {
         outcome: outcome.result,
         pipeline: outcome.pipeline,
         pullRequest: pr.number,
       });
     }
-    case "remove": {
-      const outcome = await pipelines.remove(source, intent.pullRequest.number);
-      return respond(200, {
-        outcome: outcome.result,
-        pipeline: outcome.pipeline,
-        pullRequest: intent.pullRequest.number,
-        executionsStopped: outcome.executionsStopped,
-        imagesDeleted: outcome.imagesDeleted,
-      });
-    }
+    case "remove":
+      return removed(pipelines, source, intent.pullRequest);
   }
+}
+
+async function removed(
+  pipelines: PullRequestPipelines,
+  source: SourcePipeline,
+  pr: PullRequest,
+): Promise<Response> {
+  const outcome = await pipelines.remove(source, pr.number);
+  return respond(200, {
+    outcome: outcome.result,
+    pipeline: outcome.pipeline,
+    pullRequest: pr.number,
+    executionsStopped: outcome.executionsStopped,
+    imagesDeleted: outcome.imagesDeleted,
+  });
 }

@@ -38,7 +38,9 @@ export class GitHubApiDouble {
   constructor() {
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/, (m) => {
       const pr = this.pullRequests.get(key(`${m[1]}/${m[2]}`, Number(m[3])));
-      return pr ? { status: 200, body: this.render(pr) } : { status: 404, body: { message: "Not Found" } };
+      return pr
+        ? { status: 200, body: this.render(pr) }
+        : { status: 404, body: { message: "Not Found" } };
     });
     // GET /repos/:o/:r/pulls?state=&base=&per_page=&page=: sorted by number, newest first as
     // GitHub does, with a Link header naming the next and last pages.
@@ -108,7 +110,11 @@ export class GitHubApiDouble {
       draft: pr.draft ?? false,
       merged: pr.merged ?? false,
       html_url: `https://github.com/${pr.base.repo}/pull/${pr.number}`,
-      head: { ref: pr.head.ref, sha: pr.head.sha, repo: pr.head.repo === null ? null : repo(pr.head.repo) },
+      head: {
+        ref: pr.head.ref,
+        sha: pr.head.sha,
+        repo: pr.head.repo === null ? null : repo(pr.head.repo),
+      },
       base: { ref: pr.base.ref, sha: "0".repeat(40), repo: repo(pr.base.repo) },
     };
   }
@@ -145,7 +151,9 @@ export class GitHubApiDouble {
       method,
       path: url.pathname,
       query: url.search.replace(/^\?/, ""),
-      authorization: req.headers.authorization, body });
+      authorization: req.headers.authorization,
+      body,
+    });
     for (const { method: m, pattern, route } of this.routes) {
       if (m !== method) continue;
       const match = url.pathname.match(pattern);

@@ -384,7 +384,9 @@ describe("webhook boundary (property-based)", function () {
     it("answers a delivery with no headers or no body", async () => {
       const bare = { body: "{}" } as unknown as WebhookEvent;
       expect((await deliver(bare)).status).to.equal(401);
-      const empty = { headers: { "X-Hub-Signature-256": sign(SECRET, "") } } as WebhookEvent;
+      const empty = {
+        headers: { "X-Hub-Signature-256": sign(SECRET, "") },
+      } as unknown as WebhookEvent;
       expect((await deliver(empty)).status).to.equal(401);
       expect(aws.calls).to.deep.equal([]);
     });

@@ -14,12 +14,14 @@ import { EcrState, type ImageDeleteFailure, type SeedImage } from "./ecr.js";
 import { AwsError, COMMON_ERRORS } from "./errors.js";
 import { loadModel, type ServiceModel } from "./model.js";
 import { SecretsState } from "./secretsmanager.js";
+import { isQueryRequest, sendQuery, SnsState } from "./sns.js";
 import { validationMessage, Validator } from "./validate.js";
 
 export type { SeedExecution, SourceRevision } from "./codepipeline.js";
 export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
+export type { PublishedMessage } from "./sns.js";
 
-export type ServiceName = "codepipeline" | "ecr" | "secretsmanager";
+export type ServiceName = "codepipeline" | "ecr" | "secretsmanager" | "sns";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -101,13 +103,16 @@ interface Bucket {
   refilledAt: number;
 }
 
-const TARGET_PREFIXES: Record<string, ServiceName> = {
+/** The services reached with JSON 1.1 and an X-Amz-Target header. */
+type JsonServiceName = Exclude<ServiceName, "sns">;
+
+const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   CodePipeline_20150709: "codepipeline",
   AmazonEC2ContainerRegistry_V20150921: "ecr",
   secretsmanager: "secretsmanager",
 };
 
-function routeFor(service: ServiceName): Route {
+function routeFor(service: JsonServiceName): Route {
   if (service === "secretsmanager") return { service, operations: new Set(["GetSecretValue"]) };
   const model = loadModel(service);
   const operations = new Set(
@@ -140,6 +145,7 @@ export class AwsDouble {
   private readonly codepipelineState: CodePipelineState;
   private readonly ecrState: EcrState;
   private readonly secretsState: SecretsState;
+  private readonly snsState = new SnsState();
   private readonly routes = new Map<ServiceName, Route>();
   private faults: ActiveFault[] = [];
   private buckets = new Map<string, Bucket>();
@@ -160,6 +166,7 @@ export class AwsDouble {
     );
     this.ecrState = new EcrState(this.accountId);
     this.secretsState = new SecretsState(this.region, this.accountId);
+    // SNS (awsQuery) is routed by content type, not by X-Amz-Target: see handleQuery.
     for (const service of Object.values(TARGET_PREFIXES)) {
       this.routes.set(service, routeFor(service));
     }
@@ -258,6 +265,17 @@ export class AwsDouble {
     return this.secretsState.seedSecret(nameOrArn, value);
   }
 
+  // ---- SNS ----
+
+  /** The messages published so far, oldest first. */
+  published(): { topicArn: string; subject: string | undefined; message: string }[] {
+    return this.snsState.published.map(({ topicArn, subject, message }) => ({
+      topicArn,
+      subject,
+      message,
+    }));
+  }
+
   // ---- calls, faults ----
 
   /** How many requests the double received, for one operation or in all. */
@@ -285,6 +303,7 @@ export class AwsDouble {
     this.codepipelineState.reset();
     this.ecrState.reset();
     this.secretsState.reset();
+    this.snsState.reset();
     this.calls.length = 0;
     this.faults = [];
     this.buckets.clear();
@@ -302,6 +321,10 @@ export class AwsDouble {
   /** @internal */
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
+    if (request.method === "POST" && isQueryRequest(request.headers["content-type"])) {
+      await this.handleQuery(body, response);
+      return;
+    }
     const target = String(request.headers["x-amz-target"] ?? "");
     const dot = target.lastIndexOf(".");
     const service = TARGET_PREFIXES[target.slice(0, dot)];
@@ -343,6 +366,42 @@ export class AwsDouble {
       return;
     }
     const result = this.execute(route, operation, input);
+    answer(fault?.error ? faultError(fault.error) : result);
+  }
+
+  /** An awsQuery request (SNS): recorded, throttled and faulted like the JSON operations. */
+  private async handleQuery(body: string, response: ServerResponse): Promise<void> {
+    const params = new URLSearchParams(body);
+    const operation = params.get("Action") ?? "";
+    const call: RecordedCall = {
+      service: "sns",
+      operation,
+      input: Object.fromEntries(params),
+      status: 0,
+    };
+    this.calls.push(call);
+    const answer = (result: string | AwsError): void => {
+      call.status = sendQuery(response, operation, result);
+    };
+    if (!this.takeToken(operation)) {
+      answer(new AwsError("Throttling", "Rate exceeded"));
+      return;
+    }
+    const fault = this.takeFault(operation);
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.error && fault.after !== "apply") {
+      answer(faultError(fault.error));
+      return;
+    }
+    let result: string | AwsError;
+    try {
+      result = this.snsState.handle(operation, params);
+    } catch (error) {
+      result =
+        error instanceof AwsError
+          ? error
+          : new AwsError("InternalFailure", `The double failed: ${String(error)}`, 500);
+    }
     answer(fault?.error ? faultError(fault.error) : result);
   }
 

@@ -1,0 +1,478 @@
+/**
+ * The notify handler end to end over the wire: EventBridge event fixtures, the real SDK clients
+ * against the AWS double (CodePipeline and SNS), and Octokit against the local GitHub API double.
+ */
+import { expect } from "chai";
+import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
+import type { PipelineDeclaration, Tag } from "../../../functions/core/pipeline.js";
+import { defaultNotifyDeps } from "../../../functions/notify/deps.js";
+import {
+  createHandler,
+  FeedbackIncompleteError,
+  type NotifyResult,
+} from "../../../functions/notify/handler.js";
+import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
+import { captureLogger } from "../../helpers/capture-logger.js";
+import { setEnv } from "../../helpers/env.js";
+import { fixture, pipelineFixture } from "../../helpers/fixtures.js";
+import { GitHubApiDouble } from "../../helpers/github-api.js";
+
+const SOURCE = "hello-world";
+const CLONE = "hello-world-pr-2";
+const REPOSITORY = "Codertocat/Hello-World";
+const TOKEN = "ghs_test_token";
+const TOPIC = "arn:aws:sns:us-east-1:123456789012:branchline-dev";
+const SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+const SOURCE_SHA = "1111111111111111111111111111111111111111";
+const CONSOLE = "https://us-east-1.console.aws.amazon.com/codesuite";
+/** Four minutes and twelve seconds after the execution started. */
+const RUN_MS = 252_000;
+
+interface Comment {
+  id: number;
+  body: string;
+}
+
+type EventName = "started" | "succeeded" | "failed";
+
+describe("notify handler (wire level)", function () {
+  let aws: AwsDouble;
+  let github: GitHubApiDouble;
+  let restoreEnv: () => void;
+  let logger: ReturnType<typeof captureLogger>;
+  let comments: Map<number, Comment[]>;
+  let nextCommentId: number;
+  let failStatuses: boolean;
+
+  before(async () => {
+    aws = await startAwsDouble();
+    restoreEnv = setEnv({ ...aws.env() });
+    github = new GitHubApiDouble();
+    await github.start();
+    github.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]{40})$/, (_m, request) =>
+      failStatuses
+        ? { status: 500, body: { message: "Server Error" } }
+        : { status: 201, body: { id: 1, ...(request.body as object) } },
+    );
+    github.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/, (m, request) => {
+      const all = comments.get(Number(m[3])) ?? [];
+      const perPage = Number(request.url.searchParams.get("per_page") ?? 30);
+      const page = Number(request.url.searchParams.get("page") ?? 1);
+      const items = all.slice((page - 1) * perPage, page * perPage);
+      const headers: Record<string, string> = {};
+      if (page * perPage < all.length) {
+        const next = new URL(request.url.pathname, github.url);
+        next.searchParams.set("per_page", String(perPage));
+        next.searchParams.set("page", String(page + 1));
+        headers["link"] = `<${next.toString()}>; rel="next"`;
+      }
+      return { status: 200, body: items, headers };
+    });
+    github.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/, (m, request) => {
+      const comment = { id: nextCommentId++, body: (request.body as { body: string }).body };
+      const list = comments.get(Number(m[3])) ?? [];
+      list.push(comment);
+      comments.set(Number(m[3]), list);
+      return { status: 201, body: comment };
+    });
+    github.on("PATCH", /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/, (m, request) => {
+      for (const list of comments.values()) {
+        const comment = list.find((c) => c.id === Number(m[3]));
+        if (comment) {
+          comment.body = (request.body as { body: string }).body;
+          return { status: 200, body: comment };
+        }
+      }
+      return { status: 404, body: { message: "Not Found" } };
+    });
+  });
+
+  after(async () => {
+    restoreEnv();
+    await aws.close();
+    await github.close();
+  });
+
+  beforeEach(() => {
+    aws.reset();
+    github.requests.length = 0;
+    comments = new Map();
+    nextCommentId = 1000;
+    failStatuses = false;
+    logger = captureLogger();
+    aws.seedPipeline(pipelineFixture("v1-ecs"));
+  });
+
+  function seedClone(prNumber = 2, tags?: Tag[]): string {
+    const declaration: PipelineDeclaration = cloneDeclaration(pipelineFixture("v1-ecs"), {
+      prNumber,
+      headBranch: "changes",
+      headRepository: REPOSITORY,
+    });
+    aws.seedPipeline(declaration, tags ?? cloneTags(SOURCE, prNumber, "changes"));
+    return declaration.name;
+  }
+
+  function seedRun(pipeline: string, status: string, sha: string | null = SHA) {
+    const id = aws.seedExecution(pipeline, {
+      status,
+      sourceRevisions: sha ? [{ actionName: "GitHub", revisionId: sha }] : [],
+    });
+    const started = aws.executions(pipeline).find((e) => e.pipelineExecutionId === id)?.startTime;
+    return { id, startTime: started ?? new Date() };
+  }
+
+  /** A fixture event for the execution, `RUN_MS` after its start. */
+  function event(name: EventName, pipeline: string, run: { id: string; startTime: Date }) {
+    const base = fixture<Record<string, unknown>>(`events/pipeline-execution-${name}.json`);
+    return {
+      ...base,
+      time: new Date(run.startTime.getTime() + RUN_MS).toISOString(),
+      resources: [`arn:aws:codepipeline:us-east-1:123456789012:${pipeline}`],
+      detail: { ...(base["detail"] as object), pipeline, "execution-id": run.id },
+    };
+  }
+
+  function handlerWith(env: Record<string, string | undefined> = {}) {
+    return createHandler(
+      defaultNotifyDeps(
+        {
+          SOURCE_PIPELINE_NAME: SOURCE,
+          GITHUB_TOKEN: TOKEN,
+          GITHUB_API_URL: github.url,
+          NOTIFICATION_TOPIC_ARN: TOPIC,
+          ...env,
+        },
+        { logger },
+      ),
+    );
+  }
+
+  const githubCalls = () => github.requests.map((r) => `${r.method} ${r.path}`);
+  const statuses = () =>
+    github.requests.filter((r) => r.method === "POST" && r.path.includes("/statuses/"));
+
+  function executionLink(pipeline: string, id: string): string {
+    return `${CONSOLE}/codepipeline/pipelines/${pipeline}/executions/${id}/timeline?region=us-east-1`;
+  }
+
+  describe("a clone", () => {
+    it("posts the status on the execution's commit, creates the comment and notifies", async () => {
+      seedClone();
+      const run = seedRun(CLONE, "Succeeded");
+      const result = await handlerWith()(event("succeeded", CLONE, run));
+
+      expect(result).to.deep.include({
+        outcome: "reported",
+        pullRequest: 2,
+        commit: SHA,
+        status: "posted",
+        comment: "created",
+        notification: "published",
+        errors: [],
+      });
+      expect(statuses()).to.have.length(1);
+      expect(statuses()[0]).to.deep.include({
+        path: `/repos/Codertocat/Hello-World/statuses/${SHA}`,
+        authorization: `token ${TOKEN}`,
+        body: {
+          state: "success",
+          context: "branchline/hello-world-pr-2",
+          description: "Pipeline succeeded in 4m 12s",
+          target_url: executionLink(CLONE, run.id),
+        },
+      });
+      const [comment] = comments.get(2) ?? [];
+      expect(comment?.body).to.include("<!-- branchline:hello-world-pr-2 -->");
+      expect(comment?.body).to.include(`| Image tags | \`pr-2\`, \`pr-2-6dcb09b\` |`);
+      expect(comment?.body).to.include(
+        `| Build logs | [hello-world-build](${CONSOLE}/codebuild/projects/hello-world-build/history?region=us-east-1) |`,
+      );
+      expect(comment?.body).to.include(`[Succeeded](${executionLink(CLONE, run.id)}) in 4m 12s`);
+
+      const time = new Date(run.startTime.getTime() + RUN_MS).toISOString();
+      expect(aws.published()).to.deep.equal([
+        {
+          topicArn: TOPIC,
+          subject: "branchline: hello-world-pr-2 succeeded",
+          message: [
+            "Pipeline hello-world-pr-2 succeeded.",
+            "",
+            "Pull request: #2",
+            "Repository:   Codertocat/Hello-World",
+            "Branch:       changes",
+            `Commit:       ${SHA}`,
+            "Duration:     4m 12s",
+            `Finished at:  ${time}`,
+            "",
+            `Execution:    ${executionLink(CLONE, run.id)}`,
+            `Build logs:   ${CONSOLE}/codebuild/projects/hello-world-build/history?region=us-east-1`,
+            `On GitHub:    ${github.url}/Codertocat/Hello-World/pull/2`,
+          ].join("\n"),
+        },
+      ]);
+    });
+
+    it("notifies a failure with its own text", async () => {
+      seedClone();
+      const run = seedRun(CLONE, "Failed");
+      await handlerWith()(event("failed", CLONE, run));
+      expect(statuses()[0]?.body).to.deep.include({
+        state: "failure",
+        description: "Pipeline failed after 4m 12s",
+      });
+      const [message] = aws.published();
+      expect(message?.subject).to.equal("branchline: hello-world-pr-2 failed");
+      expect(message?.message.split("\n").slice(0, 7)).to.deep.equal([
+        "Pipeline hello-world-pr-2 failed.",
+        "",
+        "Pull request: #2",
+        "Repository:   Codertocat/Hello-World",
+        "Branch:       changes",
+        `Commit:       ${SHA}`,
+        "Duration:     4m 12s",
+      ]);
+    });
+
+    it("takes the pull request from the clone's tags and never asks GitHub for pull requests", async () => {
+      // A newer open pull request from the same branch must not receive anything.
+      github.addPullRequest({
+        number: 9,
+        state: "open",
+        head: { ref: "changes", sha: "9".repeat(40), repo: REPOSITORY },
+        base: { ref: "master", repo: REPOSITORY },
+      });
+      seedClone();
+      const run = seedRun(CLONE, "Succeeded");
+      await handlerWith()(event("succeeded", CLONE, run));
+      expect(githubCalls()).to.deep.equal([
+        `POST /repos/Codertocat/Hello-World/statuses/${SHA}`,
+        "GET /repos/Codertocat/Hello-World/issues/2/comments",
+        "POST /repos/Codertocat/Hello-World/issues/2/comments",
+      ]);
+      expect(aws.calls.filter((c) => c.operation === "ListTagsForResource")).to.have.length(1);
+      expect(aws.calls[0]?.input).to.deep.equal({
+        resourceArn: "arn:aws:codepipeline:us-east-1:123456789012:hello-world-pr-2",
+      });
+    });
+
+    it("edits its one comment on later events instead of adding comments", async () => {
+      seedClone();
+      const handler = handlerWith();
+      const run = seedRun(CLONE, "InProgress");
+      await handler(event("started", CLONE, run));
+      expect(comments.get(2)).to.have.length(1);
+      expect(comments.get(2)?.[0]?.body).to.include("[Started]");
+
+      github.requests.length = 0;
+      await handler(event("failed", CLONE, run));
+      expect(githubCalls()).to.deep.equal([
+        `POST /repos/Codertocat/Hello-World/statuses/${SHA}`,
+        "GET /repos/Codertocat/Hello-World/issues/2/comments",
+        "PATCH /repos/Codertocat/Hello-World/issues/comments/1000",
+      ]);
+      expect(comments.get(2)).to.have.length(1);
+      expect(comments.get(2)?.[0]?.body).to.include("[Failed]");
+
+      // The same event again changes nothing: no edit either.
+      github.requests.length = 0;
+      const again = (await handler(event("failed", CLONE, run))) as { comment: string };
+      expect(again.comment).to.equal("unchanged");
+      expect(
+        githubCalls().filter(
+          (c) => c.startsWith("PATCH") || (c.endsWith("/comments") && c.startsWith("POST")),
+        ),
+      ).to.deep.equal([]);
+    });
+
+    it("finds its comment on a later page of a long discussion", async () => {
+      seedClone();
+      const run = seedRun(CLONE, "InProgress");
+      const handler = handlerWith();
+      comments.set(
+        2,
+        Array.from({ length: 150 }, (_, i) => ({ id: i + 1, body: `comment ${i}` })),
+      );
+      await handler(event("started", CLONE, run));
+      expect(comments.get(2)?.[150]?.body).to.include("<!-- branchline:hello-world-pr-2 -->");
+      comments.get(2)?.push({ id: 2000, body: "a later remark" });
+
+      github.requests.length = 0;
+      await handler(event("succeeded", CLONE, run));
+      expect(githubCalls().slice(1)).to.deep.equal([
+        "GET /repos/Codertocat/Hello-World/issues/2/comments",
+        "GET /repos/Codertocat/Hello-World/issues/2/comments",
+        "PATCH /repos/Codertocat/Hello-World/issues/comments/1000",
+      ]);
+      expect(comments.get(2)).to.have.length(152);
+    });
+
+    it("posts pending on STARTED and sends no message", async () => {
+      seedClone();
+      const run = seedRun(CLONE, "InProgress");
+      await handlerWith()(event("started", CLONE, run));
+      expect(statuses()[0]?.body).to.deep.include({
+        state: "pending",
+        description: "Pipeline started",
+      });
+      expect(aws.published()).to.deep.equal([]);
+    });
+
+    it("reports a late STARTED of a finished execution as finished, without a message", async () => {
+      seedClone();
+      const run = seedRun(CLONE, "Succeeded");
+      const result = await handlerWith()(event("started", CLONE, run));
+      expect(result).to.deep.include({ state: "STARTED", reportedState: "SUCCEEDED" });
+      expect(statuses()[0]?.body).to.deep.include({ state: "success" });
+      expect(aws.published()).to.deep.equal([]);
+    });
+
+    it("skips the status while the commit is not known, but keeps the comment", async () => {
+      seedClone();
+      const run = seedRun(CLONE, "InProgress", null);
+      const result = await handlerWith()(event("started", CLONE, run));
+      expect(result).to.deep.include({ status: "skipped", comment: "created" });
+      expect(statuses()).to.deep.equal([]);
+      expect(comments.get(2)?.[0]?.body).to.include("| Commit | not known yet |");
+    });
+  });
+
+  describe("the source pipeline", () => {
+    it("gets a status on its commit and a message, and no comment", async () => {
+      const run = seedRun(SOURCE, "Succeeded", SOURCE_SHA);
+      const result = await handlerWith()(event("succeeded", SOURCE, run));
+      expect(result).to.deep.include({ outcome: "reported", status: "posted", comment: "skipped" });
+      expect(githubCalls()).to.deep.equal([
+        `POST /repos/Codertocat/Hello-World/statuses/${SOURCE_SHA}`,
+      ]);
+      expect(statuses()[0]?.body).to.deep.include({ context: "branchline/hello-world" });
+      expect(aws.calls.map((c) => c.operation)).to.not.include("ListTagsForResource");
+      const [message] = aws.published();
+      expect(message?.message).to.include("Pull request: none (source pipeline)\n");
+      expect(message?.message).to.include("Branch:       master\n");
+    });
+  });
+
+  describe("pipelines that are not ours", () => {
+    it("ignores a pipeline outside the source's names without any call", async () => {
+      aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "billing" });
+      const run = seedRun("billing", "Failed");
+      aws.calls.length = 0;
+      const result = await handlerWith()(event("failed", "billing", run));
+      expect(result).to.deep.include({ outcome: "ignored" });
+      expect(aws.calls).to.deep.equal([]);
+      expect(github.requests).to.deep.equal([]);
+      expect(aws.published()).to.deep.equal([]);
+    });
+
+    it("ignores a pipeline named like a clone but without our tags", async () => {
+      seedClone(3, [{ key: "team", value: "billing" }]);
+      const run = seedRun("hello-world-pr-3", "Failed");
+      const result = await handlerWith()(event("failed", "hello-world-pr-3", run));
+      expect(result).to.deep.include({
+        outcome: "ignored",
+        reason: "hello-world-pr-3 is not managed by branchline for hello-world",
+      });
+      expect(github.requests).to.deep.equal([]);
+      expect(aws.published()).to.deep.equal([]);
+    });
+
+    it("rejects an event that is not a pipeline execution state change", async () => {
+      const result = await handlerWith()({ "detail-type": "Scheduled Event", detail: {} });
+      expect(result).to.deep.include({ outcome: "rejected" });
+      expect(aws.calls).to.deep.equal([]);
+    });
+  });
+
+  describe("failures", () => {
+    it("still publishes the message when GitHub fails, reports it and does not ask for a retry", async () => {
+      seedClone();
+      failStatuses = true;
+      const run = seedRun(CLONE, "Succeeded");
+      const result = (await handlerWith()(event("succeeded", CLONE, run))) as NotifyResult & {
+        errors: string[];
+        retry: boolean;
+      };
+      expect(result).to.deep.include({
+        status: "failed",
+        comment: "created",
+        notification: "published",
+        retry: false,
+      });
+      expect(result.errors).to.have.length(1);
+      expect(result.errors[0]).to.match(/^commit status: HttpError/);
+      expect(aws.published()).to.have.length(1);
+      expect(
+        logger.lines.some((l) => l.level === "error" && l.fields["step"] === "commit status"),
+      ).to.equal(true);
+    });
+
+    it("throws for a retry when the message fails, and the retry neither duplicates the comment nor the message", async () => {
+      seedClone();
+      aws.inject({ operation: "Publish", error: { status: 403, type: "AuthorizationError" } });
+      const run = seedRun(CLONE, "Failed");
+      const handler = handlerWith();
+      let thrown: unknown;
+      try {
+        await handler(event("failed", CLONE, run));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).to.be.instanceOf(FeedbackIncompleteError);
+      expect((thrown as Error).message).to.match(/notification: AuthorizationError/);
+      expect(statuses()).to.have.length(1);
+      expect(comments.get(2)).to.have.length(1);
+      expect(aws.published()).to.deep.equal([]);
+
+      // Lambda's retry of the same event.
+      const retried = await handler(event("failed", CLONE, run));
+      expect(retried).to.deep.include({
+        comment: "unchanged",
+        notification: "published",
+        retry: false,
+      });
+      expect(comments.get(2)).to.have.length(1);
+      expect(aws.published()).to.have.length(1);
+    });
+
+    it("throws for a retry when GitHub fails on an event that sends no message", async () => {
+      seedClone();
+      failStatuses = true;
+      const run = seedRun(CLONE, "InProgress");
+      let thrown: unknown;
+      try {
+        await handlerWith()(event("started", CLONE, run));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).to.be.instanceOf(FeedbackIncompleteError);
+    });
+  });
+
+  describe("without a GitHub token", () => {
+    it("makes no GitHub call and still notifies", async () => {
+      seedClone();
+      const run = seedRun(CLONE, "Succeeded");
+      const result = await handlerWith({ GITHUB_TOKEN: undefined })(event("succeeded", CLONE, run));
+      expect(result).to.deep.include({
+        status: "skipped",
+        comment: "skipped",
+        notification: "published",
+      });
+      expect(github.requests).to.deep.equal([]);
+      expect(aws.published()).to.have.length(1);
+    });
+  });
+
+  describe("with the GitHub token in Secrets Manager", () => {
+    it("reads the token from the secret", async () => {
+      const arn = aws.seedSecret("branchline/github-token", "ghs_from_secret");
+      seedClone();
+      const run = seedRun(CLONE, "Succeeded");
+      await handlerWith({ GITHUB_TOKEN: undefined, GITHUB_TOKEN_SECRET_ARN: arn })(
+        event("succeeded", CLONE, run),
+      );
+      expect(statuses()[0]?.authorization).to.equal("token ghs_from_secret");
+    });
+  });
+});
