@@ -5,7 +5,10 @@ import tseslint from "typescript-eslint";
 const sdkImports = {
   patterns: [
     { group: ["@aws-sdk/*", "@smithy/*"], message: "functions/core is pure: no AWS SDK." },
-    { group: ["@octokit/rest", "@octokit/core"], message: "functions/core is pure: no Octokit client." },
+    {
+      group: ["@octokit/rest", "@octokit/core"],
+      message: "functions/core is pure: no Octokit client.",
+    },
     { group: ["@pulumi/*"], message: "functions/ never imports Pulumi." },
   ],
 };
@@ -45,7 +48,10 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["@aws-sdk/*", "@octokit/*"], message: "infra/ uses Pulumi, not runtime SDKs." },
+            {
+              group: ["@aws-sdk/*", "@octokit/*"],
+              message: "infra/ uses Pulumi, not runtime SDKs.",
+            },
             {
               group: ["../functions/*", "!../functions/shared"],
               message: "infra/ imports only functions/shared from functions/.",
@@ -67,7 +73,8 @@ export default tseslint.config(
           patterns: [
             {
               group: ["@aws-sdk/*", "@octokit/*", "!@octokit/rest"],
-              message: "infra/ uses Pulumi, not runtime SDKs (infra/github/ may use @octokit/rest).",
+              message:
+                "infra/ uses Pulumi, not runtime SDKs (infra/github/ may use @octokit/rest).",
             },
             {
               group: ["../functions/*", "../../functions/*", "!../../functions/shared"],

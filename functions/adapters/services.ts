@@ -5,6 +5,7 @@
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { PullRequestComments } from "../app/feedback.js";
 import type { GitHubPullRequests, ImageStore, PipelineStore } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
@@ -12,12 +13,14 @@ import { awsClientConfig } from "./aws-config.js";
 import { CodePipelineStore } from "./codepipeline.js";
 import { EcrImageStore } from "./ecr.js";
 import { createOctokit, OctokitPullRequests } from "./github.js";
+import { OctokitPullRequestComments } from "./github-feedback.js";
 import { secretReader, type SecretReader } from "./secrets.js";
 
 export interface AwsServices {
   pipelines: PipelineStore;
   images: ImageStore;
   pullRequests?: GitHubPullRequests;
+  comments?: PullRequestComments;
 }
 
 /** Builds each client once, when first asked for. */
@@ -64,10 +67,9 @@ export class DefaultServices {
       images: new EcrImageStore(this.ecr(), signal),
     };
     if (this.githubToken) {
-      const token = await this.githubToken();
-      services.pullRequests = new OctokitPullRequests(
-        createOctokit(token, this.settings.githubApiUrl, signal),
-      );
+      const octokit = createOctokit(await this.githubToken(), this.settings.githubApiUrl, signal);
+      services.pullRequests = new OctokitPullRequests(octokit);
+      services.comments = new OctokitPullRequestComments(octokit);
     }
     return services;
   }

@@ -16,6 +16,9 @@ import {
   type PipelineStore,
 } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
+import { announceClone, type PullRequestComments } from "../app/feedback.js";
+import { MESSAGES } from "../app/messages.js";
+import { sourceFacts } from "../core/feedback.js";
 import {
   classify,
   preclassify,
@@ -34,6 +37,8 @@ export interface Services {
   images: ImageStore;
   /** Present only when a GitHub token is configured. */
   pullRequests?: GitHubPullRequests;
+  /** Present only when a GitHub token is configured. */
+  comments?: PullRequestComments;
 }
 
 export interface WebhookDeps {
@@ -126,11 +131,9 @@ async function handle(
   const intent = await currentIntent(event, source, settings, services.pullRequests);
   fields["clone"] = cloneName(settings.sourcePipelineName, event.pullRequest.number);
   return act(
-    pipelines,
-    source,
+    { pipelines, source, services, logger: withFields(deps.logger, fields) },
     intent,
     CREATE_FIRST.has(event.action) ? "create-first" : "read-first",
-    services.pullRequests,
   );
 }
 
@@ -178,13 +181,16 @@ async function currentIntent(
   return intent;
 }
 
-async function act(
-  pipelines: PullRequestPipelines,
-  source: SourcePipeline,
-  intent: Intent,
-  strategy: EnsureStrategy,
-  pullRequests: GitHubPullRequests | undefined,
-): Promise<Response> {
+interface Work {
+  pipelines: PullRequestPipelines;
+  source: SourcePipeline;
+  services: Services;
+  logger: Logger;
+}
+
+async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promise<Response> {
+  const { pipelines, source, services } = work;
+  const pullRequests = services.pullRequests;
   switch (intent.kind) {
     case "ping":
       return respond(200, { outcome: "pong" });
@@ -207,6 +213,7 @@ async function act(
         const now = await pullRequests.get(pr.baseRepository, pr.number);
         if (now.state === "closed") return removed(pipelines, source, now);
       }
+      if (outcome.result === "created") await announce(work, outcome.pipeline, pr);
       return respond(200, {
         outcome: outcome.result,
         pipeline: outcome.pipeline,
@@ -231,4 +238,27 @@ async function removed(
     executionsStopped: outcome.executionsStopped,
     imagesDeleted: outcome.imagesDeleted,
   });
+}
+
+/**
+ * Writes the pull request's comment about its new clone. Best effort: the clone exists, so a
+ * GitHub failure is logged and the delivery still succeeds; the execution events edit the same
+ * comment later.
+ */
+async function announce(work: Work, clone: string, pr: PullRequest): Promise<void> {
+  if (!work.services.comments) return;
+  try {
+    await announceClone(work.services.comments, MESSAGES, {
+      clone,
+      prNumber: pr.number,
+      branch: pr.headBranch,
+      sha: pr.headSha,
+      region: work.source.arn.split(":")[3] ?? "",
+      facts: sourceFacts(work.source.declaration),
+    });
+  } catch (error) {
+    work.logger.warn("could not write the pull request comment", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 }

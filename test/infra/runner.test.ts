@@ -42,6 +42,7 @@ describe("infra/index under the Pulumi CLI's Node.js runner", function () {
       "repositoryUri",
       "sourcePipelineConsoleUrl",
       "sourcePipelineName",
+      "webhookId",
       "webhookUrl",
     ]);
     expect(report.resources).to.include.members([

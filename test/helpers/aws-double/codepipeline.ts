@@ -37,6 +37,10 @@ export interface ExecutionState {
 
 export interface SeedExecution {
   status: string;
+  /** When the execution started (default: now). */
+  startTime?: Date;
+  /** When it last changed (default: its start). */
+  lastUpdateTime?: Date;
   sourceRevisions?: SourceRevision[];
   trigger?: { triggerType: string; triggerDetail?: string };
   statusSummary?: string;
@@ -80,8 +84,12 @@ export class CodePipelineState {
 
   // ---- seeding (test-facing) ----
 
-  seedPipeline(declaration: PipelineDeclaration, tags: Tag[] = []): string {
-    const now = this.now();
+  seedPipeline(
+    declaration: PipelineDeclaration,
+    tags: Tag[] = [],
+    options: { created?: Date } = {},
+  ): string {
+    const now = options.created?.getTime() ?? this.now();
     const version = declaration.version ?? 1;
     const stored: StoredPipelineState = {
       declaration: { ...clone(declaration), version },
@@ -97,13 +105,13 @@ export class CodePipelineState {
 
   seedExecution(pipelineName: string, seed: SeedExecution): string {
     const pipeline = this.pipelines.get(pipelineName);
-    const now = this.now();
+    const now = seed.startTime?.getTime() ?? this.now();
     const execution: ExecutionState = {
       pipelineExecutionId: randomUUID(),
       pipelineVersion: pipeline?.version ?? 1,
       status: seed.status,
       startTime: now,
-      lastUpdateTime: now,
+      lastUpdateTime: seed.lastUpdateTime?.getTime() ?? now,
       sourceRevisions: clone(seed.sourceRevisions ?? []),
       trigger: clone(seed.trigger ?? { triggerType: "Webhook" }),
       executionMode: pipeline?.declaration.executionMode ?? "SUPERSEDED",

@@ -189,9 +189,16 @@ export class AwsDouble {
 
   // ---- CodePipeline ----
 
-  /** Stores a pipeline as if created (version from the declaration, default 1); returns its ARN. */
-  seedPipeline(declaration: PipelineDeclaration, tags: Tag[] = []): string {
-    return this.codepipelineState.seedPipeline(declaration, tags);
+  /**
+   * Stores a pipeline as if created (version from the declaration, default 1; created now unless
+   * `options.created` says when); returns its ARN.
+   */
+  seedPipeline(
+    declaration: PipelineDeclaration,
+    tags: Tag[] = [],
+    options: { created?: Date } = {},
+  ): string {
+    return this.codepipelineState.seedPipeline(declaration, tags, options);
   }
 
   pipeline(name: string): StoredPipelineView | undefined {
