@@ -15,6 +15,7 @@ import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.j
 import { captureLogger } from "../../helpers/capture-logger.js";
 import { setEnv } from "../../helpers/env.js";
 import { fixture, pipelineFixture } from "../../helpers/fixtures.js";
+import { GitHubComments } from "../../helpers/github-comments.js";
 import { GitHubApiDouble } from "../../helpers/github-api.js";
 
 const SOURCE = "hello-world";
@@ -28,11 +29,6 @@ const CONSOLE = "https://us-east-1.console.aws.amazon.com/codesuite";
 /** Four minutes and twelve seconds after the execution started. */
 const RUN_MS = 252_000;
 
-interface Comment {
-  id: number;
-  body: string;
-}
-
 type EventName = "started" | "succeeded" | "failed";
 
 describe("notify handler (wire level)", function () {
@@ -40,51 +36,14 @@ describe("notify handler (wire level)", function () {
   let github: GitHubApiDouble;
   let restoreEnv: () => void;
   let logger: ReturnType<typeof captureLogger>;
-  let comments: Map<number, Comment[]>;
-  let nextCommentId: number;
-  let failStatuses: boolean;
+  let store: GitHubComments;
 
   before(async () => {
     aws = await startAwsDouble();
     restoreEnv = setEnv({ ...aws.env() });
     github = new GitHubApiDouble();
     await github.start();
-    github.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]{40})$/, (_m, request) =>
-      failStatuses
-        ? { status: 500, body: { message: "Server Error" } }
-        : { status: 201, body: { id: 1, ...(request.body as object) } },
-    );
-    github.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/, (m, request) => {
-      const all = comments.get(Number(m[3])) ?? [];
-      const perPage = Number(request.url.searchParams.get("per_page") ?? 30);
-      const page = Number(request.url.searchParams.get("page") ?? 1);
-      const items = all.slice((page - 1) * perPage, page * perPage);
-      const headers: Record<string, string> = {};
-      if (page * perPage < all.length) {
-        const next = new URL(request.url.pathname, github.url);
-        next.searchParams.set("per_page", String(perPage));
-        next.searchParams.set("page", String(page + 1));
-        headers["link"] = `<${next.toString()}>; rel="next"`;
-      }
-      return { status: 200, body: items, headers };
-    });
-    github.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/, (m, request) => {
-      const comment = { id: nextCommentId++, body: (request.body as { body: string }).body };
-      const list = comments.get(Number(m[3])) ?? [];
-      list.push(comment);
-      comments.set(Number(m[3]), list);
-      return { status: 201, body: comment };
-    });
-    github.on("PATCH", /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/, (m, request) => {
-      for (const list of comments.values()) {
-        const comment = list.find((c) => c.id === Number(m[3]));
-        if (comment) {
-          comment.body = (request.body as { body: string }).body;
-          return { status: 200, body: comment };
-        }
-      }
-      return { status: 404, body: { message: "Not Found" } };
-    });
+    store = new GitHubComments(github);
   });
 
   after(async () => {
@@ -96,9 +55,7 @@ describe("notify handler (wire level)", function () {
   beforeEach(() => {
     aws.reset();
     github.requests.length = 0;
-    comments = new Map();
-    nextCommentId = 1000;
-    failStatuses = false;
+    store.reset();
     logger = captureLogger();
     aws.seedPipeline(pipelineFixture("v1-ecs"));
   });
@@ -182,7 +139,7 @@ describe("notify handler (wire level)", function () {
           target_url: executionLink(CLONE, run.id),
         },
       });
-      const [comment] = comments.get(2) ?? [];
+      const [comment] = store.comments.get(2) ?? [];
       expect(comment?.body).to.include("<!-- branchline:hello-world-pr-2 -->");
       expect(comment?.body).to.include(`| Image tags | \`pr-2\`, \`pr-2-6dcb09b\` |`);
       expect(comment?.body).to.include(
@@ -261,8 +218,8 @@ describe("notify handler (wire level)", function () {
       const handler = handlerWith();
       const run = seedRun(CLONE, "InProgress");
       await handler(event("started", CLONE, run));
-      expect(comments.get(2)).to.have.length(1);
-      expect(comments.get(2)?.[0]?.body).to.include("[Started]");
+      expect(store.comments.get(2)).to.have.length(1);
+      expect(store.comments.get(2)?.[0]?.body).to.include("[Started]");
 
       github.requests.length = 0;
       await handler(event("failed", CLONE, run));
@@ -271,8 +228,8 @@ describe("notify handler (wire level)", function () {
         "GET /repos/Codertocat/Hello-World/issues/2/comments",
         "PATCH /repos/Codertocat/Hello-World/issues/comments/1000",
       ]);
-      expect(comments.get(2)).to.have.length(1);
-      expect(comments.get(2)?.[0]?.body).to.include("[Failed]");
+      expect(store.comments.get(2)).to.have.length(1);
+      expect(store.comments.get(2)?.[0]?.body).to.include("[Failed]");
 
       // The same event again changes nothing: no edit either.
       github.requests.length = 0;
@@ -289,13 +246,13 @@ describe("notify handler (wire level)", function () {
       seedClone();
       const run = seedRun(CLONE, "InProgress");
       const handler = handlerWith();
-      comments.set(
+      store.comments.set(
         2,
         Array.from({ length: 150 }, (_, i) => ({ id: i + 1, body: `comment ${i}` })),
       );
       await handler(event("started", CLONE, run));
-      expect(comments.get(2)?.[150]?.body).to.include("<!-- branchline:hello-world-pr-2 -->");
-      comments.get(2)?.push({ id: 2000, body: "a later remark" });
+      expect(store.comments.get(2)?.[150]?.body).to.include("<!-- branchline:hello-world-pr-2 -->");
+      store.comments.get(2)?.push({ id: 2000, body: "a later remark" });
 
       github.requests.length = 0;
       await handler(event("succeeded", CLONE, run));
@@ -304,7 +261,7 @@ describe("notify handler (wire level)", function () {
         "GET /repos/Codertocat/Hello-World/issues/2/comments",
         "PATCH /repos/Codertocat/Hello-World/issues/comments/1000",
       ]);
-      expect(comments.get(2)).to.have.length(152);
+      expect(store.comments.get(2)).to.have.length(152);
     });
 
     it("posts pending on STARTED and sends no message", async () => {
@@ -333,7 +290,7 @@ describe("notify handler (wire level)", function () {
       const result = await handlerWith()(event("started", CLONE, run));
       expect(result).to.deep.include({ status: "skipped", comment: "created" });
       expect(statuses()).to.deep.equal([]);
-      expect(comments.get(2)?.[0]?.body).to.include("| Commit | not known yet |");
+      expect(store.comments.get(2)?.[0]?.body).to.include("| Commit | not known yet |");
     });
   });
 
@@ -387,7 +344,7 @@ describe("notify handler (wire level)", function () {
   describe("failures", () => {
     it("still publishes the message when GitHub fails, reports it and does not ask for a retry", async () => {
       seedClone();
-      failStatuses = true;
+      store.failStatuses = true;
       const run = seedRun(CLONE, "Succeeded");
       const result = (await handlerWith()(event("succeeded", CLONE, run))) as NotifyResult & {
         errors: string[];
@@ -421,7 +378,7 @@ describe("notify handler (wire level)", function () {
       expect(thrown).to.be.instanceOf(FeedbackIncompleteError);
       expect((thrown as Error).message).to.match(/notification: AuthorizationError/);
       expect(statuses()).to.have.length(1);
-      expect(comments.get(2)).to.have.length(1);
+      expect(store.comments.get(2)).to.have.length(1);
       expect(aws.published()).to.deep.equal([]);
 
       // Lambda's retry of the same event.
@@ -431,13 +388,13 @@ describe("notify handler (wire level)", function () {
         notification: "published",
         retry: false,
       });
-      expect(comments.get(2)).to.have.length(1);
+      expect(store.comments.get(2)).to.have.length(1);
       expect(aws.published()).to.have.length(1);
     });
 
     it("throws for a retry when GitHub fails on an event that sends no message", async () => {
       seedClone();
-      failStatuses = true;
+      store.failStatuses = true;
       const run = seedRun(CLONE, "InProgress");
       let thrown: unknown;
       try {

@@ -9,6 +9,8 @@ import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
 import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
 import { captureLogger } from "../../helpers/capture-logger.js";
 import { setEnv } from "../../helpers/env.js";
+import { GitHubApiDouble } from "../../helpers/github-api.js";
+import { GitHubComments } from "../../helpers/github-comments.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
 import {
   pullRequestPayload,
@@ -450,6 +452,59 @@ describe("webhook handler (wire level)", function () {
       aws.seedSecret("branchline/missing", SECRET);
       const second = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
       expect(second.statusCode).to.equal(200);
+    });
+  });
+
+  describe("with a GitHub token", () => {
+    let github: GitHubApiDouble;
+    let store: GitHubComments;
+    let env: Record<string, string>;
+
+    before(async () => {
+      github = new GitHubApiDouble();
+      store = new GitHubComments(github);
+      env = { GITHUB_TOKEN: "ghp_test-token", GITHUB_API_URL: await github.start() };
+    });
+
+    after(() => github.close());
+
+    beforeEach(() => {
+      store.reset();
+      github.requests.length = 0;
+      github.addPullRequest({
+        number: 2,
+        state: "open",
+        head: {
+          ref: "changes",
+          sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+          repo: "Codertocat/Hello-World",
+        },
+        base: { ref: "master", repo: "Codertocat/Hello-World" },
+      });
+    });
+
+    it("comments once on the pull request when its clone is created", async () => {
+      const answer = await deliver(pr({ action: "opened" }), {}, env);
+      expect(answer.body["outcome"]).to.equal("created");
+      const comments = store.comments.get(2) ?? [];
+      expect(comments).to.have.length(1);
+      expect(comments[0]?.body).to.include(`<!-- branchline:${CLONE} -->`);
+      expect(github.requests.every((r) => r.authorization === "token ghp_test-token")).to.equal(
+        true,
+      );
+
+      await deliver(pr({ action: "synchronize" }), {}, env);
+      expect(store.comments.get(2)).to.have.length(1);
+    });
+
+    it("still answers 200 when the comment cannot be written", async () => {
+      store.failComments = true;
+      const answer = await deliver(pr({ action: "opened" }), {}, env);
+      expect(answer.status).to.equal(200);
+      expect(aws.pipeline(CLONE)).not.to.equal(undefined);
+      expect(logger.lines.map((l) => l.message)).to.include(
+        "could not write the pull request comment",
+      );
     });
   });
 });
