@@ -32,7 +32,7 @@ interface CallCase {
   minimum: number;
   why: string;
   /** Puts the double in the state the event meets. */
-  arrange: (aws: AwsDouble) => Promise<unknown> | void;
+  arrange: (aws: AwsDouble) => unknown;
   action: string;
   expectStatus: number;
 }
@@ -127,13 +127,19 @@ export async function measureCalls(
     aws.calls.length = 0;
     const status = await deliverOnce(c.action);
     if (status !== c.expectStatus) {
-      throw new Error(`calls/${c.name}: the handler answered ${status}, expected ${c.expectStatus}`);
+      throw new Error(
+        `calls/${c.name}: the handler answered ${status}, expected ${c.expectStatus}`,
+      );
     }
     const operations = aws.calls.map((call) => call.operation);
-    details.push({ name: c.name, measured: operations.length, minimum: c.minimum, why: c.why, operations });
-    figures.push(
-      figure(`1 calls: ${c.name}`, operations.length, c.minimum, "calls", 1.0, c.why),
-    );
+    details.push({
+      name: c.name,
+      measured: operations.length,
+      minimum: c.minimum,
+      why: c.why,
+      operations,
+    });
+    figures.push(figure(`1 calls: ${c.name}`, operations.length, c.minimum, "calls", 1.0, c.why));
   }
   return { figures, details };
 }

@@ -38,7 +38,10 @@ export async function measureColdStart(
     writeFileSync(webhook, webhookCode);
     writeFileSync(bare, bareCode);
 
-    const ping = signedEvent({ zen: "Design for failure.", hook_id: 1 }, { secret: SECRET, event: "ping" });
+    const ping = signedEvent(
+      { zen: "Design for failure.", hook_id: 1 },
+      { secret: SECRET, event: "ping" },
+    );
     const env: NodeJS.ProcessEnv = {
       PATH: process.env["PATH"],
       AWS_REGION: "us-east-1",

@@ -50,7 +50,11 @@ export async function measureOverhead(
 
   const client = new CodePipelineClient(awsClientConfig());
   const janitor = new CodePipelineClient(awsClientConfig());
-  const desired = cloneDeclaration(source, { prNumber: PR, headBranch: HEAD, headRepository: REPO });
+  const desired = cloneDeclaration(source, {
+    prNumber: PR,
+    headBranch: HEAD,
+    headRepository: REPO,
+  });
   const tags = cloneTags(SOURCE, PR, HEAD);
 
   const viaHandler = async (): Promise<number> => {

@@ -13,6 +13,24 @@ export const REPOSITORY_ROOT = path.join(__dirname, "..");
 /** The webhook Lambda's entry module. */
 export const WEBHOOK_ENTRY = path.join(REPOSITORY_ROOT, "functions", "webhook", "index.ts");
 
+/** The reconciler Lambda's entry module. */
+export const RECONCILE_ENTRY = path.join(REPOSITORY_ROOT, "functions", "reconcile", "index.ts");
+
+/** The notify Lambda's entry module. */
+export const NOTIFY_ENTRY = path.join(REPOSITORY_ROOT, "functions", "notify", "index.ts");
+
+/** Every Lambda the stack deploys, by the name the program knows it under. */
+export const FUNCTION_ENTRIES = {
+  webhook: WEBHOOK_ENTRY,
+  reconcile: RECONCILE_ENTRY,
+  notify: NOTIFY_ENTRY,
+} as const;
+
+export type FunctionName = keyof typeof FUNCTION_ENTRIES;
+
+/** The deployment archive of every Lambda of the stack. */
+export type FunctionArchives = Record<FunctionName, pulumi.Input<pulumi.asset.Archive>>;
+
 /** The file name of the bundle in the archive; the Lambda handler is `index.handler`. */
 export const BUNDLE_FILE = "index.js";
 export const LAMBDA_HANDLER = "index.handler";
@@ -43,4 +61,22 @@ export function bundleFunction(entry: string): string {
 /** A Lambda deployment archive holding the bundle as `index.js`. */
 export function functionArchive(bundle: string): pulumi.asset.AssetArchive {
   return new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundle) });
+}
+
+/** Bundles every Lambda of the stack; returns the bundles' text by function. */
+export function bundleFunctions(): Record<FunctionName, string> {
+  return {
+    webhook: bundleFunction(FUNCTION_ENTRIES.webhook),
+    reconcile: bundleFunction(FUNCTION_ENTRIES.reconcile),
+    notify: bundleFunction(FUNCTION_ENTRIES.notify),
+  };
+}
+
+/** The deployment archives of these bundles. */
+export function functionArchives(bundles: Record<FunctionName, string>): FunctionArchives {
+  return {
+    webhook: functionArchive(bundles.webhook),
+    reconcile: functionArchive(bundles.reconcile),
+    notify: functionArchive(bundles.notify),
+  };
 }

@@ -4,7 +4,7 @@
  * `loadConfig` binds it to the stack's Pulumi config (namespace `branchline`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageSpec } from "./build/buildspec";
+import type { ImageSpec, SecondRegistry } from "./build/buildspec";
 
 export const CONFIG_NAMESPACE = "branchline";
 
@@ -24,6 +24,10 @@ export interface BuildConfig {
   timeoutMinutes: number;
   args: Record<string, string>;
   noCache: boolean;
+  /** Also write imageDetail.json for an ECS blue/green (CodeDeploy) deploy action. */
+  blueGreen: boolean;
+  /** Push every image to this registry too; `undefined`: ECR only. */
+  secondRegistry: SecondRegistry | undefined;
 }
 
 export interface BranchlineConfig {
@@ -43,6 +47,10 @@ export interface BranchlineConfig {
   registerWebhook: boolean;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** When the reconciler runs: an EventBridge `rate(...)` or `cron(...)` expression. */
+  reconcileSchedule: string;
+  /** Subscribed to the notification topic; `undefined`: no subscription. */
+  notificationEmail: string | undefined;
   prImageRetentionDays: number;
   untaggedImageRetentionDays: number;
   artifactRetentionDays: number;
@@ -59,6 +67,7 @@ export const DEFAULTS = {
     image: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
     timeoutMinutes: 30,
   },
+  reconcileSchedule: "rate(15 minutes)",
   prImageRetentionDays: 14,
   untaggedImageRetentionDays: 7,
   artifactRetentionDays: 30,
@@ -92,6 +101,14 @@ const CONNECTION_ARN_PATTERN =
   /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
 const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const BUILD_ARG_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SCHEDULE_PATTERN = /^(rate|cron)\(.+\)$/;
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+/** `<host>[:port][/namespace...]`, lower case (what `docker login` and image names accept). */
+const REGISTRY_PATTERN =
+  /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const REGISTRY_REPOSITORY_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const SECRET_ARN_PATTERN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
 export function parseConfig(reader: ConfigReader): BranchlineConfig {
   const repository = reader.get("repository");
@@ -160,6 +177,8 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     registerWebhook,
     allowForkPullRequests: parseBoolean(reader, "allowForkPullRequests", false),
     buildDraftPullRequests: parseBoolean(reader, "buildDraftPullRequests", true),
+    reconcileSchedule: parseSchedule(reader.get("reconcileSchedule")),
+    notificationEmail: parseEmail(reader.get("notificationEmail")),
     prImageRetentionDays: parseDays(reader, "prImageRetentionDays", DEFAULTS.prImageRetentionDays),
     untaggedImageRetentionDays: parseDays(
       reader,
@@ -282,13 +301,15 @@ export function parseBuild(raw: string | undefined): BuildConfig {
     timeoutMinutes: DEFAULTS.build.timeoutMinutes,
     args: {},
     noCache: false,
+    blueGreen: false,
+    secondRegistry: undefined,
   };
   if (raw === undefined) return build;
   const value = parseJson("build", raw);
   if (!isRecord(value)) {
     throw new ConfigError(
       "build",
-      "must be an object { computeType?, image?, timeoutMinutes?, args?, noCache? }",
+      "must be an object { computeType?, image?, timeoutMinutes?, args?, noCache?, blueGreen?, secondRegistry? }",
     );
   }
   rejectUnknownFields("build", value, [
@@ -297,6 +318,8 @@ export function parseBuild(raw: string | undefined): BuildConfig {
     "timeoutMinutes",
     "args",
     "noCache",
+    "blueGreen",
+    "secondRegistry",
   ]);
   build.computeType =
     optionalString("build.computeType", value["computeType"]) ?? build.computeType;
@@ -336,7 +359,82 @@ export function parseBuild(raw: string | undefined): BuildConfig {
       throw new ConfigError("build.noCache", "must be true or false");
     build.noCache = noCache;
   }
+  const blueGreen = value["blueGreen"];
+  if (blueGreen !== undefined) {
+    if (typeof blueGreen !== "boolean")
+      throw new ConfigError("build.blueGreen", "must be true or false");
+    build.blueGreen = blueGreen;
+  }
+  build.secondRegistry = parseSecondRegistry(value["secondRegistry"]);
   return build;
+}
+
+function parseSecondRegistry(value: unknown): SecondRegistry | undefined {
+  const key = "build.secondRegistry";
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    throw new ConfigError(key, "must be an object { registry, credentialsSecretArn, repository? }");
+  }
+  rejectUnknownFields(key, value, ["registry", "credentialsSecretArn", "repository"]);
+  const registry = optionalString(`${key}.registry`, value["registry"]);
+  if (registry === undefined) throw new ConfigError(`${key}.registry`, "is required");
+  const host = registry.split("/")[0] ?? "";
+  if (
+    !REGISTRY_PATTERN.test(registry) ||
+    (!host.includes(".") && !host.includes(":") && host !== "localhost")
+  ) {
+    throw new ConfigError(
+      `${key}.registry`,
+      `must be <host>[/<namespace>] in lower case, e.g. docker.io/myorg, got ${JSON.stringify(registry)}`,
+    );
+  }
+  const credentialsSecretArn = optionalString(
+    `${key}.credentialsSecretArn`,
+    value["credentialsSecretArn"],
+  );
+  if (credentialsSecretArn === undefined) {
+    throw new ConfigError(
+      `${key}.credentialsSecretArn`,
+      'is required: a Secrets Manager secret ARN holding {"username": ..., "password": ...}',
+    );
+  }
+  if (!SECRET_ARN_PATTERN.test(credentialsSecretArn)) {
+    throw new ConfigError(
+      `${key}.credentialsSecretArn`,
+      `is not a Secrets Manager secret ARN: ${credentialsSecretArn}`,
+    );
+  }
+  const repository = optionalString(`${key}.repository`, value["repository"]);
+  if (repository !== undefined && !REGISTRY_REPOSITORY_PATTERN.test(repository)) {
+    throw new ConfigError(
+      `${key}.repository`,
+      `must be a lower-case repository name, got ${JSON.stringify(repository)}`,
+    );
+  }
+  return {
+    registry,
+    credentialsSecretArn,
+    ...(repository === undefined ? {} : { repository }),
+  };
+}
+
+function parseSchedule(raw: string | undefined): string {
+  if (raw === undefined) return DEFAULTS.reconcileSchedule;
+  if (!SCHEDULE_PATTERN.test(raw)) {
+    throw new ConfigError(
+      "reconcileSchedule",
+      `must be an EventBridge schedule expression, rate(...) or cron(...), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
+}
+
+function parseEmail(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!EMAIL_PATTERN.test(raw)) {
+    throw new ConfigError("notificationEmail", `must be an email address, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
 }
 
 function parseBoolean(reader: ConfigReader, key: string, fallback: boolean): boolean {

@@ -1,16 +1,16 @@
 /**
  * The Pulumi program of branchline (`pulumi up` runs this file: package.json `main`). Thin: reads the
- * stack's config, bundles the webhook Lambda from the checked-out code and declares the stack.
+ * stack's config, bundles the Lambdas from the checked-out code and declares the stack.
  *
  * Relative imports in infra/ carry no `.js` suffix: the Pulumi CLI loads this program with the
  * ts-node vendored in @pulumi/pulumi and Node's CommonJS resolver, which finds `./config` (a .ts
  * file) but not `./config.js`. test/infra/runner.test.ts loads the program that way.
  */
-import { bundleFunction, functionArchive, WEBHOOK_ENTRY } from "./bundle";
+import { bundleFunctions, functionArchives } from "./bundle";
 import { loadConfig } from "./config";
 import { createBranchline } from "./program";
 
-const outputs = createBranchline(loadConfig(), functionArchive(bundleFunction(WEBHOOK_ENTRY)));
+const outputs = createBranchline(loadConfig(), functionArchives(bundleFunctions()));
 
 export const webhookUrl = outputs.webhookUrl;
 export const sourcePipelineName = outputs.sourcePipelineName;
@@ -20,3 +20,5 @@ export const connectionArn = outputs.connectionArn;
 export const connectionStatus = outputs.connectionStatus;
 /** Absent when the stack does not register the webhook (no `branchline:githubToken`). */
 export const webhookId = outputs.webhookId;
+export const notificationTopicArn = outputs.notificationTopicArn;
+export const reconcilerFunctionName = outputs.reconcilerFunctionName;

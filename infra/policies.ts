@@ -119,11 +119,16 @@ export interface BuildRoleInput {
   logGroupArn: string;
   bucketArn: string;
   repositoryArn: string;
+  /** The second registry's credentials (`build.secondRegistry`); `undefined`: none. */
+  secondRegistrySecretArn?: string | undefined;
 }
 
-/** The CodeBuild project's role: its logs, the artifact bucket, push to this repository only. */
+/**
+ * The CodeBuild project's role: its logs, the artifact bucket, push to this repository only and, with a
+ * second registry, read that registry's credentials secret only.
+ */
 export function buildRolePolicy(input: BuildRoleInput): PolicyDocument {
-  return document([
+  const statements: PolicyStatement[] = [
     {
       Sid: "WriteBuildLogs",
       Effect: "Allow",
@@ -162,7 +167,16 @@ export function buildRolePolicy(input: BuildRoleInput): PolicyDocument {
       ],
       Resource: input.repositoryArn,
     },
-  ]);
+  ];
+  if (input.secondRegistrySecretArn !== undefined) {
+    statements.push({
+      Sid: "ReadSecondRegistryCredentials",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: input.secondRegistrySecretArn,
+    });
+  }
+  return document(statements);
 }
 
 export interface PipelineRoleInput {
@@ -250,6 +264,81 @@ export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
   return document(statements);
 }
 
+/** What the roles that manage clones (webhook handler, reconciler) have in common. */
+export interface CloneManagementInput {
+  scope: AccountScope;
+  sourcePipelineName: string;
+  /** The source pipeline's role, which every clone reuses. */
+  pipelineRoleArn: string;
+  repositoryArn: string;
+  /** The CodePipeline actions allowed on `<source>-pr-*`. */
+  cloneActions: readonly string[];
+  /** The ECR actions allowed on the repository (cleaning up a pull request's images). */
+  imageActions: readonly string[];
+}
+
+/**
+ * The statements of a role that manages clones: read the source pipeline, run `cloneActions` on
+ * `<source>-pr-*` only, pass the pipeline role to CodePipeline only, clean up this repository's images.
+ */
+export function cloneManagementStatements(input: CloneManagementInput): PolicyStatement[] {
+  return [
+    {
+      Sid: "ReadSourcePipeline",
+      Effect: "Allow",
+      Action: "codepipeline:GetPipeline",
+      Resource: pipelineArn(input.scope, input.sourcePipelineName),
+    },
+    {
+      Sid: "ManageClones",
+      Effect: "Allow",
+      Action: [...input.cloneActions],
+      Resource: clonesArn(input.scope, input.sourcePipelineName),
+    },
+    {
+      Sid: "PassPipelineRole",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: input.pipelineRoleArn,
+      Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+    },
+    {
+      Sid: "CleanUpImages",
+      Effect: "Allow",
+      Action: [...input.imageActions],
+      Resource: input.repositoryArn,
+    },
+  ];
+}
+
+/** The ARN pattern that covers every clone of the source pipeline (`<source>-pr-*`). */
+export function clonesArn(scope: AccountScope, sourcePipelineName: string): string {
+  return pipelineArn(scope, cloneNameWildcard(sourcePipelineName));
+}
+
+/** `secretsmanager:GetSecretValue` on these secrets; none when the list is empty. */
+export function readSecretsStatements(secretArns: readonly string[]): PolicyStatement[] {
+  if (secretArns.length === 0) return [];
+  return [
+    {
+      Sid: "ReadSecrets",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: [...secretArns],
+    },
+  ];
+}
+
+/** A Lambda function writing to its own log group. */
+export function writeLogsStatement(logGroupArn: string): PolicyStatement {
+  return {
+    Sid: "WriteLogs",
+    Effect: "Allow",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: `${logGroupArn}:*`,
+  };
+}
+
 export interface WebhookRoleInput {
   scope: AccountScope;
   sourcePipelineName: string;
@@ -272,48 +361,133 @@ export const CLONE_ACTIONS = [
   "codepipeline:UpdatePipeline",
 ] as const;
 
+/** The ECR actions the webhook handler uses to clean up a closed pull request's images. */
+export const WEBHOOK_IMAGE_ACTIONS = [
+  "ecr:BatchDeleteImage",
+  "ecr:DescribeImages",
+  "ecr:ListImages",
+] as const;
+
 /**
  * The webhook handler's role: read the source pipeline, manage `<source>-pr-*` only, pass the pipeline
  * role to CodePipeline only, clean up this repository's images, read its own secrets, write its logs.
  */
 export function webhookRolePolicy(input: WebhookRoleInput): PolicyDocument {
   return document([
+    ...cloneManagementStatements({
+      scope: input.scope,
+      sourcePipelineName: input.sourcePipelineName,
+      pipelineRoleArn: input.pipelineRoleArn,
+      repositoryArn: input.repositoryArn,
+      cloneActions: CLONE_ACTIONS,
+      imageActions: WEBHOOK_IMAGE_ACTIONS,
+    }),
+    ...readSecretsStatements(input.secretArns),
+    writeLogsStatement(input.logGroupArn),
+  ]);
+}
+
+export interface ReconcilerRoleInput {
+  scope: AccountScope;
+  sourcePipelineName: string;
+  pipelineRoleArn: string;
+  repositoryArn: string;
+  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  githubTokenSecretArn: string | undefined;
+  logGroupArn: string;
+}
+
+/**
+ * What a sweep does to clones: read, create, update and delete them, read their tags and executions,
+ * stop a deleted clone's executions. No UntagResource: a sweep never removes a tag.
+ */
+export const RECONCILER_CLONE_ACTIONS = [
+  "codepipeline:CreatePipeline",
+  "codepipeline:DeletePipeline",
+  "codepipeline:GetPipeline",
+  "codepipeline:ListPipelineExecutions",
+  "codepipeline:ListTagsForResource",
+  "codepipeline:StopPipelineExecution",
+  "codepipeline:TagResource",
+  "codepipeline:UpdatePipeline",
+] as const;
+
+/** The ECR actions a sweep uses: list the tagged images, delete a closed pull request's. */
+export const RECONCILER_IMAGE_ACTIONS = ["ecr:BatchDeleteImage", "ecr:ListImages"] as const;
+
+/**
+ * The reconciler's role: the webhook handler's clone management (with the sweep's actions), plus
+ * ListPipelines, which supports no resource-level scoping, so that a sweep finds every clone.
+ */
+export function reconcilerRolePolicy(input: ReconcilerRoleInput): PolicyDocument {
+  return document([
+    {
+      // ListPipelines supports no resource-level permissions; it returns names only.
+      Sid: "ListPipelines",
+      Effect: "Allow",
+      Action: "codepipeline:ListPipelines",
+      Resource: "*",
+    },
+    ...cloneManagementStatements({
+      scope: input.scope,
+      sourcePipelineName: input.sourcePipelineName,
+      pipelineRoleArn: input.pipelineRoleArn,
+      repositoryArn: input.repositoryArn,
+      cloneActions: RECONCILER_CLONE_ACTIONS,
+      imageActions: RECONCILER_IMAGE_ACTIONS,
+    }),
+    ...readSecretsStatements(
+      input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
+    ),
+    writeLogsStatement(input.logGroupArn),
+  ]);
+}
+
+export interface NotifierRoleInput {
+  scope: AccountScope;
+  sourcePipelineName: string;
+  topicArn: string;
+  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  githubTokenSecretArn: string | undefined;
+  logGroupArn: string;
+}
+
+/**
+ * The notify function's role: read the source pipeline's declaration, the executions of the source and
+ * its clones, the clones' tags (which name the pull request), publish to the topic, read the token.
+ * It changes no pipeline.
+ */
+export function notifierRolePolicy(input: NotifierRoleInput): PolicyDocument {
+  const source = pipelineArn(input.scope, input.sourcePipelineName);
+  const clones = clonesArn(input.scope, input.sourcePipelineName);
+  return document([
     {
       Sid: "ReadSourcePipeline",
       Effect: "Allow",
       Action: "codepipeline:GetPipeline",
-      Resource: pipelineArn(input.scope, input.sourcePipelineName),
+      Resource: source,
     },
     {
-      Sid: "ManageClones",
+      Sid: "ReadExecutions",
       Effect: "Allow",
-      Action: [...CLONE_ACTIONS],
-      Resource: pipelineArn(input.scope, cloneNameWildcard(input.sourcePipelineName)),
+      Action: ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"],
+      Resource: [source, clones],
     },
     {
-      Sid: "PassPipelineRole",
+      Sid: "ReadCloneTags",
       Effect: "Allow",
-      Action: "iam:PassRole",
-      Resource: input.pipelineRoleArn,
-      Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+      Action: "codepipeline:ListTagsForResource",
+      Resource: clones,
     },
     {
-      Sid: "CleanUpImages",
+      Sid: "PublishNotifications",
       Effect: "Allow",
-      Action: ["ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:ListImages"],
-      Resource: input.repositoryArn,
+      Action: "sns:Publish",
+      Resource: input.topicArn,
     },
-    {
-      Sid: "ReadSecrets",
-      Effect: "Allow",
-      Action: "secretsmanager:GetSecretValue",
-      Resource: [...input.secretArns],
-    },
-    {
-      Sid: "WriteLogs",
-      Effect: "Allow",
-      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-      Resource: `${input.logGroupArn}:*`,
-    },
+    ...readSecretsStatements(
+      input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
+    ),
+    writeLogsStatement(input.logGroupArn),
   ]);
 }

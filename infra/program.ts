@@ -6,9 +6,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BUILDSPEC_ENVIRONMENT, renderBuildspec } from "./build/buildspec";
 import { ArtifactStore } from "./components/artifacts";
+import type { FunctionArchives } from "./bundle";
 import { BuildProject } from "./components/build";
 import { SourceConnection } from "./components/connection";
+import { Notifications } from "./components/notifications";
 import { SourcePipeline } from "./components/pipeline";
+import { Reconciler } from "./components/reconciler";
 import { Registry } from "./components/registry";
 import { WebhookReceiver } from "./components/webhook";
 import type { BranchlineConfig } from "./config";
@@ -24,6 +27,10 @@ export interface BranchlineOutputs {
   connectionStatus: pulumi.Output<string>;
   /** GitHub's id of the repository webhook; `undefined` when the stack does not register it. */
   webhookId: pulumi.Output<number> | undefined;
+  /** The SNS topic of execution success and failure messages. */
+  notificationTopicArn: pulumi.Output<string>;
+  /** The reconciler Lambda (`aws lambda invoke --function-name <name> --payload '{}'` runs a sweep). */
+  reconcilerFunctionName: pulumi.Output<string>;
 }
 
 /** Environment variables the buildspec needs from the CodeBuild project (typed: a new one won't compile). */
@@ -42,16 +49,19 @@ export function pipelineConsoleUrl(region: string, pipelineName: string): string
 
 /**
  * Declares every resource of a stack.
- * @param code the webhook Lambda's deployment archive (`functionArchive(bundleFunction(WEBHOOK_ENTRY))`).
+ * @param code the Lambdas' deployment archives (`functionArchives(bundleFunctions())`).
  */
 export function createBranchline(
   config: BranchlineConfig,
-  code: pulumi.Input<pulumi.asset.Archive>,
+  code: FunctionArchives,
 ): BranchlineOutputs {
+  const secondRegistry = config.build.secondRegistry;
   const buildspec = renderBuildspec({
     images: config.images,
     buildArgs: config.build.args,
     noCache: config.build.noCache,
+    blueGreen: config.build.blueGreen,
+    ...(secondRegistry === undefined ? {} : { secondRegistry }),
   });
 
   const scope: pulumi.Output<AccountScope> = pulumi
@@ -87,6 +97,7 @@ export function createBranchline(
     repositoryArn: registry.repositoryArn,
     logRetentionDays: config.logRetentionDays,
     scope,
+    secondRegistrySecretArn: secondRegistry?.credentialsSecretArn,
   });
 
   let connectionArn: pulumi.Output<string>;
@@ -119,7 +130,7 @@ export function createBranchline(
   });
 
   const webhook = new WebhookReceiver("webhook", {
-    code,
+    code: code.webhook,
     sourcePipelineName: pipeline.pipelineName,
     pipelineRoleArn: pipeline.role.arn,
     repositoryName: registry.repositoryName,
@@ -128,6 +139,29 @@ export function createBranchline(
     githubToken: config.githubToken,
     allowForkPullRequests: config.allowForkPullRequests,
     buildDraftPullRequests: config.buildDraftPullRequests,
+    logRetentionDays: config.logRetentionDays,
+    scope,
+  });
+
+  const reconciler = new Reconciler("reconciler", {
+    code: code.reconcile,
+    sourcePipelineName: pipeline.pipelineName,
+    pipelineRoleArn: pipeline.role.arn,
+    repositoryName: registry.repositoryName,
+    repositoryArn: registry.repositoryArn,
+    githubTokenSecretArn: webhook.githubTokenSecretArn,
+    allowForkPullRequests: config.allowForkPullRequests,
+    buildDraftPullRequests: config.buildDraftPullRequests,
+    schedule: config.reconcileSchedule,
+    logRetentionDays: config.logRetentionDays,
+    scope,
+  });
+
+  const notifications = new Notifications("notifications", {
+    code: code.notify,
+    sourcePipelineName: pipeline.pipelineName,
+    githubTokenSecretArn: webhook.githubTokenSecretArn,
+    email: config.notificationEmail,
     logRetentionDays: config.logRetentionDays,
     scope,
   });
@@ -152,5 +186,7 @@ export function createBranchline(
     connectionArn,
     connectionStatus,
     webhookId,
+    notificationTopicArn: notifications.topicArn,
+    reconcilerFunctionName: reconciler.functionName,
   };
 }

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { bundleFunction, functionArchive, WEBHOOK_ENTRY } from "../infra/bundle";
+import { bundleFunctions, functionArchives } from "../infra/bundle";
 import { CONFIG_NAMESPACE, loadConfig } from "../infra/config";
 import { createBranchline } from "../infra/program";
 import type { PolicyDocument, PolicyStatement } from "../infra/policies";
@@ -110,7 +110,7 @@ function formatStatement(statement: PolicyStatement, indent: string): string[] {
 function formatValue(key: string, value: unknown, indent: string): string[] {
   if (isRecord(value) && value[SIG] === SECRET_SIG) return [`${indent}${key}: [secret]`];
   if (isRecord(value) && value["__pulumiArchive"] === true && !isRecord(value[SIG])) {
-    return [`${indent}${key}: archive (the webhook bundle, see the header)`];
+    return [`${indent}${key}: archive (a function bundle, see the header)`];
   }
   if (isRecord(value) && value[SIG] === ARCHIVE_SIG) {
     const assets = isRecord(value["assets"]) ? value["assets"] : {};
@@ -178,16 +178,19 @@ export async function synth(stack: string): Promise<string> {
   const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
   if (!existsSync(file)) throw new Error(`synth: no ${path.basename(file)} in ${ROOT}`);
   const { config, notes } = readStackConfig(file);
-  const bundle = bundleFunction(WEBHOOK_ENTRY);
+  const bundles = bundleFunctions();
   const { result, resources } = await runWithConfig(
     config,
-    () => createBranchline(loadConfig(), functionArchive(bundle)),
+    () => createBranchline(loadConfig(), functionArchives(bundles)),
     SECRET_KEYS,
   );
   const out = [
     `# branchline synth: stack ${stack} (${path.basename(file)}), under mocks`,
     `# account ${MOCK_ACCOUNT} and region ${MOCK_REGION} are placeholders; names AWS generates end in -0000000`,
-    `# webhook bundle (index.js): ${Buffer.byteLength(bundle)} bytes, sha256 ${createHash("sha256").update(bundle).digest("hex")}`,
+    ...Object.entries(bundles).map(
+      ([name, bundle]) =>
+        `# ${name} bundle (index.js): ${Buffer.byteLength(bundle)} bytes, sha256 ${createHash("sha256").update(bundle).digest("hex")}`,
+    ),
     ...notes.map((note) => `# note: ${note}`),
     `# ${resources.length} resources`,
     "",

@@ -5,14 +5,20 @@
  * Retries: throttling and transient errors are retried with exponential backoff (100 ms doubling,
  * capped at 1 s, at most 4 attempts), and each attempt times out, so that together with the caller's
  * deadline a webhook answer stays inside GitHub's 10-second limit.
+ *
+ * `adaptive` suits a long batch of calls (the reconciler's sweep): the SDK's adaptive mode also
+ * slows the client down to the rate AWS accepts once it is throttled, instead of spending its
+ * retries in a few seconds and failing the rest of the batch.
  */
-import { ConfiguredRetryStrategy } from "@smithy/util-retry";
+import { AdaptiveRetryStrategy, ConfiguredRetryStrategy } from "@smithy/util-retry";
 
 export interface AwsClientOptions {
   maxAttempts?: number;
   /** Backoff before retry n (1-based), in milliseconds. */
   backoff?: (attempt: number) => number;
   requestTimeoutMs?: number;
+  /** Client-side rate limiting that adapts to throttling (the SDK's "adaptive" retry mode). */
+  adaptive?: boolean;
 }
 
 export function awsClientConfig(options: AwsClientOptions = {}) {
@@ -21,7 +27,9 @@ export function awsClientConfig(options: AwsClientOptions = {}) {
     options.backoff ?? ((attempt: number) => Math.min(100 * 2 ** (attempt - 1), 1000));
   return {
     maxAttempts,
-    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, backoff),
+    retryStrategy: options.adaptive
+      ? new AdaptiveRetryStrategy(async () => maxAttempts)
+      : new ConfiguredRetryStrategy(maxAttempts, backoff),
     requestHandler: {
       connectionTimeout: 1000,
       requestTimeout: options.requestTimeoutMs ?? 3000,

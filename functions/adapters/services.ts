@@ -9,7 +9,7 @@ import type { PullRequestComments } from "../app/feedback.js";
 import type { GitHubPullRequests, ImageStore, PipelineStore } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
-import { awsClientConfig } from "./aws-config.js";
+import { awsClientConfig, type AwsClientOptions } from "./aws-config.js";
 import { CodePipelineStore } from "./codepipeline.js";
 import { EcrImageStore } from "./ecr.js";
 import { createOctokit, OctokitPullRequests } from "./github.js";
@@ -30,14 +30,20 @@ export function lazy<T>(create: () => T): () => T {
 }
 
 export class DefaultServices {
-  private readonly codepipeline = lazy(() => new CodePipelineClient(awsClientConfig()));
-  private readonly ecr = lazy(() => new ECRClient(awsClientConfig()));
+  private readonly codepipeline = lazy(
+    () => new CodePipelineClient(awsClientConfig(this.clientOptions)),
+  );
+  private readonly ecr = lazy(() => new ECRClient(awsClientConfig(this.clientOptions)));
   private readonly secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
   /** Fails with a ConfigurationError when neither variable is set (only the webhook needs it). */
   readonly webhookSecret: SecretReader;
   readonly githubToken: SecretReader | undefined;
 
-  constructor(private readonly settings: Settings) {
+  /** `clientOptions` apply to the CodePipeline and ECR clients (default: the webhook's). */
+  constructor(
+    private readonly settings: Settings,
+    private readonly clientOptions: AwsClientOptions = {},
+  ) {
     this.webhookSecret =
       secretReader("webhook secret", settings.webhookSecret, this.secrets) ??
       (() =>

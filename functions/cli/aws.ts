@@ -15,8 +15,7 @@ import { CliError } from "./io.js";
 
 export const NO_CREDENTIALS_MESSAGE =
   "no AWS credentials: set AWS_PROFILE (after `aws configure` or `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
-export const NO_REGION_MESSAGE =
-  "no AWS region: set AWS_REGION, or a region in your AWS profile";
+export const NO_REGION_MESSAGE = "no AWS region: set AWS_REGION, or a region in your AWS profile";
 
 export interface AwsContext {
   pipelines: CodePipelineStore;

@@ -39,8 +39,7 @@ export async function resolveNames(io: CliIo, flags: NameFlags): Promise<Names> 
   const outputs = await stackOutputs(io, flags, missing);
   return {
     sourcePipelineName:
-      flags.sourcePipeline ??
-      outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline"),
+      flags.sourcePipeline ?? outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline"),
     repositoryName:
       flags.repository ??
       repositoryNameOf(outputString(outputs, OUTPUT.repositoryUri, "--repository")),
@@ -97,7 +96,9 @@ async function stackOutputs(
       );
     }
     const detail = firstLine((error as { stderrText?: string }).stderrText) ?? String(error);
-    throw new CliError(`pulumi stack output failed (${detail}): ${hint}, or pick the stack with --stack`);
+    throw new CliError(
+      `pulumi stack output failed (${detail}): ${hint}, or pick the stack with --stack`,
+    );
   }
   let parsed: unknown;
   try {

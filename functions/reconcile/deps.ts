@@ -8,12 +8,19 @@ import type { Logger } from "../app/ports.js";
 import { readSettings, type Environment } from "../app/settings.js";
 import type { ReconcileDeps, ReconcileServices } from "./handler.js";
 
+/**
+ * A sweep makes a call or more per pull request and has minutes, not GitHub's 10 seconds: its
+ * CodePipeline and ECR clients pace themselves to the rate AWS accepts (adaptive retry mode) and
+ * retry longer, so a throttled sweep still finishes every pull request.
+ */
+const SWEEP_CLIENT_OPTIONS = { adaptive: true, maxAttempts: 10 };
+
 export function defaultReconcileDeps(
   env: Environment,
   overrides: { logger?: Logger; budgetMs?: number; concurrency?: number } = {},
 ): ReconcileDeps {
   const settings = lazy(() => readSettings(env));
-  const services = lazy(() => new DefaultServices(settings()));
+  const services = lazy(() => new DefaultServices(settings(), SWEEP_CLIENT_OPTIONS));
   return {
     settings,
     services: async (signal): Promise<ReconcileServices> => {

@@ -29,6 +29,11 @@ export interface BuildProjectArgs {
   repositoryArn: pulumi.Input<string>;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
+  /**
+   * The second registry's credentials secret (the buildspec reads it through `env.secrets-manager`);
+   * the role may read this secret only. `undefined`: no second registry, no secret access.
+   */
+  secondRegistrySecretArn?: string | undefined;
 }
 
 const ECR_IMAGE_PATTERN =
@@ -74,7 +79,14 @@ export class BuildProject extends pulumi.ComponentResource {
         policy: pulumi
           .all([logGroup.arn, args.bucketArn, args.repositoryArn])
           .apply(([logGroupArn, bucketArn, repositoryArn]) =>
-            JSON.stringify(buildRolePolicy({ logGroupArn, bucketArn, repositoryArn })),
+            JSON.stringify(
+              buildRolePolicy({
+                logGroupArn,
+                bucketArn,
+                repositoryArn,
+                secondRegistrySecretArn: args.secondRegistrySecretArn,
+              }),
+            ),
           ),
       },
       parent,

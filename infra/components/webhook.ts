@@ -32,6 +32,8 @@ export class WebhookReceiver extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly api: aws.apigatewayv2.Api;
   public readonly webhookUrl: pulumi.Output<string>;
+  /** The GitHub token's secret (shared with the reconciler and notify functions); `undefined`: none. */
+  public readonly githubTokenSecretArn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: WebhookReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:webhook:WebhookReceiver", name, {}, opts);
@@ -186,6 +188,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       parent,
     );
 
+    this.githubTokenSecretArn = githubTokenSecret?.arn;
     this.webhookUrl = pulumi.interpolate`${this.api.apiEndpoint}${WEBHOOK_PATH}`;
     this.registerOutputs({ webhookUrl: this.webhookUrl, functionName: this.function.name });
   }

@@ -4,6 +4,7 @@
  * recorded with its type, name and inputs; invokes for the account, region and partition are answered.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { functionArchive, type FunctionArchives } from "../../infra/bundle.js";
 
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "eu-west-1";
@@ -62,6 +63,10 @@ function outputsFor(
         arn: `${prefix}:lambda:${at}:function:${physical}`,
         invokeArn: `${prefix}:apigateway:${MOCK_REGION}:lambda:path/2015-03-31/functions/${prefix}:lambda:${at}:function:${physical}/invocations`,
       };
+    case "aws:cloudwatch/eventRule:EventRule":
+      return { name: physical, arn: `${prefix}:events:${at}:rule/${physical}` };
+    case "aws:sns/topic:Topic":
+      return { name: physical, arn: `${prefix}:sns:${at}:${physical}` };
     case "aws:apigatewayv2/api:Api":
       return {
         apiEndpoint: `https://abcdef1234.execute-api.${MOCK_REGION}.amazonaws.com`,
@@ -190,4 +195,33 @@ export async function runWithConfig<T>(
   const result = program();
   await settle();
   return { result, resources: recordedResources() };
+}
+
+/** The text of the stand-in bundle of a function (see `stubArchives`). */
+export function stubBundle(name: keyof FunctionArchives): string {
+  return `exports.handler = async () => ${JSON.stringify(name)};`;
+}
+
+/** Stand-in deployment archives, one tiny handler per function: program tests bundle nothing. */
+export function stubArchives(): FunctionArchives {
+  return {
+    webhook: functionArchive(stubBundle("webhook")),
+    reconcile: functionArchive(stubBundle("reconcile")),
+    notify: functionArchive(stubBundle("notify")),
+  };
+}
+
+/**
+ * The text of one file of an asset archive as a resource input recorded it (the engine hands the
+ * mocks an archive whose `assets` and each asset's `text` are promises); `undefined` when absent.
+ */
+export async function archiveFileText(
+  input: unknown,
+  file: string,
+): Promise<string | undefined> {
+  if (!pulumi.asset.AssetArchive.isInstance(input)) return undefined;
+  const assets = (await input.assets) as Record<string, unknown>;
+  const asset = assets[file];
+  if (!pulumi.asset.StringAsset.isInstance(asset)) return undefined;
+  return asset.text;
 }

@@ -1,8 +1,8 @@
 import { expect } from "chai";
+import { parse } from "yaml";
 import { readSettings } from "../../functions/app/settings.js";
 import { ENV } from "../../functions/shared/names.js";
 import { BUILDSPEC_ENVIRONMENT, renderBuildspec } from "../../infra/build/buildspec.js";
-import { functionArchive } from "../../infra/bundle.js";
 import { loadConfig } from "../../infra/config.js";
 import { createBranchline, type BranchlineOutputs } from "../../infra/program.js";
 import {
@@ -11,11 +11,11 @@ import {
   resourceNamed,
   resourcesOfType,
   runWithConfig,
+  stubArchives,
   unwrap,
   type RecordedResource,
 } from "../helpers/pulumi-mocks.js";
 
-const LAMBDA_CODE = "exports.handler = async () => ({ statusCode: 200 });";
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const region = "eu-west-1";
 const at = `${region}:${MOCK_ACCOUNT}`;
@@ -25,7 +25,7 @@ async function synth(
 ): Promise<{ outputs: BranchlineOutputs; resources: RecordedResource[] }> {
   const { result, resources } = await runWithConfig(
     config,
-    () => createBranchline(loadConfig(), functionArchive(LAMBDA_CODE)),
+    () => createBranchline(loadConfig(), stubArchives()),
     ["webhookSecret", "githubToken"],
   );
   return { outputs: result, resources };
@@ -100,6 +100,23 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "branchline:pipeline:SourcePipeline pipeline",
           "branchline:registry:Registry registry",
           "branchline:webhook:WebhookReceiver webhook",
+          "aws:cloudwatch/eventRule:EventRule reconciler-schedule",
+          "aws:cloudwatch/eventTarget:EventTarget reconciler-schedule-target",
+          "aws:cloudwatch/logGroup:LogGroup reconciler-logs",
+          "aws:iam/role:Role reconciler-role",
+          "aws:iam/rolePolicy:RolePolicy reconciler-role-policy",
+          "aws:lambda/function:Function reconciler-function",
+          "aws:lambda/permission:Permission reconciler-schedule-permission",
+          "branchline:reconciler:Reconciler reconciler",
+          "aws:cloudwatch/eventRule:EventRule notifications-rule",
+          "aws:cloudwatch/eventTarget:EventTarget notifications-target",
+          "aws:cloudwatch/logGroup:LogGroup notifications-logs",
+          "aws:iam/role:Role notifications-role",
+          "aws:iam/rolePolicy:RolePolicy notifications-role-policy",
+          "aws:lambda/function:Function notifications-function",
+          "aws:lambda/permission:Permission notifications-permission",
+          "aws:sns/topic:Topic notifications-topic",
+          "branchline:notifications:Notifications notifications",
         ].sort(),
       );
     });
@@ -345,7 +362,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
     });
 
     it("runs the webhook Lambda on nodejs22.x arm64 with ARNs of its secrets, never their values", () => {
-      const fn = onlyResource("aws:lambda/function:Function");
+      const fn = resourceNamed("webhook-function");
       expect(fn.inputs).to.deep.include({
         runtime: "nodejs22.x",
         architectures: ["arm64"],
@@ -371,7 +388,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
 
     it("gives the Lambda an environment the handler's settings reader accepts", () => {
       const env = (
-        onlyResource("aws:lambda/function:Function").inputs["environment"] as {
+        resourceNamed("webhook-function").inputs["environment"] as {
           variables: Record<string, string>;
         }
       ).variables;
@@ -485,6 +502,101 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
       );
     });
+
+    it("exports the notification topic and the reconciler's function name", async () => {
+      expect(await unwrap(outputs.notificationTopicArn)).to.equal(
+        `arn:aws:sns:${at}:notifications-topic-0000000`,
+      );
+      expect(await unwrap(outputs.reconcilerFunctionName)).to.equal(
+        "reconciler-function-0000000",
+      );
+    });
+
+    it("renders the buildspec without blue/green files and gives the build role no secret", () => {
+      const buildspec = (
+        onlyResource("aws:codebuild/project:Project").inputs["source"] as { buildspec: string }
+      ).buildspec;
+      expect(buildspec).to.equal(
+        renderBuildspec({ images: [{ name: "app", context: "." }], buildArgs: {}, noCache: false }),
+      );
+      const parsed = parse(buildspec) as { artifacts: { files: string[] }; env: object };
+      expect(parsed.artifacts.files).to.deep.equal(["imagedefinitions.json"]);
+      expect(parsed.env).to.not.have.property("secrets-manager");
+      const actions = (
+        policyOf(resourceNamed("build-role-policy")) as { Statement: { Action: unknown }[] }
+      ).Statement.flatMap((s) => s.Action);
+      expect(actions).to.not.include("secretsmanager:GetSecretValue");
+    });
+  });
+
+  describe("with blue/green deploy files and a second registry", () => {
+    const credentialsSecretArn = `arn:aws:secretsmanager:${at}:secret:dockerhub-AbCdEf`;
+    before(async () => {
+      await synth({
+        ...minimal,
+        build: {
+          blueGreen: true,
+          secondRegistry: { registry: "docker.io/octo", credentialsSecretArn, repository: "shop" },
+        },
+      });
+    });
+
+    it("passes both to the buildspec, which lists imageDetail.json in the build's artifact", () => {
+      const buildspec = (
+        onlyResource("aws:codebuild/project:Project").inputs["source"] as { buildspec: string }
+      ).buildspec;
+      expect(buildspec).to.equal(
+        renderBuildspec({
+          images: [{ name: "app", context: "." }],
+          buildArgs: {},
+          noCache: false,
+          blueGreen: true,
+          secondRegistry: { registry: "docker.io/octo", credentialsSecretArn, repository: "shop" },
+        }),
+      );
+      const parsed = parse(buildspec) as {
+        artifacts: { files: string[] };
+        env: { "secrets-manager": Record<string, string> };
+      };
+      expect(parsed.artifacts.files).to.deep.equal(["imagedefinitions.json", "imageDetail.json"]);
+      expect(parsed.env["secrets-manager"]).to.deep.equal({
+        SECOND_REGISTRY_USERNAME: `${credentialsSecretArn}:username`,
+        SECOND_REGISTRY_PASSWORD: `${credentialsSecretArn}:password`,
+      });
+      expect(resourceNamed("build-project").inputs["artifacts"]).to.deep.equal({
+        type: "CODEPIPELINE",
+      });
+    });
+
+    it("lets the build role read that secret only, and no other role", () => {
+      const statements = (
+        policyOf(resourceNamed("build-role-policy")) as {
+          Statement: { Sid: string; Action: unknown; Resource: unknown }[];
+        }
+      ).Statement;
+      expect(statements.map((s) => s.Sid)).to.deep.equal([
+        "WriteBuildLogs",
+        "ReadWriteArtifacts",
+        "LocateArtifactBucket",
+        "LogInToRegistry",
+        "PushAndPullImages",
+        "ReadSecondRegistryCredentials",
+      ]);
+      expect(statements[5]).to.deep.equal({
+        Sid: "ReadSecondRegistryCredentials",
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: credentialsSecretArn,
+      });
+      for (const name of [
+        "pipeline-role-policy",
+        "webhook-role-policy",
+        "reconciler-role-policy",
+        "notifications-role-policy",
+      ]) {
+        expect(JSON.stringify(policyOf(resourceNamed(name))), name).to.not.include("dockerhub");
+      }
+    });
   });
 
   describe("with deploy, an existing connection, a GitHub token and a custom build image", () => {
@@ -575,7 +687,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
     });
 
     it("stores the GitHub token as a secret and passes its ARN", () => {
-      const fn = onlyResource("aws:lambda/function:Function");
+      const fn = resourceNamed("webhook-function");
       const variables = (fn.inputs["environment"] as { variables: Record<string, string> })
         .variables;
       const tokenArn = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
@@ -634,6 +746,26 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         "unknown pipeline type",
         { ...minimal, pipelineType: "V9" },
         /branchline:pipelineType must be one of V1, V2/,
+      ],
+      [
+        "a reconcile schedule that is not rate() or cron()",
+        { ...minimal, reconcileSchedule: "every 15 minutes" },
+        /^branchline:reconcileSchedule must be an EventBridge schedule expression/,
+      ],
+      [
+        "a notification email that is not an address",
+        { ...minimal, notificationEmail: "ops" },
+        /^branchline:notificationEmail must be an email address/,
+      ],
+      [
+        "a blueGreen that is not a boolean",
+        { ...minimal, build: { blueGreen: "yes" } },
+        /^branchline:build\.blueGreen must be true or false/,
+      ],
+      [
+        "a second registry without credentials",
+        { ...minimal, build: { secondRegistry: { registry: "docker.io/octo" } } },
+        /^branchline:build\.secondRegistry\.credentialsSecretArn is required/,
       ],
     ];
     for (const [what, config, message] of cases) {

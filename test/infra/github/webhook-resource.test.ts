@@ -3,16 +3,14 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import type { WebhookOutputs } from "../../../infra/github/webhook-resource.js";
-import { functionArchive } from "../../../infra/bundle.js";
 import { loadConfig } from "../../../infra/config.js";
 import type { WebhookState } from "../../../infra/github/webhook-registration.js";
 import { createBranchline, type BranchlineOutputs } from "../../../infra/program.js";
 import { GitHubApiDouble } from "../../helpers/github-api.js";
 import { GitHubHooks } from "../../helpers/github-hooks.js";
-import { runWithConfig, type RecordedResource } from "../../helpers/pulumi-mocks.js";
+import { runWithConfig, stubArchives, type RecordedResource } from "../../helpers/pulumi-mocks.js";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
-const LAMBDA_CODE = "exports.handler = async () => ({ statusCode: 200 });";
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const WEBHOOK_URL = "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/webhook";
 const HOOK_TYPE = "pulumi-nodejs:dynamic/github:RepositoryWebhook";
@@ -23,7 +21,7 @@ async function synth(
 ): Promise<{ outputs: BranchlineOutputs; resources: RecordedResource[] }> {
   const { result, resources } = await runWithConfig(
     config,
-    () => createBranchline(loadConfig(), functionArchive(LAMBDA_CODE)),
+    () => createBranchline(loadConfig(), stubArchives()),
     ["webhookSecret", "githubToken"],
   );
   return { outputs: result, resources };

@@ -1,0 +1,93 @@
+/** `branchline list`: the managed clones with their pull request, branch, last execution and age. */
+import { connectAws, loadSource } from "./aws.js";
+import { CONCURRENCY, managedClones } from "./clones.js";
+import { NAME_FLAGS, NAME_HELP, OUTPUT_FLAGS, OUTPUT_HELP, parseFlags } from "./flags.js";
+import { formatAge, line, mapLimit, printJson, startProgress, table, type CliIo } from "./io.js";
+import { sourcePipelineName } from "./names.js";
+
+export const LIST_USAGE = `Usage: branchline list [options]
+
+Lists the managed clones of the source pipeline: pull request, branch, last execution state and age.
+
+Options:
+${NAME_HELP}
+${OUTPUT_HELP}
+`;
+
+export interface ListedClone {
+  pullRequest: number;
+  pipeline: string;
+  branch: string | null;
+  pipelineType: string;
+  created: string | null;
+  ageSeconds: number | null;
+  lastExecution: { id: string; status: string; startTime: string | null } | null;
+}
+
+export async function listCommand(argv: string[], io: CliIo): Promise<number> {
+  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, LIST_USAGE);
+  if (values.help) {
+    io.stdout.write(LIST_USAGE);
+    return 0;
+  }
+  const json = values.json === true;
+  const name = await sourcePipelineName(io, {
+    stack: values.stack,
+    sourcePipeline: values["source-pipeline"],
+  });
+  const aws = await connectAws(io.signal);
+  const progress = startProgress(io, json, `reading ${name}`);
+  let rows: ListedClone[];
+  try {
+    const source = await loadSource(aws, name);
+    const clones = await managedClones(aws.pipelines, source, progress);
+    const now = (io.now ?? (() => new Date()))();
+    let read = 0;
+    rows = await mapLimit(clones, CONCURRENCY, async (clone) => {
+      const latest = await aws.history.latest(clone.pipeline);
+      progress.update(`reading executions ${++read}/${clones.length}`);
+      return {
+        pullRequest: clone.pullRequest,
+        pipeline: clone.pipeline,
+        branch: clone.branch ?? null,
+        pipelineType: clone.pipelineType,
+        created: clone.created?.toISOString() ?? null,
+        ageSeconds: clone.created
+          ? Math.max(0, Math.floor((now.getTime() - clone.created.getTime()) / 1000))
+          : null,
+        lastExecution: latest
+          ? {
+              id: latest.pipelineExecutionId,
+              status: latest.status,
+              startTime: latest.startTime?.toISOString() ?? null,
+            }
+          : null,
+      };
+    });
+  } finally {
+    progress.stop();
+  }
+
+  if (json) {
+    printJson(io.stdout, rows);
+    return 0;
+  }
+  if (rows.length === 0) {
+    line(io.stdout, `no managed clones of ${name}`);
+    return 0;
+  }
+  io.stdout.write(
+    table(
+      ["PR", "PIPELINE", "BRANCH", "TYPE", "LAST EXECUTION", "AGE"],
+      rows.map((row) => [
+        `#${row.pullRequest}`,
+        row.pipeline,
+        row.branch ?? "-",
+        row.pipelineType,
+        row.lastExecution?.status ?? "never run",
+        row.ageSeconds === null ? "-" : formatAge(row.ageSeconds * 1000),
+      ]),
+    ),
+  );
+  return 0;
+}

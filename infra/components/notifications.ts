@@ -1,0 +1,177 @@
+/**
+ * Feedback on executions: an EventBridge rule on the execution state changes of the source pipeline
+ * and its clones -> the notify Lambda (nodejs22.x, arm64, an esbuild bundle of functions/notify),
+ * which sets the commit status and the pull request comment (with a GitHub token) and publishes a
+ * readable message to an SNS topic on success and failure; an optional email subscription.
+ *
+ * The topic is encrypted with the AWS-managed key `alias/aws/sns` and keeps SNS's default access
+ * policy (only principals of this account may publish or subscribe): the stack adds no topic policy.
+ * The notify function publishes through its role; EventBridge never publishes to the topic.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { cloneNameWildcard, ENV } from "../../functions/shared/names";
+import { LAMBDA_HANDLER } from "../bundle";
+import { assumeRolePolicy, notifierRolePolicy, type AccountScope } from "../policies";
+
+/** The Lambda's timeout; the handler gives one event at most 20 s. */
+export const NOTIFIER_TIMEOUT_SECONDS = 30;
+
+/** The AWS-managed KMS key of SNS. */
+export const SNS_MANAGED_KEY = "alias/aws/sns";
+
+export const EXECUTION_STATE_CHANGE = "CodePipeline Pipeline Execution State Change";
+
+/**
+ * The EventBridge pattern matching the execution state changes of the source pipeline and of its
+ * clones (every clone name starts with the clone wildcard's stem).
+ */
+export function executionEventPattern(sourcePipelineName: string): object {
+  const wildcard = cloneNameWildcard(sourcePipelineName);
+  return {
+    source: ["aws.codepipeline"],
+    "detail-type": [EXECUTION_STATE_CHANGE],
+    detail: {
+      pipeline: [sourcePipelineName, { prefix: wildcard.slice(0, -1) }],
+    },
+  };
+}
+
+export interface NotificationsArgs {
+  /** The Lambda deployment archive (see `functionArchive`). */
+  code: pulumi.Input<pulumi.asset.Archive>;
+  sourcePipelineName: pulumi.Input<string>;
+  /** The GitHub token's secret; `undefined`: no commit statuses or comments, notifications only. */
+  githubTokenSecretArn: pulumi.Input<string> | undefined;
+  /** Subscribes this address to the topic (AWS mails a confirmation link); `undefined`: none. */
+  email: string | undefined;
+  logRetentionDays: pulumi.Input<number>;
+  scope: pulumi.Input<AccountScope>;
+}
+
+export class Notifications extends pulumi.ComponentResource {
+  public readonly topic: aws.sns.Topic;
+  public readonly topicArn: pulumi.Output<string>;
+  public readonly function: aws.lambda.Function;
+  public readonly rule: aws.cloudwatch.EventRule;
+
+  constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("branchline:notifications:Notifications", name, {}, opts);
+    const parent = { parent: this };
+
+    this.topic = new aws.sns.Topic(
+      `${name}-topic`,
+      {
+        displayName: "branchline",
+        kmsMasterKeyId: SNS_MANAGED_KEY,
+      },
+      parent,
+    );
+
+    if (args.email !== undefined) {
+      new aws.sns.TopicSubscription(
+        `${name}-email`,
+        { topic: this.topic.arn, protocol: "email", endpoint: args.email },
+        parent,
+      );
+    }
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { retentionInDays: args.logRetentionDays },
+      parent,
+    );
+
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")),
+        description: "branchline: the notify function's role",
+      },
+      parent,
+    );
+
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([
+            args.scope,
+            args.sourcePipelineName,
+            this.topic.arn,
+            logGroup.arn,
+            args.githubTokenSecretArn,
+          ])
+          .apply(([scope, sourcePipelineName, topicArn, logGroupArn, githubTokenSecretArn]) =>
+            JSON.stringify(
+              notifierRolePolicy({
+                scope,
+                sourcePipelineName,
+                topicArn,
+                githubTokenSecretArn,
+                logGroupArn,
+              }),
+            ),
+          ),
+      },
+      parent,
+    );
+
+    const variables: Record<string, pulumi.Input<string>> = {
+      [ENV.sourcePipelineName]: args.sourcePipelineName,
+      [ENV.notificationTopicArn]: this.topic.arn,
+    };
+    if (args.githubTokenSecretArn !== undefined) {
+      variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
+    }
+
+    this.function = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        description: "branchline: reports pipeline executions to GitHub and the SNS topic",
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        handler: LAMBDA_HANDLER,
+        code: args.code,
+        memorySize: 256,
+        timeout: NOTIFIER_TIMEOUT_SECONDS,
+        role: role.arn,
+        environment: { variables },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+
+    this.rule = new aws.cloudwatch.EventRule(
+      `${name}-rule`,
+      {
+        description: "branchline: execution state changes of the source pipeline and its clones",
+        eventPattern: pulumi
+          .output(args.sourcePipelineName)
+          .apply((source) => JSON.stringify(executionEventPattern(source))),
+      },
+      parent,
+    );
+
+    const permission = new aws.lambda.Permission(
+      `${name}-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "events.amazonaws.com",
+        sourceArn: this.rule.arn,
+      },
+      parent,
+    );
+
+    new aws.cloudwatch.EventTarget(
+      `${name}-target`,
+      { rule: this.rule.name, arn: this.function.arn },
+      { parent: this, dependsOn: [permission] },
+    );
+
+    this.topicArn = this.topic.arn;
+    this.registerOutputs({ topicArn: this.topicArn, functionName: this.function.name });
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The reconciler: a Lambda (nodejs22.x, arm64, an esbuild bundle of functions/reconcile) that an
+ * EventBridge schedule runs every few minutes and operators may invoke on demand with `{}`. One sweep
+ * makes the clones match the repository's open pull requests, so a lost webhook delivery heals by
+ * itself. Its role is the webhook handler's clone management plus ListPipelines.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ENV } from "../../functions/shared/names";
+import { LAMBDA_HANDLER } from "../bundle";
+import { assumeRolePolicy, reconcilerRolePolicy, type AccountScope } from "../policies";
+
+/** The Lambda's timeout; the handler keeps 5 s of it back to log and answer. */
+export const RECONCILER_TIMEOUT_SECONDS = 300;
+
+export interface ReconcilerArgs {
+  /** The Lambda deployment archive (see `functionArchive`). */
+  code: pulumi.Input<pulumi.asset.Archive>;
+  sourcePipelineName: pulumi.Input<string>;
+  pipelineRoleArn: pulumi.Input<string>;
+  repositoryName: pulumi.Input<string>;
+  repositoryArn: pulumi.Input<string>;
+  /**
+   * The GitHub token's secret; `undefined`: none (the sweep then reads pull requests anonymously and
+   * reports what it could not check).
+   */
+  githubTokenSecretArn: pulumi.Input<string> | undefined;
+  allowForkPullRequests: boolean;
+  buildDraftPullRequests: boolean;
+  /** An EventBridge schedule expression: `rate(...)` or `cron(...)`. */
+  schedule: pulumi.Input<string>;
+  logRetentionDays: pulumi.Input<number>;
+  scope: pulumi.Input<AccountScope>;
+}
+
+export class Reconciler extends pulumi.ComponentResource {
+  public readonly function: aws.lambda.Function;
+  public readonly functionName: pulumi.Output<string>;
+  public readonly scheduleRule: aws.cloudwatch.EventRule;
+
+  constructor(name: string, args: ReconcilerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("branchline:reconciler:Reconciler", name, {}, opts);
+    const parent = { parent: this };
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { retentionInDays: args.logRetentionDays },
+      parent,
+    );
+
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")),
+        description: "branchline: the reconciler's role",
+      },
+      parent,
+    );
+
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([
+            args.scope,
+            args.sourcePipelineName,
+            args.pipelineRoleArn,
+            args.repositoryArn,
+            logGroup.arn,
+            args.githubTokenSecretArn,
+          ])
+          .apply(
+            ([
+              scope,
+              sourcePipelineName,
+              pipelineRoleArn,
+              repositoryArn,
+              logGroupArn,
+              githubTokenSecretArn,
+            ]) =>
+              JSON.stringify(
+                reconcilerRolePolicy({
+                  scope,
+                  sourcePipelineName,
+                  pipelineRoleArn,
+                  repositoryArn,
+                  githubTokenSecretArn,
+                  logGroupArn,
+                }),
+              ),
+          ),
+      },
+      parent,
+    );
+
+    const variables: Record<string, pulumi.Input<string>> = {
+      [ENV.sourcePipelineName]: args.sourcePipelineName,
+      [ENV.ecrRepositoryName]: args.repositoryName,
+      [ENV.allowForks]: String(args.allowForkPullRequests),
+      [ENV.buildDrafts]: String(args.buildDraftPullRequests),
+    };
+    if (args.githubTokenSecretArn !== undefined) {
+      variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
+    }
+
+    this.function = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        description: "branchline: makes the clones match the open pull requests",
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        handler: LAMBDA_HANDLER,
+        code: args.code,
+        memorySize: 512,
+        timeout: RECONCILER_TIMEOUT_SECONDS,
+        role: role.arn,
+        environment: { variables },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+
+    this.scheduleRule = new aws.cloudwatch.EventRule(
+      `${name}-schedule`,
+      {
+        description: "branchline: runs the reconciler",
+        scheduleExpression: args.schedule,
+      },
+      parent,
+    );
+
+    const permission = new aws.lambda.Permission(
+      `${name}-schedule-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "events.amazonaws.com",
+        sourceArn: this.scheduleRule.arn,
+      },
+      parent,
+    );
+
+    new aws.cloudwatch.EventTarget(
+      `${name}-schedule-target`,
+      { rule: this.scheduleRule.name, arn: this.function.arn },
+      { parent: this, dependsOn: [permission] },
+    );
+
+    this.functionName = this.function.name;
+    this.registerOutputs({
+      functionName: this.functionName,
+      scheduleRuleArn: this.scheduleRule.arn,
+    });
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `branchline serve` over the wire: the CLI started on a free port, signed deliveries POSTed to it
+ * over HTTP, the real webhook handler behind it, the AWS double behind that.
+ */
+import type { IncomingMessage } from "node:http";
+import { expect } from "chai";
+import { toEvent } from "../../../functions/cli/serve.js";
+import { cloneTags } from "../../../functions/core/clone.js";
+import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
+import { capture, emptyDirectory, runCli, type CliResult } from "../../helpers/cli.js";
+import { setEnv } from "../../helpers/env.js";
+import { pipelineFixture } from "../../helpers/fixtures.js";
+import { examplePayload, pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
+
+const SECRET = "It's a Secret to Everybody";
+const SOURCE = "hello-world";
+const REPOSITORY = "hello-world";
+
+describe("cli serve (wire level)", function () {
+  let aws: AwsDouble;
+  let restoreEnv: () => void;
+
+  before(async () => {
+    aws = await startAwsDouble();
+    restoreEnv = setEnv({ ...aws.env() });
+  });
+
+  after(async () => {
+    restoreEnv();
+    await aws.close();
+  });
+
+  beforeEach(() => {
+    aws.reset();
+    aws.seedPipeline(pipelineFixture("v1-ecs"));
+    aws.createRepository(REPOSITORY);
+  });
+
+  /** Starts `serve` on a free port; resolves with its URL once it listens. */
+  function start(args: string[] = []) {
+    const controller = new AbortController();
+    const stdout = capture();
+    let listening: (url: string) => void = () => undefined;
+    const url = new Promise<string>((resolve) => (listening = resolve));
+    const write = stdout.write.bind(stdout);
+    stdout.write = (chunk: string) => {
+      write(chunk);
+      const match = /(http:\/\/\S+\/webhook)/.exec(stdout.text);
+      if (match?.[1]) listening(match[1]);
+      return true;
+    };
+    const stderr = capture();
+    const done: Promise<CliResult> = runCli(
+      [
+        "serve",
+        "--port",
+        "0",
+        "--source-pipeline",
+        SOURCE,
+        "--repository",
+        REPOSITORY,
+        "--webhook-secret",
+        SECRET,
+        ...args,
+      ],
+      { env: { PATH: emptyDirectory() }, signal: controller.signal, stdout, stderr },
+    );
+    return { url, done, stop: () => controller.abort(), stdout, stderr };
+  }
+
+  async function post(url: string, event: ReturnType<typeof signedEvent>) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: event.headers as Record<string, string>,
+      body: event.body ?? "",
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it("answers a signed ping, creates a clone for a signed opened, and stops on abort", async () => {
+    const server = start();
+    const url = await server.url;
+    expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+\/webhook$/);
+
+    const ping = await post(
+      url,
+      signedEvent(examplePayload("ping"), { secret: SECRET, event: "ping" }),
+    );
+    expect(ping).to.deep.equal({ status: 200, body: { outcome: "pong" } });
+
+    const opened = await post(
+      url,
+      signedEvent(pullRequestPayload({ number: 2 }), { secret: SECRET }),
+    );
+    expect(opened.status).to.equal(200);
+    expect(opened.body).to.include({ outcome: "created", pipeline: "hello-world-pr-2" });
+    expect(aws.pipeline("hello-world-pr-2")?.tags).to.deep.equal(cloneTags(SOURCE, 2, headRef()));
+
+    const forged = await post(
+      url,
+      signedEvent(pullRequestPayload({ number: 3 }), {
+        secret: SECRET,
+        signature: `sha256=${"0".repeat(64)}`,
+      }),
+    );
+    expect(forged.status).to.equal(401);
+    expect(aws.pipeline("hello-world-pr-3")).to.equal(undefined);
+
+    server.stop();
+    const result = await server.done;
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.equal(
+      `serving the webhook of ${SOURCE} on ${url}\npress Ctrl-C to stop\nstopped\n`,
+    );
+    // One structured log line per delivery, on stderr.
+    const lines = result.stderr
+      .trim()
+      .split("\n")
+      .map((text) => JSON.parse(text) as { message: string; status?: number });
+    expect(
+      lines.filter((l) => l.message === "delivery handled").map((l) => l.status),
+    ).to.deep.equal([200, 200, 401]);
+  });
+
+  it("answers 404 off /webhook and 405 for other methods", async () => {
+    const server = start();
+    const url = await server.url;
+    const other = await fetch(url.replace(/\/webhook$/, "/"), { method: "POST", body: "{}" });
+    expect(other.status).to.equal(404);
+    const get = await fetch(url);
+    expect(get.status).to.equal(405);
+    server.stop();
+    expect((await server.done).code).to.equal(0);
+  });
+
+  it("needs the webhook secret", async () => {
+    const result = await runCli(
+      ["serve", "--port", "0", "--source-pipeline", SOURCE, "--repository", REPOSITORY],
+      { env: { PATH: emptyDirectory() } },
+    );
+    expect(result).to.deep.equal({
+      code: 1,
+      stdout: "",
+      stderr:
+        "branchline: error: serve needs the webhook secret: pass --webhook-secret or set WEBHOOK_SECRET (or WEBHOOK_SECRET_ARN)\n",
+    });
+  });
+
+  it("builds the API Gateway event: lower-case headers, text or base64 body", () => {
+    const request = {
+      headersDistinct: { "x-github-event": ["ping"], accept: ["a", "b"] },
+    } as unknown as IncomingMessage;
+    expect(toEvent(request, Buffer.from('{"zen":"é"}'))).to.deep.equal({
+      headers: { "x-github-event": "ping", accept: "a,b" },
+      body: '{"zen":"é"}',
+      isBase64Encoded: false,
+    });
+    expect(toEvent(request, Buffer.from([0xff, 0xfe, 0x00]))).to.deep.equal({
+      headers: { "x-github-event": "ping", accept: "a,b" },
+      body: "//4A",
+      isBase64Encoded: true,
+    });
+  });
+});
+
+function headRef(): string {
+  const payload = pullRequestPayload() as { pull_request: { head: { ref: string } } };
+  return payload.pull_request.head.ref;
+}

@@ -1,0 +1,241 @@
+/**
+ * `branchline sync` and `branchline prune` over the wire: the real CLI, SDK clients against the
+ * local CodePipeline/ECR double, and Octokit against the local GitHub API double.
+ */
+import { expect } from "chai";
+import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
+import { cloneName } from "../../../functions/shared/names.js";
+import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
+import { emptyDirectory, runCli } from "../../helpers/cli.js";
+import { setEnv } from "../../helpers/env.js";
+import { pipelineFixture } from "../../helpers/fixtures.js";
+import { GitHubApiDouble, type FakePullRequest } from "../../helpers/github-api.js";
+
+const SOURCE = "hello-world";
+const REPOSITORY = "hello-world";
+const REPO = "Codertocat/Hello-World";
+const TOKEN = "ghs_test-token";
+const NAMES = ["--source-pipeline", SOURCE, "--repository", REPOSITORY];
+
+function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): FakePullRequest {
+  return {
+    number,
+    state: "open",
+    head: { ref: `feature-${number}`, sha: "a".repeat(40), repo: REPO },
+    base: { ref: "master", repo: REPO },
+    ...variant,
+  };
+}
+
+describe("cli sync and prune (wire level)", function () {
+  let aws: AwsDouble;
+  let github: GitHubApiDouble;
+  let restoreEnv: () => void;
+
+  before(async () => {
+    aws = await startAwsDouble();
+    github = new GitHubApiDouble();
+    await github.start();
+    restoreEnv = setEnv({ ...aws.env() });
+  });
+
+  after(async () => {
+    restoreEnv();
+    await aws.close();
+    await github.close();
+  });
+
+  beforeEach(() => {
+    aws.reset();
+    github.reset();
+    aws.seedPipeline(pipelineFixture("v1-ecs"));
+    aws.createRepository(REPOSITORY);
+  });
+
+  const env = (token: string | null = TOKEN) => ({
+    PATH: emptyDirectory(),
+    GITHUB_API_URL: github.url,
+    ...(token ? { GITHUB_TOKEN: token } : {}),
+  });
+
+  function seedClone(number: number): string {
+    const branch = `feature-${number}`;
+    const declaration = cloneDeclaration(pipelineFixture("v1-ecs"), {
+      prNumber: number,
+      headBranch: branch,
+      headRepository: REPO,
+    });
+    aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch));
+    return declaration.name;
+  }
+
+  const imageTags = () =>
+    aws
+      .images(REPOSITORY)
+      .flatMap((image) => image.tags)
+      .sort();
+  const writes = () =>
+    ["CreatePipeline", "UpdatePipeline", "DeletePipeline", "BatchDeleteImage"].map((op) =>
+      aws.callCount(op),
+    );
+
+  describe("sync", () => {
+    it("heals a lost opened: creates the missing clone and prints the summary", async () => {
+      github.addPullRequest(pullRequest(2));
+      seedClone(3);
+      github.addPullRequest(pullRequest(3));
+      const result = await runCli(["sync", ...NAMES], { env: env() });
+      expect(result.stderr).to.equal("");
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal(
+        [
+          "created:        #2",
+          "updated:        -",
+          "deleted:        -",
+          "images deleted: -",
+          "unchanged:      #3",
+          "errors:         none",
+          "",
+        ].join("\n"),
+      );
+      expect(aws.pipeline(cloneName(SOURCE, 2))?.tags).to.deep.equal(
+        cloneTags(SOURCE, 2, "feature-2"),
+      );
+    });
+
+    it("prints the reconciler's summary as JSON with --json", async () => {
+      github.addPullRequest(pullRequest(2));
+      github.addPullRequest(pullRequest(4, { state: "closed" }));
+      seedClone(4);
+      aws.seedImage(REPOSITORY, { tags: ["pr-4"] });
+      const result = await runCli(["sync", ...NAMES, "--json"], { env: env() });
+      expect(result.code).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.equal({
+        created: [2],
+        updated: [],
+        deleted: [4],
+        imagesDeleted: [4],
+        unchanged: [],
+        errors: [],
+      });
+      expect(aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 2)]);
+    });
+
+    it("exits 1 and says what it could not check without a GitHub token", async () => {
+      github.addPullRequest(pullRequest(2));
+      const result = await runCli(["sync", ...NAMES, "--json"], { env: env(null) });
+      expect(result.code).to.equal(1);
+      const summary = JSON.parse(result.stdout) as { created: number[]; errors: string[] };
+      expect(summary.created).to.deep.equal([]);
+      expect(summary.errors).to.have.length(1);
+      expect(summary.errors[0]).to.match(/^no GitHub token configured/);
+    });
+
+    it("takes the token from --github-token", async () => {
+      github.addPullRequest(pullRequest(2));
+      const result = await runCli(["sync", ...NAMES, "--json", "--github-token", "ghs_flag"], {
+        env: env(null),
+      });
+      expect(result.code).to.equal(0);
+      expect(github.requests.map((request) => request.authorization)).to.deep.equal([
+        "token ghs_flag",
+      ]);
+    });
+  });
+
+  describe("prune", () => {
+    beforeEach(() => {
+      github.addPullRequest(pullRequest(2, { state: "closed", merged: true }));
+      github.addPullRequest(pullRequest(3));
+      github.addPullRequest(pullRequest(4, { state: "closed" }));
+      github.addPullRequest(pullRequest(5, { state: "closed" }));
+      seedClone(2);
+      seedClone(3);
+      aws.seedExecution(cloneName(SOURCE, 2), { status: "InProgress" });
+      // A clone-shaped pipeline without branchline's tags, of a closed pull request, and another.
+      aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 4) }, [
+        { key: "team", value: "payments" },
+      ]);
+      aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "another-app" });
+      for (const tags of [["pr-2", "pr-2-abc1234"], ["pr-3"], ["pr-5-abc1234"], ["latest"]]) {
+        aws.seedImage(REPOSITORY, { tags });
+      }
+    });
+
+    it("deletes only closed pull requests' clones and images", async () => {
+      const result = await runCli(["prune", ...NAMES, "--json"], { env: env() });
+      expect(result.stderr).to.equal("");
+      expect(result.code).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.equal({
+        closed: [2, 5],
+        deleted: [2],
+        imagesDeleted: [2, 5],
+        kept: [3],
+        errors: [],
+      });
+      expect(aws.pipelineNames()).to.deep.equal(
+        ["another-app", SOURCE, cloneName(SOURCE, 3), cloneName(SOURCE, 4)].sort(),
+      );
+      expect(imageTags()).to.deep.equal(["latest", "pr-3"]);
+      expect(aws.callCount("StopPipelineExecution")).to.equal(1);
+      expect(aws.callCount("CreatePipeline")).to.equal(0);
+      expect(aws.callCount("UpdatePipeline")).to.equal(0);
+      // The unmanaged pipeline's pull request is not even looked up.
+      expect(github.requests.map((request) => request.path).sort()).to.deep.equal([
+        `/repos/${REPO}/pulls/2`,
+        `/repos/${REPO}/pulls/3`,
+        `/repos/${REPO}/pulls/5`,
+      ]);
+    });
+
+    it("prints a summary", async () => {
+      const result = await runCli(["prune", ...NAMES], { env: env() });
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal(
+        [
+          "deleted:        #2",
+          "images deleted: #2, #5",
+          "kept (open):    #3",
+          "errors:         none",
+          "",
+        ].join("\n"),
+      );
+    });
+
+    it("only reports with --dry-run", async () => {
+      const before = aws.pipelineNames();
+      const result = await runCli(["prune", ...NAMES, "--dry-run"], { env: env() });
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.equal(
+        ["would delete:   #2, #5", "kept (open):    #3", "errors:         none", ""].join("\n"),
+      );
+      expect(aws.pipelineNames()).to.deep.equal(before);
+      expect(writes()).to.deep.equal([0, 0, 0, 0]);
+    });
+
+    it("reports a pull request GitHub cannot show, and exits 1", async () => {
+      github.pullRequests.clear();
+      github.addPullRequest(pullRequest(2, { state: "closed" }));
+      const result = await runCli(["prune", ...NAMES, "--json"], { env: env() });
+      expect(result.code).to.equal(1);
+      const summary = JSON.parse(result.stdout) as { deleted: number[]; errors: string[] };
+      expect(summary.deleted).to.deep.equal([2]);
+      expect(summary.errors).to.deep.equal([
+        `pull request #3: GitHub answered 404 for pull request #3 of ${REPO} (it does not exist, or the repository is private and needs a token)`,
+        `pull request #5: GitHub answered 404 for pull request #5 of ${REPO} (it does not exist, or the repository is private and needs a token)`,
+      ]);
+      expect(aws.pipelineNames()).to.include(cloneName(SOURCE, 3));
+    });
+
+    it("needs a GitHub token", async () => {
+      const result = await runCli(["prune", ...NAMES], { env: env(null) });
+      expect(result).to.deep.equal({
+        code: 1,
+        stdout: "",
+        stderr:
+          "branchline: error: prune needs a GitHub token to tell closed pull requests from open ones: pass --github-token or set GITHUB_TOKEN\n",
+      });
+      expect(writes()).to.deep.equal([0, 0, 0, 0]);
+    });
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * The reconciler as the whole stack declares it, under Pulumi mocks: the schedule, the Lambda and its
+ * environment (checked against the handler's settings reader), the role's policy, exactly. Mocks
+ * cannot prove that AWS accepts the policy or the schedule expression; the expressions the config
+ * accepts are the two forms EventBridge documents.
+ */
+import { expect } from "chai";
+import { readSettings } from "../../../functions/app/settings.js";
+import { ENV } from "../../../functions/shared/names.js";
+import { loadConfig } from "../../../infra/config.js";
+import { createBranchline, type BranchlineOutputs } from "../../../infra/program.js";
+import {
+  archiveFileText,
+  MOCK_ACCOUNT,
+  resourceNamed,
+  runWithConfig,
+  stubArchives,
+  stubBundle,
+  unwrap,
+  type RecordedResource,
+} from "../../helpers/pulumi-mocks.js";
+
+const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
+const at = `eu-west-1:${MOCK_ACCOUNT}`;
+const tokenArn = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
+const functionArn = `arn:aws:lambda:${at}:function:reconciler-function-0000000`;
+const ruleArn = `arn:aws:events:${at}:rule/reconciler-schedule-0000000`;
+
+async function synth(config: Record<string, string | object>): Promise<BranchlineOutputs> {
+  const { result } = await runWithConfig(
+    config,
+    () => createBranchline(loadConfig(), stubArchives()),
+    ["webhookSecret", "githubToken"],
+  );
+  return result;
+}
+
+function policyOf(resource: RecordedResource, key = "policy"): unknown {
+  const text = resource.inputs[key];
+  expect(text, `${resource.name}.${key}`).to.be.a("string");
+  return JSON.parse(text as string);
+}
+
+function variablesOf(resource: RecordedResource): Record<string, string> {
+  return (resource.inputs["environment"] as { variables: Record<string, string> }).variables;
+}
+
+
+const baseStatements = [
+  {
+    Sid: "ListPipelines",
+    Effect: "Allow",
+    Action: "codepipeline:ListPipelines",
+    Resource: "*",
+  },
+  {
+    Sid: "ReadSourcePipeline",
+    Effect: "Allow",
+    Action: "codepipeline:GetPipeline",
+    Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
+  },
+  {
+    Sid: "ManageClones",
+    Effect: "Allow",
+    Action: [
+      "codepipeline:CreatePipeline",
+      "codepipeline:DeletePipeline",
+      "codepipeline:GetPipeline",
+      "codepipeline:ListPipelineExecutions",
+      "codepipeline:ListTagsForResource",
+      "codepipeline:StopPipelineExecution",
+      "codepipeline:TagResource",
+      "codepipeline:UpdatePipeline",
+    ],
+    Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+  },
+  {
+    Sid: "PassPipelineRole",
+    Effect: "Allow",
+    Action: "iam:PassRole",
+    Resource: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-role-0000000`,
+    Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+  },
+  {
+    Sid: "CleanUpImages",
+    Effect: "Allow",
+    Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
+    Resource: `arn:aws:ecr:${at}:repository/registry-repository-0000000`,
+  },
+];
+const writeLogs = {
+  Sid: "WriteLogs",
+  Effect: "Allow",
+  Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+  Resource: `arn:aws:logs:${at}:log-group:reconciler-logs-0000000:*`,
+};
+
+describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
+  describe("a default stack", () => {
+    let outputs: BranchlineOutputs;
+    before(async () => {
+      outputs = await synth(minimal);
+    });
+
+    it("runs every 15 minutes: a schedule rule targeting the function, allowed to invoke it", () => {
+      expect(resourceNamed("reconciler-schedule").inputs["scheduleExpression"]).to.equal(
+        "rate(15 minutes)",
+      );
+      expect(resourceNamed("reconciler-schedule-target").inputs).to.deep.include({
+        rule: "reconciler-schedule-0000000",
+        arn: functionArn,
+      });
+      expect(resourceNamed("reconciler-schedule-target").inputs).to.not.have.property("input");
+      expect(resourceNamed("reconciler-schedule-permission").inputs).to.deep.include({
+        action: "lambda:InvokeFunction",
+        function: "reconciler-function-0000000",
+        principal: "events.amazonaws.com",
+        sourceArn: ruleArn,
+      });
+    });
+
+    it("ships the reconcile bundle on nodejs22.x arm64 with a 300 s timeout and its own logs", async () => {
+      const fn = resourceNamed("reconciler-function");
+      expect(fn.inputs).to.deep.include({
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        handler: "index.handler",
+        timeout: 300,
+        memorySize: 512,
+        role: `arn:aws:iam::${MOCK_ACCOUNT}:role/reconciler-role-0000000`,
+        loggingConfig: { logFormat: "JSON", logGroup: "reconciler-logs-0000000" },
+      });
+      expect(await archiveFileText(fn.inputs["code"], "index.js")).to.equal(stubBundle("reconcile"));
+      expect(resourceNamed("reconciler-logs").inputs["retentionInDays"]).to.equal(30);
+      expect(policyOf(resourceNamed("reconciler-role"), "assumeRolePolicy")).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "lambda.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
+        ],
+      });
+    });
+
+    it("sets the environment the handler's settings reader expects, with no token", () => {
+      const variables = variablesOf(resourceNamed("reconciler-function"));
+      expect(variables).to.deep.equal({
+        [ENV.sourcePipelineName]: "branchline-dev",
+        [ENV.ecrRepositoryName]: "registry-repository-0000000",
+        [ENV.allowForks]: "false",
+        [ENV.buildDrafts]: "true",
+      });
+      expect(readSettings(variables)).to.deep.include({
+        sourcePipelineName: "branchline-dev",
+        repositoryName: "registry-repository-0000000",
+        githubToken: { value: undefined, arn: undefined },
+        allowForks: false,
+        buildDrafts: true,
+      });
+    });
+
+    it("limits the role to listing pipelines, the clones, the pipeline role, the images and its logs", () => {
+      expect(policyOf(resourceNamed("reconciler-role-policy"))).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [...baseStatements, writeLogs],
+      });
+    });
+
+    it("exports the function's name", async () => {
+      expect(await unwrap(outputs.reconcilerFunctionName)).to.equal("reconciler-function-0000000");
+    });
+  });
+
+  describe("with a GitHub token, a cron schedule and fork pull requests allowed", () => {
+    before(async () => {
+      await synth({
+        ...minimal,
+        githubToken: "ghp_token",
+        reconcileSchedule: "cron(0/10 * * * ? *)",
+        allowForkPullRequests: "true",
+        buildDraftPullRequests: "false",
+      });
+    });
+
+    it("uses the schedule as given", () => {
+      expect(resourceNamed("reconciler-schedule").inputs["scheduleExpression"]).to.equal(
+        "cron(0/10 * * * ? *)",
+      );
+    });
+
+    it("passes the token secret's ARN, never the token", () => {
+      const fn = resourceNamed("reconciler-function");
+      const variables = variablesOf(fn);
+      expect(variables).to.deep.equal({
+        [ENV.sourcePipelineName]: "branchline-dev",
+        [ENV.ecrRepositoryName]: "registry-repository-0000000",
+        [ENV.allowForks]: "true",
+        [ENV.buildDrafts]: "false",
+        [ENV.githubTokenSecretArn]: tokenArn,
+      });
+      expect(readSettings(variables).githubToken).to.deep.equal({ value: undefined, arn: tokenArn });
+      expect(JSON.stringify(fn.inputs)).to.not.include("ghp_token");
+    });
+
+    it("lets the role read the token secret only (not the webhook secret)", () => {
+      expect(policyOf(resourceNamed("reconciler-role-policy"))).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...baseStatements,
+          {
+            Sid: "ReadSecrets",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: [tokenArn],
+          },
+          writeLogs,
+        ],
+      });
+    });
+  });
+});
