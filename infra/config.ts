@@ -432,7 +432,10 @@ function parseSchedule(raw: string | undefined): string {
 function parseEmail(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (!EMAIL_PATTERN.test(raw)) {
-    throw new ConfigError("notificationEmail", `must be an email address, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      "notificationEmail",
+      `must be an email address, got ${JSON.stringify(raw)}`,
+    );
   }
   return raw;
 }

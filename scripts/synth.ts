@@ -13,6 +13,7 @@ import { CONFIG_NAMESPACE, loadConfig } from "../infra/config";
 import { createBranchline } from "../infra/program";
 import type { PolicyDocument, PolicyStatement } from "../infra/policies";
 import {
+  archiveFileText,
   MOCK_ACCOUNT,
   MOCK_REGION,
   runWithConfig,
@@ -166,6 +167,29 @@ function formatValue(key: string, value: unknown, indent: string): string[] {
   return [`${indent}${key}: ${String(value)}`];
 }
 
+/**
+ * Replaces every asset archive among a resource's inputs by a line naming the bundle it carries (the
+ * mocks receive archives whose contents are promises, which the synchronous formatter cannot read).
+ */
+async function describeArchives(
+  resource: RecordedResource,
+  bundles: Record<string, string>,
+): Promise<RecordedResource> {
+  const inputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(resource.inputs)) {
+    const text = await archiveFileText(value, "index.js");
+    if (text === undefined) {
+      inputs[key] = value;
+      continue;
+    }
+    const name = Object.entries(bundles).find(([, bundle]) => bundle === text)?.[0];
+    const digest = createHash("sha256").update(text).digest("hex");
+    inputs[key] =
+      `archive: index.js, ${name === undefined ? "" : `the ${name} bundle, `}sha256 ${digest}`;
+  }
+  return { ...resource, inputs };
+}
+
 export function formatResource(resource: RecordedResource): string[] {
   const lines = [`${resource.type}  ${resource.name}`];
   for (const [key, value] of Object.entries(resource.inputs)) {
@@ -199,7 +223,9 @@ export async function synth(stack: string): Promise<string> {
   const sorted = [...resources].sort(
     (a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type),
   );
-  for (const resource of sorted) out.push(...formatResource(resource), "");
+  for (const resource of sorted) {
+    out.push(...formatResource(await describeArchives(resource, bundles)), "");
+  }
   out.push("Outputs");
   for (const [name, output] of Object.entries(result)) {
     out.push(`    ${name}: ${String(await unwrap(output))}`);

@@ -215,13 +215,12 @@ export function stubArchives(): FunctionArchives {
  * The text of one file of an asset archive as a resource input recorded it (the engine hands the
  * mocks an archive whose `assets` and each asset's `text` are promises); `undefined` when absent.
  */
-export async function archiveFileText(
-  input: unknown,
-  file: string,
-): Promise<string | undefined> {
-  if (!pulumi.asset.AssetArchive.isInstance(input)) return undefined;
-  const assets = (await input.assets) as Record<string, unknown>;
+export async function archiveFileText(input: unknown, file: string): Promise<string | undefined> {
+  // `isInstance` is Archive's (and Asset's): it says archive or asset, not which kind.
+  if (!pulumi.asset.Archive.isInstance(input)) return undefined;
+  const assets = (await (input as Partial<pulumi.asset.AssetArchive>).assets) ?? {};
   const asset = assets[file];
-  if (!pulumi.asset.StringAsset.isInstance(asset)) return undefined;
-  return asset.text;
+  if (!pulumi.asset.Asset.isInstance(asset)) return undefined;
+  const text = await (asset as Partial<pulumi.asset.StringAsset>).text;
+  return typeof text === "string" ? text : undefined;
 }

@@ -6,7 +6,16 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { ENV } from "../../functions/shared/names.js";
-import { BUNDLE_FILE, bundleFunction, functionArchive, WEBHOOK_ENTRY } from "../../infra/bundle.js";
+import {
+  BUNDLE_FILE,
+  bundleFunction,
+  bundleFunctions,
+  functionArchive,
+  functionArchives,
+  NOTIFY_ENTRY,
+  RECONCILE_ENTRY,
+  WEBHOOK_ENTRY,
+} from "../../infra/bundle.js";
 
 interface LambdaResult {
   statusCode: number;
@@ -98,5 +107,80 @@ describe("infra/bundle (the webhook Lambda as pulumi up ships it)", function () 
       }
       Object.assign(process.env, saved);
     }
+  });
+});
+
+/** Loads a bundle from a fresh directory with `require`, under `env`; restores the environment. */
+async function withLoadedBundle<T>(
+  bundle: string,
+  env: Record<string, string>,
+  use: (handler: (event: unknown, context: unknown) => Promise<unknown>) => Promise<T>,
+): Promise<T> {
+  const directory = mkdtempSync(path.join(tmpdir(), "branchline-bundle-"));
+  const saved = { ...process.env };
+  for (const name of Object.values(ENV)) Reflect.deleteProperty(process.env, name);
+  Object.assign(process.env, env, { AWS_REGION: "eu-west-1", POWERTOOLS_LOG_LEVEL: "SILENT" });
+  try {
+    const file = path.join(directory, BUNDLE_FILE);
+    writeFileSync(file, bundle);
+    const loaded = createRequire(file)(file) as {
+      handler: (event: unknown, context: unknown) => Promise<unknown>;
+    };
+    expect(loaded.handler).to.be.a("function");
+    return await use(loaded.handler);
+  } finally {
+    for (const key of Object.keys(process.env)) {
+      if (!(key in saved)) Reflect.deleteProperty(process.env, key);
+    }
+    Object.assign(process.env, saved);
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+describe("infra/bundle (the reconcile and notify Lambdas as pulumi up ships them)", function () {
+  this.timeout(30000);
+  let bundles: ReturnType<typeof bundleFunctions>;
+
+  before(() => {
+    bundles = bundleFunctions();
+  });
+
+  it("bundles every function of the stack from its entry, deterministically", () => {
+    expect(bundles.reconcile).to.equal(bundleFunction(RECONCILE_ENTRY));
+    expect(bundles.notify).to.equal(bundleFunction(NOTIFY_ENTRY));
+    expect(bundles.webhook).to.equal(bundleFunction(WEBHOOK_ENTRY));
+    for (const bundle of [bundles.reconcile, bundles.notify]) {
+      expect(bundle).to.not.include(process.cwd());
+      expect(bundle).to.not.include("sourceMappingURL");
+    }
+    const archives = functionArchives(bundles);
+    expect(Object.keys(archives)).to.deep.equal(["webhook", "reconcile", "notify"]);
+    for (const archive of Object.values(archives)) {
+      expect(pulumi.asset.AssetArchive.isInstance(archive)).to.equal(true);
+    }
+  });
+
+  it("the reconcile bundle loads with require and reports a sweep it cannot start", async () => {
+    // No SOURCE_PIPELINE_NAME: the handler answers with a summary naming it, and calls nothing.
+    const summary = await withLoadedBundle(bundles.reconcile, {}, (handler) =>
+      handler({}, { getRemainingTimeInMillis: () => 300_000 }),
+    );
+    expect(summary).to.deep.equal({
+      created: [],
+      updated: [],
+      deleted: [],
+      imagesDeleted: [],
+      unchanged: [],
+      errors: [`sweep not started: environment variable ${ENV.sourcePipelineName} is not set`],
+    });
+  });
+
+  it("the notify bundle loads with require and rejects an event that is no execution change", async () => {
+    const result = await withLoadedBundle(
+      bundles.notify,
+      { [ENV.sourcePipelineName]: "branchline-dev" },
+      (handler) => handler({ source: "aws.s3" }, { getRemainingTimeInMillis: () => 30_000 }),
+    );
+    expect(result).to.have.property("outcome", "rejected");
   });
 });

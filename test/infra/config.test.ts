@@ -11,6 +11,7 @@ function reader(values: Record<string, string>): ConfigReader {
 }
 
 const minimal = { repository: "octo/app", webhookSecret: "s3cret" };
+const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf";
 
 function errorOf(values: Record<string, string>): ConfigError {
   try {
@@ -40,12 +41,16 @@ describe("infra/config", () => {
       artifactRetentionDays: 30,
       logRetentionDays: 30,
       forceDestroy: false,
+      reconcileSchedule: "rate(15 minutes)",
+      notificationEmail: undefined,
     });
     expect(config.images).to.deep.equal([{ name: "app", context: "." }]);
     expect(config.build).to.deep.equal({
       ...DEFAULTS.build,
       args: {},
       noCache: false,
+      blueGreen: false,
+      secondRegistry: undefined,
     });
   });
 
@@ -68,8 +73,16 @@ describe("infra/config", () => {
           timeoutMinutes: 45,
           args: { NODE_ENV: "production" },
           noCache: true,
+          blueGreen: true,
+          secondRegistry: {
+            registry: "ghcr.io/octo",
+            credentialsSecretArn: SECRET_ARN,
+            repository: "app",
+          },
         }),
         githubToken: "ghp_x",
+        reconcileSchedule: "cron(0/5 8-18 ? * MON-FRI *)",
+        notificationEmail: "team@example.com",
         allowForkPullRequests: "true",
         buildDraftPullRequests: "false",
         prImageRetentionDays: "3",
@@ -91,6 +104,8 @@ describe("infra/config", () => {
       artifactRetentionDays: 10,
       logRetentionDays: 90,
       forceDestroy: true,
+      reconcileSchedule: "cron(0/5 8-18 ? * MON-FRI *)",
+      notificationEmail: "team@example.com",
     });
     expect(config.images).to.deep.equal([
       { name: "web", context: "web", dockerfile: "web/Dockerfile.prod", container: "frontend" },
@@ -103,6 +118,12 @@ describe("infra/config", () => {
       timeoutMinutes: 45,
       args: { NODE_ENV: "production" },
       noCache: true,
+      blueGreen: true,
+      secondRegistry: {
+        registry: "ghcr.io/octo",
+        credentialsSecretArn: SECRET_ARN,
+        repository: "app",
+      },
     });
     expect(config.githubToken).to.not.equal(undefined);
   });
@@ -193,6 +214,102 @@ describe("infra/config", () => {
       "a log retention CloudWatch refuses",
       { ...minimal, logRetentionDays: "2" },
       /^branchline:logRetentionDays must be one of/,
+    ],
+    [
+      "a reconcile schedule that is neither rate() nor cron()",
+      { ...minimal, reconcileSchedule: "15 minutes" },
+      /^branchline:reconcileSchedule must be an EventBridge schedule expression, rate\(\.\.\.\) or cron\(\.\.\.\), got "15 minutes"/,
+    ],
+    [
+      "an empty rate()",
+      { ...minimal, reconcileSchedule: "rate()" },
+      /^branchline:reconcileSchedule must be/,
+    ],
+    [
+      "a notification email without a domain",
+      { ...minimal, notificationEmail: "ops@localhost" },
+      /^branchline:notificationEmail must be an email address/,
+    ],
+    [
+      "a blueGreen that is a string",
+      { ...minimal, build: '{"blueGreen":"true"}' },
+      /^branchline:build\.blueGreen must be true or false/,
+    ],
+    [
+      "a second registry that is a string",
+      { ...minimal, build: '{"secondRegistry":"docker.io/octo"}' },
+      /^branchline:build\.secondRegistry must be an object/,
+    ],
+    [
+      "a second registry without a registry",
+      {
+        ...minimal,
+        build: JSON.stringify({ secondRegistry: { credentialsSecretArn: SECRET_ARN } }),
+      },
+      /^branchline:build\.secondRegistry\.registry is required/,
+    ],
+    [
+      "a second registry without a host",
+      {
+        ...minimal,
+        build: JSON.stringify({
+          secondRegistry: { registry: "octo", credentialsSecretArn: SECRET_ARN },
+        }),
+      },
+      /^branchline:build\.secondRegistry\.registry must be <host>\[\/<namespace>\]/,
+    ],
+    [
+      "a second registry in upper case",
+      {
+        ...minimal,
+        build: JSON.stringify({
+          secondRegistry: { registry: "Docker.io/Octo", credentialsSecretArn: SECRET_ARN },
+        }),
+      },
+      /^branchline:build\.secondRegistry\.registry must be/,
+    ],
+    [
+      "a second registry without credentials",
+      { ...minimal, build: JSON.stringify({ secondRegistry: { registry: "docker.io/octo" } }) },
+      /^branchline:build\.secondRegistry\.credentialsSecretArn is required/,
+    ],
+    [
+      "second registry credentials that are not a secret ARN",
+      {
+        ...minimal,
+        build: JSON.stringify({
+          secondRegistry: { registry: "docker.io/octo", credentialsSecretArn: "dockerhub" },
+        }),
+      },
+      /^branchline:build\.secondRegistry\.credentialsSecretArn is not a Secrets Manager secret ARN/,
+    ],
+    [
+      "a second registry repository in upper case",
+      {
+        ...minimal,
+        build: JSON.stringify({
+          secondRegistry: {
+            registry: "docker.io/octo",
+            credentialsSecretArn: SECRET_ARN,
+            repository: "App",
+          },
+        }),
+      },
+      /^branchline:build\.secondRegistry\.repository must be a lower-case repository name/,
+    ],
+    [
+      "a second registry with an unknown field",
+      {
+        ...minimal,
+        build: JSON.stringify({
+          secondRegistry: {
+            registry: "docker.io/octo",
+            credentialsSecretArn: SECRET_ARN,
+            user: "x",
+          },
+        }),
+      },
+      /^branchline:build\.secondRegistry has an unknown field "user"/,
     ],
     [
       "an invalid pipeline name",

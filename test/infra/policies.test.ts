@@ -4,11 +4,18 @@ import {
   assumeRolePolicy,
   buildImageRepositoryPolicy,
   buildRolePolicy,
+  cloneManagementStatements,
+  CLONE_ACTIONS,
+  notifierRolePolicy,
   ecsClusterArn,
   ecsServiceArn,
   pipelineArn,
   pipelineRolePolicy,
+  RECONCILER_CLONE_ACTIONS,
+  RECONCILER_IMAGE_ACTIONS,
+  reconcilerRolePolicy,
   registryLifecyclePolicy,
+  WEBHOOK_IMAGE_ACTIONS,
   webhookRolePolicy,
   type AccountScope,
 } from "../../infra/policies.js";
@@ -156,6 +163,32 @@ describe("infra/policies", () => {
         },
       ],
     });
+  });
+
+  it("with a second registry: the build role reads that credentials secret only", () => {
+    const logGroupArn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/b";
+    const secondRegistrySecretArn =
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dockerhub-AbCdEf";
+    const without = buildRolePolicy({ logGroupArn, bucketArn, repositoryArn });
+    const withSecret = buildRolePolicy({
+      logGroupArn,
+      bucketArn,
+      repositoryArn,
+      secondRegistrySecretArn,
+    });
+    expect(withSecret).to.deep.equal({
+      Version: "2012-10-17",
+      Statement: [
+        ...without.Statement,
+        {
+          Sid: "ReadSecondRegistryCredentials",
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: secondRegistrySecretArn,
+        },
+      ],
+    });
+    expect(JSON.stringify(without)).to.not.include("secretsmanager");
   });
 
   describe("pipeline role", () => {
@@ -330,6 +363,198 @@ describe("infra/policies", () => {
       expect(statement?.Resource).to.equal(
         `arn:aws:codepipeline:eu-west-1:123456789012:${"a".repeat(86)}*`,
       );
+    });
+  });
+
+  describe("reconciler role", () => {
+    const input = {
+      scope,
+      sourcePipelineName: "branchline-dev",
+      pipelineRoleArn: "arn:aws:iam::123456789012:role/pipeline",
+      repositoryArn,
+      githubTokenSecretArn: undefined,
+      logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:reconciler",
+    };
+    const statements = [
+      {
+        Sid: "ListPipelines",
+        Effect: "Allow",
+        Action: "codepipeline:ListPipelines",
+        Resource: "*",
+      },
+      {
+        Sid: "ReadSourcePipeline",
+        Effect: "Allow",
+        Action: "codepipeline:GetPipeline",
+        Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev",
+      },
+      {
+        Sid: "ManageClones",
+        Effect: "Allow",
+        Action: [
+          "codepipeline:CreatePipeline",
+          "codepipeline:DeletePipeline",
+          "codepipeline:GetPipeline",
+          "codepipeline:ListPipelineExecutions",
+          "codepipeline:ListTagsForResource",
+          "codepipeline:StopPipelineExecution",
+          "codepipeline:TagResource",
+          "codepipeline:UpdatePipeline",
+        ],
+        Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
+      },
+      {
+        Sid: "PassPipelineRole",
+        Effect: "Allow",
+        Action: "iam:PassRole",
+        Resource: "arn:aws:iam::123456789012:role/pipeline",
+        Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+      },
+      {
+        Sid: "CleanUpImages",
+        Effect: "Allow",
+        Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
+        Resource: repositoryArn,
+      },
+    ];
+    const writeLogs = {
+      Sid: "WriteLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:reconciler:*",
+    };
+
+    it("without a token: lists pipelines, manages the clones, passes the pipeline role, cleans up images", () => {
+      expect(reconcilerRolePolicy(input)).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [...statements, writeLogs],
+      });
+    });
+
+    it("with a token: reads that secret only", () => {
+      const githubTokenSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gh-AbCdEf";
+      expect(reconcilerRolePolicy({ ...input, githubTokenSecretArn })).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...statements,
+          {
+            Sid: "ReadSecrets",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: [githubTokenSecretArn],
+          },
+          writeLogs,
+        ],
+      });
+    });
+
+    it("shares the webhook role's clone management statements, with the sweep's actions", () => {
+      const shared = {
+        scope,
+        sourcePipelineName: input.sourcePipelineName,
+        pipelineRoleArn: input.pipelineRoleArn,
+        repositoryArn,
+      };
+      expect(reconcilerRolePolicy(input).Statement.slice(1, 5)).to.deep.equal(
+        cloneManagementStatements({
+          ...shared,
+          cloneActions: RECONCILER_CLONE_ACTIONS,
+          imageActions: RECONCILER_IMAGE_ACTIONS,
+        }),
+      );
+      expect(
+        webhookRolePolicy({ ...shared, secretArns: ["s"], logGroupArn: "l" }).Statement.slice(0, 4),
+      ).to.deep.equal(
+        cloneManagementStatements({
+          ...shared,
+          cloneActions: CLONE_ACTIONS,
+          imageActions: WEBHOOK_IMAGE_ACTIONS,
+        }),
+      );
+    });
+
+    it("never grants UntagResource, and a wildcard resource only for ListPipelines", () => {
+      const policy = reconcilerRolePolicy(input);
+      const wildcards = policy.Statement.filter((s) => s.Resource === "*");
+      expect(wildcards.map((s) => s.Action)).to.deep.equal(["codepipeline:ListPipelines"]);
+      expect(JSON.stringify(policy)).to.not.include("UntagResource");
+    });
+  });
+
+  describe("notify role", () => {
+    const input = {
+      scope,
+      sourcePipelineName: "branchline-dev",
+      topicArn: "arn:aws:sns:eu-west-1:123456789012:notifications",
+      githubTokenSecretArn: undefined,
+      logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:notify",
+    };
+    const source = "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev";
+    const clones = "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*";
+    const statements = [
+      {
+        Sid: "ReadSourcePipeline",
+        Effect: "Allow",
+        Action: "codepipeline:GetPipeline",
+        Resource: source,
+      },
+      {
+        Sid: "ReadExecutions",
+        Effect: "Allow",
+        Action: ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"],
+        Resource: [source, clones],
+      },
+      {
+        Sid: "ReadCloneTags",
+        Effect: "Allow",
+        Action: "codepipeline:ListTagsForResource",
+        Resource: clones,
+      },
+      {
+        Sid: "PublishNotifications",
+        Effect: "Allow",
+        Action: "sns:Publish",
+        Resource: "arn:aws:sns:eu-west-1:123456789012:notifications",
+      },
+    ];
+    const writeLogs = {
+      Sid: "WriteLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:notify:*",
+    };
+
+    it("without a token: reads executions and clone tags, publishes to the topic", () => {
+      expect(notifierRolePolicy(input)).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [...statements, writeLogs],
+      });
+    });
+
+    it("with a token: reads that secret only", () => {
+      const githubTokenSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gh-AbCdEf";
+      expect(notifierRolePolicy({ ...input, githubTokenSecretArn })).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...statements,
+          {
+            Sid: "ReadSecrets",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: [githubTokenSecretArn],
+          },
+          writeLogs,
+        ],
+      });
+    });
+
+    it("changes no pipeline", () => {
+      const actions = notifierRolePolicy(input).Statement.flatMap((s) =>
+        Array.isArray(s.Action) ? s.Action : [s.Action],
+      );
+      for (const action of actions.filter((a) => a.startsWith("codepipeline:"))) {
+        expect(action).to.match(/^codepipeline:(Get|List)/);
+      }
     });
   });
 });

@@ -507,9 +507,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       expect(await unwrap(outputs.notificationTopicArn)).to.equal(
         `arn:aws:sns:${at}:notifications-topic-0000000`,
       );
-      expect(await unwrap(outputs.reconcilerFunctionName)).to.equal(
-        "reconciler-function-0000000",
-      );
+      expect(await unwrap(outputs.reconcilerFunctionName)).to.equal("reconciler-function-0000000");
     });
 
     it("renders the buildspec without blue/green files and gives the build role no secret", () => {

@@ -39,6 +39,8 @@ describe("infra/index under the Pulumi CLI's Node.js runner", function () {
     expect(report.outputs).to.deep.equal([
       "connectionArn",
       "connectionStatus",
+      "notificationTopicArn",
+      "reconcilerFunctionName",
       "repositoryUri",
       "sourcePipelineConsoleUrl",
       "sourcePipelineName",
@@ -51,7 +53,15 @@ describe("infra/index under the Pulumi CLI's Node.js runner", function () {
       "aws:codebuild/project:Project",
       "aws:lambda/function:Function",
       "aws:apigatewayv2/route:Route",
+      "branchline:reconciler:Reconciler",
+      "branchline:notifications:Notifications",
+      "aws:cloudwatch/eventRule:EventRule",
+      "aws:cloudwatch/eventTarget:EventTarget",
+      "aws:sns/topic:Topic",
     ]);
+    expect(
+      report.resources.filter((type) => type === "aws:lambda/function:Function"),
+    ).to.have.length(3);
   });
 
   it("fails on a relative import that only the test runner resolves (a `.js` suffix on a .ts file)", () => {

@@ -34,10 +34,33 @@ describe("npm run synth (offline synth under mocks)", function () {
       "      - [DenyInsecureTransport] Deny s3:*",
       "    secretString: [secret]",
       "    sourcePipelineName: branchline-dev",
+      "aws:lambda/function:Function  reconciler-function",
+      "aws:cloudwatch/eventRule:EventRule  reconciler-schedule",
+      "    scheduleExpression: rate(15 minutes)",
+      "aws:cloudwatch/eventTarget:EventTarget  reconciler-schedule-target",
+      "    timeout: 300",
+      "      - [ListPipelines] Allow codepipeline:ListPipelines",
+      "      - [CleanUpImages] Allow ecr:BatchDeleteImage, ecr:ListImages",
+      "aws:lambda/function:Function  notifications-function",
+      "aws:cloudwatch/eventRule:EventRule  notifications-rule",
+      '          "CodePipeline Pipeline Execution State Change"',
+      '              "prefix": "branchline-dev-pr-"',
+      "aws:sns/topic:Topic  notifications-topic",
+      "    kmsMasterKeyId: alias/aws/sns",
+      "      - [PublishNotifications] Allow sns:Publish",
+      "    notificationTopicArn: arn:aws:sns:eu-west-1:123456789012:notifications-topic-0000000",
+      "    reconcilerFunctionName: reconciler-function-0000000",
     ]) {
       expect(text).to.include(line);
     }
-    expect(text).to.match(/# webhook bundle \(index\.js\): \d+ bytes, sha256 [0-9a-f]{64}/);
+    for (const name of ["webhook", "reconcile", "notify"]) {
+      expect(text).to.match(
+        new RegExp(`# ${name} bundle \\(index\\.js\\): \\d+ bytes, sha256 [0-9a-f]{64}`),
+      );
+      expect(text).to.match(
+        new RegExp(`    code: archive: index\\.js, the ${name} bundle, sha256 [0-9a-f]{64}`),
+      );
+    }
   });
 
   it("fails with a message for a stack without a file", () => {

@@ -48,7 +48,6 @@ function variablesOf(resource: RecordedResource): Record<string, string> {
   return (resource.inputs["environment"] as { variables: Record<string, string> }).variables;
 }
 
-
 /** What an EventBridge `prefix` / exact-string list matches, for the pipeline field. */
 function matchesPipeline(pattern: object, pipeline: string): boolean {
   const filters = (pattern as { detail: { pipeline: (string | { prefix: string })[] } }).detail

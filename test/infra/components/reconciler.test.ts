@@ -45,7 +45,6 @@ function variablesOf(resource: RecordedResource): Record<string, string> {
   return (resource.inputs["environment"] as { variables: Record<string, string> }).variables;
 }
 
-
 const baseStatements = [
   {
     Sid: "ListPipelines",
@@ -130,7 +129,9 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
         role: `arn:aws:iam::${MOCK_ACCOUNT}:role/reconciler-role-0000000`,
         loggingConfig: { logFormat: "JSON", logGroup: "reconciler-logs-0000000" },
       });
-      expect(await archiveFileText(fn.inputs["code"], "index.js")).to.equal(stubBundle("reconcile"));
+      expect(await archiveFileText(fn.inputs["code"], "index.js")).to.equal(
+        stubBundle("reconcile"),
+      );
       expect(resourceNamed("reconciler-logs").inputs["retentionInDays"]).to.equal(30);
       expect(policyOf(resourceNamed("reconciler-role"), "assumeRolePolicy")).to.deep.equal({
         Version: "2012-10-17",
@@ -200,7 +201,10 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
         [ENV.buildDrafts]: "false",
         [ENV.githubTokenSecretArn]: tokenArn,
       });
-      expect(readSettings(variables).githubToken).to.deep.equal({ value: undefined, arn: tokenArn });
+      expect(readSettings(variables).githubToken).to.deep.equal({
+        value: undefined,
+        arn: tokenArn,
+      });
       expect(JSON.stringify(fn.inputs)).to.not.include("ghp_token");
     });
 
