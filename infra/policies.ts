@@ -357,16 +357,11 @@ export const CLONE_ACTIONS = [
   "codepipeline:ListTagsForResource",
   "codepipeline:StopPipelineExecution",
   "codepipeline:TagResource",
-  "codepipeline:UntagResource",
   "codepipeline:UpdatePipeline",
 ] as const;
 
 /** The ECR actions the webhook handler uses to clean up a closed pull request's images. */
-export const WEBHOOK_IMAGE_ACTIONS = [
-  "ecr:BatchDeleteImage",
-  "ecr:DescribeImages",
-  "ecr:ListImages",
-] as const;
+export const WEBHOOK_IMAGE_ACTIONS = ["ecr:BatchDeleteImage", "ecr:ListImages"] as const;
 
 /**
  * The webhook handler's role: read the source pipeline, manage `<source>-pr-*` only, pass the pipeline

@@ -55,7 +55,8 @@ export function pullRequestPayload(variant: PullRequestVariant = {}): Payload {
   else if (variant.headRepo !== undefined) {
     pr.head["repo"] = { ...(pr.head["repo"] as Payload), full_name: variant.headRepo };
   }
-  if (variant.previousBase !== undefined) payload["changes"] = { base: { ref: { from: variant.previousBase } } };
+  if (variant.previousBase !== undefined)
+    payload["changes"] = { base: { ref: { from: variant.previousBase } } };
   return payload;
 }
 
@@ -87,7 +88,8 @@ export function signedEvent(payload: Payload | string, options: SignOptions): We
     "User-Agent": "GitHub-Hookshot/test",
     ...options.extraHeaders,
   };
-  if (options.signature !== null) headers["X-Hub-Signature-256"] = options.signature ?? sign(options.secret, body);
+  if (options.signature !== null)
+    headers["X-Hub-Signature-256"] = options.signature ?? sign(options.secret, body);
   const finalHeaders = options.lowerCaseHeaders
     ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
     : headers;

@@ -312,7 +312,6 @@ describe("infra/policies", () => {
               "codepipeline:ListTagsForResource",
               "codepipeline:StopPipelineExecution",
               "codepipeline:TagResource",
-              "codepipeline:UntagResource",
               "codepipeline:UpdatePipeline",
             ],
             Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
@@ -327,7 +326,7 @@ describe("infra/policies", () => {
           {
             Sid: "CleanUpImages",
             Effect: "Allow",
-            Action: ["ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:ListImages"],
+            Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
             Resource: repositoryArn,
           },
           {

@@ -427,7 +427,6 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
               "codepipeline:ListTagsForResource",
               "codepipeline:StopPipelineExecution",
               "codepipeline:TagResource",
-              "codepipeline:UntagResource",
               "codepipeline:UpdatePipeline",
             ],
             Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
@@ -442,7 +441,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           {
             Sid: "CleanUpImages",
             Effect: "Allow",
-            Action: ["ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:ListImages"],
+            Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
             Resource: `arn:aws:ecr:${at}:repository/registry-repository-0000000`,
           },
           {

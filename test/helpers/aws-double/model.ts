@@ -1,6 +1,6 @@
 /**
  * Loads the pruned Smithy JSON models in test/fixtures/aws-models (produced by
- * scripts/vendor-aws-models.mjs) and answers the questions the double asks of them: an operation's
+ * test/fixtures/aws-models/vendor.mjs) and answers the questions the double asks of them: an operation's
  * input shape and the errors it may return.
  */
 import { readFileSync } from "node:fs";

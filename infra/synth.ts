@@ -8,10 +8,10 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { bundleFunctions, functionArchives } from "../infra/bundle";
-import { CONFIG_NAMESPACE, loadConfig } from "../infra/config";
-import { createBranchline } from "../infra/program";
-import type { PolicyDocument, PolicyStatement } from "../infra/policies";
+import { bundleFunctions, functionArchives } from "./bundle";
+import { CONFIG_NAMESPACE, loadConfig } from "./config";
+import { createBranchline } from "./program";
+import type { PolicyDocument, PolicyStatement } from "./policies";
 import {
   archiveFileText,
   MOCK_ACCOUNT,
