@@ -264,6 +264,25 @@ export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
   return document(statements);
 }
 
+/**
+ * What the webhook handler and the reconciler may do to clones (`<source>-pr-*`): read, create, update
+ * and delete them, tag them on creation, read their tags and executions, stop a deleted clone's
+ * executions. No UntagResource: nothing removes a tag.
+ */
+export const CLONE_ACTIONS = [
+  "codepipeline:CreatePipeline",
+  "codepipeline:DeletePipeline",
+  "codepipeline:GetPipeline",
+  "codepipeline:ListPipelineExecutions",
+  "codepipeline:ListTagsForResource",
+  "codepipeline:StopPipelineExecution",
+  "codepipeline:TagResource",
+  "codepipeline:UpdatePipeline",
+] as const;
+
+/** The ECR actions that clean up a closed pull request's images: list the tags, delete them. */
+export const IMAGE_CLEANUP_ACTIONS = ["ecr:BatchDeleteImage", "ecr:ListImages"] as const;
+
 /** What the roles that manage clones (webhook handler, reconciler) have in common. */
 export interface CloneManagementInput {
   scope: AccountScope;
@@ -271,14 +290,10 @@ export interface CloneManagementInput {
   /** The source pipeline's role, which every clone reuses. */
   pipelineRoleArn: string;
   repositoryArn: string;
-  /** The CodePipeline actions allowed on `<source>-pr-*`. */
-  cloneActions: readonly string[];
-  /** The ECR actions allowed on the repository (cleaning up a pull request's images). */
-  imageActions: readonly string[];
 }
 
 /**
- * The statements of a role that manages clones: read the source pipeline, run `cloneActions` on
+ * The statements of a role that manages clones: read the source pipeline, run {@link CLONE_ACTIONS} on
  * `<source>-pr-*` only, pass the pipeline role to CodePipeline only, clean up this repository's images.
  */
 export function cloneManagementStatements(input: CloneManagementInput): PolicyStatement[] {
@@ -292,7 +307,7 @@ export function cloneManagementStatements(input: CloneManagementInput): PolicySt
     {
       Sid: "ManageClones",
       Effect: "Allow",
-      Action: [...input.cloneActions],
+      Action: [...CLONE_ACTIONS],
       Resource: clonesArn(input.scope, input.sourcePipelineName),
     },
     {
@@ -305,7 +320,7 @@ export function cloneManagementStatements(input: CloneManagementInput): PolicySt
     {
       Sid: "CleanUpImages",
       Effect: "Allow",
-      Action: [...input.imageActions],
+      Action: [...IMAGE_CLEANUP_ACTIONS],
       Resource: input.repositoryArn,
     },
   ];
@@ -348,21 +363,6 @@ export interface WebhookRoleInput {
   logGroupArn: string;
 }
 
-/** The actions the webhook handler may run on the clones of the source pipeline. */
-export const CLONE_ACTIONS = [
-  "codepipeline:CreatePipeline",
-  "codepipeline:DeletePipeline",
-  "codepipeline:GetPipeline",
-  "codepipeline:ListPipelineExecutions",
-  "codepipeline:ListTagsForResource",
-  "codepipeline:StopPipelineExecution",
-  "codepipeline:TagResource",
-  "codepipeline:UpdatePipeline",
-] as const;
-
-/** The ECR actions the webhook handler uses to clean up a closed pull request's images. */
-export const WEBHOOK_IMAGE_ACTIONS = ["ecr:BatchDeleteImage", "ecr:ListImages"] as const;
-
 /**
  * The webhook handler's role: read the source pipeline, manage `<source>-pr-*` only, pass the pipeline
  * role to CodePipeline only, clean up this repository's images, read its own secrets, write its logs.
@@ -374,8 +374,6 @@ export function webhookRolePolicy(input: WebhookRoleInput): PolicyDocument {
       sourcePipelineName: input.sourcePipelineName,
       pipelineRoleArn: input.pipelineRoleArn,
       repositoryArn: input.repositoryArn,
-      cloneActions: CLONE_ACTIONS,
-      imageActions: WEBHOOK_IMAGE_ACTIONS,
     }),
     ...readSecretsStatements(input.secretArns),
     writeLogsStatement(input.logGroupArn),
@@ -391,24 +389,6 @@ export interface ReconcilerRoleInput {
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
 }
-
-/**
- * What a sweep does to clones: read, create, update and delete them, read their tags and executions,
- * stop a deleted clone's executions. No UntagResource: a sweep never removes a tag.
- */
-export const RECONCILER_CLONE_ACTIONS = [
-  "codepipeline:CreatePipeline",
-  "codepipeline:DeletePipeline",
-  "codepipeline:GetPipeline",
-  "codepipeline:ListPipelineExecutions",
-  "codepipeline:ListTagsForResource",
-  "codepipeline:StopPipelineExecution",
-  "codepipeline:TagResource",
-  "codepipeline:UpdatePipeline",
-] as const;
-
-/** The ECR actions a sweep uses: list the tagged images, delete a closed pull request's. */
-export const RECONCILER_IMAGE_ACTIONS = ["ecr:BatchDeleteImage", "ecr:ListImages"] as const;
 
 /**
  * The reconciler's role: the webhook handler's clone management (with the sweep's actions), plus
@@ -428,8 +408,6 @@ export function reconcilerRolePolicy(input: ReconcilerRoleInput): PolicyDocument
       sourcePipelineName: input.sourcePipelineName,
       pipelineRoleArn: input.pipelineRoleArn,
       repositoryArn: input.repositoryArn,
-      cloneActions: RECONCILER_CLONE_ACTIONS,
-      imageActions: RECONCILER_IMAGE_ACTIONS,
     }),
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],

@@ -10,7 +10,8 @@
  * slows the client down to the rate AWS accepts once it is throttled, instead of spending its
  * retries in a few seconds and failing the rest of the batch.
  */
-import { AdaptiveRetryStrategy, ConfiguredRetryStrategy } from "@smithy/util-retry";
+import { ConfiguredRetryStrategy, DefaultRateLimiter } from "@smithy/util-retry";
+import { SweepRetryStrategy } from "./sweep-retry.js";
 
 export interface AwsClientOptions {
   maxAttempts?: number;
@@ -28,7 +29,7 @@ export function awsClientConfig(options: AwsClientOptions = {}) {
   return {
     maxAttempts,
     retryStrategy: options.adaptive
-      ? new AdaptiveRetryStrategy(async () => maxAttempts)
+      ? new SweepRetryStrategy({ maxAttempts, rateLimiter: new DefaultRateLimiter() })
       : new ConfiguredRetryStrategy(maxAttempts, backoff),
     requestHandler: {
       connectionTimeout: 1000,
