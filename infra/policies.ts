@@ -354,6 +354,17 @@ export function writeLogsStatement(logGroupArn: string): PolicyStatement {
   };
 }
 
+/**
+ * The document of a Lambda function's role (see `LambdaFunction`): what the function does, then
+ * writing to its own log group, always last.
+ */
+export function lambdaRolePolicy(
+  statements: readonly PolicyStatement[],
+  logGroupArn: string,
+): PolicyDocument {
+  return document([...statements, writeLogsStatement(logGroupArn)]);
+}
+
 export interface WebhookRoleInput {
   scope: AccountScope;
   sourcePipelineName: string;
@@ -364,11 +375,13 @@ export interface WebhookRoleInput {
 }
 
 /**
- * The webhook handler's role: read the source pipeline, manage `<source>-pr-*` only, pass the pipeline
- * role to CodePipeline only, clean up this repository's images, read its own secrets, write its logs.
+ * What the webhook handler does: read the source pipeline, manage `<source>-pr-*` only, pass the
+ * pipeline role to CodePipeline only, clean up this repository's images, read its own secrets.
  */
-export function webhookRolePolicy(input: WebhookRoleInput): PolicyDocument {
-  return document([
+export function webhookRoleStatements(
+  input: Omit<WebhookRoleInput, "logGroupArn">,
+): PolicyStatement[] {
+  return [
     ...cloneManagementStatements({
       scope: input.scope,
       sourcePipelineName: input.sourcePipelineName,
@@ -376,8 +389,12 @@ export function webhookRolePolicy(input: WebhookRoleInput): PolicyDocument {
       repositoryArn: input.repositoryArn,
     }),
     ...readSecretsStatements(input.secretArns),
-    writeLogsStatement(input.logGroupArn),
-  ]);
+  ];
+}
+
+/** The webhook handler's role: {@link webhookRoleStatements}, then writing its logs. */
+export function webhookRolePolicy(input: WebhookRoleInput): PolicyDocument {
+  return lambdaRolePolicy(webhookRoleStatements(input), input.logGroupArn);
 }
 
 export interface ReconcilerRoleInput {
@@ -391,11 +408,13 @@ export interface ReconcilerRoleInput {
 }
 
 /**
- * The reconciler's role: the webhook handler's clone management (with the sweep's actions), plus
+ * What the reconciler does: the webhook handler's clone management (with the sweep's actions), plus
  * ListPipelines, which supports no resource-level scoping, so that a sweep finds every clone.
  */
-export function reconcilerRolePolicy(input: ReconcilerRoleInput): PolicyDocument {
-  return document([
+export function reconcilerRoleStatements(
+  input: Omit<ReconcilerRoleInput, "logGroupArn">,
+): PolicyStatement[] {
+  return [
     {
       // ListPipelines supports no resource-level permissions; it returns names only.
       Sid: "ListPipelines",
@@ -412,8 +431,12 @@ export function reconcilerRolePolicy(input: ReconcilerRoleInput): PolicyDocument
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
-    writeLogsStatement(input.logGroupArn),
-  ]);
+  ];
+}
+
+/** The reconciler's role: {@link reconcilerRoleStatements}, then writing its logs. */
+export function reconcilerRolePolicy(input: ReconcilerRoleInput): PolicyDocument {
+  return lambdaRolePolicy(reconcilerRoleStatements(input), input.logGroupArn);
 }
 
 export interface NotifierRoleInput {
@@ -426,14 +449,16 @@ export interface NotifierRoleInput {
 }
 
 /**
- * The notify function's role: read the source pipeline's declaration, the executions of the source and
- * its clones, the clones' tags (which name the pull request), publish to the topic, read the token.
- * It changes no pipeline.
+ * What the notify function does: read the source pipeline's declaration, the executions of the source
+ * and its clones, the clones' tags (which name the pull request), publish to the topic, read the
+ * token. It changes no pipeline.
  */
-export function notifierRolePolicy(input: NotifierRoleInput): PolicyDocument {
+export function notifierRoleStatements(
+  input: Omit<NotifierRoleInput, "logGroupArn">,
+): PolicyStatement[] {
   const source = pipelineArn(input.scope, input.sourcePipelineName);
   const clones = clonesArn(input.scope, input.sourcePipelineName);
-  return document([
+  return [
     {
       Sid: "ReadSourcePipeline",
       Effect: "Allow",
@@ -461,6 +486,10 @@ export function notifierRolePolicy(input: NotifierRoleInput): PolicyDocument {
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
-    writeLogsStatement(input.logGroupArn),
-  ]);
+  ];
+}
+
+/** The notify function's role: {@link notifierRoleStatements}, then writing its logs. */
+export function notifierRolePolicy(input: NotifierRoleInput): PolicyDocument {
+  return lambdaRolePolicy(notifierRoleStatements(input), input.logGroupArn);
 }

@@ -11,8 +11,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloneNameWildcard, ENV } from "../../functions/shared/names";
-import { LAMBDA_HANDLER } from "../bundle";
-import { assumeRolePolicy, notifierRolePolicy, type AccountScope } from "../policies";
+import { notifierRoleStatements, type AccountScope } from "../policies";
+import { LambdaFunction } from "./lambda-function";
 
 /** The Lambda's timeout; the handler gives one event at most 20 s. */
 export const NOTIFIER_TIMEOUT_SECONDS = 30;
@@ -76,48 +76,6 @@ export class Notifications extends pulumi.ComponentResource {
       );
     }
 
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { retentionInDays: args.logRetentionDays },
-      parent,
-    );
-
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")),
-        description: "branchline: the notify function's role",
-      },
-      parent,
-    );
-
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-role-policy`,
-      {
-        role: role.id,
-        policy: pulumi
-          .all([
-            args.scope,
-            args.sourcePipelineName,
-            this.topic.arn,
-            logGroup.arn,
-            args.githubTokenSecretArn,
-          ])
-          .apply(([scope, sourcePipelineName, topicArn, logGroupArn, githubTokenSecretArn]) =>
-            JSON.stringify(
-              notifierRolePolicy({
-                scope,
-                sourcePipelineName,
-                topicArn,
-                githubTokenSecretArn,
-                logGroupArn,
-              }),
-            ),
-          ),
-      },
-      parent,
-    );
-
     const variables: Record<string, pulumi.Input<string>> = {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
       [ENV.notificationTopicArn]: this.topic.arn,
@@ -126,22 +84,27 @@ export class Notifications extends pulumi.ComponentResource {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
 
-    this.function = new aws.lambda.Function(
-      `${name}-function`,
+    this.function = new LambdaFunction(
+      name,
       {
         description: "branchline: reports pipeline executions to GitHub and the SNS topic",
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
-        handler: LAMBDA_HANDLER,
+        roleDescription: "branchline: the notify function's role",
         code: args.code,
-        memorySize: 256,
-        timeout: NOTIFIER_TIMEOUT_SECONDS,
-        role: role.arn,
-        environment: { variables },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+        environment: variables,
+        timeoutSeconds: NOTIFIER_TIMEOUT_SECONDS,
+        memoryMb: 256,
+        logRetentionDays: args.logRetentionDays,
+        policyStatements: pulumi
+          .output({
+            scope: args.scope,
+            sourcePipelineName: args.sourcePipelineName,
+            topicArn: this.topic.arn,
+            githubTokenSecretArn: args.githubTokenSecretArn,
+          })
+          .apply(notifierRoleStatements),
       },
-      { parent: this, dependsOn: [rolePolicy] },
-    );
+      parent,
+    ).function;
 
     this.rule = new aws.cloudwatch.EventRule(
       `${name}-rule`,

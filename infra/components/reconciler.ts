@@ -7,8 +7,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
-import { LAMBDA_HANDLER } from "../bundle";
-import { assumeRolePolicy, reconcilerRolePolicy, type AccountScope } from "../policies";
+import { reconcilerRoleStatements, type AccountScope } from "../policies";
+import { LambdaFunction } from "./lambda-function";
 
 /** The Lambda's timeout; the handler keeps 5 s of it back to log and answer. */
 export const RECONCILER_TIMEOUT_SECONDS = 300;
@@ -42,58 +42,6 @@ export class Reconciler extends pulumi.ComponentResource {
     super("branchline:reconciler:Reconciler", name, {}, opts);
     const parent = { parent: this };
 
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { retentionInDays: args.logRetentionDays },
-      parent,
-    );
-
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")),
-        description: "branchline: the reconciler's role",
-      },
-      parent,
-    );
-
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-role-policy`,
-      {
-        role: role.id,
-        policy: pulumi
-          .all([
-            args.scope,
-            args.sourcePipelineName,
-            args.pipelineRoleArn,
-            args.repositoryArn,
-            logGroup.arn,
-            args.githubTokenSecretArn,
-          ])
-          .apply(
-            ([
-              scope,
-              sourcePipelineName,
-              pipelineRoleArn,
-              repositoryArn,
-              logGroupArn,
-              githubTokenSecretArn,
-            ]) =>
-              JSON.stringify(
-                reconcilerRolePolicy({
-                  scope,
-                  sourcePipelineName,
-                  pipelineRoleArn,
-                  repositoryArn,
-                  githubTokenSecretArn,
-                  logGroupArn,
-                }),
-              ),
-          ),
-      },
-      parent,
-    );
-
     const variables: Record<string, pulumi.Input<string>> = {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
       [ENV.ecrRepositoryName]: args.repositoryName,
@@ -104,22 +52,28 @@ export class Reconciler extends pulumi.ComponentResource {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
 
-    this.function = new aws.lambda.Function(
-      `${name}-function`,
+    this.function = new LambdaFunction(
+      name,
       {
         description: "branchline: makes the clones match the open pull requests",
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
-        handler: LAMBDA_HANDLER,
+        roleDescription: "branchline: the reconciler's role",
         code: args.code,
-        memorySize: 512,
-        timeout: RECONCILER_TIMEOUT_SECONDS,
-        role: role.arn,
-        environment: { variables },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+        environment: variables,
+        timeoutSeconds: RECONCILER_TIMEOUT_SECONDS,
+        memoryMb: 512,
+        logRetentionDays: args.logRetentionDays,
+        policyStatements: pulumi
+          .output({
+            scope: args.scope,
+            sourcePipelineName: args.sourcePipelineName,
+            pipelineRoleArn: args.pipelineRoleArn,
+            repositoryArn: args.repositoryArn,
+            githubTokenSecretArn: args.githubTokenSecretArn,
+          })
+          .apply(reconcilerRoleStatements),
       },
-      { parent: this, dependsOn: [rolePolicy] },
-    );
+      parent,
+    ).function;
 
     this.scheduleRule = new aws.cloudwatch.EventRule(
       `${name}-schedule`,

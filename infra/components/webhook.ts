@@ -6,8 +6,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
-import { LAMBDA_HANDLER } from "../bundle";
-import { assumeRolePolicy, webhookRolePolicy, type AccountScope } from "../policies";
+import { webhookRoleStatements, type AccountScope } from "../policies";
+import { LambdaFunction } from "./lambda-function";
 
 export const WEBHOOK_ROUTE_KEY = "POST /webhook";
 export const WEBHOOK_PATH = "/webhook";
@@ -65,50 +65,6 @@ export class WebhookReceiver extends pulumi.ComponentResource {
     }
     const secretArns = [webhookSecret.arn, ...(githubTokenSecret ? [githubTokenSecret.arn] : [])];
 
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { retentionInDays: args.logRetentionDays },
-      parent,
-    );
-
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")),
-        description: "branchline: the webhook handler's role",
-      },
-      parent,
-    );
-
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-role-policy`,
-      {
-        role: role.id,
-        policy: pulumi
-          .all([
-            args.scope,
-            args.sourcePipelineName,
-            args.pipelineRoleArn,
-            args.repositoryArn,
-            logGroup.arn,
-            pulumi.all(secretArns),
-          ])
-          .apply(([scope, sourcePipelineName, pipelineRoleArn, repositoryArn, logGroupArn, arns]) =>
-            JSON.stringify(
-              webhookRolePolicy({
-                scope,
-                sourcePipelineName,
-                pipelineRoleArn,
-                repositoryArn,
-                secretArns: arns,
-                logGroupArn,
-              }),
-            ),
-          ),
-      },
-      parent,
-    );
-
     const variables: Record<string, pulumi.Input<string>> = {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
       [ENV.ecrRepositoryName]: args.repositoryName,
@@ -120,22 +76,28 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
     }
 
-    this.function = new aws.lambda.Function(
-      `${name}-function`,
+    this.function = new LambdaFunction(
+      name,
       {
         description: "branchline: receives GitHub pull request webhooks",
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
-        handler: LAMBDA_HANDLER,
+        roleDescription: "branchline: the webhook handler's role",
         code: args.code,
-        memorySize: 256,
-        timeout: 30,
-        role: role.arn,
-        environment: { variables },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+        environment: variables,
+        timeoutSeconds: 30,
+        memoryMb: 256,
+        logRetentionDays: args.logRetentionDays,
+        policyStatements: pulumi
+          .output({
+            scope: args.scope,
+            sourcePipelineName: args.sourcePipelineName,
+            pipelineRoleArn: args.pipelineRoleArn,
+            repositoryArn: args.repositoryArn,
+            secretArns,
+          })
+          .apply(webhookRoleStatements),
       },
-      { parent: this, dependsOn: [rolePolicy] },
-    );
+      parent,
+    ).function;
 
     this.api = new aws.apigatewayv2.Api(
       `${name}-api`,

@@ -100,6 +100,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "branchline:pipeline:SourcePipeline pipeline",
           "branchline:registry:Registry registry",
           "branchline:webhook:WebhookReceiver webhook",
+          "branchline:lambda:Function webhook",
           "aws:cloudwatch/eventRule:EventRule reconciler-schedule",
           "aws:cloudwatch/eventTarget:EventTarget reconciler-schedule-target",
           "aws:cloudwatch/logGroup:LogGroup reconciler-logs",
@@ -108,6 +109,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "aws:lambda/function:Function reconciler-function",
           "aws:lambda/permission:Permission reconciler-schedule-permission",
           "branchline:reconciler:Reconciler reconciler",
+          "branchline:lambda:Function reconciler",
           "aws:cloudwatch/eventRule:EventRule notifications-rule",
           "aws:cloudwatch/eventTarget:EventTarget notifications-target",
           "aws:cloudwatch/logGroup:LogGroup notifications-logs",
@@ -117,6 +119,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "aws:lambda/permission:Permission notifications-permission",
           "aws:sns/topic:Topic notifications-topic",
           "branchline:notifications:Notifications notifications",
+          "branchline:lambda:Function notifications",
         ].sort(),
       );
     });
