@@ -6,11 +6,12 @@
  * capped at 1 s, at most 4 attempts), and each attempt times out, so that together with the caller's
  * deadline a webhook answer stays inside GitHub's 10-second limit.
  *
- * `adaptive` suits a long batch of calls (the reconciler's sweep): the SDK's adaptive mode also
- * slows the client down to the rate AWS accepts once it is throttled, instead of spending its
- * retries in a few seconds and failing the rest of the batch.
+ * `sweep` suits a long batch of calls (the reconciler's sweep): throttled calls are retried until the
+ * caller's deadline, with no retry quota, and the client paces itself to the rate AWS accepts once it
+ * is throttled (see `SweepRetryStrategy`), instead of spending its retries in a few seconds and
+ * failing the rest of the batch. `maxAttempts` then bounds transient errors only.
  */
-import { ConfiguredRetryStrategy, DefaultRateLimiter } from "@smithy/util-retry";
+import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { SweepRetryStrategy } from "./sweep-retry.js";
 
 export interface AwsClientOptions {
@@ -18,8 +19,8 @@ export interface AwsClientOptions {
   /** Backoff before retry n (1-based), in milliseconds. */
   backoff?: (attempt: number) => number;
   requestTimeoutMs?: number;
-  /** Client-side rate limiting that adapts to throttling (the SDK's "adaptive" retry mode). */
-  adaptive?: boolean;
+  /** Retry throttling until the deadline, pacing the client to the rate AWS accepts. */
+  sweep?: boolean;
 }
 
 export function awsClientConfig(options: AwsClientOptions = {}) {
@@ -28,8 +29,8 @@ export function awsClientConfig(options: AwsClientOptions = {}) {
     options.backoff ?? ((attempt: number) => Math.min(100 * 2 ** (attempt - 1), 1000));
   return {
     maxAttempts,
-    retryStrategy: options.adaptive
-      ? new SweepRetryStrategy({ maxAttempts, rateLimiter: new DefaultRateLimiter() })
+    retryStrategy: options.sweep
+      ? new SweepRetryStrategy({ maxAttempts })
       : new ConfiguredRetryStrategy(maxAttempts, backoff),
     requestHandler: {
       connectionTimeout: 1000,

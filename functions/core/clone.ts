@@ -66,27 +66,62 @@ export function cloneDeclaration(
       } else if (action.actionTypeId.provider === CODEBUILD_PROVIDER) {
         actions.push(withImageTagPrefix(action, imageTagPrefix(target.prNumber)));
       } else {
-        actions.push(structuredClone(action));
+        actions.push(copyData(action));
       }
     }
-    if (actions.length > 0) stages.push({ ...structuredClone(stage), actions });
+    // The stage's own members only: its actions were copied one by one above.
+    if (actions.length > 0) stages.push({ ...copyData(stageMembers(stage)), actions });
   }
 
   const clone: PipelineDeclaration = {
-    ...structuredClone(source),
+    ...copyData(keptMembers(source)),
     name: cloneName(source.name, target.prNumber),
     stages: dropOrphans(stages),
   };
-  delete clone.version;
   if (source.triggers) {
     clone.triggers = source.triggers.map((trigger) =>
       rewritten.has(trigger.gitConfiguration.sourceActionName)
         ? branchOnlyTrigger(trigger, target.headBranch)
-        : structuredClone(trigger),
+        : copyData(trigger),
     );
   }
   return clone;
 }
+
+/**
+ * A deep copy of declaration data (JSON from the API: objects, arrays, strings, numbers, booleans),
+ * so that a clone never shares an object with its source. Several times faster than
+ * `structuredClone`, which handles types a declaration never holds.
+ */
+export function copyData<T>(value: T): T {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => copyData(item)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === "__proto__") {
+      // A member named like this stays a member instead of setting the copy's prototype.
+      Object.defineProperty(copy, key, {
+        value: copyData(inner),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      copy[key] = copyData(inner);
+    }
+  }
+  return copy as T;
+}
+
+/** The members of the source copied as they are: stages and triggers are rebuilt, version dropped. */
+const keptMembers = ({
+  stages: _stages,
+  triggers: _triggers,
+  version: _version,
+  ...rest
+}: PipelineDeclaration) => rest;
+
+const stageMembers = ({ actions: _actions, ...rest }: StageDeclaration) => rest;
 
 /** The tags that mark a clone as branchline's and say whose it is. */
 export function cloneTags(sourcePipelineName: string, prNumber: number, branch: string): Tag[] {
@@ -151,7 +186,7 @@ function withConfiguration(
   action: ActionDeclaration,
   values: Record<string, string>,
 ): ActionDeclaration {
-  const copy = structuredClone(action);
+  const copy = copyData(action);
   copy.configuration = { ...copy.configuration, ...values };
   return copy;
 }
@@ -220,7 +255,7 @@ function branchOnlyTrigger(
       push: [
         {
           branches: { includes: [branch] },
-          ...(filePaths ? { filePaths: structuredClone(filePaths) } : {}),
+          ...(filePaths ? { filePaths: copyData(filePaths) } : {}),
         },
       ],
     },

@@ -62,17 +62,21 @@ export function parsePayload(
   return parsed as Record<string, unknown>;
 }
 
-/** True when brackets outside strings nest deeper than `limit` (checked before parsing). */
+/**
+ * True when brackets outside strings nest deeper than `limit` (checked before parsing). Strings are
+ * skipped with `indexOf` to their closing quote: the first one not escaped by an odd run of
+ * backslashes.
+ */
 function exceedsDepth(json: string, limit: number): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
+    if (c === 0x22) {
+      let end = json.indexOf('"', i + 1);
+      while (end !== -1 && escaped(json, end)) end = json.indexOf('"', end + 1);
+      // An unterminated string holds the rest: no bracket after it counts (JSON.parse rejects it).
+      if (end === -1) return false;
+      i = end;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > limit) return true;
     } else if (c === 0x7d || c === 0x5d) {
@@ -80,4 +84,11 @@ function exceedsDepth(json: string, limit: number): boolean {
     }
   }
   return false;
+}
+
+/** True when the character at `index` follows an odd number of backslashes. */
+function escaped(text: string, index: number): boolean {
+  let backslashes = 0;
+  for (let j = index - 1; j >= 0 && text.charCodeAt(j) === 0x5c; j--) backslashes++;
+  return backslashes % 2 === 1;
 }

@@ -10,10 +10,10 @@ import type { ReconcileDeps, ReconcileServices } from "./handler.js";
 
 /**
  * A sweep makes a call or more per pull request and has minutes, not GitHub's 10 seconds: its
- * CodePipeline and ECR clients pace themselves to the rate AWS accepts (adaptive retry mode) and
- * retry longer, so a throttled sweep still finishes every pull request.
+ * CodePipeline and ECR clients pace themselves to the rate AWS accepts and retry throttled calls
+ * until the sweep's deadline, so a throttled sweep still finishes every pull request.
  */
-const SWEEP_CLIENT_OPTIONS = { adaptive: true, maxAttempts: 10 };
+const SWEEP_CLIENT_OPTIONS = { sweep: true, maxAttempts: 10 };
 
 export function defaultReconcileDeps(
   env: Environment,

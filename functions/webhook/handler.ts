@@ -29,7 +29,7 @@ import {
 import { UnauthorizedError } from "../core/errors.js";
 import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
 import { cloneName } from "../shared/names.js";
-import { errorResponse, respond, type Response } from "./responses.js";
+import { errorResponse, outcomeOf, respond, type Response } from "./responses.js";
 
 /** What one invocation works with; built per invocation around the container's clients. */
 export interface Services {
@@ -87,7 +87,7 @@ export function createHandler(deps: WebhookDeps) {
     }
     logger.info("delivery handled", {
       status: response.statusCode,
-      outcome: (JSON.parse(response.body) as { outcome?: string }).outcome,
+      outcome: outcomeOf(response),
       durationMs: Date.now() - started,
     });
     return response;

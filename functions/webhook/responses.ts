@@ -13,12 +13,22 @@ import {
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
+/** The `outcome` of each answer built here, kept for the log line without parsing the body again. */
+const outcomes = new WeakMap<Response, string>();
+
 export function respond(statusCode: number, body: Record<string, unknown>): Response {
-  return {
+  const response: Response = {
     statusCode,
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   };
+  if (typeof body["outcome"] === "string") outcomes.set(response, body["outcome"]);
+  return response;
+}
+
+/** The `outcome` field of an answer built by `respond`. */
+export function outcomeOf(response: Response): string | undefined {
+  return outcomes.get(response);
 }
 
 /** The status code and message for an error thrown while handling a delivery. */
