@@ -7,9 +7,8 @@ import type { RetryErrorInfo, RetryErrorType, SdkError } from "@smithy/types";
 import { expect } from "chai";
 import { awsClientConfig } from "../../../functions/adapters/aws-config.js";
 import { SweepRetryStrategy, ThrottlePacer } from "../../../functions/adapters/sweep-retry.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
-import { setEnv } from "../../helpers/env.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 /** A clock that only moves when the code under test sleeps. */
 function fakeClock() {
@@ -195,22 +194,12 @@ describe("SweepRetryStrategy", () => {
 });
 
 describe("sweep clients against a throttled double", function () {
-  let aws: AwsDouble;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-  });
+  const wire = useWireDoubles({ github: false, seed: false });
 
   it("answers every one of many concurrent calls to an operation throttled at 20 a second", async () => {
-    aws.reset();
-    aws.seedPipeline(pipelineFixture("v1-ecs"));
-    aws.throttle("GetPipeline", { perSecond: 20 });
+    wire.aws.reset();
+    wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
+    wire.aws.throttle("GetPipeline", { perSecond: 20 });
     const client = new CodePipelineClient(awsClientConfig({ sweep: true, maxAttempts: 4 }));
     try {
       const answers = await Promise.all(
@@ -219,8 +208,8 @@ describe("sweep clients against a throttled double", function () {
         ),
       );
       expect(answers.every((answer) => answer.pipeline?.name === "hello-world")).to.equal(true);
-      const throttled = aws.calls.filter((call) => call.status === 400).length;
-      expect(aws.calls.length).to.equal(40 + throttled);
+      const throttled = wire.aws.calls.filter((call) => call.status === 400).length;
+      expect(wire.aws.calls.length).to.equal(40 + throttled);
       expect(throttled).to.be.greaterThan(0);
     } finally {
       client.destroy();

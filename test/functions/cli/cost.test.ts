@@ -7,10 +7,9 @@ import { ESTIMATE_NOTE, PRICES } from "../../../functions/cli/cost.js";
 import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
 import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
 import { cloneName } from "../../../functions/shared/names.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
 import { runCli } from "../../helpers/cli.js";
-import { setEnv } from "../../helpers/env.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
 const REPO = "Codertocat/Hello-World";
@@ -20,18 +19,7 @@ const DAY = 24 * 60 * MINUTE;
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
 
 describe("cli cost (wire level)", function () {
-  let aws: AwsDouble;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-  });
+  const wire = useWireDoubles({ github: false, seed: false });
 
   function seedClone(number: number, created: Date, type: "V1" | "V2" = "V1"): string {
     const branch = `feature-${number}`;
@@ -43,12 +31,12 @@ describe("cli cost (wire level)", function () {
       }),
       pipelineType: type,
     };
-    aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch), { created });
+    wire.aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch), { created });
     return declaration.name;
   }
 
   function ran(pipeline: string, status: string, startedAgo: number, durationMs: number): void {
-    aws.seedExecution(pipeline, {
+    wire.aws.seedExecution(pipeline, {
       status,
       startTime: ago(startedAgo),
       lastUpdateTime: ago(startedAgo - durationMs),
@@ -56,8 +44,7 @@ describe("cli cost (wire level)", function () {
   }
 
   beforeEach(() => {
-    aws.reset();
-    aws.seedPipeline(pipelineFixture("v1-ecs"), [], { created: ago(400 * DAY) });
+    wire.aws.seedPipeline(pipelineFixture("v1-ecs"), [], { created: ago(400 * DAY) });
     // V1, 10 days old: free, even though it ran.
     ran(seedClone(2, ago(10 * DAY)), "Succeeded", 2 * DAY, 4 * MINUTE);
     // V1, 40 days old, ran 5 days ago: an active month, 1 USD.
@@ -72,7 +59,7 @@ describe("cli cost (wire level)", function () {
     ran(v2, "Failed", DAY, 2 * MINUTE);
     ran(v2, "InProgress", 1.5 * MINUTE, 0);
     // Not managed: never counted.
-    aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 6) }, [], {
+    wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 6) }, [], {
       created: ago(100 * DAY),
     });
   });

@@ -5,10 +5,9 @@
 import { expect } from "chai";
 import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
 import { cloneName } from "../../../functions/shared/names.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
 import { capture, emptyDirectory, runCli } from "../../helpers/cli.js";
-import { setEnv } from "../../helpers/env.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
 const REPO = "Codertocat/Hello-World";
@@ -18,18 +17,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 describe("cli list (wire level)", function () {
-  let aws: AwsDouble;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-  });
+  const wire = useWireDoubles({ github: false, seed: false });
 
   function seedClone(number: number, created: Date): string {
     const branch = `feature-${number}`;
@@ -38,34 +26,33 @@ describe("cli list (wire level)", function () {
       headBranch: branch,
       headRepository: REPO,
     });
-    aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch), { created });
+    wire.aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch), { created });
     return declaration.name;
   }
 
   let executionId: string;
 
   beforeEach(() => {
-    aws.reset();
-    aws.seedPipeline(pipelineFixture("v1-ecs"), [], { created: ago(90 * DAY) });
+    wire.aws.seedPipeline(pipelineFixture("v1-ecs"), [], { created: ago(90 * DAY) });
     seedClone(2, ago(3 * DAY + 2 * HOUR));
     seedClone(3, ago(5 * HOUR + 10 * 60_000));
-    aws.seedExecution(cloneName(SOURCE, 2), {
+    wire.aws.seedExecution(cloneName(SOURCE, 2), {
       status: "Failed",
       startTime: ago(2 * DAY),
       lastUpdateTime: ago(2 * DAY - 60_000),
     });
-    executionId = aws.seedExecution(cloneName(SOURCE, 2), {
+    executionId = wire.aws.seedExecution(cloneName(SOURCE, 2), {
       status: "Succeeded",
       startTime: ago(HOUR),
       lastUpdateTime: ago(HOUR - 300_000),
     });
     // Clone-shaped names without branchline's tags, and another pipeline: never listed.
-    aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 4) });
-    aws.seedPipeline(
+    wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 4) });
+    wire.aws.seedPipeline(
       { ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 5) },
       cloneTags("another-app", 5, "x"),
     );
-    aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "another-app" });
+    wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "another-app" });
   });
 
   const list = (args: string[], stderr = capture()) =>
@@ -112,18 +99,18 @@ describe("cli list (wire level)", function () {
 
   it("reads the last execution with one ListPipelineExecutions call of one result per clone", async () => {
     await list(["--json"]);
-    const reads = aws.calls.filter((call) => call.operation === "ListPipelineExecutions");
+    const reads = wire.aws.calls.filter((call) => call.operation === "ListPipelineExecutions");
     expect(reads.map((call) => call.input)).to.have.deep.members([
       { pipelineName: "hello-world-pr-2", maxResults: 1 },
       { pipelineName: "hello-world-pr-3", maxResults: 1 },
     ]);
     // Only the names of clone shape are confirmed by their tags.
-    expect(aws.callCount("ListTagsForResource")).to.equal(4);
+    expect(wire.aws.callCount("ListTagsForResource")).to.equal(4);
   });
 
   it("says so when there is no clone", async () => {
-    aws.reset();
-    aws.seedPipeline(pipelineFixture("v1-ecs"));
+    wire.aws.reset();
+    wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
     const result = await list([]);
     expect(result).to.deep.equal({
       code: 0,

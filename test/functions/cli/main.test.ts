@@ -9,27 +9,14 @@ import { expect } from "chai";
 import { NO_CREDENTIALS_MESSAGE } from "../../../functions/cli/aws.js";
 import { USAGE } from "../../../functions/cli/main.js";
 import { repositoryNameOf } from "../../../functions/cli/names.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
 import { emptyDirectory, runCli } from "../../helpers/cli.js";
-import { setEnv, withEnv } from "../../helpers/env.js";
+import { withEnv } from "../../helpers/env.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const ROOT = join(__dirname, "..", "..", "..");
 
 describe("cli command line", function () {
-  let aws: AwsDouble;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-  });
-
-  beforeEach(() => aws.reset());
+  const wire = useWireDoubles({ github: false, seed: false });
 
   it("prints the usage with --help, and each command's with <command> --help", async () => {
     expect(await runCli(["--help"])).to.deep.equal({ code: 0, stdout: USAGE, stderr: "" });
@@ -74,7 +61,7 @@ describe("cli command line", function () {
     ).to.equal(
       "branchline: error: the Pulumi CLI was not found, so the stack outputs could not be read: pass --repository\n",
     );
-    expect(aws.calls).to.deep.equal([]);
+    expect(wire.aws.calls).to.deep.equal([]);
   });
 
   it("names the flag to pass when pulumi fails or the stack lacks the output", async () => {
@@ -128,7 +115,7 @@ describe("cli command line", function () {
       stdout: "",
       stderr: `branchline: error: ${NO_CREDENTIALS_MESSAGE}\n`,
     });
-    expect(aws.calls).to.deep.equal([]);
+    expect(wire.aws.calls).to.deep.equal([]);
   });
 
   it("runs through the bin shim as a real process", async () => {

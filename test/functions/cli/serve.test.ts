@@ -6,35 +6,16 @@ import type { IncomingMessage } from "node:http";
 import { expect } from "chai";
 import { toEvent } from "../../../functions/cli/serve.js";
 import { cloneTags } from "../../../functions/core/clone.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
 import { capture, emptyDirectory, runCli, type CliResult } from "../../helpers/cli.js";
-import { setEnv } from "../../helpers/env.js";
-import { pipelineFixture } from "../../helpers/fixtures.js";
 import { examplePayload, pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
 const SOURCE = "hello-world";
 const REPOSITORY = "hello-world";
 
 describe("cli serve (wire level)", function () {
-  let aws: AwsDouble;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-  });
-
-  beforeEach(() => {
-    aws.reset();
-    aws.seedPipeline(pipelineFixture("v1-ecs"));
-    aws.createRepository(REPOSITORY);
-  });
+  const wire = useWireDoubles({ github: false, repository: REPOSITORY });
 
   /** Starts `serve` on a free port; resolves with its URL once it listens. */
   function start(args: string[] = []) {
@@ -94,7 +75,9 @@ describe("cli serve (wire level)", function () {
     );
     expect(opened.status).to.equal(200);
     expect(opened.body).to.include({ outcome: "created", pipeline: "hello-world-pr-2" });
-    expect(aws.pipeline("hello-world-pr-2")?.tags).to.deep.equal(cloneTags(SOURCE, 2, headRef()));
+    expect(wire.aws.pipeline("hello-world-pr-2")?.tags).to.deep.equal(
+      cloneTags(SOURCE, 2, headRef()),
+    );
 
     const forged = await post(
       url,
@@ -104,7 +87,7 @@ describe("cli serve (wire level)", function () {
       }),
     );
     expect(forged.status).to.equal(401);
-    expect(aws.pipeline("hello-world-pr-3")).to.equal(undefined);
+    expect(wire.aws.pipeline("hello-world-pr-3")).to.equal(undefined);
 
     server.stop();
     const result = await server.done;

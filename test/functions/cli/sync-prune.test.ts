@@ -5,11 +5,10 @@
 import { expect } from "chai";
 import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
 import { cloneName } from "../../../functions/shared/names.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
 import { emptyDirectory, runCli } from "../../helpers/cli.js";
-import { setEnv } from "../../helpers/env.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
-import { GitHubApiDouble, type FakePullRequest } from "../../helpers/github-api.js";
+import type { FakePullRequest } from "../../helpers/github-api.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
 const REPOSITORY = "hello-world";
@@ -28,33 +27,11 @@ function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): Fa
 }
 
 describe("cli sync and prune (wire level)", function () {
-  let aws: AwsDouble;
-  let github: GitHubApiDouble;
-  let restoreEnv: () => void;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    github = new GitHubApiDouble();
-    await github.start();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-    await github.close();
-  });
-
-  beforeEach(() => {
-    aws.reset();
-    github.reset();
-    aws.seedPipeline(pipelineFixture("v1-ecs"));
-    aws.createRepository(REPOSITORY);
-  });
+  const wire = useWireDoubles({ repository: REPOSITORY });
 
   const env = (token: string | null = TOKEN) => ({
     PATH: emptyDirectory(),
-    GITHUB_API_URL: github.url,
+    GITHUB_API_URL: wire.github.url,
     ...(token ? { GITHUB_TOKEN: token } : {}),
   });
 
@@ -65,25 +42,25 @@ describe("cli sync and prune (wire level)", function () {
       headBranch: branch,
       headRepository: REPO,
     });
-    aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch));
+    wire.aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch));
     return declaration.name;
   }
 
   const imageTags = () =>
-    aws
+    wire.aws
       .images(REPOSITORY)
       .flatMap((image) => image.tags)
       .sort();
   const writes = () =>
     ["CreatePipeline", "UpdatePipeline", "DeletePipeline", "BatchDeleteImage"].map((op) =>
-      aws.callCount(op),
+      wire.aws.callCount(op),
     );
 
   describe("sync", () => {
     it("heals a lost opened: creates the missing clone and prints the summary", async () => {
-      github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(pullRequest(2));
       seedClone(3);
-      github.addPullRequest(pullRequest(3));
+      wire.github.addPullRequest(pullRequest(3));
       const result = await runCli(["sync", ...NAMES], { env: env() });
       expect(result.stderr).to.equal("");
       expect(result.code).to.equal(0);
@@ -98,16 +75,16 @@ describe("cli sync and prune (wire level)", function () {
           "",
         ].join("\n"),
       );
-      expect(aws.pipeline(cloneName(SOURCE, 2))?.tags).to.deep.equal(
+      expect(wire.aws.pipeline(cloneName(SOURCE, 2))?.tags).to.deep.equal(
         cloneTags(SOURCE, 2, "feature-2"),
       );
     });
 
     it("prints the reconciler's summary as JSON with --json", async () => {
-      github.addPullRequest(pullRequest(2));
-      github.addPullRequest(pullRequest(4, { state: "closed" }));
+      wire.github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
       seedClone(4);
-      aws.seedImage(REPOSITORY, { tags: ["pr-4"] });
+      wire.aws.seedImage(REPOSITORY, { tags: ["pr-4"] });
       const result = await runCli(["sync", ...NAMES, "--json"], { env: env() });
       expect(result.code).to.equal(0);
       expect(JSON.parse(result.stdout)).to.deep.equal({
@@ -118,11 +95,11 @@ describe("cli sync and prune (wire level)", function () {
         unchanged: [],
         errors: [],
       });
-      expect(aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 2)]);
+      expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 2)]);
     });
 
     it("exits 1 and says what it could not check without a GitHub token", async () => {
-      github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(pullRequest(2));
       const result = await runCli(["sync", ...NAMES, "--json"], { env: env(null) });
       expect(result.code).to.equal(1);
       const summary = JSON.parse(result.stdout) as { created: number[]; errors: string[] };
@@ -132,12 +109,12 @@ describe("cli sync and prune (wire level)", function () {
     });
 
     it("takes the token from --github-token", async () => {
-      github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(pullRequest(2));
       const result = await runCli(["sync", ...NAMES, "--json", "--github-token", "ghs_flag"], {
         env: env(null),
       });
       expect(result.code).to.equal(0);
-      expect(github.requests.map((request) => request.authorization)).to.deep.equal([
+      expect(wire.github.requests.map((request) => request.authorization)).to.deep.equal([
         "token ghs_flag",
       ]);
     });
@@ -145,20 +122,20 @@ describe("cli sync and prune (wire level)", function () {
 
   describe("prune", () => {
     beforeEach(() => {
-      github.addPullRequest(pullRequest(2, { state: "closed", merged: true }));
-      github.addPullRequest(pullRequest(3));
-      github.addPullRequest(pullRequest(4, { state: "closed" }));
-      github.addPullRequest(pullRequest(5, { state: "closed" }));
+      wire.github.addPullRequest(pullRequest(2, { state: "closed", merged: true }));
+      wire.github.addPullRequest(pullRequest(3));
+      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+      wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
       seedClone(2);
       seedClone(3);
-      aws.seedExecution(cloneName(SOURCE, 2), { status: "InProgress" });
+      wire.aws.seedExecution(cloneName(SOURCE, 2), { status: "InProgress" });
       // A clone-shaped pipeline without branchline's tags, of a closed pull request, and another.
-      aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 4) }, [
+      wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: cloneName(SOURCE, 4) }, [
         { key: "team", value: "payments" },
       ]);
-      aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "another-app" });
+      wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "another-app" });
       for (const tags of [["pr-2", "pr-2-abc1234"], ["pr-3"], ["pr-5-abc1234"], ["latest"]]) {
-        aws.seedImage(REPOSITORY, { tags });
+        wire.aws.seedImage(REPOSITORY, { tags });
       }
     });
 
@@ -173,15 +150,15 @@ describe("cli sync and prune (wire level)", function () {
         kept: [3],
         errors: [],
       });
-      expect(aws.pipelineNames()).to.deep.equal(
+      expect(wire.aws.pipelineNames()).to.deep.equal(
         ["another-app", SOURCE, cloneName(SOURCE, 3), cloneName(SOURCE, 4)].sort(),
       );
       expect(imageTags()).to.deep.equal(["latest", "pr-3"]);
-      expect(aws.callCount("StopPipelineExecution")).to.equal(1);
-      expect(aws.callCount("CreatePipeline")).to.equal(0);
-      expect(aws.callCount("UpdatePipeline")).to.equal(0);
+      expect(wire.aws.callCount("StopPipelineExecution")).to.equal(1);
+      expect(wire.aws.callCount("CreatePipeline")).to.equal(0);
+      expect(wire.aws.callCount("UpdatePipeline")).to.equal(0);
       // The unmanaged pipeline's pull request is not even looked up.
-      expect(github.requests.map((request) => request.path).sort()).to.deep.equal([
+      expect(wire.github.requests.map((request) => request.path).sort()).to.deep.equal([
         `/repos/${REPO}/pulls/2`,
         `/repos/${REPO}/pulls/3`,
         `/repos/${REPO}/pulls/5`,
@@ -203,19 +180,19 @@ describe("cli sync and prune (wire level)", function () {
     });
 
     it("only reports with --dry-run", async () => {
-      const before = aws.pipelineNames();
+      const before = wire.aws.pipelineNames();
       const result = await runCli(["prune", ...NAMES, "--dry-run"], { env: env() });
       expect(result.code).to.equal(0);
       expect(result.stdout).to.equal(
         ["would delete:   #2, #5", "kept (open):    #3", "errors:         none", ""].join("\n"),
       );
-      expect(aws.pipelineNames()).to.deep.equal(before);
+      expect(wire.aws.pipelineNames()).to.deep.equal(before);
       expect(writes()).to.deep.equal([0, 0, 0, 0]);
     });
 
     it("reports a pull request GitHub cannot show, and exits 1", async () => {
-      github.pullRequests.clear();
-      github.addPullRequest(pullRequest(2, { state: "closed" }));
+      wire.github.pullRequests.clear();
+      wire.github.addPullRequest(pullRequest(2, { state: "closed" }));
       const result = await runCli(["prune", ...NAMES, "--json"], { env: env() });
       expect(result.code).to.equal(1);
       const summary = JSON.parse(result.stdout) as { deleted: number[]; errors: string[] };
@@ -224,7 +201,7 @@ describe("cli sync and prune (wire level)", function () {
         `pull request #3: GitHub answered 404 for pull request #3 of ${REPO} (it does not exist, or the repository is private and needs a token)`,
         `pull request #5: GitHub answered 404 for pull request #5 of ${REPO} (it does not exist, or the repository is private and needs a token)`,
       ]);
-      expect(aws.pipelineNames()).to.include(cloneName(SOURCE, 3));
+      expect(wire.aws.pipelineNames()).to.include(cloneName(SOURCE, 3));
     });
 
     it("needs a GitHub token", async () => {

@@ -11,12 +11,9 @@ import {
   FeedbackIncompleteError,
   type NotifyResult,
 } from "../../../functions/notify/handler.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
-import { captureLogger } from "../../helpers/capture-logger.js";
-import { setEnv } from "../../helpers/env.js";
 import { fixture, pipelineFixture } from "../../helpers/fixtures.js";
 import { GitHubComments } from "../../helpers/github-comments.js";
-import { GitHubApiDouble } from "../../helpers/github-api.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
 const CLONE = "hello-world-pr-2";
@@ -32,32 +29,15 @@ const RUN_MS = 252_000;
 type EventName = "started" | "succeeded" | "failed";
 
 describe("notify handler (wire level)", function () {
-  let aws: AwsDouble;
-  let github: GitHubApiDouble;
-  let restoreEnv: () => void;
-  let logger: ReturnType<typeof captureLogger>;
+  const wire = useWireDoubles();
   let store: GitHubComments;
 
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-    github = new GitHubApiDouble();
-    await github.start();
-    store = new GitHubComments(github);
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-    await github.close();
+  before(() => {
+    store = new GitHubComments(wire.github);
   });
 
   beforeEach(() => {
-    aws.reset();
-    github.requests.length = 0;
     store.reset();
-    logger = captureLogger();
-    aws.seedPipeline(pipelineFixture("v1-ecs"));
   });
 
   function seedClone(prNumber = 2, tags?: Tag[]): string {
@@ -66,16 +46,18 @@ describe("notify handler (wire level)", function () {
       headBranch: "changes",
       headRepository: REPOSITORY,
     });
-    aws.seedPipeline(declaration, tags ?? cloneTags(SOURCE, prNumber, "changes"));
+    wire.aws.seedPipeline(declaration, tags ?? cloneTags(SOURCE, prNumber, "changes"));
     return declaration.name;
   }
 
   function seedRun(pipeline: string, status: string, sha: string | null = SHA) {
-    const id = aws.seedExecution(pipeline, {
+    const id = wire.aws.seedExecution(pipeline, {
       status,
       sourceRevisions: sha ? [{ actionName: "GitHub", revisionId: sha }] : [],
     });
-    const started = aws.executions(pipeline).find((e) => e.pipelineExecutionId === id)?.startTime;
+    const started = wire.aws
+      .executions(pipeline)
+      .find((e) => e.pipelineExecutionId === id)?.startTime;
     return { id, startTime: started ?? new Date() };
   }
 
@@ -96,18 +78,18 @@ describe("notify handler (wire level)", function () {
         {
           SOURCE_PIPELINE_NAME: SOURCE,
           GITHUB_TOKEN: TOKEN,
-          GITHUB_API_URL: github.url,
+          GITHUB_API_URL: wire.github.url,
           NOTIFICATION_TOPIC_ARN: TOPIC,
           ...env,
         },
-        { logger },
+        { logger: wire.logger },
       ),
     );
   }
 
-  const githubCalls = () => github.requests.map((r) => `${r.method} ${r.path}`);
+  const githubCalls = () => wire.github.requests.map((r) => `${r.method} ${r.path}`);
   const statuses = () =>
-    github.requests.filter((r) => r.method === "POST" && r.path.includes("/statuses/"));
+    wire.github.requests.filter((r) => r.method === "POST" && r.path.includes("/statuses/"));
 
   function executionLink(pipeline: string, id: string): string {
     return `${CONSOLE}/codepipeline/pipelines/${pipeline}/executions/${id}/timeline?region=us-east-1`;
@@ -148,7 +130,7 @@ describe("notify handler (wire level)", function () {
       expect(comment?.body).to.include(`[Succeeded](${executionLink(CLONE, run.id)}) in 4m 12s`);
 
       const time = new Date(run.startTime.getTime() + RUN_MS).toISOString();
-      expect(aws.published()).to.deep.equal([
+      expect(wire.aws.published()).to.deep.equal([
         {
           topicArn: TOPIC,
           subject: "branchline: hello-world-pr-2 succeeded",
@@ -164,7 +146,7 @@ describe("notify handler (wire level)", function () {
             "",
             `Execution:    ${executionLink(CLONE, run.id)}`,
             `Build logs:   ${CONSOLE}/codebuild/projects/hello-world-build/history?region=us-east-1`,
-            `On GitHub:    ${github.url}/Codertocat/Hello-World/pull/2`,
+            `On GitHub:    ${wire.github.url}/Codertocat/Hello-World/pull/2`,
           ].join("\n"),
         },
       ]);
@@ -178,7 +160,7 @@ describe("notify handler (wire level)", function () {
         state: "failure",
         description: "Pipeline failed after 4m 12s",
       });
-      const [message] = aws.published();
+      const [message] = wire.aws.published();
       expect(message?.subject).to.equal("branchline: hello-world-pr-2 failed");
       expect(message?.message.split("\n").slice(0, 7)).to.deep.equal([
         "Pipeline hello-world-pr-2 failed.",
@@ -193,7 +175,7 @@ describe("notify handler (wire level)", function () {
 
     it("takes the pull request from the clone's tags and never asks GitHub for pull requests", async () => {
       // A newer open pull request from the same branch must not receive anything.
-      github.addPullRequest({
+      wire.github.addPullRequest({
         number: 9,
         state: "open",
         head: { ref: "changes", sha: "9".repeat(40), repo: REPOSITORY },
@@ -207,8 +189,8 @@ describe("notify handler (wire level)", function () {
         "GET /repos/Codertocat/Hello-World/issues/2/comments",
         "POST /repos/Codertocat/Hello-World/issues/2/comments",
       ]);
-      expect(aws.calls.filter((c) => c.operation === "ListTagsForResource")).to.have.length(1);
-      expect(aws.calls[0]?.input).to.deep.equal({
+      expect(wire.aws.calls.filter((c) => c.operation === "ListTagsForResource")).to.have.length(1);
+      expect(wire.aws.calls[0]?.input).to.deep.equal({
         resourceArn: "arn:aws:codepipeline:us-east-1:123456789012:hello-world-pr-2",
       });
     });
@@ -221,7 +203,7 @@ describe("notify handler (wire level)", function () {
       expect(store.comments.get(2)).to.have.length(1);
       expect(store.comments.get(2)?.[0]?.body).to.include("[Started]");
 
-      github.requests.length = 0;
+      wire.github.requests.length = 0;
       await handler(event("failed", CLONE, run));
       expect(githubCalls()).to.deep.equal([
         `POST /repos/Codertocat/Hello-World/statuses/${SHA}`,
@@ -232,7 +214,7 @@ describe("notify handler (wire level)", function () {
       expect(store.comments.get(2)?.[0]?.body).to.include("[Failed]");
 
       // The same event again changes nothing: no edit either.
-      github.requests.length = 0;
+      wire.github.requests.length = 0;
       const again = (await handler(event("failed", CLONE, run))) as { comment: string };
       expect(again.comment).to.equal("unchanged");
       expect(
@@ -254,7 +236,7 @@ describe("notify handler (wire level)", function () {
       expect(store.comments.get(2)?.[150]?.body).to.include("<!-- branchline:hello-world-pr-2 -->");
       store.comments.get(2)?.push({ id: 2000, body: "a later remark" });
 
-      github.requests.length = 0;
+      wire.github.requests.length = 0;
       await handler(event("succeeded", CLONE, run));
       expect(githubCalls().slice(1)).to.deep.equal([
         "GET /repos/Codertocat/Hello-World/issues/2/comments",
@@ -272,7 +254,7 @@ describe("notify handler (wire level)", function () {
         state: "pending",
         description: "Pipeline started",
       });
-      expect(aws.published()).to.deep.equal([]);
+      expect(wire.aws.published()).to.deep.equal([]);
     });
 
     it("reports a late STARTED of a finished execution as finished, without a message", async () => {
@@ -281,7 +263,7 @@ describe("notify handler (wire level)", function () {
       const result = await handlerWith()(event("started", CLONE, run));
       expect(result).to.deep.include({ state: "STARTED", reportedState: "SUCCEEDED" });
       expect(statuses()[0]?.body).to.deep.include({ state: "success" });
-      expect(aws.published()).to.deep.equal([]);
+      expect(wire.aws.published()).to.deep.equal([]);
     });
 
     it("skips the status while the commit is not known, but keeps the comment", async () => {
@@ -303,8 +285,8 @@ describe("notify handler (wire level)", function () {
         `POST /repos/Codertocat/Hello-World/statuses/${SOURCE_SHA}`,
       ]);
       expect(statuses()[0]?.body).to.deep.include({ context: "branchline/hello-world" });
-      expect(aws.calls.map((c) => c.operation)).to.not.include("ListTagsForResource");
-      const [message] = aws.published();
+      expect(wire.aws.calls.map((c) => c.operation)).to.not.include("ListTagsForResource");
+      const [message] = wire.aws.published();
       expect(message?.message).to.include("Pull request: none (source pipeline)\n");
       expect(message?.message).to.include("Branch:       master\n");
     });
@@ -312,14 +294,14 @@ describe("notify handler (wire level)", function () {
 
   describe("pipelines that are not ours", () => {
     it("ignores a pipeline outside the source's names without any call", async () => {
-      aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "billing" });
+      wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "billing" });
       const run = seedRun("billing", "Failed");
-      aws.calls.length = 0;
+      wire.aws.calls.length = 0;
       const result = await handlerWith()(event("failed", "billing", run));
       expect(result).to.deep.include({ outcome: "ignored" });
-      expect(aws.calls).to.deep.equal([]);
-      expect(github.requests).to.deep.equal([]);
-      expect(aws.published()).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
+      expect(wire.github.requests).to.deep.equal([]);
+      expect(wire.aws.published()).to.deep.equal([]);
     });
 
     it("ignores a pipeline named like a clone but without our tags", async () => {
@@ -330,14 +312,14 @@ describe("notify handler (wire level)", function () {
         outcome: "ignored",
         reason: "hello-world-pr-3 is not managed by branchline for hello-world",
       });
-      expect(github.requests).to.deep.equal([]);
-      expect(aws.published()).to.deep.equal([]);
+      expect(wire.github.requests).to.deep.equal([]);
+      expect(wire.aws.published()).to.deep.equal([]);
     });
 
     it("rejects an event that is not a pipeline execution state change", async () => {
       const result = await handlerWith()({ "detail-type": "Scheduled Event", detail: {} });
       expect(result).to.deep.include({ outcome: "rejected" });
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
   });
 
@@ -358,15 +340,15 @@ describe("notify handler (wire level)", function () {
       });
       expect(result.errors).to.have.length(1);
       expect(result.errors[0]).to.match(/^commit status: HttpError/);
-      expect(aws.published()).to.have.length(1);
+      expect(wire.aws.published()).to.have.length(1);
       expect(
-        logger.lines.some((l) => l.level === "error" && l.fields["step"] === "commit status"),
+        wire.logger.lines.some((l) => l.level === "error" && l.fields["step"] === "commit status"),
       ).to.equal(true);
     });
 
     it("throws for a retry when the message fails, and the retry neither duplicates the comment nor the message", async () => {
       seedClone();
-      aws.inject({ operation: "Publish", error: { status: 403, type: "AuthorizationError" } });
+      wire.aws.inject({ operation: "Publish", error: { status: 403, type: "AuthorizationError" } });
       const run = seedRun(CLONE, "Failed");
       const handler = handlerWith();
       let thrown: unknown;
@@ -379,7 +361,7 @@ describe("notify handler (wire level)", function () {
       expect((thrown as Error).message).to.match(/notification: AuthorizationError/);
       expect(statuses()).to.have.length(1);
       expect(store.comments.get(2)).to.have.length(1);
-      expect(aws.published()).to.deep.equal([]);
+      expect(wire.aws.published()).to.deep.equal([]);
 
       // Lambda's retry of the same event.
       const retried = await handler(event("failed", CLONE, run));
@@ -389,7 +371,7 @@ describe("notify handler (wire level)", function () {
         retry: false,
       });
       expect(store.comments.get(2)).to.have.length(1);
-      expect(aws.published()).to.have.length(1);
+      expect(wire.aws.published()).to.have.length(1);
     });
 
     it("throws for a retry when GitHub fails on an event that sends no message", async () => {
@@ -416,14 +398,14 @@ describe("notify handler (wire level)", function () {
         comment: "skipped",
         notification: "published",
       });
-      expect(github.requests).to.deep.equal([]);
-      expect(aws.published()).to.have.length(1);
+      expect(wire.github.requests).to.deep.equal([]);
+      expect(wire.aws.published()).to.have.length(1);
     });
   });
 
   describe("with the GitHub token in Secrets Manager", () => {
     it("reads the token from the secret", async () => {
-      const arn = aws.seedSecret("branchline/github-token", "ghs_from_secret");
+      const arn = wire.aws.seedSecret("branchline/github-token", "ghs_from_secret");
       seedClone();
       const run = seedRun(CLONE, "Succeeded");
       await handlerWith({ GITHUB_TOKEN: undefined, GITHUB_TOKEN_SECRET_ARN: arn })(

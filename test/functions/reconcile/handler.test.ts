@@ -9,11 +9,9 @@ import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
 import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
 import { createReconcileHandler } from "../../../functions/reconcile/handler.js";
 import { cloneName } from "../../../functions/shared/names.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
-import { captureLogger } from "../../helpers/capture-logger.js";
-import { setEnv } from "../../helpers/env.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
-import { GitHubApiDouble, type FakePullRequest } from "../../helpers/github-api.js";
+import type { FakePullRequest } from "../../helpers/github-api.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
 const REPOSITORY = "hello-world";
@@ -38,33 +36,7 @@ function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): Fa
 }
 
 describe("reconcile handler (wire level)", function () {
-  let aws: AwsDouble;
-  let github: GitHubApiDouble;
-  let restoreEnv: () => void;
-  let logger: ReturnType<typeof captureLogger>;
-  let source: PipelineDeclaration;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    github = new GitHubApiDouble();
-    await github.start();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-    await github.close();
-  });
-
-  beforeEach(() => {
-    aws.reset();
-    github.reset();
-    source = pipelineFixture("v1-ecs");
-    aws.seedPipeline(source);
-    aws.createRepository(REPOSITORY);
-    logger = captureLogger();
-  });
+  const wire = useWireDoubles({ repository: REPOSITORY });
 
   function sweep(
     env: Record<string, string | undefined> = {},
@@ -76,30 +48,30 @@ describe("reconcile handler (wire level)", function () {
           SOURCE_PIPELINE_NAME: SOURCE,
           ECR_REPOSITORY_NAME: REPOSITORY,
           GITHUB_TOKEN: TOKEN,
-          GITHUB_API_URL: github.url,
+          GITHUB_API_URL: wire.github.url,
           ...env,
         },
-        { logger },
+        { logger: wire.logger },
       ),
     );
     return handler(event);
   }
 
   /** A clone as the webhook would have made it, tagged as ours. */
-  function seedClone(number: number, from: PipelineDeclaration = source): string {
+  function seedClone(number: number, from: PipelineDeclaration = wire.source): string {
     const branch = `feature-${number}`;
     const declaration = cloneDeclaration(from, {
       prNumber: number,
       headBranch: branch,
       headRepository: REPO,
     });
-    aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch));
+    wire.aws.seedPipeline(declaration, cloneTags(SOURCE, number, branch));
     return declaration.name;
   }
 
-  const count = (operation: string) => aws.callCount(operation);
+  const count = (operation: string) => wire.aws.callCount(operation);
   const imageTags = () =>
-    aws
+    wire.aws
       .images(REPOSITORY)
       .flatMap((image) => image.tags)
       .sort();
@@ -113,37 +85,37 @@ describe("reconcile handler (wire level)", function () {
   };
 
   it("heals a lost opened: creates the missing clone in one sweep", async () => {
-    github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(pullRequest(2));
     const summary = await sweep();
     expect(summary).to.deep.equal({ ...empty, created: [2] });
-    const clone = aws.pipeline(cloneName(SOURCE, 2));
+    const clone = wire.aws.pipeline(cloneName(SOURCE, 2));
     expect(clone?.tags).to.deep.equal(cloneTags(SOURCE, 2, "feature-2"));
     expect(clone?.declaration.stages[0]?.actions[0]?.configuration).to.include({
       BranchName: "feature-2",
       FullRepositoryId: REPO,
     });
-    expect(aws.calls.map((call) => call.operation).sort()).to.deep.equal([
+    expect(wire.aws.calls.map((call) => call.operation).sort()).to.deep.equal([
       "CreatePipeline",
       "GetPipeline",
       "ListImages",
       "ListPipelines",
     ]);
-    expect(github.requests.map((r) => [r.path, r.query, r.authorization])).to.deep.equal([
+    expect(wire.github.requests.map((r) => [r.path, r.query, r.authorization])).to.deep.equal([
       [PULLS, "state=open&base=master&per_page=100", `token ${TOKEN}`],
     ]);
   });
 
   it("heals a lost closed: deletes the clone and the pull request's images only", async () => {
-    github.addPullRequest(pullRequest(2, { state: "closed", merged: true }));
-    github.addPullRequest(pullRequest(20));
+    wire.github.addPullRequest(pullRequest(2, { state: "closed", merged: true }));
+    wire.github.addPullRequest(pullRequest(20));
     seedClone(2);
     seedClone(20);
-    aws.seedExecution(cloneName(SOURCE, 2), { status: "InProgress" });
+    wire.aws.seedExecution(cloneName(SOURCE, 2), { status: "InProgress" });
     for (const tags of [["pr-2", "pr-2-abc1234"], ["pr-20", "pr-20-abc1234"], ["latest"]]) {
-      aws.seedImage(REPOSITORY, { tags });
+      wire.aws.seedImage(REPOSITORY, { tags });
     }
-    aws.seedImage(REPOSITORY, { tags: ["pr-7-abc1234", "pr-2x", "pr-07"] });
-    github.addPullRequest(pullRequest(7, { state: "closed" }));
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-7-abc1234", "pr-2x", "pr-07"] });
+    wire.github.addPullRequest(pullRequest(7, { state: "closed" }));
 
     const summary = await sweep();
     expect(summary).to.deep.equal({
@@ -152,12 +124,12 @@ describe("reconcile handler (wire level)", function () {
       imagesDeleted: [2, 7],
       unchanged: [20],
     });
-    expect(aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 20)]);
+    expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 20)]);
     expect(imageTags()).to.deep.equal(["latest", "pr-07", "pr-20", "pr-20-abc1234", "pr-2x"]);
     expect(count("StopPipelineExecution")).to.equal(1);
     expect(count("ListImages")).to.equal(1);
     // Closed pull requests are confirmed one by one before anything is deleted.
-    expect(github.requests.map((r) => r.path).sort()).to.deep.equal([
+    expect(wire.github.requests.map((r) => r.path).sort()).to.deep.equal([
       PULLS,
       `${PULLS}/2`,
       `${PULLS}/7`,
@@ -165,28 +137,28 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("removes the clone of a pull request retargeted away from the source branch", async () => {
-    github.addPullRequest(pullRequest(2, { base: { ref: "develop", repo: REPO } }));
+    wire.github.addPullRequest(pullRequest(2, { base: { ref: "develop", repo: REPO } }));
     seedClone(2);
-    aws.seedImage(REPOSITORY, { tags: ["pr-2"] });
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-2"] });
     const summary = await sweep();
     expect(summary).to.deep.equal({ ...empty, deleted: [2], imagesDeleted: [2] });
   });
 
   it("updates a stale clone in place", async () => {
-    github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(pullRequest(2));
     seedClone(2);
     const changed = pipelineFixture("v1-ecs");
     const build = changed.stages[1]?.actions[0];
     if (build?.configuration) build.configuration["ProjectName"] = "hello-world-build-v2";
-    aws.reset();
-    aws.seedPipeline(changed);
-    aws.createRepository(REPOSITORY);
-    seedClone(2, source);
+    wire.aws.reset();
+    wire.aws.seedPipeline(changed);
+    wire.aws.createRepository(REPOSITORY);
+    seedClone(2, wire.source);
 
     const summary = await sweep();
     expect(summary).to.deep.equal({ ...empty, updated: [2] });
     expect(count("UpdatePipeline")).to.equal(1);
-    const clone = aws.pipeline(cloneName(SOURCE, 2));
+    const clone = wire.aws.pipeline(cloneName(SOURCE, 2));
     expect(clone?.declaration.stages[1]?.actions[0]?.configuration?.["ProjectName"]).to.equal(
       "hello-world-build-v2",
     );
@@ -194,10 +166,10 @@ describe("reconcile handler (wire level)", function () {
 
   it("leaves unchanged clones alone: no write call at all", async () => {
     for (const n of [2, 3]) {
-      github.addPullRequest(pullRequest(n));
+      wire.github.addPullRequest(pullRequest(n));
       seedClone(n);
     }
-    aws.seedImage(REPOSITORY, { tags: ["pr-2", "pr-3-abc"] });
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-2", "pr-3-abc"] });
     const summary = await sweep();
     expect(summary).to.deep.equal({ ...empty, unchanged: [2, 3] });
     for (const write of ["CreatePipeline", "UpdatePipeline", "DeletePipeline", "BatchDeleteImage"])
@@ -208,18 +180,18 @@ describe("reconcile handler (wire level)", function () {
   it("never touches unmanaged pipelines, even with a clone's name", async () => {
     const foreign = (name: string) => ({ ...pipelineFixture("v1-ecs"), name });
     // PR 3 is closed, PR 4 open: both names look like clones but carry no branchline tags.
-    aws.seedPipeline(foreign(cloneName(SOURCE, 3)), [{ key: "team", value: "payments" }]);
-    aws.seedPipeline(foreign(cloneName(SOURCE, 4)));
+    wire.aws.seedPipeline(foreign(cloneName(SOURCE, 3)), [{ key: "team", value: "payments" }]);
+    wire.aws.seedPipeline(foreign(cloneName(SOURCE, 4)));
     // Tagged by branchline for another source pipeline.
-    aws.seedPipeline(foreign(cloneName(SOURCE, 5)), cloneTags("another-app", 5, "x"));
-    aws.seedPipeline(foreign("another-app"));
-    aws.seedPipeline(foreign("hello-world-pr-6-extra"), cloneTags(SOURCE, 6, "x"));
-    github.addPullRequest(pullRequest(3, { state: "closed" }));
-    github.addPullRequest(pullRequest(4));
-    github.addPullRequest(pullRequest(5, { state: "closed" }));
-    github.addPullRequest(pullRequest(6, { state: "closed" }));
-    aws.seedImage(REPOSITORY, { tags: ["pr-3"] });
-    const before = aws.pipelineNames().map((name) => aws.pipeline(name));
+    wire.aws.seedPipeline(foreign(cloneName(SOURCE, 5)), cloneTags("another-app", 5, "x"));
+    wire.aws.seedPipeline(foreign("another-app"));
+    wire.aws.seedPipeline(foreign("hello-world-pr-6-extra"), cloneTags(SOURCE, 6, "x"));
+    wire.github.addPullRequest(pullRequest(3, { state: "closed" }));
+    wire.github.addPullRequest(pullRequest(4));
+    wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
+    wire.github.addPullRequest(pullRequest(6, { state: "closed" }));
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-3"] });
+    const before = wire.aws.pipelineNames().map((name) => wire.aws.pipeline(name));
 
     const summary = await sweep();
     expect(summary.created).to.deep.equal([]);
@@ -229,38 +201,39 @@ describe("reconcile handler (wire level)", function () {
     expect(summary.errors).to.deep.equal([
       `pull request #4: pipeline ${cloneName(SOURCE, 4)} exists but is not managed by branchline (its tags do not name this source pipeline); it is left alone`,
     ]);
-    expect(aws.pipelineNames().map((name) => aws.pipeline(name))).to.deep.equal(before);
+    expect(wire.aws.pipelineNames().map((name) => wire.aws.pipeline(name))).to.deep.equal(before);
     for (const write of ["CreatePipeline", "UpdatePipeline", "DeletePipeline", "BatchDeleteImage"])
       expect(count(write), write).to.equal(0);
     expect(imageTags()).to.deep.equal(["pr-3"]);
   });
 
   it("follows the draft and fork settings like the webhook", async () => {
-    github.addPullRequest(pullRequest(2, { draft: true }));
-    github.addPullRequest(pullRequest(3, { draft: true }));
+    wire.github.addPullRequest(pullRequest(2, { draft: true }));
+    wire.github.addPullRequest(pullRequest(3, { draft: true }));
     seedClone(3);
-    github.addPullRequest(
+    wire.github.addPullRequest(
       pullRequest(4, { head: { ref: "f", sha: "b".repeat(40), repo: "someone/Hello-World" } }),
     );
     const summary = await sweep({ BUILD_DRAFT_PULL_REQUESTS: "false" });
     // A draft keeps the clone it has, gets none if it has none; forks are not built.
     expect(summary).to.deep.equal({ ...empty, unchanged: [3] });
-    expect(aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 3)]);
+    expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 3)]);
 
     const allowed = await sweep({ ALLOW_FORK_PULL_REQUESTS: "true" });
     expect(allowed.created).to.deep.equal([2, 4]);
     expect(
-      aws.pipeline(cloneName(SOURCE, 4))?.declaration.stages[0]?.actions[0]?.configuration,
+      wire.aws.pipeline(cloneName(SOURCE, 4))?.declaration.stages[0]?.actions[0]?.configuration,
     ).to.include({ FullRepositoryId: "someone/Hello-World", BranchName: "f" });
   });
 
   it("reconciles 1,000 open pull requests and 1,000 clones across pages", async function () {
     this.timeout(15000);
     // Open: 1..1000. Clones: 11..1010, of which 1001..1010 belong to closed pull requests.
-    for (let n = 1; n <= 1000; n++) github.addPullRequest(pullRequest(n));
-    for (let n = 1001; n <= 1010; n++) github.addPullRequest(pullRequest(n, { state: "closed" }));
+    for (let n = 1; n <= 1000; n++) wire.github.addPullRequest(pullRequest(n));
+    for (let n = 1001; n <= 1010; n++)
+      wire.github.addPullRequest(pullRequest(n, { state: "closed" }));
     for (let n = 11; n <= 1010; n++) seedClone(n);
-    aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "zz-unrelated" });
+    wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "zz-unrelated" });
 
     const summary = await sweep();
     const range = (from: number, to: number) =>
@@ -270,22 +243,22 @@ describe("reconcile handler (wire level)", function () {
     expect(summary.deleted).to.deep.equal(range(1001, 1010));
     expect(summary.unchanged).to.deep.equal(range(11, 1000));
     expect(summary.updated).to.deep.equal([]);
-    expect(aws.pipelineNames()).to.have.length(1002);
+    expect(wire.aws.pipelineNames()).to.have.length(1002);
 
     // 1,002 pipelines in pages of at most 1,000; 1,000 pull requests in pages of 100.
     expect(count("ListPipelines")).to.equal(2);
-    expect(github.requestsTo(PULLS)).to.have.length(10);
+    expect(wire.github.requestsTo(PULLS)).to.have.length(10);
     expect(
-      github.requestsTo(PULLS).map((r) => new URLSearchParams(r.query).get("page")),
+      wire.github.requestsTo(PULLS).map((r) => new URLSearchParams(r.query).get("page")),
     ).to.deep.equal([null, "2", "3", "4", "5", "6", "7", "8", "9", "10"]);
-    expect(github.requests).to.have.length(20); // the listing, then one check per closed PR
+    expect(wire.github.requests).to.have.length(20); // the listing, then one check per closed PR
     expect(count("GetPipeline")).to.equal(1 + 990);
     expect(count("CreatePipeline")).to.equal(10);
     expect(count("ListTagsForResource")).to.equal(20); // checked before and inside each removal
     expect(count("DeletePipeline")).to.equal(10);
     expect(count("ListImages")).to.equal(1);
     expect(count("UpdatePipeline")).to.equal(0);
-    const line = logger.lines.find((l) => l.message === "reconciled");
+    const line = wire.logger.lines.find((l) => l.message === "reconciled");
     expect(line?.fields).to.deep.include({
       trigger: "schedule",
       eventId: SCHEDULED.id,
@@ -297,10 +270,10 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("reports one pull request's failure and still does the others", async () => {
-    for (const n of [2, 3, 4]) github.addPullRequest(pullRequest(n));
-    github.addPullRequest(pullRequest(5, { state: "closed" }));
+    for (const n of [2, 3, 4]) wire.github.addPullRequest(pullRequest(n));
+    wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
     seedClone(5);
-    aws.inject({
+    wire.aws.inject({
       operation: "CreatePipeline",
       error: { status: 400, type: "InvalidStructureException", message: "stage Build is invalid" },
     });
@@ -310,7 +283,7 @@ describe("reconcile handler (wire level)", function () {
     expect(summary.errors).to.have.length(1);
     const failed = [2, 3, 4].find((n) => !summary.created.includes(n));
     expect(summary.errors[0]).to.equal(`pull request #${failed}: stage Build is invalid`);
-    const errorLine = logger.lines.find((l) => l.message === "pull request not reconciled");
+    const errorLine = wire.logger.lines.find((l) => l.message === "pull request not reconciled");
     expect(errorLine?.level).to.equal("error");
     expect(errorLine?.fields).to.include({ pullRequest: failed, error: "stage Build is invalid" });
   });
@@ -319,17 +292,17 @@ describe("reconcile handler (wire level)", function () {
     const noToken = { GITHUB_TOKEN: undefined };
 
     it("deletes what it can show is closed, refreshes what it can see, and says what it could not check", async () => {
-      github.addPullRequest(pullRequest(2, { state: "closed" }));
+      wire.github.addPullRequest(pullRequest(2, { state: "closed" }));
       seedClone(2);
-      github.addPullRequest(pullRequest(3));
+      wire.github.addPullRequest(pullRequest(3));
       const changed = pipelineFixture("v1-ecs");
       if (changed.stages[1]?.actions[0]?.configuration)
         changed.stages[1].actions[0].configuration["ProjectName"] = "renamed";
       seedClone(3, changed);
-      github.addPullRequest(pullRequest(4, { state: "closed" }));
-      aws.seedImage(REPOSITORY, { tags: ["pr-4-abc"] });
+      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+      wire.aws.seedImage(REPOSITORY, { tags: ["pr-4-abc"] });
       seedClone(5); // GitHub does not show #5 (a private repository, anonymously)
-      github.addPullRequest(pullRequest(6)); // open, no clone: cannot be found without listing
+      wire.github.addPullRequest(pullRequest(6)); // open, no clone: cannot be found without listing
 
       const summary = await sweep(noToken);
       expect(summary).to.deep.equal({
@@ -342,10 +315,10 @@ describe("reconcile handler (wire level)", function () {
           `pull request #5: GitHub answered 404 for pull request #5 of ${REPO} (it does not exist, or the repository is private and needs a token)`,
         ],
       });
-      expect(aws.pipeline(cloneName(SOURCE, 6))).to.equal(undefined);
-      expect(aws.pipeline(cloneName(SOURCE, 5))).not.to.equal(undefined);
-      expect(github.requestsTo(PULLS)).to.deep.equal([]);
-      expect(github.requests.map((r) => r.authorization)).to.deep.equal([
+      expect(wire.aws.pipeline(cloneName(SOURCE, 6))).to.equal(undefined);
+      expect(wire.aws.pipeline(cloneName(SOURCE, 5))).not.to.equal(undefined);
+      expect(wire.github.requestsTo(PULLS)).to.deep.equal([]);
+      expect(wire.github.requests.map((r) => r.authorization)).to.deep.equal([
         undefined,
         undefined,
         undefined,
@@ -354,7 +327,7 @@ describe("reconcile handler (wire level)", function () {
     });
 
     it("stops asking GitHub once its rate limit is used up and lists what was not checked", async () => {
-      github.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/, () => ({
+      wire.github.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/, () => ({
         status: 403,
         headers: { "x-ratelimit-remaining": "0", "x-ratelimit-limit": "60" },
         body: { message: "API rate limit exceeded for 127.0.0.1." },
@@ -366,7 +339,7 @@ describe("reconcile handler (wire level)", function () {
         NO_TOKEN_MESSAGE,
         "GitHub's rate limit is used up: 3 pull request(s) were not checked: #2, #3, #4",
       ]);
-      expect(aws.pipelineNames()).to.have.length(4);
+      expect(wire.aws.pipelineNames()).to.have.length(4);
     });
   });
 
@@ -376,20 +349,20 @@ describe("reconcile handler (wire level)", function () {
       ...empty,
       errors: ["sweep not started: environment variable SOURCE_PIPELINE_NAME is not set"],
     });
-    aws.reset();
+    wire.aws.reset();
     const missing = await sweep();
     expect(missing.errors).to.deep.equal([
       "sweep not started: source pipeline hello-world does not exist",
     ]);
-    expect(logger.lines.filter((l) => l.message === "reconciled")).to.have.length(2);
-    expect(logger.lines.find((l) => l.message === "reconciled")?.fields).to.include({
+    expect(wire.logger.lines.filter((l) => l.message === "reconciled")).to.have.length(2);
+    expect(wire.logger.lines.find((l) => l.message === "reconciled")?.fields).to.include({
       trigger: "on-demand",
     });
   });
 
   it("never logs the token", async () => {
-    github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(pullRequest(2));
     await sweep();
-    expect(logger.text()).not.to.include(TOKEN);
+    expect(wire.logger.text()).not.to.include(TOKEN);
   });
 });

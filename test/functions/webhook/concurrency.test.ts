@@ -7,18 +7,15 @@
 import { expect } from "chai";
 import type { ReconcileSummary } from "../../../functions/app/reconcile.js";
 import { cloneDeclaration, cloneTags, sameDeclaration } from "../../../functions/core/clone.js";
-import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
 import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
 import { createReconcileHandler } from "../../../functions/reconcile/handler.js";
 import { cloneName } from "../../../functions/shared/names.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
-import { startAwsDouble, type AwsDouble, type FaultSpec } from "../../helpers/aws-double/index.js";
+import type { FaultSpec } from "../../helpers/aws-double/index.js";
 import { captureLogger } from "../../helpers/capture-logger.js";
-import { setEnv } from "../../helpers/env.js";
-import { pipelineFixture } from "../../helpers/fixtures.js";
-import { GitHubApiDouble } from "../../helpers/github-api.js";
 import { pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
 const SOURCE = "hello-world";
@@ -60,38 +57,14 @@ const INTERLEAVINGS: { name: string; faults: FaultSpec[] }[] = [
 
 describe("opened and closed delivered together", function () {
   this.timeout(20_000);
-  let aws: AwsDouble;
-  let github: GitHubApiDouble;
-  let restoreEnv: () => void;
-  let source: PipelineDeclaration;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    github = new GitHubApiDouble();
-    await github.start();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-    await github.close();
-  });
-
-  beforeEach(() => {
-    aws.reset();
-    github.reset();
-    source = pipelineFixture("v1-ecs");
-    aws.seedPipeline(source);
-    aws.createRepository(REPOSITORY);
-  });
+  const wire = useWireDoubles({ repository: REPOSITORY });
 
   function env(token: boolean): Record<string, string> {
     return {
       SOURCE_PIPELINE_NAME: SOURCE,
       ECR_REPOSITORY_NAME: REPOSITORY,
       WEBHOOK_SECRET: SECRET,
-      GITHUB_API_URL: github.url,
+      GITHUB_API_URL: wire.github.url,
       ...(token ? { GITHUB_TOKEN: TOKEN } : {}),
     };
   }
@@ -114,7 +87,7 @@ describe("opened and closed delivered together", function () {
   }
 
   function gitHubShows(state: "open" | "closed"): void {
-    github.addPullRequest({
+    wire.github.addPullRequest({
       number: PR,
       state,
       merged: state === "closed",
@@ -125,27 +98,27 @@ describe("opened and closed delivered together", function () {
 
   /** Images the pull request's builds pushed before it closed, and two that are not its own. */
   function seedImages(): void {
-    aws.seedImage(REPOSITORY, { tags: ["latest", "abc1234"] });
-    aws.seedImage(REPOSITORY, { tags: ["pr-2", "pr-2-abc1234"] });
-    aws.seedImage(REPOSITORY, { tags: ["pr-2-def5678"] });
+    wire.aws.seedImage(REPOSITORY, { tags: ["latest", "abc1234"] });
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-2", "pr-2-abc1234"] });
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-2-def5678"] });
   }
 
   const tagsInRepository = () =>
-    aws
+    wire.aws
       .images(REPOSITORY)
       .flatMap((image) => image.tags)
       .sort();
 
   /** What GitHub shows for a closed pull request: no clone, no images of it, the rest intact. */
   function expectClosedState(): void {
-    expect(aws.pipelineNames()).to.deep.equal([SOURCE]);
+    expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE]);
     expect(tagsInRepository()).to.deep.equal(OTHER_TAGS);
   }
 
   function expectWholeOrNoClone(): void {
-    const clone = aws.pipeline(CLONE);
+    const clone = wire.aws.pipeline(CLONE);
     if (!clone) return;
-    const desired = cloneDeclaration(source, {
+    const desired = cloneDeclaration(wire.source, {
       prNumber: PR,
       headBranch: BRANCH,
       headRepository: REPO,
@@ -156,7 +129,7 @@ describe("opened and closed delivered together", function () {
 
   /** Waits until the double has a call of `operation` that it has not answered yet. */
   async function heldAt(operation: string): Promise<void> {
-    while (!aws.calls.some((call) => call.operation === operation && call.status === 0)) {
+    while (!wire.aws.calls.some((call) => call.operation === operation && call.status === 0)) {
       await sleep(5);
     }
   }
@@ -177,20 +150,20 @@ describe("opened and closed delivered together", function () {
         it(`${order.join(" + ")}, ${name}: no clone and no images of the pull request`, async () => {
           gitHubShows("closed");
           seedImages();
-          for (const fault of faults) aws.inject(fault);
+          for (const fault of faults) wire.aws.inject(fault);
           const answers = await together(order, true);
           for (const answer of answers) expect(answer.status, JSON.stringify(answer)).to.equal(200);
           expectClosedState();
-          expect(aws.callCount("CreatePipeline")).to.equal(0);
+          expect(wire.aws.callCount("CreatePipeline")).to.equal(0);
         });
 
         it(`${order.join(" + ")} redelivered while the clone exists, ${name}: both 200, all gone`, async () => {
           gitHubShows("open");
           expect((await deliver("opened", true)).body["outcome"]).to.equal("created");
-          aws.seedExecution(CLONE, { status: "InProgress" });
+          wire.aws.seedExecution(CLONE, { status: "InProgress" });
           seedImages();
           gitHubShows("closed");
-          for (const fault of faults) aws.inject(fault);
+          for (const fault of faults) wire.aws.inject(fault);
           const answers = await together(order, true);
           for (const answer of answers) expect(answer.status, JSON.stringify(answer)).to.equal(200);
           expectClosedState();
@@ -202,7 +175,7 @@ describe("opened and closed delivered together", function () {
       gitHubShows("open");
       seedImages();
       let release = (): void => undefined;
-      aws.inject({
+      wire.aws.inject({
         operation: "CreatePipeline",
         until: new Promise<void>((resolve) => (release = resolve)),
       });
@@ -223,12 +196,12 @@ describe("opened and closed delivered together", function () {
     it("two removals racing over one clone: neither fails on the pipeline the other deleted", async () => {
       gitHubShows("open");
       expect((await deliver("opened", true)).body["outcome"]).to.equal("created");
-      aws.seedExecution(CLONE, { status: "InProgress" });
+      wire.aws.seedExecution(CLONE, { status: "InProgress" });
       seedImages();
       gitHubShows("closed");
       let release = (): void => undefined;
       // The first removal to list executions waits until the other has deleted the clone.
-      aws.inject({
+      wire.aws.inject({
         operation: "ListPipelineExecutions",
         until: new Promise<void>((resolve) => (release = resolve)),
       });
@@ -236,7 +209,7 @@ describe("opened and closed delivered together", function () {
       await heldAt("ListPipelineExecutions");
       const second = await deliver("opened", true);
       expect(second).to.deep.include({ status: 200 });
-      expect(aws.pipeline(CLONE)).to.equal(undefined);
+      expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
       release();
       expect((await first).status).to.equal(200);
       expectClosedState();
@@ -251,7 +224,7 @@ describe("opened and closed delivered together", function () {
       for (const { name, faults } of INTERLEAVINGS) {
         it(`${order.join(" + ")}, ${name}: a whole clone at most, and the next closed removes it`, async () => {
           seedImages();
-          for (const fault of faults) aws.inject(fault);
+          for (const fault of faults) wire.aws.inject(fault);
           const answers = await together(order, false);
           for (const answer of answers) expect(answer.status, JSON.stringify(answer)).to.equal(200);
           // The webhook cannot know that opened is stale: it may have created the clone after
@@ -265,13 +238,13 @@ describe("opened and closed delivered together", function () {
 
     it("opened's create landing after closed leaves a clone; a redelivered closed or one reconcile removes it", async () => {
       for (const cleanUp of ["redelivery", "reconcile"] as const) {
-        aws.reset();
-        aws.seedPipeline(source);
-        aws.createRepository(REPOSITORY);
-        github.reset();
+        wire.aws.reset();
+        wire.aws.seedPipeline(wire.source);
+        wire.aws.createRepository(REPOSITORY);
+        wire.github.reset();
         seedImages();
         let release = (): void => undefined;
-        aws.inject({
+        wire.aws.inject({
           operation: "CreatePipeline",
           until: new Promise<void>((resolve) => (release = resolve)),
         });
@@ -283,7 +256,7 @@ describe("opened and closed delivered together", function () {
         expect((await opened).body["outcome"]).to.equal("created");
         // The limitation without a token: the clone of a closed pull request exists now.
         expectWholeOrNoClone();
-        expect(aws.pipeline(CLONE)).not.to.equal(undefined);
+        expect(wire.aws.pipeline(CLONE)).not.to.equal(undefined);
 
         if (cleanUp === "redelivery") {
           expect((await deliver("closed", false)).body["outcome"]).to.equal("deleted");

@@ -8,23 +8,15 @@
 import { expect } from "chai";
 import type { ReconcileSummary } from "../../../functions/app/reconcile.js";
 import { cloneDeclaration, cloneTags, sameDeclaration } from "../../../functions/core/clone.js";
-import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
 import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
 import { createReconcileHandler } from "../../../functions/reconcile/handler.js";
 import { cloneName } from "../../../functions/shared/names.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
-import {
-  startAwsDouble,
-  type AwsDouble,
-  type FaultSpec,
-  type InjectedError,
-} from "../../helpers/aws-double/index.js";
+import type { FaultSpec, InjectedError } from "../../helpers/aws-double/index.js";
 import { captureLogger } from "../../helpers/capture-logger.js";
-import { setEnv } from "../../helpers/env.js";
-import { pipelineFixture } from "../../helpers/fixtures.js";
-import { GitHubApiDouble } from "../../helpers/github-api.js";
 import { pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
 const SOURCE = "hello-world";
@@ -63,34 +55,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("webhook under injected AWS faults", function () {
   this.timeout(30_000);
-  let aws: AwsDouble;
-  let github: GitHubApiDouble;
-  let restoreEnv: () => void;
-  let logger: ReturnType<typeof captureLogger>;
-  let source: PipelineDeclaration;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    github = new GitHubApiDouble();
-    await github.start();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-    await github.close();
-  });
+  const wire = useWireDoubles({ repository: REPOSITORY });
 
   beforeEach(() => {
-    aws.reset();
-    github.reset();
-    source = pipelineFixture("v1-ecs");
-    aws.seedPipeline(source);
-    aws.createRepository(REPOSITORY);
-    logger = captureLogger();
     // The owner of the pr-20 images: open, but from a fork, so neither built nor cleaned up.
-    github.addPullRequest({
+    wire.github.addPullRequest({
       number: 20,
       state: "open",
       head: { ref: "patch-1", sha: "b".repeat(40), repo: "someone/Hello-World" },
@@ -106,7 +75,10 @@ describe("webhook under injected AWS faults", function () {
 
   async function deliver(action: "opened" | "synchronize" | "closed", budgetMs?: number) {
     const handler = createHandler(
-      defaultWebhookDeps(env, { logger, ...(budgetMs !== undefined ? { budgetMs } : {}) }),
+      defaultWebhookDeps(env, {
+        logger: wire.logger,
+        ...(budgetMs !== undefined ? { budgetMs } : {}),
+      }),
     );
     const payload = pullRequestPayload({
       action,
@@ -122,7 +94,7 @@ describe("webhook under injected AWS faults", function () {
   /** GitHub shows pull request 2 in this state. */
   function gitHubShows(state: "open" | "closed", numbers: number[] = [PR]): void {
     for (const number of numbers) {
-      github.addPullRequest({
+      wire.github.addPullRequest({
         number,
         state,
         head: {
@@ -138,7 +110,7 @@ describe("webhook under injected AWS faults", function () {
   async function reconcileOnce(): Promise<ReconcileSummary> {
     const handler = createReconcileHandler(
       defaultReconcileDeps(
-        { ...env, GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url },
+        { ...env, GITHUB_TOKEN: TOKEN, GITHUB_API_URL: wire.github.url },
         { logger: captureLogger() },
       ),
     );
@@ -147,7 +119,7 @@ describe("webhook under injected AWS faults", function () {
 
   /** Waits until the double has answered every request, even those whose caller gave up. */
   async function settled(): Promise<void> {
-    while (aws.calls.some((call) => call.status === 0)) await sleep(10);
+    while (wire.aws.calls.some((call) => call.status === 0)) await sleep(10);
   }
 
   /** The clone of pull request `number`: absent, or complete and tagged as ours. */
@@ -155,9 +127,9 @@ describe("webhook under injected AWS faults", function () {
     number = PR,
     branch = number === PR ? BRANCH : `feature-${number}`,
   ) {
-    const clone = aws.pipeline(cloneName(SOURCE, number));
+    const clone = wire.aws.pipeline(cloneName(SOURCE, number));
     if (!clone) return;
-    const desired = cloneDeclaration(source, {
+    const desired = cloneDeclaration(wire.source, {
       prNumber: number,
       headBranch: branch,
       headRepository: REPO,
@@ -167,38 +139,40 @@ describe("webhook under injected AWS faults", function () {
   }
 
   function expectCloneExists(number = PR): void {
-    expect(aws.pipeline(cloneName(SOURCE, number)), `clone of #${number}`).not.to.equal(undefined);
+    expect(wire.aws.pipeline(cloneName(SOURCE, number)), `clone of #${number}`).not.to.equal(
+      undefined,
+    );
     expectWholeOrNoClone(number);
   }
 
   const tagsInRepository = () =>
-    aws
+    wire.aws
       .images(REPOSITORY)
       .flatMap((image) => image.tags)
       .sort();
 
   /** Everything a closed pull request 2 leaves: the source pipeline and the other images. */
   function expectClosedAndClean(): void {
-    expect(aws.pipelineNames()).to.deep.equal([SOURCE]);
+    expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE]);
     expect(tagsInRepository()).to.deep.equal(OTHER_TAGS);
   }
 
   function expectSourceUntouched(): void {
-    expect(aws.pipeline(SOURCE)?.declaration).to.deep.equal({
-      ...source,
-      version: source.version ?? 1,
+    expect(wire.aws.pipeline(SOURCE)?.declaration).to.deep.equal({
+      ...wire.source,
+      version: wire.source.version ?? 1,
     });
   }
 
   /** Pull request 2 with its clone, a running execution and images, as a close finds it. */
   async function openWithImages(): Promise<void> {
     expect((await deliver("opened")).body["outcome"]).to.equal("created");
-    aws.seedExecution(CLONE, { status: "InProgress" });
-    aws.seedImage(REPOSITORY, { tags: ["latest", "abc1234"] });
-    aws.seedImage(REPOSITORY, { tags: ["pr-20", "pr-20-abc1234"] });
-    aws.seedImage(REPOSITORY, { tags: ["pr-2-shared", "keep-me"] });
-    for (const tag of PR_TAGS) aws.seedImage(REPOSITORY, { tags: [tag] });
-    aws.calls.length = 0;
+    wire.aws.seedExecution(CLONE, { status: "InProgress" });
+    wire.aws.seedImage(REPOSITORY, { tags: ["latest", "abc1234"] });
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-20", "pr-20-abc1234"] });
+    wire.aws.seedImage(REPOSITORY, { tags: ["pr-2-shared", "keep-me"] });
+    for (const tag of PR_TAGS) wire.aws.seedImage(REPOSITORY, { tags: [tag] });
+    wire.aws.calls.length = 0;
   }
 
   describe("opened while AWS fails", () => {
@@ -238,7 +212,7 @@ describe("webhook under injected AWS faults", function () {
       for (const operation of ops) {
         it(`${operation} ${name}: 503, no half-made clone; one reconcile creates it`, async () => {
           gitHubShows("open");
-          aws.inject(fault(operation));
+          wire.aws.inject(fault(operation));
           const answer = await deliver("opened");
           expect(answer.status).to.equal(503);
           expectWholeOrNoClone();
@@ -247,7 +221,7 @@ describe("webhook under injected AWS faults", function () {
           const summary = await reconcileOnce();
           expect(summary.errors).to.deep.equal([]);
           expectCloneExists();
-          expect(aws.pipelineNames()).to.deep.equal([SOURCE, CLONE].sort());
+          expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, CLONE].sort());
           expect((await deliver("synchronize")).body["outcome"]).to.equal("unchanged");
         });
       }
@@ -259,10 +233,10 @@ describe("webhook under injected AWS faults", function () {
         "ServiceUnavailable",
         "ThrottlingException",
       ] as const) {
-        aws.reset();
-        aws.seedPipeline(source);
-        aws.inject({ operation: "GetPipeline", error, times: 1 });
-        aws.inject({
+        wire.aws.reset();
+        wire.aws.seedPipeline(wire.source);
+        wire.aws.inject({ operation: "GetPipeline", error, times: 1 });
+        wire.aws.inject({
           operation: "CreatePipeline",
           error,
           times: error === "InternalFailure" ? ATTEMPTS - 1 : 1,
@@ -278,22 +252,22 @@ describe("webhook under injected AWS faults", function () {
   describe("a CreatePipeline that succeeds but whose answer is lost", () => {
     for (const action of ["opened", "synchronize"] as const) {
       it(`${action}: the retry finds our complete clone and answers 200 unchanged, not 409`, async () => {
-        aws.inject({ operation: "CreatePipeline", error: "InternalFailure", after: "apply" });
+        wire.aws.inject({ operation: "CreatePipeline", error: "InternalFailure", after: "apply" });
         const answer = await deliver(action);
         expect(answer).to.deep.equal({
           status: 200,
           body: { outcome: "unchanged", pipeline: CLONE, pullRequest: PR },
         });
-        expect(aws.callCount("CreatePipeline")).to.equal(2);
-        expect(aws.calls.map((call) => call.status)).to.include(500);
+        expect(wire.aws.callCount("CreatePipeline")).to.equal(2);
+        expect(wire.aws.calls.map((call) => call.status)).to.include(500);
         expectCloneExists();
-        expect(aws.pipeline(CLONE)?.version).to.equal(1);
+        expect(wire.aws.pipeline(CLONE)?.version).to.equal(1);
         expect((await deliver(action)).body["outcome"]).to.equal("unchanged");
       });
     }
 
     it("when the answer comes too late: 503, then the clone is whole and a redelivery converges", async () => {
-      aws.inject({ operation: "CreatePipeline", delayMs: 400 });
+      wire.aws.inject({ operation: "CreatePipeline", delayMs: 400 });
       const answer = await deliver("opened", 150);
       expect(answer.status).to.equal(503);
       expect(answer.body["outcome"]).to.equal("timed-out");
@@ -330,7 +304,7 @@ describe("webhook under injected AWS faults", function () {
         it(`${operation} ${name}: 503, nothing else touched; one reconcile finishes the job`, async () => {
           await openWithImages();
           gitHubShows("closed");
-          aws.inject(fault(operation));
+          wire.aws.inject(fault(operation));
           const answer = await deliver("closed");
           expect(answer.status).to.equal(503);
           expectWholeOrNoClone();
@@ -347,7 +321,7 @@ describe("webhook under injected AWS faults", function () {
     for (const operation of CLOSED_PATH) {
       it(`${operation} carried out but its answer lost once: the retry converges with 200`, async () => {
         await openWithImages();
-        aws.inject({ operation, error: "InternalFailure", after: "apply" });
+        wire.aws.inject({ operation, error: "InternalFailure", after: "apply" });
         const answer = await deliver("closed");
         expect(answer.status).to.equal(200);
         expect(answer.body["outcome"]).to.equal("deleted");
@@ -358,7 +332,7 @@ describe("webhook under injected AWS faults", function () {
     for (const operation of ["ListPipelineExecutions", "DeletePipeline", "BatchDeleteImage"]) {
       it(`${operation} too slow for the budget: 503 timed-out; a redelivery finishes the job`, async () => {
         await openWithImages();
-        aws.inject({ operation, delayMs: 400 });
+        wire.aws.inject({ operation, delayMs: 400 });
         const answer = await deliver("closed", 150);
         expect(answer.status).to.equal(503);
         expect(answer.body["outcome"]).to.equal("timed-out");
@@ -378,15 +352,15 @@ describe("webhook under injected AWS faults", function () {
       // Tags in the first and the last of the three batches fail once.
       const failing = [PR_TAGS[3] ?? "", PR_TAGS[225] ?? ""];
       for (const tag of failing)
-        aws.failImageDeletes({ repository: REPOSITORY, tags: [tag], times: 1 });
+        wire.aws.failImageDeletes({ repository: REPOSITORY, tags: [tag], times: 1 });
       const answer = await deliver("closed");
       expect(answer.status).to.equal(503);
       expect(answer.body["message"]).to.match(/ImageReferencedByManifestList|reconciler/);
-      expect(aws.pipeline(CLONE)).to.equal(undefined);
+      expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
       // Every batch was tried: only the failed tags are left of pull request 2's.
-      expect(aws.callCount("BatchDeleteImage")).to.equal(3);
+      expect(wire.aws.callCount("BatchDeleteImage")).to.equal(3);
       expect(tagsInRepository()).to.deep.equal([...OTHER_TAGS, ...failing].sort());
-      const warning = logger.lines.find(
+      const warning = wire.logger.lines.find(
         (line) => line.message === "some images could not be deleted",
       );
       expect(warning?.fields["failures"]).to.have.length(2);
@@ -400,7 +374,7 @@ describe("webhook under injected AWS faults", function () {
     it("converges in one reconcile after a partial failure", async () => {
       await openWithImages();
       gitHubShows("closed");
-      aws.failImageDeletes({ repository: REPOSITORY, tags: [PR_TAGS[150] ?? ""], times: 1 });
+      wire.aws.failImageDeletes({ repository: REPOSITORY, tags: [PR_TAGS[150] ?? ""], times: 1 });
       expect((await deliver("closed")).status).to.equal(503);
       const summary = await reconcileOnce();
       expect(summary.errors).to.deep.equal([]);
@@ -410,15 +384,15 @@ describe("webhook under injected AWS faults", function () {
 
     it("keeps failing on an image ECR will not delete, without touching anything else", async () => {
       await openWithImages();
-      aws.failImageDeletes({ repository: REPOSITORY, tags: ["pr-2-shared"] });
+      wire.aws.failImageDeletes({ repository: REPOSITORY, tags: ["pr-2-shared"] });
       for (let i = 0; i < 2; i++) expect((await deliver("closed")).status).to.equal(503);
       expect(tagsInRepository()).to.deep.equal([...OTHER_TAGS, "pr-2-shared"].sort());
-      expect(aws.pipelineNames()).to.deep.equal([SOURCE]);
+      expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE]);
     });
 
     it("treats ImageNotFound (deleted meanwhile) as done", async () => {
       await openWithImages();
-      aws.failImageDeletes({
+      wire.aws.failImageDeletes({
         repository: REPOSITORY,
         tags: [PR_TAGS[0] ?? ""],
         code: "ImageNotFound",
@@ -434,8 +408,8 @@ describe("webhook under injected AWS faults", function () {
     it("a burst of openings under a CreatePipeline throttle: 200 or 503, whole clones, then one reconcile completes them", async () => {
       const numbers = Array.from({ length: 12 }, (_, i) => 100 + i);
       gitHubShows("open", numbers);
-      aws.throttle("CreatePipeline", { perSecond: 2 });
-      const handler = createHandler(defaultWebhookDeps(env, { logger }));
+      wire.aws.throttle("CreatePipeline", { perSecond: 2 });
+      const handler = createHandler(defaultWebhookDeps(env, { logger: wire.logger }));
       const answers = await Promise.all(
         numbers.map((number) =>
           handler(
@@ -450,11 +424,11 @@ describe("webhook under injected AWS faults", function () {
       expect(statuses).to.include(503);
       for (const number of numbers) expectWholeOrNoClone(number);
 
-      aws.throttle("CreatePipeline", { perSecond: 1000 });
+      wire.aws.throttle("CreatePipeline", { perSecond: 1000 });
       const summary = await reconcileOnce();
       expect(summary.errors).to.deep.equal([]);
       for (const number of numbers) expectCloneExists(number);
-      expect(aws.pipelineNames()).to.have.length(numbers.length + 1);
+      expect(wire.aws.pipelineNames()).to.have.length(numbers.length + 1);
     });
   });
 });

@@ -8,11 +8,9 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { createHandler, type WebhookEvent } from "../../../functions/webhook/handler.js";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
-import { captureLogger } from "../../helpers/capture-logger.js";
-import { setEnv } from "../../helpers/env.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
 import { pullRequestPayload, sign } from "../../helpers/github-events.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
 const SOURCE = "hello-world";
@@ -159,36 +157,23 @@ function hmac(bytes: Buffer): string {
 
 describe("webhook boundary (property-based)", function () {
   this.timeout(60_000);
-  let aws: AwsDouble;
-  let restoreEnv: () => void;
+  const wire = useWireDoubles({ github: false, seed: false });
   let handler: ReturnType<typeof createHandler>;
-  let logger: ReturnType<typeof captureLogger>;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-  });
 
   beforeEach(() => {
-    logger = captureLogger();
     handler = createHandler(
       defaultWebhookDeps(
         { SOURCE_PIPELINE_NAME: SOURCE, ECR_REPOSITORY_NAME: REPOSITORY, WEBHOOK_SECRET: SECRET },
-        { logger },
+        { logger: wire.logger },
       ),
     );
     fresh();
   });
 
   function fresh(source: Fixture = "v1-ecs"): void {
-    aws.reset();
-    aws.seedPipeline({ ...pipelineFixture(source), name: SOURCE });
-    aws.createRepository(REPOSITORY);
+    wire.aws.reset();
+    wire.aws.seedPipeline({ ...pipelineFixture(source), name: SOURCE });
+    wire.aws.createRepository(REPOSITORY);
   }
 
   /** Delivers the event; a rejection (an exception escaping the handler) fails the property. */
@@ -212,10 +197,10 @@ describe("webhook boundary (property-based)", function () {
         randomBody,
         headerSet(fc.array(wrongSignature, { minLength: 1, maxLength: 2 })),
         async (body, headers) => {
-          aws.calls.length = 0;
+          wire.aws.calls.length = 0;
           const answer = await deliver(eventOf(body, headers));
           expect(answer.status, JSON.stringify(answer.body)).to.equal(401);
-          expect(aws.calls).to.deep.equal([]);
+          expect(wire.aws.calls).to.deep.equal([]);
         },
       ),
       { numRuns: 300 },
@@ -261,7 +246,7 @@ describe("webhook boundary (property-based)", function () {
           expect([200, 202, 400], JSON.stringify(answer.body)).to.include(answer.status);
           statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
           // Whatever was asked, a pipeline we did not make is never touched.
-          expect(aws.pipeline(SOURCE)?.version).to.equal(pipelineFixture(source).version ?? 1);
+          expect(wire.aws.pipeline(SOURCE)?.version).to.equal(pipelineFixture(source).version ?? 1);
         },
       ),
       { numRuns: 300 },
@@ -328,19 +313,19 @@ describe("webhook boundary (property-based)", function () {
           }),
         );
         expect(answer).to.deep.include({ status: 200 });
-        expect(aws.pipeline(`${SOURCE}-pr-2`)).not.to.equal(undefined);
+        expect(wire.aws.pipeline(`${SOURCE}-pr-2`)).not.to.equal(undefined);
       }
     });
 
     it("refuses a 25 MB unsigned or wrongly signed payload with no AWS call", async () => {
       const text = padded(MAX_PAYLOAD_BYTES);
-      aws.calls.length = 0;
+      wire.aws.calls.length = 0;
       for (const signature of [undefined, sign("another secret", text)]) {
         const headers: Headers = { "X-GitHub-Event": "pull_request" };
         if (signature) headers["X-Hub-Signature-256"] = signature;
         expect((await deliver(eventOf(textBody(text), headers))).status).to.equal(401);
       }
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("answers 400 to signed JSON nested 10,000 and 1,000,000 levels deep", async () => {
@@ -357,7 +342,7 @@ describe("webhook boundary (property-based)", function () {
         );
         expect(answer.status).to.equal(400);
       }
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("ignores a head branch longer than CodePipeline takes (255 characters) with 202", async () => {
@@ -376,7 +361,7 @@ describe("webhook boundary (property-based)", function () {
             }),
           );
           expect(answer.status, `${source} ${length}`).to.equal(status);
-          expect(aws.pipeline(`${SOURCE}-pr-2`) !== undefined).to.equal(status === 200);
+          expect(wire.aws.pipeline(`${SOURCE}-pr-2`) !== undefined).to.equal(status === 200);
         }
       }
     });
@@ -388,7 +373,7 @@ describe("webhook boundary (property-based)", function () {
         headers: { "X-Hub-Signature-256": sign(SECRET, "") },
       } as unknown as WebhookEvent;
       expect((await deliver(empty)).status).to.equal(401);
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
   });
 });

@@ -6,9 +6,6 @@ import { expect } from "chai";
 import { cloneTags } from "../../../functions/core/clone.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
-import { startAwsDouble, type AwsDouble } from "../../helpers/aws-double/index.js";
-import { captureLogger } from "../../helpers/capture-logger.js";
-import { setEnv } from "../../helpers/env.js";
 import { GitHubApiDouble } from "../../helpers/github-api.js";
 import { GitHubComments } from "../../helpers/github-comments.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
@@ -18,6 +15,7 @@ import {
   type PullRequestVariant,
   type SignOptions,
 } from "../../helpers/github-events.js";
+import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
 const SOURCE = "hello-world";
@@ -30,26 +28,7 @@ interface Answer {
 }
 
 describe("webhook handler (wire level)", function () {
-  let aws: AwsDouble;
-  let restoreEnv: () => void;
-  let logger: ReturnType<typeof captureLogger>;
-
-  before(async () => {
-    aws = await startAwsDouble();
-    restoreEnv = setEnv({ ...aws.env() });
-  });
-
-  after(async () => {
-    restoreEnv();
-    await aws.close();
-  });
-
-  beforeEach(() => {
-    aws.reset();
-    aws.seedPipeline(pipelineFixture("v1-ecs"));
-    aws.createRepository(REPOSITORY);
-    logger = captureLogger();
-  });
+  const wire = useWireDoubles({ github: false, repository: REPOSITORY });
 
   function handlerWith(env: Record<string, string | undefined> = {}, budgetMs?: number) {
     return createHandler(
@@ -60,7 +39,7 @@ describe("webhook handler (wire level)", function () {
           WEBHOOK_SECRET: SECRET,
           ...env,
         },
-        { logger, ...(budgetMs !== undefined ? { budgetMs } : {}) },
+        { logger: wire.logger, ...(budgetMs !== undefined ? { budgetMs } : {}) },
       ),
     );
   }
@@ -78,26 +57,26 @@ describe("webhook handler (wire level)", function () {
   }
 
   const pr = (variant: PullRequestVariant = {}) => pullRequestPayload(variant);
-  const operations = () => aws.calls.map((call) => call.operation);
+  const operations = () => wire.aws.calls.map((call) => call.operation);
 
   describe("signatures", () => {
     it("refuses a delivery without a signature, with no AWS call", async () => {
       const answer = await deliver(pr(), { signature: null });
       expect(answer.status).to.equal(401);
       expect(answer.body["message"]).to.equal("missing X-Hub-Signature-256 header");
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("refuses a wrong signature, with no AWS call", async () => {
       const answer = await deliver(pr(), { signature: `sha256=${"0".repeat(64)}` });
       expect(answer.status).to.equal(401);
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("refuses a signature made with another secret", async () => {
       const answer = await deliver(pr(), {}, { WEBHOOK_SECRET: "another secret" });
       expect(answer.status).to.equal(401);
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("refuses a SHA-1 signature alone", async () => {
@@ -107,7 +86,7 @@ describe("webhook handler (wire level)", function () {
       });
       expect(answer.status).to.equal(401);
       expect(answer.body["message"]).to.match(/only SHA-256/);
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("refuses a body changed after signing", async () => {
@@ -124,8 +103,8 @@ describe("webhook handler (wire level)", function () {
         { form: true },
         { form: true, base64: true },
       ]) {
-        aws.reset();
-        aws.seedPipeline(pipelineFixture("v1-ecs"));
+        wire.aws.reset();
+        wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
         const answer = await deliver(pr(), options);
         expect(answer, JSON.stringify(options)).to.deep.include({ status: 200 });
         expect(answer.body["outcome"]).to.equal("created");
@@ -137,13 +116,13 @@ describe("webhook handler (wire level)", function () {
     it("answers a ping with 200 and no AWS call", async () => {
       const answer = await deliver({ zen: "Design for failure.", hook_id: 1 }, { event: "ping" });
       expect(answer).to.deep.equal({ status: 200, body: { outcome: "pong" } });
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("ignores other events and actions with 202", async () => {
       expect((await deliver({ ref: "refs/heads/x" }, { event: "push" })).status).to.equal(202);
       expect((await deliver(pr({ action: "labeled" }))).status).to.equal(202);
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("answers 400 to a signed body that is not JSON or not a pull request", async () => {
@@ -152,7 +131,7 @@ describe("webhook handler (wire level)", function () {
       const answer = await deliver({ action: "opened", pull_request: { number: "two" } });
       expect(answer.status).to.equal(400);
       expect(answer.body["message"]).to.match(/pull_request.number/);
-      expect(aws.calls).to.deep.equal([]);
+      expect(wire.aws.calls).to.deep.equal([]);
     });
 
     it("ignores pull requests into another branch after reading the source pipeline", async () => {
@@ -168,28 +147,28 @@ describe("webhook handler (wire level)", function () {
         "someone/else";
       const answer = await deliver(payload);
       expect(answer.status).to.equal(202);
-      expect(aws.pipelineNames()).to.deep.equal([SOURCE]);
+      expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE]);
     });
 
     it("refuses forks by default and builds them when allowed", async () => {
       const fork = pr({ headRepo: "someone/Hello-World" });
       expect((await deliver(fork)).status).to.equal(202);
-      expect(aws.pipeline(CLONE)).to.equal(undefined);
+      expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
       const answer = await deliver(fork, {}, { ALLOW_FORK_PULL_REQUESTS: "true" });
       expect(answer.status).to.equal(200);
-      const source = aws.pipeline(CLONE)?.declaration.stages[0]?.actions[0]?.configuration;
+      const source = wire.aws.pipeline(CLONE)?.declaration.stages[0]?.actions[0]?.configuration;
       expect(source).to.include({ FullRepositoryId: "someone/Hello-World", BranchName: "changes" });
     });
 
     it("builds drafts by default, or waits for ready_for_review when told to", async () => {
       const env = { BUILD_DRAFT_PULL_REQUESTS: "false" };
       expect((await deliver(pr({ draft: true }), {}, env)).status).to.equal(202);
-      expect(aws.pipeline(CLONE)).to.equal(undefined);
+      expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
       expect((await deliver(pr({ action: "ready_for_review" }), {}, env)).body["outcome"]).to.equal(
         "created",
       );
-      aws.reset();
-      aws.seedPipeline(pipelineFixture("v1-ecs"));
+      wire.aws.reset();
+      wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
       expect((await deliver(pr({ draft: true }))).body["outcome"]).to.equal("created");
     });
   });
@@ -202,7 +181,7 @@ describe("webhook handler (wire level)", function () {
         body: { outcome: "created", pipeline: CLONE, pullRequest: 2 },
       });
       expect(operations()).to.deep.equal(["GetPipeline", "CreatePipeline"]);
-      const clone = aws.pipeline(CLONE);
+      const clone = wire.aws.pipeline(CLONE);
       expect(clone?.tags).to.deep.equal(cloneTags(SOURCE, 2, "changes"));
       expect(clone?.declaration.stages.map((s) => s.name)).to.deep.equal(["Source", "Build"]);
       expect(clone?.declaration.stages[0]?.actions[0]?.configuration?.["BranchName"]).to.equal(
@@ -212,11 +191,11 @@ describe("webhook handler (wire level)", function () {
 
     it("leaves an unchanged clone alone", async () => {
       await deliver(pr({ action: "opened" }));
-      aws.calls.length = 0;
+      wire.aws.calls.length = 0;
       const answer = await deliver(pr({ action: "synchronize" }));
       expect(answer.body["outcome"]).to.equal("unchanged");
       expect(operations()).to.deep.equal(["GetPipeline", "GetPipeline"]);
-      expect(aws.pipeline(CLONE)?.version).to.equal(1);
+      expect(wire.aws.pipeline(CLONE)?.version).to.equal(1);
     });
 
     it("updates a stale clone in place after checking it is ours", async () => {
@@ -224,9 +203,9 @@ describe("webhook handler (wire level)", function () {
       const source = pipelineFixture("v1-ecs");
       const build = source.stages[1]?.actions[0];
       if (build?.configuration) build.configuration["ProjectName"] = "hello-world-build-v2";
-      aws.reset();
-      aws.seedPipeline(source);
-      aws.seedPipeline(
+      wire.aws.reset();
+      wire.aws.seedPipeline(source);
+      wire.aws.seedPipeline(
         { ...pipelineFixture("v1-ecs"), name: CLONE },
         cloneTags(SOURCE, 2, "changes"),
       );
@@ -239,13 +218,13 @@ describe("webhook handler (wire level)", function () {
         "UpdatePipeline",
       ]);
       expect(
-        aws.pipeline(CLONE)?.declaration.stages[1]?.actions[0]?.configuration?.["ProjectName"],
+        wire.aws.pipeline(CLONE)?.declaration.stages[1]?.actions[0]?.configuration?.["ProjectName"],
       ).to.equal("hello-world-build-v2");
     });
 
     it("refreshes on opened when the clone already exists (a repeated delivery)", async () => {
       await deliver(pr({ action: "opened" }));
-      aws.calls.length = 0;
+      wire.aws.calls.length = 0;
       const answer = await deliver(pr({ action: "opened" }));
       expect(answer.body["outcome"]).to.equal("unchanged");
       expect(operations()).to.deep.equal(["GetPipeline", "CreatePipeline", "GetPipeline"]);
@@ -253,21 +232,21 @@ describe("webhook handler (wire level)", function () {
 
     it("re-creates a missing clone on synchronize and reopened", async () => {
       expect((await deliver(pr({ action: "synchronize" }))).body["outcome"]).to.equal("created");
-      aws.reset();
-      aws.seedPipeline(pipelineFixture("v1-ecs"));
+      wire.aws.reset();
+      wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
       expect((await deliver(pr({ action: "reopened" }))).body["outcome"]).to.equal("created");
     });
 
     it("never overwrites a pipeline of that name that is not ours: 409", async () => {
       const foreign = { ...pipelineFixture("v1-ecs"), name: CLONE };
-      aws.seedPipeline(foreign, [{ key: "team", value: "payments" }]);
+      wire.aws.seedPipeline(foreign, [{ key: "team", value: "payments" }]);
       for (const action of ["opened", "synchronize"]) {
         const answer = await deliver(pr({ action }));
         expect(answer.status, action).to.equal(409);
         expect(answer.body["message"]).to.match(/not managed by branchline/);
       }
-      expect(aws.pipeline(CLONE)?.declaration).to.deep.equal({ ...foreign, version: 7 });
-      expect(aws.callCount("UpdatePipeline")).to.equal(0);
+      expect(wire.aws.pipeline(CLONE)?.declaration).to.deep.equal({ ...foreign, version: 7 });
+      expect(wire.aws.callCount("UpdatePipeline")).to.equal(0);
     });
 
     it("gains a clone when retargeted onto the source branch", async () => {
@@ -279,18 +258,18 @@ describe("webhook handler (wire level)", function () {
   describe("closed", () => {
     beforeEach(async () => {
       await deliver(pr({ action: "opened" }));
-      aws.seedExecution(CLONE, { status: "Succeeded" });
-      aws.seedExecution(CLONE, { status: "InProgress" });
+      wire.aws.seedExecution(CLONE, { status: "Succeeded" });
+      wire.aws.seedExecution(CLONE, { status: "InProgress" });
       for (const tags of [
         ["pr-2", "pr-2-abc1234"],
         ["pr-2-def5678"],
         ["pr-20", "pr-20-abc1234"],
         ["latest", "abc1234"],
       ]) {
-        aws.seedImage(REPOSITORY, { tags });
+        wire.aws.seedImage(REPOSITORY, { tags });
       }
-      aws.seedImage(REPOSITORY, { tags: ["pr-2-shared", "keep-me"] });
-      aws.calls.length = 0;
+      wire.aws.seedImage(REPOSITORY, { tags: ["pr-2-shared", "keep-me"] });
+      wire.aws.calls.length = 0;
     });
 
     it("stops executions, deletes the clone and only PR 2's images", async () => {
@@ -305,9 +284,9 @@ describe("webhook handler (wire level)", function () {
           imagesDeleted: 4,
         },
       });
-      expect(aws.pipeline(CLONE)).to.equal(undefined);
-      expect(aws.executions(CLONE)).to.deep.equal([]);
-      const tags = aws
+      expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
+      expect(wire.aws.executions(CLONE)).to.deep.equal([]);
+      const tags = wire.aws
         .images(REPOSITORY)
         .flatMap((image) => image.tags)
         .sort();
@@ -332,11 +311,11 @@ describe("webhook handler (wire level)", function () {
 
     it("deletes 250 images in batches of at most 100", async () => {
       for (let i = 0; i < 250; i++)
-        aws.seedImage(REPOSITORY, { tags: [`pr-2-${String(i).padStart(7, "0")}`] });
-      aws.calls.length = 0;
+        wire.aws.seedImage(REPOSITORY, { tags: [`pr-2-${String(i).padStart(7, "0")}`] });
+      wire.aws.calls.length = 0;
       const answer = await deliver(pr({ action: "closed", state: "closed" }));
       expect(answer.body["imagesDeleted"]).to.equal(254);
-      const batches = aws.calls
+      const batches = wire.aws.calls
         .filter((call) => call.operation === "BatchDeleteImage")
         .map((call) => (call.input as { imageIds: unknown[] }).imageIds.length);
       expect(batches).to.deep.equal([100, 100, 54]);
@@ -347,42 +326,42 @@ describe("webhook handler (wire level)", function () {
         pr({ action: "edited", baseRef: "develop", previousBase: "master" }),
       );
       expect(answer.body["outcome"]).to.equal("deleted");
-      expect(aws.pipeline(CLONE)).to.equal(undefined);
+      expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
     });
 
     it("refuses to delete a pipeline of that name that is not ours, and its images", async () => {
-      aws.reset();
-      aws.seedPipeline(pipelineFixture("v1-ecs"));
-      aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: CLONE }, [
+      wire.aws.reset();
+      wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
+      wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: CLONE }, [
         { key: "team", value: "payments" },
       ]);
-      aws.createRepository(REPOSITORY);
-      aws.seedImage(REPOSITORY, { tags: ["pr-2"] });
+      wire.aws.createRepository(REPOSITORY);
+      wire.aws.seedImage(REPOSITORY, { tags: ["pr-2"] });
       const answer = await deliver(pr({ action: "closed", state: "closed" }));
       expect(answer.status).to.equal(409);
-      expect(aws.pipeline(CLONE)).not.to.equal(undefined);
-      expect(aws.images(REPOSITORY)).to.have.length(1);
+      expect(wire.aws.pipeline(CLONE)).not.to.equal(undefined);
+      expect(wire.aws.images(REPOSITORY)).to.have.length(1);
     });
   });
 
   describe("robustness", () => {
     it("retries throttling and still answers 2xx once the work is done", async () => {
-      aws.inject({ operation: "CreatePipeline", error: "ThrottlingException", times: 2 });
+      wire.aws.inject({ operation: "CreatePipeline", error: "ThrottlingException", times: 2 });
       const answer = await deliver(pr());
       expect(answer.body["outcome"]).to.equal("created");
-      expect(aws.callCount("CreatePipeline")).to.equal(3);
+      expect(wire.aws.callCount("CreatePipeline")).to.equal(3);
     });
 
     it("answers 503 when AWS keeps failing, never 500", async () => {
-      aws.inject({ operation: "CreatePipeline", error: "ServiceUnavailable", times: 10 });
+      wire.aws.inject({ operation: "CreatePipeline", error: "ServiceUnavailable", times: 10 });
       const answer = await deliver(pr());
       expect(answer.status).to.equal(503);
       expect(answer.body["message"]).to.match(/reconciler/);
-      expect(aws.pipeline(CLONE)).to.equal(undefined);
+      expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
     });
 
     it("answers 503 when the time budget runs out", async () => {
-      aws.inject({ operation: "CreatePipeline", delayMs: 2000 });
+      wire.aws.inject({ operation: "CreatePipeline", delayMs: 2000 });
       const handler = handlerWith({}, 300);
       const response = await handler(signedEvent(pr(), { secret: SECRET }));
       expect(response.statusCode).to.equal(503);
@@ -390,7 +369,7 @@ describe("webhook handler (wire level)", function () {
     });
 
     it("answers 500 naming the problem when the source pipeline is missing", async () => {
-      aws.reset();
+      wire.aws.reset();
       const answer = await deliver(pr());
       expect(answer.status).to.equal(500);
       expect(answer.body["message"]).to.equal("source pipeline hello-world does not exist");
@@ -407,7 +386,7 @@ describe("webhook handler (wire level)", function () {
     it("logs one structured line per delivery without the secret or the payload", async () => {
       const event = signedEvent(pr({ action: "opened" }), { secret: SECRET });
       await handlerWith()(event);
-      const line = logger.lines.find((l) => l.message === "delivery handled");
+      const line = wire.logger.lines.find((l) => l.message === "delivery handled");
       expect(line?.fields).to.deep.include({
         deliveryId: event.headers["X-GitHub-Delivery"],
         event: "pull_request",
@@ -417,14 +396,14 @@ describe("webhook handler (wire level)", function () {
         status: 200,
         outcome: "created",
       });
-      expect(logger.text()).not.to.include(SECRET);
-      expect(logger.text()).not.to.include("Codertocat");
+      expect(wire.logger.text()).not.to.include(SECRET);
+      expect(wire.logger.text()).not.to.include("Codertocat");
     });
   });
 
   describe("secrets", () => {
     it("reads the webhook secret from Secrets Manager once per container", async () => {
-      const arn = aws.seedSecret("branchline/webhook", SECRET);
+      const arn = wire.aws.seedSecret("branchline/webhook", SECRET);
       const handler = handlerWith({ WEBHOOK_SECRET: undefined, WEBHOOK_SECRET_ARN: arn });
       for (let i = 0; i < 3; i++) {
         const response = await handler(
@@ -432,14 +411,14 @@ describe("webhook handler (wire level)", function () {
         );
         expect(response.statusCode).to.equal(200);
       }
-      expect(aws.callCount("GetSecretValue")).to.equal(1);
+      expect(wire.aws.callCount("GetSecretValue")).to.equal(1);
     });
 
     it("prefers WEBHOOK_SECRET when both are set", async () => {
-      const arn = aws.seedSecret("branchline/webhook", "the stored one");
+      const arn = wire.aws.seedSecret("branchline/webhook", "the stored one");
       const answer = await deliver({ zen: "z" }, { event: "ping" }, { WEBHOOK_SECRET_ARN: arn });
       expect(answer.status).to.equal(200);
-      expect(aws.callCount("GetSecretValue")).to.equal(0);
+      expect(wire.aws.callCount("GetSecretValue")).to.equal(0);
     });
 
     it("answers 503 and tries again later when the secret cannot be read", async () => {
@@ -449,7 +428,7 @@ describe("webhook handler (wire level)", function () {
       });
       const first = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
       expect(first.statusCode).to.equal(503);
-      aws.seedSecret("branchline/missing", SECRET);
+      wire.aws.seedSecret("branchline/missing", SECRET);
       const second = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
       expect(second.statusCode).to.equal(200);
     });
@@ -501,8 +480,8 @@ describe("webhook handler (wire level)", function () {
       store.failComments = true;
       const answer = await deliver(pr({ action: "opened" }), {}, env);
       expect(answer.status).to.equal(200);
-      expect(aws.pipeline(CLONE)).not.to.equal(undefined);
-      expect(logger.lines.map((l) => l.message)).to.include(
+      expect(wire.aws.pipeline(CLONE)).not.to.equal(undefined);
+      expect(wire.logger.lines.map((l) => l.message)).to.include(
         "could not write the pull request comment",
       );
     });
