@@ -13,7 +13,7 @@ import {
 import type { SourceRef } from "../core/classify.js";
 import { ConfigurationError, ConflictError } from "../core/errors.js";
 import { chunk, ECR_BATCH_LIMIT, pullRequestImageIds } from "../core/images.js";
-import { siblingPipelineArn, type PipelineDeclaration } from "../core/pipeline.js";
+import { siblingPipelineArn, type PipelineDeclaration, type Tag } from "../core/pipeline.js";
 import { cloneName } from "../shared/names.js";
 import {
   PipelineNameInUseError,
@@ -94,15 +94,17 @@ export class PullRequestPipelines {
 
   /**
    * Stops the clone's executions, deletes it and the pull request's images. `knownImages`, when
-   * given, is a fresh listing of the repository's image ids (the reconciler lists once per sweep).
+   * given, is a fresh listing of the repository's image ids (the reconciler lists once per sweep);
+   * `knownTags`, the clone's tags as just read by the caller, saves reading them again.
    */
   async remove(
     source: SourcePipeline,
     prNumber: number,
     knownImages?: ImageId[],
+    knownTags?: Tag[],
   ): Promise<RemoveOutcome> {
     const name = cloneName(this.config.sourcePipelineName, prNumber);
-    const tags = await this.pipelines.tags(siblingPipelineArn(source.arn, name));
+    const tags = knownTags ?? (await this.pipelines.tags(siblingPipelineArn(source.arn, name)));
     let executionsStopped = 0;
     let result: RemoveOutcome["result"] = "absent";
     if (tags !== undefined) {

@@ -11,7 +11,7 @@
 import type { ClassifyOptions, PullRequest } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
 import { cloneNumberOf, imagesByPullRequest, verdictFor } from "../core/reconcile.js";
-import { siblingPipelineArn } from "../core/pipeline.js";
+import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import { cloneName } from "../shared/names.js";
 import {
   GitHubRateLimitError,
@@ -137,9 +137,9 @@ export async function reconcile(
   const unchecked: number[] = [];
   const settle = async (n: number): Promise<void> => {
     const name = clones.get(n);
-    let hasClone = false;
+    let tags: Tag[] | undefined;
     if (name !== undefined) {
-      const tags = await ports.pipelines.tags(siblingPipelineArn(source.arn, name));
+      tags = await ports.pipelines.tags(siblingPipelineArn(source.arn, name));
       if (tags !== undefined && !isManagedClone(tags, options.sourcePipelineName)) {
         ports.logger.info("pipeline left alone: not managed by branchline", {
           pullRequest: n,
@@ -147,8 +147,8 @@ export async function reconcile(
         });
         return;
       }
-      hasClone = tags !== undefined;
     }
+    const hasClone = tags !== undefined;
     if (rateLimited) {
       unchecked.push(n);
       return;
@@ -169,7 +169,7 @@ export async function reconcile(
       return;
     }
     if (hasClone) {
-      const outcome = await app.remove(source, n, knownImages(n));
+      const outcome = await app.remove(source, n, knownImages(n), tags);
       if (outcome.result === "deleted") summary.deleted.push(n);
       if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
     } else if ((await app.removeImages(n, knownImages(n))) > 0) {

@@ -254,7 +254,7 @@ describe("reconcile handler (wire level)", function () {
     expect(wire.github.requests).to.have.length(20); // the listing, then one check per closed PR
     expect(count("GetPipeline")).to.equal(1 + 990);
     expect(count("CreatePipeline")).to.equal(10);
-    expect(count("ListTagsForResource")).to.equal(20); // checked before and inside each removal
+    expect(count("ListTagsForResource")).to.equal(10); // read once per removal
     expect(count("DeletePipeline")).to.equal(10);
     expect(count("ListImages")).to.equal(1);
     expect(count("UpdatePipeline")).to.equal(0);
