@@ -673,7 +673,9 @@ describe("infra/build/buildspec", () => {
       const { src, outside } = checkoutWithOutside();
       symlinkSync(outside, path.join(src, "ctx"));
       const result = runBuildspec(
-        renderBuildspec({ images: [{ name: "app", context: "ctx", dockerfile: "app/Dockerfile" }] }),
+        renderBuildspec({
+          images: [{ name: "app", context: "ctx", dockerfile: "app/Dockerfile" }],
+        }),
         src,
         {},
       );
@@ -760,8 +762,9 @@ describe("infra/build/buildspec", () => {
       expect(result.phases.map((p) => p.phase)).to.deep.equal([...PHASES]);
       // The trace is on in every phase, and the password did reach docker (on stdin).
       for (const phase of result.phases) expect(phase.stderr, phase.phase).to.contain("+ bl_init");
-      expect(result.invocations.find((c) => c.args[0] === "login" && c.stdin === password)).to.not
-        .equal(undefined);
+      expect(
+        result.invocations.find((c) => c.args[0] === "login" && c.stdin === password),
+      ).to.not.equal(undefined);
       expect(result.output).not.to.contain(password);
       expect(result.output).not.to.contain(ECR_PASSWORD);
     });
@@ -936,12 +939,7 @@ describe("infra/build/buildspec", () => {
           for (const arg of call.args) expect(arg).not.to.contain(secret);
         }
       }
-      expect(pushedTags(result)).to.deep.equal([
-        `pr-4-${SHA7}`,
-        "pr-4",
-        `pr-4-${SHA7}`,
-        "pr-4",
-      ]);
+      expect(pushedTags(result)).to.deep.equal([`pr-4-${SHA7}`, "pr-4", `pr-4-${SHA7}`, "pr-4"]);
     });
 
     it("uses the configured repository name", () => {
