@@ -53,6 +53,8 @@ export interface BranchlineConfig {
   notificationEmail: string | undefined;
   prImageRetentionDays: number;
   untaggedImageRetentionDays: number;
+  /** ECR lifecycle: the newest source images kept per image (besides `latest`, which never expires). */
+  sourceImageRetentionCount: number;
   artifactRetentionDays: number;
   logRetentionDays: number;
   forceDestroy: boolean;
@@ -70,6 +72,7 @@ export const DEFAULTS = {
   reconcileSchedule: "rate(15 minutes)",
   prImageRetentionDays: 14,
   untaggedImageRetentionDays: 7,
+  sourceImageRetentionCount: 30,
   artifactRetentionDays: 30,
   logRetentionDays: 30,
 } as const;
@@ -184,6 +187,11 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
       reader,
       "untaggedImageRetentionDays",
       DEFAULTS.untaggedImageRetentionDays,
+    ),
+    sourceImageRetentionCount: parseImageCount(
+      reader,
+      "sourceImageRetentionCount",
+      DEFAULTS.sourceImageRetentionCount,
     ),
     artifactRetentionDays: parseDays(
       reader,
@@ -459,6 +467,19 @@ function parseDays(reader: ConfigReader, key: string, fallback: number): number 
     );
   }
   return days;
+}
+
+function parseImageCount(reader: ConfigReader, key: string, fallback: number): number {
+  const raw = reader.get(key);
+  if (raw === undefined) return fallback;
+  const count = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(count) || count < 1) {
+    throw new ConfigError(
+      key,
+      `must be a positive whole number of images (1 or more), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return count;
 }
 
 function parseLogRetention(reader: ConfigReader): number {

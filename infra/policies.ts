@@ -64,35 +64,128 @@ export function artifactBucketPolicy(bucketArn: string): PolicyDocument {
   ]);
 }
 
-/** The ECR lifecycle policy: `pr-` images after `prImageDays`, untagged images after `untaggedDays`. */
-export function registryLifecyclePolicy(prImageDays: number, untaggedDays: number): object {
-  return {
-    rules: [
-      {
-        rulePriority: 1,
-        description: `Expire pull request images (pr-*) ${prImageDays} days after push`,
-        selection: {
-          tagStatus: "tagged",
-          tagPrefixList: ["pr-"],
-          countType: "sinceImagePushed",
-          countUnit: "days",
-          countNumber: prImageDays,
-        },
-        action: { type: "expire" },
-      },
-      {
-        rulePriority: 2,
-        description: `Expire untagged images ${untaggedDays} days after push`,
-        selection: {
-          tagStatus: "untagged",
-          countType: "sinceImagePushed",
-          countUnit: "days",
-          countNumber: untaggedDays,
-        },
-        action: { type: "expire" },
-      },
-    ],
+/** One rule of an ECR lifecycle policy (the fields branchline uses). */
+export interface LifecycleRule {
+  rulePriority: number;
+  description: string;
+  selection: {
+    tagStatus: "tagged" | "untagged" | "any";
+    tagPrefixList?: string[];
+    tagPatternList?: string[];
+    countType: "imageCountMoreThan" | "sinceImagePushed";
+    countUnit?: "days";
+    countNumber: number;
   };
+  action: { type: "expire" };
+}
+
+export interface LifecyclePolicy {
+  rules: LifecycleRule[];
+}
+
+export interface RegistryLifecycleInput {
+  /** The configured image names, in order (their tags: infra/build/buildspec.ts). */
+  imageNames: string[];
+  /** The newest source images kept per image, besides the one tagged `latest` (or `<name>-latest`). */
+  sourceImageRetentionCount: number;
+  /** Days after which images that carry `pr-` tags and no source tag expire. */
+  prImageRetentionDays: number;
+  /** Days after which untagged images, and the cache images of earlier versions, expire. */
+  untaggedImageRetentionDays: number;
+}
+
+/** ECR's limit on the lifecycle policy text. */
+export const LIFECYCLE_POLICY_MAX_CHARS = 30720;
+
+/**
+ * The ECR lifecycle policy of the stack's repository. ECR evaluates every rule, then applies them by
+ * priority (1 first); an image that matches the tag selection of a rule can never be expired by a rule
+ * of lower priority, whatever the counts (ECR user guide, "Lifecycle policy evaluation rules"). Hence:
+ * 1. one rule per image keeps its moving source tag (`latest`, or `<name>-latest` with several images):
+ *    a tag names one image, so "more than 1" never happens and nothing is expired by it, but that image
+ *    can never be expired by the rules below;
+ * 2. one rule per image keeps the newest `sourceImageRetentionCount` images with a tag starting with
+ *    `<name>-` (every source build pushes `<name>-<sha7>`), so an image that carries a source tag is
+ *    governed here, even when a fully cached clone build gave the same digest a `pr-` tag as well;
+ * 3. images with a `pr-` tag and no source tag expire `prImageRetentionDays` after push;
+ * 4. the `buildcache-*` images of earlier versions (registry cache) and
+ * 5. untagged images expire `untaggedImageRetentionDays` after push.
+ * Several prefixes in one `tagPrefixList` must ALL match (they are not alternatives), so each image
+ * gets rules of its own. Throws when the text would exceed ECR's limit of 30720 characters.
+ */
+export function registryLifecyclePolicy(input: RegistryLifecycleInput): LifecyclePolicy {
+  const names = input.imageNames;
+  if (names.length === 0) throw new Error("registryLifecyclePolicy: no image names");
+  const multi = names.length > 1;
+  const count = input.sourceImageRetentionCount;
+  const rules: Omit<LifecycleRule, "rulePriority">[] = [];
+  for (const name of names) {
+    const moving = multi ? `${name}-latest` : "latest";
+    rules.push({
+      description: `Never expire the image tagged ${moving}`,
+      selection: {
+        tagStatus: "tagged",
+        tagPatternList: [moving],
+        countType: "imageCountMoreThan",
+        countNumber: 1,
+      },
+      action: { type: "expire" },
+    });
+  }
+  for (const name of names) {
+    rules.push({
+      description: `Keep the newest ${count} source images of ${name} (tags ${name}-*)`,
+      selection: {
+        tagStatus: "tagged",
+        tagPrefixList: [`${name}-`],
+        countType: "imageCountMoreThan",
+        countNumber: count,
+      },
+      action: { type: "expire" },
+    });
+  }
+  rules.push(
+    {
+      description: `Expire pull request images (pr-*) ${input.prImageRetentionDays} days after push`,
+      selection: {
+        tagStatus: "tagged",
+        tagPrefixList: ["pr-"],
+        countType: "sinceImagePushed",
+        countUnit: "days",
+        countNumber: input.prImageRetentionDays,
+      },
+      action: { type: "expire" },
+    },
+    {
+      description: `Expire old layer-cache images (buildcache-*) ${input.untaggedImageRetentionDays} days after push`,
+      selection: {
+        tagStatus: "tagged",
+        tagPrefixList: ["buildcache-"],
+        countType: "sinceImagePushed",
+        countUnit: "days",
+        countNumber: input.untaggedImageRetentionDays,
+      },
+      action: { type: "expire" },
+    },
+    {
+      description: `Expire untagged images ${input.untaggedImageRetentionDays} days after push`,
+      selection: {
+        tagStatus: "untagged",
+        countType: "sinceImagePushed",
+        countUnit: "days",
+        countNumber: input.untaggedImageRetentionDays,
+      },
+      action: { type: "expire" },
+    },
+  );
+  const policy = { rules: rules.map((rule, i) => ({ rulePriority: i + 1, ...rule })) };
+  const size = JSON.stringify(policy).length;
+  if (size > LIFECYCLE_POLICY_MAX_CHARS) {
+    throw new Error(
+      `registryLifecyclePolicy: the policy for ${names.length} images is ${size} characters; ECR accepts at most ${LIFECYCLE_POLICY_MAX_CHARS} (build fewer images per stack or use shorter names)`,
+    );
+  }
+  return policy;
 }
 
 /** Lets CodeBuild (for this project only) pull a custom build image from an ECR repository. */

@@ -78,6 +78,8 @@ export function createBranchline(
   });
 
   const registry = new Registry("registry", {
+    imageNames: config.images.map((image) => image.name),
+    sourceImageRetentionCount: config.sourceImageRetentionCount,
     prImageRetentionDays: config.prImageRetentionDays,
     untaggedImageRetentionDays: config.untaggedImageRetentionDays,
     forceDelete: config.forceDestroy,

@@ -5,16 +5,24 @@
 #
 # Tag scheme (one ECR repository per stack, $REPOSITORY_URI):
 #   source pipeline (IMAGE_TAG_PREFIX unset or empty)
-#     one image:     <sha7>, latest
+#     one image:     <sha7>, latest, <name>-<sha7>
 #     several:       <name>-<sha7>, <name>-latest
+#   (every source image carries <name>-<sha7>: the ECR lifecycle rules keep the newest N of each image
+#   by the prefix "<name>-", see registryLifecyclePolicy in infra/policies.ts)
 #   clone of a pull request (IMAGE_TAG_PREFIX=pr-<n>)
 #     one image:     pr-<n>-<sha7>, pr-<n>
 #     several:       pr-<n>-<name>-<sha7>, pr-<n>-<name>
-#   layer cache:     buildcache-<name> (source), pr-<n>-buildcache-<name> (clone)
+#   layer cache:     inline, in the images themselves (earlier versions wrote buildcache-<name> and
+#                    pr-<n>-buildcache-<name>; the lifecycle policy expires those)
 # Every tag a clone pushes is exactly pr-<n> or starts with "pr-<n>-", so the pull request cleanup
 # (delete pr-<n> and pr-<n>-*) removes all of them and nothing else; a clone never pushes latest.
 # Image names may not be "pr", start with "pr-" or start with "buildcache" (the renderer refuses them),
 # so no source tag can fall into a pull request's family or collide with a cache tag.
+#
+# Compatibility: CodeBuild images may ship bash 4.2/4.3, where expanding an empty array with set -u
+# aborts ("unbound variable"). Every array expansion is therefore written ${a[@]+"${a[@]}"}.
+# Secrets: nothing here may expand a secret into a command's words, because `set -x` prints them;
+# bl_login_second_registry turns tracing off while it handles the password.
 
 bl_fail() {
   echo "branchline build: error: $*" >&2
@@ -73,82 +81,104 @@ bl_tag() {
   fi
 }
 
-# bl_cache_tag <image name>: the tag the layer cache of that image is written to.
-bl_cache_tag() {
-  if [ -n "$BL_PREFIX" ]; then
-    printf '%s-buildcache-%s' "$BL_PREFIX" "$1"
-  else
-    printf 'buildcache-%s' "$1"
-  fi
+# bl_inside_checkout <path>: true when <path> (which exists) resolves, symlinks and ".." followed, to
+# the checkout (the current directory) or below it.
+bl_inside_checkout() {
+  local root resolved
+  root="$(realpath -e -- .)" || return 1
+  resolved="$(realpath -e -- "$1")" || return 1
+  [ "$resolved" = "$root" ] || [ "$root" = / ] || [[ "$resolved" == "$root"/* ]]
 }
 
-# Every context directory and Dockerfile must exist before anything is logged in to or built.
+# Every context directory and Dockerfile must exist and lie inside the checkout (checked on the
+# resolved path: a symlink or a "link/.." spelling that leads out of it is refused) before anything is
+# logged in to or built.
 bl_check_sources() {
-  local i
-  for i in "${!BL_IMAGE_NAMES[@]}"; do
-    if [ ! -d "${BL_IMAGE_CONTEXTS[$i]}" ]; then
-      bl_fail "image '${BL_IMAGE_NAMES[$i]}': the build context directory '${BL_IMAGE_CONTEXTS[$i]}' does not exist in the repository"
+  local i name context dockerfile
+  for i in ${BL_IMAGE_NAMES[@]+"${!BL_IMAGE_NAMES[@]}"}; do
+    name="${BL_IMAGE_NAMES[$i]}"
+    context="${BL_IMAGE_CONTEXTS[$i]}"
+    dockerfile="${BL_IMAGE_DOCKERFILES[$i]}"
+    if [ ! -d "$context" ]; then
+      bl_fail "image '$name': the build context directory '$context' does not exist in the repository"
     fi
-    if [ ! -f "${BL_IMAGE_DOCKERFILES[$i]}" ]; then
-      bl_fail "image '${BL_IMAGE_NAMES[$i]}': no Dockerfile at '${BL_IMAGE_DOCKERFILES[$i]}' (directory '$(dirname -- "${BL_IMAGE_DOCKERFILES[$i]}")')"
+    if [ ! -f "$dockerfile" ]; then
+      bl_fail "image '$name': no Dockerfile at '$dockerfile' (directory '$(dirname -- "$dockerfile")')"
+    fi
+    if ! bl_inside_checkout "$context"; then
+      bl_fail "image '$name': the build context '$context' resolves to '$(realpath -e -- "$context")', outside the checkout '$(realpath -e -- .)'"
+    fi
+    if ! bl_inside_checkout "$dockerfile"; then
+      bl_fail "image '$name': the Dockerfile '$dockerfile' resolves to '$(realpath -e -- "$dockerfile")', outside the checkout '$(realpath -e -- .)'"
     fi
   done
 }
 
-# The registry cache needs a BuildKit builder with the docker-container driver.
-bl_setup_builder() {
-  bl_say "creating the BuildKit builder"
-  docker buildx create --name branchline --driver docker-container --bootstrap --use
-}
-
 # Logs in to ECR and, when configured, to the second registry. Passwords reach docker on stdin only:
-# never as an argument, never echoed (a here-string is not shown by xtrace).
+# never as an argument, never echoed.
 bl_login() {
   bl_say "logging in to $BL_ECR_REGISTRY"
   aws ecr get-login-password --region "${AWS_DEFAULT_REGION:?AWS_DEFAULT_REGION is not set}" |
     docker login --username AWS --password-stdin "$BL_ECR_REGISTRY"
   if [ -n "$BL_SECOND_REGISTRY" ]; then
-    if [ -z "${SECOND_REGISTRY_USERNAME:-}" ] || [ -z "${SECOND_REGISTRY_PASSWORD:-}" ]; then
-      bl_fail "SECOND_REGISTRY_USERNAME and SECOND_REGISTRY_PASSWORD must both be set (the secret needs the keys 'username' and 'password')"
-    fi
-    bl_say "logging in to ${BL_SECOND_REGISTRY%%/*}"
-    docker login --username "$SECOND_REGISTRY_USERNAME" --password-stdin "${BL_SECOND_REGISTRY%%/*}" \
-      <<<"$SECOND_REGISTRY_PASSWORD"
+    bl_login_second_registry
   fi
 }
 
-# Builds and pushes one image (index into the BL_IMAGE_* arrays) with both of its tags, to ECR and to
-# the second registry.
+# The password must not reach the trace of `set -x` (or `bash -x`): a test such as
+# [ -z "$SECOND_REGISTRY_PASSWORD" ] prints its value there. Tracing is therefore off (silently) while
+# this function handles the credentials, and restored afterwards.
+bl_login_second_registry() {
+  local traced=0
+  case "$-" in *x*) traced=1 ;; esac
+  { set +x; } 2>/dev/null
+  if [ -z "${SECOND_REGISTRY_USERNAME:-}" ] || [ -z "${SECOND_REGISTRY_PASSWORD:-}" ]; then
+    bl_fail "SECOND_REGISTRY_USERNAME and SECOND_REGISTRY_PASSWORD must both be set (the secret needs the keys 'username' and 'password')"
+  fi
+  bl_say "logging in to ${BL_SECOND_REGISTRY%%/*}"
+  docker login --username "$SECOND_REGISTRY_USERNAME" --password-stdin "${BL_SECOND_REGISTRY%%/*}" \
+    <<<"$SECOND_REGISTRY_PASSWORD"
+  if [ "$traced" = 1 ]; then set -x; fi
+}
+
+# Builds and pushes one image (index into the BL_IMAGE_* arrays) with both of its tags (a source run
+# of a single image adds <name>-<sha7>), to ECR and to the second registry.
+# The builder is Docker's own (the default `docker` driver): no BuildKit container, so nothing is pulled
+# anonymously from Docker Hub. The layer cache is inline (--cache-to type=inline, the final stage's
+# layers, in the pushed image) and read back from the moving tags (--cache-from type=registry).
 bl_build_image() {
   local i="$1"
   local name="${BL_IMAGE_NAMES[$i]}"
-  local immutable moving cache
+  local immutable moving source_moving
   immutable="$(bl_tag "$name" immutable)"
   moving="$(bl_tag "$name" moving)"
-  cache="$(bl_cache_tag "$name")"
+  source_moving="$(BL_PREFIX="" bl_tag "$name" moving)"
   local args=(buildx build --progress=plain --provenance=false --push
     --file "${BL_IMAGE_DOCKERFILES[$i]}"
     --tag "$REPOSITORY_URI:$immutable" --tag "$REPOSITORY_URI:$moving")
+  if [ -z "$BL_PREFIX" ] && [ "$BL_MULTI_IMAGE" != 1 ]; then
+    args+=(--tag "$REPOSITORY_URI:$name-$BL_SHA7")
+  fi
   if [ -n "$BL_SECOND_REPOSITORY" ]; then
     args+=(--tag "$BL_SECOND_REPOSITORY:$immutable" --tag "$BL_SECOND_REPOSITORY:$moving")
   fi
   if [ "$BL_NO_CACHE" = 1 ]; then
     args+=(--no-cache)
   else
-    args+=(--cache-from "type=registry,ref=$REPOSITORY_URI:buildcache-$name")
+    args+=(--cache-from "type=registry,ref=$REPOSITORY_URI:$moving")
     if [ -n "$BL_PREFIX" ]; then
-      args+=(--cache-from "type=registry,ref=$REPOSITORY_URI:$cache")
+      args+=(--cache-from "type=registry,ref=$REPOSITORY_URI:$source_moving")
     fi
-    args+=(--cache-to "type=registry,ref=$REPOSITORY_URI:$cache,mode=max,image-manifest=true,oci-mediatypes=true")
+    args+=(--cache-to "type=inline")
   fi
-  args+=("${BL_BUILD_ARGS[@]}" "${BL_IMAGE_CONTEXTS[$i]}")
+  args+=(${BL_BUILD_ARGS[@]+"${BL_BUILD_ARGS[@]}"} "${BL_IMAGE_CONTEXTS[$i]}")
   bl_say "building image '$name' as $REPOSITORY_URI:$immutable and :$moving"
-  docker "${args[@]}"
+  docker ${args[@]+"${args[@]}"}
 }
 
 bl_build_all() {
   local i
-  for i in "${!BL_IMAGE_NAMES[@]}"; do
+  for i in ${BL_IMAGE_NAMES[@]+"${!BL_IMAGE_NAMES[@]}"}; do
     bl_build_image "$i"
   done
 }
@@ -161,7 +191,7 @@ bl_write_deploy_files() {
     bl_fail "the build phase failed: no deploy files are written"
   fi
   local i sep="" name definitions="["
-  for i in "${!BL_IMAGE_NAMES[@]}"; do
+  for i in ${BL_IMAGE_NAMES[@]+"${!BL_IMAGE_NAMES[@]}"}; do
     name="${BL_IMAGE_NAMES[$i]}"
     definitions+="$sep{\"name\":\"${BL_IMAGE_CONTAINERS[$i]}\",\"imageUri\":\"$REPOSITORY_URI:$(bl_tag "$name" immutable)\"}"
     sep=","

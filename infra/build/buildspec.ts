@@ -8,14 +8,17 @@
  *
  * Tag scheme (one ECR repository per stack, `$REPOSITORY_URI`; `<sha7>` = first 7 hex digits of
  * `CODEBUILD_RESOLVED_SOURCE_VERSION`):
- * - source pipeline (`IMAGE_TAG_PREFIX` unset or empty): `<sha7>` and `latest`; with several images
- *   `<name>-<sha7>` and `<name>-latest`;
+ * - source pipeline (`IMAGE_TAG_PREFIX` unset or empty): `<sha7>`, `latest` and `<name>-<sha7>`; with
+ *   several images `<name>-<sha7>` and `<name>-latest`. Every source image thus carries a tag starting
+ *   with `<name>-` ({@link sourceTagPrefix}), which the ECR lifecycle rules select;
  * - clone (`IMAGE_TAG_PREFIX` = `pr-<n>`): `pr-<n>-<sha7>` and `pr-<n>`; with several images
  *   `pr-<n>-<name>-<sha7>` and `pr-<n>-<name>`; never `latest`;
- * - layer cache: `buildcache-<name>` (source) and `pr-<n>-buildcache-<name>` (clone).
+ * - layer cache: inline, in the pushed images (see {@link BUILD_CACHE_MODE}); earlier versions wrote
+ *   `buildcache-<name>` and `pr-<n>-buildcache-<name>`.
  * Every tag a clone pushes is exactly `pr-<n>` or starts with `pr-<n>-`, so the pull request cleanup
  * removes all of them; image names `pr`, `pr-*` and `buildcache*` are refused so that no source tag
- * falls into that family or collides with a cache tag.
+ * falls into that family or collides with a cache tag, and with several images no name may be another
+ * name followed by `-` (`web` and `web-admin`), so that `<name>-` selects one image's tags only.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -88,12 +91,16 @@ export const SECOND_REGISTRY_ENVIRONMENT = {
 } as const;
 
 /**
- * The layer cache lives in the stack's ECR repository (BuildKit registry cache, tags
- * `buildcache-<name>` and `pr-<n>-buildcache-<name>`). The CodeBuild project therefore needs no
- * CodeBuild cache (leave it `NO_CACHE`, no `LOCAL_DOCKER_LAYER_CACHE`), but it must run in
- * privileged mode with Docker Buildx available, and its role needs ECR push and pull on the repository.
+ * The layer cache is BuildKit's inline cache: each pushed image carries the cache of its final stage
+ * (`--cache-to type=inline`), and a build reads it back from the moving tags (`--cache-from
+ * type=registry,ref=<repository>:latest`, for a clone its own `pr-<n>` first). The build uses Docker's
+ * default `docker` driver, so it creates no BuildKit container and pulls nothing from Docker Hub (an
+ * anonymous `moby/buildkit` pull from CodeBuild's shared addresses fails with `toomanyrequests`). The
+ * trade-off: inline cache holds the final stage only (mode=min), so the earlier stages of a
+ * multi-stage build are reused only while the final stage's layers still match. The CodeBuild project
+ * needs no CodeBuild cache (`NO_CACHE`), privileged mode with Docker Buildx, and ECR push and pull.
  */
-export const BUILD_CACHE_MODE = "registry" as const;
+export const BUILD_CACHE_MODE = "inline" as const;
 
 /** The files the build writes for the deploy actions. */
 export const DEPLOY_FILES = {
@@ -132,6 +139,19 @@ export function imageTags(
     immutable: `${stem}${sha7}`,
     moving: run.prefix ? stem.slice(0, -1) : `${stem}latest`,
   };
+}
+
+/**
+ * The prefix every tag of a source image of `imageName` starts with (`<name>-<sha7>`, and
+ * `<name>-latest` with several images): what the ECR lifecycle rules select the image's source builds by.
+ */
+export function sourceTagPrefix(imageName: string): string {
+  return `${imageName}-`;
+}
+
+/** The moving tag a source run gives an image: `latest`, or `<name>-latest` with several images. */
+export function sourceMovingTag(imageName: string, multiImage: boolean): string {
+  return multiImage ? `${imageName}-latest` : "latest";
 }
 
 /** Quotes a string for bash: single quotes, with each `'` written as `'\''`. */
@@ -175,7 +195,7 @@ function resolveImages(images: unknown): ResolvedImage[] {
   }
   const names = new Set<string>();
   const containers = new Map<string, string>();
-  return (images as ImageSpec[]).map((image, index) => {
+  const resolved = (images as ImageSpec[]).map((image, index) => {
     const name = image?.name;
     if (typeof name !== "string" || !IMAGE_NAME.test(name)) {
       fail(
@@ -208,6 +228,26 @@ function resolveImages(images: unknown): ResolvedImage[] {
     containers.set(container, name);
     return { name, context, dockerfile, container };
   });
+  checkNamePrefixes(resolved.map((image) => image.name));
+  return resolved;
+}
+
+/**
+ * With several images, the lifecycle rules select each image's source builds by `<name>-`: no name may
+ * start with another name followed by `-` (`web`, `web-admin`), or one image's rule would count the
+ * other's builds too.
+ */
+export function checkNamePrefixes(names: string[]): void {
+  if (names.length < 2) return;
+  for (const name of names) {
+    for (const other of names) {
+      if (other !== name && other.startsWith(sourceTagPrefix(name))) {
+        fail(
+          `images '${name}' and '${other}': with several images no name may start with another name followed by '-' (the ECR lifecycle rules select an image's tags by '${sourceTagPrefix(name)}')`,
+        );
+      }
+    }
+  }
 }
 
 function resolveBuildArgs(buildArgs: Record<string, string> | undefined): string[] {

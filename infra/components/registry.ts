@@ -1,12 +1,18 @@
 /**
  * The ECR repository every build pushes to: scan on push, mutable tags (a pull request's `pr-<n>` tag
- * moves with each push), lifecycle rules expiring pull request and untagged images.
+ * moves with each push), and lifecycle rules (see `registryLifecyclePolicy`): `latest` never expires,
+ * the newest N source images of each image are kept, pull request images and untagged images expire
+ * after their days.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { registryLifecyclePolicy } from "../policies";
 
 export interface RegistryArgs {
+  /** The configured image names (the lifecycle rules select each image's source tags by name). */
+  imageNames: pulumi.Input<pulumi.Input<string>[]>;
+  /** The newest source images kept per image, besides `latest`. */
+  sourceImageRetentionCount: pulumi.Input<number>;
   /** Days after which `pr-` images expire. */
   prImageRetentionDays: pulumi.Input<number>;
   /** Days after which untagged images expire. */
@@ -40,9 +46,21 @@ export class Registry extends pulumi.ComponentResource {
       {
         repository: this.repository.name,
         policy: pulumi
-          .all([args.prImageRetentionDays, args.untaggedImageRetentionDays])
-          .apply(([prDays, untaggedDays]) =>
-            JSON.stringify(registryLifecyclePolicy(prDays, untaggedDays)),
+          .all([
+            pulumi.output(args.imageNames),
+            args.sourceImageRetentionCount,
+            args.prImageRetentionDays,
+            args.untaggedImageRetentionDays,
+          ])
+          .apply(([imageNames, count, prDays, untaggedDays]) =>
+            JSON.stringify(
+              registryLifecyclePolicy({
+                imageNames,
+                sourceImageRetentionCount: count,
+                prImageRetentionDays: prDays,
+                untaggedImageRetentionDays: untaggedDays,
+              }),
+            ),
           ),
       },
       { parent: this },

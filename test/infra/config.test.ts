@@ -38,6 +38,7 @@ describe("infra/config", () => {
       buildDraftPullRequests: true,
       prImageRetentionDays: 14,
       untaggedImageRetentionDays: 7,
+      sourceImageRetentionCount: 30,
       artifactRetentionDays: 30,
       logRetentionDays: 30,
       forceDestroy: false,
@@ -87,6 +88,7 @@ describe("infra/config", () => {
         buildDraftPullRequests: "false",
         prImageRetentionDays: "3",
         untaggedImageRetentionDays: "1",
+        sourceImageRetentionCount: "5",
         artifactRetentionDays: "10",
         logRetentionDays: "90",
         forceDestroy: "true",
@@ -101,6 +103,7 @@ describe("infra/config", () => {
       buildDraftPullRequests: false,
       prImageRetentionDays: 3,
       untaggedImageRetentionDays: 1,
+      sourceImageRetentionCount: 5,
       artifactRetentionDays: 10,
       logRetentionDays: 90,
       forceDestroy: true,
@@ -210,6 +213,13 @@ describe("infra/config", () => {
       { ...minimal, prImageRetentionDays: "two" },
       /^branchline:prImageRetentionDays must be a whole number/,
     ],
+    ...["0", "-3", "2.5", "ten", "", " 4", "1e3", "9007199254740993"].map(
+      (value): [string, Record<string, string>, RegExp] => [
+        `a source image retention count of ${JSON.stringify(value)}`,
+        { ...minimal, sourceImageRetentionCount: value },
+        /^branchline:sourceImageRetentionCount must be a positive whole number of images \(1 or more\), got "/,
+      ],
+    ),
     [
       "a log retention CloudWatch refuses",
       { ...minimal, logRetentionDays: "2" },

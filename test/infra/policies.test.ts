@@ -15,6 +15,7 @@ import {
   webhookRolePolicy,
   type AccountScope,
 } from "../../infra/policies.js";
+import { ONE_IMAGE_POLICY } from "../helpers/ecr-lifecycle.js";
 
 const scope: AccountScope = { partition: "aws", region: "eu-west-1", accountId: "123456789012" };
 const bucketArn = "arn:aws:s3:::artifacts";
@@ -62,34 +63,16 @@ describe("infra/policies", () => {
     );
   });
 
-  it("expires pr- images and untagged images after their days", () => {
-    expect(registryLifecyclePolicy(14, 7)).to.deep.equal({
-      rules: [
-        {
-          rulePriority: 1,
-          description: "Expire pull request images (pr-*) 14 days after push",
-          selection: {
-            tagStatus: "tagged",
-            tagPrefixList: ["pr-"],
-            countType: "sinceImagePushed",
-            countUnit: "days",
-            countNumber: 14,
-          },
-          action: { type: "expire" },
-        },
-        {
-          rulePriority: 2,
-          description: "Expire untagged images 7 days after push",
-          selection: {
-            tagStatus: "untagged",
-            countType: "sinceImagePushed",
-            countUnit: "days",
-            countNumber: 7,
-          },
-          action: { type: "expire" },
-        },
-      ],
-    });
+  it("keeps latest and the newest source images; expires pr-, old cache and untagged images", () => {
+    // Rule by rule, with an evaluator of ECR's semantics: test/infra/registry-lifecycle.test.ts.
+    expect(
+      registryLifecyclePolicy({
+        imageNames: ["app"],
+        sourceImageRetentionCount: 30,
+        prImageRetentionDays: 14,
+        untaggedImageRetentionDays: 7,
+      }),
+    ).to.deep.equal(ONE_IMAGE_POLICY);
   });
 
   it("lets only this build project pull a custom build image", () => {

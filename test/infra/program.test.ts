@@ -15,6 +15,12 @@ import {
   unwrap,
   type RecordedResource,
 } from "../helpers/pulumi-mocks.js";
+import {
+  ONE_IMAGE_POLICY,
+  daysSelection,
+  latestSelection,
+  sourceSelection,
+} from "../helpers/ecr-lifecycle.js";
 
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const region = "eu-west-1";
@@ -174,7 +180,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       ]);
     });
 
-    it("scans images on push, keeps tags mutable and expires pr- and untagged images", () => {
+    it("scans images on push, keeps tags mutable and sets the lifecycle policy (latest kept, 30 source images, pr- and untagged expire)", () => {
       const repository = onlyResource("aws:ecr/repository:Repository");
       expect(repository.inputs).to.deep.include({
         imageTagMutability: "MUTABLE",
@@ -182,33 +188,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         forceDelete: false,
       });
       expect(resourceNamed("registry-lifecycle").inputs["policy"]).to.equal(
-        JSON.stringify({
-          rules: [
-            {
-              rulePriority: 1,
-              description: "Expire pull request images (pr-*) 14 days after push",
-              selection: {
-                tagStatus: "tagged",
-                tagPrefixList: ["pr-"],
-                countType: "sinceImagePushed",
-                countUnit: "days",
-                countNumber: 14,
-              },
-              action: { type: "expire" },
-            },
-            {
-              rulePriority: 2,
-              description: "Expire untagged images 7 days after push",
-              selection: {
-                tagStatus: "untagged",
-                countType: "sinceImagePushed",
-                countUnit: "days",
-                countNumber: 7,
-              },
-              action: { type: "expire" },
-            },
-          ],
-        }),
+        JSON.stringify(ONE_IMAGE_POLICY),
       );
     });
 
@@ -616,7 +596,47 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         ],
         deploy: { cluster: "prod", service: "shop" },
         build: { image: buildImage, args: { NODE_ENV: "production" }, timeoutMinutes: 60 },
+        sourceImageRetentionCount: "12",
       }));
+    });
+
+    it("keeps <name>-latest and the newest 12 source images of each image in ECR", () => {
+      const rule = (rulePriority: number, description: string, selection: object): object => ({
+        rulePriority,
+        description,
+        selection,
+        action: { type: "expire" },
+      });
+      expect(
+        JSON.parse(resourceNamed("registry-lifecycle").inputs["policy"] as string),
+      ).to.deep.equal({
+        rules: [
+          rule(1, "Never expire the image tagged web-latest", latestSelection("web-latest")),
+          rule(2, "Never expire the image tagged api-latest", latestSelection("api-latest")),
+          rule(
+            3,
+            "Keep the newest 12 source images of web (tags web-*)",
+            sourceSelection("web-", 12),
+          ),
+          rule(
+            4,
+            "Keep the newest 12 source images of api (tags api-*)",
+            sourceSelection("api-", 12),
+          ),
+          rule(5, "Expire pull request images (pr-*) 14 days after push", daysSelection("pr-", 14)),
+          rule(
+            6,
+            "Expire old layer-cache images (buildcache-*) 7 days after push",
+            daysSelection("buildcache-", 7),
+          ),
+          rule(7, "Expire untagged images 7 days after push", {
+            tagStatus: "untagged",
+            countType: "sinceImagePushed",
+            countUnit: "days",
+            countNumber: 7,
+          }),
+        ],
+      });
     });
 
     it("adds a Deploy stage reading imagedefinitions.json from the build's output artifact", () => {

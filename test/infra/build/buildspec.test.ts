@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import * as os from "node:os";
@@ -35,7 +36,6 @@ const COMMIT = "3f2a9c1d0b8e7f6a5c4d3e2f1a0b9c8d7e6f5a4b";
 const SHA7 = "3f2a9c1";
 const ECR_PASSWORD = "ecr-pass-Zq81";
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbCdEf";
-const CACHE_OPTS = "mode=max,image-manifest=true,oci-mediatypes=true";
 const PHASES = ["install", "pre_build", "build", "post_build"] as const;
 
 interface Invocation {
@@ -111,7 +111,11 @@ function runBuildspec(
   buildspec: string,
   src: string,
   env: Record<string, string | undefined>,
-  options: { trace?: boolean } = {},
+  options: {
+    trace?: boolean;
+    /** Shell text appended to a phase's (last) command. */
+    append?: Partial<Record<(typeof PHASES)[number], string>>;
+  } = {},
 ): RunResult {
   const root = path.dirname(src);
   const bin = path.join(root, "bin");
@@ -146,7 +150,11 @@ function runBuildspec(
   let buildFailed = false;
   for (const phase of PHASES) {
     if (buildFailed && phase !== "post_build") break;
-    const commands = spec.phases[phase]?.commands ?? [];
+    const commands = [...(spec.phases[phase]?.commands ?? [])];
+    const extra = options.append?.[phase];
+    if (extra !== undefined && commands.length > 0) {
+      commands[commands.length - 1] = `${commands[commands.length - 1] ?? ""}\n${extra}`;
+    }
     const phaseEnv = { ...baseEnv, CODEBUILD_BUILD_SUCCEEDING: buildFailed ? "0" : "1" };
     let result: PhaseResult = { phase, status: 0, stdout: "", stderr: "" };
     for (const command of commands) {
@@ -188,37 +196,16 @@ function belongsToPullRequest(tag: string, pr: number): boolean {
   return tag === `pr-${pr}` || tag.startsWith(`pr-${pr}-`);
 }
 
-/** Every tag a run pushed: image tags (`--tag`) and cache tags (`--cache-to`), repository part cut. */
+/** Every tag a run pushed (`--tag`; the inline cache adds none), repository part cut. */
 function pushedTags(result: RunResult): string[] {
   const tags: string[] = [];
   for (const call of result.invocations) {
     call.args.forEach((arg, i) => {
       const value = call.args[i + 1] ?? "";
       if (arg === "--tag") tags.push(value.slice(value.lastIndexOf(":") + 1));
-      if (arg === "--cache-to") {
-        const ref = /ref=[^,]*:([^,:]+)/.exec(value);
-        tags.push(ref?.[1] ?? "");
-      }
     });
   }
   return tags;
-}
-
-function setupCall(): Invocation {
-  return {
-    tool: "docker",
-    stdin: "",
-    args: [
-      "buildx",
-      "create",
-      "--name",
-      "branchline",
-      "--driver",
-      "docker-container",
-      "--bootstrap",
-      "--use",
-    ],
-  };
 }
 
 function ecrLoginCalls(): Invocation[] {
@@ -237,16 +224,15 @@ function buildCall(opts: {
   context: string;
   tags: string[];
   cacheFrom?: string[];
-  cacheTo?: string;
+  /** Adds `--cache-to type=inline` (the default whenever cacheFrom is given). */
+  inlineCache?: boolean;
   extra?: string[];
 }): Invocation {
   const args = ["buildx", "build", "--progress=plain", "--provenance=false", "--push"];
   args.push("--file", opts.dockerfile);
   for (const tag of opts.tags) args.push("--tag", tag);
   for (const ref of opts.cacheFrom ?? []) args.push("--cache-from", `type=registry,ref=${ref}`);
-  if (opts.cacheTo !== undefined) {
-    args.push("--cache-to", `type=registry,ref=${opts.cacheTo},${CACHE_OPTS}`);
-  }
+  if (opts.inlineCache ?? opts.cacheFrom !== undefined) args.push("--cache-to", "type=inline");
   args.push(...(opts.extra ?? []), opts.context);
   return { tool: "docker", stdin: "", args };
 }
@@ -261,7 +247,7 @@ const THREE_IMAGES: BuildspecOptions = {
 
 describe("infra/build/buildspec", () => {
   describe("a source pipeline run", () => {
-    it("builds one image, tags it <sha7> and latest, and writes imagedefinitions.json", () => {
+    it("builds one image, tags it <sha7>, latest and <name>-<sha7>, and writes imagedefinitions.json", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(
         renderBuildspec({ images: [{ name: "app", context: "app" }] }),
@@ -270,14 +256,12 @@ describe("infra/build/buildspec", () => {
       );
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
-        setupCall(),
         ...ecrLoginCalls(),
         buildCall({
           dockerfile: "app/Dockerfile",
           context: "app",
-          tags: [`${REPO}:${SHA7}`, `${REPO}:latest`],
-          cacheFrom: [`${REPO}:buildcache-app`],
-          cacheTo: `${REPO}:buildcache-app`,
+          tags: [`${REPO}:${SHA7}`, `${REPO}:latest`, `${REPO}:app-${SHA7}`],
+          cacheFrom: [`${REPO}:latest`],
         }),
       ]);
       expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
@@ -292,28 +276,24 @@ describe("infra/build/buildspec", () => {
       const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, {});
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
-        setupCall(),
         ...ecrLoginCalls(),
         buildCall({
           dockerfile: "services/web/Dockerfile",
           context: "services/web",
           tags: [`${REPO}:web-${SHA7}`, `${REPO}:web-latest`],
-          cacheFrom: [`${REPO}:buildcache-web`],
-          cacheTo: `${REPO}:buildcache-web`,
+          cacheFrom: [`${REPO}:web-latest`],
         }),
         buildCall({
           dockerfile: "services/api/Dockerfile",
           context: "services/api",
           tags: [`${REPO}:api-${SHA7}`, `${REPO}:api-latest`],
-          cacheFrom: [`${REPO}:buildcache-api`],
-          cacheTo: `${REPO}:buildcache-api`,
+          cacheFrom: [`${REPO}:api-latest`],
         }),
         buildCall({
           dockerfile: "services/worker/Dockerfile",
           context: ".",
           tags: [`${REPO}:worker-${SHA7}`, `${REPO}:worker-latest`],
-          cacheFrom: [`${REPO}:buildcache-worker`],
-          cacheTo: `${REPO}:buildcache-worker`,
+          cacheFrom: [`${REPO}:worker-latest`],
         }),
       ]);
       expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
@@ -335,7 +315,7 @@ describe("infra/build/buildspec", () => {
         },
       );
       expect(result.ok, result.output).to.equal(true);
-      expect(pushedTags(result)).to.deep.equal([SHA7, "latest", "buildcache-app"]);
+      expect(pushedTags(result)).to.deep.equal([SHA7, "latest", `app-${SHA7}`]);
     });
   });
 
@@ -351,22 +331,24 @@ describe("infra/build/buildspec", () => {
       );
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
-        setupCall(),
         ...ecrLoginCalls(),
         buildCall({
           dockerfile: "app/Dockerfile",
           context: "app",
           tags: [`${REPO}:pr-12-${SHA7}`, `${REPO}:pr-12`],
-          cacheFrom: [`${REPO}:buildcache-app`, `${REPO}:pr-12-buildcache-app`],
-          cacheTo: `${REPO}:pr-12-buildcache-app`,
+          cacheFrom: [`${REPO}:pr-12`, `${REPO}:latest`],
         }),
       ]);
       expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
         { name: "app", imageUri: `${REPO}:pr-12-${SHA7}` },
       ]);
       const tags = pushedTags(result);
-      expect(tags).to.deep.equal([`pr-12-${SHA7}`, "pr-12", "pr-12-buildcache-app"]);
-      expect(result.invocations.flatMap((c) => c.args).join(" ")).not.to.contain("latest");
+      expect(tags).to.deep.equal([`pr-12-${SHA7}`, "pr-12"]);
+      // latest is only read (the source pipeline's layer cache), never written.
+      const args = result.invocations.flatMap((c) => c.args);
+      expect(args.filter((arg) => arg.includes("latest"))).to.deep.equal([
+        `type=registry,ref=${REPO}:latest`,
+      ]);
     });
 
     it("tags three images pr-<n>-<name>-<sha7> and pr-<n>-<name>, all in pull request n's family", () => {
@@ -376,7 +358,6 @@ describe("infra/build/buildspec", () => {
       });
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
-        setupCall(),
         ...ecrLoginCalls(),
         ...[
           ["web", "services/web/Dockerfile", "services/web"],
@@ -387,8 +368,7 @@ describe("infra/build/buildspec", () => {
             dockerfile,
             context,
             tags: [`${REPO}:pr-12-${name}-${SHA7}`, `${REPO}:pr-12-${name}`],
-            cacheFrom: [`${REPO}:buildcache-${name}`, `${REPO}:pr-12-buildcache-${name}`],
-            cacheTo: `${REPO}:pr-12-buildcache-${name}`,
+            cacheFrom: [`${REPO}:pr-12-${name}`, `${REPO}:${name}-latest`],
           }),
         ),
       ]);
@@ -398,7 +378,7 @@ describe("infra/build/buildspec", () => {
         { name: "worker", imageUri: `${REPO}:pr-12-worker-${SHA7}` },
       ]);
       const tags = pushedTags(result);
-      expect(tags).to.have.length(9);
+      expect(tags).to.have.length(6);
       for (const tag of tags) {
         expect(belongsToPullRequest(tag, 12), tag).to.equal(true);
         for (const other of [1, 2, 120, 121]) {
@@ -663,7 +643,239 @@ describe("infra/build/buildspec", () => {
     });
 
     it("documents the cache mode", () => {
-      expect(BUILD_CACHE_MODE).to.equal("registry");
+      expect(BUILD_CACHE_MODE).to.equal("inline");
+    });
+  });
+
+  describe("sources that resolve outside the checkout", () => {
+    /**
+     * A checkout with app/Dockerfile, next to a directory outside it (../outside, with a Dockerfile
+     * and a subdirectory inner/) that symlinks in the checkout can point at.
+     */
+    function checkoutWithOutside(): { src: string; outside: string } {
+      const src = checkout(["app"]);
+      const outside = path.join(path.dirname(src), "outside");
+      mkdirSync(path.join(outside, "inner"), { recursive: true });
+      writeFileSync(path.join(outside, "Dockerfile"), "FROM scratch\n");
+      return { src, outside };
+    }
+
+    function expectRefusedBeforeDocker(result: RunResult, fragment: string): void {
+      expect(result.ok).to.equal(false);
+      expect(result.phases.map((p) => p.phase)).to.deep.equal(["install"]);
+      expect(result.phases[0]?.stderr).to.contain(fragment);
+      expect(result.phases[0]?.stderr).to.contain("outside the checkout");
+      expect(result.invocations).to.deep.equal([]);
+      expect(existsSync(path.join(result.src, "imagedefinitions.json"))).to.equal(false);
+    }
+
+    it("refuses a build context that is a symlink to a directory outside the checkout", () => {
+      const { src, outside } = checkoutWithOutside();
+      symlinkSync(outside, path.join(src, "ctx"));
+      const result = runBuildspec(
+        renderBuildspec({
+          images: [{ name: "app", context: "ctx", dockerfile: "app/Dockerfile" }],
+        }),
+        src,
+        {},
+      );
+      expectRefusedBeforeDocker(result, "image 'app': the build context 'ctx' resolves to");
+    });
+
+    it("refuses a Dockerfile that is a symlink to a file outside the checkout", () => {
+      const { src, outside } = checkoutWithOutside();
+      symlinkSync(path.join(outside, "Dockerfile"), path.join(src, "app", "Outside.Dockerfile"));
+      const result = runBuildspec(
+        renderBuildspec({
+          images: [{ name: "app", context: "app", dockerfile: "app/Outside.Dockerfile" }],
+        }),
+        src,
+        {},
+      );
+      expectRefusedBeforeDocker(
+        result,
+        "image 'app': the Dockerfile 'app/Outside.Dockerfile' resolves to",
+      );
+    });
+
+    it("refuses '..' spellings that leave the checkout through a symlink", () => {
+      // `link/..` is `.` to the renderer (lexically), but the kernel follows link first: the parent
+      // of outside/inner is outside.
+      const { src, outside } = checkoutWithOutside();
+      symlinkSync(path.join(outside, "inner"), path.join(src, "link"));
+      const context = runBuildspec(
+        renderBuildspec({
+          images: [{ name: "app", context: "link/..", dockerfile: "app/Dockerfile" }],
+        }),
+        src,
+        {},
+      );
+      expectRefusedBeforeDocker(context, "the build context 'link/..' resolves to");
+      const dockerfile = runBuildspec(
+        renderBuildspec({
+          images: [{ name: "app", context: "app", dockerfile: "link/../Dockerfile" }],
+        }),
+        src,
+        {},
+      );
+      expectRefusedBeforeDocker(dockerfile, "the Dockerfile 'link/../Dockerfile' resolves to");
+    });
+
+    it("builds with symlinks and '..' that stay inside the checkout", () => {
+      const src = checkout(["services/app"]);
+      symlinkSync("services/app", path.join(src, "current"));
+      symlinkSync("Dockerfile", path.join(src, "services", "app", "Dockerfile.link"));
+      const result = runBuildspec(
+        renderBuildspec({
+          images: [
+            { name: "app", context: "current", dockerfile: "current/../app/Dockerfile.link" },
+          ],
+        }),
+        src,
+        {},
+      );
+      expect(result.ok, result.output).to.equal(true);
+      const build = result.invocations.find((c) => c.args[1] === "build");
+      expect(build?.args.slice(5, 7)).to.deep.equal(["--file", "current/../app/Dockerfile.link"]);
+      expect(build?.args.at(-1)).to.equal("current");
+    });
+  });
+
+  describe("secrets and the trace", () => {
+    // A plain value: the trace prints it as it is (a value with quotes would be re-quoted there and
+    // hide a leak from a substring check).
+    const password = "hunter2PlainSecret";
+    const options: BuildspecOptions = {
+      images: [{ name: "app", context: "app" }],
+      secondRegistry: { registry: "ghcr.io/acme", credentialsSecretArn: SECRET_ARN },
+    };
+
+    it("never prints the second registry's password with bash -x, in any phase", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec(options),
+        src,
+        { SECOND_REGISTRY_USERNAME: "robot", SECOND_REGISTRY_PASSWORD: password },
+        { trace: true },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.phases.map((p) => p.phase)).to.deep.equal([...PHASES]);
+      // The trace is on in every phase, and the password did reach docker (on stdin).
+      for (const phase of result.phases) expect(phase.stderr, phase.phase).to.contain("+ bl_init");
+      expect(
+        result.invocations.find((c) => c.args[0] === "login" && c.stdin === password),
+      ).to.not.equal(undefined);
+      expect(result.output).not.to.contain(password);
+      expect(result.output).not.to.contain(ECR_PASSWORD);
+    });
+
+    it("keeps tracing after the login (tracing is restored, not left off)", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec(options),
+        src,
+        { SECOND_REGISTRY_USERNAME: "robot", SECOND_REGISTRY_PASSWORD: password },
+        { trace: true, append: { pre_build: "echo after-login-marker" } },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      const pre = result.phases.find((p) => p.phase === "pre_build");
+      expect(pre?.stderr).to.contain("+ echo after-login-marker");
+      expect(result.output).not.to.contain(password);
+    });
+
+    it("never prints the password when the username is missing either", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec(options),
+        src,
+        { SECOND_REGISTRY_PASSWORD: password },
+        { trace: true },
+      );
+      expect(result.ok).to.equal(false);
+      expect(result.output).to.contain("SECOND_REGISTRY_USERNAME and SECOND_REGISTRY_PASSWORD");
+      expect(result.output).not.to.contain(password);
+    });
+  });
+
+  describe("bash before 4.4 (empty arrays under set -u)", () => {
+    /** The shell script the install phase writes (configuration and library). */
+    function renderedScript(options: BuildspecOptions): string {
+      const spec = parse(renderBuildspec(options)) as Buildspec;
+      const install = spec.phases["install"]?.commands[0] ?? "";
+      const start = install.indexOf("<<'BRANCHLINE_BUILD_SCRIPT'\n");
+      const end = install.indexOf("\nBRANCHLINE_BUILD_SCRIPT\n");
+      expect(start).to.be.above(-1);
+      expect(end).to.be.above(start);
+      return install.slice(start + "<<'BRANCHLINE_BUILD_SCRIPT'\n".length, end);
+    }
+
+    /** Array expansions (`${a[@]}`, `${!a[@]}`, `${a[*]}`) not written `${a[@]+"${a[@]}"}`. */
+    function unguardedArrayExpansions(script: string): string[] {
+      const guarded = /\$\{(\w+)\[@\]\+"\$\{!?\1\[@\]\}"\}/g;
+      const stripped = script.replace(guarded, "<guarded>");
+      return [...stripped.matchAll(/\$\{!?\w+\[[@*]\]\}/g)].map((m) => m[0]);
+    }
+
+    it("guards every array expansion of the rendered script", () => {
+      for (const options of [
+        { images: [{ name: "app", context: "app" }] },
+        { ...THREE_IMAGES, buildArgs: { A: "1" }, noCache: true },
+      ]) {
+        const script = renderedScript(options);
+        expect(script).to.contain("BL_BUILD_ARGS=");
+        expect(unguardedArrayExpansions(script)).to.deep.equal([]);
+      }
+      // The check itself sees the unsafe form.
+      expect(unguardedArrayExpansions('docker "${args[@]}" "${!x[@]}" ${y[*]}')).to.deep.equal([
+        "${args[@]}",
+        "${!x[@]}",
+        "${y[*]}",
+      ]);
+    });
+
+    it("builds with no build arguments under set -u with this machine's bash", () => {
+      // Debian ships no bash 4.2/4.3 to run the script with; the static check above covers them.
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }], buildArgs: {} }),
+        src,
+        {},
+      );
+      expect(result.ok, result.output).to.equal(true);
+      const build = result.invocations.find((c) => c.args[1] === "build");
+      expect(build?.args).not.to.include("--build-arg");
+    });
+  });
+
+  describe("no anonymous Docker Hub pull", () => {
+    it("creates no BuildKit container builder and uses the inline cache of the repository", () => {
+      const text = renderBuildspec(THREE_IMAGES);
+      expect(text).not.to.contain("buildx create");
+      expect(text).not.to.contain("docker-container");
+      expect(text).not.to.contain("moby/buildkit");
+      for (const prefix of [undefined, "pr-9"]) {
+        const src = checkout(["services/web", "services/api", "services/worker"]);
+        const result = runBuildspec(text, src, { IMAGE_TAG_PREFIX: prefix });
+        expect(result.ok, result.output).to.equal(true);
+        expect(result.invocations.map((c) => c.args.slice(0, 2).join(" "))).to.deep.equal([
+          "ecr get-login-password",
+          "login --username",
+          "buildx build",
+          "buildx build",
+          "buildx build",
+        ]);
+        for (const call of result.invocations.filter((c) => c.args[1] === "build")) {
+          const flags = (name: string): string[] =>
+            call.args.flatMap((arg, i) => (arg === name ? [call.args[i + 1] ?? ""] : []));
+          expect(flags("--builder")).to.deep.equal([]);
+          expect(flags("--cache-to")).to.deep.equal(["type=inline"]);
+          // Every cache source is a tag of the stack's own ECR repository.
+          for (const from of flags("--cache-from")) {
+            expect(from.startsWith(`type=registry,ref=${REPO}:`), from).to.equal(true);
+          }
+          expect(flags("--cache-from")).to.have.length(prefix === undefined ? 1 : 2);
+        }
+      }
     });
   });
 
@@ -685,7 +897,6 @@ describe("infra/build/buildspec", () => {
       );
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
-        setupCall(),
         ...ecrLoginCalls(),
         {
           tool: "docker",
@@ -698,11 +909,11 @@ describe("infra/build/buildspec", () => {
           tags: [
             `${REPO}:${SHA7}`,
             `${REPO}:latest`,
+            `${REPO}:app-${SHA7}`,
             `docker.io/myorg/app:${SHA7}`,
             "docker.io/myorg/app:latest",
           ],
-          cacheFrom: [`${REPO}:buildcache-app`],
-          cacheTo: `${REPO}:buildcache-app`,
+          cacheFrom: [`${REPO}:latest`],
         }),
       ]);
     });
@@ -728,13 +939,7 @@ describe("infra/build/buildspec", () => {
           for (const arg of call.args) expect(arg).not.to.contain(secret);
         }
       }
-      expect(pushedTags(result)).to.deep.equal([
-        `pr-4-${SHA7}`,
-        "pr-4",
-        `pr-4-${SHA7}`,
-        "pr-4",
-        "pr-4-buildcache-app",
-      ]);
+      expect(pushedTags(result)).to.deep.equal([`pr-4-${SHA7}`, "pr-4", `pr-4-${SHA7}`, "pr-4"]);
     });
 
     it("uses the configured repository name", () => {
@@ -893,6 +1098,16 @@ describe("infra/build/buildspec", () => {
         "a dockerfile out of the repository",
         { images: [{ name: "web", context: "a", dockerfile: "a/../../Dockerfile" }] },
         /dockerfile 'a\/..\/..\/Dockerfile'/,
+      ],
+      [
+        "an image name that another name extends with '-'",
+        {
+          images: [
+            { name: "web", context: "a" },
+            { name: "web-admin", context: "b" },
+          ],
+        },
+        /images 'web' and 'web-admin': with several images no name may start with another name followed by '-'/,
       ],
       [
         "a second registry without host",
