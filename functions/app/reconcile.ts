@@ -237,10 +237,8 @@ export async function reconcile(
       );
     },
   );
-  for (const problem of renamed.problems()) {
-    summary.errors.push(problem);
-    ports.logger.error("configuration problem", { problem });
-  }
+  // Configuration problems go with the errors, which the handler logs and the CLI prints.
+  summary.errors.push(...renamed.problems());
   if (unchecked.length > 0) {
     summary.errors.push(
       `GitHub's rate limit is used up: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,

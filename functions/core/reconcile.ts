@@ -86,7 +86,10 @@ export function verdictFor(
     };
   }
   if (intent.kind === "remove") {
-    return { kind: "remove", reason: intent.reason ?? `pull request #${current.number} is closed` };
+    return {
+      kind: "remove",
+      reason: intent.reason ?? `pull request #${current.number} is not built`,
+    };
   }
   return {
     kind: "keep",

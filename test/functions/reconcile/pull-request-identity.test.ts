@@ -138,9 +138,9 @@ describe("reconcile handler: pull request identity (wire level)", function () {
         ["/repos/Codertocat/Hello-World/pulls/5", `token ${TOKEN}`],
         [`/repositories/${id}/pulls/5`, `token ${TOKEN}`],
       ]);
-      const logged = wire.logger.lines.filter((l) => l.message === "configuration problem");
-      expect(logged.map((l) => [l.level, l.fields])).to.deep.equal([
-        ["error", { problem: renamedMessage(id) }],
+      const logged = wire.logger.lines.filter((l) => l.message === "reconcile error");
+      expect(logged.map((l) => [l.level, l.fields["error"]])).to.deep.equal([
+        ["error", renamedMessage(id)],
       ]);
     });
 
