@@ -16,7 +16,7 @@ export class OctokitCommitStatuses implements CommitStatuses {
       state: status.state,
       context: status.context,
       description: status.description,
-      target_url: status.targetUrl,
+      ...(status.targetUrl !== undefined ? { target_url: status.targetUrl } : {}),
     });
   }
 }

@@ -7,6 +7,7 @@ import {
 } from "../app/ports.js";
 import type { PullRequest } from "../core/classify.js";
 import { BadRequestError } from "../core/errors.js";
+import type { RepositoryIdentity } from "../core/reconcile.js";
 
 /** An Octokit client; without a token it is anonymous (public repositories, a low rate limit). */
 export function createOctokit(
@@ -39,6 +40,17 @@ export class OctokitPullRequests implements GitHubPullRequests, OpenPullRequests
     }
   }
 
+  /** GET /repos/{owner}/{repo}; a moved repository answers 301, which fetch follows. */
+  async repository(repository: string): Promise<RepositoryIdentity> {
+    const [owner, repo] = splitRepository(repository);
+    try {
+      const { data } = await this.octokit.rest.repos.get({ owner, repo });
+      return { id: data.id, fullName: data.full_name };
+    } catch (error) {
+      throw translate(error, `repository ${repository}`);
+    }
+  }
+
   async listOpen(repository: string, baseBranch: string): Promise<PullRequest[]> {
     const [owner, repo] = splitRepository(repository);
     try {
@@ -62,7 +74,7 @@ interface GitHubPullRequestData {
   state: string;
   draft?: boolean | undefined;
   head: { ref: string; sha: string; repo: { full_name: string } | null };
-  base: { ref: string; repo: { full_name: string } };
+  base: { ref: string; repo: { full_name: string; id?: number } };
 }
 
 function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
@@ -75,6 +87,7 @@ function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
     headRepository: data.head.repo?.full_name,
     baseBranch: data.base.ref,
     baseRepository: data.base.repo.full_name,
+    ...(typeof data.base.repo.id === "number" ? { baseRepositoryId: data.base.repo.id } : {}),
   };
 }
 

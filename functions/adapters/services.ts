@@ -5,7 +5,7 @@
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { PullRequestComments } from "../app/feedback.js";
+import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
 import type { GitHubPullRequests, ImageStore, PipelineStore } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
@@ -13,7 +13,7 @@ import { awsClientConfig, type AwsClientOptions } from "./aws-config.js";
 import { CodePipelineStore } from "./codepipeline.js";
 import { EcrImageStore } from "./ecr.js";
 import { createOctokit, OctokitPullRequests } from "./github.js";
-import { OctokitPullRequestComments } from "./github-feedback.js";
+import { OctokitCommitStatuses, OctokitPullRequestComments } from "./github-feedback.js";
 import { secretReader, type SecretReader } from "./secrets.js";
 
 export interface AwsServices {
@@ -21,6 +21,7 @@ export interface AwsServices {
   images: ImageStore;
   pullRequests?: GitHubPullRequests;
   comments?: PullRequestComments;
+  statuses?: CommitStatuses;
 }
 
 /** Builds each client once, when first asked for. */
@@ -76,6 +77,7 @@ export class DefaultServices {
       const octokit = createOctokit(await this.githubToken(), this.settings.githubApiUrl, signal);
       services.pullRequests = new OctokitPullRequests(octokit);
       services.comments = new OctokitPullRequestComments(octokit);
+      services.statuses = new OctokitCommitStatuses(octokit);
     }
     return services;
   }

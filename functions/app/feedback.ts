@@ -9,6 +9,7 @@
  * attempt; once a message has been published, a retry would send it twice, and the failure is only
  * logged.
  */
+import { FORK_REFUSED_DESCRIPTION } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
 import {
   commentBody,
@@ -285,4 +286,23 @@ export function cachedSourceFacts(
     }
     return cached.value;
   };
+}
+
+/** The commit status context that says why a pull request has no clone. */
+export const REFUSAL_CONTEXT = "branchline";
+
+/**
+ * Marks a refused fork's head commit with an `error` status (context `branchline`) that says forks
+ * are not built and why, so that the pull request shows it. Posting it again changes nothing.
+ */
+export function refuseFork(
+  statuses: CommitStatuses,
+  repository: string,
+  sha: string,
+): Promise<void> {
+  return statuses.post(repository, sha, {
+    state: "error",
+    context: REFUSAL_CONTEXT,
+    description: FORK_REFUSED_DESCRIPTION,
+  });
 }

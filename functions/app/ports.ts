@@ -4,6 +4,7 @@
  */
 import type { PullRequest } from "../core/classify.js";
 import type { PipelineDeclaration, Tag } from "../core/pipeline.js";
+import type { RepositoryIdentity } from "../core/reconcile.js";
 
 export interface PipelineSummary {
   name: string;
@@ -71,6 +72,11 @@ export class PipelineNameInUseError extends Error {
 export interface GitHubPullRequests {
   /** The pull request as GitHub shows it now. */
   get(repository: string, number: number): Promise<PullRequest>;
+  /**
+   * The repository's id and current name as GitHub shows them now: for a renamed or transferred
+   * repository, GitHub answers the old name with the new one.
+   */
+  repository(repository: string): Promise<RepositoryIdentity>;
 }
 
 export interface OpenPullRequests {

@@ -8,9 +8,15 @@
  * rate limit) about each pull request that has a clone or images, deletes those it can show are
  * closed or retargeted, refreshes those it can show are wanted, and reports what it could not check.
  */
-import type { ClassifyOptions, PullRequest } from "../core/classify.js";
+import { sameRepository, type ClassifyOptions, type PullRequest } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
-import { cloneNumberOf, imagesByPullRequest, verdictFor } from "../core/reconcile.js";
+import {
+  cloneNumberOf,
+  imagesByPullRequest,
+  verdictFor,
+  type RepositoryIdentity,
+  type Verdict,
+} from "../core/reconcile.js";
 import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import { cloneName } from "../shared/names.js";
 import {
@@ -116,18 +122,32 @@ export async function reconcile(
   const knownImages = (n: number): ImageId[] | undefined =>
     imageIds === undefined ? undefined : (images.get(n) ?? []);
 
-  const ensure = async (pr: PullRequest, strategy: EnsureStrategy): Promise<void> => {
+  const ensure = async (
+    wanted: Extract<Verdict, { kind: "ensure" }>,
+    strategy: EnsureStrategy,
+  ): Promise<void> => {
+    const pr = wanted.pullRequest;
     const outcome = await app.ensure(
       source,
-      {
-        prNumber: pr.number,
-        headBranch: pr.headBranch,
-        headRepository: pr.headRepository ?? pr.baseRepository,
-      },
+      { prNumber: pr.number, headBranch: pr.headBranch, headRepository: wanted.headRepository },
       strategy,
     );
     summary[outcome.result].push(pr.number);
   };
+
+  // A pull request of another name than the configured repository's: GitHub followed a rename or
+  // a transfer, or the configuration is wrong. The configured name's id, read once per sweep and
+  // only then, tells which; either way nothing is deleted for a name alone.
+  const renamed = new RepositoryChecks(ports.pullRequests, source.ref.repository);
+  const verdictOf = async (pr: PullRequest): Promise<Verdict> =>
+    verdictFor(
+      pr,
+      source.ref,
+      options,
+      sameRepository(pr.baseRepository, source.ref.repository)
+        ? undefined
+        : await renamed.configured(),
+    );
   const strategyFor = (n: number): EnsureStrategy =>
     clones.has(n) ? "read-first" : "create-first";
 
@@ -162,8 +182,12 @@ export async function reconcile(
       unchecked.push(n);
       return;
     }
-    const verdict = verdictFor(pr, source.ref, options);
-    if (verdict.kind === "ensure") return ensure(pr, hasClone ? "read-first" : "create-first");
+    const verdict = await verdictOf(pr);
+    if (verdict.kind === "ensure") return ensure(verdict, hasClone ? "read-first" : "create-first");
+    if (verdict.kind === "misconfigured") {
+      renamed.unmatched.push(n);
+      return;
+    }
     if (verdict.kind === "keep") {
       if (hasClone) summary.unchanged.push(n);
       return;
@@ -180,9 +204,11 @@ export async function reconcile(
   const openNumbers = new Set<number>();
   for (const pr of open ?? []) {
     openNumbers.add(pr.number);
-    const verdict = verdictFor(pr, source.ref, options);
+    const verdict = await verdictOf(pr);
     if (verdict.kind === "ensure") {
-      tasks.push({ prNumber: pr.number, run: () => ensure(pr, strategyFor(pr.number)) });
+      tasks.push({ prNumber: pr.number, run: () => ensure(verdict, strategyFor(pr.number)) });
+    } else if (verdict.kind === "misconfigured") {
+      renamed.unmatched.push(pr.number);
     } else if (verdict.kind === "keep") {
       if (clones.has(pr.number)) summary.unchanged.push(pr.number);
     } else {
@@ -211,6 +237,8 @@ export async function reconcile(
       );
     },
   );
+  // Configuration problems go with the errors, which the handler logs and the CLI prints.
+  summary.errors.push(...renamed.problems());
   if (unchecked.length > 0) {
     summary.errors.push(
       `GitHub's rate limit is used up: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,
@@ -222,6 +250,55 @@ export async function reconcile(
     );
   }
   return finish(summary);
+}
+
+/**
+ * What a sweep learns about the configured repository's name: whether GitHub now calls it something
+ * else (renamed or transferred), and which pull requests could not be matched to it.
+ */
+class RepositoryChecks {
+  readonly unmatched: number[] = [];
+  private lookup: Promise<RepositoryIdentity | undefined> | undefined;
+  private found: RepositoryIdentity | undefined;
+  private failure: string | undefined;
+
+  constructor(
+    private readonly github: Pick<GitHubPullRequests, "repository">,
+    private readonly name: string,
+  ) {}
+
+  /** The configured repository as GitHub shows it now, read at most once; `undefined` if unreadable. */
+  configured(): Promise<RepositoryIdentity | undefined> {
+    this.lookup ??= this.github.repository(this.name).then(
+      (identity) => (this.found = identity),
+      (error: unknown) => {
+        this.failure = message(error);
+        return undefined;
+      },
+    );
+    return this.lookup;
+  }
+
+  /** The configuration problems found, each saying what to change. */
+  problems(): string[] {
+    const problems: string[] = [];
+    const now = this.found?.fullName;
+    if (now !== undefined && !sameRepository(now, this.name)) {
+      problems.push(
+        `configuration: GitHub now calls repository ${this.name} ${now} (renamed or transferred; same id ${this.found?.id}): set the stack's branchline:repository to ${now} and run pulumi up. Until then the webhook ignores its deliveries; this sweep matched its pull requests by id`,
+      );
+    }
+    if (this.unmatched.length > 0) {
+      const why =
+        this.failure !== undefined
+          ? `the repository's id could not be read (${this.failure})`
+          : `their repository's id is not ${this.name}'s`;
+      problems.push(
+        `configuration: GitHub answered for ${this.name} with pull request(s) of another repository, left alone (nothing deleted): ${list(this.unmatched)}; ${why}. Check the stack's branchline:repository: it must name the source pipeline's repository as GitHub names it now`,
+      );
+    }
+    return problems;
+  }
 }
 
 /**

@@ -30,6 +30,11 @@ export interface PullRequest {
   headRepository: string | undefined;
   baseBranch: string;
   baseRepository: string;
+  /**
+   * GitHub's numeric id of the base repository, when the payload or the API gives it: unlike the
+   * name, it survives a rename or a transfer.
+   */
+  baseRepositoryId?: number;
 }
 
 export interface PullRequestEvent {
@@ -41,9 +46,23 @@ export interface PullRequestEvent {
 
 export type Intent =
   | { kind: "ping" }
-  | { kind: "ignore"; reason: string }
-  | { kind: "ensure"; pullRequest: PullRequest }
-  | { kind: "remove"; pullRequest: PullRequest };
+  | {
+      kind: "ignore";
+      reason: string;
+      /** Set when the pull request is refused for being from a fork: the reason belongs on it. */
+      refusedFork?: PullRequest;
+    }
+  /** `headRepository`: the repository the clone reads (the source's own name unless a fork). */
+  | { kind: "ensure"; pullRequest: PullRequest; headRepository: string }
+  /** `reason`, when the pull request is open but can never be built again (its fork was deleted). */
+  | { kind: "remove"; pullRequest: PullRequest; reason?: string };
+
+/**
+ * The commit status description on a fork's head commit when forks are refused (at most 140
+ * characters, GitHub's limit).
+ */
+export const FORK_REFUSED_DESCRIPTION =
+  "Not built: forks are refused here, as the AWS CodeConnections connection cannot read a contributor's fork";
 
 const BUILD_ACTIONS = new Set(["opened", "reopened", "synchronize", "ready_for_review"]);
 
@@ -87,9 +106,11 @@ export function classify(
 ): Intent {
   const pr = event.pullRequest;
   if (!sameRepository(pr.baseRepository, source.repository)) {
+    // Never a removal: a delivery of another repository may also be the source's repository under
+    // a new name (GitHub keeps the id on a rename or a transfer; the source pipeline names it only).
     return {
       kind: "ignore",
-      reason: `repository ${pr.baseRepository} is not ${source.repository}`,
+      reason: `repository ${pr.baseRepository} is not ${source.repository}, the source pipeline's; if ${source.repository} was renamed or transferred to ${pr.baseRepository}, set the stack's branchline:repository to ${pr.baseRepository} and run pulumi up`,
     };
   }
   // A closed pull request always loses its clone, whatever its base: it may have been retargeted
@@ -98,22 +119,33 @@ export function classify(
 
   const targetsSource = pr.baseBranch === source.branch;
   if (event.action === "edited") {
-    if (targetsSource) return wanted(pr, options);
+    if (targetsSource) return wanted(pr, source, options);
     if (event.previousBaseBranch === source.branch) return { kind: "remove", pullRequest: pr };
     return { kind: "ignore", reason: `base ${pr.baseBranch} is not ${source.branch}` };
   }
   if (!targetsSource)
     return { kind: "ignore", reason: `base ${pr.baseBranch} is not ${source.branch}` };
-  return wanted(pr, options);
+  return wanted(pr, source, options);
 }
 
-function wanted(pr: PullRequest, options: ClassifyOptions): Intent {
+function wanted(pr: PullRequest, source: SourceRef, options: ClassifyOptions): Intent {
   if (pr.state !== "open")
     return { kind: "ignore", reason: `pull request #${pr.number} is ${pr.state}` };
-  if (isFork(pr) && !options.allowForks) {
+  if (pr.headRepository === undefined) {
+    // Whether forks are allowed or not: the branch is gone with its repository, and building the
+    // base repository's branch of the same name would build someone else's code.
+    return {
+      kind: "remove",
+      pullRequest: pr,
+      reason: `pull request #${pr.number}: its head repository was deleted, so it can never be built again; its clone, if any, is removed`,
+    };
+  }
+  const fork = isFork(pr);
+  if (fork && !options.allowForks) {
     return {
       kind: "ignore",
       reason: `pull request #${pr.number} comes from a fork; forks are not built`,
+      refusedFork: pr,
     };
   }
   if (pr.headBranch.length > MAX_BRANCH_LENGTH) {
@@ -128,7 +160,11 @@ function wanted(pr: PullRequest, options: ClassifyOptions): Intent {
       reason: `pull request #${pr.number} is a draft; waiting for ready_for_review`,
     };
   }
-  return { kind: "ensure", pullRequest: pr };
+  return {
+    kind: "ensure",
+    pullRequest: pr,
+    headRepository: fork ? pr.headRepository : source.repository,
+  };
 }
 
 export function isFork(pr: PullRequest): boolean {
@@ -178,6 +214,9 @@ export function parsePullRequestEvent(payload: Record<string, unknown>): PullReq
       ),
     },
   };
+  const baseRepositoryId = objectAt(pr, ["base", "repo"])["id"];
+  if (typeof baseRepositoryId === "number" && Number.isSafeInteger(baseRepositoryId))
+    event.pullRequest.baseRepositoryId = baseRepositoryId;
   if (action === "edited") {
     const changes = payload["changes"];
     if (isObject(changes) && isObject(changes["base"])) {

@@ -227,7 +227,8 @@ export interface CommitStatus {
   state: CommitState;
   context: string;
   description: string;
-  targetUrl: string;
+  /** Omitted when there is nothing to link to (a refused fork). */
+  targetUrl?: string;
 }
 
 export function statusContext(pipeline: string): string {

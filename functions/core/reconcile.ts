@@ -14,31 +14,87 @@ import {
 import { belongsToPullRequest, type TaggedImageId } from "./images.js";
 
 export type Verdict =
-  | { kind: "ensure"; pullRequest: PullRequest }
+  | { kind: "ensure"; pullRequest: PullRequest; headRepository: string }
   /** The clone and the images must go: the pull request is closed or left the source branch. */
   | { kind: "remove"; reason: string }
   /** Open into the source branch but not built (a draft, a fork): what exists is left alone. */
-  | { kind: "keep"; reason: string };
+  | { kind: "keep"; reason: string }
+  /**
+   * GitHub answered for the configured repository with a pull request of another one, which could
+   * not be shown to be the same repository: a configuration problem. Nothing is touched.
+   */
+  | { kind: "misconfigured"; reason: string };
+
+/** A repository as GitHub shows it now: a renamed or transferred one keeps its id. */
+export interface RepositoryIdentity {
+  id: number;
+  fullName: string;
+}
 
 /**
  * The desired state of one pull request as GitHub shows it now. Open pull requests go through
  * `classify` as a `synchronize` would, so drafts and forks follow the webhook's settings; like the
  * webhook, a pull request it would ignore keeps whatever clone it has.
+ *
+ * The pull request was read under the configured repository's name, so a base repository of
+ * another name means GitHub followed a rename or a transfer: it is the source's repository when its
+ * id is `configured.id` (the configured name resolved by GitHub now), and otherwise a configuration
+ * problem. Neither ever removes anything by itself.
  */
-export function verdictFor(pr: PullRequest, source: SourceRef, options: ClassifyOptions): Verdict {
-  if (pr.state === "closed")
-    return { kind: "remove", reason: `pull request #${pr.number} is closed` };
-  if (!sameRepository(pr.baseRepository, source.repository) || pr.baseBranch !== source.branch) {
-    return {
-      kind: "remove",
-      reason: `pull request #${pr.number} targets ${pr.baseRepository}:${pr.baseBranch}, not ${source.repository}:${source.branch}`,
+export function verdictFor(
+  pr: PullRequest,
+  source: SourceRef,
+  options: ClassifyOptions,
+  configured?: RepositoryIdentity,
+): Verdict {
+  let current = pr;
+  if (!sameRepository(pr.baseRepository, source.repository)) {
+    if (
+      configured === undefined ||
+      pr.baseRepositoryId === undefined ||
+      pr.baseRepositoryId !== configured.id
+    ) {
+      return {
+        kind: "misconfigured",
+        reason: `pull request #${pr.number} belongs to ${pr.baseRepository}, not ${source.repository}`,
+      };
+    }
+    // The same repository under its new name: seen as the source pipeline names it.
+    current = {
+      ...pr,
+      baseRepository: source.repository,
+      headRepository:
+        pr.headRepository !== undefined && sameRepository(pr.headRepository, pr.baseRepository)
+          ? source.repository
+          : pr.headRepository,
     };
   }
-  const intent = classify({ action: "synchronize", pullRequest: pr }, source, options);
-  if (intent.kind === "ensure") return { kind: "ensure", pullRequest: intent.pullRequest };
+  if (current.state === "closed")
+    return { kind: "remove", reason: `pull request #${current.number} is closed` };
+  if (current.baseBranch !== source.branch) {
+    return {
+      kind: "remove",
+      reason: `pull request #${current.number} targets ${pr.baseRepository}:${current.baseBranch}, not ${source.repository}:${source.branch}`,
+    };
+  }
+  const intent = classify({ action: "synchronize", pullRequest: current }, source, options);
+  if (intent.kind === "ensure") {
+    return {
+      kind: "ensure",
+      pullRequest: intent.pullRequest,
+      headRepository: intent.headRepository,
+    };
+  }
+  if (intent.kind === "remove") {
+    return {
+      kind: "remove",
+      reason: intent.reason ?? `pull request #${current.number} is not built`,
+    };
+  }
   return {
     kind: "keep",
-    reason: intent.kind === "ignore" ? intent.reason : `pull request #${pr.number} is not built`,
+    reason:
+      intent.kind === "ignore" ? intent.reason : `pull request #${current.number} is not built`,
   };
 }
 

@@ -16,7 +16,12 @@ import {
   type PipelineStore,
 } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
-import { announceClone, type PullRequestComments } from "../app/feedback.js";
+import {
+  announceClone,
+  refuseFork,
+  type CommitStatuses,
+  type PullRequestComments,
+} from "../app/feedback.js";
 import { MESSAGES } from "../app/messages.js";
 import { sourceFacts } from "../core/feedback.js";
 import {
@@ -39,6 +44,8 @@ export interface Services {
   pullRequests?: GitHubPullRequests;
   /** Present only when a GitHub token is configured. */
   comments?: PullRequestComments;
+  /** Present only when a GitHub token is configured. */
+  statuses?: CommitStatuses;
 }
 
 export interface WebhookDeps {
@@ -195,6 +202,7 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
     case "ping":
       return respond(200, { outcome: "pong" });
     case "ignore":
+      if (intent.refusedFork) await refused(work, intent.refusedFork);
       return respond(202, { outcome: "ignored", reason: intent.reason });
     case "ensure": {
       const pr = intent.pullRequest;
@@ -203,7 +211,7 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
         {
           prNumber: pr.number,
           headBranch: pr.headBranch,
-          headRepository: pr.headRepository ?? pr.baseRepository,
+          headRepository: intent.headRepository,
         },
         strategy,
       );
@@ -221,7 +229,7 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
       });
     }
     case "remove":
-      return removed(pipelines, source, intent.pullRequest);
+      return removed(pipelines, source, intent.pullRequest, intent.reason);
   }
 }
 
@@ -229,6 +237,7 @@ async function removed(
   pipelines: PullRequestPipelines,
   source: SourcePipeline,
   pr: PullRequest,
+  reason?: string,
 ): Promise<Response> {
   const outcome = await pipelines.remove(source, pr.number);
   return respond(200, {
@@ -237,7 +246,23 @@ async function removed(
     pullRequest: pr.number,
     executionsStopped: outcome.executionsStopped,
     imagesDeleted: outcome.imagesDeleted,
+    ...(reason !== undefined ? { reason } : {}),
   });
+}
+
+/**
+ * Says on the fork's head commit why it is not built. Best effort, like the comment: a GitHub
+ * failure is logged and the delivery is still answered.
+ */
+async function refused(work: Work, pr: PullRequest): Promise<void> {
+  if (!work.services.statuses) return;
+  try {
+    await refuseFork(work.services.statuses, pr.baseRepository, pr.headSha);
+  } catch (error) {
+    work.logger.warn("could not post the commit status of a refused fork", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 /**

@@ -1,6 +1,10 @@
 /**
  * A local stand-in for the part of GitHub's REST API that branchline calls, on 127.0.0.1. Octokit
  * reaches it through `baseUrl`. It keeps pull requests in memory and records every request.
+ *
+ * Repositories have numeric ids, as on GitHub. A renamed repository answers as GitHub does: any
+ * request under its old name gets a 301 whose Location is the same request under
+ * `/repositories/{id}`, which answers with the new name.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -32,10 +36,23 @@ export class GitHubApiDouble {
   readonly requests: RecordedRequest[] = [];
   readonly pullRequests = new Map<string, FakePullRequest>();
   private readonly routes: { method: string; pattern: RegExp; route: Route }[] = [];
+  /** Repository ids by lower-cased full name, and current names by id. */
+  private readonly ids = new Map<string, number>();
+  private readonly names = new Map<number, string>();
+  /** Old lower-cased full names of renamed repositories, with their ids. */
+  private readonly moved = new Map<string, number>();
+  private nextRepositoryId = 1296269;
   private server: Server | undefined;
   url = "";
 
   constructor() {
+    this.on("GET", /^\/repos\/([^/]+)\/([^/]+)$/, (m) => {
+      const id = this.ids.get(`${m[1]}/${m[2]}`.toLowerCase());
+      const fullName = id === undefined ? undefined : this.names.get(id);
+      return id === undefined || fullName === undefined
+        ? { status: 404, body: { message: "Not Found" } }
+        : { status: 200, body: this.repo(fullName) };
+    });
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/, (m) => {
       const pr = this.pullRequests.get(key(`${m[1]}/${m[2]}`, Number(m[3])));
       return pr
@@ -83,10 +100,42 @@ export class GitHubApiDouble {
     return this.requests.filter((request) => request.path === path);
   }
 
-  /** Forgets pull requests and recorded requests; routes stay. */
+  /** Forgets pull requests, repositories, renames and recorded requests; routes stay. */
   reset(): void {
     this.pullRequests.clear();
     this.requests.length = 0;
+    this.ids.clear();
+    this.names.clear();
+    this.moved.clear();
+  }
+
+  /** The repository's id, given on first use as GitHub gives one when a repository is created. */
+  repositoryId(fullName: string): number {
+    const known = this.ids.get(fullName.toLowerCase());
+    if (known !== undefined) return known;
+    const id = this.nextRepositoryId++;
+    this.ids.set(fullName.toLowerCase(), id);
+    this.names.set(id, fullName);
+    return id;
+  }
+
+  /**
+   * Renames (or transfers) a repository as GitHub does: same id, its pull requests answer with the
+   * new name, and requests for the old name are redirected.
+   */
+  renameRepository(from: string, to: string): void {
+    const id = this.repositoryId(from);
+    this.ids.delete(from.toLowerCase());
+    this.ids.set(to.toLowerCase(), id);
+    this.names.set(id, to);
+    this.moved.set(from.toLowerCase(), id);
+    for (const [old, pr] of [...this.pullRequests]) {
+      if (pr.base.repo.toLowerCase() !== from.toLowerCase()) continue;
+      this.pullRequests.delete(old);
+      if (pr.head.repo?.toLowerCase() === from.toLowerCase()) pr.head.repo = to;
+      pr.base.repo = to;
+      this.pullRequests.set(key(to, pr.number), pr);
+    }
   }
 
   /** Adds a route; later routes win over earlier ones for the same request. */
@@ -95,15 +144,23 @@ export class GitHubApiDouble {
   }
 
   addPullRequest(pr: FakePullRequest): void {
+    this.repositoryId(pr.base.repo);
+    if (pr.head.repo !== null) this.repositoryId(pr.head.repo);
     this.pullRequests.set(key(pr.base.repo, pr.number), structuredClone(pr));
   }
 
-  render(pr: FakePullRequest): Record<string, unknown> {
-    const repo = (fullName: string) => ({
+  /** A repository as the API renders it (the members branchline and the tests read). */
+  repo(fullName: string): Record<string, unknown> {
+    return {
+      id: this.repositoryId(fullName),
       full_name: fullName,
       name: fullName.split("/")[1],
       owner: { login: fullName.split("/")[0] },
-    });
+    };
+  }
+
+  render(pr: FakePullRequest): Record<string, unknown> {
+    const repo = (fullName: string) => this.repo(fullName);
     return {
       number: pr.number,
       state: pr.state,
@@ -154,9 +211,32 @@ export class GitHubApiDouble {
       authorization: req.headers.authorization,
       body,
     });
+    // A renamed repository: the old name redirects, `/repositories/{id}` answers as the new name.
+    const named = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    const oldName = named ? `${named[1]}/${named[2]}`.toLowerCase() : undefined;
+    const movedTo = oldName === undefined ? undefined : this.moved.get(oldName);
+    if (named && oldName !== undefined && movedTo !== undefined && !this.ids.has(oldName)) {
+      const location = `${this.url}/repositories/${movedTo}${named[3] ?? ""}${url.search}`;
+      res.writeHead(301, { "content-type": "application/json", location });
+      res.end(
+        JSON.stringify({
+          message: "Moved Permanently",
+          url: location,
+          documentation_url:
+            "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects",
+        }),
+      );
+      return;
+    }
+    let pathname = url.pathname;
+    const byId = /^\/repositories\/(\d+)(\/.*)?$/.exec(pathname);
+    if (byId) {
+      const current = this.names.get(Number(byId[1]));
+      if (current !== undefined) pathname = `/repos/${current}${byId[2] ?? ""}`;
+    }
     for (const { method: m, pattern, route } of this.routes) {
       if (m !== method) continue;
-      const match = url.pathname.match(pattern);
+      const match = pathname.match(pattern);
       if (!match) continue;
       const answer = route(match, { method, url, body });
       if (!answer) continue;

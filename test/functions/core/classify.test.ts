@@ -119,7 +119,19 @@ describe("core/classify", () => {
         variant: { headRepo: "someone/Hello-World" },
         expected: "ignore",
       },
-      { name: "a deleted fork", variant: { headRepo: null }, expected: "ignore" },
+      { name: "a deleted fork", variant: { headRepo: null }, expected: "remove" },
+      {
+        name: "a deleted fork, when forks are allowed",
+        variant: { headRepo: null },
+        options: { allowForks: true },
+        expected: "remove",
+      },
+      {
+        name: "a deleted fork retargeted onto the source branch",
+        variant: { action: "edited", previousBase: "develop", headRepo: null },
+        options: { allowForks: true },
+        expected: "remove",
+      },
       {
         name: "a fork, when allowed",
         variant: { headRepo: "someone/Hello-World" },
@@ -195,12 +207,60 @@ describe("core/classify", () => {
       });
     });
 
-    it("says why it ignores", () => {
-      const intent = classify(eventOf({ headRepo: "someone/x" }), source, defaults);
-      expect(intent).to.deep.equal({
+    it("says why it ignores, and marks a refused fork so that the reason can go on its commit", () => {
+      const event = eventOf({ headRepo: "someone/x" });
+      expect(classify(event, source, defaults)).to.deep.equal({
         kind: "ignore",
         reason: "pull request #2 comes from a fork; forks are not built",
+        refusedFork: event.pullRequest,
       });
+      const draft = classify(eventOf({ draft: true }), source, { ...defaults, buildDrafts: false });
+      expect(draft).to.deep.equal({
+        kind: "ignore",
+        reason: "pull request #2 is a draft; waiting for ready_for_review",
+      });
+    });
+
+    it("never builds the base repository's branch for a deleted fork: removes, saying why", () => {
+      for (const allowForks of [false, true]) {
+        const event = eventOf({ action: "synchronize", headRepo: null });
+        expect(classify(event, source, { ...defaults, allowForks })).to.deep.equal({
+          kind: "remove",
+          pullRequest: event.pullRequest,
+          reason:
+            "pull request #2: its head repository was deleted, so it can never be built again; its clone, if any, is removed",
+        });
+      }
+    });
+
+    it("builds the source's repository as the source pipeline names it, or the fork's", () => {
+      const upper = { repository: "CODERTOCAT/HELLO-WORLD", branch: "master" };
+      expect(classify(eventOf({}), upper, defaults)).to.deep.include({
+        kind: "ensure",
+        headRepository: "CODERTOCAT/HELLO-WORLD",
+      });
+      expect(
+        classify(eventOf({ headRepo: "someone/Hello-World" }), upper, {
+          ...defaults,
+          allowForks: true,
+        }),
+      ).to.deep.include({ kind: "ensure", headRepository: "someone/Hello-World" });
+    });
+
+    it("ignores a delivery of a renamed repository, saying what to change, never removing", () => {
+      const old = { repository: "Codertocat/Old-Name", branch: "master" };
+      for (const action of ["opened", "closed"]) {
+        const state = action === "closed" ? "closed" : "open";
+        expect(classify(eventOf({ action, state }), old, defaults)).to.deep.equal({
+          kind: "ignore",
+          reason:
+            "repository Codertocat/Hello-World is not Codertocat/Old-Name, the source pipeline's; if Codertocat/Old-Name was renamed or transferred to Codertocat/Hello-World, set the stack's branchline:repository to Codertocat/Hello-World and run pulumi up",
+        });
+      }
+    });
+
+    it("reads the base repository's id from the payload", () => {
+      expect(eventOf({}).pullRequest.baseRepositoryId).to.equal(186853002);
     });
   });
 });

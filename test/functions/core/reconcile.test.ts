@@ -32,6 +32,61 @@ describe("core/reconcile", () => {
       expect(verdictFor(pr(), SOURCE_REF, OPTIONS)).to.deep.equal({
         kind: "ensure",
         pullRequest: pr(),
+        headRepository: "Octo/App",
+      });
+    });
+
+    it("removes an open pull request whose fork was deleted, forks allowed or not", () => {
+      for (const allowForks of [false, true]) {
+        expect(
+          verdictFor(pr({ headRepository: undefined }), SOURCE_REF, { ...OPTIONS, allowForks }),
+        ).to.deep.equal({
+          kind: "remove",
+          reason:
+            "pull request #7: its head repository was deleted, so it can never be built again; its clone, if any, is removed",
+        });
+      }
+    });
+
+    describe("a pull request of another repository name (GitHub followed a rename)", () => {
+      const renamed = { baseRepository: "Octo/Renamed", headRepository: "Octo/Renamed" };
+      const configured = { id: 42, fullName: "Octo/Renamed" };
+
+      it("never removes it when the id is unknown or differs: a configuration problem", () => {
+        const cases: [Partial<PullRequest>, typeof configured | undefined][] = [
+          [{ ...renamed, baseRepositoryId: 42 }, undefined],
+          [{ ...renamed, state: "closed", baseRepositoryId: 42 }, undefined],
+          [{ ...renamed, baseBranch: "develop" }, configured],
+          [{ ...renamed, baseRepositoryId: 43, state: "closed" }, configured],
+        ];
+        for (const [variant, identity] of cases) {
+          expect(verdictFor(pr(variant), SOURCE_REF, OPTIONS, identity)).to.deep.equal({
+            kind: "misconfigured",
+            reason: "pull request #7 belongs to Octo/Renamed, not Octo/App",
+          });
+        }
+      });
+
+      it("treats it as the source's repository when the ids match", () => {
+        const same = { ...renamed, baseRepositoryId: 42 };
+        expect(verdictFor(pr(same), SOURCE_REF, OPTIONS, configured)).to.deep.equal({
+          kind: "ensure",
+          pullRequest: pr({ ...same, baseRepository: "Octo/App", headRepository: "Octo/App" }),
+          headRepository: "Octo/App",
+        });
+        expect(
+          verdictFor(pr({ ...same, state: "closed" }), SOURCE_REF, OPTIONS, configured),
+        ).to.deep.equal({ kind: "remove", reason: "pull request #7 is closed" });
+        expect(
+          verdictFor(pr({ ...same, baseBranch: "develop" }), SOURCE_REF, OPTIONS, configured),
+        ).to.deep.equal({
+          kind: "remove",
+          reason: "pull request #7 targets Octo/Renamed:develop, not Octo/App:main",
+        });
+        expect(
+          verdictFor(pr({ ...same, headRepository: "else/App" }), SOURCE_REF, OPTIONS, configured)
+            .kind,
+        ).to.equal("keep");
       });
     });
 
