@@ -1,6 +1,8 @@
 /**
  * The notify handler end to end over the wire: EventBridge event fixtures, the real SDK clients
  * against the AWS double (CodePipeline and SNS), and Octokit against the local GitHub API double.
+ * The handler runs with a Lambda context whose `invokedFunctionArn` places it in the double's
+ * account and region, as Lambda passes it.
  */
 import { expect } from "chai";
 import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
@@ -9,6 +11,7 @@ import { defaultNotifyDeps } from "../../../functions/notify/deps.js";
 import {
   createHandler,
   FeedbackIncompleteError,
+  type LambdaContextLike,
   type NotifyResult,
 } from "../../../functions/notify/handler.js";
 import { fixture, pipelineFixture } from "../../helpers/fixtures.js";
@@ -23,6 +26,8 @@ const TOPIC = "arn:aws:sns:us-east-1:123456789012:branchline-dev";
 const SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 const SOURCE_SHA = "1111111111111111111111111111111111111111";
 const CONSOLE = "https://us-east-1.console.aws.amazon.com/codesuite";
+const FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:branchline-notify";
+const CONTEXT = { invokedFunctionArn: FUNCTION_ARN, getRemainingTimeInMillis: () => 30_000 };
 /** Four minutes and twelve seconds after the execution started. */
 const RUN_MS = 252_000;
 
@@ -72,8 +77,9 @@ describe("notify handler (wire level)", function () {
     };
   }
 
+  /** The handler of one container, invoked with `CONTEXT` unless told otherwise. */
   function handlerWith(env: Record<string, string | undefined> = {}) {
-    return createHandler(
+    const handler = createHandler(
       defaultNotifyDeps(
         {
           SOURCE_PIPELINE_NAME: SOURCE,
@@ -85,6 +91,7 @@ describe("notify handler (wire level)", function () {
         { logger: wire.logger },
       ),
     );
+    return (event: unknown, context: LambdaContextLike = CONTEXT) => handler(event, context);
   }
 
   const githubCalls = () => wire.github.requests.map((r) => `${r.method} ${r.path}`);
@@ -186,8 +193,10 @@ describe("notify handler (wire level)", function () {
       await handlerWith()(event("succeeded", CLONE, run));
       expect(githubCalls()).to.deep.equal([
         `POST /repos/Codertocat/Hello-World/statuses/${SHA}`,
+        "GET /user",
         "GET /repos/Codertocat/Hello-World/issues/2/comments",
         "POST /repos/Codertocat/Hello-World/issues/2/comments",
+        "GET /repos/Codertocat/Hello-World/issues/2/comments",
       ]);
       expect(wire.aws.calls.filter((c) => c.operation === "ListTagsForResource")).to.have.length(1);
       expect(wire.aws.calls[0]?.input).to.deep.equal({
