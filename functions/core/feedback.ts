@@ -129,7 +129,9 @@ export function isExecutionState(value: unknown): value is ExecutionState {
 export function parseExecutionEvent(event: unknown): ExecutionEvent {
   if (!isObject(event)) throw new BadRequestError("event must be an object");
   if (event["source"] !== "aws.codepipeline") {
-    throw new BadRequestError(`event source must be "aws.codepipeline", got ${String(event["source"])}`);
+    throw new BadRequestError(
+      `event source must be "aws.codepipeline", got ${String(event["source"])}`,
+    );
   }
   if (event["detail-type"] !== "CodePipeline Pipeline Execution State Change") {
     throw new BadRequestError(

@@ -59,10 +59,13 @@ function matchesPipeline(pattern: object, pipeline: string): boolean {
 
 const baseStatements = [
   {
-    Sid: "ReadSourcePipeline",
+    Sid: "ReadPipelines",
     Effect: "Allow",
     Action: "codepipeline:GetPipeline",
-    Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
+    Resource: [
+      `arn:aws:codepipeline:${at}:branchline-dev`,
+      `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+    ],
   },
   {
     Sid: "ReadExecutions",
@@ -114,6 +117,7 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
       const rule = resourceNamed("notifications-rule");
       expect(rule.inputs["eventPattern"]).to.equal(
         '{"source":["aws.codepipeline"],"detail-type":["CodePipeline Pipeline Execution State Change"],' +
+          `"account":["${MOCK_ACCOUNT}"],"region":["eu-west-1"],` +
           '"detail":{"pipeline":["branchline-dev",{"prefix":"branchline-dev-pr-"}]}}',
       );
       expect(rule.inputs).to.not.have.property("scheduleExpression");
@@ -220,10 +224,15 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
   describe("executionEventPattern", () => {
     it("uses the cut stem of a long source pipeline's clone names as the prefix", () => {
       const long = "a".repeat(95);
-      const pattern = executionEventPattern(long);
+      const pattern = executionEventPattern(long, {
+        accountId: "210987654321",
+        region: "cn-north-1",
+      });
       expect(pattern).to.deep.equal({
         source: ["aws.codepipeline"],
         "detail-type": ["CodePipeline Pipeline Execution State Change"],
+        account: ["210987654321"],
+        region: ["cn-north-1"],
         detail: { pipeline: [long, { prefix: "a".repeat(86) }] },
       });
       expect(matchesPipeline(pattern, cloneName(long, 1234567))).to.equal(true);
