@@ -419,6 +419,7 @@ export function commentMarker(clone: string): string {
  * already forbid backslashes and control characters in branch names.
  */
 export function markdownCode(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced here
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, "\ufffd");
   const longest = Math.max(0, ...[...clean.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = "`".repeat(longest + 1);
