@@ -4,6 +4,7 @@
  * against the handler's settings reader) and the role's policy, exactly. Mocks cannot prove that
  * EventBridge matches what the pattern says; the pattern is also checked against clone names.
  */
+import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
 import { readNotifySettings } from "../../../functions/notify/settings.js";
 import { cloneName, ENV } from "../../../functions/shared/names.js";
@@ -174,6 +175,47 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
         Version: "2012-10-17",
         Statement: [...baseStatements, writeLogs],
       });
+    });
+
+    it("lets the role read the clones' declarations (their branches) and no other pipeline's", async () => {
+      const policy = policyOf(resourceNamed("notifications-role-policy"));
+      const decide = async (action: string, resource: string) => {
+        const answer = await runSimulation(
+          {
+            request: {
+              principal: `arn:aws:iam::${MOCK_ACCOUNT}:role/notifications-role-0000000`,
+              action,
+              resource: { resource, accountId: MOCK_ACCOUNT },
+              contextVariables: {},
+            },
+            identityPolicies: [{ name: "notify", policy }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+          },
+          {},
+        );
+        if (answer.resultType !== "single") throw new Error(JSON.stringify(answer));
+        return answer.overallResult;
+      };
+      const pipeline = (name: string) => `arn:aws:codepipeline:${at}:${name}`;
+      expect(await decide("codepipeline:GetPipeline", pipeline("branchline-dev-pr-7"))).to.equal(
+        "Allowed",
+      );
+      expect(await decide("codepipeline:GetPipeline", pipeline("branchline-dev"))).to.equal(
+        "Allowed",
+      );
+      expect(await decide("codepipeline:GetPipeline", pipeline("billing"))).to.equal(
+        "ImplicitlyDenied",
+      );
+      expect(
+        await decide(
+          "codepipeline:GetPipeline",
+          `arn:aws:codepipeline:eu-west-1:210987654321:branchline-dev-pr-7`,
+        ),
+      ).to.equal("ImplicitlyDenied");
+      expect(await decide("codepipeline:UpdatePipeline", pipeline("branchline-dev-pr-7"))).to.equal(
+        "ImplicitlyDenied",
+      );
     });
   });
 
