@@ -89,11 +89,6 @@ export function createHandler(deps: NotifyDeps) {
       const ports = await deps.ports(AbortSignal.timeout(budget));
       outcome = await reportExecution(parsed, ports, deps.config(), logger);
     } catch (error) {
-      if (error instanceof BadRequestError) {
-        // Something in the event or the data it points to is malformed: a retry cannot help.
-        logger.warn("event rejected", { reason: error.message });
-        return { outcome: "rejected", reason: error.message };
-      }
       // Nothing was published before these steps (tags, source pipeline, execution look-up).
       logger.error("event failed before any feedback was given", {
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
