@@ -134,12 +134,11 @@ export class OctokitPullRequestComments implements PullRequestComments {
       );
       return "created";
     }
-    // Another writer's comment is older: it stays, ours goes.
-    await this.delete(
-      owner,
-      repo,
-      now.filter((comment) => comment.id !== first.id),
-    );
+    // Another writer's comment is older: it stays, ours goes (even if the list missed it).
+    await this.delete(owner, repo, [
+      created,
+      ...now.filter((comment) => comment.id !== first.id && comment.id !== created.id),
+    ]);
     if (options.yieldOnRace || first.body === body) return "unchanged";
     await this.octokit.rest.issues.updateComment({ owner, repo, comment_id: first.id, body });
     return "updated";

@@ -31,9 +31,9 @@ import {
   type RevisionLike,
   type SourceFacts,
 } from "../core/feedback.js";
+import type { PipelineDeclaration } from "../core/pipeline.js";
 import { cloneNameWildcard, TAG } from "../shared/names.js";
 import type { Messages } from "./messages.js";
-import type { PipelineDeclaration } from "../core/pipeline.js";
 import type { Logger, PipelineStore } from "./ports.js";
 
 export interface ExecutionDetails {

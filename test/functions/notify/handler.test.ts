@@ -560,6 +560,29 @@ describe("notify handler (wire level)", function () {
       ]);
     });
 
+    it("deletes its own new comment even when the second look does not show it yet", async () => {
+      seedClone();
+      store.afterNextList = (prNumber) => {
+        store.write(prNumber, { body: `${marker}\nannouncement`, user: BRANCHLINE });
+      };
+      // GitHub's list lags behind the create: the second look misses the new comment.
+      store.afterNextCreate = (prNumber, created) => {
+        const list = store.comments.get(prNumber) ?? [];
+        store.comments.set(
+          prNumber,
+          list.filter((c) => c.id !== created.id),
+        );
+        store.afterNextList = () => {
+          store.comments.get(prNumber)?.push(created);
+        };
+      };
+      const run = seedRun(CLONE, "InProgress");
+      await handlerWith()(event("started", CLONE, run));
+      const comments = store.comments.get(2) ?? [];
+      expect(comments.map((c) => c.id)).to.deep.equal([1000]);
+      expect(comments[0]?.body).to.include("[Started]");
+    });
+
     it("deletes a newer duplicate that another writer created after it", async () => {
       seedClone();
       store.afterNextCreate = (prNumber) => {
