@@ -506,6 +506,29 @@ describe("notify handler (wire level)", function () {
       expect(wire.github.requestsTo("/user")[0]?.authorization).to.equal(`token ${TOKEN}`);
     });
 
+    it("asks again on the next event when GitHub could not say who the token is", async () => {
+      let failures = 1;
+      wire.github.on("GET", /^\/user$/, () =>
+        failures-- > 0 ? { status: 500, body: { message: "Server Error" } } : undefined,
+      );
+      seedClone();
+      const handler = handlerWith();
+      const run = seedRun(CLONE, "InProgress");
+      let thrown: unknown;
+      try {
+        await handler(event("started", CLONE, run));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).to.be.instanceOf(FeedbackIncompleteError);
+      expect((thrown as Error).message).to.match(/pull request comment: HttpError/);
+      expect(store.comments.get(2) ?? []).to.deep.equal([]);
+
+      const retried = await handler(event("started", CLONE, run));
+      expect(retried).to.deep.include({ comment: "created" });
+      expect(githubCalls().filter((c) => c === "GET /user")).to.have.length(2);
+    });
+
     it("with a GitHub App installation token, owns only the App bot's comments", async () => {
       wire.github.tokens.set(TOKEN, { app: "branchline" });
       seedClone();
