@@ -542,8 +542,8 @@ export interface NotifierRoleInput {
 }
 
 /**
- * What the notify function does: read the source pipeline's declaration, the executions of the source
- * and its clones, the clones' tags (which name the pull request), publish to the topic, read the
+ * What the notify function does: read the declarations and executions of the source pipeline and its
+ * clones, the clones' tags (which name the pull request), publish to the topic, read the
  * token. It changes no pipeline.
  */
 export function notifierRoleStatements(
@@ -553,10 +553,11 @@ export function notifierRoleStatements(
   const clones = clonesArn(input.scope, input.sourcePipelineName);
   return [
     {
-      Sid: "ReadSourcePipeline",
+      // The clones' declarations hold their branches as the pull requests name them.
+      Sid: "ReadPipelines",
       Effect: "Allow",
       Action: "codepipeline:GetPipeline",
-      Resource: source,
+      Resource: [source, clones],
     },
     {
       Sid: "ReadExecutions",

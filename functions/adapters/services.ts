@@ -13,7 +13,11 @@ import { awsClientConfig, type AwsClientOptions } from "./aws-config.js";
 import { CodePipelineStore } from "./codepipeline.js";
 import { EcrImageStore } from "./ecr.js";
 import { createOctokit, OctokitPullRequests } from "./github.js";
-import { OctokitCommitStatuses, OctokitPullRequestComments } from "./github-feedback.js";
+import {
+  GitHubIdentity,
+  OctokitCommitStatuses,
+  OctokitPullRequestComments,
+} from "./github-feedback.js";
 import { secretReader, type SecretReader } from "./secrets.js";
 
 export interface AwsServices {
@@ -36,6 +40,8 @@ export class DefaultServices {
   );
   private readonly ecr = lazy(() => new ECRClient(awsClientConfig(this.clientOptions)));
   private readonly secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
+  /** Whose pull request comments are branchline's, asked of GitHub once per container. */
+  private readonly identity = new GitHubIdentity();
   /** Fails with a ConfigurationError when neither variable is set (only the webhook needs it). */
   readonly webhookSecret: SecretReader;
   readonly githubToken: SecretReader | undefined;
@@ -76,7 +82,7 @@ export class DefaultServices {
     if (this.githubToken) {
       const octokit = createOctokit(await this.githubToken(), this.settings.githubApiUrl, signal);
       services.pullRequests = new OctokitPullRequests(octokit);
-      services.comments = new OctokitPullRequestComments(octokit);
+      services.comments = new OctokitPullRequestComments(octokit, this.identity);
       services.statuses = new OctokitCommitStatuses(octokit);
     }
     return services;

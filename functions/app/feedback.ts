@@ -12,6 +12,7 @@
 import { FORK_REFUSED_DESCRIPTION } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
 import {
+  cloneBranchOf,
   commentBody,
   commentMarker,
   commitOf,
@@ -21,6 +22,7 @@ import {
   formatDuration,
   NOTIFIED_STATES,
   notificationMessage,
+  pipelineArn,
   pullRequestUrl,
   STATE_TABLE,
   type CommitStatus,
@@ -30,6 +32,7 @@ import {
   type RevisionLike,
   type SourceFacts,
 } from "../core/feedback.js";
+import type { PipelineDeclaration } from "../core/pipeline.js";
 import { cloneNameWildcard, TAG } from "../shared/names.js";
 import type { Messages } from "./messages.js";
 import type { Logger, PipelineStore } from "./ports.js";
@@ -53,13 +56,27 @@ export interface CommitStatuses {
 
 export type CommentResult = "created" | "updated" | "unchanged";
 
+export interface UpsertOptions {
+  /**
+   * When another writer created the same comment at the same moment (the webhook's announcement
+   * and the first execution event), the older comment is kept and the newer one deleted. `true`
+   * leaves the older comment's text as it is (the announcement yields to an execution's newer
+   * news); `false` (default) writes this body into it.
+   */
+  yieldOnRace?: boolean;
+}
+
 export interface PullRequestComments {
-  /** Edits the comment that contains `marker`, or creates it when there is none. */
+  /**
+   * Edits branchline's own comment that contains `marker`, or creates it when there is none. A
+   * comment by anyone else is never edited, even with the marker in it.
+   */
   upsert(
     repository: string,
     prNumber: number,
     marker: string,
     body: string,
+    options?: UpsertOptions,
   ): Promise<CommentResult>;
 }
 
@@ -68,7 +85,8 @@ export interface Notifications {
 }
 
 export interface FeedbackPorts {
-  pipelines: Pick<PipelineStore, "tags">;
+  /** `tags` says whether a clone is ours; `get` gives its declaration (its real branch name). */
+  pipelines: Pick<PipelineStore, "tags" | "get">;
   executions: PipelineExecutions;
   /** The source pipeline's facts (cached by the caller). */
   source: () => Promise<SourceFacts>;
@@ -104,7 +122,9 @@ export interface FeedbackOutcome {
   retry: boolean;
 }
 
-type Target = { kind: "source" } | { kind: "clone"; prNumber: number; branch: string };
+type Target =
+  | { kind: "source" }
+  | { kind: "clone"; prNumber: number; tagBranch: string; declaration: PipelineDeclaration };
 
 export async function reportExecution(
   event: ExecutionEvent,
@@ -136,7 +156,12 @@ export async function reportExecution(
   const duration = formatDuration(durationMs(details?.startTime, end));
   outcome.reportedState = state;
   if (sha) outcome.commit = sha;
-  const branch = target.kind === "clone" ? target.branch : facts.branch;
+  // The clone's declaration has the branch as the pull request names it; the tag has a form
+  // sanitised for AWS tag values.
+  const branch =
+    target.kind === "clone"
+      ? (cloneBranchOf(target.declaration, facts.sourceAction.name) ?? target.tagBranch)
+      : facts.branch;
 
   const fail = (step: string, error: unknown): "failed" => {
     const message = `${step}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
@@ -163,7 +188,7 @@ export async function reportExecution(
       const body = commentBody(config.messages.pullRequestComment, {
         clone: event.pipeline,
         prNumber: target.prNumber,
-        branch: target.branch,
+        branch,
         region: event.region,
         facts,
         execution: { id: event.executionId, state, sha, duration, time: event.time },
@@ -221,8 +246,7 @@ async function identify(
   if (!event.pipeline.startsWith(prefix)) {
     return `${event.pipeline} is neither ${config.sourcePipelineName} nor a clone of it`;
   }
-  const arn = `arn:aws:codepipeline:${event.region}:${event.account}:${event.pipeline}`;
-  const tags = await ports.pipelines.tags(arn);
+  const tags = await ports.pipelines.tags(pipelineArn(event, event.pipeline));
   if (tags === undefined) return `${event.pipeline} no longer exists`;
   if (!isManagedClone(tags, config.sourcePipelineName)) {
     return `${event.pipeline} is not managed by branchline for ${config.sourcePipelineName}`;
@@ -232,7 +256,14 @@ async function identify(
   if (!Number.isSafeInteger(prNumber) || prNumber < 1) {
     return `${event.pipeline} has no valid ${TAG.pullRequest} tag`;
   }
-  return { kind: "clone", prNumber, branch: value(TAG.branch) ?? "" };
+  const stored = await ports.pipelines.get(event.pipeline);
+  if (stored === undefined) return `${event.pipeline} no longer exists`;
+  return {
+    kind: "clone",
+    prNumber,
+    tagBranch: value(TAG.branch) ?? "",
+    declaration: stored.declaration,
+  };
 }
 
 export interface AnnounceCloneInput {
@@ -262,7 +293,9 @@ export function announceClone(
     facts: input.facts,
     sha: input.sha,
   });
-  return comments.upsert(input.facts.repository, input.prNumber, commentMarker(input.clone), body);
+  return comments.upsert(input.facts.repository, input.prNumber, commentMarker(input.clone), body, {
+    yieldOnRace: true,
+  });
 }
 
 /**

@@ -40,8 +40,56 @@ export interface ExecutionEvent {
   state: ExecutionState;
   region: string;
   account: string;
+  /** The AWS partition (`aws`, `aws-cn`, `aws-us-gov`, ...) of the pipeline's ARN. */
+  partition: string;
   /** When the state changed (the event's `time`), ISO 8601. */
   time: string;
+}
+
+/** Where something runs: an AWS partition, region and account. */
+export interface AwsLocation {
+  partition: string;
+  region: string;
+  account: string;
+}
+
+const PARTITION = /^aws(-[a-z]+)*$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const ACCOUNT = /^\d{12}$/;
+
+/**
+ * The partition of a region, for when no ARN says it: `cn-*` is aws-cn, `us-gov-*` aws-us-gov,
+ * everything else aws.
+ */
+export function partitionOfRegion(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+/**
+ * The partition, region and account of a regional ARN such as the Lambda context's
+ * `invokedFunctionArn` (`arn:aws:lambda:eu-west-1:123456789012:function:name`), or `undefined`.
+ */
+export function locationOfArn(arn: string | undefined): AwsLocation | undefined {
+  const [prefix, partition, , region, account] = (arn ?? "").split(":");
+  if (prefix !== "arn" || !partition || !region || !account) return undefined;
+  if (!PARTITION.test(partition) || !REGION.test(region) || !ACCOUNT.test(account)) {
+    return undefined;
+  }
+  return { partition, region, account };
+}
+
+/**
+ * Why an event does not come from this function's own partition, region and account (it is then
+ * not from one of our pipelines), or `undefined` when it does.
+ */
+export function foreignEventReason(event: ExecutionEvent, self: AwsLocation): string | undefined {
+  const theirs = `${event.partition}:${event.region}:${event.account}`;
+  const ours = `${self.partition}:${self.region}:${self.account}`;
+  return theirs === ours
+    ? undefined
+    : `the event comes from ${theirs}, not from this function's ${ours}`;
 }
 
 interface StateRow {
@@ -80,6 +128,11 @@ export function isExecutionState(value: unknown): value is ExecutionState {
 /** Reads an EventBridge "CodePipeline Pipeline Execution State Change" event. */
 export function parseExecutionEvent(event: unknown): ExecutionEvent {
   if (!isObject(event)) throw new BadRequestError("event must be an object");
+  if (event["source"] !== "aws.codepipeline") {
+    throw new BadRequestError(
+      `event source must be "aws.codepipeline", got ${String(event["source"])}`,
+    );
+  }
   if (event["detail-type"] !== "CodePipeline Pipeline Execution State Change") {
     throw new BadRequestError(
       `event detail-type must be "CodePipeline Pipeline Execution State Change", got ${String(event["detail-type"])}`,
@@ -93,14 +146,37 @@ export function parseExecutionEvent(event: unknown): ExecutionEvent {
   }
   const time = text(event, "time");
   if (Number.isNaN(Date.parse(time))) throw new BadRequestError(`time is not a date: ${time}`);
+  const pipeline = text(detail, "pipeline", "detail.pipeline");
+  const region = text(event, "region");
+  if (!REGION.test(region)) throw new BadRequestError(`region is not an AWS region: ${region}`);
+  const account = text(event, "account");
+  if (!ACCOUNT.test(account)) throw new BadRequestError(`account is not an account id: ${account}`);
   return {
-    pipeline: text(detail, "pipeline", "detail.pipeline"),
+    pipeline,
     executionId: text(detail, "execution-id", "detail.execution-id"),
     state,
-    region: text(event, "region"),
-    account: text(event, "account"),
+    region,
+    account,
+    partition: eventPartition(event["resources"], { pipeline, region, account }),
     time,
   };
+}
+
+/**
+ * The partition of the pipeline's ARN among the event's `resources`; the region's partition when
+ * the event names no ARN of that pipeline.
+ */
+function eventPartition(
+  resources: unknown,
+  at: { pipeline: string; region: string; account: string },
+): string {
+  const suffix = `:codepipeline:${at.region}:${at.account}:${at.pipeline}`;
+  for (const resource of Array.isArray(resources) ? resources : []) {
+    if (typeof resource !== "string" || !resource.endsWith(suffix)) continue;
+    const partition = resource.slice(0, -suffix.length).replace(/^arn:/, "");
+    if (resource.startsWith("arn:") && PARTITION.test(partition)) return partition;
+  }
+  return partitionOfRegion(at.region);
 }
 
 /**
@@ -120,8 +196,16 @@ export function effectiveState(
 
 // ---- links ----
 
+/** The console of the region's partition: its own domain in China and in GovCloud. */
 function consoleBase(region: string): string {
-  return `https://${region}.console.aws.amazon.com`;
+  switch (partitionOfRegion(region)) {
+    case "aws-cn":
+      return "https://console.amazonaws.cn";
+    case "aws-us-gov":
+      return "https://console.amazonaws-us-gov.com";
+    default:
+      return `https://${region}.console.aws.amazon.com`;
+  }
 }
 
 export function pipelineUrl(region: string, pipeline: string): string {
@@ -194,6 +278,26 @@ export function sourceFacts(pipeline: PipelineDeclaration): SourceFacts {
     },
     buildProjects: [...new Set(projects)],
   };
+}
+
+/**
+ * The branch a clone builds, as given: the `BranchName` of its source action (the clone keeps the
+ * source pipeline's action names). `undefined` when the declaration has no such action.
+ */
+export function cloneBranchOf(
+  clone: PipelineDeclaration,
+  sourceActionName: string,
+): string | undefined {
+  const action = clone.stages
+    .flatMap((stage) => stage.actions)
+    .find((candidate) => candidate.name === sourceActionName);
+  const branch = action?.configuration?.["BranchName"];
+  return branch ? branch : undefined;
+}
+
+/** The ARN of a pipeline. */
+export function pipelineArn(at: AwsLocation, pipeline: string): string {
+  return `arn:${at.partition}:codepipeline:${at.region}:${at.account}:${pipeline}`;
 }
 
 /** A revision as ListPipelineExecutions (`actionName`) or GetPipelineExecution (`name`) gives it. */
@@ -306,12 +410,25 @@ export function commentMarker(clone: string): string {
   return `<!-- branchline:${clone} -->`;
 }
 
-/** Inline code that survives a Markdown table cell: pipes escaped, fence longer than any run. */
-function code(text: string): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+/**
+ * Text of any origin (a branch name) as inline code inside a GitHub Markdown table cell, so that
+ * nothing in it is read as Markdown: no emphasis, link, HTML, mention or reference is made inside a
+ * code span. The fence is longer than any run of backticks in the text (padded with a space when
+ * the text starts or ends with one); a pipe is escaped as `\|`, which GitHub's table parser reads
+ * first, even inside code (an odd run of backslashes before a pipe gets one more, or the pipe would
+ * end the cell); control characters, which would end the row, become U+FFFD. Git's own rules
+ * already forbid backslashes and control characters in branch names.
+ */
+export function markdownCode(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced here
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, "\ufffd");
+  const longest = Math.max(0, ...[...clean.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = "`".repeat(longest + 1);
-  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
-  return `${fence}${pad}${text.replace(/\|/g, "\\|")}${pad}${fence}`;
+  const pad = /^[` ]|[` ]$/.test(clean) ? " " : "";
+  const piped = clean.replace(/(\\*)\|/g, (_match, slashes: string) =>
+    slashes.length % 2 === 1 ? `${slashes}\\\\|` : `${slashes}\\|`,
+  );
+  return `${fence}${pad}${piped}${pad}${fence}`;
 }
 
 /** The image tags a clone pushes for a commit (one-image scheme; see templates/buildspec-lib.sh). */
@@ -354,11 +471,11 @@ export function commentBody(template: Template, input: CommentInput): string {
     prNumber: String(input.prNumber),
     pipeline: input.clone,
     pipelineUrl: pipelineUrl(input.region, input.clone),
-    branch: code(input.branch),
+    branch: markdownCode(input.branch),
     execution: executionText,
-    commit: sha ? code(sha.slice(0, 7)) : "not known yet",
+    commit: sha ? markdownCode(sha.slice(0, 7)) : "not known yet",
     buildLogs: buildLogLinks(input.region, input.facts.buildProjects, input.clone, execution?.id),
-    imageTags: imageTags(input.prNumber, sha).map(code).join(", "),
+    imageTags: imageTags(input.prNumber, sha).map(markdownCode).join(", "),
   })}`;
 }
 

@@ -1,7 +1,7 @@
 /**
- * The notify function's default dependencies, from an environment record. Clients and secrets are
- * built on the first event and kept for the container's life; so are the source pipeline's facts,
- * refreshed every few minutes.
+ * The notify function's default dependencies, from an environment record. Clients, secrets and the
+ * token's GitHub identity are built on the first event and kept for the container's life; so are
+ * the source pipeline's facts, refreshed every few minutes.
  */
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -9,7 +9,11 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { CodePipelineStore } from "../adapters/codepipeline.js";
 import { createOctokit } from "../adapters/github.js";
-import { OctokitCommitStatuses, OctokitPullRequestComments } from "../adapters/github-feedback.js";
+import {
+  GitHubIdentity,
+  OctokitCommitStatuses,
+  OctokitPullRequestComments,
+} from "../adapters/github-feedback.js";
 import { createLogger } from "../adapters/logger.js";
 import { CodePipelineExecutions } from "../adapters/pipeline-executions.js";
 import { secretReader } from "../adapters/secrets.js";
@@ -33,6 +37,8 @@ export function defaultNotifyDeps(
   const sns = lazy(() => new SNSClient(awsClientConfig()));
   const secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
   const githubToken = lazy(() => secretReader("GitHub token", settings().githubToken, secrets));
+  // Whose comments are branchline's: asked of GitHub once per container.
+  const identity = new GitHubIdentity();
   const source = lazy(() =>
     cachedSourceFacts(async () => {
       const name = settings().sourcePipelineName;
@@ -58,7 +64,7 @@ export function defaultNotifyDeps(
         const octokit = createOctokit(await token(), settings().githubApiUrl, signal);
         ports.github = {
           statuses: new OctokitCommitStatuses(octokit),
-          comments: new OctokitPullRequestComments(octokit),
+          comments: new OctokitPullRequestComments(octokit, identity),
         };
       }
       const topic = settings().notificationTopicArn;

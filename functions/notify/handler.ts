@@ -4,8 +4,10 @@
  * Everything it touches comes in through `NotifyDeps`.
  *
  * Lambda retries an asynchronous invocation that throws. The handler throws only when the use case
- * says a retry is safe and useful (see functions/app/feedback.ts): a malformed event, an ignored
- * pipeline or a failure after a published notification is logged and not retried.
+ * says a retry is safe and useful (see functions/app/feedback.ts): a malformed event, an event from
+ * another partition, region or account than the function's own (read from the context's
+ * `invokedFunctionArn`), an ignored pipeline or a failure after a published notification is logged
+ * and not retried.
  */
 import {
   reportExecution,
@@ -15,7 +17,12 @@ import {
 } from "../app/feedback.js";
 import { withFields, type Logger } from "../app/ports.js";
 import { BadRequestError } from "../core/errors.js";
-import { parseExecutionEvent, type ExecutionEvent } from "../core/feedback.js";
+import {
+  foreignEventReason,
+  locationOfArn,
+  parseExecutionEvent,
+  type ExecutionEvent,
+} from "../core/feedback.js";
 
 export interface NotifyDeps {
   config: () => FeedbackConfig;
@@ -27,6 +34,8 @@ export interface NotifyDeps {
 
 export interface LambdaContextLike {
   getRemainingTimeInMillis?: () => number;
+  /** The function's own ARN: its partition, region and account are the only ones it reports on. */
+  invokedFunctionArn?: string;
 }
 
 /** Thrown so that Lambda retries the event; carries the outcome's errors. */
@@ -51,6 +60,18 @@ export function createHandler(deps: NotifyDeps) {
       if (!(error instanceof BadRequestError)) throw error;
       deps.logger.warn("event rejected", { reason: error.message });
       return { outcome: "rejected", reason: error.message };
+    }
+    const self = locationOfArn(context?.invokedFunctionArn);
+    if (!self) {
+      // Lambda always passes its ARN; without it no event can be proven to be ours.
+      const reason = "the function's own ARN (context.invokedFunctionArn) is missing or malformed";
+      deps.logger.error("event rejected", { reason, pipeline: parsed.pipeline });
+      return { outcome: "rejected", reason };
+    }
+    const foreign = foreignEventReason(parsed, self);
+    if (foreign) {
+      deps.logger.warn("event rejected", { reason: foreign, pipeline: parsed.pipeline });
+      return { outcome: "rejected", reason: foreign };
     }
     const logger = withFields(deps.logger, {
       eventId: (event as { id?: unknown }).id,

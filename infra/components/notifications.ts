@@ -24,13 +24,20 @@ export const EXECUTION_STATE_CHANGE = "CodePipeline Pipeline Execution State Cha
 
 /**
  * The EventBridge pattern matching the execution state changes of the source pipeline and of its
- * clones (every clone name starts with the clone wildcard's stem).
+ * clones (every clone name starts with the clone wildcard's stem), in the stack's own account and
+ * region only: events other accounts send to this bus do not invoke the function (which checks
+ * the same again against its own ARN).
  */
-export function executionEventPattern(sourcePipelineName: string): object {
+export function executionEventPattern(
+  sourcePipelineName: string,
+  scope: Pick<AccountScope, "accountId" | "region">,
+): object {
   const wildcard = cloneNameWildcard(sourcePipelineName);
   return {
     source: ["aws.codepipeline"],
     "detail-type": [EXECUTION_STATE_CHANGE],
+    account: [scope.accountId],
+    region: [scope.region],
     detail: {
       pipeline: [sourcePipelineName, { prefix: wildcard.slice(0, -1) }],
     },
@@ -111,8 +118,8 @@ export class Notifications extends pulumi.ComponentResource {
       {
         description: "branchline: execution state changes of the source pipeline and its clones",
         eventPattern: pulumi
-          .output(args.sourcePipelineName)
-          .apply((source) => JSON.stringify(executionEventPattern(source))),
+          .output({ source: args.sourcePipelineName, scope: args.scope })
+          .apply(({ source, scope }) => JSON.stringify(executionEventPattern(source, scope))),
       },
       parent,
     );

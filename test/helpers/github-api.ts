@@ -27,14 +27,29 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** A GitHub account as `GET /user` and comment authors show it. */
+export interface FakeUser {
+  login: string;
+  id: number;
+  type: "User" | "Bot";
+}
+
+/** Who a token authenticates: a user, or a GitHub App installation (the App's slug). */
+export type FakeTokenOwner = { user: FakeUser } | { app: string };
+
+/** The user an unlisted token belongs to. */
+export const DEFAULT_TOKEN_USER: FakeUser = { login: "branchline-bot", id: 9001, type: "User" };
+
 type Route = (
   match: RegExpMatchArray,
-  request: { method: string; url: URL; body: unknown },
+  request: { method: string; url: URL; body: unknown; authorization: string | undefined },
 ) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
 
 export class GitHubApiDouble {
   readonly requests: RecordedRequest[] = [];
   readonly pullRequests = new Map<string, FakePullRequest>();
+  /** Tokens and whom they authenticate; any other token is {@link DEFAULT_TOKEN_USER}'s. */
+  readonly tokens = new Map<string, FakeTokenOwner>();
   private readonly routes: { method: string; pattern: RegExp; route: Route }[] = [];
   /** Repository ids by lower-cased full name, and current names by id. */
   private readonly ids = new Map<string, number>();
@@ -52,6 +67,23 @@ export class GitHubApiDouble {
       return id === undefined || fullName === undefined
         ? { status: 404, body: { message: "Not Found" } }
         : { status: 200, body: this.repo(fullName) };
+    });
+    // GET /user: the token's user; an App installation token is refused as GitHub refuses it.
+    this.on("GET", /^\/user$/, (_m, { authorization }) => {
+      const owner = this.whoIs(authorization);
+      if (!owner) return { status: 401, body: { message: "Requires authentication" } };
+      if ("app" in owner) {
+        return {
+          status: 403,
+          body: {
+            message: "Resource not accessible by integration",
+            documentation_url:
+              "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+            status: "403",
+          },
+        };
+      }
+      return { status: 200, body: { ...owner.user } };
     });
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/, (m) => {
       const pr = this.pullRequests.get(key(`${m[1]}/${m[2]}`, Number(m[3])));
@@ -100,9 +132,10 @@ export class GitHubApiDouble {
     return this.requests.filter((request) => request.path === path);
   }
 
-  /** Forgets pull requests, repositories, renames and recorded requests; routes stay. */
+  /** Forgets pull requests, repositories, renames, tokens and recorded requests; routes stay. */
   reset(): void {
     this.pullRequests.clear();
+    this.tokens.clear();
     this.requests.length = 0;
     this.ids.clear();
     this.names.clear();
@@ -136,6 +169,13 @@ export class GitHubApiDouble {
       pr.base.repo = to;
       this.pullRequests.set(key(to, pr.number), pr);
     }
+  }
+
+  /** Whom an `Authorization` header authenticates, or `undefined` without one. */
+  whoIs(authorization: string | undefined): FakeTokenOwner | undefined {
+    const token = authorization?.replace(/^(token|bearer)\s+/i, "");
+    if (!token) return undefined;
+    return this.tokens.get(token) ?? { user: DEFAULT_TOKEN_USER };
   }
 
   /** Adds a route; later routes win over earlier ones for the same request. */
@@ -238,7 +278,7 @@ export class GitHubApiDouble {
       if (m !== method) continue;
       const match = pathname.match(pattern);
       if (!match) continue;
-      const answer = route(match, { method, url, body });
+      const answer = route(match, { method, url, body, authorization: req.headers.authorization });
       if (!answer) continue;
       res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
       res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));

@@ -467,10 +467,10 @@ describe("infra/policies", () => {
     const clones = "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*";
     const statements = [
       {
-        Sid: "ReadSourcePipeline",
+        Sid: "ReadPipelines",
         Effect: "Allow",
         Action: "codepipeline:GetPipeline",
-        Resource: source,
+        Resource: [source, clones],
       },
       {
         Sid: "ReadExecutions",

@@ -10,11 +10,16 @@ import {
   effectiveState,
   EXECUTION_STATES,
   executionUrl,
+  foreignEventReason,
   formatDuration,
   githubWebUrl,
   imageTags,
+  locationOfArn,
+  markdownCode,
   notificationMessage,
   parseExecutionEvent,
+  partitionOfRegion,
+  pipelineUrl,
   render,
   sourceFacts,
   STATE_TABLE,
@@ -31,6 +36,7 @@ const EVENT: ExecutionEvent = {
   state: "SUCCEEDED",
   region: "eu-west-1",
   account: "123456789012",
+  partition: "aws",
   time: "2025-03-04T10:19:12Z",
 };
 const SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
@@ -107,8 +113,75 @@ describe("feedback (core)", () => {
           state,
           region: "us-east-1",
           account: "123456789012",
+          partition: "aws",
         });
       }
+    });
+
+    it("takes the partition from the pipeline's ARN in `resources`, else from the region", () => {
+      const base = fixture<Record<string, unknown>>("events/pipeline-execution-started.json");
+      const china = {
+        ...base,
+        region: "cn-north-1",
+        resources: ["arn:aws-cn:codepipeline:cn-north-1:123456789012:hello-world-pr-2"],
+      };
+      expect(parseExecutionEvent(china).partition).to.equal("aws-cn");
+      const gov = { ...base, region: "us-gov-west-1", resources: [] };
+      expect(parseExecutionEvent(gov).partition).to.equal("aws-us-gov");
+      // An ARN of another pipeline or account says nothing about this one.
+      const other = {
+        ...base,
+        resources: ["arn:aws-cn:codepipeline:us-east-1:123456789012:billing"],
+      };
+      expect(parseExecutionEvent(other).partition).to.equal("aws");
+      expect(partitionOfRegion("eu-central-1")).to.equal("aws");
+    });
+
+    it("refuses events whose source, account or region are malformed", () => {
+      const base = fixture<Record<string, unknown>>("events/pipeline-execution-started.json");
+      expect(() => parseExecutionEvent({ ...base, source: "my.app" })).to.throw(
+        BadRequestError,
+        /source/,
+      );
+      expect(() => parseExecutionEvent({ ...base, account: "12345" })).to.throw(
+        BadRequestError,
+        /account/,
+      );
+      expect(() => parseExecutionEvent({ ...base, region: "us-east-1:1" })).to.throw(
+        BadRequestError,
+        /region/,
+      );
+    });
+  });
+
+  describe("the function's own location", () => {
+    it("reads the partition, region and account of a Lambda ARN", () => {
+      expect(locationOfArn("arn:aws:lambda:eu-west-1:123456789012:function:notify")).to.deep.equal({
+        partition: "aws",
+        region: "eu-west-1",
+        account: "123456789012",
+      });
+      expect(
+        locationOfArn("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:notify:live"),
+      ).to.deep.equal({
+        partition: "aws-us-gov",
+        region: "us-gov-west-1",
+        account: "123456789012",
+      });
+      for (const bad of [undefined, "", "notify", "arn:aws:lambda::123456789012:function:x"]) {
+        expect(locationOfArn(bad), String(bad)).to.equal(undefined);
+      }
+      expect(locationOfArn("arn:aws:lambda:eu-west-1:12345:function:x")).to.equal(undefined);
+    });
+
+    it("tells an event of another partition, region or account", () => {
+      const self = { partition: "aws", region: "eu-west-1", account: "123456789012" };
+      expect(foreignEventReason(EVENT, self)).to.equal(undefined);
+      expect(foreignEventReason({ ...EVENT, account: "210987654321" }, self)).to.equal(
+        "the event comes from aws:eu-west-1:210987654321, not from this function's aws:eu-west-1:123456789012",
+      );
+      expect(foreignEventReason({ ...EVENT, region: "eu-west-2" }, self)).to.match(/eu-west-2/);
+      expect(foreignEventReason({ ...EVENT, partition: "aws-cn" }, self)).to.match(/aws-cn/);
     });
 
     it("refuses other events and unknown states", () => {
@@ -219,6 +292,33 @@ describe("feedback (core)", () => {
       expect(executionUrl("us-east-1", "a@b", "id")).to.equal(
         "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/a%40b/executions/id/timeline?region=us-east-1",
       );
+    });
+
+    it("links the console of the region's partition", () => {
+      expect(pipelineUrl("cn-north-1", "p")).to.equal(
+        "https://console.amazonaws.cn/codesuite/codepipeline/pipelines/p/view?region=cn-north-1",
+      );
+      expect(pipelineUrl("us-gov-west-1", "p")).to.equal(
+        "https://console.amazonaws-us-gov.com/codesuite/codepipeline/pipelines/p/view?region=us-gov-west-1",
+      );
+    });
+
+    it("writes any branch name as inline code that Markdown cannot break out of", () => {
+      const cases: [string, string][] = [
+        ["main", "`main`"],
+        ["feature/*bold*_em_", "`feature/*bold*_em_`"],
+        ["<img src=x>@octocat[l](http://e)", "`<img src=x>@octocat[l](http://e)`"],
+        ["a|b", "`a\\|b`"],
+        ["`tick``", "``` `tick`` ```"],
+        ["x`", "`` x` ``"],
+        ["line\nbreak\r", "`line\ufffdbreak\ufffd`"],
+        // Backslashes before a pipe: an odd run gets one more, so that the pipe stays escaped.
+        ["a\\|b", "`a\\\\\\|b`"],
+        ["a\\\\|b", "`a\\\\\\|b`"],
+      ];
+      for (const [branch, expected] of cases) {
+        expect(markdownCode(branch), JSON.stringify(branch)).to.equal(expected);
+      }
     });
 
     it("lists the image tags of a pull request's commit", () => {

@@ -52,13 +52,19 @@ describe("notify bundle", function () {
       POWERTOOLS_LOG_LEVEL: "CRITICAL",
     });
     const { handler } = createRequire(file)(file) as {
-      handler: (event: unknown) => Promise<{ notification: string }>;
+      handler: (
+        event: unknown,
+        context: { invokedFunctionArn: string },
+      ) => Promise<{ notification: string }>;
     };
     const base = fixture<Record<string, unknown>>("events/pipeline-execution-failed.json");
-    const result = await handler({
-      ...base,
-      detail: { ...(base["detail"] as object), pipeline: "hello-world", "execution-id": id },
-    });
+    const result = await handler(
+      {
+        ...base,
+        detail: { ...(base["detail"] as object), pipeline: "hello-world", "execution-id": id },
+      },
+      { invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:branchline-notify" },
+    );
     expect(result.notification).to.equal("published");
     expect(aws.published()[0]?.subject).to.equal("branchline: hello-world failed");
     expect(aws.published()[0]?.message).to.match(

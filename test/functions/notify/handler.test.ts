@@ -1,6 +1,8 @@
 /**
  * The notify handler end to end over the wire: EventBridge event fixtures, the real SDK clients
  * against the AWS double (CodePipeline and SNS), and Octokit against the local GitHub API double.
+ * The handler runs with a Lambda context whose `invokedFunctionArn` places it in the double's
+ * account and region, as Lambda passes it.
  */
 import { expect } from "chai";
 import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
@@ -9,10 +11,11 @@ import { defaultNotifyDeps } from "../../../functions/notify/deps.js";
 import {
   createHandler,
   FeedbackIncompleteError,
+  type LambdaContextLike,
   type NotifyResult,
 } from "../../../functions/notify/handler.js";
 import { fixture, pipelineFixture } from "../../helpers/fixtures.js";
-import { GitHubComments } from "../../helpers/github-comments.js";
+import { BRANCHLINE, GitHubComments, SOMEONE_ELSE } from "../../helpers/github-comments.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
@@ -23,6 +26,8 @@ const TOPIC = "arn:aws:sns:us-east-1:123456789012:branchline-dev";
 const SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 const SOURCE_SHA = "1111111111111111111111111111111111111111";
 const CONSOLE = "https://us-east-1.console.aws.amazon.com/codesuite";
+const FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:branchline-notify";
+const CONTEXT = { invokedFunctionArn: FUNCTION_ARN, getRemainingTimeInMillis: () => 30_000 };
 /** Four minutes and twelve seconds after the execution started. */
 const RUN_MS = 252_000;
 
@@ -40,13 +45,13 @@ describe("notify handler (wire level)", function () {
     store.reset();
   });
 
-  function seedClone(prNumber = 2, tags?: Tag[]): string {
+  function seedClone(prNumber = 2, tags?: Tag[], branch = "changes"): string {
     const declaration: PipelineDeclaration = cloneDeclaration(pipelineFixture("v1-ecs"), {
       prNumber,
-      headBranch: "changes",
+      headBranch: branch,
       headRepository: REPOSITORY,
     });
-    wire.aws.seedPipeline(declaration, tags ?? cloneTags(SOURCE, prNumber, "changes"));
+    wire.aws.seedPipeline(declaration, tags ?? cloneTags(SOURCE, prNumber, branch));
     return declaration.name;
   }
 
@@ -72,8 +77,9 @@ describe("notify handler (wire level)", function () {
     };
   }
 
+  /** The handler of one container, invoked with `CONTEXT` unless told otherwise. */
   function handlerWith(env: Record<string, string | undefined> = {}) {
-    return createHandler(
+    const handler = createHandler(
       defaultNotifyDeps(
         {
           SOURCE_PIPELINE_NAME: SOURCE,
@@ -85,6 +91,7 @@ describe("notify handler (wire level)", function () {
         { logger: wire.logger },
       ),
     );
+    return (event: unknown, context: LambdaContextLike = CONTEXT) => handler(event, context);
   }
 
   const githubCalls = () => wire.github.requests.map((r) => `${r.method} ${r.path}`);
@@ -186,8 +193,10 @@ describe("notify handler (wire level)", function () {
       await handlerWith()(event("succeeded", CLONE, run));
       expect(githubCalls()).to.deep.equal([
         `POST /repos/Codertocat/Hello-World/statuses/${SHA}`,
+        "GET /user",
         "GET /repos/Codertocat/Hello-World/issues/2/comments",
         "POST /repos/Codertocat/Hello-World/issues/2/comments",
+        "GET /repos/Codertocat/Hello-World/issues/2/comments",
       ]);
       expect(wire.aws.calls.filter((c) => c.operation === "ListTagsForResource")).to.have.length(1);
       expect(wire.aws.calls[0]?.input).to.deep.equal({
@@ -385,6 +394,240 @@ describe("notify handler (wire level)", function () {
         thrown = error;
       }
       expect(thrown).to.be.instanceOf(FeedbackIncompleteError);
+    });
+  });
+
+  describe("events from elsewhere", () => {
+    /** The fixture event moved to another partition, region or account. */
+    function elsewhere(at: { partition?: string; region?: string; account?: string }) {
+      const run = seedRun(SOURCE, "Succeeded", SOURCE_SHA);
+      const base = event("succeeded", SOURCE, run);
+      const { partition = "aws", region = "us-east-1", account = "123456789012" } = at;
+      return {
+        ...base,
+        region,
+        account,
+        resources: [`arn:${partition}:codepipeline:${region}:${account}:${SOURCE}`],
+      };
+    }
+
+    for (const [label, at] of [
+      ["another account", { account: "210987654321" }],
+      ["another region", { region: "eu-west-1" }],
+      ["another partition", { partition: "aws-cn" }],
+    ] as const) {
+      it(`drops an event of ${label} with no call, logs it and returns (no retry)`, async () => {
+        const foreign = elsewhere(at);
+        wire.aws.calls.length = 0;
+        const result = await handlerWith()(foreign);
+        expect(result).to.deep.include({ outcome: "rejected" });
+        expect((result as { reason: string }).reason).to.match(
+          /^the event comes from .+, not from this function's aws:us-east-1:123456789012$/,
+        );
+        expect(wire.aws.calls).to.deep.equal([]);
+        expect(wire.github.requests).to.deep.equal([]);
+        expect(wire.aws.published()).to.deep.equal([]);
+        expect(
+          wire.logger.lines.filter((l) => l.level === "warn").map((l) => l.message),
+        ).to.deep.equal(["event rejected"]);
+      });
+    }
+
+    it("drops a malformed account or region without a call", async () => {
+      for (const bad of [{ account: "1234" }, { region: "us-east-1:x" }]) {
+        const malformed = { ...elsewhere({}), ...bad };
+        wire.aws.calls.length = 0;
+        const result = await handlerWith()(malformed);
+        expect(result, JSON.stringify(bad)).to.deep.include({ outcome: "rejected" });
+        expect(wire.aws.calls).to.deep.equal([]);
+        expect(wire.github.requests).to.deep.equal([]);
+      }
+    });
+
+    it("drops every event when it does not know its own ARN, logging an error", async () => {
+      const result = await handlerWith()(elsewhere({}), {});
+      expect(result).to.deep.include({ outcome: "rejected" });
+      expect(wire.github.requests).to.deep.equal([]);
+      expect(wire.logger.lines.some((l) => l.level === "error")).to.equal(true);
+    });
+  });
+
+  describe("partitions", () => {
+    it("names the clone by an ARN of the function's partition (aws-cn)", async () => {
+      const run = seedRun(CLONE, "InProgress");
+      const china = {
+        ...event("started", CLONE, run),
+        region: "cn-north-1",
+        resources: [`arn:aws-cn:codepipeline:cn-north-1:123456789012:${CLONE}`],
+      };
+      wire.aws.calls.length = 0;
+      await handlerWith()(china, {
+        invokedFunctionArn: "arn:aws-cn:lambda:cn-north-1:123456789012:function:notify",
+      });
+      expect(wire.aws.calls[0]).to.deep.include({
+        operation: "ListTagsForResource",
+        input: { resourceArn: `arn:aws-cn:codepipeline:cn-north-1:123456789012:${CLONE}` },
+      });
+    });
+  });
+
+  describe("whose comment it is", () => {
+    const marker = `<!-- branchline:${CLONE} -->`;
+
+    it("never edits a comment someone else wrote with the marker; writes its own", async () => {
+      seedClone();
+      const pasted = `${marker}\nPipeline passed, [details](https://example.com/phish)`;
+      store.comments.set(2, [{ id: 1, body: pasted, user: SOMEONE_ELSE }]);
+      const handler = handlerWith();
+      const run = seedRun(CLONE, "InProgress");
+      const first = await handler(event("started", CLONE, run));
+      expect(first).to.deep.include({ comment: "created" });
+      await handler(event("failed", CLONE, run));
+
+      const comments = store.comments.get(2) ?? [];
+      expect(comments.map((c) => [c.id, c.user?.login])).to.deep.equal([
+        [1, "octocat"],
+        [1000, "branchline-bot"],
+      ]);
+      expect(comments[0]?.body).to.equal(pasted);
+      expect(comments[1]?.body).to.include("[Failed]");
+      expect(githubCalls().filter((c) => c.startsWith("PATCH"))).to.deep.equal([
+        "PATCH /repos/Codertocat/Hello-World/issues/comments/1000",
+      ]);
+    });
+
+    it("asks GitHub who the token is once per container", async () => {
+      seedClone();
+      const handler = handlerWith();
+      const run = seedRun(CLONE, "InProgress");
+      await handler(event("started", CLONE, run));
+      await handler(event("succeeded", CLONE, run));
+      expect(githubCalls().filter((c) => c === "GET /user")).to.have.length(1);
+      expect(wire.github.requestsTo("/user")[0]?.authorization).to.equal(`token ${TOKEN}`);
+    });
+
+    it("asks again on the next event when GitHub could not say who the token is", async () => {
+      let failures = 1;
+      wire.github.on("GET", /^\/user$/, () =>
+        failures-- > 0 ? { status: 500, body: { message: "Server Error" } } : undefined,
+      );
+      seedClone();
+      const handler = handlerWith();
+      const run = seedRun(CLONE, "InProgress");
+      let thrown: unknown;
+      try {
+        await handler(event("started", CLONE, run));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).to.be.instanceOf(FeedbackIncompleteError);
+      expect((thrown as Error).message).to.match(/pull request comment: HttpError/);
+      expect(store.comments.get(2) ?? []).to.deep.equal([]);
+
+      const retried = await handler(event("started", CLONE, run));
+      expect(retried).to.deep.include({ comment: "created" });
+      expect(githubCalls().filter((c) => c === "GET /user")).to.have.length(2);
+    });
+
+    it("with a GitHub App installation token, owns only the App bot's comments", async () => {
+      wire.github.tokens.set(TOKEN, { app: "branchline" });
+      seedClone();
+      const pasted = `${marker}\nby a person`;
+      store.comments.set(2, [{ id: 1, body: pasted, user: SOMEONE_ELSE }]);
+      const handler = handlerWith();
+      const run = seedRun(CLONE, "InProgress");
+      await handler(event("started", CLONE, run));
+      const second = await handler(event("succeeded", CLONE, run));
+      expect(second).to.deep.include({ comment: "updated" });
+
+      const comments = store.comments.get(2) ?? [];
+      expect(comments.map((c) => [c.id, c.user?.login])).to.deep.equal([
+        [1, "octocat"],
+        [1000, "branchline[bot]"],
+      ]);
+      expect(comments[0]?.body).to.equal(pasted);
+      expect(comments[1]?.body).to.include("[Succeeded]");
+    });
+  });
+
+  describe("the branch in the comment", () => {
+    it("shows the pull request's branch as it is named, as inline code", async () => {
+      const branch = "feat/<b>*x*_y_|`z`@octocat";
+      seedClone(2, undefined, branch);
+      const run = seedRun(CLONE, "Succeeded");
+      await handlerWith()(event("succeeded", CLONE, run));
+      expect(store.comments.get(2)?.[0]?.body).to.include(
+        "| Branch | ``feat/<b>*x*_y_\\|`z`@octocat`` |",
+      );
+      expect(wire.aws.published()[0]?.message).to.include(`Branch:       ${branch}\n`);
+    });
+  });
+
+  describe("two writers of the same comment", () => {
+    const marker = `<!-- branchline:${CLONE} -->`;
+
+    it("keeps the older comment when another writer created one meanwhile, with this news", async () => {
+      seedClone();
+      // The webhook's announcement lands between this event's look and its create.
+      store.afterNextList = (prNumber) => {
+        store.write(prNumber, { body: `${marker}\nannouncement`, user: BRANCHLINE });
+      };
+      const run = seedRun(CLONE, "InProgress");
+      const result = await handlerWith()(event("started", CLONE, run));
+      expect(result).to.deep.include({ comment: "updated" });
+      const comments = store.comments.get(2) ?? [];
+      expect(comments.map((c) => c.id)).to.deep.equal([1000]);
+      expect(comments[0]?.body).to.include("[Started]");
+      expect(githubCalls().filter((c) => c.startsWith("DELETE"))).to.deep.equal([
+        "DELETE /repos/Codertocat/Hello-World/issues/comments/1001",
+      ]);
+    });
+
+    it("deletes its own new comment even when the second look does not show it yet", async () => {
+      seedClone();
+      store.afterNextList = (prNumber) => {
+        store.write(prNumber, { body: `${marker}\nannouncement`, user: BRANCHLINE });
+      };
+      // GitHub's list lags behind the create: the second look misses the new comment.
+      store.afterNextCreate = (prNumber, created) => {
+        const list = store.comments.get(prNumber) ?? [];
+        store.comments.set(
+          prNumber,
+          list.filter((c) => c.id !== created.id),
+        );
+        store.afterNextList = () => {
+          store.comments.get(prNumber)?.push(created);
+        };
+      };
+      const run = seedRun(CLONE, "InProgress");
+      await handlerWith()(event("started", CLONE, run));
+      const comments = store.comments.get(2) ?? [];
+      expect(comments.map((c) => c.id)).to.deep.equal([1000]);
+      expect(comments[0]?.body).to.include("[Started]");
+    });
+
+    it("deletes a newer duplicate that another writer created after it", async () => {
+      seedClone();
+      store.afterNextCreate = (prNumber) => {
+        store.write(prNumber, { body: `${marker}\nannouncement`, user: BRANCHLINE });
+      };
+      const run = seedRun(CLONE, "InProgress");
+      const result = await handlerWith()(event("started", CLONE, run));
+      expect(result).to.deep.include({ comment: "created" });
+      const comments = store.comments.get(2) ?? [];
+      expect(comments.map((c) => c.id)).to.deep.equal([1000]);
+      expect(comments[0]?.body).to.include("[Started]");
+    });
+
+    it("removes a duplicate left behind on the next event", async () => {
+      seedClone();
+      store.write(2, { body: `${marker}\nfirst`, user: BRANCHLINE });
+      store.write(2, { body: `${marker}\nsecond`, user: BRANCHLINE });
+      const run = seedRun(CLONE, "InProgress");
+      await handlerWith()(event("started", CLONE, run));
+      const comments = store.comments.get(2) ?? [];
+      expect(comments.map((c) => c.id)).to.deep.equal([1000]);
+      expect(comments[0]?.body).to.include("[Started]");
     });
   });
 

@@ -4,6 +4,7 @@
  * against the handler's settings reader) and the role's policy, exactly. Mocks cannot prove that
  * EventBridge matches what the pattern says; the pattern is also checked against clone names.
  */
+import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
 import { readNotifySettings } from "../../../functions/notify/settings.js";
 import { cloneName, ENV } from "../../../functions/shared/names.js";
@@ -59,10 +60,13 @@ function matchesPipeline(pattern: object, pipeline: string): boolean {
 
 const baseStatements = [
   {
-    Sid: "ReadSourcePipeline",
+    Sid: "ReadPipelines",
     Effect: "Allow",
     Action: "codepipeline:GetPipeline",
-    Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
+    Resource: [
+      `arn:aws:codepipeline:${at}:branchline-dev`,
+      `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+    ],
   },
   {
     Sid: "ReadExecutions",
@@ -114,6 +118,7 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
       const rule = resourceNamed("notifications-rule");
       expect(rule.inputs["eventPattern"]).to.equal(
         '{"source":["aws.codepipeline"],"detail-type":["CodePipeline Pipeline Execution State Change"],' +
+          `"account":["${MOCK_ACCOUNT}"],"region":["eu-west-1"],` +
           '"detail":{"pipeline":["branchline-dev",{"prefix":"branchline-dev-pr-"}]}}',
       );
       expect(rule.inputs).to.not.have.property("scheduleExpression");
@@ -171,6 +176,47 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
         Statement: [...baseStatements, writeLogs],
       });
     });
+
+    it("lets the role read the clones' declarations (their branches) and no other pipeline's", async () => {
+      const policy = policyOf(resourceNamed("notifications-role-policy"));
+      const decide = async (action: string, resource: string) => {
+        const answer = await runSimulation(
+          {
+            request: {
+              principal: `arn:aws:iam::${MOCK_ACCOUNT}:role/notifications-role-0000000`,
+              action,
+              resource: { resource, accountId: MOCK_ACCOUNT },
+              contextVariables: {},
+            },
+            identityPolicies: [{ name: "notify", policy }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+          },
+          {},
+        );
+        if (answer.resultType !== "single") throw new Error(JSON.stringify(answer));
+        return answer.overallResult;
+      };
+      const pipeline = (name: string) => `arn:aws:codepipeline:${at}:${name}`;
+      expect(await decide("codepipeline:GetPipeline", pipeline("branchline-dev-pr-7"))).to.equal(
+        "Allowed",
+      );
+      expect(await decide("codepipeline:GetPipeline", pipeline("branchline-dev"))).to.equal(
+        "Allowed",
+      );
+      expect(await decide("codepipeline:GetPipeline", pipeline("billing"))).to.equal(
+        "ImplicitlyDenied",
+      );
+      expect(
+        await decide(
+          "codepipeline:GetPipeline",
+          `arn:aws:codepipeline:eu-west-1:210987654321:branchline-dev-pr-7`,
+        ),
+      ).to.equal("ImplicitlyDenied");
+      expect(await decide("codepipeline:UpdatePipeline", pipeline("branchline-dev-pr-7"))).to.equal(
+        "ImplicitlyDenied",
+      );
+    });
   });
 
   describe("with a GitHub token and a notification email", () => {
@@ -220,10 +266,15 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
   describe("executionEventPattern", () => {
     it("uses the cut stem of a long source pipeline's clone names as the prefix", () => {
       const long = "a".repeat(95);
-      const pattern = executionEventPattern(long);
+      const pattern = executionEventPattern(long, {
+        accountId: "210987654321",
+        region: "cn-north-1",
+      });
       expect(pattern).to.deep.equal({
         source: ["aws.codepipeline"],
         "detail-type": ["CodePipeline Pipeline Execution State Change"],
+        account: ["210987654321"],
+        region: ["cn-north-1"],
         detail: { pipeline: [long, { prefix: "a".repeat(86) }] },
       });
       expect(matchesPipeline(pattern, cloneName(long, 1234567))).to.equal(true);
