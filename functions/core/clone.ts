@@ -272,10 +272,10 @@ function withImageTagPrefix(
   return withConfiguration(action, { EnvironmentVariables: json });
 }
 
+/** An entry with a name; its other members are CodeBuild's to judge and are kept as they are. */
 function isVariable(entry: unknown): entry is CodeBuildVariable {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return false;
-  const { name, value } = entry as Record<string, unknown>;
-  return typeof name === "string" && typeof value === "string";
+  return typeof (entry as Record<string, unknown>)["name"] === "string";
 }
 
 function isCommands(action: ActionDeclaration): boolean {

@@ -524,6 +524,27 @@ describe("core/clone", () => {
       );
     });
 
+    it("refuses a first stage holding other than source actions (a source CodePipeline would refuse)", () => {
+      const source = pipelineFixture("v1-ecs");
+      const first = source.stages[0];
+      const image = actionOf(source, "Image");
+      if (first && image) first.actions.push({ ...structuredClone(image), name: "Early" });
+      expect(() => cloneDeclaration(source, target)).to.throw(
+        ConfigurationError,
+        /pipeline hello-world: the clone's first stage Source would hold action Early/,
+      );
+    });
+
+    it("refuses a trigger that names no source action of the clone", () => {
+      const source = pipelineFixture("v2-triggers");
+      const charts = source.triggers?.[1];
+      if (charts) charts.gitConfiguration.sourceActionName = "Missing";
+      expect(() => cloneDeclaration(source, target)).to.throw(
+        ConfigurationError,
+        /pipeline hello-world-v2: a trigger names Missing/,
+      );
+    });
+
     it("refuses a branch whose trigger pattern would exceed 255 characters", () => {
       const branch = `feature/${"{x}".repeat(82)}`;
       expect(branch.length).to.be.at.most(255);
