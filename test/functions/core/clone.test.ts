@@ -683,6 +683,40 @@ describe("core/clone", () => {
       ]);
     });
 
+    it("merges more than 3 filters, one without includes, into their common excludes", () => {
+      const paths = (filePaths: { includes?: string[]; excludes?: string[] }) => ({
+        branches: { includes: ["main"] },
+        filePaths,
+      });
+      const source = withAppFilters(
+        [
+          paths({ includes: ["a/**"], excludes: ["**/*.md"] }),
+          paths({ excludes: ["**/*.md", "x"] }),
+        ],
+        [
+          paths({ includes: ["c/**"], excludes: ["**/*.md"] }),
+          paths({ includes: ["d/**"], excludes: ["**/*.md", "y"] }),
+        ],
+      );
+      expect(appTriggerOf(cloneDeclaration(source, target))?.gitConfiguration.push).to.deep.equal([
+        { branches: { includes: ["feature/login"] }, filePaths: { excludes: ["**/*.md"] } },
+      ]);
+    });
+
+    it("fires on any path when the merged includes exceed CodePipeline's 8 patterns", () => {
+      const paths = (...includes: string[]) => ({
+        branches: { includes: ["main"] },
+        filePaths: { includes },
+      });
+      const source = withAppFilters(
+        [paths("a/**", "b/**", "c/**"), paths("d/**", "e/**")],
+        [paths("f/**", "g/**"), paths("h/**", "i/**")],
+      );
+      expect(appTriggerOf(cloneDeclaration(source, target))?.gitConfiguration.push).to.deep.equal([
+        { branches: { includes: ["feature/login"] } },
+      ]);
+    });
+
     it("fires on any path when one of the filters has no file paths", () => {
       const source = withAppFilters(
         [{ branches: { includes: ["main"] }, filePaths: { includes: ["src/**"] } }],
