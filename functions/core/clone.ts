@@ -13,8 +13,10 @@ import { sameRepository, type SourceRef } from "./classify.js";
 import { ConfigurationError } from "./errors.js";
 import {
   CODEBUILD_PROVIDER,
+  COMMANDS_PROVIDER,
   CONNECTION_SOURCE_PROVIDER,
   type ActionDeclaration,
+  type GitBranchFilterCriteria,
   type PipelineDeclaration,
   type PipelineTriggerDeclaration,
   type StageDeclaration,
@@ -42,19 +44,48 @@ export function sourceRefOf(pipeline: PipelineDeclaration): SourceRef {
   );
 }
 
-/** The declaration of the clone of `source` for one pull request. */
+/**
+ * Action categories a clone never runs: a pull request must not deploy anywhere, nor page the source
+ * pipeline's approvers.
+ */
+const DROPPED_CATEGORIES: ReadonlySet<string> = new Set(["Deploy", "Approval"]);
+
+/** CodePipeline's limits that the transform itself can reach (API model and quotas). */
+const LIMITS = {
+  /** ActionConfigurationValue: 1..1000 characters. */
+  configurationValue: 1000,
+  /** ActionDeclaration.environmentVariables: 1..10 entries. */
+  actionEnvironmentVariables: 10,
+  /** GitBranchNamePattern: 1..255 characters. */
+  branchPattern: 255,
+  /** A pipeline has at least two stages. */
+  stages: 2,
+} as const;
+
+/**
+ * The declaration of the clone of `source` for one pull request:
+ * - source actions reading the repository read the pull request's head branch (and repository);
+ * - Deploy and Approval actions are dropped, then every action that reads an artifact or a variable
+ *   namespace that no remaining action provides, then every stage left empty;
+ * - CodeBuild and Commands actions get `IMAGE_TAG_PREFIX=pr-<n>`;
+ * - triggers of the rewritten source actions fire on pushes to the pull request's branch only;
+ * - everything else (artifact stores, encryption keys, variables, namespaces, other actions, source
+ *   actions of other repositories, other triggers) is kept as it is.
+ * Throws {@link ConfigurationError} when the result would break one of CodePipeline's shape rules.
+ */
 export function cloneDeclaration(
   source: PipelineDeclaration,
   target: CloneTarget,
 ): PipelineDeclaration {
   const repo = sourceRefOf(source).repository;
   const rewritten = new Set<string>();
+  const where = (action: ActionDeclaration) => `pipeline ${source.name}, action ${action.name}`;
 
   const stages: StageDeclaration[] = [];
   for (const stage of source.stages) {
     const actions: ActionDeclaration[] = [];
     for (const action of stage.actions) {
-      if (action.actionTypeId.category === "Deploy") continue;
+      if (DROPPED_CATEGORIES.has(action.actionTypeId.category)) continue;
       if (readsRepository(action, repo)) {
         rewritten.add(action.name);
         actions.push(
@@ -64,7 +95,11 @@ export function cloneDeclaration(
           }),
         );
       } else if (action.actionTypeId.provider === CODEBUILD_PROVIDER) {
-        actions.push(withImageTagPrefix(action, imageTagPrefix(target.prNumber)));
+        actions.push(withImageTagPrefix(action, imageTagPrefix(target.prNumber), where(action)));
+      } else if (isCommands(action)) {
+        actions.push(
+          withCommandsImageTagPrefix(action, imageTagPrefix(target.prNumber), where(action)),
+        );
       } else {
         actions.push(copyData(action));
       }
@@ -76,15 +111,16 @@ export function cloneDeclaration(
   const clone: PipelineDeclaration = {
     ...copyData(keptMembers(source)),
     name: cloneName(source.name, target.prNumber),
-    stages: dropOrphans(stages),
+    stages: dropOrphans(stages, declaredNamespaces(source)),
   };
   if (source.triggers) {
     clone.triggers = source.triggers.map((trigger) =>
       rewritten.has(trigger.gitConfiguration.sourceActionName)
-        ? branchOnlyTrigger(trigger, target.headBranch)
+        ? branchOnlyTrigger(trigger, target.headBranch, source.name)
         : copyData(trigger),
     );
   }
+  checkShape(clone, source.name);
   return clone;
 }
 
@@ -197,41 +233,123 @@ interface CodeBuildVariable {
   type?: string;
 }
 
-/** Adds `IMAGE_TAG_PREFIX` to the action's `EnvironmentVariables` JSON, keeping the others. */
-function withImageTagPrefix(action: ActionDeclaration, prefix: string): ActionDeclaration {
+/**
+ * Adds `IMAGE_TAG_PREFIX` to a CodeBuild action's `EnvironmentVariables` JSON, keeping the others.
+ * `null` entries (Terraform's `jsonencode` renders a conditional entry that is off that way) are
+ * dropped.
+ */
+function withImageTagPrefix(
+  action: ActionDeclaration,
+  prefix: string,
+  where: string,
+): ActionDeclaration {
   const current = action.configuration?.["EnvironmentVariables"];
   let variables: CodeBuildVariable[] = [];
   if (current !== undefined && current !== "") {
-    try {
-      const parsed: unknown = JSON.parse(current);
-      if (!Array.isArray(parsed)) throw new Error("not a list");
-      variables = parsed as CodeBuildVariable[];
-    } catch {
-      throw new ConfigurationError(
-        `action ${action.name}: EnvironmentVariables is not a JSON list of {name, value, type}`,
+    const invalid = () =>
+      new ConfigurationError(
+        `${where}: EnvironmentVariables is not a JSON list of {name, value, type}`,
       );
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(current);
+    } catch {
+      throw invalid();
     }
+    if (!Array.isArray(parsed)) throw invalid();
+    const entries = parsed.filter((entry: unknown) => entry !== null);
+    if (!entries.every(isVariable)) throw invalid();
+    variables = entries;
   }
   const kept = variables.filter((variable) => variable.name !== IMAGE_TAG_PREFIX_VARIABLE);
   kept.push({ name: IMAGE_TAG_PREFIX_VARIABLE, value: prefix, type: "PLAINTEXT" });
-  return withConfiguration(action, { EnvironmentVariables: JSON.stringify(kept) });
+  const json = JSON.stringify(kept);
+  if (json.length > LIMITS.configurationValue) {
+    throw new ConfigurationError(
+      `${where}: EnvironmentVariables with ${IMAGE_TAG_PREFIX_VARIABLE} would be ${json.length} characters, more than CodePipeline's ${LIMITS.configurationValue}`,
+    );
+  }
+  return withConfiguration(action, { EnvironmentVariables: json });
 }
 
-/** Drops actions whose input artifacts no remaining action produces, and stages left empty. */
-function dropOrphans(stages: StageDeclaration[]): StageDeclaration[] {
+/** An entry with a name; its other members are CodeBuild's to judge and are kept as they are. */
+function isVariable(entry: unknown): entry is CodeBuildVariable {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return false;
+  return typeof (entry as Record<string, unknown>)["name"] === "string";
+}
+
+function isCommands(action: ActionDeclaration): boolean {
+  return (
+    action.actionTypeId.category === "Compute" && action.actionTypeId.provider === COMMANDS_PROVIDER
+  );
+}
+
+/**
+ * Adds `IMAGE_TAG_PREFIX` to a Commands action. Unlike CodeBuild actions, whose variables are a JSON
+ * string in `configuration.EnvironmentVariables`, a Commands action declares them in the action's
+ * own `environmentVariables` member (a list of `{name, value, type?}`, at most 10).
+ */
+function withCommandsImageTagPrefix(
+  action: ActionDeclaration,
+  prefix: string,
+  where: string,
+): ActionDeclaration {
+  const copy = copyData(action);
+  const kept = (copy.environmentVariables ?? []).filter(
+    (variable) => variable.name !== IMAGE_TAG_PREFIX_VARIABLE,
+  );
+  kept.push({ name: IMAGE_TAG_PREFIX_VARIABLE, value: prefix });
+  if (kept.length > LIMITS.actionEnvironmentVariables) {
+    throw new ConfigurationError(
+      `${where}: a Commands action holds at most ${LIMITS.actionEnvironmentVariables} environment variables, and the clone adds ${IMAGE_TAG_PREFIX_VARIABLE} to ${kept.length - 1}`,
+    );
+  }
+  copy.environmentVariables = kept;
+  return copy;
+}
+
+/** The variable namespaces the actions of a declaration declare. */
+function declaredNamespaces(pipeline: PipelineDeclaration): Set<string> {
+  const namespaces = new Set<string>();
+  for (const action of allActions(pipeline)) {
+    if (action.namespace) namespaces.add(action.namespace);
+  }
+  return namespaces;
+}
+
+/** The namespaces an action reads through `#{Namespace.Variable}` references anywhere in it. */
+function namespacesRead(action: ActionDeclaration): Set<string> {
+  const read = new Set<string>();
+  for (const match of JSON.stringify(action).matchAll(/#\{([A-Za-z0-9@\-_]+)\./g)) {
+    if (match[1]) read.add(match[1]);
+  }
+  return read;
+}
+
+/**
+ * Drops actions whose input artifacts no remaining action produces, or that read variables of a
+ * namespace the source declared but no remaining action declares any more (a dropped action's), and
+ * stages left empty; repeats until nothing changes, since each drop can orphan more actions.
+ * Built-in namespaces (`codepipeline`, `variables`) are never declared by an action: never dropped.
+ */
+function dropOrphans(
+  stages: StageDeclaration[],
+  sourceNamespaces: Set<string>,
+): StageDeclaration[] {
   let current = stages;
   for (;;) {
+    const remaining = current.flatMap((stage) => stage.actions);
     const produced = new Set(
-      current.flatMap((stage) =>
-        stage.actions.flatMap((a) => (a.outputArtifacts ?? []).map((o) => o.name)),
-      ),
+      remaining.flatMap((a) => (a.outputArtifacts ?? []).map((o) => o.name)),
     );
+    const declared = new Set(remaining.flatMap((a) => (a.namespace ? [a.namespace] : [])));
+    const provided = (action: ActionDeclaration): boolean =>
+      (action.inputArtifacts ?? []).every((input) => produced.has(input.name)) &&
+      [...namespacesRead(action)].every((ns) => declared.has(ns) || !sourceNamespaces.has(ns));
     let dropped = false;
     const next = current
       .map((stage) => {
-        const actions = stage.actions.filter((a) =>
-          (a.inputArtifacts ?? []).every((input) => produced.has(input.name)),
-        );
+        const actions = stage.actions.filter(provided);
         if (actions.length !== stage.actions.length) dropped = true;
         return { ...stage, actions };
       })
@@ -241,23 +359,156 @@ function dropOrphans(stages: StageDeclaration[]): StageDeclaration[] {
   }
 }
 
-/** A V2 trigger that starts the clone on pushes to the pull request's branch, and only those. */
+/**
+ * The shape rules of CodePipeline that dropping actions can break (the source pipeline, which
+ * CodePipeline accepted, holds them all): at least two stages; a first stage of source actions only
+ * and no source action after it; stage conditions whose rules read only artifacts that still exist;
+ * triggers that name a source action of the clone.
+ */
+function checkShape(clone: PipelineDeclaration, sourceName: string): void {
+  const fail = (why: string): never => {
+    throw new ConfigurationError(`pipeline ${sourceName}: ${why}`);
+  };
+  const stages = clone.stages;
+  if (stages.length < LIMITS.stages) {
+    const left = stages.map((stage) => stage.name).join(", ") || "none";
+    fail(
+      `its pull request clone would keep ${stages.length} stage (${left}) once Deploy and Approval actions and the actions depending on them are dropped, and CodePipeline needs at least ${LIMITS.stages}; add a build or test stage to the source pipeline`,
+    );
+  }
+  stages.forEach((stage, index) => {
+    for (const action of stage.actions) {
+      const isSource = action.actionTypeId.category === "Source";
+      if (index === 0 && !isSource) {
+        fail(
+          `the clone's first stage ${stage.name} would hold action ${action.name}, not a source action`,
+        );
+      }
+      if (index > 0 && isSource) {
+        fail(`the clone's source action ${action.name} would not be in its first stage`);
+      }
+    }
+  });
+  const produced = new Set(
+    stages.flatMap((s) => s.actions.flatMap((a) => (a.outputArtifacts ?? []).map((o) => o.name))),
+  );
+  for (const stage of stages) {
+    for (const conditions of [stage.beforeEntry, stage.onSuccess, stage.onFailure]) {
+      for (const condition of conditions?.conditions ?? []) {
+        for (const rule of condition.rules ?? []) {
+          const missing = (rule.inputArtifacts ?? []).find((input) => !produced.has(input.name));
+          if (missing) {
+            fail(
+              `rule ${rule.name} of stage ${stage.name} reads artifact ${missing.name}, which only dropped actions produce`,
+            );
+          }
+        }
+      }
+    }
+  }
+  const sources = new Set(stages[0]?.actions.map((action) => action.name));
+  for (const trigger of clone.triggers ?? []) {
+    if (!sources.has(trigger.gitConfiguration.sourceActionName)) {
+      fail(
+        `a trigger names ${trigger.gitConfiguration.sourceActionName}, not a source action of the clone`,
+      );
+    }
+  }
+}
+
+/**
+ * A glob pattern (CodePipeline trigger filters: `*`, `**`, `?`, `[]`, `{}`, `\` escapes) that matches
+ * exactly `text`: every character with a meaning in a glob is escaped with `\`.
+ */
+export function globLiteral(text: string): string {
+  return text.replace(/[\\*?[\]{}]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A V2 trigger that starts the clone on pushes to the pull request's branch, and only those: the
+ * branch goes in as a glob literal, so `{main,evil}` never matches `main`.
+ *
+ * File paths: the source trigger starts the source pipeline when a push or pull request filter
+ * matches, each with its own `filePaths` (a filter without them matches any path). The clone's
+ * trigger keeps that "any of them" exactly with one push filter per distinct `filePaths` (includes and
+ * excludes verbatim) when there are at most 3 (CodePipeline's limit of push filters). More than 3 are
+ * merged into one: the union of the includes and the excludes every one of them has, which starts the
+ * clone whenever one of the original filters would (and possibly more often). Tag-only push filters
+ * never match a branch push and are ignored; when a filter that does has no `filePaths` (or the merged
+ * includes exceed 8 patterns), the clone starts on any change, as that filter does.
+ */
 function branchOnlyTrigger(
   trigger: PipelineTriggerDeclaration,
   branch: string,
+  sourceName: string,
 ): PipelineTriggerDeclaration {
-  const pushes = trigger.gitConfiguration.push ?? [];
-  const filePaths = pushes.find((push) => push.filePaths)?.filePaths;
+  const pattern = globLiteral(branch);
+  if (pattern.length > LIMITS.branchPattern) {
+    throw new ConfigurationError(
+      `pipeline ${sourceName}: the trigger branch pattern for ${branch.slice(0, 40)}... would be ${pattern.length} characters, more than CodePipeline's ${LIMITS.branchPattern}`,
+    );
+  }
+  const branches = { includes: [pattern] };
   return {
     providerType: trigger.providerType,
     gitConfiguration: {
       sourceActionName: trigger.gitConfiguration.sourceActionName,
-      push: [
-        {
-          branches: { includes: [branch] },
-          ...(filePaths ? { filePaths: copyData(filePaths) } : {}),
-        },
-      ],
+      push: clonePathFilters(trigger).map((filePaths) =>
+        filePaths ? { branches: copyData(branches), filePaths } : { branches: copyData(branches) },
+      ),
     },
   };
+}
+
+/** Up to 3 `filePaths` for the clone's push filters (see branchOnlyTrigger); `undefined`: any path. */
+function clonePathFilters(
+  trigger: PipelineTriggerDeclaration,
+): (GitBranchFilterCriteria | undefined)[] {
+  const { push = [], pullRequest = [] } = trigger.gitConfiguration;
+  const filters = [...push.filter((filter) => !filter.tags || filter.branches), ...pullRequest];
+  if (filters.length === 0 || filters.some((filter) => !hasPaths(filter.filePaths))) {
+    return [undefined];
+  }
+  const distinct = new Map<string, GitBranchFilterCriteria>();
+  for (const { filePaths } of filters) {
+    const paths = normalisedPaths(filePaths ?? {});
+    distinct.set(JSON.stringify(paths), paths);
+  }
+  const all = [...distinct.values()];
+  if (all.length <= MAX_PUSH_FILTERS) return all;
+  if (all.some((paths) => !paths.includes)) {
+    // One of them includes every path: only excludes common to all can stay.
+    const excludes = commonExcludes(all);
+    return [excludes.length > 0 ? { excludes } : undefined];
+  }
+  const includes = unique(all.flatMap((paths) => paths.includes ?? []));
+  if (includes.length > MAX_PATH_PATTERNS) return [undefined];
+  const excludes = commonExcludes(all);
+  return [excludes.length > 0 ? { includes, excludes } : { includes }];
+}
+
+const MAX_PUSH_FILTERS = 3;
+const MAX_PATH_PATTERNS = 8;
+
+function hasPaths(paths: GitBranchFilterCriteria | undefined): boolean {
+  return (paths?.includes?.length ?? 0) > 0 || (paths?.excludes?.length ?? 0) > 0;
+}
+
+/** A copy with only non-empty `includes` and `excludes`, in that order. */
+function normalisedPaths(paths: GitBranchFilterCriteria): GitBranchFilterCriteria {
+  const out: GitBranchFilterCriteria = {};
+  if (paths.includes?.length) out.includes = [...paths.includes];
+  if (paths.excludes?.length) out.excludes = [...paths.excludes];
+  return out;
+}
+
+function commonExcludes(all: GitBranchFilterCriteria[]): string[] {
+  const [first, ...rest] = all;
+  return unique(first?.excludes ?? []).filter((pattern) =>
+    rest.every((paths) => paths.excludes?.includes(pattern)),
+  );
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
 }

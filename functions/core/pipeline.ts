@@ -24,16 +24,38 @@ export interface ActionDeclaration {
   region?: string;
   namespace?: string;
   timeoutInMinutes?: number;
-  environmentVariables?: unknown[];
+  /** Commands actions (Compute category) only: their environment, at most 10 entries. */
+  environmentVariables?: EnvironmentVariable[];
+}
+
+export interface EnvironmentVariable {
+  name: string;
+  value: string;
+  type?: "PLAINTEXT" | "SECRETS_MANAGER" | string;
 }
 
 export interface StageDeclaration {
   name: string;
   blockers?: unknown[];
   actions: ActionDeclaration[];
-  onFailure?: unknown;
-  onSuccess?: unknown;
-  beforeEntry?: unknown;
+  onFailure?: StageConditions;
+  onSuccess?: StageConditions;
+  beforeEntry?: StageConditions;
+}
+
+/** The conditions of a stage's entry, success or failure; their rules may read input artifacts. */
+export interface StageConditions {
+  result?: string;
+  conditions?: { result?: string; rules?: RuleDeclaration[] }[];
+  [member: string]: unknown;
+}
+
+export interface RuleDeclaration {
+  name: string;
+  ruleTypeId: { category: string; owner?: string; provider: string; version?: string };
+  configuration?: Record<string, string>;
+  inputArtifacts?: { name: string }[];
+  [member: string]: unknown;
 }
 
 export interface GitBranchFilterCriteria {
@@ -86,6 +108,8 @@ export interface Tag {
 /** The source action provider that reads a GitHub repository through AWS CodeConnections. */
 export const CONNECTION_SOURCE_PROVIDER = "CodeStarSourceConnection";
 export const CODEBUILD_PROVIDER = "CodeBuild";
+/** The provider of CodePipeline's Commands action (Compute category, V2 pipelines only). */
+export const COMMANDS_PROVIDER = "Commands";
 
 /** The ARN of another pipeline in the same account and region as `arn`. */
 export function siblingPipelineArn(arn: string, name: string): string {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import {
   cloneDeclaration,
   cloneTags,
@@ -8,7 +9,13 @@ import {
   sourceRefOf,
 } from "../../../functions/core/clone.js";
 import { ConfigurationError } from "../../../functions/core/errors.js";
-import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
+import type {
+  ActionDeclaration,
+  GitPullRequestFilter,
+  GitPushFilter,
+  PipelineDeclaration,
+  PipelineTriggerDeclaration,
+} from "../../../functions/core/pipeline.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
 
 const target = {
@@ -20,6 +27,88 @@ const target = {
 function variablesOf(pipeline: PipelineDeclaration, action: string): unknown {
   const found = pipeline.stages.flatMap((s) => s.actions).find((a) => a.name === action);
   return JSON.parse(found?.configuration?.["EnvironmentVariables"] ?? "null");
+}
+
+function actionOf(pipeline: PipelineDeclaration, action: string): ActionDeclaration | undefined {
+  return pipeline.stages.flatMap((s) => s.actions).find((a) => a.name === action);
+}
+
+/**
+ * A glob matcher written from CodePipeline's description of trigger filters, independent of the
+ * code under test: `*` any characters but `/`, `**` any characters, `?` one character but `/`,
+ * `[abc]`, `[a-z]`, `[!abc]` a character class, `{a,b}` alternatives (nestable), `\x` the literal x.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let i = 0;
+  const literal = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const inClass = (c: string) => c.replace(/[\\\]^-]/g, "\\$&");
+  const take = (): string => {
+    const c = glob[i++];
+    if (c === undefined) throw new SyntaxError(`unterminated glob: ${glob}`);
+    return c;
+  };
+  const charClass = (): string => {
+    let out = "[";
+    if (glob[i] === "!" || glob[i] === "^") {
+      i++;
+      out += "^";
+    }
+    let first = true;
+    for (;;) {
+      let c = take();
+      if (c === "]" && !first) return `${out}]`;
+      first = false;
+      if (c === "\\") c = take();
+      if (glob[i] === "-" && glob[i + 1] !== undefined && glob[i + 1] !== "]") {
+        i++;
+        let end = take();
+        if (end === "\\") end = take();
+        out += `${inClass(c)}-${inClass(end)}`;
+      } else {
+        out += inClass(c);
+      }
+    }
+  };
+  const sequence = (stops: string): string => {
+    let out = "";
+    while (i < glob.length && !stops.includes(glob[i] ?? "")) {
+      const c = take();
+      if (c === "\\") out += literal(take());
+      else if (c === "*" && glob[i] === "*") {
+        i++;
+        out += ".*";
+      } else if (c === "*") out += "[^/]*";
+      else if (c === "?") out += "[^/]";
+      else if (c === "[") out += charClass();
+      else if (c === "{") {
+        const alternatives: string[] = [];
+        for (;;) {
+          alternatives.push(sequence(",}"));
+          if (take() === "}") break;
+        }
+        out += `(?:${alternatives.join("|")})`;
+      } else out += literal(c);
+    }
+    return out;
+  };
+  const body = sequence("");
+  return new RegExp(`^${body}$`, "su");
+}
+
+const globMatches = (glob: string, text: string): boolean => globToRegExp(glob).test(text);
+
+/** The v2-triggers fixture with the App trigger's filters replaced. */
+function withAppFilters(push: GitPushFilter[], pullRequest?: GitPullRequestFilter[]) {
+  const source = pipelineFixture("v2-triggers");
+  const trigger = source.triggers?.[0] as PipelineTriggerDeclaration;
+  trigger.gitConfiguration.push = push;
+  if (pullRequest) trigger.gitConfiguration.pullRequest = pullRequest;
+  else delete trigger.gitConfiguration.pullRequest;
+  return source;
+}
+
+function appTriggerOf(clone: PipelineDeclaration): PipelineTriggerDeclaration | undefined {
+  return clone.triggers?.find((t) => t.gitConfiguration.sourceActionName === "App");
 }
 
 describe("core/clone", () => {
@@ -177,21 +266,22 @@ describe("core/clone", () => {
       ]);
     });
 
-    it("drops every Deploy action and the stage they leave empty, keeping approvals", () => {
-      expect(clone.stages.map((s) => s.name)).to.deep.equal(["Source", "Build", "Approve"]);
+    it("drops every Deploy and Approval action and the stages they leave empty", () => {
+      expect(clone.stages.map((s) => s.name)).to.deep.equal(["Source", "Build"]);
       const categories = clone.stages.flatMap((s) => s.actions.map((a) => a.actionTypeId.category));
       expect(categories).not.to.include("Deploy");
+      expect(categories).not.to.include("Approval");
     });
 
     it("rewrites the repository's trigger to the PR branch only and leaves the others", () => {
+      // The source trigger's pull request filter has no filePaths: it starts the source pipeline
+      // on a change to any path, and so does the clone's trigger.
       expect(clone.triggers).to.deep.equal([
         {
           providerType: "CodeStarSourceConnection",
           gitConfiguration: {
             sourceActionName: "App",
-            push: [
-              { branches: { includes: ["feature/login"] }, filePaths: { includes: ["src/**"] } },
-            ],
+            push: [{ branches: { includes: ["feature/login"] } }],
           },
         },
         {
@@ -224,6 +314,428 @@ describe("core/clone", () => {
       "Source",
       "Build",
     ]);
+  });
+
+  describe("CodeBuild EnvironmentVariables as Terraform renders them", () => {
+    it("drops null entries (jsonencode of an unset conditional entry) and keeps the others", () => {
+      const source = pipelineFixture("v1-ecs");
+      const build = actionOf(source, "Image");
+      if (build?.configuration) {
+        build.configuration["EnvironmentVariables"] =
+          '[{"name":"STAGE","value":"ci","type":"PLAINTEXT"},null,{"name":"TOKEN","value":"/ci/token","type":"PARAMETER_STORE"},null]';
+      }
+      expect(variablesOf(cloneDeclaration(source, target), "Image")).to.deep.equal([
+        { name: "STAGE", value: "ci", type: "PLAINTEXT" },
+        { name: "TOKEN", value: "/ci/token", type: "PARAMETER_STORE" },
+        { name: "IMAGE_TAG_PREFIX", value: "pr-12", type: "PLAINTEXT" },
+      ]);
+    });
+
+    it("accepts a list of nulls only", () => {
+      const source = pipelineFixture("v1-ecs");
+      const build = actionOf(source, "Image");
+      if (build?.configuration) build.configuration["EnvironmentVariables"] = "[null]";
+      expect(variablesOf(cloneDeclaration(source, target), "Image")).to.deep.equal([
+        { name: "IMAGE_TAG_PREFIX", value: "pr-12", type: "PLAINTEXT" },
+      ]);
+    });
+
+    for (const bad of ["[1]", '["STAGE=ci"]', '[{"value":"x"}]', '{"name":"A","value":"b"}']) {
+      it(`refuses ${bad}, naming the pipeline and the action`, () => {
+        const source = pipelineFixture("v1-ecs");
+        const build = actionOf(source, "Image");
+        if (build?.configuration) build.configuration["EnvironmentVariables"] = bad;
+        expect(() => cloneDeclaration(source, target)).to.throw(
+          ConfigurationError,
+          /pipeline hello-world, action Image: EnvironmentVariables is not a JSON list/,
+        );
+      });
+    }
+
+    it("refuses variables that IMAGE_TAG_PREFIX would push past 1000 characters", () => {
+      const source = pipelineFixture("v1-ecs");
+      const build = actionOf(source, "Image");
+      const long = JSON.stringify([{ name: "A", value: "x".repeat(930), type: "PLAINTEXT" }]);
+      expect(long.length).to.be.below(1000);
+      if (build?.configuration) build.configuration["EnvironmentVariables"] = long;
+      expect(() => cloneDeclaration(source, target)).to.throw(
+        ConfigurationError,
+        /pipeline hello-world, action Image: .* more than CodePipeline's 1000/,
+      );
+    });
+  });
+
+  describe("Commands actions", () => {
+    function withCommands(environmentVariables?: ActionDeclaration["environmentVariables"]) {
+      const source = pipelineFixture("v2-triggers");
+      const action: ActionDeclaration = {
+        name: "Lint",
+        actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+        runOrder: 2,
+        commands: ["npm ci", "npm run lint"],
+        inputArtifacts: [{ name: "app" }],
+        outputVariables: ["LINT_STATUS"],
+      };
+      if (environmentVariables) action.environmentVariables = environmentVariables;
+      source.stages[1]?.actions.push(action);
+      return source;
+    }
+
+    it("get IMAGE_TAG_PREFIX in their environmentVariables member, and no configuration", () => {
+      const lint = actionOf(cloneDeclaration(withCommands(), target), "Lint");
+      expect(lint).to.deep.equal({
+        name: "Lint",
+        actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+        runOrder: 2,
+        commands: ["npm ci", "npm run lint"],
+        inputArtifacts: [{ name: "app" }],
+        outputVariables: ["LINT_STATUS"],
+        environmentVariables: [{ name: "IMAGE_TAG_PREFIX", value: "pr-12" }],
+      });
+    });
+
+    it("keep their other variables and lose a stale IMAGE_TAG_PREFIX", () => {
+      const source = withCommands([
+        { name: "IMAGE_TAG_PREFIX", value: "stale" },
+        { name: "NODE_ENV", value: "test", type: "PLAINTEXT" },
+      ]);
+      expect(
+        actionOf(cloneDeclaration(source, target), "Lint")?.environmentVariables,
+      ).to.deep.equal([
+        { name: "NODE_ENV", value: "test", type: "PLAINTEXT" },
+        { name: "IMAGE_TAG_PREFIX", value: "pr-12" },
+      ]);
+      expect(actionOf(source, "Lint")?.environmentVariables).to.have.length(2);
+    });
+
+    it("refuses a Commands action that already has the 10 variables CodePipeline allows", () => {
+      const ten = Array.from({ length: 10 }, (_, n) => ({ name: `V${n}`, value: "x" }));
+      expect(() => cloneDeclaration(withCommands(ten), target)).to.throw(
+        ConfigurationError,
+        /pipeline hello-world-v2, action Lint: .*at most 10/,
+      );
+    });
+  });
+
+  describe("what the clone drops", () => {
+    it("drops an Approval action from a stage and keeps the stage's other actions", () => {
+      const source = pipelineFixture("v2-triggers");
+      source.stages[1]?.actions.push({
+        name: "SignOff",
+        actionTypeId: { category: "Approval", owner: "AWS", provider: "Manual", version: "1" },
+        runOrder: 2,
+        configuration: { NotificationArn: "arn:aws:sns:us-east-1:123456789012:prod-approvers" },
+      });
+      const clone = cloneDeclaration(source, target);
+      expect(clone.stages.map((s) => s.actions.map((a) => a.name))).to.deep.equal([
+        ["App", "Charts"],
+        ["Image", "UnitTests"],
+      ]);
+    });
+
+    it("drops actions that read the variables of a dropped action, and only those", () => {
+      const source = pipelineFixture("v2-triggers");
+      const service = actionOf(source, "Service");
+      if (service) service.namespace = "DeployVariables";
+      const check = (name: string, url: string): ActionDeclaration => ({
+        name,
+        actionTypeId: { category: "Test", owner: "AWS", provider: "CodeBuild", version: "1" },
+        configuration: {
+          ProjectName: "smoke",
+          EnvironmentVariables: JSON.stringify([{ name: "URL", value: url, type: "PLAINTEXT" }]),
+        },
+        inputArtifacts: [{ name: "app" }],
+      });
+      source.stages.push({
+        name: "Verify",
+        actions: [
+          check("Smoke", "#{DeployVariables.ServiceUrl}"),
+          check("Commit", "#{SourceVariables.CommitId}"),
+          check("Run", "#{codepipeline.PipelineExecutionId}"),
+          check("Env", "#{variables.DEPLOY_ENV}"),
+        ],
+      });
+      const clone = cloneDeclaration(source, target);
+      expect(
+        clone.stages.find((s) => s.name === "Verify")?.actions.map((a) => a.name),
+      ).to.deep.equal(["Commit", "Run", "Env"]);
+    });
+  });
+
+  describe("CodePipeline's shape rules", () => {
+    it("refuses a source pipeline whose clone would keep only its source stage", () => {
+      const source = pipelineFixture("v1-ecs");
+      source.stages.splice(1, 1); // Source + Deploy only
+      expect(() => cloneDeclaration(source, target)).to.throw(
+        ConfigurationError,
+        /^pipeline hello-world: its pull request clone would keep 1 stage \(Source\) .* at least 2/,
+      );
+    });
+
+    it("refuses a clone whose only build reads the output of a deploy action", () => {
+      const source = pipelineFixture("v1-ecs");
+      const image = actionOf(source, "Image");
+      if (image) image.inputArtifacts = [{ name: "approved" }];
+      source.stages.splice(1, 0, {
+        name: "Gate",
+        actions: [
+          {
+            name: "Release",
+            actionTypeId: { category: "Deploy", owner: "AWS", provider: "S3", version: "1" },
+            configuration: { BucketName: "b", Extract: "false", ObjectKey: "k" },
+            inputArtifacts: [{ name: "source" }],
+            outputArtifacts: [{ name: "approved" }],
+          },
+        ],
+      });
+      expect(() => cloneDeclaration(source, target)).to.throw(ConfigurationError, /1 stage/);
+    });
+
+    it("refuses a stage condition whose rule reads an artifact only dropped actions produce", () => {
+      const source = pipelineFixture("v2-triggers");
+      const build = source.stages[1];
+      if (build) {
+        build.beforeEntry = {
+          conditions: [
+            {
+              result: "FAIL",
+              rules: [
+                {
+                  name: "Policy",
+                  ruleTypeId: {
+                    category: "Rule",
+                    owner: "AWS",
+                    provider: "Commands",
+                    version: "1",
+                  },
+                  commands: ["./check.sh"],
+                  inputArtifacts: [{ name: "released" }],
+                },
+              ],
+            },
+          ],
+        };
+      }
+      const assets = actionOf(source, "Assets");
+      if (assets) assets.outputArtifacts = [{ name: "released" }];
+      expect(() => cloneDeclaration(source, target)).to.throw(
+        ConfigurationError,
+        /pipeline hello-world-v2: rule Policy of stage Build reads artifact released/,
+      );
+    });
+
+    it("refuses a first stage holding other than source actions (a source CodePipeline would refuse)", () => {
+      const source = pipelineFixture("v1-ecs");
+      const first = source.stages[0];
+      const image = actionOf(source, "Image");
+      if (first && image) first.actions.push({ ...structuredClone(image), name: "Early" });
+      expect(() => cloneDeclaration(source, target)).to.throw(
+        ConfigurationError,
+        /pipeline hello-world: the clone's first stage Source would hold action Early/,
+      );
+    });
+
+    it("refuses a trigger that names no source action of the clone", () => {
+      const source = pipelineFixture("v2-triggers");
+      const charts = source.triggers?.[1];
+      if (charts) charts.gitConfiguration.sourceActionName = "Missing";
+      expect(() => cloneDeclaration(source, target)).to.throw(
+        ConfigurationError,
+        /pipeline hello-world-v2: a trigger names Missing/,
+      );
+    });
+
+    it("refuses a branch whose trigger pattern would exceed 255 characters", () => {
+      const branch = `feature/${"{x}".repeat(82)}`;
+      expect(branch.length).to.be.at.most(255);
+      expect(() =>
+        cloneDeclaration(pipelineFixture("v2-triggers"), { ...target, headBranch: branch }),
+      ).to.throw(ConfigurationError, /pipeline hello-world-v2: the trigger branch pattern/);
+    });
+  });
+
+  describe("V2 triggers", () => {
+    it("the glob matcher of this test reads patterns as CodePipeline documents them", () => {
+      const cases: [string, string, boolean][] = [
+        ["release/*", "release/1.2", true],
+        ["release/*", "release/1/2", false],
+        ["release/**", "release/1/2", true],
+        ["v?", "v1", true],
+        ["v?", "v10", false],
+        ["[ab]x", "bx", true],
+        ["[!ab]x", "bx", false],
+        ["[a-c]x", "cx", true],
+        ["{main,evil}", "main", true],
+        ["{main,evil}", "{main,evil}", false],
+        ["fix-{1}", "fix-1", true],
+        ["fix-{1}", "fix-{1}", false],
+        ["a\\*b", "a*b", true],
+        ["a\\*b", "axb", false],
+      ];
+      for (const [glob, text, expected] of cases) {
+        expect(globMatches(glob, text), `${glob} ~ ${text}`).to.equal(expected);
+      }
+    });
+
+    const patternOf = (branch: string): string => {
+      const clone = cloneDeclaration(pipelineFixture("v2-triggers"), {
+        ...target,
+        headBranch: branch,
+      });
+      const includes = appTriggerOf(clone)?.gitConfiguration.push?.[0]?.branches?.includes ?? [];
+      expect(includes).to.have.length(1);
+      return includes[0] ?? "";
+    };
+
+    it("a branch named {main,evil} does not fire on pushes to main", () => {
+      const pattern = patternOf("{main,evil}");
+      expect(globMatches(pattern, "main")).to.equal(false);
+      expect(globMatches(pattern, "evil")).to.equal(false);
+      expect(globMatches(pattern, "{main,evil}")).to.equal(true);
+    });
+
+    it("a branch named fix-{1} fires on itself (and not on fix-1)", () => {
+      const pattern = patternOf("fix-{1}");
+      expect(globMatches(pattern, "fix-{1}")).to.equal(true);
+      expect(globMatches(pattern, "fix-1")).to.equal(false);
+    });
+
+    it("every branch's pattern matches exactly that branch", () => {
+      const text = fc.string({
+        unit: fc.constantFrom(
+          "a",
+          "b",
+          "/",
+          "*",
+          "?",
+          "[",
+          "]",
+          "{",
+          "}",
+          ",",
+          "!",
+          "-",
+          "\\",
+          ".",
+        ),
+        minLength: 1,
+        maxLength: 12,
+      });
+      fc.assert(
+        fc.property(text, fc.array(text, { maxLength: 8 }), (branch, others) => {
+          const pattern = patternOf(branch);
+          expect(globMatches(pattern, branch), pattern).to.equal(true);
+          for (const other of others) {
+            expect(globMatches(pattern, other), `${pattern} ~ ${other}`).to.equal(other === branch);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("keeps the file paths of every push and pull request filter, one push filter each", () => {
+      const source = withAppFilters(
+        [
+          {
+            branches: { includes: ["main"] },
+            filePaths: { includes: ["src/**"], excludes: ["src/docs/**"] },
+          },
+          { branches: { includes: ["release/*"] }, filePaths: { includes: ["lib/**"] } },
+          { tags: { includes: ["v*"] } },
+        ],
+        [
+          {
+            events: ["OPEN", "UPDATED"],
+            branches: { includes: ["main"] },
+            filePaths: { includes: ["src/**"], excludes: ["src/docs/**"] },
+          },
+          { branches: { includes: ["dev"] }, filePaths: { excludes: ["**/*.md"] } },
+        ],
+      );
+      const branches = { includes: ["feature/login"] };
+      expect(appTriggerOf(cloneDeclaration(source, target))).to.deep.equal({
+        providerType: "CodeStarSourceConnection",
+        gitConfiguration: {
+          sourceActionName: "App",
+          push: [
+            { branches, filePaths: { includes: ["src/**"], excludes: ["src/docs/**"] } },
+            { branches, filePaths: { includes: ["lib/**"] } },
+            { branches, filePaths: { excludes: ["**/*.md"] } },
+          ],
+        },
+      });
+    });
+
+    it("merges more than 3 distinct file path filters into one that fires whenever one would", () => {
+      const paths = (include: string, excludes: string[]) => ({
+        branches: { includes: ["main"] },
+        filePaths: { includes: [include], excludes },
+      });
+      const source = withAppFilters(
+        [paths("a/**", ["**/*.md", "a/x/**"]), paths("b/**", ["**/*.md"])],
+        [paths("c/**", ["**/*.md", "c/y"]), paths("d/**", ["**/*.md"])],
+      );
+      expect(appTriggerOf(cloneDeclaration(source, target))?.gitConfiguration.push).to.deep.equal([
+        {
+          branches: { includes: ["feature/login"] },
+          filePaths: { includes: ["a/**", "b/**", "c/**", "d/**"], excludes: ["**/*.md"] },
+        },
+      ]);
+    });
+
+    it("merges more than 3 filters, one without includes, into their common excludes", () => {
+      const paths = (filePaths: { includes?: string[]; excludes?: string[] }) => ({
+        branches: { includes: ["main"] },
+        filePaths,
+      });
+      const source = withAppFilters(
+        [
+          paths({ includes: ["a/**"], excludes: ["**/*.md"] }),
+          paths({ excludes: ["**/*.md", "x"] }),
+        ],
+        [
+          paths({ includes: ["c/**"], excludes: ["**/*.md"] }),
+          paths({ includes: ["d/**"], excludes: ["**/*.md", "y"] }),
+        ],
+      );
+      expect(appTriggerOf(cloneDeclaration(source, target))?.gitConfiguration.push).to.deep.equal([
+        { branches: { includes: ["feature/login"] }, filePaths: { excludes: ["**/*.md"] } },
+      ]);
+    });
+
+    it("fires on any path when the merged includes exceed CodePipeline's 8 patterns", () => {
+      const paths = (...includes: string[]) => ({
+        branches: { includes: ["main"] },
+        filePaths: { includes },
+      });
+      const source = withAppFilters(
+        [paths("a/**", "b/**", "c/**"), paths("d/**", "e/**")],
+        [paths("f/**", "g/**"), paths("h/**", "i/**")],
+      );
+      expect(appTriggerOf(cloneDeclaration(source, target))?.gitConfiguration.push).to.deep.equal([
+        { branches: { includes: ["feature/login"] } },
+      ]);
+    });
+
+    it("fires on any path when one of the filters has no file paths", () => {
+      const source = withAppFilters(
+        [{ branches: { includes: ["main"] }, filePaths: { includes: ["src/**"] } }],
+        [{ branches: { includes: ["main"] } }],
+      );
+      expect(appTriggerOf(cloneDeclaration(source, target))?.gitConfiguration.push).to.deep.equal([
+        { branches: { includes: ["feature/login"] } },
+      ]);
+    });
+
+    it("keeps a push-only trigger's file paths", () => {
+      const source = withAppFilters([
+        { branches: { includes: ["main"] }, filePaths: { includes: ["src/**"] } },
+        { tags: { includes: ["v*"] } },
+      ]);
+      expect(appTriggerOf(cloneDeclaration(source, target))?.gitConfiguration.push).to.deep.equal([
+        { branches: { includes: ["feature/login"] }, filePaths: { includes: ["src/**"] } },
+      ]);
+    });
   });
 
   describe("sameDeclaration", () => {
