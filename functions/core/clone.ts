@@ -65,8 +65,9 @@ const LIMITS = {
 /**
  * The declaration of the clone of `source` for one pull request:
  * - source actions reading the repository read the pull request's head branch (and repository);
- * - Deploy and Approval actions are dropped, then every action that reads an artifact or a variable
- *   namespace that no remaining action provides, then every stage left empty;
+ * - Deploy and Approval actions are dropped, and so is everything an approval gates (the actions
+ *   after it in its stage and every later stage), then every action that reads an artifact or a
+ *   variable namespace that no remaining action provides, then every stage left empty;
  * - CodeBuild and Commands actions get `IMAGE_TAG_PREFIX=pr-<n>`;
  * - triggers of the rewritten source actions fire on pushes to the pull request's branch only;
  * - everything else (artifact stores, encryption keys, variables, namespaces, other actions, source
@@ -82,10 +83,11 @@ export function cloneDeclaration(
   const where = (action: ActionDeclaration) => `pipeline ${source.name}, action ${action.name}`;
 
   const stages: StageDeclaration[] = [];
+  const gated = gatedByApproval(source);
   for (const stage of source.stages) {
     const actions: ActionDeclaration[] = [];
     for (const action of stage.actions) {
-      if (DROPPED_CATEGORIES.has(action.actionTypeId.category)) continue;
+      if (DROPPED_CATEGORIES.has(action.actionTypeId.category) || gated.has(action)) continue;
       if (readsRepository(action, repo)) {
         rewritten.add(action.name);
         actions.push(
@@ -122,6 +124,30 @@ export function cloneDeclaration(
   }
   checkShape(clone, source.name);
   return clone;
+}
+
+/**
+ * The actions an Approval action gates: those after it in its stage (a higher `runOrder`) and every
+ * action of the later stages. A clone drops the approval, so it drops what the approval protects too
+ * (a Terraform "apply" behind a "plan" approval must never run from a pull request's branch).
+ */
+function gatedByApproval(source: PipelineDeclaration): Set<ActionDeclaration> {
+  const gated = new Set<ActionDeclaration>();
+  let approved = false;
+  for (const stage of source.stages) {
+    if (approved) {
+      for (const action of stage.actions) gated.add(action);
+      continue;
+    }
+    const approvals = stage.actions.filter((action) => action.actionTypeId.category === "Approval");
+    if (approvals.length === 0) continue;
+    const first = Math.min(...approvals.map((action) => action.runOrder ?? 1));
+    for (const action of stage.actions) {
+      if ((action.runOrder ?? 1) > first) gated.add(action);
+    }
+    approved = true;
+  }
+  return gated;
 }
 
 /**

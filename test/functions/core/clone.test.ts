@@ -433,8 +433,38 @@ describe("core/clone", () => {
       ]);
     });
 
+    it("drops what an approval gates: the later actions of its stage and every later stage", () => {
+      const source = pipelineFixture("v2-triggers");
+      const build = source.stages[1];
+      if (!build) throw new Error("fixture has no second stage");
+      const approval: ActionDeclaration = {
+        name: "SignOff",
+        actionTypeId: { category: "Approval", owner: "AWS", provider: "Manual", version: "1" },
+        runOrder: 2,
+      };
+      const apply: ActionDeclaration = {
+        name: "Apply",
+        actionTypeId: { category: "Build", owner: "AWS", provider: "CodeBuild", version: "1" },
+        runOrder: 3,
+        configuration: { ProjectName: "terraform-apply" },
+        inputArtifacts: [{ name: "app" }],
+      };
+      build.actions.push(approval, apply);
+      source.stages.push({
+        name: "AfterSignOff",
+        actions: [{ ...apply, name: "Migrate", runOrder: 1 }],
+      });
+      const clone = cloneDeclaration(source, target);
+      expect(clone.stages.map((s) => s.actions.map((a) => a.name))).to.deep.equal([
+        ["App", "Charts"],
+        ["Image", "UnitTests"],
+      ]);
+    });
+
     it("drops actions that read the variables of a dropped action, and only those", () => {
       const source = pipelineFixture("v2-triggers");
+      // Without the approval stage, which would gate (and drop) everything after it.
+      source.stages = source.stages.filter((stage) => stage.name !== "Approve");
       const service = actionOf(source, "Service");
       if (service) service.namespace = "DeployVariables";
       const check = (name: string, url: string): ActionDeclaration => ({
