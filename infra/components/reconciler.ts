@@ -20,6 +20,8 @@ export interface ReconcilerArgs {
   pipelineRoleArn: pulumi.Input<string>;
   repositoryName: pulumi.Input<string>;
   repositoryArn: pulumi.Input<string>;
+  /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
+  connectionArn: pulumi.Input<string>;
   /**
    * The GitHub token's secret; `undefined`: none (the sweep then reads pull requests anonymously and
    * reports what it could not check).
@@ -68,6 +70,7 @@ export class Reconciler extends pulumi.ComponentResource {
             sourcePipelineName: args.sourcePipelineName,
             pipelineRoleArn: args.pipelineRoleArn,
             repositoryArn: args.repositoryArn,
+            connectionArn: args.connectionArn,
             githubTokenSecretArn: args.githubTokenSecretArn,
           })
           .apply(reconcilerRoleStatements),

@@ -19,6 +19,8 @@ export interface WebhookReceiverArgs {
   pipelineRoleArn: pulumi.Input<string>;
   repositoryName: pulumi.Input<string>;
   repositoryArn: pulumi.Input<string>;
+  /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
+  connectionArn: pulumi.Input<string>;
   webhookSecret: pulumi.Input<string>;
   /** Creates the GitHub token secret; `undefined`: none (the handler then posts no statuses). */
   githubToken: pulumi.Input<string> | undefined;
@@ -92,6 +94,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             sourcePipelineName: args.sourcePipelineName,
             pipelineRoleArn: args.pipelineRoleArn,
             repositoryArn: args.repositoryArn,
+            connectionArn: args.connectionArn,
             secretArns,
           })
           .apply(webhookRoleStatements),

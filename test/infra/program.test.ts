@@ -442,6 +442,15 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
           },
           {
+            Sid: "PassConnection",
+            Effect: "Allow",
+            Action: "codeconnections:PassConnection",
+            Resource: `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+            Condition: {
+              StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
+            },
+          },
+          {
             Sid: "CleanUpImages",
             Effect: "Allow",
             Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
