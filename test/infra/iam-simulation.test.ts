@@ -248,6 +248,29 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
     });
   });
 
+  describe("the build role's logs", () => {
+    before(async () => {
+      await synth(minimal);
+    });
+
+    it("writes to the stack's own log group /branchline/<project>/build, not CodeBuild's default", async () => {
+      const policy = rolePolicy("build-role-policy");
+      const group = (name: string) => `arn:aws:logs:${at}:log-group:${name}`;
+      for (const action of ["logs:CreateLogStream", "logs:PutLogEvents"]) {
+        await expectDecision(
+          policy,
+          { action, resource: `${group("/branchline/branchline-dev/build")}:log-stream:abc` },
+          "Allowed",
+        );
+        await expectDecision(
+          policy,
+          { action, resource: `${group("/aws/codebuild/branchline-dev")}:log-stream:abc` },
+          "ImplicitlyDenied",
+        );
+      }
+    });
+  });
+
   describe("a stack given an existing codestar-connections ARN", () => {
     const legacy = `arn:aws:codestar-connections:${at}:connection/existing-1`;
     before(async () => {

@@ -241,9 +241,12 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         ],
       });
       expect(project.inputs["logsConfig"]).to.deep.equal({
-        cloudwatchLogs: { status: "ENABLED", groupName: "/aws/codebuild/branchline-dev" },
+        cloudwatchLogs: { status: "ENABLED", groupName: "/branchline/branchline-dev/build" },
       });
-      expect(resourceNamed("build-logs").inputs["retentionInDays"]).to.equal(30);
+      expect(resourceNamed("build-logs").inputs).to.deep.equal({
+        name: "/branchline/branchline-dev/build",
+        retentionInDays: 30,
+      });
     });
 
     it("gives the build project every variable the buildspec needs", () => {
@@ -262,7 +265,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         }
       ).Statement;
       expect(statements.map((s) => [s.Sid, s.Resource])).to.deep.equal([
-        ["WriteBuildLogs", `arn:aws:logs:${at}:log-group:/aws/codebuild/branchline-dev:*`],
+        ["WriteBuildLogs", `arn:aws:logs:${at}:log-group:/branchline/branchline-dev/build:*`],
         ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
         ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
         ["LogInToRegistry", "*"],
