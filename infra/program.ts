@@ -170,12 +170,17 @@ export function createBranchline(
 
   let webhookId: pulumi.Output<number> | undefined;
   if (config.registerWebhook && config.githubToken !== undefined) {
-    webhookId = new GitHubWebhook("github-webhook", {
-      repository: config.repository,
-      url: webhook.webhookUrl,
-      secret: config.webhookSecret,
-      token: config.githubToken,
-    }).webhookId;
+    webhookId = new GitHubWebhook(
+      "github-webhook",
+      {
+        repository: config.repository,
+        url: webhook.webhookUrl,
+        secret: config.webhookSecret,
+        token: config.githubToken,
+      },
+      // GitHub pings the URL at once: the route, integration, stage and invoke permission must exist.
+      { dependsOn: webhook.deliveryResources },
+    ).webhookId;
   }
 
   return {

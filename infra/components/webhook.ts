@@ -34,6 +34,12 @@ export class WebhookReceiver extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly api: aws.apigatewayv2.Api;
   public readonly webhookUrl: pulumi.Output<string>;
+  /**
+   * What a delivery to {@link webhookUrl} goes through: the integration, the route, the stage and the
+   * permission to invoke the function. Register the GitHub webhook after them (`dependsOn`), or
+   * GitHub's first ping may reach an API that cannot answer yet.
+   */
+  public readonly deliveryResources: pulumi.Resource[];
   /** The GitHub token's secret (shared with the reconciler and notify functions); `undefined`: none. */
   public readonly githubTokenSecretArn: pulumi.Output<string> | undefined;
 
@@ -131,7 +137,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       parent,
     );
 
-    new aws.apigatewayv2.Stage(
+    const stage = new aws.apigatewayv2.Stage(
       `${name}-stage`,
       {
         apiId: this.api.id,
@@ -142,7 +148,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       { parent: this, dependsOn: [route] },
     );
 
-    new aws.lambda.Permission(
+    const permission = new aws.lambda.Permission(
       `${name}-invoke-permission`,
       {
         action: "lambda:InvokeFunction",
@@ -153,6 +159,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       parent,
     );
 
+    this.deliveryResources = [integration, route, stage, permission];
     this.githubTokenSecretArn = githubTokenSecret?.arn;
     this.webhookUrl = pulumi.interpolate`${this.api.apiEndpoint}${WEBHOOK_PATH}`;
     this.registerOutputs({ webhookUrl: this.webhookUrl, functionName: this.function.name });
