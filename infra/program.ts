@@ -179,7 +179,8 @@ export function createBranchline(
         token: config.githubToken,
       },
       // GitHub pings the URL at once: the route, integration, stage and invoke permission must exist.
-      { dependsOn: webhook.deliveryResources },
+      // On destroy the webhook goes first, before the teardown removes the clones.
+      { dependsOn: [...webhook.deliveryResources, reconciler.teardown] },
     ).webhookId;
   }
 

@@ -108,6 +108,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "aws:iam/rolePolicy:RolePolicy reconciler-role-policy",
           "aws:lambda/function:Function reconciler-function",
           "aws:lambda/permission:Permission reconciler-schedule-permission",
+          "aws:lambda/invocation:Invocation reconciler-teardown",
           "branchline:reconciler:Reconciler reconciler",
           "branchline:lambda:Function reconciler",
           "aws:cloudwatch/eventRule:EventRule notifications-rule",
