@@ -169,14 +169,16 @@ export function createBranchline(
   });
 
   let webhookId: pulumi.Output<number> | undefined;
-  if (config.registerWebhook && config.githubToken !== undefined) {
+  // Registration only with the registration token: it stays in the program (and, encrypted, in the
+  // stack's state), never in Secrets Manager nor in a Lambda's reach.
+  if (config.registerWebhook && config.githubRegistrationToken !== undefined) {
     webhookId = new GitHubWebhook(
       "github-webhook",
       {
         repository: config.repository,
         url: webhook.webhookUrl,
         secret: config.webhookSecret,
-        token: config.githubToken,
+        token: config.githubRegistrationToken,
       },
       // GitHub pings the URL at once: the route, integration, stage and invoke permission must exist.
       // On destroy the webhook goes first, before the teardown removes the clones.

@@ -34,7 +34,7 @@ async function synth(config: Record<string, string | object>): Promise<Branchlin
   const { result } = await runWithConfig(
     config,
     () => createBranchline(loadConfig(), stubArchives()),
-    ["webhookSecret", "githubToken"],
+    ["webhookSecret", "githubToken", "githubRegistrationToken"],
   );
   return result;
 }
@@ -220,6 +220,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
       await synth({
         ...minimal,
         githubToken: "ghp_token",
+        githubRegistrationToken: "ghp_admin",
         reconcileSchedule: "cron(0/10 * * * ? *)",
         allowForkPullRequests: "true",
         buildDraftPullRequests: "false",

@@ -22,9 +22,9 @@ describe("infra/components/webhook: the GitHub webhook waits for the receiver", 
   before(async () => {
     await recordDependencies();
     await runWithConfig(
-      { ...minimal, githubToken: "ghp_token" },
+      { ...minimal, githubRegistrationToken: "ghp_token" },
       () => createBranchline(loadConfig(), stubArchives()),
-      ["webhookSecret", "githubToken"],
+      ["webhookSecret", "githubRegistrationToken"],
     );
   });
 
