@@ -42,8 +42,18 @@ export interface BranchlineConfig {
   deploy: DeployConfig | undefined;
   build: BuildConfig;
   webhookSecret: pulumi.Output<string>;
+  /**
+   * The runtime token: repository reads, commit statuses, pull request comments. Stored in Secrets
+   * Manager; the Lambdas get its ARN. `undefined`: none.
+   */
   githubToken: pulumi.Output<string> | undefined;
-  /** `pulumi up` creates the repository's webhook (needs `githubToken` with admin:repo_hook). */
+  /**
+   * The registration token: administers the repository's webhooks. Used by `pulumi up` and
+   * `pulumi destroy` only (the GitHubWebhook resource); never stored in Secrets Manager nor given to a
+   * Lambda. `undefined`: none.
+   */
+  githubRegistrationToken: pulumi.Output<string> | undefined;
+  /** `pulumi up` creates the repository's webhook (needs `githubRegistrationToken`). */
   registerWebhook: boolean;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
@@ -158,11 +168,16 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
   }
 
   const githubToken = reader.getSecret("githubToken");
-  const registerWebhook = parseBoolean(reader, "registerWebhook", githubToken !== undefined);
-  if (registerWebhook && githubToken === undefined) {
+  const githubRegistrationToken = reader.getSecret("githubRegistrationToken");
+  const registerWebhook = parseBoolean(
+    reader,
+    "registerWebhook",
+    githubRegistrationToken !== undefined,
+  );
+  if (registerWebhook && githubRegistrationToken === undefined) {
     throw new ConfigError(
       "registerWebhook",
-      "needs branchline:githubToken (a token with the admin:repo_hook scope) to create the webhook",
+      "needs branchline:githubRegistrationToken (a token with admin rights on the repository's webhooks: the admin:repo_hook scope, or the Webhooks read and write permission) to create the webhook",
     );
   }
 
@@ -177,6 +192,7 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     build: parseBuild(reader.get("build")),
     webhookSecret,
     githubToken,
+    githubRegistrationToken,
     registerWebhook,
     allowForkPullRequests: parseBoolean(reader, "allowForkPullRequests", false),
     buildDraftPullRequests: parseBoolean(reader, "buildDraftPullRequests", true),

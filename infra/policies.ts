@@ -272,6 +272,35 @@ export function buildRolePolicy(input: BuildRoleInput): PolicyDocument {
   return document(statements);
 }
 
+/** The IAM service prefixes of a CodeConnections connection ARN (the service was renamed in 2024). */
+export type ConnectionServicePrefix = "codeconnections" | "codestar-connections";
+
+/**
+ * The IAM service prefix that matches a connection ARN: `codeconnections` for
+ * `arn:<partition>:codeconnections:...`, `codestar-connections` for `arn:<partition>:codestar-connections:...`.
+ * IAM checks the action of the ARN's own prefix, so a grant lists that one only.
+ */
+export function connectionServicePrefix(connectionArn: string): ConnectionServicePrefix {
+  const service = connectionArn.split(":")[2];
+  if (service === "codeconnections" || service === "codestar-connections") return service;
+  throw new Error(`not a CodeConnections connection ARN: ${connectionArn}`);
+}
+
+/**
+ * Passing the connection to CodePipeline, which CreatePipeline and UpdatePipeline of a declaration
+ * with a CodeConnections source action require: this connection only, to CodePipeline only.
+ */
+export function passConnectionStatement(connectionArn: string): PolicyStatement {
+  const prefix = connectionServicePrefix(connectionArn);
+  return {
+    Sid: "PassConnection",
+    Effect: "Allow",
+    Action: `${prefix}:PassConnection`,
+    Resource: connectionArn,
+    Condition: { StringEquals: { [`${prefix}:PassedToService`]: "codepipeline.amazonaws.com" } },
+  };
+}
+
 export interface PipelineRoleInput {
   bucketArn: string;
   projectArn: string;
@@ -312,7 +341,7 @@ export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
     {
       Sid: "UseConnection",
       Effect: "Allow",
-      Action: ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+      Action: `${connectionServicePrefix(input.connectionArn)}:UseConnection`,
       Resource: input.connectionArn,
     },
   ];
@@ -383,11 +412,14 @@ export interface CloneManagementInput {
   /** The source pipeline's role, which every clone reuses. */
   pipelineRoleArn: string;
   repositoryArn: string;
+  /** The source action's connection, which every clone's declaration names. */
+  connectionArn: string;
 }
 
 /**
  * The statements of a role that manages clones: read the source pipeline, run {@link CLONE_ACTIONS} on
- * `<source>-pr-*` only, pass the pipeline role to CodePipeline only, clean up this repository's images.
+ * `<source>-pr-*` only, pass the pipeline role and the connection to CodePipeline only, clean up this
+ * repository's images.
  */
 export function cloneManagementStatements(input: CloneManagementInput): PolicyStatement[] {
   return [
@@ -410,6 +442,7 @@ export function cloneManagementStatements(input: CloneManagementInput): PolicySt
       Resource: input.pipelineRoleArn,
       Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
     },
+    passConnectionStatement(input.connectionArn),
     {
       Sid: "CleanUpImages",
       Effect: "Allow",
@@ -463,13 +496,15 @@ export interface WebhookRoleInput {
   sourcePipelineName: string;
   pipelineRoleArn: string;
   repositoryArn: string;
+  connectionArn: string;
   secretArns: string[];
   logGroupArn: string;
 }
 
 /**
  * What the webhook handler does: read the source pipeline, manage `<source>-pr-*` only, pass the
- * pipeline role to CodePipeline only, clean up this repository's images, read its own secrets.
+ * pipeline role and the connection to CodePipeline only, clean up this repository's images, read its
+ * own secrets.
  */
 export function webhookRoleStatements(
   input: Omit<WebhookRoleInput, "logGroupArn">,
@@ -480,6 +515,7 @@ export function webhookRoleStatements(
       sourcePipelineName: input.sourcePipelineName,
       pipelineRoleArn: input.pipelineRoleArn,
       repositoryArn: input.repositoryArn,
+      connectionArn: input.connectionArn,
     }),
     ...readSecretsStatements(input.secretArns),
   ];
@@ -495,6 +531,7 @@ export interface ReconcilerRoleInput {
   sourcePipelineName: string;
   pipelineRoleArn: string;
   repositoryArn: string;
+  connectionArn: string;
   /** The GitHub token's secret; `undefined`: no secret is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
@@ -520,6 +557,7 @@ export function reconcilerRoleStatements(
       sourcePipelineName: input.sourcePipelineName,
       pipelineRoleArn: input.pipelineRoleArn,
       repositoryArn: input.repositoryArn,
+      connectionArn: input.connectionArn,
     }),
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],

@@ -137,6 +137,7 @@ export function createBranchline(
     pipelineRoleArn: pipeline.role.arn,
     repositoryName: registry.repositoryName,
     repositoryArn: registry.repositoryArn,
+    connectionArn,
     webhookSecret: config.webhookSecret,
     githubToken: config.githubToken,
     allowForkPullRequests: config.allowForkPullRequests,
@@ -151,6 +152,7 @@ export function createBranchline(
     pipelineRoleArn: pipeline.role.arn,
     repositoryName: registry.repositoryName,
     repositoryArn: registry.repositoryArn,
+    connectionArn,
     githubTokenSecretArn: webhook.githubTokenSecretArn,
     allowForkPullRequests: config.allowForkPullRequests,
     buildDraftPullRequests: config.buildDraftPullRequests,
@@ -169,13 +171,21 @@ export function createBranchline(
   });
 
   let webhookId: pulumi.Output<number> | undefined;
-  if (config.registerWebhook && config.githubToken !== undefined) {
-    webhookId = new GitHubWebhook("github-webhook", {
-      repository: config.repository,
-      url: webhook.webhookUrl,
-      secret: config.webhookSecret,
-      token: config.githubToken,
-    }).webhookId;
+  // Registration only with the registration token: it stays in the program (and, encrypted, in the
+  // stack's state), never in Secrets Manager nor in a Lambda's reach.
+  if (config.registerWebhook && config.githubRegistrationToken !== undefined) {
+    webhookId = new GitHubWebhook(
+      "github-webhook",
+      {
+        repository: config.repository,
+        url: webhook.webhookUrl,
+        secret: config.webhookSecret,
+        token: config.githubRegistrationToken,
+      },
+      // GitHub pings the URL at once: the route, integration, stage and invoke permission must exist.
+      // On destroy the webhook goes first, before the teardown removes the clones.
+      { dependsOn: [...webhook.deliveryResources, reconciler.teardown] },
+    ).webhookId;
   }
 
   return {

@@ -22,7 +22,7 @@ import {
 } from "../test/helpers/pulumi-mocks";
 
 const ROOT = path.join(__dirname, "..");
-const SECRET_KEYS = ["webhookSecret", "githubToken"];
+const SECRET_KEYS = ["webhookSecret", "githubToken", "githubRegistrationToken"];
 const PLACEHOLDER = "synth-placeholder";
 
 // Wire-form signatures of special values in resource inputs (see @pulumi/pulumi runtime/rpc).

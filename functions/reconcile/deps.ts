@@ -33,6 +33,10 @@ export function defaultReconcileDeps(
         ...(github.authenticated ? { openPullRequests: github.client } : {}),
       };
     },
+    teardownServices: async (signal) => {
+      const aws = await services().forInvocation(signal);
+      return { pipelines: aws.pipelines, images: aws.images };
+    },
     logger: overrides.logger ?? createLogger("branchline-reconcile"),
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
     ...(overrides.concurrency !== undefined ? { concurrency: overrides.concurrency } : {}),

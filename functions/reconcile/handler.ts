@@ -2,6 +2,11 @@
  * The reconciler's handler: read the settings, build the invocation's services, run one sweep, log
  * and return its summary. Everything it touches comes in through `ReconcileDeps`, so tests drive the
  * real handler against local test doubles.
+ *
+ * It also answers the stack's teardown resource (an `aws.lambda.Invocation` with lifecycle scope
+ * CRUD): an event with a {@link LIFECYCLE_KEY} member. On `delete` (`pulumi destroy`) it removes every
+ * managed clone and pull request image (functions/app/teardown.ts) and throws when something is left,
+ * so that the destroy stops with the reason; on `create` and `update` it does nothing.
  */
 import type { ScheduledEvent } from "aws-lambda";
 import type {
@@ -13,6 +18,7 @@ import type {
 } from "../app/ports.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
 import type { Settings } from "../app/settings.js";
+import { teardown, type TeardownSummary } from "../app/teardown.js";
 
 export interface ReconcileServices {
   pipelines: PipelineStore;
@@ -22,9 +28,16 @@ export interface ReconcileServices {
   openPullRequests?: OpenPullRequests;
 }
 
+/** What the teardown needs: AWS only, never GitHub. */
+export interface TeardownServices {
+  pipelines: PipelineStore;
+  images: ImageStore;
+}
+
 export interface ReconcileDeps {
   settings: () => Settings;
   services: (signal: AbortSignal) => Promise<ReconcileServices> | ReconcileServices;
+  teardownServices: (signal: AbortSignal) => Promise<TeardownServices> | TeardownServices;
   logger: Logger;
   /** The most time one sweep may take (default 10 minutes, less the Lambda's remaining time). */
   budgetMs?: number;
@@ -39,13 +52,102 @@ export interface LambdaContextLike {
 /** A scheduled EventBridge event, or `{}` for a run on demand. */
 export type ReconcileEvent = Partial<Pick<ScheduledEvent, "id" | "detail-type" | "source">>;
 
+/**
+ * The member the AWS provider's Lambda invocation resource adds to its input with lifecycle scope
+ * CRUD (its `terraformKey`, default `tf`). infra/components/reconciler.ts sets the same key.
+ */
+export const LIFECYCLE_KEY = "tf";
+
+/** What the invocation resource sends: its input plus the lifecycle member. */
+export interface LifecycleEvent {
+  [LIFECYCLE_KEY]: { action: string; prev_input?: unknown };
+}
+
+/** The answer to a lifecycle event. */
+export type LifecycleAnswer =
+  { action: "delete"; teardown: TeardownSummary } | { action: string; teardown: "nothing to do" };
+
+/** Thrown on `delete` when the teardown left something: the destroy stops with this message. */
+export class TeardownIncompleteError extends Error {
+  override readonly name = "TeardownIncompleteError";
+}
+
+export interface ReconcileHandler {
+  (event: LifecycleEvent, context?: LambdaContextLike): Promise<LifecycleAnswer>;
+  (event?: ReconcileEvent, context?: LambdaContextLike): Promise<ReconcileSummary>;
+}
+
 const DEFAULT_BUDGET_MS = 10 * 60 * 1000;
 /** Kept back from the Lambda's remaining time to log and answer. */
 const MARGIN_MS = 5000;
 
-export function createReconcileHandler(deps: ReconcileDeps) {
-  return async function handler(
-    event: ReconcileEvent = {},
+export function createReconcileHandler(deps: ReconcileDeps): ReconcileHandler {
+  const sweep = createSweep(deps);
+  const lifecycle = createLifecycle(deps);
+  async function handler(
+    event: ReconcileEvent | LifecycleEvent = {},
+    context?: LambdaContextLike,
+  ): Promise<ReconcileSummary | LifecycleAnswer> {
+    const action = lifecycleActionOf(event);
+    // Without a lifecycle action the event is a schedule's or `{}`: only its id and detail-type are read.
+    return action === undefined
+      ? sweep(event as ReconcileEvent, context)
+      : lifecycle(action, context);
+  }
+  return handler as ReconcileHandler;
+}
+
+/** The lifecycle action of a teardown resource's event, or `undefined` for any other event. */
+export function lifecycleActionOf(event: unknown): string | undefined {
+  if (typeof event !== "object" || event === null || !(LIFECYCLE_KEY in event)) return undefined;
+  const member = (event as Record<string, unknown>)[LIFECYCLE_KEY];
+  if (typeof member !== "object" || member === null) return undefined;
+  const action = (member as Record<string, unknown>)["action"];
+  return typeof action === "string" ? action : undefined;
+}
+
+function createLifecycle(deps: ReconcileDeps) {
+  return async function lifecycle(
+    action: string,
+    context: LambdaContextLike | undefined,
+  ): Promise<LifecycleAnswer> {
+    if (action !== "delete") {
+      deps.logger.info("teardown resource: nothing to do", { action });
+      return { action, teardown: "nothing to do" };
+    }
+    const started = Date.now();
+    const settings = deps.settings();
+    const signal = AbortSignal.timeout(budget(deps, context));
+    const services = await deps.teardownServices(signal);
+    const summary = await teardown(
+      { pipelines: services.pipelines, images: services.images, logger: deps.logger },
+      {
+        sourcePipelineName: settings.sourcePipelineName,
+        repositoryName: settings.repositoryName,
+        signal,
+      },
+    );
+    for (const error of summary.errors) deps.logger.error("teardown error", { error });
+    deps.logger.info("torn down", {
+      deleted: summary.deleted.length,
+      imagesDeleted: summary.imagesDeleted.length,
+      leftAlone: summary.leftAlone,
+      errors: summary.errors.length,
+      durationMs: Date.now() - started,
+    });
+    if (summary.errors.length > 0) {
+      throw new TeardownIncompleteError(
+        `branchline could not remove everything it created for ${settings.sourcePipelineName}; ` +
+          `fix the cause and run \`pulumi destroy\` again: ${summary.errors.join("; ")}`,
+      );
+    }
+    return { action, teardown: summary };
+  };
+}
+
+function createSweep(deps: ReconcileDeps) {
+  return async function sweep(
+    event: ReconcileEvent,
     context?: LambdaContextLike,
   ): Promise<ReconcileSummary> {
     const started = Date.now();

@@ -1,7 +1,9 @@
 /**
  * The CodeBuild project shared by the source pipeline and every clone: privileged mode (docker builds
  * need it), the rendered buildspec, a log group with retention and a role that can push to this
- * repository only. A clone's build action adds `IMAGE_TAG_PREFIX=pr-<n>` through the action's
+ * repository only. The log group is `/branchline/<project>/build`, set in the project's logsConfig:
+ * not CodeBuild's default `/aws/codebuild/<project>`, which may exist already in the account (an
+ * earlier project of that name) and would make the first `pulumi up` fail. A clone's build action adds `IMAGE_TAG_PREFIX=pr-<n>` through the action's
  * environment variables; the project itself does not set it.
  */
 import * as aws from "@pulumi/aws";
@@ -15,7 +17,7 @@ import {
 } from "../policies";
 
 export interface BuildProjectArgs {
-  /** The CodeBuild project's name (also names its log group). */
+  /** The CodeBuild project's name (also names its log group, see {@link buildLogGroupName}). */
   projectName: pulumi.Input<string>;
   /** The buildspec, inline. */
   buildspec: pulumi.Input<string>;
@@ -44,6 +46,11 @@ export function ecrRepositoryOfImage(image: string): string | undefined {
   return ECR_IMAGE_PATTERN.exec(image)?.[1];
 }
 
+/** The build's log group: ours alone, never CodeBuild's default `/aws/codebuild/<project>`. */
+export function buildLogGroupName(projectName: string): string {
+  return `/branchline/${projectName}/build`;
+}
+
 export class BuildProject extends pulumi.ComponentResource {
   public readonly project: aws.codebuild.Project;
   public readonly projectName: pulumi.Output<string>;
@@ -57,7 +64,7 @@ export class BuildProject extends pulumi.ComponentResource {
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       {
-        name: pulumi.interpolate`/aws/codebuild/${args.projectName}`,
+        name: pulumi.output(args.projectName).apply(buildLogGroupName),
         retentionInDays: args.logRetentionDays,
       },
       parent,

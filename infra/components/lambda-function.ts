@@ -34,6 +34,8 @@ export interface LambdaFunctionArgs {
 export class LambdaFunction extends pulumi.ComponentResource {
   public readonly logGroup: aws.cloudwatch.LogGroup;
   public readonly role: aws.iam.Role;
+  /** The role's inline policy: what must outlive anything that invokes the function. */
+  public readonly rolePolicy: aws.iam.RolePolicy;
   public readonly function: aws.lambda.Function;
 
   /**
@@ -59,7 +61,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
       parent,
     );
 
-    const rolePolicy = new aws.iam.RolePolicy(
+    this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-role-policy`,
       {
         role: this.role.id,
@@ -86,7 +88,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
         environment: { variables: args.environment },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
       },
-      { ...parent, dependsOn: [rolePolicy] },
+      { ...parent, dependsOn: [this.rolePolicy] },
     );
 
     this.registerOutputs({

@@ -3,12 +3,29 @@
  * EventBridge schedule runs every few minutes and operators may invoke on demand with `{}`. One sweep
  * makes the clones match the repository's open pull requests, so a lost webhook delivery heals by
  * itself. Its role is the webhook handler's clone management plus ListPipelines.
+ *
+ * It also tears down on `pulumi destroy`: an `aws.lambda.Invocation` with lifecycle scope CRUD invokes
+ * the function when the stack is destroyed (`{"branchline":"teardown","tf":{"action":"delete",...}}`),
+ * and the function removes every managed clone and pull request image, or fails, which stops the
+ * destroy with the reason. The invocation depends on the function, its role policy and its log group,
+ * so it is deleted (and the teardown runs) while they, the pipeline role and the repository still
+ * exist; the schedule's target depends on it, so no sweep is scheduled any more when it runs. On create
+ * and update the function does nothing.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import { reconcilerRoleStatements, type AccountScope } from "../policies";
 import { LambdaFunction } from "./lambda-function";
+
+/**
+ * The member the invocation resource adds to its input with lifecycle scope CRUD (its
+ * `terraformKey`); functions/reconcile/handler.ts reads the same key (`LIFECYCLE_KEY`).
+ */
+export const TEARDOWN_LIFECYCLE_KEY = "tf";
+
+/** The teardown invocation's input (the lifecycle member is added by the provider). */
+export const TEARDOWN_INPUT = JSON.stringify({ branchline: "teardown" });
 
 /** The Lambda's timeout; the handler keeps 5 s of it back to log and answer. */
 export const RECONCILER_TIMEOUT_SECONDS = 300;
@@ -20,6 +37,8 @@ export interface ReconcilerArgs {
   pipelineRoleArn: pulumi.Input<string>;
   repositoryName: pulumi.Input<string>;
   repositoryArn: pulumi.Input<string>;
+  /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
+  connectionArn: pulumi.Input<string>;
   /**
    * The GitHub token's secret; `undefined`: none (the sweep then reads pull requests anonymously and
    * reports what it could not check).
@@ -37,6 +56,11 @@ export class Reconciler extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly functionName: pulumi.Output<string>;
   public readonly scheduleRule: aws.cloudwatch.EventRule;
+  /**
+   * Invokes the function on `pulumi destroy` to remove the clones and pull request images. Resources
+   * that must not act after the teardown (the GitHub webhook) should depend on it.
+   */
+  public readonly teardown: aws.lambda.Invocation;
 
   constructor(name: string, args: ReconcilerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:reconciler:Reconciler", name, {}, opts);
@@ -52,7 +76,7 @@ export class Reconciler extends pulumi.ComponentResource {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
 
-    this.function = new LambdaFunction(
+    const lambda = new LambdaFunction(
       name,
       {
         description: "branchline: makes the clones match the open pull requests",
@@ -68,12 +92,25 @@ export class Reconciler extends pulumi.ComponentResource {
             sourcePipelineName: args.sourcePipelineName,
             pipelineRoleArn: args.pipelineRoleArn,
             repositoryArn: args.repositoryArn,
+            connectionArn: args.connectionArn,
             githubTokenSecretArn: args.githubTokenSecretArn,
           })
           .apply(reconcilerRoleStatements),
       },
       parent,
-    ).function;
+    );
+    this.function = lambda.function;
+
+    this.teardown = new aws.lambda.Invocation(
+      `${name}-teardown`,
+      {
+        functionName: this.function.name,
+        input: TEARDOWN_INPUT,
+        lifecycleScope: "CRUD",
+        terraformKey: TEARDOWN_LIFECYCLE_KEY,
+      },
+      { parent: this, dependsOn: [this.function, lambda.rolePolicy, lambda.logGroup] },
+    );
 
     this.scheduleRule = new aws.cloudwatch.EventRule(
       `${name}-schedule`,
@@ -98,7 +135,8 @@ export class Reconciler extends pulumi.ComponentResource {
     new aws.cloudwatch.EventTarget(
       `${name}-schedule-target`,
       { rule: this.scheduleRule.name, arn: this.function.arn },
-      { parent: this, dependsOn: [permission] },
+      // Removed before the teardown runs: no sweep recreates clones while they are being deleted.
+      { parent: this, dependsOn: [permission, this.teardown] },
     );
 
     this.functionName = this.function.name;

@@ -19,6 +19,8 @@ export interface WebhookReceiverArgs {
   pipelineRoleArn: pulumi.Input<string>;
   repositoryName: pulumi.Input<string>;
   repositoryArn: pulumi.Input<string>;
+  /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
+  connectionArn: pulumi.Input<string>;
   webhookSecret: pulumi.Input<string>;
   /** Creates the GitHub token secret; `undefined`: none (the handler then posts no statuses). */
   githubToken: pulumi.Input<string> | undefined;
@@ -32,6 +34,12 @@ export class WebhookReceiver extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly api: aws.apigatewayv2.Api;
   public readonly webhookUrl: pulumi.Output<string>;
+  /**
+   * What a delivery to {@link webhookUrl} goes through: the integration, the route, the stage and the
+   * permission to invoke the function. Register the GitHub webhook after them (`dependsOn`), or
+   * GitHub's first ping may reach an API that cannot answer yet.
+   */
+  public readonly deliveryResources: pulumi.Resource[];
   /** The GitHub token's secret (shared with the reconciler and notify functions); `undefined`: none. */
   public readonly githubTokenSecretArn: pulumi.Output<string> | undefined;
 
@@ -92,6 +100,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             sourcePipelineName: args.sourcePipelineName,
             pipelineRoleArn: args.pipelineRoleArn,
             repositoryArn: args.repositoryArn,
+            connectionArn: args.connectionArn,
             secretArns,
           })
           .apply(webhookRoleStatements),
@@ -128,7 +137,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       parent,
     );
 
-    new aws.apigatewayv2.Stage(
+    const stage = new aws.apigatewayv2.Stage(
       `${name}-stage`,
       {
         apiId: this.api.id,
@@ -139,7 +148,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       { parent: this, dependsOn: [route] },
     );
 
-    new aws.lambda.Permission(
+    const permission = new aws.lambda.Permission(
       `${name}-invoke-permission`,
       {
         action: "lambda:InvokeFunction",
@@ -150,6 +159,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       parent,
     );
 
+    this.deliveryResources = [integration, route, stage, permission];
     this.githubTokenSecretArn = githubTokenSecret?.arn;
     this.webhookUrl = pulumi.interpolate`${this.api.apiEndpoint}${WEBHOOK_PATH}`;
     this.registerOutputs({ webhookUrl: this.webhookUrl, functionName: this.function.name });

@@ -116,7 +116,9 @@ export type GitHubWebhookArgs = RepositoryWebhookArgs;
 
 /**
  * Registers the webhook receiver with the GitHub repository on `pulumi up` and removes the webhook on
- * `pulumi destroy`.
+ * `pulumi destroy`. The component's `dependsOn` is given to the webhook itself: Pulumi does not make a
+ * component's children wait for the component's own dependencies, so without it GitHub could be told
+ * about the receiver before the receiver can answer.
  */
 export class GitHubWebhook extends pulumi.ComponentResource {
   public readonly hook: RepositoryWebhook;
@@ -125,7 +127,10 @@ export class GitHubWebhook extends pulumi.ComponentResource {
 
   constructor(name: string, args: GitHubWebhookArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:github:GitHubWebhook", name, {}, opts);
-    this.hook = new RepositoryWebhook(`${name}-hook`, args, { parent: this });
+    this.hook = new RepositoryWebhook(`${name}-hook`, args, {
+      parent: this,
+      ...(opts?.dependsOn === undefined ? {} : { dependsOn: opts.dependsOn }),
+    });
     this.webhookId = this.hook.hookId;
     this.registerOutputs({ webhookId: this.webhookId });
   }

@@ -333,3 +333,23 @@ describe("infra/config", () => {
     });
   }
 });
+
+describe("infra/config: the runtime token and the registration token", () => {
+  it("registers the webhook by default only with a registration token", () => {
+    const runtimeOnly = parseConfig(reader({ ...minimal, githubToken: "ghp_runtime" }));
+    expect(runtimeOnly.registerWebhook).to.equal(false);
+    expect(runtimeOnly.githubRegistrationToken).to.equal(undefined);
+    const both = parseConfig(
+      reader({ ...minimal, githubToken: "ghp_runtime", githubRegistrationToken: "ghp_admin" }),
+    );
+    expect(both.registerWebhook).to.equal(true);
+    expect(pulumi.Output.isInstance(both.githubRegistrationToken)).to.equal(true);
+    expect(pulumi.Output.isInstance(both.githubToken)).to.equal(true);
+  });
+
+  it("refuses registerWebhook true with the runtime token alone", () => {
+    expect(
+      errorOf({ ...minimal, githubToken: "ghp_runtime", registerWebhook: "true" }).message,
+    ).to.match(/^branchline:registerWebhook needs branchline:githubRegistrationToken/);
+  });
+});

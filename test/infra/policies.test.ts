@@ -198,7 +198,7 @@ describe("infra/policies", () => {
       {
         Sid: "UseConnection",
         Effect: "Allow",
-        Action: ["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+        Action: "codeconnections:UseConnection",
         Resource: connectionArn,
       },
     ];
@@ -207,6 +207,18 @@ describe("infra/policies", () => {
       expect(pipelineRolePolicy({ bucketArn, projectArn, connectionArn })).to.deep.equal({
         Version: "2012-10-17",
         Statement: base,
+      });
+    });
+
+    it("uses the connection with the one service prefix its ARN has", () => {
+      const legacy = "arn:aws:codestar-connections:eu-west-1:123456789012:connection/old";
+      expect(
+        pipelineRolePolicy({ bucketArn, projectArn, connectionArn: legacy }).Statement[3],
+      ).to.deep.equal({
+        Sid: "UseConnection",
+        Effect: "Allow",
+        Action: "codestar-connections:UseConnection",
+        Resource: legacy,
       });
     });
 
@@ -266,11 +278,12 @@ describe("infra/policies", () => {
       sourcePipelineName: "branchline-dev",
       pipelineRoleArn: "arn:aws:iam::123456789012:role/pipeline",
       repositoryArn,
+      connectionArn,
       secretArns: ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf"],
       logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:hook",
     };
 
-    it("reads the source, manages <source>-pr-* only, passes the pipeline role to CodePipeline only", () => {
+    it("reads the source, manages <source>-pr-* only, passes the pipeline role and the connection to CodePipeline only", () => {
       expect(webhookRolePolicy(input)).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
@@ -301,6 +314,15 @@ describe("infra/policies", () => {
             Action: "iam:PassRole",
             Resource: "arn:aws:iam::123456789012:role/pipeline",
             Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+          },
+          {
+            Sid: "PassConnection",
+            Effect: "Allow",
+            Action: "codeconnections:PassConnection",
+            Resource: connectionArn,
+            Condition: {
+              StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
+            },
           },
           {
             Sid: "CleanUpImages",
@@ -350,6 +372,7 @@ describe("infra/policies", () => {
       sourcePipelineName: "branchline-dev",
       pipelineRoleArn: "arn:aws:iam::123456789012:role/pipeline",
       repositoryArn,
+      connectionArn,
       githubTokenSecretArn: undefined,
       logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:reconciler",
     };
@@ -387,6 +410,15 @@ describe("infra/policies", () => {
         Action: "iam:PassRole",
         Resource: "arn:aws:iam::123456789012:role/pipeline",
         Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+      },
+      {
+        Sid: "PassConnection",
+        Effect: "Allow",
+        Action: "codeconnections:PassConnection",
+        Resource: connectionArn,
+        Condition: {
+          StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
+        },
       },
       {
         Sid: "CleanUpImages",
@@ -432,14 +464,15 @@ describe("infra/policies", () => {
         sourcePipelineName: input.sourcePipelineName,
         pipelineRoleArn: input.pipelineRoleArn,
         repositoryArn,
+        connectionArn,
       };
-      expect(reconcilerRolePolicy(input).Statement.slice(1, 5)).to.deep.equal(
+      expect(reconcilerRolePolicy(input).Statement.slice(1, 6)).to.deep.equal(
         cloneManagementStatements({
           ...shared,
         }),
       );
       expect(
-        webhookRolePolicy({ ...shared, secretArns: ["s"], logGroupArn: "l" }).Statement.slice(0, 4),
+        webhookRolePolicy({ ...shared, secretArns: ["s"], logGroupArn: "l" }).Statement.slice(0, 5),
       ).to.deep.equal(
         cloneManagementStatements({
           ...shared,

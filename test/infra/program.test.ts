@@ -114,6 +114,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "aws:iam/rolePolicy:RolePolicy reconciler-role-policy",
           "aws:lambda/function:Function reconciler-function",
           "aws:lambda/permission:Permission reconciler-schedule-permission",
+          "aws:lambda/invocation:Invocation reconciler-teardown",
           "branchline:reconciler:Reconciler reconciler",
           "branchline:lambda:Function reconciler",
           "aws:cloudwatch/eventRule:EventRule notifications-rule",
@@ -221,9 +222,12 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         ],
       });
       expect(project.inputs["logsConfig"]).to.deep.equal({
-        cloudwatchLogs: { status: "ENABLED", groupName: "/aws/codebuild/branchline-dev" },
+        cloudwatchLogs: { status: "ENABLED", groupName: "/branchline/branchline-dev/build" },
       });
-      expect(resourceNamed("build-logs").inputs["retentionInDays"]).to.equal(30);
+      expect(resourceNamed("build-logs").inputs).to.deep.equal({
+        name: "/branchline/branchline-dev/build",
+        retentionInDays: 30,
+      });
     });
 
     it("gives the build project every variable the buildspec needs", () => {
@@ -242,7 +246,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         }
       ).Statement;
       expect(statements.map((s) => [s.Sid, s.Resource])).to.deep.equal([
-        ["WriteBuildLogs", `arn:aws:logs:${at}:log-group:/aws/codebuild/branchline-dev:*`],
+        ["WriteBuildLogs", `arn:aws:logs:${at}:log-group:/branchline/branchline-dev/build:*`],
         ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
         ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
         ["LogInToRegistry", "*"],
@@ -420,6 +424,15 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             Action: "iam:PassRole",
             Resource: "arn:aws:iam::123456789012:role/pipeline-role-0000000",
             Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+          },
+          {
+            Sid: "PassConnection",
+            Effect: "Allow",
+            Action: "codeconnections:PassConnection",
+            Resource: `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+            Condition: {
+              StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
+            },
           },
           {
             Sid: "CleanUpImages",

@@ -40,7 +40,11 @@ const mocks = {
   newResource(args) {
     resources.push(args.type);
     const name = args.inputs.name ?? `${args.name}-0000000`;
-    const arn = `arn:aws:mock:${region}:${account}:${args.name}`;
+    // A connection's ARN names its service: the policies derive the IAM prefix from it.
+    const arn =
+      args.type === "aws:codeconnections/connection:Connection"
+        ? `arn:aws:codeconnections:${region}:${account}:connection/${args.name}`
+        : `arn:aws:mock:${region}:${account}:${args.name}`;
     return {
       id: `${args.name}-id`,
       state: {

@@ -6,8 +6,10 @@
  */
 import { expect } from "chai";
 import { readSettings } from "../../../functions/app/settings.js";
+import { LIFECYCLE_KEY } from "../../../functions/reconcile/handler.js";
 import { ENV } from "../../../functions/shared/names.js";
 import { loadConfig } from "../../../infra/config.js";
+import { TEARDOWN_LIFECYCLE_KEY } from "../../../infra/components/reconciler.js";
 import { createBranchline, type BranchlineOutputs } from "../../../infra/program.js";
 import {
   archiveFileText,
@@ -19,6 +21,7 @@ import {
   unwrap,
   type RecordedResource,
 } from "../../helpers/pulumi-mocks.js";
+import { dependenciesOf, recordDependencies } from "../record-dependencies.js";
 
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const at = `eu-west-1:${MOCK_ACCOUNT}`;
@@ -27,10 +30,11 @@ const functionArn = `arn:aws:lambda:${at}:function:reconciler-function-0000000`;
 const ruleArn = `arn:aws:events:${at}:rule/reconciler-schedule-0000000`;
 
 async function synth(config: Record<string, string | object>): Promise<BranchlineOutputs> {
+  await recordDependencies();
   const { result } = await runWithConfig(
     config,
     () => createBranchline(loadConfig(), stubArchives()),
-    ["webhookSecret", "githubToken"],
+    ["webhookSecret", "githubToken", "githubRegistrationToken"],
   );
   return result;
 }
@@ -81,6 +85,15 @@ const baseStatements = [
     Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
   },
   {
+    Sid: "PassConnection",
+    Effect: "Allow",
+    Action: "codeconnections:PassConnection",
+    Resource: `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+    Condition: {
+      StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
+    },
+  },
+  {
     Sid: "CleanUpImages",
     Effect: "Allow",
     Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
@@ -99,6 +112,34 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
     let outputs: BranchlineOutputs;
     before(async () => {
       outputs = await synth(minimal);
+    });
+
+    it("invokes the function on destroy to tear down: a CRUD lambda Invocation with a fixed input", () => {
+      expect(resourceNamed("reconciler-teardown")).to.deep.include({
+        type: "aws:lambda/invocation:Invocation",
+        inputs: {
+          functionName: "reconciler-function-0000000",
+          input: '{"branchline":"teardown"}',
+          lifecycleScope: "CRUD",
+          terraformKey: "tf",
+        },
+      });
+      // The key the provider adds is the one the handler reads.
+      expect(TEARDOWN_LIFECYCLE_KEY).to.equal(LIFECYCLE_KEY);
+    });
+
+    it("tears down before the function, its role policy and log group go, after the schedule and webhook", () => {
+      expect(dependenciesOf("reconciler-teardown")).to.include.members([
+        "reconciler-function",
+        "reconciler-role-policy",
+        "reconciler-logs",
+      ]);
+      expect(dependenciesOf("reconciler-schedule-target")).to.include("reconciler-teardown");
+      // The role policy names the pipeline role and the repository: they outlive the teardown too.
+      expect(dependenciesOf("reconciler-role-policy")).to.include.members([
+        "pipeline-role",
+        "registry-repository",
+      ]);
     });
 
     it("runs every 15 minutes: a schedule rule targeting the function, allowed to invoke it", () => {
@@ -179,10 +220,15 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
       await synth({
         ...minimal,
         githubToken: "ghp_token",
+        githubRegistrationToken: "ghp_admin",
         reconcileSchedule: "cron(0/10 * * * ? *)",
         allowForkPullRequests: "true",
         buildDraftPullRequests: "false",
       });
+    });
+
+    it("removes the GitHub webhook before the teardown runs", () => {
+      expect(dependenciesOf("github-webhook-hook")).to.include("reconciler-teardown");
     });
 
     it("uses the schedule as given", () => {

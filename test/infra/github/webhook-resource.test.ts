@@ -22,7 +22,7 @@ async function synth(
   const { result, resources } = await runWithConfig(
     config,
     () => createBranchline(loadConfig(), stubArchives()),
-    ["webhookSecret", "githubToken"],
+    ["webhookSecret", "githubToken", "githubRegistrationToken"],
   );
   return { outputs: result, resources };
 }
@@ -53,11 +53,15 @@ function loadSerializedProvider(
 }
 
 describe("infra/github/webhook-resource (the program under Pulumi mocks)", () => {
-  describe("with a GitHub token", () => {
+  describe("with a registration token (and a runtime token)", () => {
     let outputs: BranchlineOutputs;
     let resources: RecordedResource[];
     before(async () => {
-      ({ outputs, resources } = await synth({ ...minimal, githubToken: "ghp_token" }));
+      ({ outputs, resources } = await synth({
+        ...minimal,
+        githubToken: "ghp_runtime",
+        githubRegistrationToken: "ghp_token",
+      }));
     });
 
     const hook = () => {
@@ -84,6 +88,23 @@ describe("infra/github/webhook-resource (the program under Pulumi mocks)", () =>
         events: ["pull_request"],
       });
       expect(__provider).to.be.a("string");
+    });
+
+    it("registers with the registration token only, which no other resource receives", () => {
+      expect(hook().inputs["token"]).to.deep.equal(secretValue("ghp_token"));
+      const others = resources.filter((r) => r.type !== HOOK_TYPE);
+      for (const resource of others) {
+        expect(JSON.stringify(resource.inputs), resource.name).to.not.include("ghp_token");
+      }
+      // The runtime token is the one stored in Secrets Manager for the Lambdas.
+      const stored = resources
+        .filter((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion")
+        .map((r) => [r.name, r.inputs["secretString"]]);
+      expect(stored).to.deep.equal([
+        ["webhook-webhook-secret-value", secretValue("s3cret")],
+        ["webhook-github-token-value", secretValue("ghp_runtime")],
+      ]);
+      expect(JSON.stringify(hook().inputs)).to.not.include("ghp_runtime");
     });
 
     it("serializes a provider that holds neither secret", () => {
@@ -162,32 +183,38 @@ describe("infra/github/webhook-resource (the program under Pulumi mocks)", () =>
     expect(outputs.webhookId).to.equal(undefined);
   });
 
-  it("registers no webhook when registerWebhook is false, even with a token", async () => {
+  it("registers no webhook with the runtime token alone (it is not given hook rights)", async () => {
+    const { outputs, resources } = await synth({ ...minimal, githubToken: "ghp_runtime" });
+    expect(resources.map((r) => r.type)).to.not.include.members([HOOK_TYPE, COMPONENT_TYPE]);
+    expect(outputs.webhookId).to.equal(undefined);
+  });
+
+  it("registers no webhook when registerWebhook is false, even with a registration token", async () => {
     const { outputs, resources } = await synth({
       ...minimal,
-      githubToken: "ghp_token",
+      githubRegistrationToken: "ghp_token",
       registerWebhook: "false",
     });
     expect(resources.map((r) => r.type)).to.not.include.members([HOOK_TYPE, COMPONENT_TYPE]);
     expect(outputs.webhookId).to.equal(undefined);
   });
 
-  it("fails at once when registerWebhook is true without a token", async () => {
+  it("fails at once when registerWebhook is true without a registration token", async () => {
     let failure: unknown;
     try {
-      await synth({ ...minimal, registerWebhook: "true" });
+      await synth({ ...minimal, githubToken: "ghp_runtime", registerWebhook: "true" });
     } catch (error) {
       failure = error;
     }
     expect((failure as Error).message).to.equal(
-      "branchline:registerWebhook needs branchline:githubToken (a token with the admin:repo_hook scope) to create the webhook",
+      "branchline:registerWebhook needs branchline:githubRegistrationToken (a token with admin rights on the repository's webhooks: the admin:repo_hook scope, or the Webhooks read and write permission) to create the webhook",
     );
   });
 
   it("rejects a registerWebhook that is not true or false", async () => {
     let failure: unknown;
     try {
-      await synth({ ...minimal, githubToken: "ghp_token", registerWebhook: "yes" });
+      await synth({ ...minimal, githubRegistrationToken: "ghp_token", registerWebhook: "yes" });
     } catch (error) {
       failure = error;
     }
