@@ -109,7 +109,7 @@ async function handle(
   const body = rawBody(request);
   await authenticate(deps, request, body);
 
-  const payload = parsePayload(body, header(request.headers, "content-type"));
+  const payload = parsePayload(body);
   const first = preclassify(header(request.headers, "x-github-event"), payload);
   if (first.kind === "ping") return respond(200, { outcome: "pong" });
   if (first.kind === "ignore") return respond(202, { outcome: "ignored", reason: first.reason });

@@ -11,6 +11,7 @@ import { GitHubComments } from "../../helpers/github-comments.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
 import {
   pullRequestPayload,
+  sign,
   signedEvent,
   type PullRequestVariant,
   type SignOptions,
@@ -109,6 +110,48 @@ describe("webhook handler (wire level)", function () {
         expect(answer, JSON.stringify(options)).to.deep.include({ status: 200 });
         expect(answer.body["outcome"]).to.equal("created");
       }
+    });
+  });
+
+  describe("forged bodies", () => {
+    it("takes the body's format from the signed bytes: a JSON delivery replayed as a form is still itself", async () => {
+      // Pull request 7 has a clone; a captured delivery of pull request 2 carries, in its title,
+      // a `closed` for pull request 7 shaped as a form field.
+      await deliver(pr({ action: "opened", number: 7, headRef: "feature-7" }));
+      expect(wire.aws.pipeline("hello-world-pr-7")).not.to.equal(undefined);
+      const smuggled = pr({ action: "closed", state: "closed", number: 7, headRef: "feature-7" });
+      const payload = pr({ action: "opened" });
+      (payload["pull_request"] as { title: string }).title =
+        `Update the README&payload=${encodeURIComponent(JSON.stringify(smuggled))}&x=`;
+      const event = signedEvent(payload, { secret: SECRET });
+      event.headers["Content-Type"] = "application/x-www-form-urlencoded";
+
+      const response = await handlerWith()(event);
+      expect(response.statusCode).to.equal(200);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "created",
+        pipeline: CLONE,
+        pullRequest: 2,
+      });
+      expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, CLONE, "hello-world-pr-7"].sort());
+    });
+
+    it("refuses a signed form with a field besides payload, or a body neither JSON nor a form", async () => {
+      const json = JSON.stringify(pr({ action: "opened" }));
+      for (const body of [
+        `${new URLSearchParams({ payload: json }).toString()}&payload=%7B%7D`,
+        `x=1&${new URLSearchParams({ payload: json }).toString()}`,
+        `[${json}]`,
+        "",
+      ]) {
+        // Signed as they are, and labelled as forms, so that only their bytes can refuse them.
+        const event = signedEvent(body, { secret: SECRET });
+        event.headers["Content-Type"] = "application/x-www-form-urlencoded";
+        event.headers["X-Hub-Signature-256"] = sign(SECRET, body);
+        const response = await handlerWith()(event);
+        expect(response.statusCode, body.slice(0, 40)).to.equal(body === "" ? 401 : 400);
+      }
+      expect(wire.aws.calls).to.deep.equal([]);
     });
   });
 
