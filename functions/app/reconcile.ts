@@ -10,6 +10,7 @@
  */
 import type { ClassifyOptions, PullRequest } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
+import { classifyError } from "../core/errors.js";
 import { cloneNumberOf, imagesByPullRequest, verdictFor } from "../core/reconcile.js";
 import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import { cloneName } from "../shared/names.js";
@@ -38,6 +39,12 @@ export interface ReconcileSummary {
   imagesDeleted: number[];
   unchanged: number[];
   errors: string[];
+  /**
+   * What was not reconciled because the deployment is misconfigured (a ConfigurationError, or an
+   * AWS error such as AccessDenied or a declaration CodePipeline refuses: see core/errors.ts):
+   * retrying will not help until someone fixes it. Present only when there is some.
+   */
+  misconfigured?: string[];
 }
 
 export interface ReconcilePorts {
@@ -102,7 +109,7 @@ export async function reconcile(
     imageIds = images;
     open = openList;
   } catch (error) {
-    summary.errors.push(`sweep not started: ${message(error)}`);
+    report(summary, `sweep not started: ${message(error)}`, error);
     return finish(summary);
   }
   if (open === undefined) summary.errors.push(NO_TOKEN_MESSAGE);
@@ -201,7 +208,7 @@ export async function reconcile(
     options.signal,
     (task, error) => {
       const text = `pull request #${task.prNumber}: ${message(error)}`;
-      summary.errors.push(text);
+      report(summary, text, error);
       withFields(ports.logger, { pullRequest: task.prNumber }).error(
         "pull request not reconciled",
         {
@@ -266,6 +273,12 @@ function list(numbers: number[]): string {
     .sort((a, b) => a - b)
     .map((n) => `#${n}`)
     .join(", ");
+}
+
+/** Adds `text` to `misconfigured` for a configuration problem, otherwise to `errors`. */
+function report(summary: ReconcileSummary, text: string, error: unknown): void {
+  if (classifyError(error) === "configuration") (summary.misconfigured ??= []).push(text);
+  else summary.errors.push(text);
 }
 
 function message(error: unknown): string {

@@ -42,7 +42,7 @@ const CLOSED_PATH = [
   "ListImages",
   "BatchDeleteImage",
 ];
-/** Not retryable: the SDK gives up at once. */
+/** Not retryable: the SDK gives up at once; a misconfiguration (422), not a transient failure. */
 const ACCESS_DENIED: InjectedError = {
   status: 400,
   type: "AccessDeniedException",
@@ -176,7 +176,13 @@ describe("webhook under injected AWS faults", function () {
   }
 
   describe("opened while AWS fails", () => {
-    const cases: { name: string; fault: (operation: string) => FaultSpec; ops: string[] }[] = [
+    const cases: {
+      name: string;
+      fault: (operation: string) => FaultSpec;
+      ops: string[];
+      /** 503 for a transient failure; 422 for one that means misconfiguration. */
+      status?: number;
+    }[] = [
       {
         name: "keeps failing with a 5xx",
         fault: (operation) => ({ operation, error: "InternalFailure", times: ATTEMPTS }),
@@ -196,6 +202,7 @@ describe("webhook under injected AWS faults", function () {
         name: "refuses access",
         fault: (operation) => ({ operation, error: ACCESS_DENIED }),
         ops: OPENED_PATH,
+        status: 422,
       },
       {
         name: "carries out the call but every answer is lost",
@@ -208,13 +215,13 @@ describe("webhook under injected AWS faults", function () {
         ops: OPENED_PATH,
       },
     ];
-    for (const { name, fault, ops } of cases) {
+    for (const { name, fault, ops, status = 503 } of cases) {
       for (const operation of ops) {
-        it(`${operation} ${name}: 503, no half-made clone; one reconcile creates it`, async () => {
+        it(`${operation} ${name}: ${status}, no half-made clone; one reconcile creates it`, async () => {
           gitHubShows("open");
           wire.aws.inject(fault(operation));
           const answer = await deliver("opened");
-          expect(answer.status).to.equal(503);
+          expect(answer.status).to.equal(status);
           expectWholeOrNoClone();
           expectSourceUntouched();
 
@@ -282,7 +289,13 @@ describe("webhook under injected AWS faults", function () {
   });
 
   describe("closed while AWS fails", () => {
-    const cases: { name: string; fault: (operation: string) => FaultSpec; ops: string[] }[] = [
+    const cases: {
+      name: string;
+      fault: (operation: string) => FaultSpec;
+      ops: string[];
+      /** 503 for a transient failure; 422 for one that means misconfiguration. */
+      status?: number;
+    }[] = [
       {
         name: "keeps failing with a 5xx",
         fault: (operation) => ({ operation, error: "InternalFailure", times: ATTEMPTS }),
@@ -297,16 +310,17 @@ describe("webhook under injected AWS faults", function () {
         name: "refuses access",
         fault: (operation) => ({ operation, error: ACCESS_DENIED }),
         ops: CLOSED_PATH,
+        status: 422,
       },
     ];
-    for (const { name, fault, ops } of cases) {
+    for (const { name, fault, ops, status = 503 } of cases) {
       for (const operation of ops) {
-        it(`${operation} ${name}: 503, nothing else touched; one reconcile finishes the job`, async () => {
+        it(`${operation} ${name}: ${status}, nothing else touched; one reconcile finishes the job`, async () => {
           await openWithImages();
           gitHubShows("closed");
           wire.aws.inject(fault(operation));
           const answer = await deliver("closed");
-          expect(answer.status).to.equal(503);
+          expect(answer.status).to.equal(status);
           expectWholeOrNoClone();
           expectSourceUntouched();
           expect(tagsInRepository()).to.include.members(OTHER_TAGS);

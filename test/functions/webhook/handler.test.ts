@@ -411,21 +411,6 @@ describe("webhook handler (wire level)", function () {
       expect(JSON.parse(response.body)).to.include({ outcome: "timed-out" });
     });
 
-    it("answers 500 naming the problem when the source pipeline is missing", async () => {
-      wire.aws.reset();
-      const answer = await deliver(pr());
-      expect(answer.status).to.equal(500);
-      expect(answer.body["message"]).to.equal("source pipeline hello-world does not exist");
-    });
-
-    it("answers 500 naming a missing variable", async () => {
-      const answer = await deliver(pr(), {}, { SOURCE_PIPELINE_NAME: undefined });
-      expect(answer.status).to.equal(500);
-      expect(answer.body["message"]).to.equal(
-        "environment variable SOURCE_PIPELINE_NAME is not set",
-      );
-    });
-
     it("logs one structured line per delivery without the secret or the payload", async () => {
       const event = signedEvent(pr({ action: "opened" }), { secret: SECRET });
       await handlerWith()(event);
@@ -441,6 +426,147 @@ describe("webhook handler (wire level)", function () {
       });
       expect(wire.logger.text()).not.to.include(SECRET);
       expect(wire.logger.text()).not.to.include("Codertocat");
+    });
+  });
+
+  describe("error answers", () => {
+    const ROLE =
+      "arn:aws:sts::123456789012:assumed-role/branchline-webhook-role/branchline-webhook";
+    const denied = (action: string, resource: string) => ({
+      status: 400,
+      type: "AccessDeniedException",
+      message: `User: ${ROLE} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+    });
+
+    /** The answer says nothing an outsider could use: no ARN, no account id, no AWS message. */
+    function expectNothingInternal(body: string): void {
+      expect(body).not.to.match(/arn:|123456789012|not authorized|assumed-role|identity-based/);
+    }
+
+    it("answers 422 to an AccessDenied from CreatePipeline, naming the kind, not the ARN; the log has the details", async () => {
+      wire.aws.inject({
+        operation: "CreatePipeline",
+        error: denied(
+          "codepipeline:CreatePipeline",
+          "arn:aws:codepipeline:us-east-1:123456789012:hello-world-pr-2",
+        ),
+      });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "misconfigured",
+        message:
+          "AWS refused the function a permission it needs (AccessDeniedException); the details are in the function's log",
+      });
+      expectNothingInternal(response.body);
+      expect(wire.aws.callCount("CreatePipeline")).to.equal(1);
+      const line = wire.logger.lines.find((l) => l.message === "delivery failed");
+      expect(line?.level).to.equal("error");
+      expect(line?.fields).to.deep.include({
+        errorKind: "configuration",
+        error: "AccessDeniedException",
+      });
+      expect(String(line?.fields["errorMessage"])).to.include(ROLE);
+    });
+
+    it("answers 422 to a declaration CodePipeline refuses (InvalidStructureException), without its message", async () => {
+      wire.aws.inject({
+        operation: "CreatePipeline",
+        error: {
+          status: 400,
+          type: "InvalidStructureException",
+          message: "arn:aws:iam::123456789012:role/pipeline-role is not valid for stage Build",
+        },
+      });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)["message"]).to.match(/InvalidStructureException/);
+      expectNothingInternal(response.body);
+    });
+
+    it("tells an unauthenticated caller nothing when the secret cannot be read (AccessDenied)", async () => {
+      const arn = wire.aws.seedSecret("branchline/webhook", SECRET);
+      wire.aws.inject({
+        operation: "GetSecretValue",
+        error: denied("secretsmanager:GetSecretValue", arn),
+      });
+      const handler = handlerWith({ WEBHOOK_SECRET: undefined, WEBHOOK_SECRET_ARN: arn });
+      const response = await handler(
+        signedEvent(pr(), { secret: "a guess", signature: `sha256=${"0".repeat(64)}` }),
+      );
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "misconfigured",
+        message: "the webhook is misconfigured; the details are in the function's log",
+      });
+      expectNothingInternal(response.body);
+    });
+
+    it("never answers a secret's ARN (a secret without a string value)", async () => {
+      const arn = wire.aws.seedSecret("branchline/webhook", "");
+      const handler = handlerWith({ WEBHOOK_SECRET: undefined, WEBHOOK_SECRET_ARN: arn });
+      const response = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
+      expect(response.statusCode).to.equal(422);
+      expectNothingInternal(response.body);
+      expect(wire.logger.text()).to.include("webhook secret");
+    });
+
+    it("answers 422 naming the problem when the source pipeline is missing", async () => {
+      wire.aws.reset();
+      const answer = await deliver(pr());
+      expect(answer).to.deep.equal({
+        status: 422,
+        body: { outcome: "misconfigured", message: "source pipeline hello-world does not exist" },
+      });
+      const line = wire.logger.lines.find((l) => l.message === "delivery failed");
+      expect(line?.fields).to.deep.include({
+        errorKind: "configuration",
+        errorMessage: "source pipeline hello-world does not exist",
+      });
+    });
+
+    it("answers 422 naming a missing variable to a signed delivery", async () => {
+      const answer = await deliver(pr(), {}, { SOURCE_PIPELINE_NAME: undefined });
+      expect(answer.status).to.equal(422);
+      expect(answer.body["message"]).to.equal(
+        "environment variable SOURCE_PIPELINE_NAME is not set",
+      );
+    });
+
+    it("answers a bug with 500 and a fixed message; the stack goes to the log", async () => {
+      const deps = defaultWebhookDeps(
+        { SOURCE_PIPELINE_NAME: SOURCE, ECR_REPOSITORY_NAME: REPOSITORY, WEBHOOK_SECRET: SECRET },
+        { logger: wire.logger },
+      );
+      const bug = new TypeError("Cannot read properties of undefined (reading 'stages')");
+      const handler = createHandler({
+        ...deps,
+        settings: () => {
+          throw bug;
+        },
+      });
+      const response = await handler(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(500);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "internal-error",
+        message: "the webhook failed on an internal error; the details are in the function's log",
+      });
+      expect(response.body).not.to.include("stages");
+      const line = wire.logger.lines.find((l) => l.message === "delivery failed");
+      expect(line?.level).to.equal("error");
+      expect(line?.fields).to.deep.include({ errorKind: "bug", error: "TypeError" });
+      expect(line?.fields["stack"]).to.equal(bug.stack);
+    });
+
+    it("answers 503 to transient AWS failures, without the AWS message", async () => {
+      wire.aws.inject({ operation: "CreatePipeline", error: "InternalFailure", times: 10 });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(503);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "failed",
+        message:
+          "AWS or GitHub is throttling or failing for now; the reconciler will finish the job",
+      });
     });
   });
 
@@ -464,13 +590,17 @@ describe("webhook handler (wire level)", function () {
       expect(wire.aws.callCount("GetSecretValue")).to.equal(0);
     });
 
-    it("answers 503 and tries again later when the secret cannot be read", async () => {
+    it("answers 422 without naming the secret when it cannot be read, and tries again later", async () => {
       const handler = handlerWith({
         WEBHOOK_SECRET: undefined,
         WEBHOOK_SECRET_ARN: "branchline/missing",
       });
       const first = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
-      expect(first.statusCode).to.equal(503);
+      expect(first.statusCode).to.equal(422);
+      expect(JSON.parse(first.body)).to.deep.equal({
+        outcome: "misconfigured",
+        message: "the webhook is misconfigured; the details are in the function's log",
+      });
       wire.aws.seedSecret("branchline/missing", SECRET);
       const second = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
       expect(second.statusCode).to.equal(200);
