@@ -182,6 +182,7 @@ describe("webhook under injected AWS faults", function () {
       ops: string[];
       /** 503 for a transient failure; 422 for one that means misconfiguration. */
       status?: number;
+      budgetMs?: number;
     }[] = [
       {
         name: "keeps failing with a 5xx",
@@ -194,9 +195,10 @@ describe("webhook under injected AWS faults", function () {
         ops: ["GetPipeline"],
       },
       {
-        name: "keeps throttling",
-        fault: (operation) => ({ operation, error: "ThrottlingException", times: ATTEMPTS }),
+        name: "keeps throttling past the budget",
+        fault: (operation) => ({ operation, error: "ThrottlingException", times: 10_000 }),
         ops: ["CreatePipeline"],
+        budgetMs: 700,
       },
       {
         name: "refuses access",
@@ -215,13 +217,15 @@ describe("webhook under injected AWS faults", function () {
         ops: OPENED_PATH,
       },
     ];
-    for (const { name, fault, ops, status = 503 } of cases) {
+    for (const { name, fault, ops, status = 503, budgetMs } of cases) {
       for (const operation of ops) {
         it(`${operation} ${name}: ${status}, no half-made clone; one reconcile creates it`, async () => {
           gitHubShows("open");
           wire.aws.inject(fault(operation));
-          const answer = await deliver("opened");
+          const answer = await deliver("opened", budgetMs);
           expect(answer.status).to.equal(status);
+          await settled();
+          wire.aws.clearFaults();
           expectWholeOrNoClone();
           expectSourceUntouched();
 
@@ -295,6 +299,7 @@ describe("webhook under injected AWS faults", function () {
       ops: string[];
       /** 503 for a transient failure; 422 for one that means misconfiguration. */
       status?: number;
+      budgetMs?: number;
     }[] = [
       {
         name: "keeps failing with a 5xx",
@@ -302,9 +307,10 @@ describe("webhook under injected AWS faults", function () {
         ops: ["DeletePipeline", "BatchDeleteImage"],
       },
       {
-        name: "keeps throttling",
-        fault: (operation) => ({ operation, error: "ThrottlingException", times: ATTEMPTS }),
+        name: "keeps throttling past the budget",
+        fault: (operation) => ({ operation, error: "ThrottlingException", times: 10_000 }),
         ops: ["ListImages"],
+        budgetMs: 700,
       },
       {
         name: "refuses access",
@@ -313,14 +319,16 @@ describe("webhook under injected AWS faults", function () {
         status: 422,
       },
     ];
-    for (const { name, fault, ops, status = 503 } of cases) {
+    for (const { name, fault, ops, status = 503, budgetMs } of cases) {
       for (const operation of ops) {
         it(`${operation} ${name}: ${status}, nothing else touched; one reconcile finishes the job`, async () => {
           await openWithImages();
           gitHubShows("closed");
           wire.aws.inject(fault(operation));
-          const answer = await deliver("closed");
+          const answer = await deliver("closed", budgetMs);
           expect(answer.status).to.equal(status);
+          await settled();
+          wire.aws.clearFaults();
           expectWholeOrNoClone();
           expectSourceUntouched();
           expect(tagsInRepository()).to.include.members(OTHER_TAGS);
@@ -419,11 +427,33 @@ describe("webhook under injected AWS faults", function () {
   });
 
   describe("throttling", () => {
+    it("five pull requests opened at once, CreatePipeline at 1 a second: every delivery gets its clone and a 2xx in the budget", async () => {
+      const numbers = [31, 32, 33, 34, 35];
+      wire.aws.throttle("CreatePipeline", { perSecond: 1 });
+      // One handler each: Lambda runs concurrent deliveries in separate containers.
+      const answers = await Promise.all(
+        numbers.map((number) =>
+          createHandler(defaultWebhookDeps(env, { logger: wire.logger }))(
+            signedEvent(pullRequestPayload({ number, headRef: `feature-${number}` }), {
+              secret: SECRET,
+            }),
+          ),
+        ),
+      );
+      expect(answers.map((answer) => answer.statusCode)).to.deep.equal([200, 200, 200, 200, 200]);
+      for (const number of numbers) expectCloneExists(number);
+      // Throttled on the way: the retries, not luck, got them through.
+      expect(wire.aws.calls.filter((call) => call.status === 400).length).to.be.greaterThan(0);
+    });
+
     it("a burst of openings under a CreatePipeline throttle: 200 or 503, whole clones, then one reconcile completes them", async () => {
       const numbers = Array.from({ length: 12 }, (_, i) => 100 + i);
       gitHubShows("open", numbers);
       wire.aws.throttle("CreatePipeline", { perSecond: 2 });
-      const handler = createHandler(defaultWebhookDeps(env, { logger: wire.logger }));
+      // A budget too short for all twelve at 2 a second: some answer 503.
+      const handler = createHandler(
+        defaultWebhookDeps(env, { logger: wire.logger, budgetMs: 2000 }),
+      );
       const answers = await Promise.all(
         numbers.map((number) =>
           handler(
