@@ -25,7 +25,7 @@ export interface RecordedRequest {
 
 type Route = (
   match: RegExpMatchArray,
-  request: { method: string; url: URL; body: unknown },
+  request: { method: string; url: URL; body: unknown; authorization?: string | undefined },
 ) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
 
 export class GitHubApiDouble {
@@ -158,7 +158,7 @@ export class GitHubApiDouble {
       if (m !== method) continue;
       const match = url.pathname.match(pattern);
       if (!match) continue;
-      const answer = route(match, { method, url, body });
+      const answer = route(match, { method, url, body, authorization: req.headers.authorization });
       if (!answer) continue;
       res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
       res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));

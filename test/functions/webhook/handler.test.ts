@@ -607,6 +607,156 @@ describe("webhook handler (wire level)", function () {
     });
   });
 
+  describe("secret rotation", () => {
+    /** A clock the secret readers go by; only the test moves it. */
+    let now: number;
+    beforeEach(() => {
+      now = 1_000_000;
+    });
+
+    function rotatingHandler(env: Record<string, string | undefined>) {
+      return createHandler(
+        defaultWebhookDeps(
+          { SOURCE_PIPELINE_NAME: SOURCE, ECR_REPOSITORY_NAME: REPOSITORY, ...env },
+          { logger: wire.logger, now: () => now },
+        ),
+      );
+    }
+
+    it("reads a rotated webhook secret again on a signature mismatch, at most once a minute", async () => {
+      const arn = wire.aws.seedSecret("branchline/webhook", SECRET);
+      const handler = rotatingHandler({ WEBHOOK_SECRET_ARN: arn });
+      const ping = async (secret: string) =>
+        (await handler(signedEvent({ zen: "z" }, { secret, event: "ping" }))).statusCode;
+      const reads = () => wire.aws.callCount("GetSecretValue");
+
+      expect(await ping(SECRET)).to.equal(200);
+      expect(reads()).to.equal(1);
+
+      wire.aws.seedSecret(arn, "rotated once");
+      now += 61_000;
+      expect(await ping("rotated once")).to.equal(200);
+      expect(reads()).to.equal(2);
+      expect(await ping("rotated once")).to.equal(200);
+      expect(reads()).to.equal(2);
+
+      // Forged deliveries cost at most one read a minute.
+      for (let i = 0; i < 5; i++) expect(await ping("a forgery")).to.equal(401);
+      expect(reads()).to.equal(2);
+      now += 61_000;
+      for (let i = 0; i < 5; i++) expect(await ping("a forgery")).to.equal(401);
+      expect(reads()).to.equal(3);
+
+      // A rotation less than a minute after the last read is picked up once the minute is over.
+      wire.aws.seedSecret(arn, "rotated twice");
+      now += 30_000;
+      expect(await ping("rotated twice")).to.equal(401);
+      expect(reads()).to.equal(3);
+      now += 31_000;
+      expect(await ping("rotated twice")).to.equal(200);
+      expect(reads()).to.equal(4);
+      expect(wire.logger.text()).not.to.match(/rotated once|rotated twice/);
+    });
+
+    it("never reads a plain WEBHOOK_SECRET again", async () => {
+      const handler = rotatingHandler({ WEBHOOK_SECRET: SECRET });
+      now += 61_000;
+      const response = await handler(signedEvent({ zen: "z" }, { secret: "other", event: "ping" }));
+      expect(response.statusCode).to.equal(401);
+      expect(wire.aws.calls).to.deep.equal([]);
+    });
+
+    describe("of the GitHub token", () => {
+      let github: GitHubApiDouble;
+      /** The Authorization header GitHub accepts now. */
+      let accepted: string;
+
+      before(async () => {
+        github = new GitHubApiDouble();
+        await github.start();
+        for (const method of ["GET", "POST", "PATCH"]) {
+          github.on(method, /.*/, (_match, request) =>
+            request.authorization === accepted
+              ? undefined
+              : { status: 401, body: { message: "Bad credentials" } },
+          );
+        }
+      });
+
+      after(() => github.close());
+
+      beforeEach(() => {
+        github.reset();
+        github.addPullRequest({
+          number: 2,
+          state: "open",
+          head: {
+            ref: "changes",
+            sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            repo: "Codertocat/Hello-World",
+          },
+          base: { ref: "master", repo: "Codertocat/Hello-World" },
+        });
+      });
+
+      it("reads the token again when GitHub answers 401, and retries once with the new one", async () => {
+        const arn = wire.aws.seedSecret("branchline/github-token", "ghs_before");
+        accepted = "token ghs_before";
+        const handler = rotatingHandler({
+          WEBHOOK_SECRET: SECRET,
+          GITHUB_TOKEN_SECRET_ARN: arn,
+          GITHUB_API_URL: github.url,
+        });
+        const deliverTo = async (action: string) => {
+          const response = await handler(signedEvent(pr({ action }), { secret: SECRET }));
+          return { status: response.statusCode, body: JSON.parse(response.body) as unknown };
+        };
+        expect((await deliverTo("opened")).status).to.equal(200);
+        expect(wire.aws.callCount("GetSecretValue")).to.equal(1);
+
+        wire.aws.seedSecret(arn, "ghs_after");
+        accepted = "token ghs_after";
+        now += 61_000;
+        github.requests.length = 0;
+        expect(await deliverTo("synchronize")).to.deep.equal({
+          status: 200,
+          body: { outcome: "unchanged", pipeline: CLONE, pullRequest: 2 },
+        });
+        expect(wire.aws.callCount("GetSecretValue")).to.equal(2);
+        expect(github.requests.map((request) => request.authorization)).to.deep.equal([
+          "token ghs_before",
+          "token ghs_after",
+        ]);
+
+        github.requests.length = 0;
+        expect((await deliverTo("synchronize")).status).to.equal(200);
+        expect(github.requests.map((request) => request.authorization)).to.deep.equal([
+          "token ghs_after",
+        ]);
+        expect(wire.aws.callCount("GetSecretValue")).to.equal(2);
+      });
+
+      it("answers 422 when GitHub refuses the token and no newer one is stored", async () => {
+        const arn = wire.aws.seedSecret("branchline/github-token", "ghs_revoked");
+        accepted = "token ghs_something-else";
+        const handler = rotatingHandler({
+          WEBHOOK_SECRET: SECRET,
+          GITHUB_TOKEN_SECRET_ARN: arn,
+          GITHUB_API_URL: github.url,
+        });
+        now += 61_000;
+        const response = await handler(signedEvent(pr(), { secret: SECRET }));
+        expect(response.statusCode).to.equal(422);
+        expect(JSON.parse(response.body)).to.deep.equal({
+          outcome: "misconfigured",
+          message: "GitHub refused the GitHub token (401): it is wrong, expired or revoked",
+        });
+        expect(response.body).not.to.include("ghs_");
+        expect(wire.logger.text()).not.to.include("ghs_");
+      });
+    });
+  });
+
   describe("with a GitHub token", () => {
     let github: GitHubApiDouble;
     let store: GitHubComments;
