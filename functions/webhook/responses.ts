@@ -109,18 +109,19 @@ function ownMessage(error: unknown): string {
 function configurationMessage(error: unknown): string {
   if (error instanceof ConfigurationError) return ownMessage(error);
   const name = error instanceof Error ? error.name : "an error";
-  if (
-    /^AccessDenied|^Unauthorized|^UnrecognizedClient|^InvalidClientTokenId|^AuthorizationError/.test(
-      name,
-    )
-  ) {
-    return `AWS refused the function a permission it needs (${name}); the details are in the function's log`;
-  }
-  if (name === "LimitExceededException") {
-    return `an AWS quota is used up (${name}); the details are in the function's log`;
-  }
-  if (/NotFound/.test(name)) {
-    return `a resource the deployment names does not exist (${name}); the details are in the function's log`;
-  }
-  return `AWS refused the request as invalid (${name}): check the source pipeline; the details are in the function's log`;
+  return `${AWS_PROBLEMS[name] ?? "AWS refused the request as invalid: check the source pipeline"} (${name}); the details are in the function's log`;
 }
+
+/** What each AWS error of core/errors.ts AWS_CONFIGURATION_ERRORS says about the deployment. */
+const AWS_PROBLEMS: Readonly<Record<string, string>> = {
+  AccessDeniedException: "AWS refused the function a permission it needs",
+  AccessDenied: "AWS refused the function a permission it needs",
+  AuthorizationError: "AWS refused the function a permission it needs",
+  UnauthorizedOperation: "AWS refused the function a permission it needs",
+  UnrecognizedClientException: "AWS does not accept the function's credentials",
+  InvalidClientTokenId: "AWS does not accept the function's credentials",
+  LimitExceededException: "an AWS quota is used up",
+  RepositoryNotFoundException: "the ECR repository does not exist",
+  ResourceNotFoundException: "a resource the deployment names does not exist",
+  DecryptionFailure: "Secrets Manager cannot decrypt a secret with its KMS key",
+};

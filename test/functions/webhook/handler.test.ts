@@ -488,6 +488,25 @@ describe("webhook handler (wire level)", function () {
       expectNothingInternal(response.body);
     });
 
+    it("answers 422 at once to a used-up pipeline quota (LimitExceededException), which the SDK counts as throttling", async () => {
+      wire.aws.inject({
+        operation: "CreatePipeline",
+        error: {
+          status: 400,
+          type: "LimitExceededException",
+          message:
+            "The number of pipelines associated with the account 123456789012 has exceeded the limit",
+        },
+        times: 100,
+      });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)["message"]).to.equal(
+        "an AWS quota is used up (LimitExceededException); the details are in the function's log",
+      );
+      expect(wire.aws.callCount("CreatePipeline")).to.equal(1);
+    });
+
     it("tells an unauthenticated caller nothing when the secret cannot be read (AccessDenied)", async () => {
       const arn = wire.aws.seedSecret("branchline/webhook", SECRET);
       wire.aws.inject({
