@@ -2,36 +2,41 @@
  * Client settings shared by every AWS SDK client the functions create. Region, credentials and
  * endpoints come from the SDK's standard variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
  *
- * Retries: throttling and transient errors are retried with exponential backoff (100 ms doubling,
- * capped at 1 s, at most 4 attempts), and each attempt times out, so that together with the caller's
- * deadline a webhook answer stays inside GitHub's 10-second limit.
+ * Retries (`SweepRetryStrategy`): a throttled call is retried after a jittered backoff (0 to 100 ms,
+ * doubling, at most 1 s) until the caller's deadline, the abort signal each call carries (the
+ * webhook's 8-second budget, the reconciler's sweep), with no retry quota; `maxThrottledAttempts`
+ * is only a backstop for calls without a deadline. Transient errors (5xx, timeouts, network) are
+ * retried the same way, at most `maxAttempts` attempts in all (default 4); errors that mean
+ * misconfiguration (core/errors.ts, e.g. AccessDenied or LimitExceeded, which the SDK counts as
+ * throttling) and other client errors are not retried. Each attempt times out, so that a webhook
+ * answer stays inside GitHub's 10-second limit.
  *
- * `sweep` suits a long batch of calls (the reconciler's sweep): throttled calls are retried until the
- * caller's deadline, with no retry quota, and the client paces itself to the rate AWS accepts once it
- * is throttled (see `SweepRetryStrategy`), instead of spending its retries in a few seconds and
- * failing the rest of the batch. `maxAttempts` then bounds transient errors only.
+ * `sweep` suits a long batch of calls (the reconciler's sweep): the client also paces itself to
+ * the rate AWS accepts once it is throttled (see `ThrottlePacer`). The webhook's calls are not
+ * paced: a container makes two or three calls a delivery, and a pacer slowed down by one burst
+ * would space the calls of every later delivery.
  */
-import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { SweepRetryStrategy } from "./sweep-retry.js";
 
 export interface AwsClientOptions {
+  /** Attempts in all for a call failing with transient errors (default 4). */
   maxAttempts?: number;
-  /** Backoff before retry n (1-based), in milliseconds. */
-  backoff?: (attempt: number) => number;
+  /** Attempts in all for a call that keeps being throttled (default 100 for `sweep`, else 30). */
+  maxThrottledAttempts?: number;
   requestTimeoutMs?: number;
-  /** Retry throttling until the deadline, pacing the client to the rate AWS accepts. */
+  /** Pace the client to the rate AWS accepts once it is throttled. */
   sweep?: boolean;
 }
 
 export function awsClientConfig(options: AwsClientOptions = {}) {
   const maxAttempts = options.maxAttempts ?? 4;
-  const backoff =
-    options.backoff ?? ((attempt: number) => Math.min(100 * 2 ** (attempt - 1), 1000));
   return {
     maxAttempts,
-    retryStrategy: options.sweep
-      ? new SweepRetryStrategy({ maxAttempts })
-      : new ConfiguredRetryStrategy(maxAttempts, backoff),
+    retryStrategy: new SweepRetryStrategy({
+      maxAttempts,
+      maxThrottledAttempts: options.maxThrottledAttempts ?? (options.sweep ? 100 : 30),
+      pace: options.sweep === true,
+    }),
     requestHandler: {
       connectionTimeout: 1000,
       requestTimeout: options.requestTimeoutMs ?? 3000,

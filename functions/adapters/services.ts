@@ -5,6 +5,7 @@
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { Octokit } from "@octokit/rest";
 import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
 import type { GitHubPullRequests, ImageStore, PipelineStore } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
@@ -18,7 +19,7 @@ import {
   OctokitCommitStatuses,
   OctokitPullRequestComments,
 } from "./github-feedback.js";
-import { secretReader, type SecretReader } from "./secrets.js";
+import { secretReader, type SecretReader, type SecretRefreshOptions } from "./secrets.js";
 
 export interface AwsServices {
   pipelines: PipelineStore;
@@ -34,30 +35,29 @@ export function lazy<T>(create: () => T): () => T {
   return () => (value ??= { v: create() }).v;
 }
 
+export interface SecretOptions extends SecretRefreshOptions {
+  /** The Secrets Manager client to read secrets with (default: one built on first use). */
+  secretsClient?: () => SecretsManagerClient;
+}
+
 export class DefaultServices {
   private readonly codepipeline = lazy(
     () => new CodePipelineClient(awsClientConfig(this.clientOptions)),
   );
   private readonly ecr = lazy(() => new ECRClient(awsClientConfig(this.clientOptions)));
-  private readonly secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
   /** Whose pull request comments are branchline's, asked of GitHub once per container. */
   private readonly identity = new GitHubIdentity();
-  /** Fails with a ConfigurationError when neither variable is set (only the webhook needs it). */
-  readonly webhookSecret: SecretReader;
   readonly githubToken: SecretReader | undefined;
 
   /** `clientOptions` apply to the CodePipeline and ECR clients (default: the webhook's). */
   constructor(
     private readonly settings: Settings,
     private readonly clientOptions: AwsClientOptions = {},
+    secretOptions: SecretOptions = {},
   ) {
-    this.webhookSecret =
-      secretReader("webhook secret", settings.webhookSecret, this.secrets) ??
-      (() =>
-        Promise.reject(
-          new ConfigurationError("neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ARN is set"),
-        ));
-    this.githubToken = secretReader("GitHub token", settings.githubToken, this.secrets);
+    const { secretsClient = lazy(() => new SecretsManagerClient(awsClientConfig())), ...refresh } =
+      secretOptions;
+    this.githubToken = secretReader("GitHub token", settings.githubToken, secretsClient, refresh);
   }
 
   /**
@@ -67,11 +67,10 @@ export class DefaultServices {
   async gitHub(
     signal: AbortSignal,
   ): Promise<{ client: OctokitPullRequests; authenticated: boolean }> {
-    const token = this.githubToken ? await this.githubToken() : undefined;
-    return {
-      client: new OctokitPullRequests(createOctokit(token, this.settings.githubApiUrl, signal)),
-      authenticated: token !== undefined,
-    };
+    const octokit = this.githubToken
+      ? await tokenOctokit(this.githubToken, this.settings.githubApiUrl, signal)
+      : createOctokit(undefined, this.settings.githubApiUrl, signal);
+    return { client: new OctokitPullRequests(octokit), authenticated: !!this.githubToken };
   }
 
   async forInvocation(signal: AbortSignal): Promise<AwsServices> {
@@ -80,11 +79,81 @@ export class DefaultServices {
       images: new EcrImageStore(this.ecr(), signal),
     };
     if (this.githubToken) {
-      const octokit = createOctokit(await this.githubToken(), this.settings.githubApiUrl, signal);
+      const octokit = await tokenOctokit(this.githubToken, this.settings.githubApiUrl, signal);
       services.pullRequests = new OctokitPullRequests(octokit);
       services.comments = new OctokitPullRequestComments(octokit, this.identity);
       services.statuses = new OctokitCommitStatuses(octokit);
     }
     return services;
   }
+}
+
+/**
+ * The webhook secret's reader, from its two variables alone: a delivery is authenticated before the
+ * other settings are read, so that a misconfiguration is named only to a caller who proved to be
+ * GitHub. Fails with a ConfigurationError when neither variable is set.
+ */
+export function webhookSecretReader(
+  source: { value?: string | undefined; arn?: string | undefined },
+  options: SecretOptions = {},
+): SecretReader {
+  const { secretsClient = lazy(() => new SecretsManagerClient(awsClientConfig())), ...refresh } =
+    options;
+  const reader = secretReader("webhook secret", source, secretsClient, refresh);
+  if (reader) return reader;
+  const missing = () =>
+    Promise.reject(new ConfigurationError("neither WEBHOOK_SECRET nor WEBHOOK_SECRET_ARN is set"));
+  return Object.assign(missing, { refresh: async () => undefined });
+}
+
+/**
+ * An Octokit client whose requests carry the token `token` reads. When GitHub answers 401 (the token
+ * rotated since it was read), the token is read again (`SecretReader.refresh`: at most once a
+ * minute) and the request retried once with the new value; a 401 with no newer token is a
+ * ConfigurationError (the token is wrong, expired or revoked).
+ */
+export async function tokenOctokit(
+  token: SecretReader,
+  baseUrl: string | undefined,
+  signal?: AbortSignal,
+): Promise<Octokit> {
+  let current = await token();
+  const octokit = createOctokit(undefined, baseUrl, signal);
+  octokit.hook.wrap("request", async (request, options) => {
+    // The inner hooks see the options this hook was called with, whatever it passes on: the
+    // header is set on that object.
+    const send = (value: string) => {
+      options.headers.authorization = authorization(value);
+      return request(options);
+    };
+    try {
+      return await send(current);
+    } catch (error) {
+      if (statusOf(error) !== 401) throw error;
+      const fresh = await token.refresh();
+      if (fresh === undefined) throw refusedToken();
+      current = fresh;
+      try {
+        return await send(fresh);
+      } catch (again) {
+        throw statusOf(again) === 401 ? refusedToken() : again;
+      }
+    }
+  });
+  return octokit;
+}
+
+/** GitHub's header for a token: `bearer` for a JWT (three dot-separated parts), else `token`. */
+function authorization(token: string): string {
+  return token.split(".").length === 3 ? `bearer ${token}` : `token ${token}`;
+}
+
+function statusOf(error: unknown): unknown {
+  return (error as { status?: unknown } | null)?.status;
+}
+
+function refusedToken(): ConfigurationError {
+  return new ConfigurationError(
+    "GitHub refused the GitHub token (401): it is wrong, expired or revoked",
+  );
 }

@@ -1,6 +1,8 @@
 /**
- * The retry strategy of a long batch of calls (the reconciler's sweep), where being throttled is
- * expected and the batch has minutes rather than GitHub's 10 seconds.
+ * The retry strategy of every AWS client the functions build (see aws-config.ts): made for a long
+ * batch of calls (the reconciler's sweep), where being throttled is expected and the batch has
+ * minutes, and used without its pacer by the webhook, which retries throttling until its budget's
+ * deadline.
  *
  * - Throttling is never a reason to give up: a throttled call is retried after a short backoff
  *   (exponential, full jitter, capped at `maxDelayMs`) without drawing on a retry quota, so one sweep
@@ -15,6 +17,7 @@
  *   but against a limit without burst capacity it settles at about half the accepted rate.)
  */
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
+import { AWS_CONFIGURATION_ERRORS } from "../core/errors.js";
 
 export interface PacerOptions {
   /** Throttling cuts the rate to this share of itself (default 0.9). */
@@ -103,6 +106,8 @@ export interface SweepRetryOptions {
   maxDelayMs?: number;
   /** Paces every attempt of the client's calls (default: a new one for this strategy). */
   pacer?: ThrottlePacer;
+  /** `false`: no pacing, each call only backs off (the webhook's clients). Default `true`. */
+  pace?: boolean;
   /** A number in [0, 1); `Math.random` unless a test fixes it. */
   random?: () => number;
 }
@@ -128,26 +133,31 @@ export class SweepRetryStrategy implements RetryStrategyV2 {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly random: () => number;
-  readonly pacer: ThrottlePacer;
+  /** `undefined` when the strategy does not pace (`pace: false`). */
+  readonly pacer: ThrottlePacer | undefined;
 
   constructor(private readonly options: SweepRetryOptions) {
     this.maxThrottledAttempts = options.maxThrottledAttempts ?? 100;
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 1000;
     this.random = options.random ?? Math.random;
-    this.pacer = options.pacer ?? new ThrottlePacer();
+    this.pacer = options.pace === false ? undefined : (options.pacer ?? new ThrottlePacer());
   }
 
   async acquireInitialRetryToken(_scope: string): Promise<RetryToken> {
-    await this.pacer.turn();
+    await this.pacer?.turn();
     return new SweepRetryToken(0, 0);
   }
 
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
-    if (info.errorType === "THROTTLING") this.pacer.throttled();
+    // A misconfiguration is never retried, even when the SDK counts it as throttling
+    // (LimitExceededException: a quota is used up) or as transient.
+    const misconfigured = info.error !== undefined && AWS_CONFIGURATION_ERRORS.has(info.error.name);
+    if (info.errorType === "THROTTLING" && !misconfigured) this.pacer?.throttled();
     const attempts = token.getRetryCount() + 1;
-    const limit =
-      info.errorType === "THROTTLING"
+    const limit = misconfigured
+      ? 0
+      : info.errorType === "THROTTLING"
         ? this.maxThrottledAttempts
         : info.errorType === "TRANSIENT"
           ? this.options.maxAttempts
@@ -155,12 +165,12 @@ export class SweepRetryStrategy implements RetryStrategyV2 {
     if (attempts >= limit) throw info.error ?? new Error("no retry for this error");
     const delay = this.backoffMs(token.getRetryCount());
     await new Promise((resolve) => setTimeout(resolve, delay));
-    await this.pacer.turn();
+    await this.pacer?.turn();
     return new SweepRetryToken(attempts, 0);
   }
 
   recordSuccess(_token: RetryToken): void {
-    this.pacer.succeeded();
+    this.pacer?.succeeded();
   }
 
   /** Full jitter: anywhere from 0 to the capped exponential delay for the n-th retry (0-based). */

@@ -10,6 +10,7 @@
  */
 import { sameRepository, type ClassifyOptions, type PullRequest } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
+import { classifyError } from "../core/errors.js";
 import {
   cloneNumberOf,
   imagesByPullRequest,
@@ -44,6 +45,12 @@ export interface ReconcileSummary {
   imagesDeleted: number[];
   unchanged: number[];
   errors: string[];
+  /**
+   * What was not reconciled because the deployment is misconfigured (a ConfigurationError, or an
+   * AWS error such as AccessDenied or a declaration CodePipeline refuses: see core/errors.ts):
+   * retrying will not help until someone fixes it. Present only when there is some.
+   */
+  misconfigured?: string[];
 }
 
 export interface ReconcilePorts {
@@ -108,7 +115,7 @@ export async function reconcile(
     imageIds = images;
     open = openList;
   } catch (error) {
-    summary.errors.push(`sweep not started: ${message(error)}`);
+    report(summary, `sweep not started: ${message(error)}`, error);
     return finish(summary);
   }
   if (open === undefined) summary.errors.push(NO_TOKEN_MESSAGE);
@@ -227,7 +234,7 @@ export async function reconcile(
     options.signal,
     (task, error) => {
       const text = `pull request #${task.prNumber}: ${message(error)}`;
-      summary.errors.push(text);
+      report(summary, text, error);
       withFields(ports.logger, { pullRequest: task.prNumber }).error(
         "pull request not reconciled",
         {
@@ -237,8 +244,9 @@ export async function reconcile(
       );
     },
   );
-  // Configuration problems go with the errors, which the handler logs and the CLI prints.
-  summary.errors.push(...renamed.problems());
+  // Configuration problems are reported apart from retryable errors: a sweep cannot heal them.
+  const problems = renamed.problems();
+  if (problems.length > 0) (summary.misconfigured ??= []).push(...problems);
   if (unchecked.length > 0) {
     summary.errors.push(
       `GitHub's rate limit is used up: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,
@@ -285,7 +293,7 @@ class RepositoryChecks {
     const now = this.found?.fullName;
     if (now !== undefined && !sameRepository(now, this.name)) {
       problems.push(
-        `configuration: GitHub now calls repository ${this.name} ${now} (renamed or transferred; same id ${this.found?.id}): set the stack's branchline:repository to ${now} and run pulumi up. Until then the webhook ignores its deliveries; this sweep matched its pull requests by id`,
+        `GitHub now calls repository ${this.name} ${now} (renamed or transferred; same id ${this.found?.id}): set the stack's branchline:repository to ${now} and run pulumi up. Until then the webhook ignores its deliveries; this sweep matched its pull requests by id`,
       );
     }
     if (this.unmatched.length > 0) {
@@ -294,7 +302,7 @@ class RepositoryChecks {
           ? `the repository's id could not be read (${this.failure})`
           : `their repository's id is not ${this.name}'s`;
       problems.push(
-        `configuration: GitHub answered for ${this.name} with pull request(s) of another repository, left alone (nothing deleted): ${list(this.unmatched)}; ${why}. Check the stack's branchline:repository: it must name the source pipeline's repository as GitHub names it now`,
+        `GitHub answered for ${this.name} with pull request(s) of another repository, left alone (nothing deleted): ${list(this.unmatched)}; ${why}. Check the stack's branchline:repository: it must name the source pipeline's repository as GitHub names it now`,
       );
     }
     return problems;
@@ -343,6 +351,12 @@ function list(numbers: number[]): string {
     .sort((a, b) => a - b)
     .map((n) => `#${n}`)
     .join(", ");
+}
+
+/** Adds `text` to `misconfigured` for a configuration problem, otherwise to `errors`. */
+function report(summary: ReconcileSummary, text: string, error: unknown): void {
+  if (classifyError(error) === "configuration") (summary.misconfigured ??= []).push(text);
+  else summary.errors.push(text);
 }
 
 function message(error: unknown): string {

@@ -86,7 +86,7 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
 
   if (json) printJson(io.stdout, summary);
   else printSummary(io, summary);
-  return summary.errors.length > 0 ? 1 : 0;
+  return summary.errors.length > 0 || (summary.misconfigured?.length ?? 0) > 0 ? 1 : 0;
 }
 
 function printSummary(io: CliIo, summary: ReconcileSummary): void {
@@ -100,4 +100,8 @@ function printSummary(io: CliIo, summary: ReconcileSummary): void {
     `errors:         ${summary.errors.length === 0 ? "none" : summary.errors.length}`,
   );
   for (const error of summary.errors) line(io.stdout, `  - ${error}`);
+  if (summary.misconfigured) {
+    line(io.stdout, `misconfigured:  ${summary.misconfigured.length}`);
+    for (const problem of summary.misconfigured) line(io.stdout, `  - ${problem}`);
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * The raw webhook request as the handler sees it, and the pure steps that turn it into a payload:
- * header look-up in any case, base64 decoding, and JSON or form-encoded bodies.
+ * header look-up in any case, base64 decoding, and JSON or form-encoded bodies (told apart by the
+ * signed bytes, not by a header).
  */
 import { BadRequestError } from "./errors.js";
 
@@ -28,24 +29,36 @@ export function rawBody(request: RawRequest): string {
 /** The largest nesting depth accepted in a payload; GitHub's payloads stay far below it. */
 const MAX_DEPTH = 64;
 
+/** True when the first character other than JSON's whitespace is the `{` that opens an object. */
+function isJsonObjectText(body: string): boolean {
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return c === 0x7b;
+  }
+  return false;
+}
+
 /**
- * Parses a delivery's body: `application/json`, or `application/x-www-form-urlencoded` with the JSON
- * in a `payload` field. Anything else, or JSON that is not an object, is a bad request.
+ * Parses a delivery's body. Its format comes from the signed bytes alone, never from
+ * `Content-Type`, which the signature does not cover: a JSON document (first character other than
+ * whitespace `{`), or a form body (`application/x-www-form-urlencoded`) whose only field is
+ * `payload`, holding the JSON. So a signed JSON delivery whose text happens to contain
+ * `&payload=...` (a pull request title can) is read as the JSON it is, whatever header comes with
+ * it. Anything else, or JSON that is not an object, is a bad request.
  */
-export function parsePayload(
-  body: string,
-  contentType: string | undefined,
-): Record<string, unknown> {
-  const mediaType = (contentType ?? "application/json").split(";")[0]?.trim().toLowerCase();
+export function parsePayload(body: string): Record<string, unknown> {
   let json: string;
-  if (mediaType === "application/x-www-form-urlencoded") {
-    const payload = new URLSearchParams(body).get("payload");
-    if (payload === null) throw new BadRequestError("form-encoded delivery has no payload field");
-    json = payload;
-  } else if (mediaType === "application/json" || mediaType === "") {
+  if (isJsonObjectText(body)) {
     json = body;
   } else {
-    throw new BadRequestError(`unsupported content type: ${mediaType}`);
+    const fields = [...new URLSearchParams(body)];
+    const only = fields.length === 1 ? fields[0] : undefined;
+    if (only?.[0] !== "payload") {
+      throw new BadRequestError(
+        "the body is neither a JSON object nor a form whose only field is payload",
+      );
+    }
+    json = only[1];
   }
   if (exceedsDepth(json, MAX_DEPTH)) {
     throw new BadRequestError(`payload nests deeper than ${MAX_DEPTH} levels`);

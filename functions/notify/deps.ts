@@ -8,7 +8,6 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { CodePipelineStore } from "../adapters/codepipeline.js";
-import { createOctokit } from "../adapters/github.js";
 import {
   GitHubIdentity,
   OctokitCommitStatuses,
@@ -17,7 +16,7 @@ import {
 import { createLogger } from "../adapters/logger.js";
 import { CodePipelineExecutions } from "../adapters/pipeline-executions.js";
 import { secretReader } from "../adapters/secrets.js";
-import { lazy } from "../adapters/services.js";
+import { lazy, tokenOctokit } from "../adapters/services.js";
 import { SnsNotifications } from "../adapters/sns.js";
 import { cachedSourceFacts, type FeedbackPorts } from "../app/feedback.js";
 import { MESSAGES } from "../app/messages.js";
@@ -61,7 +60,7 @@ export function defaultNotifyDeps(
       };
       const token = githubToken();
       if (token) {
-        const octokit = createOctokit(await token(), settings().githubApiUrl, signal);
+        const octokit = await tokenOctokit(token, settings().githubApiUrl, signal);
         ports.github = {
           statuses: new OctokitCommitStatuses(octokit),
           comments: new OctokitPullRequestComments(octokit, identity),

@@ -19,6 +19,7 @@ import type {
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
 import type { Settings } from "../app/settings.js";
 import { teardown, type TeardownSummary } from "../app/teardown.js";
+import { classifyError } from "../core/errors.js";
 
 export interface ReconcileServices {
   pipelines: PipelineStore;
@@ -179,16 +180,21 @@ function createSweep(deps: ReconcileDeps) {
       );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      const text = `sweep not started: ${message}`;
+      const misconfigured = classifyError(error) === "configuration";
       summary = {
         created: [],
         updated: [],
         deleted: [],
         imagesDeleted: [],
         unchanged: [],
-        errors: [`sweep not started: ${message}`],
+        errors: misconfigured ? [] : [text],
+        ...(misconfigured ? { misconfigured: [text] } : {}),
       };
     }
     for (const error of summary.errors) deps.logger.error("reconcile error", { ...trigger, error });
+    for (const error of summary.misconfigured ?? [])
+      deps.logger.error("reconcile misconfiguration", { ...trigger, error });
     deps.logger.info("reconciled", {
       ...trigger,
       created: summary.created.length,
@@ -197,6 +203,7 @@ function createSweep(deps: ReconcileDeps) {
       imagesDeleted: summary.imagesDeleted.length,
       unchanged: summary.unchanged.length,
       errors: summary.errors.length,
+      misconfigured: summary.misconfigured?.length ?? 0,
       durationMs: Date.now() - started,
     });
     return summary;

@@ -34,7 +34,7 @@ import {
 import { UnauthorizedError } from "../core/errors.js";
 import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
 import { cloneName } from "../shared/names.js";
-import { errorResponse, outcomeOf, respond, type Response } from "./responses.js";
+import { errorResponse, failureLog, outcomeOf, respond, type Response } from "./responses.js";
 
 /** What one invocation works with; built per invocation around the container's clients. */
 export interface Services {
@@ -51,6 +51,11 @@ export interface Services {
 export interface WebhookDeps {
   settings: () => Settings;
   webhookSecret: () => Promise<string>;
+  /**
+   * Reads the webhook secret again after a signature mismatch (it may have rotated); resolves to
+   * the new value, or `undefined` when there is none or the last read is too recent.
+   */
+  refreshWebhookSecret?: () => Promise<string | undefined>;
   services: (signal: AbortSignal) => Promise<Services> | Services;
   verify: (secret: string, body: string, signature: string) => Promise<boolean>;
   logger: Logger;
@@ -83,13 +88,15 @@ export function createHandler(deps: WebhookDeps) {
       event: header(request.headers, "x-github-event"),
     };
     const logger = withFields(deps.logger, fields);
+    const state = { authenticated: false };
     let response: Response;
     try {
-      response = await handle(deps, request, fields, budget(deps, context));
+      response = await handle(deps, request, fields, budget(deps, context), state);
     } catch (error) {
-      response = errorResponse(error);
-      if (response.statusCode >= 500) {
-        logger.error("delivery failed", { error: error instanceof Error ? error.name : "unknown" });
+      response = errorResponse(error, state);
+      if (response.statusCode >= 422) {
+        const { level, fields: details } = failureLog(error);
+        logger[level]("delivery failed", details);
       }
     }
     logger.info("delivery handled", {
@@ -112,11 +119,13 @@ async function handle(
   request: RawRequest,
   fields: Record<string, unknown>,
   budgetMs: number,
+  state: { authenticated: boolean },
 ): Promise<Response> {
   const body = rawBody(request);
   await authenticate(deps, request, body);
+  state.authenticated = true;
 
-  const payload = parsePayload(body, header(request.headers, "content-type"));
+  const payload = parsePayload(body);
   const first = preclassify(header(request.headers, "x-github-event"), payload);
   if (first.kind === "ping") return respond(200, { outcome: "pong" });
   if (first.kind === "ignore") return respond(202, { outcome: "ignored", reason: first.reason });
@@ -154,9 +163,30 @@ async function authenticate(deps: WebhookDeps, request: RawRequest, body: string
     );
   }
   const secret = await deps.webhookSecret();
-  if (!(await deps.verify(secret, body, signature))) {
-    throw new UnauthorizedError("signature does not match the payload");
+  if (await deps.verify(secret, body, signature)) return;
+  if (await verifyWithRotatedSecret(deps, body, signature)) return;
+  throw new UnauthorizedError("signature does not match the payload");
+}
+
+/**
+ * After a mismatch, the secret may have rotated since this container read it: read it once more
+ * (at most once a minute: see functions/adapters/secrets.ts) and check again. A failed read leaves
+ * the answer a 401.
+ */
+async function verifyWithRotatedSecret(
+  deps: WebhookDeps,
+  body: string,
+  signature: string,
+): Promise<boolean> {
+  if (!deps.refreshWebhookSecret) return false;
+  let fresh: string | undefined;
+  try {
+    fresh = await deps.refreshWebhookSecret();
+  } catch (error) {
+    deps.logger.warn("could not read the webhook secret again", failureLog(error).fields);
+    return false;
   }
+  return fresh !== undefined && (await deps.verify(fresh, body, signature));
 }
 
 /**

@@ -1,15 +1,24 @@
 /**
  * Every answer the webhook gives, and the one place where errors become status codes. Error objects
- * are never serialised: the body carries a message written for the person reading GitHub's delivery
- * log.
+ * are never serialised, and no answer carries an AWS or SDK message, an ARN or an account id: the
+ * body says what kind of failure it was, in words for the person reading GitHub's delivery log, and
+ * the details go to the function's log (see `failureLog`).
+ *
+ * | kind (core/errors.ts `classifyError`)                              | status | outcome        |
+ * | ------------------------------------------------------------------ | ------ | -------------- |
+ * | UnauthorizedError                                                  | 401    | unauthorized   |
+ * | BadRequestError                                                    | 400    | bad-request    |
+ * | ConflictError                                                      | 409    | conflict       |
+ * | ConfigurationError, AWS configuration errors (AccessDenied, ...)   | 422    | misconfigured  |
+ * | throttling, 5xx, network errors, GitHub rate limit, other failures | 503    | failed         |
+ * | the time budget ran out, a call timed out                          | 503    | timed-out      |
+ * | a bug (TypeError, RangeError, an AWS error no branch expects, ...) | 500    | internal-error |
+ *
+ * Before the signature is verified the caller may be anyone, so a misconfiguration is answered
+ * without naming it (`authenticated: false`).
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import {
-  BadRequestError,
-  ConfigurationError,
-  ConflictError,
-  UnauthorizedError,
-} from "../core/errors.js";
+import { classifyError, ConfigurationError, redact, type ErrorKind } from "../core/errors.js";
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
@@ -31,35 +40,88 @@ export function outcomeOf(response: Response): string | undefined {
   return outcomes.get(response);
 }
 
+export interface ErrorContext {
+  /** True once the delivery's signature has been verified: the caller is GitHub. */
+  authenticated: boolean;
+}
+
+export const MESSAGES = {
+  misconfiguredAnonymous: "the webhook is misconfigured; the details are in the function's log",
+  failed: "AWS or GitHub is throttling or failing for now; the reconciler will finish the job",
+  timedOut: "AWS did not answer in time; the reconciler will finish the job",
+  bug: "the webhook failed on an internal error; the details are in the function's log",
+} as const;
+
 /** The status code and message for an error thrown while handling a delivery. */
-export function errorResponse(error: unknown): Response {
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof UnauthorizedError) return respond(401, { outcome: "unauthorized", message });
-  if (error instanceof BadRequestError) return respond(400, { outcome: "bad-request", message });
-  if (error instanceof ConflictError) return respond(409, { outcome: "conflict", message });
-  if (error instanceof ConfigurationError)
-    return respond(500, { outcome: "misconfigured", message });
-  if (isTimeout(error)) {
-    return respond(503, {
-      outcome: "timed-out",
-      message: "AWS did not answer in time; the reconciler will finish the job",
-    });
+export function errorResponse(error: unknown, context: ErrorContext): Response {
+  const kind = classifyError(error);
+  switch (kind) {
+    case "unauthorized":
+      return respond(401, { outcome: "unauthorized", message: ownMessage(error) });
+    case "bad-request":
+      return respond(400, { outcome: "bad-request", message: ownMessage(error) });
+    case "conflict":
+      return respond(409, { outcome: "conflict", message: ownMessage(error) });
+    case "configuration":
+      return respond(422, {
+        outcome: "misconfigured",
+        message: context.authenticated
+          ? configurationMessage(error)
+          : MESSAGES.misconfiguredAnonymous,
+      });
+    case "timeout":
+      return respond(503, { outcome: "timed-out", message: MESSAGES.timedOut });
+    case "transient":
+      return respond(503, { outcome: "failed", message: MESSAGES.failed });
+    case "bug":
+      return respond(500, { outcome: "internal-error", message: MESSAGES.bug });
   }
-  return respond(503, {
-    outcome: "failed",
-    message: `AWS refused or failed the request (${errorName(error)}); the reconciler will finish the job`,
-  });
 }
 
-export function isTimeout(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error.name === "AbortError" ||
-      error.name === "TimeoutError" ||
-      error.name === "RequestTimeout")
-  );
+/**
+ * What the log records about a failed delivery: the error's kind, name and message (which may name
+ * ARNs: the log is the operator's), and for a bug its stack.
+ */
+export function failureLog(error: unknown): {
+  level: "warn" | "error";
+  fields: Record<string, unknown>;
+} {
+  const kind: ErrorKind = classifyError(error);
+  const fields: Record<string, unknown> = {
+    errorKind: kind,
+    error: error instanceof Error ? error.name : typeof error,
+    errorMessage: error instanceof Error ? error.message : String(error),
+  };
+  if (kind === "bug" && error instanceof Error && error.stack) fields["stack"] = error.stack;
+  const level = kind === "configuration" || kind === "bug" ? "error" : "warn";
+  return { level, fields };
 }
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : "unknown error";
+/** The message of one of our own domain errors (written for the caller), without ARNs. */
+function ownMessage(error: unknown): string {
+  return redact(error instanceof Error ? error.message : String(error));
 }
+
+/**
+ * Our own ConfigurationError names the problem; an AWS error that means misconfiguration is named
+ * by its kind only (its message may name the role's ARN).
+ */
+function configurationMessage(error: unknown): string {
+  if (error instanceof ConfigurationError) return ownMessage(error);
+  const name = error instanceof Error ? error.name : "an error";
+  return `${AWS_PROBLEMS[name] ?? "AWS refused the request as invalid: check the source pipeline"} (${name}); the details are in the function's log`;
+}
+
+/** What each AWS error of core/errors.ts AWS_CONFIGURATION_ERRORS says about the deployment. */
+const AWS_PROBLEMS: Readonly<Record<string, string>> = {
+  AccessDeniedException: "AWS refused the function a permission it needs",
+  AccessDenied: "AWS refused the function a permission it needs",
+  AuthorizationError: "AWS refused the function a permission it needs",
+  UnauthorizedOperation: "AWS refused the function a permission it needs",
+  UnrecognizedClientException: "AWS does not accept the function's credentials",
+  InvalidClientTokenId: "AWS does not accept the function's credentials",
+  LimitExceededException: "an AWS quota is used up",
+  RepositoryNotFoundException: "the ECR repository does not exist",
+  ResourceNotFoundException: "a resource the deployment names does not exist",
+  DecryptionFailure: "Secrets Manager cannot decrypt a secret with its KMS key",
+};

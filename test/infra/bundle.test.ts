@@ -171,7 +171,10 @@ describe("infra/bundle (the reconcile and notify Lambdas as pulumi up ships them
       deleted: [],
       imagesDeleted: [],
       unchanged: [],
-      errors: [`sweep not started: environment variable ${ENV.sourcePipelineName} is not set`],
+      errors: [],
+      misconfigured: [
+        `sweep not started: environment variable ${ENV.sourcePipelineName} is not set`,
+      ],
     });
   });
 

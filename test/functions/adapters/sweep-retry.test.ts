@@ -173,6 +173,31 @@ describe("SweepRetryStrategy", () => {
     });
   }
 
+  it("never retries an error that means misconfiguration, even one the SDK counts as throttling", async () => {
+    const shared = pacer();
+    const strategy = new SweepRetryStrategy({ maxAttempts: 10, pacer: shared, random: () => 0 });
+    const token = await strategy.acquireInitialRetryToken("");
+    for (const [type, name] of [
+      ["THROTTLING", "LimitExceededException"],
+      ["TRANSIENT", "AccessDeniedException"],
+    ] as const) {
+      const error = await rejection(strategy.refreshRetryTokenForRetry(token, failure(type, name)));
+      expect(error.name).to.equal(name);
+    }
+    expect(shared.rate).to.equal(undefined);
+  });
+
+  it("without pacing (the webhook's clients) only backs off, however often it is throttled", async () => {
+    const strategy = new SweepRetryStrategy({ maxAttempts: 3, pace: false, random: () => 0 });
+    expect(strategy.pacer).to.equal(undefined);
+    let token = await strategy.acquireInitialRetryToken("");
+    for (let i = 0; i < 20; i++) {
+      token = await strategy.refreshRetryTokenForRetry(token, failure("THROTTLING"));
+    }
+    strategy.recordSuccess(token);
+    expect(token.getRetryCount()).to.equal(20);
+  });
+
   it("backs off with full jitter: 0 up to 100 ms doubling, capped at 1 s", () => {
     const high = new SweepRetryStrategy({ maxAttempts: 3, pacer: pacer(), random: () => 0.5 });
     expect([0, 1, 2, 3, 4, 10].map((n) => high.backoffMs(n))).to.deep.equal([
@@ -190,6 +215,29 @@ describe("SweepRetryStrategy", () => {
     expect(shared.rate).to.equal(undefined);
     await strategy.refreshRetryTokenForRetry(token, failure("THROTTLING"));
     expect(shared.rate).to.be.a("number");
+  });
+});
+
+describe("webhook clients against a throttled double", function () {
+  const wire = useWireDoubles({ github: false, seed: false });
+
+  it("retry a throttled call until the caller's deadline, then give up with the abort", async () => {
+    wire.aws.reset();
+    wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
+    wire.aws.inject({ operation: "GetPipeline", error: "ThrottlingException", times: 10_000 });
+    const client = new CodePipelineClient(awsClientConfig());
+    try {
+      const error = await rejection(
+        client.send(new GetPipelineCommand({ name: "hello-world" }), {
+          abortSignal: AbortSignal.timeout(3000),
+        }),
+      );
+      expect(["AbortError", "TimeoutError"]).to.include(error.name);
+      // Far more than the 4 attempts the webhook used to give up after.
+      expect(wire.aws.callCount("GetPipeline")).to.be.greaterThan(4);
+    } finally {
+      client.destroy();
+    }
   });
 });
 

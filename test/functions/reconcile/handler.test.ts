@@ -269,7 +269,7 @@ describe("reconcile handler (wire level)", function () {
     });
   });
 
-  it("reports one pull request's failure and still does the others", async () => {
+  it("reports one pull request's misconfiguration apart from retryable errors and still does the others", async () => {
     for (const n of [2, 3, 4]) wire.github.addPullRequest(pullRequest(n));
     wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
     seedClone(5);
@@ -280,12 +280,25 @@ describe("reconcile handler (wire level)", function () {
     const summary = await sweep();
     expect(summary.created).to.have.length(2);
     expect(summary.deleted).to.deep.equal([5]);
-    expect(summary.errors).to.have.length(1);
+    expect(summary.errors).to.deep.equal([]);
     const failed = [2, 3, 4].find((n) => !summary.created.includes(n));
-    expect(summary.errors[0]).to.equal(`pull request #${failed}: stage Build is invalid`);
+    expect(summary.misconfigured).to.deep.equal([
+      `pull request #${failed}: stage Build is invalid`,
+    ]);
+    const line = wire.logger.lines.find((l) => l.message === "reconciled");
+    expect(line?.fields).to.deep.include({ errors: 0, misconfigured: 1 });
     const errorLine = wire.logger.lines.find((l) => l.message === "pull request not reconciled");
     expect(errorLine?.level).to.equal("error");
     expect(errorLine?.fields).to.include({ pullRequest: failed, error: "stage Build is invalid" });
+  });
+
+  it("counts a transient failure that outlasts the retries among the errors", async () => {
+    wire.github.addPullRequest(pullRequest(2));
+    wire.aws.inject({ operation: "CreatePipeline", error: "InternalFailure", times: 20 });
+    const summary = await sweep();
+    expect(summary.errors).to.have.length(1);
+    expect(summary.errors[0]).to.match(/^pull request #2: /);
+    expect(summary.misconfigured).to.equal(undefined);
   });
 
   describe("without a GitHub token", () => {
@@ -347,11 +360,12 @@ describe("reconcile handler (wire level)", function () {
     const summary = await sweep({ SOURCE_PIPELINE_NAME: undefined }, {});
     expect(summary).to.deep.equal({
       ...empty,
-      errors: ["sweep not started: environment variable SOURCE_PIPELINE_NAME is not set"],
+      misconfigured: ["sweep not started: environment variable SOURCE_PIPELINE_NAME is not set"],
     });
     wire.aws.reset();
     const missing = await sweep();
-    expect(missing.errors).to.deep.equal([
+    expect(missing.errors).to.deep.equal([]);
+    expect(missing.misconfigured).to.deep.equal([
       "sweep not started: source pipeline hello-world does not exist",
     ]);
     expect(wire.logger.lines.filter((l) => l.message === "reconciled")).to.have.length(2);

@@ -100,7 +100,7 @@ describe("reconcile handler: pull request identity (wire level)", function () {
 
   describe("a renamed repository", () => {
     const renamedMessage = (id: number) =>
-      `configuration: GitHub now calls repository ${REPO} ${RENAMED} (renamed or transferred; same id ${id}): set the stack's branchline:repository to ${RENAMED} and run pulumi up. Until then the webhook ignores its deliveries; this sweep matched its pull requests by id`;
+      `GitHub now calls repository ${REPO} ${RENAMED} (renamed or transferred; same id ${id}): set the stack's branchline:repository to ${RENAMED} and run pulumi up. Until then the webhook ignores its deliveries; this sweep matched its pull requests by id`;
 
     it("never deletes the clones of its open pull requests, and says what to change", async () => {
       for (const n of [2, 3]) {
@@ -122,7 +122,7 @@ describe("reconcile handler: pull request identity (wire level)", function () {
         deleted: [5],
         imagesDeleted: [5],
         unchanged: [2, 3],
-        errors: [renamedMessage(id)],
+        misconfigured: [renamedMessage(id)],
       });
       expect(wire.aws.pipeline(cloneName(SOURCE, 2))).to.deep.equal(before);
       // The new clone reads the repository as the source pipeline names it, like the others.
@@ -151,7 +151,7 @@ describe("reconcile handler: pull request identity (wire level)", function () {
       wire.github.renameRepository(REPO, RENAMED);
 
       const summary = await sweep({ BUILD_DRAFT_PULL_REQUESTS: "false" });
-      expect(summary).to.deep.equal({ ...empty, unchanged: [7], errors: [renamedMessage(id)] });
+      expect(summary).to.deep.equal({ ...empty, unchanged: [7], misconfigured: [renamedMessage(id)] });
       expect(wire.github.requestsTo(`/repositories/${id}/pulls`).map((r) => r.query)).to.deep.equal(
         ["state=open&base=master&per_page=100", "state=open&base=master&per_page=100&page=2"],
       );
@@ -169,7 +169,7 @@ describe("reconcile handler: pull request identity (wire level)", function () {
       const summary = await sweep({ GITHUB_TOKEN: undefined });
       expect(summary.deleted).to.deep.equal([3]);
       expect(summary.unchanged).to.deep.equal([2]);
-      expect(summary.errors).to.include(renamedMessage(id));
+      expect(summary.misconfigured).to.include(renamedMessage(id));
       expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 2)]);
     });
   });
@@ -212,14 +212,14 @@ describe("reconcile handler: pull request identity (wire level)", function () {
     });
 
     const problem = (why: string) =>
-      `configuration: GitHub answered for ${REPO} with pull request(s) of another repository, left alone (nothing deleted): #2, #3; ${why}. Check the stack's branchline:repository: it must name the source pipeline's repository as GitHub names it now`;
+      `GitHub answered for ${REPO} with pull request(s) of another repository, left alone (nothing deleted): #2, #3; ${why}. Check the stack's branchline:repository: it must name the source pipeline's repository as GitHub names it now`;
 
     it("touches nothing and reports a configuration problem when the id cannot be read", async () => {
       unreadable = true;
       const summary = await sweep();
       expect(summary).to.deep.equal({
         ...empty,
-        errors: [
+        misconfigured: [
           problem(
             `the repository's id could not be read (GitHub answered 404 for repository ${REPO} (it does not exist, or the repository is private and needs a token))`,
           ),
@@ -235,7 +235,7 @@ describe("reconcile handler: pull request identity (wire level)", function () {
       const summary = await sweep();
       expect(summary).to.deep.equal({
         ...empty,
-        errors: [problem(`their repository's id is not ${REPO}'s`)],
+        misconfigured: [problem(`their repository's id is not ${REPO}'s`)],
       });
       expect(imageTags()).to.deep.equal(["pr-2", "pr-3"]);
       expect(writes()).to.deep.equal([0, 0, 0, 0]);

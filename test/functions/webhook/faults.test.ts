@@ -42,7 +42,7 @@ const CLOSED_PATH = [
   "ListImages",
   "BatchDeleteImage",
 ];
-/** Not retryable: the SDK gives up at once. */
+/** Not retryable: the SDK gives up at once; a misconfiguration (422), not a transient failure. */
 const ACCESS_DENIED: InjectedError = {
   status: 400,
   type: "AccessDeniedException",
@@ -176,7 +176,14 @@ describe("webhook under injected AWS faults", function () {
   }
 
   describe("opened while AWS fails", () => {
-    const cases: { name: string; fault: (operation: string) => FaultSpec; ops: string[] }[] = [
+    const cases: {
+      name: string;
+      fault: (operation: string) => FaultSpec;
+      ops: string[];
+      /** 503 for a transient failure; 422 for one that means misconfiguration. */
+      status?: number;
+      budgetMs?: number;
+    }[] = [
       {
         name: "keeps failing with a 5xx",
         fault: (operation) => ({ operation, error: "InternalFailure", times: ATTEMPTS }),
@@ -188,14 +195,16 @@ describe("webhook under injected AWS faults", function () {
         ops: ["GetPipeline"],
       },
       {
-        name: "keeps throttling",
-        fault: (operation) => ({ operation, error: "ThrottlingException", times: ATTEMPTS }),
+        name: "keeps throttling past the budget",
+        fault: (operation) => ({ operation, error: "ThrottlingException", times: 10_000 }),
         ops: ["CreatePipeline"],
+        budgetMs: 700,
       },
       {
         name: "refuses access",
         fault: (operation) => ({ operation, error: ACCESS_DENIED }),
         ops: OPENED_PATH,
+        status: 422,
       },
       {
         name: "carries out the call but every answer is lost",
@@ -208,13 +217,15 @@ describe("webhook under injected AWS faults", function () {
         ops: OPENED_PATH,
       },
     ];
-    for (const { name, fault, ops } of cases) {
+    for (const { name, fault, ops, status = 503, budgetMs } of cases) {
       for (const operation of ops) {
-        it(`${operation} ${name}: 503, no half-made clone; one reconcile creates it`, async () => {
+        it(`${operation} ${name}: ${status}, no half-made clone; one reconcile creates it`, async () => {
           gitHubShows("open");
           wire.aws.inject(fault(operation));
-          const answer = await deliver("opened");
-          expect(answer.status).to.equal(503);
+          const answer = await deliver("opened", budgetMs);
+          expect(answer.status).to.equal(status);
+          await settled();
+          wire.aws.clearFaults();
           expectWholeOrNoClone();
           expectSourceUntouched();
 
@@ -282,31 +293,42 @@ describe("webhook under injected AWS faults", function () {
   });
 
   describe("closed while AWS fails", () => {
-    const cases: { name: string; fault: (operation: string) => FaultSpec; ops: string[] }[] = [
+    const cases: {
+      name: string;
+      fault: (operation: string) => FaultSpec;
+      ops: string[];
+      /** 503 for a transient failure; 422 for one that means misconfiguration. */
+      status?: number;
+      budgetMs?: number;
+    }[] = [
       {
         name: "keeps failing with a 5xx",
         fault: (operation) => ({ operation, error: "InternalFailure", times: ATTEMPTS }),
         ops: ["DeletePipeline", "BatchDeleteImage"],
       },
       {
-        name: "keeps throttling",
-        fault: (operation) => ({ operation, error: "ThrottlingException", times: ATTEMPTS }),
+        name: "keeps throttling past the budget",
+        fault: (operation) => ({ operation, error: "ThrottlingException", times: 10_000 }),
         ops: ["ListImages"],
+        budgetMs: 700,
       },
       {
         name: "refuses access",
         fault: (operation) => ({ operation, error: ACCESS_DENIED }),
         ops: CLOSED_PATH,
+        status: 422,
       },
     ];
-    for (const { name, fault, ops } of cases) {
+    for (const { name, fault, ops, status = 503, budgetMs } of cases) {
       for (const operation of ops) {
-        it(`${operation} ${name}: 503, nothing else touched; one reconcile finishes the job`, async () => {
+        it(`${operation} ${name}: ${status}, nothing else touched; one reconcile finishes the job`, async () => {
           await openWithImages();
           gitHubShows("closed");
           wire.aws.inject(fault(operation));
-          const answer = await deliver("closed");
-          expect(answer.status).to.equal(503);
+          const answer = await deliver("closed", budgetMs);
+          expect(answer.status).to.equal(status);
+          await settled();
+          wire.aws.clearFaults();
           expectWholeOrNoClone();
           expectSourceUntouched();
           expect(tagsInRepository()).to.include.members(OTHER_TAGS);
@@ -405,11 +427,33 @@ describe("webhook under injected AWS faults", function () {
   });
 
   describe("throttling", () => {
+    it("five pull requests opened at once, CreatePipeline at 1 a second: every delivery gets its clone and a 2xx in the budget", async () => {
+      const numbers = [31, 32, 33, 34, 35];
+      wire.aws.throttle("CreatePipeline", { perSecond: 1 });
+      // One handler each: Lambda runs concurrent deliveries in separate containers.
+      const answers = await Promise.all(
+        numbers.map((number) =>
+          createHandler(defaultWebhookDeps(env, { logger: wire.logger }))(
+            signedEvent(pullRequestPayload({ number, headRef: `feature-${number}` }), {
+              secret: SECRET,
+            }),
+          ),
+        ),
+      );
+      expect(answers.map((answer) => answer.statusCode)).to.deep.equal([200, 200, 200, 200, 200]);
+      for (const number of numbers) expectCloneExists(number);
+      // Throttled on the way: the retries, not luck, got them through.
+      expect(wire.aws.calls.filter((call) => call.status === 400).length).to.be.greaterThan(0);
+    });
+
     it("a burst of openings under a CreatePipeline throttle: 200 or 503, whole clones, then one reconcile completes them", async () => {
       const numbers = Array.from({ length: 12 }, (_, i) => 100 + i);
       gitHubShows("open", numbers);
       wire.aws.throttle("CreatePipeline", { perSecond: 2 });
-      const handler = createHandler(defaultWebhookDeps(env, { logger: wire.logger }));
+      // A budget too short for all twelve at 2 a second: some answer 503.
+      const handler = createHandler(
+        defaultWebhookDeps(env, { logger: wire.logger, budgetMs: 2000 }),
+      );
       const answers = await Promise.all(
         numbers.map((number) =>
           handler(

@@ -11,6 +11,7 @@ import { GitHubComments } from "../../helpers/github-comments.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
 import {
   pullRequestPayload,
+  sign,
   signedEvent,
   type PullRequestVariant,
   type SignOptions,
@@ -109,6 +110,48 @@ describe("webhook handler (wire level)", function () {
         expect(answer, JSON.stringify(options)).to.deep.include({ status: 200 });
         expect(answer.body["outcome"]).to.equal("created");
       }
+    });
+  });
+
+  describe("forged bodies", () => {
+    it("takes the body's format from the signed bytes: a JSON delivery replayed as a form is still itself", async () => {
+      // Pull request 7 has a clone; a captured delivery of pull request 2 carries, in its title,
+      // a `closed` for pull request 7 shaped as a form field.
+      await deliver(pr({ action: "opened", number: 7, headRef: "feature-7" }));
+      expect(wire.aws.pipeline("hello-world-pr-7")).not.to.equal(undefined);
+      const smuggled = pr({ action: "closed", state: "closed", number: 7, headRef: "feature-7" });
+      const payload = pr({ action: "opened" });
+      (payload["pull_request"] as { title: string }).title =
+        `Update the README&payload=${encodeURIComponent(JSON.stringify(smuggled))}&x=`;
+      const event = signedEvent(payload, { secret: SECRET });
+      event.headers["Content-Type"] = "application/x-www-form-urlencoded";
+
+      const response = await handlerWith()(event);
+      expect(response.statusCode).to.equal(200);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "created",
+        pipeline: CLONE,
+        pullRequest: 2,
+      });
+      expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, CLONE, "hello-world-pr-7"].sort());
+    });
+
+    it("refuses a signed form with a field besides payload, or a body neither JSON nor a form", async () => {
+      const json = JSON.stringify(pr({ action: "opened" }));
+      for (const body of [
+        `${new URLSearchParams({ payload: json }).toString()}&payload=%7B%7D`,
+        `x=1&${new URLSearchParams({ payload: json }).toString()}`,
+        `[${json}]`,
+        "",
+      ]) {
+        // Signed as they are, and labelled as forms, so that only their bytes can refuse them.
+        const event = signedEvent(body, { secret: SECRET });
+        event.headers["Content-Type"] = "application/x-www-form-urlencoded";
+        event.headers["X-Hub-Signature-256"] = sign(SECRET, body);
+        const response = await handlerWith()(event);
+        expect(response.statusCode, body.slice(0, 40)).to.equal(body === "" ? 401 : 400);
+      }
+      expect(wire.aws.calls).to.deep.equal([]);
     });
   });
 
@@ -366,21 +409,10 @@ describe("webhook handler (wire level)", function () {
       const response = await handler(signedEvent(pr(), { secret: SECRET }));
       expect(response.statusCode).to.equal(503);
       expect(JSON.parse(response.body)).to.include({ outcome: "timed-out" });
-    });
-
-    it("answers 500 naming the problem when the source pipeline is missing", async () => {
-      wire.aws.reset();
-      const answer = await deliver(pr());
-      expect(answer.status).to.equal(500);
-      expect(answer.body["message"]).to.equal("source pipeline hello-world does not exist");
-    });
-
-    it("answers 500 naming a missing variable", async () => {
-      const answer = await deliver(pr(), {}, { SOURCE_PIPELINE_NAME: undefined });
-      expect(answer.status).to.equal(500);
-      expect(answer.body["message"]).to.equal(
-        "environment variable SOURCE_PIPELINE_NAME is not set",
-      );
+      // The double still carries out the late call: let it finish before the next test resets it.
+      while (wire.aws.calls.some((call) => call.status === 0)) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     });
 
     it("logs one structured line per delivery without the secret or the payload", async () => {
@@ -398,6 +430,166 @@ describe("webhook handler (wire level)", function () {
       });
       expect(wire.logger.text()).not.to.include(SECRET);
       expect(wire.logger.text()).not.to.include("Codertocat");
+    });
+  });
+
+  describe("error answers", () => {
+    const ROLE =
+      "arn:aws:sts::123456789012:assumed-role/branchline-webhook-role/branchline-webhook";
+    const denied = (action: string, resource: string) => ({
+      status: 400,
+      type: "AccessDeniedException",
+      message: `User: ${ROLE} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+    });
+
+    /** The answer says nothing an outsider could use: no ARN, no account id, no AWS message. */
+    function expectNothingInternal(body: string): void {
+      expect(body).not.to.match(/arn:|123456789012|not authorized|assumed-role|identity-based/);
+    }
+
+    it("answers 422 to an AccessDenied from CreatePipeline, naming the kind, not the ARN; the log has the details", async () => {
+      wire.aws.inject({
+        operation: "CreatePipeline",
+        error: denied(
+          "codepipeline:CreatePipeline",
+          "arn:aws:codepipeline:us-east-1:123456789012:hello-world-pr-2",
+        ),
+      });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "misconfigured",
+        message:
+          "AWS refused the function a permission it needs (AccessDeniedException); the details are in the function's log",
+      });
+      expectNothingInternal(response.body);
+      expect(wire.aws.callCount("CreatePipeline")).to.equal(1);
+      const line = wire.logger.lines.find((l) => l.message === "delivery failed");
+      expect(line?.level).to.equal("error");
+      expect(line?.fields).to.deep.include({
+        errorKind: "configuration",
+        error: "AccessDeniedException",
+      });
+      expect(String(line?.fields["errorMessage"])).to.include(ROLE);
+    });
+
+    it("answers 422 to a declaration CodePipeline refuses (InvalidStructureException), without its message", async () => {
+      wire.aws.inject({
+        operation: "CreatePipeline",
+        error: {
+          status: 400,
+          type: "InvalidStructureException",
+          message: "arn:aws:iam::123456789012:role/pipeline-role is not valid for stage Build",
+        },
+      });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)["message"]).to.match(/InvalidStructureException/);
+      expectNothingInternal(response.body);
+    });
+
+    it("answers 422 at once to a used-up pipeline quota (LimitExceededException), which the SDK counts as throttling", async () => {
+      wire.aws.inject({
+        operation: "CreatePipeline",
+        error: {
+          status: 400,
+          type: "LimitExceededException",
+          message:
+            "The number of pipelines associated with the account 123456789012 has exceeded the limit",
+        },
+        times: 100,
+      });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)["message"]).to.equal(
+        "an AWS quota is used up (LimitExceededException); the details are in the function's log",
+      );
+      expect(wire.aws.callCount("CreatePipeline")).to.equal(1);
+    });
+
+    it("tells an unauthenticated caller nothing when the secret cannot be read (AccessDenied)", async () => {
+      const arn = wire.aws.seedSecret("branchline/webhook", SECRET);
+      wire.aws.inject({
+        operation: "GetSecretValue",
+        error: denied("secretsmanager:GetSecretValue", arn),
+      });
+      const handler = handlerWith({ WEBHOOK_SECRET: undefined, WEBHOOK_SECRET_ARN: arn });
+      const response = await handler(
+        signedEvent(pr(), { secret: "a guess", signature: `sha256=${"0".repeat(64)}` }),
+      );
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "misconfigured",
+        message: "the webhook is misconfigured; the details are in the function's log",
+      });
+      expectNothingInternal(response.body);
+    });
+
+    it("never answers a secret's ARN (a secret without a string value)", async () => {
+      const arn = wire.aws.seedSecret("branchline/webhook", "");
+      const handler = handlerWith({ WEBHOOK_SECRET: undefined, WEBHOOK_SECRET_ARN: arn });
+      const response = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
+      expect(response.statusCode).to.equal(422);
+      expectNothingInternal(response.body);
+      expect(wire.logger.text()).to.include("webhook secret");
+    });
+
+    it("answers 422 naming the problem when the source pipeline is missing", async () => {
+      wire.aws.reset();
+      const answer = await deliver(pr());
+      expect(answer).to.deep.equal({
+        status: 422,
+        body: { outcome: "misconfigured", message: "source pipeline hello-world does not exist" },
+      });
+      const line = wire.logger.lines.find((l) => l.message === "delivery failed");
+      expect(line?.fields).to.deep.include({
+        errorKind: "configuration",
+        errorMessage: "source pipeline hello-world does not exist",
+      });
+    });
+
+    it("answers 422 naming a missing variable to a signed delivery", async () => {
+      const answer = await deliver(pr(), {}, { SOURCE_PIPELINE_NAME: undefined });
+      expect(answer.status).to.equal(422);
+      expect(answer.body["message"]).to.equal(
+        "environment variable SOURCE_PIPELINE_NAME is not set",
+      );
+    });
+
+    it("answers a bug with 500 and a fixed message; the stack goes to the log", async () => {
+      const deps = defaultWebhookDeps(
+        { SOURCE_PIPELINE_NAME: SOURCE, ECR_REPOSITORY_NAME: REPOSITORY, WEBHOOK_SECRET: SECRET },
+        { logger: wire.logger },
+      );
+      const bug = new TypeError("Cannot read properties of undefined (reading 'stages')");
+      const handler = createHandler({
+        ...deps,
+        settings: () => {
+          throw bug;
+        },
+      });
+      const response = await handler(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(500);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "internal-error",
+        message: "the webhook failed on an internal error; the details are in the function's log",
+      });
+      expect(response.body).not.to.include("stages");
+      const line = wire.logger.lines.find((l) => l.message === "delivery failed");
+      expect(line?.level).to.equal("error");
+      expect(line?.fields).to.deep.include({ errorKind: "bug", error: "TypeError" });
+      expect(line?.fields["stack"]).to.equal(bug.stack);
+    });
+
+    it("answers 503 to transient AWS failures, without the AWS message", async () => {
+      wire.aws.inject({ operation: "CreatePipeline", error: "InternalFailure", times: 10 });
+      const response = await handlerWith()(signedEvent(pr(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(503);
+      expect(JSON.parse(response.body)).to.deep.equal({
+        outcome: "failed",
+        message:
+          "AWS or GitHub is throttling or failing for now; the reconciler will finish the job",
+      });
     });
   });
 
@@ -421,16 +613,170 @@ describe("webhook handler (wire level)", function () {
       expect(wire.aws.callCount("GetSecretValue")).to.equal(0);
     });
 
-    it("answers 503 and tries again later when the secret cannot be read", async () => {
+    it("answers 422 without naming the secret when it cannot be read, and tries again later", async () => {
       const handler = handlerWith({
         WEBHOOK_SECRET: undefined,
         WEBHOOK_SECRET_ARN: "branchline/missing",
       });
       const first = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
-      expect(first.statusCode).to.equal(503);
+      expect(first.statusCode).to.equal(422);
+      expect(JSON.parse(first.body)).to.deep.equal({
+        outcome: "misconfigured",
+        message: "the webhook is misconfigured; the details are in the function's log",
+      });
       wire.aws.seedSecret("branchline/missing", SECRET);
       const second = await handler(signedEvent({ zen: "z" }, { secret: SECRET, event: "ping" }));
       expect(second.statusCode).to.equal(200);
+    });
+  });
+
+  describe("secret rotation", () => {
+    /** A clock the secret readers go by; only the test moves it. */
+    let now: number;
+    beforeEach(() => {
+      now = 1_000_000;
+    });
+
+    function rotatingHandler(env: Record<string, string | undefined>) {
+      return createHandler(
+        defaultWebhookDeps(
+          { SOURCE_PIPELINE_NAME: SOURCE, ECR_REPOSITORY_NAME: REPOSITORY, ...env },
+          { logger: wire.logger, now: () => now },
+        ),
+      );
+    }
+
+    it("reads a rotated webhook secret again on a signature mismatch, at most once a minute", async () => {
+      const arn = wire.aws.seedSecret("branchline/webhook", SECRET);
+      const handler = rotatingHandler({ WEBHOOK_SECRET_ARN: arn });
+      const ping = async (secret: string) =>
+        (await handler(signedEvent({ zen: "z" }, { secret, event: "ping" }))).statusCode;
+      const reads = () => wire.aws.callCount("GetSecretValue");
+
+      expect(await ping(SECRET)).to.equal(200);
+      expect(reads()).to.equal(1);
+
+      wire.aws.seedSecret(arn, "rotated once");
+      now += 61_000;
+      expect(await ping("rotated once")).to.equal(200);
+      expect(reads()).to.equal(2);
+      expect(await ping("rotated once")).to.equal(200);
+      expect(reads()).to.equal(2);
+
+      // Forged deliveries cost at most one read a minute.
+      for (let i = 0; i < 5; i++) expect(await ping("a forgery")).to.equal(401);
+      expect(reads()).to.equal(2);
+      now += 61_000;
+      for (let i = 0; i < 5; i++) expect(await ping("a forgery")).to.equal(401);
+      expect(reads()).to.equal(3);
+
+      // A rotation less than a minute after the last read is picked up once the minute is over.
+      wire.aws.seedSecret(arn, "rotated twice");
+      now += 30_000;
+      expect(await ping("rotated twice")).to.equal(401);
+      expect(reads()).to.equal(3);
+      now += 31_000;
+      expect(await ping("rotated twice")).to.equal(200);
+      expect(reads()).to.equal(4);
+      expect(wire.logger.text()).not.to.match(/rotated once|rotated twice/);
+    });
+
+    it("never reads a plain WEBHOOK_SECRET again", async () => {
+      const handler = rotatingHandler({ WEBHOOK_SECRET: SECRET });
+      now += 61_000;
+      const response = await handler(signedEvent({ zen: "z" }, { secret: "other", event: "ping" }));
+      expect(response.statusCode).to.equal(401);
+      expect(wire.aws.calls).to.deep.equal([]);
+    });
+
+    describe("of the GitHub token", () => {
+      let github: GitHubApiDouble;
+      /** The Authorization header GitHub accepts now. */
+      let accepted: string;
+
+      before(async () => {
+        github = new GitHubApiDouble();
+        await github.start();
+        for (const method of ["GET", "POST", "PATCH"]) {
+          github.on(method, /.*/, (_match, request) =>
+            request.authorization === accepted
+              ? undefined
+              : { status: 401, body: { message: "Bad credentials" } },
+          );
+        }
+      });
+
+      after(() => github.close());
+
+      beforeEach(() => {
+        github.reset();
+        github.addPullRequest({
+          number: 2,
+          state: "open",
+          head: {
+            ref: "changes",
+            sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            repo: "Codertocat/Hello-World",
+          },
+          base: { ref: "master", repo: "Codertocat/Hello-World" },
+        });
+      });
+
+      it("reads the token again when GitHub answers 401, and retries once with the new one", async () => {
+        const arn = wire.aws.seedSecret("branchline/github-token", "ghs_before");
+        accepted = "token ghs_before";
+        const handler = rotatingHandler({
+          WEBHOOK_SECRET: SECRET,
+          GITHUB_TOKEN_SECRET_ARN: arn,
+          GITHUB_API_URL: github.url,
+        });
+        const deliverTo = async (action: string) => {
+          const response = await handler(signedEvent(pr({ action }), { secret: SECRET }));
+          return { status: response.statusCode, body: JSON.parse(response.body) as unknown };
+        };
+        expect((await deliverTo("opened")).status).to.equal(200);
+        expect(wire.aws.callCount("GetSecretValue")).to.equal(1);
+
+        wire.aws.seedSecret(arn, "ghs_after");
+        accepted = "token ghs_after";
+        now += 61_000;
+        github.requests.length = 0;
+        expect(await deliverTo("synchronize")).to.deep.equal({
+          status: 200,
+          body: { outcome: "unchanged", pipeline: CLONE, pullRequest: 2 },
+        });
+        expect(wire.aws.callCount("GetSecretValue")).to.equal(2);
+        expect(github.requests.map((request) => request.authorization)).to.deep.equal([
+          "token ghs_before",
+          "token ghs_after",
+        ]);
+
+        github.requests.length = 0;
+        expect((await deliverTo("synchronize")).status).to.equal(200);
+        expect(github.requests.map((request) => request.authorization)).to.deep.equal([
+          "token ghs_after",
+        ]);
+        expect(wire.aws.callCount("GetSecretValue")).to.equal(2);
+      });
+
+      it("answers 422 when GitHub refuses the token and no newer one is stored", async () => {
+        const arn = wire.aws.seedSecret("branchline/github-token", "ghs_revoked");
+        accepted = "token ghs_something-else";
+        const handler = rotatingHandler({
+          WEBHOOK_SECRET: SECRET,
+          GITHUB_TOKEN_SECRET_ARN: arn,
+          GITHUB_API_URL: github.url,
+        });
+        now += 61_000;
+        const response = await handler(signedEvent(pr(), { secret: SECRET }));
+        expect(response.statusCode).to.equal(422);
+        expect(JSON.parse(response.body)).to.deep.equal({
+          outcome: "misconfigured",
+          message: "GitHub refused the GitHub token (401): it is wrong, expired or revoked",
+        });
+        expect(response.body).not.to.include("ghs_");
+        expect(wire.logger.text()).not.to.include("ghs_");
+      });
     });
   });
 

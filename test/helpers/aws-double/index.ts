@@ -296,6 +296,11 @@ export class AwsDouble {
     this.faults.push({ ...fault, remaining: fault.times ?? 1 });
   }
 
+  /** Forgets the injected faults not used up yet (state, calls and throttles stay). */
+  clearFaults(): void {
+    this.faults = [];
+  }
+
   /** Token bucket per operation ("*" for all): calls beyond `perSecond` get ThrottlingException. */
   throttle(operation: string, limit: { perSecond: number }): void {
     this.buckets.set(operation, {
