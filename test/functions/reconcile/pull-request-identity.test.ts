@@ -138,7 +138,7 @@ describe("reconcile handler: pull request identity (wire level)", function () {
         ["/repos/Codertocat/Hello-World/pulls/5", `token ${TOKEN}`],
         [`/repositories/${id}/pulls/5`, `token ${TOKEN}`],
       ]);
-      const logged = wire.logger.lines.filter((l) => l.message === "reconcile error");
+      const logged = wire.logger.lines.filter((l) => l.message === "reconcile misconfiguration");
       expect(logged.map((l) => [l.level, l.fields["error"]])).to.deep.equal([
         ["error", renamedMessage(id)],
       ]);
