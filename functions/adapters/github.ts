@@ -5,7 +5,7 @@ import {
   type GitHubPullRequests,
   type OpenPullRequests,
 } from "../app/ports.js";
-import type { PullRequest } from "../core/classify.js";
+import { normaliseTimestamp, type PullRequest } from "../core/classify.js";
 import { BadRequestError } from "../core/errors.js";
 
 /** An Octokit client; without a token it is anonymous (public repositories, a low rate limit). */
@@ -63,6 +63,7 @@ interface GitHubPullRequestData {
   draft?: boolean | undefined;
   head: { ref: string; sha: string; repo: { full_name: string } | null };
   base: { ref: string; repo: { full_name: string } };
+  updated_at?: string | undefined;
 }
 
 function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
@@ -75,6 +76,7 @@ function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
     headRepository: data.head.repo?.full_name,
     baseBranch: data.base.ref,
     baseRepository: data.base.repo.full_name,
+    updatedAt: data.updated_at === undefined ? undefined : normaliseTimestamp(data.updated_at),
   };
 }
 

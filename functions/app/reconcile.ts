@@ -12,7 +12,7 @@ import type { ClassifyOptions, PullRequest } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
 import { cloneNumberOf, imagesByPullRequest, verdictFor } from "../core/reconcile.js";
 import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
-import { cloneName } from "../shared/names.js";
+import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import {
   GitHubRateLimitError,
   withFields,
@@ -22,6 +22,7 @@ import {
   type Logger,
   type OpenPullRequests,
   type PipelineStore,
+  type PullRequestMarks,
 } from "./ports.js";
 import {
   PullRequestPipelines,
@@ -47,6 +48,12 @@ export interface ReconcilePorts {
   pullRequests: GitHubPullRequests;
   /** Lists open pull requests; `undefined` when no GitHub token is configured. */
   openPullRequests: OpenPullRequests | undefined;
+  /**
+   * The pull requests' high-water marks; `undefined`: none. Before acting on a pull request the
+   * sweep advances its mark to what GitHub showed, and leaves it to the newer event when one was
+   * processed since.
+   */
+  marks?: PullRequestMarks | undefined;
   logger: Logger;
 }
 
@@ -116,7 +123,20 @@ export async function reconcile(
   const knownImages = (n: number): ImageId[] | undefined =>
     imageIds === undefined ? undefined : (images.get(n) ?? []);
 
+  /** False when an event newer than what GitHub showed the sweep was processed already. */
+  const current = async (pr: PullRequest): Promise<boolean> => {
+    if (!ports.marks || pr.updatedAt === undefined) return true;
+    const key = pullRequestMarkKey(options.sourcePipelineName, pr.number);
+    if (await ports.marks.advance(key, pr.updatedAt, undefined)) return true;
+    ports.logger.info("pull request left alone: a newer event was processed since GitHub was read", {
+      pullRequest: pr.number,
+      updatedAt: pr.updatedAt,
+    });
+    return false;
+  };
+
   const ensure = async (pr: PullRequest, strategy: EnsureStrategy): Promise<void> => {
+    if (!(await current(pr))) return;
     const outcome = await app.ensure(
       source,
       {
@@ -168,6 +188,7 @@ export async function reconcile(
       if (hasClone) summary.unchanged.push(n);
       return;
     }
+    if (!(await current(pr))) return;
     if (hasClone) {
       const outcome = await app.remove(source, n, knownImages(n), tags);
       if (outcome.result === "deleted") summary.deleted.push(n);

@@ -10,6 +10,7 @@ import type {
   Logger,
   OpenPullRequests,
   PipelineStore,
+  PullRequestMarks,
 } from "../app/ports.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
 import type { Settings } from "../app/settings.js";
@@ -20,6 +21,8 @@ export interface ReconcileServices {
   pullRequests: GitHubPullRequests;
   /** Present only when a GitHub token is configured. */
   openPullRequests?: OpenPullRequests;
+  /** Present only when a state table is configured. */
+  marks?: PullRequestMarks;
 }
 
 export interface ReconcileDeps {
@@ -64,6 +67,7 @@ export function createReconcileHandler(deps: ReconcileDeps) {
           images: services.images,
           pullRequests: services.pullRequests,
           openPullRequests: services.openPullRequests,
+          marks: services.marks,
           logger: deps.logger,
         },
         {

@@ -6,7 +6,7 @@ import { createLogger } from "../adapters/logger.js";
 import { DefaultServices, lazy } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
 import type { Logger } from "../app/ports.js";
-import { readSettings, type Environment } from "../app/settings.js";
+import { readSettings, warnIfUnprotected, type Environment } from "../app/settings.js";
 import type { WebhookDeps } from "./handler.js";
 
 export function defaultWebhookDeps(
@@ -14,13 +14,17 @@ export function defaultWebhookDeps(
   overrides: { logger?: Logger; budgetMs?: number } = {},
 ): WebhookDeps {
   const settings = lazy(() => readSettings(env));
-  const services = lazy(() => new DefaultServices(settings()));
+  const logger = overrides.logger ?? createLogger("branchline-webhook");
+  const services = lazy(() => {
+    warnIfUnprotected(settings(), logger);
+    return new DefaultServices(settings());
+  });
   return {
     settings,
     webhookSecret: () => services().webhookSecret(),
     services: (signal) => services().forInvocation(signal),
     verify: verifySignature,
-    logger: overrides.logger ?? createLogger("branchline-webhook"),
+    logger,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
   };
 }
