@@ -128,10 +128,13 @@ export async function reconcile(
     if (!ports.marks || pr.updatedAt === undefined) return true;
     const key = pullRequestMarkKey(options.sourcePipelineName, pr.number);
     if (await ports.marks.advance(key, pr.updatedAt, undefined)) return true;
-    ports.logger.info("pull request left alone: a newer event was processed since GitHub was read", {
-      pullRequest: pr.number,
-      updatedAt: pr.updatedAt,
-    });
+    ports.logger.info(
+      "pull request left alone: a newer event was processed since GitHub was read",
+      {
+        pullRequest: pr.number,
+        updatedAt: pr.updatedAt,
+      },
+    );
     return false;
   };
 

@@ -205,7 +205,8 @@ class Expressions {
   /** `SET name = operand, ...`: the assignments, in order. */
   update(text: string): { name: string; value: Operand }[] {
     this.start(text);
-    if (this.next()?.toUpperCase() !== "SET") throw unsupported("update expressions other than SET");
+    if (this.next()?.toUpperCase() !== "SET")
+      throw unsupported("update expressions other than SET");
     const assignments: { name: string; value: Operand }[] = [];
     do {
       const name = this.attributeName(this.next());

@@ -521,7 +521,11 @@ function readBody(request: IncomingMessage): Promise<string> {
 }
 
 /** Writes a JSON answer (an AwsError becomes an error answer); returns the HTTP status. */
-function send(response: ServerResponse, result: unknown, protocol: JsonProtocol = JSON_1_1): number {
+function send(
+  response: ServerResponse,
+  result: unknown,
+  protocol: JsonProtocol = JSON_1_1,
+): number {
   const isError = result instanceof AwsError;
   const status = isError ? result.status : 200;
   let body: unknown = result ?? {};
