@@ -137,8 +137,13 @@ describe("webhook: replayed and late deliveries (wire level)", function () {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     wire.aws.inject({ operation: "UpdateItem", until: gate });
-    const stale = deliver(delivery("closed", "2026-03-01T10:00:02Z"));
-    while (wire.aws.callCount("UpdateItem") === 0) await new Promise((r) => setTimeout(r, 5));
+    let settled = false;
+    const stale = deliver(delivery("closed", "2026-03-01T10:00:02Z")).finally(() => {
+      settled = true;
+    });
+    while (!settled && wire.aws.callCount("UpdateItem") === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
 
     const newer = await deliver(delivery("reopened", "2026-03-01T10:00:03Z"));
     release();
