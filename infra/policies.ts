@@ -2,7 +2,7 @@
  * Every IAM and resource policy document of the stack, built by pure functions from plain ARNs so that
  * tests can assert them exactly. Components call these inside `pulumi.all(...).apply(...)`.
  */
-import { cloneNameWildcard } from "../functions/shared/names";
+import { cloneNameWildcard, markKeyPattern } from "../functions/shared/names";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -344,6 +344,28 @@ export function readSecretsStatements(secretArns: readonly string[]): PolicyStat
   ];
 }
 
+/**
+ * Advancing the pull request high-water marks (see `StateTable`): `dynamodb:UpdateItem` on the state
+ * table only, and only on keys of this source pipeline (`<source>#*`); none without a table.
+ */
+export function pullRequestMarksStatements(
+  stateTableArn: string | undefined,
+  sourcePipelineName: string,
+): PolicyStatement[] {
+  if (stateTableArn === undefined) return [];
+  return [
+    {
+      Sid: "AdvancePullRequestMarks",
+      Effect: "Allow",
+      Action: "dynamodb:UpdateItem",
+      Resource: stateTableArn,
+      Condition: {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": markKeyPattern(sourcePipelineName) },
+      },
+    },
+  ];
+}
+
 /** A Lambda function writing to its own log group. */
 export function writeLogsStatement(logGroupArn: string): PolicyStatement {
   return {
@@ -372,6 +394,8 @@ export interface WebhookRoleInput {
   repositoryArn: string;
   secretArns: string[];
   logGroupArn: string;
+  /** The state table (replay protection); `undefined`: none. */
+  stateTableArn?: string | undefined;
 }
 
 /**
@@ -389,6 +413,7 @@ export function webhookRoleStatements(
       repositoryArn: input.repositoryArn,
     }),
     ...readSecretsStatements(input.secretArns),
+    ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
   ];
 }
 
@@ -405,6 +430,8 @@ export interface ReconcilerRoleInput {
   /** The GitHub token's secret; `undefined`: no secret is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
+  /** The state table (replay protection); `undefined`: none. */
+  stateTableArn?: string | undefined;
 }
 
 /**
@@ -431,6 +458,7 @@ export function reconcilerRoleStatements(
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
+    ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
   ];
 }
 

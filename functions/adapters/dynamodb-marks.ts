@@ -5,6 +5,7 @@
  */
 import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { PullRequestMarks } from "../app/ports.js";
+import { STATE_TABLE } from "../shared/names.js";
 import { callOptions, isAwsError } from "./aws-config.js";
 
 /** How long a mark is kept after its last advance (the table's TTL attribute `expiresAt`). */
@@ -12,10 +13,10 @@ export const MARK_TTL_DAYS = 400;
 
 /** The attribute names of a mark item. */
 export const MARK_ATTRIBUTES = {
-  key: "pk",
+  key: STATE_TABLE.key,
   updatedAt: "updatedAt",
   deliveryId: "deliveryId",
-  expiresAt: "expiresAt",
+  expiresAt: STATE_TABLE.expiresAt,
 } as const;
 
 export class DynamoDbPullRequestMarks implements PullRequestMarks {

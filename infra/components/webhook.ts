@@ -26,6 +26,9 @@ export interface WebhookReceiverArgs {
   buildDraftPullRequests: boolean;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
+  /** The state table (see `StateTable`): replay protection. */
+  stateTableName: pulumi.Input<string>;
+  stateTableArn: pulumi.Input<string>;
 }
 
 export class WebhookReceiver extends pulumi.ComponentResource {
@@ -71,6 +74,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       [ENV.webhookSecretArn]: webhookSecret.arn,
       [ENV.allowForks]: String(args.allowForkPullRequests),
       [ENV.buildDrafts]: String(args.buildDraftPullRequests),
+      [ENV.stateTableName]: args.stateTableName,
     };
     if (githubTokenSecret !== undefined) {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
@@ -92,6 +96,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             sourcePipelineName: args.sourcePipelineName,
             pipelineRoleArn: args.pipelineRoleArn,
             repositoryArn: args.repositoryArn,
+            stateTableArn: args.stateTableArn,
             secretArns,
           })
           .apply(webhookRoleStatements),
