@@ -151,10 +151,13 @@ describe("AWS double: DynamoDB (JSON 1.0)", () => {
             throw error;
           },
         );
-    expect(await update("v > :a AND NOT (v >= :b)", { ":a": { N: "9" }, ":b": { N: "11" } })).to.be
-      .true;
-    expect(await update("v < :a OR attribute_not_exists(v)", { ":a": { N: "9" } })).to.be.false;
-    expect(await update("v = :a AND v <> :b", { ":a": { N: "10" }, ":b": { N: "2" } })).to.be.true;
+    expect(
+      await update("v > :a AND NOT (v >= :b)", { ":a": { N: "9" }, ":b": { N: "11" } }),
+    ).to.equal(true);
+    expect(await update("v < :a OR attribute_not_exists(v)", { ":a": { N: "9" } })).to.equal(false);
+    expect(await update("v = :a AND v <> :b", { ":a": { N: "10" }, ":b": { N: "2" } })).to.equal(
+      true,
+    );
   });
 
   it("refuses what AWS refuses: unused or undefined placeholders, updating the key, bad input", async () => {
