@@ -140,4 +140,19 @@ describe("reconciler: pull request high-water marks (wire level)", function () {
       S: "2026-03-01T10:00:07.000Z",
     });
   });
+
+  it("without STATE_TABLE_NAME: advances nothing, and warns once per container", async () => {
+    wire.github.addPullRequest(pullRequest({ updatedAt: "2026-03-01T10:00:05Z" }));
+    const handler = createReconcileHandler(
+      defaultReconcileDeps({ ...env(true), STATE_TABLE_NAME: undefined }, { logger: wire.logger }),
+    );
+    await handler({});
+    await handler({});
+    expect(wire.aws.callCount("UpdateItem")).to.equal(0);
+    expect(wire.logger.lines.filter((l) => l.level === "warn").map((l) => l.message)).to.deep.equal(
+      [
+        "STATE_TABLE_NAME is not set: no replay protection (a replayed or late delivery can undo a newer state)",
+      ],
+    );
+  });
 });

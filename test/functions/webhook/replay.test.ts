@@ -185,3 +185,44 @@ describe("webhook: replayed and late deliveries (wire level)", function () {
     ]);
   });
 });
+
+describe("webhook: replayed deliveries with a GitHub token (wire level)", function () {
+  const wire = useWireDoubles({ repository: REPOSITORY });
+
+  beforeEach(() => wire.aws.createTable(TABLE));
+
+  it("ignores a replayed closed after reopened before asking GitHub", async () => {
+    const handler = createHandler(
+      defaultWebhookDeps(
+        {
+          SOURCE_PIPELINE_NAME: SOURCE,
+          ECR_REPOSITORY_NAME: REPOSITORY,
+          WEBHOOK_SECRET: SECRET,
+          STATE_TABLE_NAME: TABLE,
+          GITHUB_TOKEN: "ghs_test-token",
+          GITHUB_API_URL: wire.github.url,
+        },
+        { logger: wire.logger },
+      ),
+    );
+    const repo = "Codertocat/Hello-World";
+    wire.github.addPullRequest({
+      number: 2,
+      state: "open",
+      head: { ref: "changes", sha: "a".repeat(40), repo },
+      base: { ref: "master", repo },
+      updatedAt: "2026-03-01T10:00:03Z",
+    });
+    const closed = delivery("closed", "2026-03-01T10:00:02Z");
+    const reopened = await handler(delivery("reopened", "2026-03-01T10:00:03Z"));
+    expect(JSON.parse(reopened.body)).to.include({ outcome: "created" });
+    const asked = wire.github.requests.length;
+
+    const replay = await handler(closed);
+
+    expect(replay.statusCode).to.equal(202);
+    expect(JSON.parse(replay.body)["reason"]).to.match(/^a newer event for pull request #2/);
+    expect(wire.github.requests.length).to.equal(asked);
+    expect(wire.aws.pipelineNames()).to.include(CLONE);
+  });
+});
