@@ -21,6 +21,11 @@ import {
   type Figure,
 } from "./lib.js";
 
+/** The state table the handler advances the pull request's high-water mark in (replay protection). */
+const STATE_TABLE = "branchline-state";
+/** The one call replay protection adds to every delivery that changes a clone. */
+const MARK = "UpdateItem (the pull request's high-water mark)";
+
 /** The example payloads' pull request and head branch. */
 const PR = 2;
 const HEAD = "changes";
@@ -41,24 +46,24 @@ interface CallCase {
 export const CALL_CASES: CallCase[] = [
   {
     name: "opened",
-    minimum: 2,
-    why: "GetPipeline(source) to learn the repository, branch and stages + CreatePipeline",
+    minimum: 3,
+    why: `GetPipeline(source) to learn the repository, branch and stages + ${MARK} + CreatePipeline`,
     arrange: () => undefined,
     action: "opened",
     expectStatus: 200,
   },
   {
     name: "synchronize, clone unchanged",
-    minimum: 2,
-    why: "GetPipeline(source) + GetPipeline(clone) to compare declarations",
+    minimum: 3,
+    why: `GetPipeline(source) + ${MARK} + GetPipeline(clone) to compare declarations`,
     arrange: () => deliverOnce("opened"),
     action: "synchronize",
     expectStatus: 200,
   },
   {
     name: "synchronize, clone stale",
-    minimum: 4,
-    why: "GetPipeline x2 + ListTagsForResource (never overwrite a pipeline not ours) + UpdatePipeline",
+    minimum: 5,
+    why: `GetPipeline x2 + ${MARK} + ListTagsForResource (never overwrite a pipeline not ours) + UpdatePipeline`,
     arrange: (aws) => {
       const source = pipelineFixture("v1-ecs");
       const build = source.stages[1]?.actions[0];
@@ -78,9 +83,9 @@ function closedCase(images: number, running: number): CallCase {
   const batches = Math.ceil(images / 100);
   return {
     name: `closed, ${images} image${images === 1 ? "" : "s"}${running ? `, ${running} running` : ""}`,
-    minimum: 5 + batches + running,
+    minimum: 6 + batches + running,
     why:
-      "GetPipeline(source) + ListTagsForResource (ours?) + ListPipelineExecutions + DeletePipeline + ListImages" +
+      `GetPipeline(source) + ${MARK} + ListTagsForResource (ours?) + ListPipelineExecutions + DeletePipeline + ListImages` +
       (batches > 0 ? ` + ${batches} BatchDeleteImage (100 ids a call)` : "") +
       (running > 0 ? ` + ${running} StopPipelineExecution` : ""),
     arrange: async (aws) => {
@@ -98,7 +103,11 @@ function closedCase(images: number, running: number): CallCase {
 }
 
 function handler() {
-  return createHandler(defaultWebhookDeps(functionEnv(), { logger: discardLogger() }));
+  return createHandler(
+    defaultWebhookDeps(functionEnv({ STATE_TABLE_NAME: STATE_TABLE }), {
+      logger: discardLogger(),
+    }),
+  );
 }
 
 async function deliverOnce(action: string): Promise<number> {
@@ -123,6 +132,7 @@ export async function measureCalls(
   const details: CallsDetail[] = [];
   for (const c of CALL_CASES) {
     seedWorld(aws);
+    aws.createTable(STATE_TABLE);
     await c.arrange(aws);
     aws.calls.length = 0;
     const status = await deliverOnce(c.action);

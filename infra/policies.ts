@@ -2,7 +2,7 @@
  * Every IAM and resource policy document of the stack, built by pure functions from plain ARNs so that
  * tests can assert them exactly. Components call these inside `pulumi.all(...).apply(...)`.
  */
-import { cloneNameWildcard } from "../functions/shared/names";
+import { cloneNameWildcard, markKeyPattern } from "../functions/shared/names";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -470,6 +470,28 @@ export function readSecretsStatements(secretArns: readonly string[]): PolicyStat
   ];
 }
 
+/**
+ * Advancing the pull request high-water marks (see `StateTable`): `dynamodb:UpdateItem` on the state
+ * table only, and only on keys of this source pipeline (`<source>#*`); none without a table.
+ */
+export function pullRequestMarksStatements(
+  stateTableArn: string | undefined,
+  sourcePipelineName: string,
+): PolicyStatement[] {
+  if (stateTableArn === undefined) return [];
+  return [
+    {
+      Sid: "AdvancePullRequestMarks",
+      Effect: "Allow",
+      Action: "dynamodb:UpdateItem",
+      Resource: stateTableArn,
+      Condition: {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": markKeyPattern(sourcePipelineName) },
+      },
+    },
+  ];
+}
+
 /** A Lambda function writing to its own log group. */
 export function writeLogsStatement(logGroupArn: string): PolicyStatement {
   return {
@@ -499,6 +521,8 @@ export interface WebhookRoleInput {
   connectionArn: string;
   secretArns: string[];
   logGroupArn: string;
+  /** The state table (replay protection); `undefined`: none. */
+  stateTableArn?: string | undefined;
 }
 
 /**
@@ -518,6 +542,7 @@ export function webhookRoleStatements(
       connectionArn: input.connectionArn,
     }),
     ...readSecretsStatements(input.secretArns),
+    ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
   ];
 }
 
@@ -535,6 +560,8 @@ export interface ReconcilerRoleInput {
   /** The GitHub token's secret; `undefined`: no secret is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
+  /** The state table (replay protection); `undefined`: none. */
+  stateTableArn?: string | undefined;
 }
 
 /**
@@ -562,6 +589,7 @@ export function reconcilerRoleStatements(
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
+    ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
   ];
 }
 

@@ -13,6 +13,7 @@ import { Notifications } from "./components/notifications";
 import { SourcePipeline } from "./components/pipeline";
 import { Reconciler } from "./components/reconciler";
 import { Registry } from "./components/registry";
+import { StateTable } from "./components/state-table";
 import { WebhookReceiver } from "./components/webhook";
 import type { BranchlineConfig } from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
@@ -131,6 +132,8 @@ export function createBranchline(
     scope,
   });
 
+  const state = new StateTable("state");
+
   const webhook = new WebhookReceiver("webhook", {
     code: code.webhook,
     sourcePipelineName: pipeline.pipelineName,
@@ -144,6 +147,8 @@ export function createBranchline(
     buildDraftPullRequests: config.buildDraftPullRequests,
     logRetentionDays: config.logRetentionDays,
     scope,
+    stateTableName: state.tableName,
+    stateTableArn: state.tableArn,
   });
 
   const reconciler = new Reconciler("reconciler", {
@@ -159,6 +164,8 @@ export function createBranchline(
     schedule: config.reconcileSchedule,
     logRetentionDays: config.logRetentionDays,
     scope,
+    stateTableName: state.tableName,
+    stateTableArn: state.tableArn,
   });
 
   const notifications = new Notifications("notifications", {

@@ -5,7 +5,7 @@ import {
   type GitHubPullRequests,
   type OpenPullRequests,
 } from "../app/ports.js";
-import type { PullRequest } from "../core/classify.js";
+import { normaliseTimestamp, type PullRequest } from "../core/classify.js";
 import { BadRequestError } from "../core/errors.js";
 import type { RepositoryIdentity } from "../core/reconcile.js";
 
@@ -75,6 +75,7 @@ interface GitHubPullRequestData {
   draft?: boolean | undefined;
   head: { ref: string; sha: string; repo: { full_name: string } | null };
   base: { ref: string; repo: { full_name: string; id?: number } };
+  updated_at?: string | undefined;
 }
 
 function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
@@ -88,6 +89,7 @@ function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
     baseBranch: data.base.ref,
     baseRepository: data.base.repo.full_name,
     ...(typeof data.base.repo.id === "number" ? { baseRepositoryId: data.base.repo.id } : {}),
+    updatedAt: data.updated_at === undefined ? undefined : normaliseTimestamp(data.updated_at),
   };
 }
 

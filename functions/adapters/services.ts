@@ -3,15 +3,22 @@
  * the per-invocation adapters around them.
  */
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Octokit } from "@octokit/rest";
 import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
-import type { GitHubPullRequests, ImageStore, PipelineStore } from "../app/ports.js";
+import type {
+  GitHubPullRequests,
+  ImageStore,
+  PipelineStore,
+  PullRequestMarks,
+} from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
 import { awsClientConfig, type AwsClientOptions } from "./aws-config.js";
 import { CodePipelineStore } from "./codepipeline.js";
+import { DynamoDbPullRequestMarks } from "./dynamodb-marks.js";
 import { EcrImageStore } from "./ecr.js";
 import { createOctokit, OctokitPullRequests } from "./github.js";
 import {
@@ -27,6 +34,8 @@ export interface AwsServices {
   pullRequests?: GitHubPullRequests;
   comments?: PullRequestComments;
   statuses?: CommitStatuses;
+  /** Present only when a state table is configured (STATE_TABLE_NAME). */
+  marks?: PullRequestMarks;
 }
 
 /** Builds each client once, when first asked for. */
@@ -45,6 +54,7 @@ export class DefaultServices {
     () => new CodePipelineClient(awsClientConfig(this.clientOptions)),
   );
   private readonly ecr = lazy(() => new ECRClient(awsClientConfig(this.clientOptions)));
+  private readonly dynamodb = lazy(() => new DynamoDBClient(awsClientConfig(this.clientOptions)));
   /** Whose pull request comments are branchline's, asked of GitHub once per container. */
   private readonly identity = new GitHubIdentity();
   readonly githubToken: SecretReader | undefined;
@@ -78,6 +88,13 @@ export class DefaultServices {
       pipelines: new CodePipelineStore(this.codepipeline(), signal),
       images: new EcrImageStore(this.ecr(), signal),
     };
+    if (this.settings.stateTableName !== undefined) {
+      services.marks = new DynamoDbPullRequestMarks(
+        this.dynamodb(),
+        this.settings.stateTableName,
+        signal,
+      );
+    }
     if (this.githubToken) {
       const octokit = await tokenOctokit(this.githubToken, this.settings.githubApiUrl, signal);
       services.pullRequests = new OctokitPullRequests(octokit);

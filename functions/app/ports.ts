@@ -84,6 +84,19 @@ export interface OpenPullRequests {
   listOpen(repository: string, baseBranch: string): Promise<PullRequest[]>;
 }
 
+/**
+ * Per pull request, the newest state (GitHub's `updated_at`) branchline has acted on: a replayed or
+ * late delivery carrying an older one must not undo what a newer one did.
+ */
+export interface PullRequestMarks {
+  /**
+   * Records `updatedAt` (a timestamp normalised by `normaliseTimestamp`) as `key`'s newest, unless a
+   * newer one is recorded already. Returns false, changing nothing, in that case; an equal one
+   * passes, so that a redelivery of a delivery that failed is carried out.
+   */
+  advance(key: string, updatedAt: string, deliveryId: string | undefined): Promise<boolean>;
+}
+
 /** GitHub refused a request because the caller's rate limit is used up. */
 export class GitHubRateLimitError extends Error {
   override readonly name = "GitHubRateLimitError";

@@ -19,7 +19,7 @@ import {
   type Verdict,
 } from "../core/reconcile.js";
 import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
-import { cloneName } from "../shared/names.js";
+import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import {
   GitHubRateLimitError,
   withFields,
@@ -29,6 +29,7 @@ import {
   type Logger,
   type OpenPullRequests,
   type PipelineStore,
+  type PullRequestMarks,
 } from "./ports.js";
 import {
   PullRequestPipelines,
@@ -60,6 +61,12 @@ export interface ReconcilePorts {
   pullRequests: GitHubPullRequests;
   /** Lists open pull requests; `undefined` when no GitHub token is configured. */
   openPullRequests: OpenPullRequests | undefined;
+  /**
+   * The pull requests' high-water marks; `undefined`: none. Before acting on a pull request the
+   * sweep advances its mark to what GitHub showed, and leaves it to the newer event when one was
+   * processed since.
+   */
+  marks?: PullRequestMarks | undefined;
   logger: Logger;
 }
 
@@ -129,11 +136,27 @@ export async function reconcile(
   const knownImages = (n: number): ImageId[] | undefined =>
     imageIds === undefined ? undefined : (images.get(n) ?? []);
 
+  /** False when an event newer than what GitHub showed the sweep was processed already. */
+  const current = async (pr: PullRequest): Promise<boolean> => {
+    if (!ports.marks || pr.updatedAt === undefined) return true;
+    const key = pullRequestMarkKey(options.sourcePipelineName, pr.number);
+    if (await ports.marks.advance(key, pr.updatedAt, undefined)) return true;
+    ports.logger.info(
+      "pull request left alone: a newer event was processed since GitHub was read",
+      {
+        pullRequest: pr.number,
+        updatedAt: pr.updatedAt,
+      },
+    );
+    return false;
+  };
+
   const ensure = async (
     wanted: Extract<Verdict, { kind: "ensure" }>,
     strategy: EnsureStrategy,
   ): Promise<void> => {
     const pr = wanted.pullRequest;
+    if (!(await current(pr))) return;
     const outcome = await app.ensure(
       source,
       { prNumber: pr.number, headBranch: pr.headBranch, headRepository: wanted.headRepository },
@@ -199,6 +222,7 @@ export async function reconcile(
       if (hasClone) summary.unchanged.push(n);
       return;
     }
+    if (!(await current(pr))) return;
     if (hasClone) {
       const outcome = await app.remove(source, n, knownImages(n), tags);
       if (outcome.result === "deleted") summary.deleted.push(n);

@@ -4,6 +4,7 @@
  */
 import { ConfigurationError } from "../core/errors.js";
 import { ENV } from "../shared/names.js";
+import type { Logger } from "./ports.js";
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -15,6 +16,8 @@ export interface Settings {
   githubApiUrl: string | undefined;
   allowForks: boolean;
   buildDrafts: boolean;
+  /** The pull request state table (replay protection); `undefined`: none. */
+  stateTableName: string | undefined;
 }
 
 export function readSettings(env: Environment): Settings {
@@ -32,7 +35,19 @@ export function readSettings(env: Environment): Settings {
     githubApiUrl: env[ENV.githubApiUrl] || undefined,
     allowForks: flag(env, ENV.allowForks, false),
     buildDrafts: flag(env, ENV.buildDrafts, true),
+    stateTableName: env[ENV.stateTableName] || undefined,
   };
+}
+
+/**
+ * Logged once per container by the webhook and the reconciler: without a state table a replayed or
+ * late delivery can undo a newer state.
+ */
+export function warnIfUnprotected(settings: Settings, logger: Logger): void {
+  if (settings.stateTableName !== undefined) return;
+  logger.warn(
+    `${ENV.stateTableName} is not set: no replay protection (a replayed or late delivery can undo a newer state)`,
+  );
 }
 
 function required(env: Environment, name: string): string {

@@ -35,6 +35,11 @@ export interface PullRequest {
    * name, it survives a rename or a transfer.
    */
   baseRepositoryId?: number;
+  /**
+   * GitHub's `updated_at`, normalised by {@link normaliseTimestamp} so that later ones sort after
+   * earlier ones; `undefined` when the source did not carry it.
+   */
+  updatedAt?: string | undefined;
 }
 
 export interface PullRequestEvent {
@@ -212,6 +217,7 @@ export function parsePullRequestEvent(payload: Record<string, unknown>): PullReq
         ["base", "repo", "full_name"],
         "pull_request.base.repo.full_name",
       ),
+      updatedAt: timestampAt(pr, "updated_at", "pull_request.updated_at"),
     },
   };
   const baseRepositoryId = objectAt(pr, ["base", "repo"])["id"];
@@ -226,6 +232,35 @@ export function parsePullRequestEvent(payload: Record<string, unknown>): PullReq
     }
   }
   return event;
+}
+
+/**
+ * An ISO-8601 timestamp in one form, `YYYY-MM-DDTHH:mm:ss.sssZ` (UTC), so that comparing two as
+ * strings orders them in time; `undefined` when `value` is not a timestamp.
+ */
+export function normaliseTimestamp(value: string): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    return undefined;
+  }
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) return undefined;
+  const text = new Date(time).toISOString();
+  return /^\d{4}-/.test(text) ? text : undefined;
+}
+
+/** An optional timestamp member: absent is `undefined`; present, it must be an ISO-8601 timestamp. */
+function timestampAt(
+  root: Record<string, unknown>,
+  key: string,
+  label: string,
+): string | undefined {
+  const value = root[key];
+  if (value === undefined || value === null) return undefined;
+  const normalised = typeof value === "string" ? normaliseTimestamp(value) : undefined;
+  if (normalised === undefined) {
+    throw new BadRequestError(`${label} must be an ISO-8601 timestamp`);
+  }
+  return normalised;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -5,7 +5,7 @@
 import { createLogger } from "../adapters/logger.js";
 import { DefaultServices, lazy } from "../adapters/services.js";
 import type { Logger } from "../app/ports.js";
-import { readSettings, type Environment } from "../app/settings.js";
+import { readSettings, warnIfUnprotected, type Environment } from "../app/settings.js";
 import type { ReconcileDeps, ReconcileServices } from "./handler.js";
 
 /**
@@ -20,7 +20,11 @@ export function defaultReconcileDeps(
   overrides: { logger?: Logger; budgetMs?: number; concurrency?: number } = {},
 ): ReconcileDeps {
   const settings = lazy(() => readSettings(env));
-  const services = lazy(() => new DefaultServices(settings(), SWEEP_CLIENT_OPTIONS));
+  const logger = overrides.logger ?? createLogger("branchline-reconcile");
+  const services = lazy(() => {
+    warnIfUnprotected(settings(), logger);
+    return new DefaultServices(settings(), SWEEP_CLIENT_OPTIONS);
+  });
   return {
     settings,
     services: async (signal): Promise<ReconcileServices> => {
@@ -31,13 +35,14 @@ export function defaultReconcileDeps(
         images: aws.images,
         pullRequests: github.client,
         ...(github.authenticated ? { openPullRequests: github.client } : {}),
+        ...(aws.marks ? { marks: aws.marks } : {}),
       };
     },
     teardownServices: async (signal) => {
       const aws = await services().forInvocation(signal);
       return { pipelines: aws.pipelines, images: aws.images };
     },
-    logger: overrides.logger ?? createLogger("branchline-reconcile"),
+    logger,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
     ...(overrides.concurrency !== undefined ? { concurrency: overrides.concurrency } : {}),
   };

@@ -15,6 +15,7 @@ import type {
   Logger,
   OpenPullRequests,
   PipelineStore,
+  PullRequestMarks,
 } from "../app/ports.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
 import type { Settings } from "../app/settings.js";
@@ -27,6 +28,8 @@ export interface ReconcileServices {
   pullRequests: GitHubPullRequests;
   /** Present only when a GitHub token is configured. */
   openPullRequests?: OpenPullRequests;
+  /** Present only when a state table is configured. */
+  marks?: PullRequestMarks;
 }
 
 /** What the teardown needs: AWS only, never GitHub. */
@@ -167,6 +170,7 @@ function createSweep(deps: ReconcileDeps) {
           images: services.images,
           pullRequests: services.pullRequests,
           openPullRequests: services.openPullRequests,
+          marks: services.marks,
           logger: deps.logger,
         },
         {

@@ -17,6 +17,11 @@ export const ENV = {
   buildDrafts: "BUILD_DRAFT_PULL_REQUESTS",
   /** The SNS topic that receives execution success and failure messages (notify function). */
   notificationTopicArn: "NOTIFICATION_TOPIC_ARN",
+  /**
+   * The DynamoDB table of per-pull-request high-water marks (webhook and reconciler): an older
+   * delivery never undoes a newer state. Unset: no replay protection.
+   */
+  stateTableName: "STATE_TABLE_NAME",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -40,6 +45,28 @@ export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9.@\-_]+$/;
 
 /** The suffix that marks a clone: `<source>-pr-<n>`. */
 export const CLONE_INFIX = "-pr-";
+
+/**
+ * The state table's attributes: the partition key, and the TTL attribute (epoch seconds) after which
+ * DynamoDB deletes a mark.
+ */
+export const STATE_TABLE = { key: "pk", expiresAt: "expiresAt" } as const;
+
+/** Separates the source pipeline's name from the pull request number in a state table key. */
+export const MARK_KEY_SEPARATOR = "#";
+
+/**
+ * The state table key (`pk`) of a pull request's high-water mark: `<source>#<n>`. IAM limits the
+ * functions to keys starting with `<source>#` ({@link markKeyPattern}).
+ */
+export function pullRequestMarkKey(sourcePipelineName: string, prNumber: number): string {
+  return `${sourcePipelineName}${MARK_KEY_SEPARATOR}${prNumber}`;
+}
+
+/** The IAM `dynamodb:LeadingKeys` pattern covering every mark key of a source pipeline. */
+export function markKeyPattern(sourcePipelineName: string): string {
+  return `${sourcePipelineName}${MARK_KEY_SEPARATOR}*`;
+}
 
 /** The image tag prefix for a pull request: `pr-<n>`. */
 export function imageTagPrefix(prNumber: number): string {

@@ -14,7 +14,7 @@ import {
 } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
 import type { Logger } from "../app/ports.js";
-import { readSettings, type Environment } from "../app/settings.js";
+import { readSettings, warnIfUnprotected, type Environment } from "../app/settings.js";
 import { ENV } from "../shared/names.js";
 import type { WebhookDeps } from "./handler.js";
 
@@ -34,7 +34,11 @@ export function defaultWebhookDeps(
     ...(overrides.now ? { now: overrides.now } : {}),
   };
   const settings = lazy(() => readSettings(env));
-  const services = lazy(() => new DefaultServices(settings(), {}, secretOptions));
+  const logger = overrides.logger ?? createLogger("branchline-webhook");
+  const services = lazy(() => {
+    warnIfUnprotected(settings(), logger);
+    return new DefaultServices(settings(), {}, secretOptions);
+  });
   const webhookSecret = lazy(() =>
     webhookSecretReader(
       { value: env[ENV.webhookSecret] || undefined, arn: env[ENV.webhookSecretArn] || undefined },
@@ -47,7 +51,7 @@ export function defaultWebhookDeps(
     refreshWebhookSecret: () => webhookSecret().refresh(),
     services: (signal) => services().forInvocation(signal),
     verify: verifySignature,
-    logger: overrides.logger ?? createLogger("branchline-webhook"),
+    logger,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
   };
 }

@@ -14,6 +14,7 @@ import {
   type ImageStore,
   type Logger,
   type PipelineStore,
+  type PullRequestMarks,
 } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
 import {
@@ -31,9 +32,9 @@ import {
   type PullRequest,
   type PullRequestEvent,
 } from "../core/classify.js";
-import { UnauthorizedError } from "../core/errors.js";
+import { BadRequestError, UnauthorizedError } from "../core/errors.js";
 import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
-import { cloneName } from "../shared/names.js";
+import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import { errorResponse, failureLog, outcomeOf, respond, type Response } from "./responses.js";
 
 /** What one invocation works with; built per invocation around the container's clients. */
@@ -46,6 +47,8 @@ export interface Services {
   comments?: PullRequestComments;
   /** Present only when a GitHub token is configured. */
   statuses?: CommitStatuses;
+  /** Present only when a state table is configured: then an older delivery never undoes a newer one. */
+  marks?: PullRequestMarks;
 }
 
 export interface WebhookDeps {
@@ -144,6 +147,8 @@ async function handle(
     },
   );
   const source = await pipelines.source();
+  const newer = await newerSeen(event, source, settings, services.marks, fields["deliveryId"]);
+  if (newer !== undefined) return respond(202, { outcome: "ignored", reason: newer });
   const intent = await currentIntent(event, source, settings, services.pullRequests);
   fields["clone"] = cloneName(settings.sourcePipelineName, event.pullRequest.number);
   return act(
@@ -216,6 +221,33 @@ async function currentIntent(
     return classify({ action: "synchronize", pullRequest: now }, source.ref, options);
   }
   return intent;
+}
+
+/**
+ * Replay protection: a delivery that would create, update or delete a clone first advances the pull
+ * request's high-water mark to its `updated_at` (one conditional write). When a newer one is recorded
+ * already, the delivery is a replay or came late: returns why it is ignored. Deliveries ignored
+ * anyway (another repository or base branch, a draft, ...) leave the mark alone.
+ */
+async function newerSeen(
+  event: PullRequestEvent,
+  source: SourcePipeline,
+  settings: Settings,
+  marks: PullRequestMarks | undefined,
+  deliveryId: unknown,
+): Promise<string | undefined> {
+  if (!marks) return undefined;
+  const options = { allowForks: settings.allowForks, buildDrafts: settings.buildDrafts };
+  const intent = classify(event, source.ref, options);
+  if (intent.kind !== "ensure" && intent.kind !== "remove") return undefined;
+  const { number, updatedAt } = event.pullRequest;
+  if (updatedAt === undefined) {
+    throw new BadRequestError("pull_request.updated_at is missing: the delivery cannot be ordered");
+  }
+  const key = pullRequestMarkKey(settings.sourcePipelineName, number);
+  const delivery = typeof deliveryId === "string" ? deliveryId : undefined;
+  if (await marks.advance(key, updatedAt, delivery)) return undefined;
+  return `a newer event for pull request #${number} was processed already (this delivery's updated_at is ${updatedAt})`;
 }
 
 interface Work {

@@ -50,6 +50,9 @@ export interface ReconcilerArgs {
   schedule: pulumi.Input<string>;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
+  /** The state table (see `StateTable`): replay protection. */
+  stateTableName: pulumi.Input<string>;
+  stateTableArn: pulumi.Input<string>;
 }
 
 export class Reconciler extends pulumi.ComponentResource {
@@ -71,6 +74,7 @@ export class Reconciler extends pulumi.ComponentResource {
       [ENV.ecrRepositoryName]: args.repositoryName,
       [ENV.allowForks]: String(args.allowForkPullRequests),
       [ENV.buildDrafts]: String(args.buildDraftPullRequests),
+      [ENV.stateTableName]: args.stateTableName,
     };
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
@@ -93,6 +97,7 @@ export class Reconciler extends pulumi.ComponentResource {
             pipelineRoleArn: args.pipelineRoleArn,
             repositoryArn: args.repositoryArn,
             connectionArn: args.connectionArn,
+            stateTableArn: args.stateTableArn,
             githubTokenSecretArn: args.githubTokenSecretArn,
           })
           .apply(reconcilerRoleStatements),

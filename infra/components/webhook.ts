@@ -28,6 +28,9 @@ export interface WebhookReceiverArgs {
   buildDraftPullRequests: boolean;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
+  /** The state table (see `StateTable`): replay protection. */
+  stateTableName: pulumi.Input<string>;
+  stateTableArn: pulumi.Input<string>;
 }
 
 export class WebhookReceiver extends pulumi.ComponentResource {
@@ -79,6 +82,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       [ENV.webhookSecretArn]: webhookSecret.arn,
       [ENV.allowForks]: String(args.allowForkPullRequests),
       [ENV.buildDrafts]: String(args.buildDraftPullRequests),
+      [ENV.stateTableName]: args.stateTableName,
     };
     if (githubTokenSecret !== undefined) {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
@@ -101,6 +105,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             pipelineRoleArn: args.pipelineRoleArn,
             repositoryArn: args.repositoryArn,
             connectionArn: args.connectionArn,
+            stateTableArn: args.stateTableArn,
             secretArns,
           })
           .apply(webhookRoleStatements),

@@ -16,6 +16,8 @@ export interface FakePullRequest {
   merged?: boolean;
   head: { ref: string; sha: string; repo: string | null };
   base: { ref: string; repo: string };
+  /** GitHub's `updated_at` (default 2026-01-01T00:00:00Z). */
+  updatedAt?: string;
 }
 
 export interface RecordedRequest {
@@ -213,6 +215,7 @@ export class GitHubApiDouble {
         repo: pr.head.repo === null ? null : repo(pr.head.repo),
       },
       base: { ref: pr.base.ref, sha: "0".repeat(40), repo: repo(pr.base.repo) },
+      updated_at: pr.updatedAt ?? "2026-01-01T00:00:00Z",
     };
   }
 

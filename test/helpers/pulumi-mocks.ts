@@ -65,6 +65,8 @@ function outputsFor(
       };
     case "aws:cloudwatch/eventRule:EventRule":
       return { name: physical, arn: `${prefix}:events:${at}:rule/${physical}` };
+    case "aws:dynamodb/table:Table":
+      return { name: physical, arn: `${prefix}:dynamodb:${at}:table/${physical}` };
     case "aws:sns/topic:Topic":
       return { name: physical, arn: `${prefix}:sns:${at}:${physical}` };
     case "aws:apigatewayv2/api:Api":

@@ -127,6 +127,8 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "aws:sns/topic:Topic notifications-topic",
           "branchline:notifications:Notifications notifications",
           "branchline:lambda:Function notifications",
+          "aws:dynamodb/table:Table state-table",
+          "branchline:state:StateTable state",
         ].sort(),
       );
     });
@@ -364,6 +366,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           [ENV.webhookSecretArn]: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
           [ENV.allowForks]: "false",
           [ENV.buildDrafts]: "true",
+          [ENV.stateTableName]: "state-table-0000000",
         },
       });
       expect(JSON.stringify(fn.inputs)).to.not.include("s3cret");
@@ -390,6 +393,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         githubApiUrl: undefined,
         allowForks: false,
         buildDrafts: true,
+        stateTableName: "state-table-0000000",
       });
     });
 
@@ -445,6 +449,15 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             Effect: "Allow",
             Action: "secretsmanager:GetSecretValue",
             Resource: [`arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`],
+          },
+          {
+            Sid: "AdvancePullRequestMarks",
+            Effect: "Allow",
+            Action: "dynamodb:UpdateItem",
+            Resource: `arn:aws:dynamodb:${at}:table/state-table-0000000`,
+            Condition: {
+              "ForAllValues:StringLike": { "dynamodb:LeadingKeys": "branchline-dev#*" },
+            },
           },
           {
             Sid: "WriteLogs",

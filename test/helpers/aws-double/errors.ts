@@ -1,5 +1,10 @@
-/** An AWS JSON 1.1 error answer: HTTP status plus `{"__type": type, "message": message}`. */
+/**
+ * An AWS JSON error answer: HTTP status plus `{"__type": type, "message": message}` and, when set,
+ * the error shape's other members (`extra`).
+ */
 export class AwsError extends Error {
+  extra?: Record<string, unknown>;
+
   constructor(
     readonly type: string,
     message: string,

@@ -1,5 +1,6 @@
 /**
- * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs. Tests
+ * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, the
+ * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem) and SNS (awsQuery). Tests
  * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
  * faults and read back what the code under test did. Requests are validated against the official
  * Smithy models vendored in test/fixtures/aws-models.
@@ -10,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
 import type { PipelineDeclaration, Tag } from "../../../functions/core/pipeline.js";
 import { CodePipelineState, type SeedExecution, type SourceRevision } from "./codepipeline.js";
+import { DYNAMODB_ERROR_NAMESPACE, DynamoDbState, type Item } from "./dynamodb.js";
 import { EcrState, type ImageDeleteFailure, type SeedImage } from "./ecr.js";
 import { AwsError, COMMON_ERRORS } from "./errors.js";
 import { loadModel, type ServiceModel } from "./model.js";
@@ -20,8 +22,9 @@ import { validationMessage, Validator } from "./validate.js";
 export type { SeedExecution, SourceRevision } from "./codepipeline.js";
 export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 export type { PublishedMessage } from "./sns.js";
+export type { AttributeValue, Item } from "./dynamodb.js";
 
-export type ServiceName = "codepipeline" | "ecr" | "secretsmanager" | "sns";
+export type ServiceName = "codepipeline" | "ecr" | "secretsmanager" | "sns" | "dynamodb";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -103,13 +106,28 @@ interface Bucket {
   refilledAt: number;
 }
 
-/** The services reached with JSON 1.1 and an X-Amz-Target header. */
+/** The services reached with JSON (1.1, or 1.0 for DynamoDB) and an X-Amz-Target header. */
 type JsonServiceName = Exclude<ServiceName, "sns">;
 
 const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   CodePipeline_20150709: "codepipeline",
   AmazonEC2ContainerRegistry_V20150921: "ecr",
   secretsmanager: "secretsmanager",
+  DynamoDB_20120810: "dynamodb",
+};
+
+/** How a JSON service answers: its content type, and the namespace its error types carry. */
+interface JsonProtocol {
+  contentType: string;
+  errorNamespace?: (type: string) => string | undefined;
+}
+
+const JSON_1_1: JsonProtocol = { contentType: "application/x-amz-json-1.1" };
+const JSON_1_0_DYNAMODB: JsonProtocol = {
+  contentType: "application/x-amz-json-1.0",
+  // What DynamoDB sends, e.g. `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException`.
+  errorNamespace: (type) =>
+    type === "ValidationException" ? "com.amazon.coral.validate" : DYNAMODB_ERROR_NAMESPACE,
 };
 
 function routeFor(service: JsonServiceName): Route {
@@ -146,6 +164,7 @@ export class AwsDouble {
   private readonly ecrState: EcrState;
   private readonly secretsState: SecretsState;
   private readonly snsState = new SnsState();
+  private readonly dynamodbState: DynamoDbState;
   private readonly routes = new Map<ServiceName, Route>();
   private faults: ActiveFault[] = [];
   private buckets = new Map<string, Bucket>();
@@ -166,6 +185,7 @@ export class AwsDouble {
     );
     this.ecrState = new EcrState(this.accountId);
     this.secretsState = new SecretsState(this.region, this.accountId);
+    this.dynamodbState = new DynamoDbState(this.region, this.accountId);
     // SNS (awsQuery) is routed by content type, not by X-Amz-Target: see handleQuery.
     for (const service of Object.values(TARGET_PREFIXES)) {
       this.routes.set(service, routeFor(service));
@@ -272,6 +292,18 @@ export class AwsDouble {
     return this.secretsState.seedSecret(nameOrArn, value);
   }
 
+  // ---- DynamoDB ----
+
+  /** Creates an empty table whose partition key is the string attribute `keyName`. */
+  createTable(name: string, keyName = "pk"): void {
+    this.dynamodbState.createTable(name, keyName);
+  }
+
+  /** The item of the table with that partition key value, or `undefined`. */
+  item(tableName: string, key: string): Item | undefined {
+    return this.dynamodbState.item(tableName, key);
+  }
+
   // ---- SNS ----
 
   /** The messages published so far, oldest first. */
@@ -316,6 +348,7 @@ export class AwsDouble {
     this.ecrState.reset();
     this.secretsState.reset();
     this.snsState.reset();
+    this.dynamodbState.reset();
     this.calls.length = 0;
     this.faults = [];
     this.buckets.clear();
@@ -362,8 +395,9 @@ export class AwsDouble {
     }
     const call: RecordedCall = { service: route.service, operation, input, status: 0 };
     this.calls.push(call);
+    const protocol = route.service === "dynamodb" ? JSON_1_0_DYNAMODB : JSON_1_1;
     const answer = (result: unknown): void => {
-      call.status = send(response, result);
+      call.status = send(response, result, protocol);
     };
 
     if (!this.takeToken(operation)) {
@@ -436,6 +470,8 @@ export class AwsDouble {
           return this.ecrState.handle(operation, input);
         case "secretsmanager":
           return this.secretsState.handle(operation, input);
+        case "dynamodb":
+          return this.dynamodbState.handle(operation, input);
       }
     } catch (error) {
       if (!(error instanceof AwsError)) {
@@ -489,14 +525,23 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
-/** Writes a JSON 1.1 answer (an AwsError becomes an error answer); returns the HTTP status. */
-function send(response: ServerResponse, result: unknown): number {
+/** Writes a JSON answer (an AwsError becomes an error answer); returns the HTTP status. */
+function send(
+  response: ServerResponse,
+  result: unknown,
+  protocol: JsonProtocol = JSON_1_1,
+): number {
   const isError = result instanceof AwsError;
   const status = isError ? result.status : 200;
-  const body = isError ? { __type: result.type, message: result.message } : (result ?? {});
+  let body: unknown = result ?? {};
+  if (isError) {
+    const namespace = protocol.errorNamespace?.(result.type);
+    const type = namespace === undefined ? result.type : `${namespace}#${result.type}`;
+    body = { __type: type, message: result.message, ...result.extra };
+  }
   const text = JSON.stringify(body);
   response.writeHead(status, {
-    "content-type": "application/x-amz-json-1.1",
+    "content-type": protocol.contentType,
     "content-length": Buffer.byteLength(text),
     "x-amzn-requestid": randomUUID(),
   });

@@ -33,6 +33,7 @@ const MODEL_DIR = join(__dirname, "..", "..", "fixtures", "aws-models");
 export const MODEL_FILES = {
   codepipeline: "codepipeline-2015-07-09.json",
   ecr: "ecr-2015-09-21.json",
+  dynamodb: "dynamodb-2012-08-10.json",
 } as const;
 
 export type ModelledService = keyof typeof MODEL_FILES;

@@ -1,7 +1,7 @@
 /**
- * A generic validator of JSON 1.1 request bodies against a Smithy model's input shapes: required
- * members, length, pattern, range, enums, and the JSON types of structures, unions, lists and maps.
- * Unknown members are ignored, as AWS does.
+ * A generic validator of JSON 1.1 and 1.0 request bodies against a Smithy model's input shapes:
+ * required members, length, pattern, range, enums, and the JSON types of structures, unions, lists
+ * and maps. Unknown members are ignored, as AWS does.
  */
 import type { ServiceModel, Shape, ShapeRef } from "./model.js";
 

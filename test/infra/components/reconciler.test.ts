@@ -100,6 +100,13 @@ const baseStatements = [
     Resource: `arn:aws:ecr:${at}:repository/registry-repository-0000000`,
   },
 ];
+const advanceMarks = {
+  Sid: "AdvancePullRequestMarks",
+  Effect: "Allow",
+  Action: "dynamodb:UpdateItem",
+  Resource: `arn:aws:dynamodb:${at}:table/state-table-0000000`,
+  Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": "branchline-dev#*" } },
+};
 const writeLogs = {
   Sid: "WriteLogs",
   Effect: "Allow",
@@ -193,6 +200,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
         [ENV.ecrRepositoryName]: "registry-repository-0000000",
         [ENV.allowForks]: "false",
         [ENV.buildDrafts]: "true",
+        [ENV.stateTableName]: "state-table-0000000",
       });
       expect(readSettings(variables)).to.deep.include({
         sourcePipelineName: "branchline-dev",
@@ -206,7 +214,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
     it("limits the role to listing pipelines, the clones, the pipeline role, the images and its logs", () => {
       expect(policyOf(resourceNamed("reconciler-role-policy"))).to.deep.equal({
         Version: "2012-10-17",
-        Statement: [...baseStatements, writeLogs],
+        Statement: [...baseStatements, advanceMarks, writeLogs],
       });
     });
 
@@ -245,6 +253,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
         [ENV.ecrRepositoryName]: "registry-repository-0000000",
         [ENV.allowForks]: "true",
         [ENV.buildDrafts]: "false",
+        [ENV.stateTableName]: "state-table-0000000",
         [ENV.githubTokenSecretArn]: tokenArn,
       });
       expect(readSettings(variables).githubToken).to.deep.equal({
@@ -265,6 +274,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
             Action: "secretsmanager:GetSecretValue",
             Resource: [tokenArn],
           },
+          advanceMarks,
           writeLogs,
         ],
       });
