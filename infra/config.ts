@@ -81,7 +81,11 @@ const LOG_RETENTION_DAYS = [
   3653,
 ];
 
-export class ConfigError extends Error {
+/**
+ * A configuration problem. A `pulumi.RunError`: the Pulumi CLI shows its message alone, without a
+ * stack, at config time and when an apply fails with it (`checkBuildImageScope`).
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(key: string, problem: string) {
     super(`${CONFIG_NAMESPACE}:${key} ${problem}`);
     this.name = "ConfigError";
