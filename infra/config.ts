@@ -4,6 +4,7 @@
  * `loadConfig` binds it to the stack's Pulumi config (namespace `branchline`).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CLONE_INFIX, SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../functions/shared/names";
 import type { ImageSpec, SecondRegistry } from "./build/buildspec";
 
 export const CONFIG_NAMESPACE = "branchline";
@@ -93,7 +94,11 @@ const LOG_RETENTION_DAYS = [
   3653,
 ];
 
-export class ConfigError extends Error {
+/**
+ * A configuration problem. A `pulumi.RunError`: the Pulumi CLI shows its message alone, without a
+ * stack, at config time and when an apply fails with it (`checkBuildImageScope`).
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(key: string, problem: string) {
     super(`${CONFIG_NAMESPACE}:${key} ${problem}`);
     this.name = "ConfigError";
@@ -106,15 +111,40 @@ export interface ConfigReader {
   getSecret(key: string): pulumi.Output<string> | undefined;
   /** The pipeline name to use when `pipelineName` is not set. */
   defaultPipelineName: string;
+  /**
+   * The stack's `aws:region`, when set: an ECR build image must be in it. `undefined` (the region
+   * comes from the environment): checked when the stack's region is known (`checkBuildImageScope`).
+   */
+  awsRegion?: string | undefined;
 }
 
 const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;
-const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9.@_-]{1,100}$/;
+/**
+ * The pipeline name also names the CodeBuild project (`[A-Za-z0-9][A-Za-z0-9\-_]{1,254}`), and its
+ * clones are `<name>-pr-<n>` within CodePipeline's 100 characters: at most 86.
+ */
+const PIPELINE_NAME_PATTERN = new RegExp(
+  `^[A-Za-z0-9][A-Za-z0-9_-]{1,${SOURCE_PIPELINE_NAME_MAX_LENGTH - 1}}$`,
+);
 const CONNECTION_ARN_PATTERN =
   /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
 const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const BUILD_ARG_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SCHEDULE_PATTERN = /^(rate|cron)\(.+\)$/;
+const RATE_PATTERN = /^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON_PATTERN = /^cron\((.*)\)$/;
+/** The characters EventBridge accepts in each of cron()'s six fields. */
+const CRON_FIELDS: readonly { name: string; pattern: RegExp }[] = [
+  { name: "minutes", pattern: /^[0-9,*/-]+$/ },
+  { name: "hours", pattern: /^[0-9,*/-]+$/ },
+  { name: "day-of-month", pattern: /^([0-9,*/LW-]+|\?)$/ },
+  { name: "month", pattern: /^[0-9A-Za-z,*/-]+$/ },
+  { name: "day-of-week", pattern: /^([0-9A-Za-z,*/L#-]+|\?)$/ },
+  { name: "year", pattern: /^[0-9,*/-]+$/ },
+];
+/** An ECS cluster or service name (not its ARN). */
+const ECS_NAME_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
+/** A private ECR image: `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]`. */
+const ECR_IMAGE_PATTERN = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//;
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /** `<host>[:port][/namespace...]`, lower case (what `docker login` and image names accept). */
 const REGISTRY_PATTERN =
@@ -122,6 +152,8 @@ const REGISTRY_PATTERN =
 const REGISTRY_REPOSITORY_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const SECRET_ARN_PATTERN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+/** The 6 random characters Secrets Manager appends to a secret's name in its ARN. */
+const SECRET_ARN_SUFFIX_PATTERN = /-[A-Za-z0-9]{6}$/;
 
 export function parseConfig(reader: ConfigReader): BranchlineConfig {
   const repository = reader.get("repository");
@@ -143,13 +175,7 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     );
   }
 
-  const pipelineName = reader.get("pipelineName") ?? reader.defaultPipelineName;
-  if (!PIPELINE_NAME_PATTERN.test(pipelineName)) {
-    throw new ConfigError(
-      "pipelineName",
-      `must be 1-100 characters of A-Z a-z 0-9 . @ - _, got ${JSON.stringify(pipelineName)}`,
-    );
-  }
+  const pipelineName = parsePipelineName(reader.get("pipelineName"), reader.defaultPipelineName);
 
   const pipelineType = reader.get("pipelineType") ?? DEFAULTS.pipelineType;
   if (!(PIPELINE_TYPES as readonly string[]).includes(pipelineType)) {
@@ -189,7 +215,7 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     pipelineType: pipelineType as PipelineType,
     images: parseImages(reader.get("images")),
     deploy: parseDeploy(reader.get("deploy")),
-    build: parseBuild(reader.get("build")),
+    build: parseBuild(reader.get("build"), reader.awsRegion),
     webhookSecret,
     githubToken,
     githubRegistrationToken,
@@ -226,7 +252,38 @@ export function loadConfig(): BranchlineConfig {
     get: (key) => config.get(key),
     getSecret: (key) => config.getSecret(key),
     defaultPipelineName: `${pulumi.getProject()}-${pulumi.getStack()}`,
+    awsRegion: new pulumi.Config("aws").get("region"),
   });
+}
+
+const PIPELINE_NAME_RULE =
+  `2-${SOURCE_PIPELINE_NAME_MAX_LENGTH} characters of A-Z a-z 0-9 - _, starting with a letter or ` +
+  `digit (it names the CodeBuild project too, and the clones <name>${CLONE_INFIX}<n> must fit ` +
+  `CodePipeline's 100 characters)`;
+
+/** The pipeline name: `pipelineName`, or the default `<project>-<stack>`; both must fit the rule. */
+function parsePipelineName(configured: string | undefined, fallback: string): string {
+  const name = configured ?? fallback;
+  if (PIPELINE_NAME_PATTERN.test(name)) return name;
+  const suggestion = name
+    .replace(/[^A-Za-z0-9_-]/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, SOURCE_PIPELINE_NAME_MAX_LENGTH);
+  const write = PIPELINE_NAME_PATTERN.test(suggestion)
+    ? `, e.g. \`pulumi config set ${CONFIG_NAMESPACE}:pipelineName ${suggestion}\``
+    : "";
+  if (configured === undefined) {
+    throw new ConfigError(
+      "pipelineName",
+      `is not set, and the default <project>-<stack> ${JSON.stringify(name)} (${name.length} ` +
+        `characters) is not a valid name: set ${CONFIG_NAMESPACE}:pipelineName to ` +
+        `${PIPELINE_NAME_RULE}${write}`,
+    );
+  }
+  throw new ConfigError(
+    "pipelineName",
+    `must be ${PIPELINE_NAME_RULE}, got ${JSON.stringify(name)} (${name.length} characters)${write}`,
+  );
 }
 
 function parseJson(key: string, raw: string): unknown {
@@ -315,10 +372,27 @@ export function parseDeploy(raw: string | undefined): DeployConfig | undefined {
   const service = optionalString("deploy.service", value["service"]);
   if (cluster === undefined) throw new ConfigError("deploy.cluster", "is required");
   if (service === undefined) throw new ConfigError("deploy.service", "is required");
-  return { cluster, service };
+  return {
+    cluster: parseEcsName("deploy.cluster", "cluster", cluster),
+    service: parseEcsName("deploy.service", "service", service),
+  };
 }
 
-export function parseBuild(raw: string | undefined): BuildConfig {
+/** An ECS cluster or service name; an ARN is refused with the name to write instead. */
+function parseEcsName(key: string, what: string, value: string): string {
+  if (ECS_NAME_PATTERN.test(value)) return value;
+  if (value.startsWith("arn:")) {
+    const name = value.split("/").pop() ?? "";
+    const example = ECS_NAME_PATTERN.test(name) ? ` (${JSON.stringify(name)})` : "";
+    throw new ConfigError(key, `must be the ${what}'s name${example}, not its ARN: ${value}`);
+  }
+  throw new ConfigError(
+    key,
+    `must be the ${what}'s name: 1-255 letters, digits, - and _, got ${JSON.stringify(value)}`,
+  );
+}
+
+export function parseBuild(raw: string | undefined, awsRegion?: string): BuildConfig {
   const build: BuildConfig = {
     computeType: DEFAULTS.build.computeType,
     image: DEFAULTS.build.image,
@@ -348,6 +422,7 @@ export function parseBuild(raw: string | undefined): BuildConfig {
   build.computeType =
     optionalString("build.computeType", value["computeType"]) ?? build.computeType;
   build.image = optionalString("build.image", value["image"]) ?? build.image;
+  if (awsRegion !== undefined) checkBuildImageScope(build.image, { region: awsRegion });
   const timeout = value["timeoutMinutes"];
   if (timeout !== undefined) {
     if (
@@ -428,6 +503,14 @@ function parseSecondRegistry(value: unknown): SecondRegistry | undefined {
       `is not a Secrets Manager secret ARN: ${credentialsSecretArn}`,
     );
   }
+  if (!SECRET_ARN_SUFFIX_PATTERN.test(credentialsSecretArn)) {
+    throw new ConfigError(
+      `${key}.credentialsSecretArn`,
+      "must be the secret's complete ARN, ending in the 6 characters Secrets Manager adds to " +
+        "the name (...:secret:<name>-AbCdEf, as `aws secretsmanager describe-secret` shows it): " +
+        `a partial ARN never matches the build role's policy, got ${credentialsSecretArn}`,
+    );
+  }
   const repository = optionalString(`${key}.repository`, value["repository"]);
   if (repository !== undefined && !REGISTRY_REPOSITORY_PATTERN.test(repository)) {
     throw new ConfigError(
@@ -442,15 +525,77 @@ function parseSecondRegistry(value: unknown): SecondRegistry | undefined {
   };
 }
 
+/**
+ * Where a build image from ECR must be: the stack's own account and region (the stack sets the
+ * pull policy on that repository *in its own account*). Images outside ECR (CodeBuild's curated
+ * images, public registries) pass. Called with the region at config time (`aws:region`) and with
+ * the account and region once the stack knows them.
+ */
+export function checkBuildImageScope(
+  image: string,
+  scope: { region: string; accountId?: string | undefined },
+): void {
+  const match = ECR_IMAGE_PATTERN.exec(image);
+  if (match === null) return;
+  const [, accountId, region] = match;
+  if (region !== scope.region || (scope.accountId !== undefined && accountId !== scope.accountId)) {
+    const here =
+      scope.accountId === undefined
+        ? `region ${scope.region}`
+        : `account ${scope.accountId} and region ${scope.region}`;
+    throw new ConfigError(
+      "build.image",
+      `must be an ECR image of this stack's ${here} (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), ` +
+        `or a public image (a CodeBuild curated image, public.ecr.aws/..., docker.io/...), got ${image}`,
+    );
+  }
+}
+
 function parseSchedule(raw: string | undefined): string {
   if (raw === undefined) return DEFAULTS.reconcileSchedule;
-  if (!SCHEDULE_PATTERN.test(raw)) {
+  const problem = scheduleProblem(raw);
+  if (problem !== undefined) {
     throw new ConfigError(
       "reconcileSchedule",
-      `must be an EventBridge schedule expression, rate(...) or cron(...), got ${JSON.stringify(raw)}`,
+      `must be an EventBridge schedule expression, rate(...) or cron(...), got ${JSON.stringify(raw)}: ${problem}`,
     );
   }
   return raw;
+}
+
+/** What EventBridge would refuse in a schedule expression, or `undefined`. */
+function scheduleProblem(raw: string): string | undefined {
+  if (raw.startsWith("rate(")) {
+    const rate = RATE_PATTERN.exec(raw);
+    if (rate === null) {
+      return "write rate(<positive whole number> <unit>) with the unit minute(s), hour(s) or day(s), e.g. rate(15 minutes)";
+    }
+    const [, value, unit = ""] = rate;
+    const singular = !unit.endsWith("s");
+    if ((value === "1") !== singular) {
+      const base = singular ? unit : unit.slice(0, -1);
+      return value === "1"
+        ? `a value of 1 takes the singular unit: write rate(1 ${base})`
+        : `a value other than 1 takes the plural unit: write rate(${value} ${base}s)`;
+    }
+    return undefined;
+  }
+  const cron = CRON_PATTERN.exec(raw);
+  if (cron === null) return "write rate(15 minutes) or cron(0/15 * * * ? *), for example";
+  const fields = (cron[1] ?? "").trim().split(/\s+/);
+  if (fields.length !== CRON_FIELDS.length) {
+    return `cron() takes 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}, e.g. cron(0/15 * * * ? *)`;
+  }
+  for (const [index, field] of fields.entries()) {
+    const rule = CRON_FIELDS[index];
+    if (rule !== undefined && !rule.pattern.test(field)) {
+      return `the ${rule.name} field ${JSON.stringify(field)} is not valid`;
+    }
+  }
+  if ((fields[2] === "?") === (fields[4] === "?")) {
+    return "exactly one of day-of-month and day-of-week must be ?, e.g. cron(0 8 ? * MON-FRI *)";
+  }
+  return undefined;
 }
 
 function parseEmail(raw: string | undefined): string | undefined {

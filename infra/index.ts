@@ -8,7 +8,10 @@
  */
 import { bundleFunctions, functionArchives } from "./bundle";
 import { loadConfig } from "./config";
+import { checkNodeVersion } from "./preflight";
 import { createBranchline } from "./program";
+
+checkNodeVersion(process.versions.node);
 
 const outputs = createBranchline(loadConfig(), functionArchives(bundleFunctions()));
 

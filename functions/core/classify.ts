@@ -2,6 +2,7 @@
  * Decides what a GitHub delivery asks of branchline, from the event name, the parsed payload and the
  * source pipeline's repository and branch. Pure: the same inputs always give the same intent.
  */
+import { PR_NUMBER_MAX_DIGITS } from "../shared/names.js";
 import { BadRequestError } from "./errors.js";
 
 /** The repository and branch the source pipeline builds. */
@@ -186,8 +187,16 @@ export function parsePullRequestEvent(payload: Record<string, unknown>): PullReq
   const action = stringAt(payload, ["action"]);
   const pr = objectAt(payload, ["pull_request"]);
   const number = pr["number"];
-  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 1) {
-    throw new BadRequestError("pull_request.number must be a positive integer");
+  if (
+    typeof number !== "number" ||
+    !Number.isSafeInteger(number) ||
+    number < 1 ||
+    String(number).length > PR_NUMBER_MAX_DIGITS
+  ) {
+    // At most 10 digits (GitHub's numbers are 32-bit): every clone name `<source>-pr-<n>` fits.
+    throw new BadRequestError(
+      `pull_request.number must be a positive integer of at most ${PR_NUMBER_MAX_DIGITS} digits`,
+    );
   }
   const state = stringAt(pr, ["state"], "pull_request.state");
   if (state !== "open" && state !== "closed") {

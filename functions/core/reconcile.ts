@@ -3,7 +3,7 @@
  * rules), which pipeline names are clones of the source pipeline, and which image tags belong to
  * which pull request.
  */
-import { CLONE_INFIX, cloneName } from "../shared/names.js";
+import { CLONE_INFIX, cloneName, PR_NUMBER_MAX_DIGITS } from "../shared/names.js";
 import {
   classify,
   sameRepository,
@@ -98,7 +98,8 @@ export function verdictFor(
   };
 }
 
-const CLONE_SUFFIX = new RegExp(`${CLONE_INFIX}([1-9][0-9]*)$`);
+/** `-pr-<n>` with the 1-10 digits `cloneName` accepts (a longer number is no clone's). */
+const CLONE_SUFFIX = new RegExp(`${CLONE_INFIX}([1-9][0-9]{0,${PR_NUMBER_MAX_DIGITS - 1}})$`);
 
 /**
  * The pull request number of a pipeline named like a clone of `sourcePipelineName`

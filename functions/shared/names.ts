@@ -67,34 +67,57 @@ export function pullRequestMarkKey(sourcePipelineName: string, prNumber: number)
 export function markKeyPattern(sourcePipelineName: string): string {
   return `${sourcePipelineName}${MARK_KEY_SEPARATOR}*`;
 }
+/** The most digits a pull request number has (GitHub's numbers are 32-bit: up to 10 digits). */
+export const PR_NUMBER_MAX_DIGITS = 10;
+
+/**
+ * The longest source pipeline name branchline accepts (86): `<source>-pr-<n>` then fits
+ * {@link PIPELINE_NAME_MAX_LENGTH} for every pull request number, so a clone's name is never cut
+ * and never equals the source's or another clone's. The stack's config refuses longer names.
+ */
+export const SOURCE_PIPELINE_NAME_MAX_LENGTH =
+  PIPELINE_NAME_MAX_LENGTH - CLONE_INFIX.length - PR_NUMBER_MAX_DIGITS;
 
 /** The image tag prefix for a pull request: `pr-<n>`. */
 export function imageTagPrefix(prNumber: number): string {
   return `pr-${prNumber}`;
 }
 
+/** The source name with characters outside CodePipeline's set replaced by `-`, checked for length. */
+function cloneStem(sourcePipelineName: string): string {
+  const safeSource = sourcePipelineName.replace(/[^A-Za-z0-9.@\-_]/g, "-");
+  if (safeSource.length === 0 || safeSource.length > SOURCE_PIPELINE_NAME_MAX_LENGTH) {
+    throw new RangeError(
+      `source pipeline name must be 1-${SOURCE_PIPELINE_NAME_MAX_LENGTH} characters so that ` +
+        `its clones' names (<source>${CLONE_INFIX}<n>) fit ${PIPELINE_NAME_MAX_LENGTH}, ` +
+        `got ${safeSource.length}: ${JSON.stringify(sourcePipelineName)}`,
+    );
+  }
+  return safeSource;
+}
+
 /**
- * The clone's name: `<source>-pr-<n>`, the source part cut so that the whole fits
- * {@link PIPELINE_NAME_MAX_LENGTH} characters. Characters outside CodePipeline's set become `-`.
+ * The clone's name: `<source>-pr-<n>`, never cut (the source is at most
+ * {@link SOURCE_PIPELINE_NAME_MAX_LENGTH} characters; a longer one throws a `RangeError`).
+ * Characters outside CodePipeline's set become `-`.
  */
 export function cloneName(sourcePipelineName: string, prNumber: number): string {
   if (!Number.isSafeInteger(prNumber) || prNumber < 1) {
     throw new RangeError(`pull request number must be a positive integer, got ${prNumber}`);
   }
   const suffix = `${CLONE_INFIX}${prNumber}`;
-  const safeSource = sourcePipelineName.replace(/[^A-Za-z0-9.@\-_]/g, "-");
-  const room = PIPELINE_NAME_MAX_LENGTH - suffix.length;
-  return `${safeSource.slice(0, room)}${suffix}`;
+  if (suffix.length > CLONE_INFIX.length + PR_NUMBER_MAX_DIGITS) {
+    throw new RangeError(
+      `pull request number must have at most ${PR_NUMBER_MAX_DIGITS} digits, got ${prNumber}`,
+    );
+  }
+  return `${cloneStem(sourcePipelineName)}${suffix}`;
 }
 
 /**
- * The IAM resource-name pattern that covers every clone of a source pipeline. Because long source
- * names are cut, the pattern uses the cut form, which every clone name starts with.
+ * The IAM resource-name pattern that covers every clone of a source pipeline: exactly
+ * `<source>-pr-*`, which never matches the source pipeline itself (same limits as {@link cloneName}).
  */
 export function cloneNameWildcard(sourcePipelineName: string): string {
-  const safeSource = sourcePipelineName.replace(/[^A-Za-z0-9.@\-_]/g, "-");
-  // The longest suffix a clone can carry: "-pr-" plus a 10-digit number.
-  const room = PIPELINE_NAME_MAX_LENGTH - (CLONE_INFIX.length + 10);
-  const stem = safeSource.length > room ? safeSource.slice(0, room) : safeSource;
-  return stem.length === safeSource.length ? `${stem}${CLONE_INFIX}*` : `${stem}*`;
+  return `${cloneStem(sourcePipelineName)}${CLONE_INFIX}*`;
 }

@@ -15,6 +15,7 @@ import {
   codebuildProjectArn,
   type AccountScope,
 } from "../policies";
+import { checkBuildImageScope } from "../config";
 
 export interface BuildProjectArgs {
   /** The CodeBuild project's name (also names its log group, see {@link buildLogGroupName}). */
@@ -141,16 +142,14 @@ export class BuildProject extends pulumi.ComponentResource {
         `${name}-build-image-policy`,
         {
           repository: imageRepository,
-          policy: pulumi
-            .all([args.scope, args.projectName])
-            .apply(([scope, projectName]) =>
-              JSON.stringify(
-                buildImageRepositoryPolicy(
-                  codebuildProjectArn(scope, projectName),
-                  scope.accountId,
-                ),
-              ),
-            ),
+          policy: pulumi.all([args.scope, args.projectName]).apply(([scope, projectName]) => {
+            // The repository is named without an account: refuse an image of another account
+            // or region rather than set this policy on a same-named repository of this one.
+            checkBuildImageScope(args.image, scope);
+            return JSON.stringify(
+              buildImageRepositoryPolicy(codebuildProjectArn(scope, projectName), scope.accountId),
+            );
+          }),
         },
         parent,
       );

@@ -1,21 +1,42 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { ConfigError, DEFAULTS, parseConfig, type ConfigReader } from "../../infra/config.js";
+import {
+  checkBuildImageScope,
+  ConfigError,
+  DEFAULTS,
+  parseConfig,
+  type ConfigReader,
+} from "../../infra/config.js";
 
-function reader(values: Record<string, string>): ConfigReader {
+function reader(
+  values: Record<string, string>,
+  stack: { defaultPipelineName?: string; awsRegion?: string } = {},
+): ConfigReader {
   return {
     get: (key) => values[key],
     getSecret: (key) => (values[key] === undefined ? undefined : pulumi.secret(values[key])),
-    defaultPipelineName: "branchline-dev",
+    defaultPipelineName: stack.defaultPipelineName ?? "branchline-dev",
+    awsRegion: stack.awsRegion,
   };
 }
 
 const minimal = { repository: "octo/app", webhookSecret: "s3cret" };
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf";
+const ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/build-images:node22";
 
-function errorOf(values: Record<string, string>): ConfigError {
+function withSecondRegistry(credentialsSecretArn: string): Record<string, string> {
+  return {
+    ...minimal,
+    build: JSON.stringify({ secondRegistry: { registry: "docker.io/octo", credentialsSecretArn } }),
+  };
+}
+
+function errorOf(
+  values: Record<string, string>,
+  stack: { defaultPipelineName?: string; awsRegion?: string } = {},
+): ConfigError {
   try {
-    parseConfig(reader(values));
+    parseConfig(reader(values, stack));
   } catch (error) {
     expect(error).to.be.instanceOf(ConfigError);
     return error as ConfigError;
@@ -326,12 +347,223 @@ describe("infra/config", () => {
       { ...minimal, pipelineName: "my pipeline" },
       /^branchline:pipelineName must be/,
     ],
+    [
+      "a pipeline name longer than 86 characters (its clones' names would be cut)",
+      { ...minimal, pipelineName: `${"a".repeat(95)}-pr-1` },
+      /^branchline:pipelineName must be 2-86 characters of A-Z a-z 0-9 - _, .*got "a{95}-pr-1" \(100 characters\), e\.g\. `pulumi config set branchline:pipelineName a{86}`$/,
+    ],
+    [
+      "a pipeline name with a dot, which CodeBuild refuses as a project name",
+      { ...minimal, pipelineName: "shop.web" },
+      /^branchline:pipelineName must be 2-86 characters .*names the CodeBuild project.* got "shop\.web" \(8 characters\), e\.g\. `pulumi config set branchline:pipelineName shop-web`$/,
+    ],
+    [
+      "a pipeline name with an @",
+      { ...minimal, pipelineName: "shop@prod" },
+      /^branchline:pipelineName must be .*e\.g\. `pulumi config set branchline:pipelineName shop-prod`$/,
+    ],
+    [
+      "a pipeline name starting with _",
+      { ...minimal, pipelineName: "_shop" },
+      /^branchline:pipelineName must be .*starting with a letter or digit.*e\.g\. `pulumi config set branchline:pipelineName shop`$/,
+    ],
+    [
+      "rate(1 minutes)",
+      { ...minimal, reconcileSchedule: "rate(1 minutes)" },
+      /^branchline:reconcileSchedule must be .*: a value of 1 takes the singular unit: write rate\(1 minute\)$/,
+    ],
+    [
+      "rate(5 hour)",
+      { ...minimal, reconcileSchedule: "rate(5 hour)" },
+      /^branchline:reconcileSchedule must be .*: a value other than 1 takes the plural unit: write rate\(5 hours\)$/,
+    ],
+    [
+      "rate(0 minutes)",
+      { ...minimal, reconcileSchedule: "rate(0 minutes)" },
+      /^branchline:reconcileSchedule must be .*write rate\(<positive whole number> <unit>\)/,
+    ],
+    [
+      "rate(1.5 hours)",
+      { ...minimal, reconcileSchedule: "rate(1.5 hours)" },
+      /^branchline:reconcileSchedule must be .*write rate\(<positive whole number> <unit>\)/,
+    ],
+    [
+      "rate(2 weeks)",
+      { ...minimal, reconcileSchedule: "rate(2 weeks)" },
+      /^branchline:reconcileSchedule must be .*minute\(s\), hour\(s\) or day\(s\)/,
+    ],
+    [
+      "a cron() of 5 fields (crontab style)",
+      { ...minimal, reconcileSchedule: "cron(*/15 * * * *)" },
+      /^branchline:reconcileSchedule must be .*cron\(\) takes 6 fields \(minutes hours day-of-month month day-of-week year\), got 5/,
+    ],
+    [
+      "a cron() with both day fields set",
+      { ...minimal, reconcileSchedule: "cron(0 12 * * MON *)" },
+      /^branchline:reconcileSchedule must be .*exactly one of day-of-month and day-of-week must be \?/,
+    ],
+    [
+      "a cron() with a field EventBridge does not read",
+      { ...minimal, reconcileSchedule: "cron(0 12 ? * MON% *)" },
+      /^branchline:reconcileSchedule must be .*the day-of-week field "MON%" is not valid/,
+    ],
+    [
+      "second registry credentials given as a partial secret ARN (no 6-character suffix)",
+      withSecondRegistry("arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry"),
+      /^branchline:build\.secondRegistry\.credentialsSecretArn must be the secret's complete ARN, ending in the 6 characters Secrets Manager adds/,
+    ],
+    [
+      "second registry credentials given as a partial ARN of a hyphenated name",
+      withSecondRegistry("arn:aws:secretsmanager:eu-west-1:123456789012:secret:docker-hub"),
+      /^branchline:build\.secondRegistry\.credentialsSecretArn must be the secret's complete ARN/,
+    ],
+    [
+      "a deploy cluster given as an ARN",
+      {
+        ...minimal,
+        deploy: JSON.stringify({
+          cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+          service: "shop",
+        }),
+      },
+      /^branchline:deploy\.cluster must be the cluster's name \("prod"\), not its ARN: arn:aws:ecs:eu-west-1:123456789012:cluster\/prod$/,
+    ],
+    [
+      "a deploy service given as an ARN",
+      {
+        ...minimal,
+        deploy: JSON.stringify({
+          cluster: "prod",
+          service: "arn:aws:ecs:eu-west-1:123456789012:service/prod/shop",
+        }),
+      },
+      /^branchline:deploy\.service must be the service's name \("shop"\), not its ARN/,
+    ],
+    [
+      "a deploy cluster with a slash",
+      { ...minimal, deploy: JSON.stringify({ cluster: "cluster/prod", service: "shop" }) },
+      /^branchline:deploy\.cluster must be the cluster's name: 1-255 letters, digits, - and _/,
+    ],
   ];
   for (const [what, values, message] of failures) {
     it(`fails on ${what}, naming the key`, () => {
       expect(errorOf(values).message).to.match(message);
     });
   }
+
+  describe("the default pipeline name <project>-<stack>", () => {
+    it("is refused when longer than 86 characters, saying to set pipelineName", () => {
+      const long = `branchline-${"s".repeat(80)}`;
+      expect(errorOf(minimal, { defaultPipelineName: long }).message).to.equal(
+        `branchline:pipelineName is not set, and the default <project>-<stack> "${long}" (91 ` +
+          "characters) is not a valid name: set branchline:pipelineName to 2-86 characters of " +
+          "A-Z a-z 0-9 - _, starting with a letter or digit (it names the CodeBuild project " +
+          "too, and the clones <name>-pr-<n> must fit CodePipeline's 100 characters), e.g. " +
+          `\`pulumi config set branchline:pipelineName ${long.slice(0, 86)}\``,
+      );
+    });
+
+    it("is refused when the stack name has a dot, saying what to write", () => {
+      expect(errorOf(minimal, { defaultPipelineName: "branchline-v1.2" }).message).to.match(
+        /^branchline:pipelineName is not set, and the default <project>-<stack> "branchline-v1\.2" .*set branchline:pipelineName to .*, e\.g\. `pulumi config set branchline:pipelineName branchline-v1-2`$/,
+      );
+    });
+
+    it("is used when it fits, up to 86 characters", () => {
+      const name = `b${"x".repeat(85)}`;
+      expect(parseConfig(reader(minimal, { defaultPipelineName: name })).pipelineName).to.equal(
+        name,
+      );
+    });
+
+    it("does not matter when pipelineName is set", () => {
+      const config = parseConfig(
+        reader({ ...minimal, pipelineName: "shop" }, { defaultPipelineName: "x.y" }),
+      );
+      expect(config.pipelineName).to.equal("shop");
+    });
+  });
+
+  it("accepts the schedules EventBridge accepts", () => {
+    for (const schedule of [
+      "rate(1 minute)",
+      "rate(2 minutes)",
+      "rate(1 hour)",
+      "rate(12 hours)",
+      "rate(1 day)",
+      "rate(7 days)",
+      "cron(0/15 * * * ? *)",
+      "cron(0 8 ? * MON-FRI *)",
+      "cron(15 10 L * ? 2027)",
+      "cron(0 18 ? * 6L *)",
+      "cron(0 9 ? * MON#1 *)",
+    ]) {
+      expect(
+        parseConfig(reader({ ...minimal, reconcileSchedule: schedule })).reconcileSchedule,
+      ).to.equal(schedule);
+    }
+  });
+
+  it("accepts ECS names for deploy, and complete secret ARNs", () => {
+    const config = parseConfig(
+      reader({
+        ...withSecondRegistry(
+          "arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/docker-hub-x1Y2z3",
+        ),
+        deploy: JSON.stringify({ cluster: "prod_eu-1", service: "Shop-Web_2" }),
+      }),
+    );
+    expect(config.deploy).to.deep.equal({ cluster: "prod_eu-1", service: "Shop-Web_2" });
+    expect(config.build.secondRegistry?.credentialsSecretArn).to.match(/-x1Y2z3$/);
+  });
+
+  describe("build.image", () => {
+    const build = (image: string) => ({ ...minimal, build: JSON.stringify({ image }) });
+
+    it("accepts an ECR image of the stack's region, and images outside ECR", () => {
+      for (const image of [
+        ECR_IMAGE,
+        "aws/codebuild/standard:7.0",
+        "public.ecr.aws/docker/library/node:22",
+        "docker.io/library/node:22",
+      ]) {
+        const config = parseConfig(reader(build(image), { awsRegion: "eu-west-1" }));
+        expect(config.build.image).to.equal(image);
+      }
+    });
+
+    it("refuses an ECR image of another region than aws:region, saying what to write", () => {
+      const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/build-images:node22";
+      expect(errorOf(build(image), { awsRegion: "eu-west-1" }).message).to.equal(
+        "branchline:build.image must be an ECR image of this stack's region eu-west-1 " +
+          "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), or a public image " +
+          `(a CodeBuild curated image, public.ecr.aws/..., docker.io/...), got ${image}`,
+      );
+    });
+
+    it("leaves the region to the deploy-time check when aws:region is not set", () => {
+      const image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/build-images:node22";
+      expect(parseConfig(reader(build(image))).build.image).to.equal(image);
+    });
+
+    it("is checked against the stack's account and region once they are known", () => {
+      const here = { region: "eu-west-1", accountId: "123456789012" };
+      expect(() => checkBuildImageScope(ECR_IMAGE, here)).to.not.throw();
+      expect(() => checkBuildImageScope("aws/codebuild/standard:7.0", here)).to.not.throw();
+      const foreign = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/build-images:node22";
+      expect(() => checkBuildImageScope(foreign, here))
+        .to.throw(ConfigError)
+        .with.property(
+          "message",
+          "branchline:build.image must be an ECR image of this stack's account 123456789012 " +
+            "and region eu-west-1 (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), " +
+            "or a public image (a CodeBuild curated image, public.ecr.aws/..., docker.io/...), " +
+            `got ${foreign}`,
+        );
+      const china = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/build-images:node22";
+      expect(() => checkBuildImageScope(china, here)).to.throw(ConfigError, /region eu-west-1/);
+    });
+  });
 });
 
 describe("infra/config: the runtime token and the registration token", () => {

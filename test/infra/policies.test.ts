@@ -1,3 +1,4 @@
+import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
 import {
   artifactBucketPolicy,
@@ -357,12 +358,39 @@ describe("infra/policies", () => {
       expect(actions).to.not.include("codepipeline:ListPipelines");
     });
 
-    it("covers the cut clone names of a long source pipeline", () => {
-      const long = "a".repeat(95);
-      const statement = webhookRolePolicy({ ...input, sourcePipelineName: long }).Statement[1];
-      expect(statement?.Resource).to.equal(
-        `arn:aws:codepipeline:eu-west-1:123456789012:${"a".repeat(86)}*`,
+    it("manages every clone of the longest source name, never the source itself (IAM simulation)", async () => {
+      // 86 characters, ending like a clone: the pattern must still be exactly <source>-pr-*.
+      const long = `${"a".repeat(81)}-pr-1`;
+      const policy = webhookRolePolicy({ ...input, sourcePipelineName: long });
+      expect(policy.Statement[1]?.Resource).to.equal(
+        `arn:aws:codepipeline:eu-west-1:123456789012:${long}-pr-*`,
       );
+      const decide = async (action: string, pipeline: string) => {
+        const result = await runSimulation(
+          {
+            request: {
+              principal: "arn:aws:iam::123456789012:role/webhook",
+              action,
+              resource: {
+                resource: `arn:aws:codepipeline:eu-west-1:123456789012:${pipeline}`,
+                accountId: "123456789012",
+              },
+              contextVariables: {},
+            },
+            identityPolicies: [{ name: "webhook", policy }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+          },
+          {},
+        );
+        if (result.resultType !== "single") throw new Error(JSON.stringify(result));
+        return result.overallResult;
+      };
+      for (const action of ["codepipeline:DeletePipeline", "codepipeline:UpdatePipeline"]) {
+        expect(await decide(action, long), `${action} on the source`).to.equal("ImplicitlyDenied");
+        expect(await decide(action, `${long}-pr-1`), `${action} on PR 1`).to.equal("Allowed");
+        expect(await decide(action, `${long}-pr-2147483647`)).to.equal("Allowed");
+      }
     });
   });
 

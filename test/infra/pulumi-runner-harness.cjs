@@ -81,17 +81,34 @@ async function main() {
     config,
     Object.keys(config).filter((key) => key.endsWith("Secret")),
   );
+  // The language host logs an error the program throws (also inside an apply) once, reports it
+  // here, and the deployment fails: as the stubbed cmd/run/index.js does, remember the errors
+  // already logged (the same rejection reaches several awaiters) and count every uncaught error as
+  // a failure. Stop at the first one instead of waiting for RPCs the failed output never finishes.
   let failure;
-  const outputs = await runner.run(
-    { _: ["."] },
-    () => undefined,
-    (error) => {
-      failure = error;
-    },
-    () => false,
-  );
+  const logged = new Set();
+  let reportFailure = () => undefined;
+  const failed = new Promise((_, reject) => {
+    reportFailure = reject;
+  });
+  failed.catch(() => undefined);
+  process.on("uncaughtException", (error) => reportFailure(error));
+  process.on("unhandledRejection", (error) => reportFailure(error));
+  const outputs = await Promise.race([
+    runner.run(
+      { _: ["."] },
+      () => undefined,
+      (error) => {
+        logged.add(error);
+        failure = error;
+        reportFailure(error);
+      },
+      (error) => logged.has(error),
+    ),
+    failed,
+  ]);
   if (failure !== undefined) throw failure;
-  await pulumi.runtime.waitForRPCs();
+  await Promise.race([pulumi.runtime.waitForRPCs(), failed]);
   process.stdout.write(
     `${JSON.stringify({ outputs: Object.keys(outputs ?? {}).sort(), resources })}\n`,
   );

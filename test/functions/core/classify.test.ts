@@ -66,6 +66,11 @@ describe("core/classify", () => {
         (p) => ((p["pull_request"] as Record<string, unknown>)["number"] = 0),
         /number/,
       ],
+      [
+        "a number of more than 10 digits (no clone name could hold it)",
+        (p) => ((p["pull_request"] as Record<string, unknown>)["number"] = 12345678901),
+        /pull_request\.number must be a positive integer of at most 10 digits/,
+      ],
       ["no head", (p) => delete (p["pull_request"] as Record<string, unknown>)["head"], /head/],
       ["no action", (p) => delete p["action"], /action/],
       [

@@ -124,8 +124,10 @@ describe("core/reconcile", () => {
       expect(cloneNumberOf("app", "app")).to.equal(undefined);
       expect(cloneNumberOf("my app-pr-3", "my app")).to.equal(undefined);
       expect(cloneNumberOf(cloneName("my app", 3), "my app")).to.equal(3);
-      const long = "x".repeat(120);
+      const long = "x".repeat(86);
       expect(cloneNumberOf(cloneName(long, 4567), long)).to.equal(4567);
+      // A number longer than any pull request's is no clone (and does not make cloneName throw).
+      expect(cloneNumberOf("app-pr-12345678901", "app")).to.equal(undefined);
     });
   });
 

@@ -264,8 +264,8 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
   });
 
   describe("executionEventPattern", () => {
-    it("uses the cut stem of a long source pipeline's clone names as the prefix", () => {
-      const long = "a".repeat(95);
+    it("uses `<source>-pr-` as the prefix for the longest source pipeline name", () => {
+      const long = "a".repeat(86);
       const pattern = executionEventPattern(long, {
         accountId: "210987654321",
         region: "cn-north-1",
@@ -275,7 +275,7 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
         "detail-type": ["CodePipeline Pipeline Execution State Change"],
         account: ["210987654321"],
         region: ["cn-north-1"],
-        detail: { pipeline: [long, { prefix: "a".repeat(86) }] },
+        detail: { pipeline: [long, { prefix: `${long}-pr-` }] },
       });
       expect(matchesPipeline(pattern, cloneName(long, 1234567))).to.equal(true);
     });
