@@ -151,7 +151,11 @@ describe("reconcile handler: pull request identity (wire level)", function () {
       wire.github.renameRepository(REPO, RENAMED);
 
       const summary = await sweep({ BUILD_DRAFT_PULL_REQUESTS: "false" });
-      expect(summary).to.deep.equal({ ...empty, unchanged: [7], misconfigured: [renamedMessage(id)] });
+      expect(summary).to.deep.equal({
+        ...empty,
+        unchanged: [7],
+        misconfigured: [renamedMessage(id)],
+      });
       expect(wire.github.requestsTo(`/repositories/${id}/pulls`).map((r) => r.query)).to.deep.equal(
         ["state=open&base=master&per_page=100", "state=open&base=master&per_page=100&page=2"],
       );
