@@ -5,7 +5,12 @@
 import { createLogger } from "../adapters/logger.js";
 import { DefaultServices, lazy } from "../adapters/services.js";
 import type { Logger } from "../app/ports.js";
-import { readSettings, warnIfSingleTier, warnIfUnprotected, type Environment } from "../app/settings.js";
+import {
+  readSettings,
+  warnIfSingleTier,
+  warnIfUnprotected,
+  type Environment,
+} from "../app/settings.js";
 import type { ReconcileDeps, ReconcileServices } from "./handler.js";
 
 /**

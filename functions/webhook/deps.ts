@@ -14,7 +14,12 @@ import {
 } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
 import type { Logger } from "../app/ports.js";
-import { readSettings, warnIfSingleTier, warnIfUnprotected, type Environment } from "../app/settings.js";
+import {
+  readSettings,
+  warnIfSingleTier,
+  warnIfUnprotected,
+  type Environment,
+} from "../app/settings.js";
 import { ENV } from "../shared/names.js";
 import type { WebhookDeps } from "./handler.js";
 

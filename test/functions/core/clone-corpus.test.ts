@@ -179,18 +179,25 @@ describe("core/clone on the corpus of real declarations", () => {
             headBranch,
             headRepository: sourceRefOf(source).repository,
           };
-          expect(() => cloneDeclaration(source, target, tierOf(source))).to.throw(ConfigurationError, outcome);
+          expect(() => cloneDeclaration(source, target, tierOf(source))).to.throw(
+            ConfigurationError,
+            outcome,
+          );
         });
         return;
       }
 
       it("gives a clone that CodePipeline accepts and GetPipeline returns unchanged", async () => {
         const source = load(name);
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: sourceRefOf(source).repository,
-        }, tierOf(source));
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: sourceRefOf(source).repository,
+          },
+          tierOf(source),
+        );
         await client.send(new CreatePipelineCommand({ pipeline: sdk(clone) }));
         const stored = await client.send(new GetPipelineCommand({ name: clone.name }));
         expect(sameDeclaration(stored.pipeline as PipelineDeclaration, clone)).to.equal(true);
@@ -198,22 +205,30 @@ describe("core/clone on the corpus of real declarations", () => {
 
       it("keeps exactly the expected stages and actions", () => {
         const source = load(name);
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: sourceRefOf(source).repository,
-        }, tierOf(source));
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: sourceRefOf(source).repository,
+          },
+          tierOf(source),
+        );
         expect(actionsByStage(clone)).to.deep.equal(outcome);
       });
 
       it("keeps what the source had but the role: stores, keys, variables, namespaces, other actions", () => {
         const source = load(name);
         const repository = sourceRefOf(source).repository;
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: repository,
-        }, tierOf(source));
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: repository,
+          },
+          tierOf(source),
+        );
         const members = ({
           name: _n,
           stages: _s,
@@ -238,11 +253,15 @@ describe("core/clone on the corpus of real declarations", () => {
       it("fires its triggers on pushes to the pull request branch only, keeping the others", () => {
         const source = load(name);
         const repository = sourceRefOf(source).repository;
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: repository,
-        }, tierOf(source));
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: repository,
+          },
+          tierOf(source),
+        );
         expect(clone.triggers?.length ?? 0).to.equal(source.triggers?.length ?? 0);
         for (const trigger of clone.triggers ?? []) {
           const action = findAction(
@@ -263,11 +282,15 @@ describe("core/clone on the corpus of real declarations", () => {
 
   it("keeps every file path filter of the AWS docs trigger example", () => {
     const source = load("aws-docs-trigger-filters");
-    const clone = cloneDeclaration(source, {
-      prNumber: 7,
-      headBranch,
-      headRepository: sourceRefOf(source).repository,
-    }, tierOf(source));
+    const clone = cloneDeclaration(
+      source,
+      {
+        prNumber: 7,
+        headBranch,
+        headRepository: sourceRefOf(source).repository,
+      },
+      tierOf(source),
+    );
     expect(clone.triggers).to.deep.equal([
       {
         providerType: "CodeStarSourceConnection",
