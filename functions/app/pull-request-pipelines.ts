@@ -9,6 +9,7 @@ import {
   sameDeclaration,
   sourceRefOf,
   type CloneTarget,
+  type CloneTier,
 } from "../core/clone.js";
 import type { SourceRef } from "../core/classify.js";
 import { ConfigurationError, ConflictError } from "../core/errors.js";
@@ -26,8 +27,19 @@ import {
 
 export interface PullRequestPipelinesConfig {
   sourcePipelineName: string;
-  repositoryName: string;
+  /** The PR tier's repositories: a pull request's images are deleted from each, and only there. */
+  repositoryNames: readonly string[];
+  /** The role every clone runs with; `undefined`: the source's. */
+  cloneRoleArn?: string | undefined;
+  /** Source CodeBuild project -> PR build project; `undefined`: the source's projects. */
+  prBuildProjects?: Readonly<Record<string, string>> | undefined;
 }
+
+/**
+ * Image ids already listed, per repository name (a repository missing from it is listed when
+ * needed): all of a repository's ids, or only the pull request's.
+ */
+export type KnownImages = ReadonlyMap<string, ImageId[]>;
 
 export interface SourcePipeline extends StoredPipeline {
   ref: SourceRef;
@@ -71,7 +83,7 @@ export class PullRequestPipelines {
     target: CloneTarget,
     strategy: EnsureStrategy,
   ): Promise<EnsureOutcome> {
-    const desired = cloneDeclaration(source.declaration, target);
+    const desired = cloneDeclaration(source.declaration, target, this.tier());
     const tags = cloneTags(this.config.sourcePipelineName, target.prNumber, target.headBranch);
     const created = async (): Promise<EnsureOutcome | undefined> => {
       try {
@@ -92,15 +104,19 @@ export class PullRequestPipelines {
     return (await created()) ?? (await this.refresh(desired, undefined));
   }
 
+  private tier(): CloneTier {
+    return { roleArn: this.config.cloneRoleArn, buildProjects: this.config.prBuildProjects };
+  }
+
   /**
    * Stops the clone's executions, deletes it and the pull request's images. `knownImages`, when
-   * given, is a fresh listing of the repository's image ids (the reconciler lists once per sweep);
+   * given, is a fresh listing of image ids per repository (the reconciler lists once per sweep);
    * `knownTags`, the clone's tags as just read by the caller, saves reading them again.
    */
   async remove(
     source: SourcePipeline,
     prNumber: number,
-    knownImages?: ImageId[],
+    knownImages?: KnownImages,
     knownTags?: Tag[],
   ): Promise<RemoveOutcome> {
     const name = cloneName(this.config.sourcePipelineName, prNumber);
@@ -125,26 +141,47 @@ export class PullRequestPipelines {
   }
 
   /**
-   * Deletes the images tagged for the pull request, at most 100 ids a call. Ids ECR could not
-   * delete do not stop the other batches: they are reported together at the end, so that a retry
-   * has only those left to do.
+   * Deletes the images tagged for the pull request from each PR repository, at most 100 ids a call.
+   * A repository that cannot be listed, or ids ECR could not delete, do not stop the other batches
+   * and repositories: they are reported together at the end (a failed call's own error first), so
+   * that a retry has only those left to do.
    */
-  async removeImages(prNumber: number, knownImages?: ImageId[]): Promise<number> {
-    const ids = pullRequestImageIds(
-      knownImages ?? (await this.images.list(this.config.repositoryName)),
-      prNumber,
-    );
+  async removeImages(prNumber: number, knownImages?: KnownImages): Promise<number> {
     let deleted = 0;
-    const failures: { imageId: ImageId; code: string; reason: string }[] = [];
-    for (const batch of chunk(ids, ECR_BATCH_LIMIT)) {
-      const answer = await this.images.delete(this.config.repositoryName, batch);
-      deleted += answer.deleted;
-      failures.push(...answer.failures.filter((failure) => failure.code !== "ImageNotFound"));
+    const failures: { repository: string; imageId: ImageId; code: string; reason: string }[] = [];
+    const errors: { repository: string; error: unknown }[] = [];
+    for (const repository of this.config.repositoryNames) {
+      try {
+        const ids = pullRequestImageIds(
+          knownImages?.get(repository) ?? (await this.images.list(repository)),
+          prNumber,
+        );
+        for (const batch of chunk(ids, ECR_BATCH_LIMIT)) {
+          const answer = await this.images.delete(repository, batch);
+          deleted += answer.deleted;
+          for (const failure of answer.failures) {
+            if (failure.code !== "ImageNotFound") failures.push({ repository, ...failure });
+          }
+        }
+      } catch (error) {
+        errors.push({ repository, error });
+      }
     }
-    if (failures.length > 0) {
-      this.logger.warn("some images could not be deleted", { prNumber, deleted, failures });
+    if (errors.length > 0 || failures.length > 0) {
+      this.logger.warn("some images could not be deleted", {
+        prNumber,
+        deleted,
+        failures,
+        errors: errors.map(({ repository, error }) => ({ repository, error: message(error) })),
+      });
+    }
+    // The first failed call's own error, so that its kind (a missing repository is a
+    // configuration error) reaches the caller.
+    if (errors[0] !== undefined) throw errors[0].error;
+    const first = failures[0];
+    if (first !== undefined) {
       throw new Error(
-        `could not delete ${failures.length} image tag(s) of pull request #${prNumber}: ${failures[0]?.code}: ${failures[0]?.reason}`,
+        `could not delete ${failures.length} image tag(s) of pull request #${prNumber}: ${first.repository}: ${first.code}: ${first.reason}`,
       );
     }
     return deleted;
@@ -174,4 +211,8 @@ function notOurs(name: string): ConflictError {
   return new ConflictError(
     `pipeline ${name} exists but is not managed by branchline (its tags do not name this source pipeline); it is left alone`,
   );
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -34,6 +34,7 @@ import {
 import {
   PullRequestPipelines,
   type EnsureStrategy,
+  type KnownImages,
   type SourcePipeline,
 } from "./pull-request-pipelines.js";
 
@@ -72,7 +73,12 @@ export interface ReconcilePorts {
 
 export interface ReconcileOptions extends ClassifyOptions {
   sourcePipelineName: string;
-  repositoryName: string;
+  /** The PR tier's repositories, each listed once per sweep. */
+  repositoryNames: readonly string[];
+  /** The role every clone runs with; `undefined`: the source's. */
+  cloneRoleArn?: string | undefined;
+  /** Source CodeBuild project -> PR build project; `undefined`: the source's projects. */
+  prBuildProjects?: Readonly<Record<string, string>> | undefined;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
   /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
@@ -100,26 +106,34 @@ export async function reconcile(
   };
   const app = new PullRequestPipelines(ports.pipelines, ports.images, ports.logger, {
     sourcePipelineName: options.sourcePipelineName,
-    repositoryName: options.repositoryName,
+    repositoryNames: options.repositoryNames,
+    cloneRoleArn: options.cloneRoleArn,
+    prBuildProjects: options.prBuildProjects,
   });
 
   let source: SourcePipeline;
   let pipelineNames: string[];
-  let imageIds: ImageId[] | undefined;
+  /** Per repository listed, its images by pull request. */
+  const listedImages = new Map<string, Map<number, ImageId[]>>();
   let open: PullRequest[] | undefined;
   try {
     source = await app.source();
-    const [listed, images, openList] = await Promise.all([
+    const [listed, , openList] = await Promise.all([
       ports.pipelines.list(),
-      ports.images.list(options.repositoryName).catch((error: unknown) => {
-        // Without the listing, each removal lists the images itself.
-        summary.errors.push(`images could not be listed: ${message(error)}`);
-        return undefined;
-      }),
+      Promise.all(
+        options.repositoryNames.map((repository) =>
+          ports.images.list(repository).then(
+            (ids) => void listedImages.set(repository, imagesByPullRequest(ids)),
+            (error: unknown) => {
+              // Without the listing, each removal lists this repository's images itself.
+              summary.errors.push(`images of ${repository} could not be listed: ${message(error)}`);
+            },
+          ),
+        ),
+      ),
       ports.openPullRequests?.listOpen(source.ref.repository, source.ref.branch),
     ]);
     pipelineNames = listed.map((pipeline) => pipeline.name);
-    imageIds = images;
     open = openList;
   } catch (error) {
     report(summary, `sweep not started: ${message(error)}`, error);
@@ -132,9 +146,9 @@ export async function reconcile(
     const number = cloneNumberOf(name, options.sourcePipelineName);
     if (number !== undefined) clones.set(number, name);
   }
-  const images = imagesByPullRequest(imageIds ?? []);
-  const knownImages = (n: number): ImageId[] | undefined =>
-    imageIds === undefined ? undefined : (images.get(n) ?? []);
+  const withImages = new Set([...listedImages.values()].flatMap((byPr) => [...byPr.keys()]));
+  const knownImages = (n: number): KnownImages =>
+    new Map([...listedImages].map(([repository, byPr]) => [repository, byPr.get(n) ?? []]));
 
   /** False when an event newer than what GitHub showed the sweep was processed already. */
   const current = async (pr: PullRequest): Promise<boolean> => {
@@ -247,7 +261,7 @@ export async function reconcile(
     }
   }
 
-  const others = new Set([...clones.keys(), ...images.keys()]);
+  const others = new Set([...clones.keys(), ...withImages]);
   for (const n of [...others].sort((a, b) => a - b)) {
     if (!openNumbers.has(n)) tasks.push({ prNumber: n, run: () => settle(n) });
   }

@@ -10,7 +10,18 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface Settings {
   sourcePipelineName: string;
-  repositoryName: string;
+  /**
+   * The PR tier's ECR repositories (at least one): a closed pull request's `pr-<n>` images are
+   * deleted from each, and from nothing else.
+   */
+  repositoryNames: string[];
+  /** The role every clone runs with; `undefined` (local runs): the source pipeline's. */
+  cloneRoleArn: string | undefined;
+  /**
+   * Source CodeBuild project name -> the PR build project that mirrors it; `undefined` (local runs):
+   * the clone's actions keep the source's projects.
+   */
+  prBuildProjects: Readonly<Record<string, string>> | undefined;
   webhookSecret: { value?: string | undefined; arn?: string | undefined };
   githubToken: { value?: string | undefined; arn?: string | undefined };
   githubApiUrl: string | undefined;
@@ -23,7 +34,8 @@ export interface Settings {
 export function readSettings(env: Environment): Settings {
   return {
     sourcePipelineName: required(env, ENV.sourcePipelineName),
-    repositoryName: required(env, ENV.ecrRepositoryName),
+    repositoryNames: repositoryNames(env),
+    ...readCloneTier(env),
     webhookSecret: {
       value: env[ENV.webhookSecret] || undefined,
       arn: env[ENV.webhookSecretArn] || undefined,
@@ -39,6 +51,13 @@ export function readSettings(env: Environment): Settings {
   };
 }
 
+/** The pull request tier of the clones: `CLONE_ROLE_ARN` and `PR_BUILD_PROJECTS` (both optional). */
+export function readCloneTier(
+  env: Environment,
+): Pick<Settings, "cloneRoleArn" | "prBuildProjects"> {
+  return { cloneRoleArn: env[ENV.cloneRoleArn] || undefined, prBuildProjects: buildProjects(env) };
+}
+
 /**
  * Logged once per container by the webhook and the reconciler: without a state table a replayed or
  * late delivery can undo a newer state.
@@ -48,6 +67,76 @@ export function warnIfUnprotected(settings: Settings, logger: Logger): void {
   logger.warn(
     `${ENV.stateTableName} is not set: no replay protection (a replayed or late delivery can undo a newer state)`,
   );
+}
+
+/**
+ * Logged once per container by the webhook and the reconciler: without the clone role and the PR
+ * build projects a clone runs with the source tier's role and builds in the source's projects.
+ */
+export function warnIfSingleTier(
+  settings: Pick<Settings, "cloneRoleArn" | "prBuildProjects">,
+  logger: Pick<Logger, "warn">,
+): void {
+  const unset = [
+    ...(settings.cloneRoleArn === undefined ? [ENV.cloneRoleArn] : []),
+    ...(settings.prBuildProjects === undefined ? [ENV.prBuildProjects] : []),
+  ];
+  if (unset.length === 0) return;
+  logger.warn(
+    `${unset.join(" and ")} ${unset.length === 1 ? "is" : "are"} not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)`,
+  );
+}
+
+/** `ECR_REPOSITORY_NAMES` (a JSON list), or else the one name of `ECR_REPOSITORY_NAME`. */
+function repositoryNames(env: Environment): string[] {
+  const list = env[ENV.ecrRepositoryNames];
+  if (!list) {
+    const one = env[ENV.ecrRepositoryName];
+    if (!one) {
+      throw new ConfigurationError(
+        `environment variable ${ENV.ecrRepositoryNames} (or ${ENV.ecrRepositoryName}) is not set`,
+      );
+    }
+    return [one];
+  }
+  const parsed = parseJson(list, ENV.ecrRepositoryNames);
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length === 0 ||
+    !parsed.every((name: unknown) => typeof name === "string" && name !== "")
+  ) {
+    throw new ConfigurationError(
+      `environment variable ${ENV.ecrRepositoryNames} must be a JSON list of one or more repository names`,
+    );
+  }
+  return [...new Set(parsed as string[])];
+}
+
+/** `PR_BUILD_PROJECTS`: a JSON object of source project name -> PR project name. */
+function buildProjects(env: Environment): Record<string, string> | undefined {
+  const text = env[ENV.prBuildProjects];
+  if (!text) return undefined;
+  const parsed = parseJson(text, ENV.prBuildProjects);
+  const invalid = () =>
+    new ConfigurationError(
+      `environment variable ${ENV.prBuildProjects} must be a JSON object of source build project name -> pull request build project name`,
+    );
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw invalid();
+  const mapping: Record<string, string> = {};
+  for (const [source, target] of Object.entries(parsed)) {
+    if (source === "" || typeof target !== "string" || target === "") throw invalid();
+    // A key named `__proto__` stays a key (JSON.parse makes it one too).
+    Object.defineProperty(mapping, source, { value: target, enumerable: true });
+  }
+  return mapping;
+}
+
+function parseJson(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ConfigurationError(`environment variable ${name} is not valid JSON`);
+  }
 }
 
 function required(env: Environment, name: string): string {

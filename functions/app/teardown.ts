@@ -1,11 +1,12 @@
 /**
  * The teardown run by `pulumi destroy` (the reconciler answers the stack's Lambda invocation resource
  * when it is deleted): removes what branchline created at run time for one source pipeline, while
- * the roles and the repository still exist.
+ * the roles and the repositories still exist.
  *
  * - every clone of the source pipeline whose tags say it is ours (`isManagedClone`): its running
  *   executions are stopped, it is deleted, and so are its pull request's images;
- * - every image tag of a pull request (`pr-<n>`, `pr-<n>-...`) left without a clone.
+ * - every image tag of a pull request (`pr-<n>`, `pr-<n>-...`) left without a clone, in each of the
+ *   PR tier's repositories (the source tier's are never touched).
  *
  * Pipelines named like clones but not tagged as ours are left alone and reported. One failure does not
  * stop the others; the caller reports every failure so that the destroy stops with the reasons and a
@@ -17,7 +18,7 @@ import { siblingPipelineArn } from "../core/pipeline.js";
 import { cloneNumberOf, imagesByPullRequest } from "../core/reconcile.js";
 import { cloneNameWildcard, TAG } from "../shared/names.js";
 import type { ImageStore, Logger, PipelineStore } from "./ports.js";
-import { PullRequestPipelines } from "./pull-request-pipelines.js";
+import { PullRequestPipelines, type KnownImages } from "./pull-request-pipelines.js";
 
 export interface TeardownSummary {
   /** Pull requests whose clone was deleted. */
@@ -37,7 +38,8 @@ export interface TeardownPorts {
 
 export interface TeardownOptions {
   sourcePipelineName: string;
-  repositoryName: string;
+  /** The PR tier's repositories: every `pr-` image in each goes. */
+  repositoryNames: readonly string[];
   /** Aborted when the time is up: what was not reached is reported as an error. */
   signal?: AbortSignal;
 }
@@ -49,7 +51,7 @@ export async function teardown(
   const summary: TeardownSummary = { deleted: [], imagesDeleted: [], leftAlone: [], errors: [] };
   const app = new PullRequestPipelines(ports.pipelines, ports.images, ports.logger, {
     sourcePipelineName: options.sourcePipelineName,
-    repositoryName: options.repositoryName,
+    repositoryNames: options.repositoryNames,
   });
 
   const source = await app.source().catch((error: unknown) => {
@@ -58,18 +60,25 @@ export async function teardown(
       `${error.message}, so its clones cannot be told apart: delete the pipelines ${cloneNameWildcard(options.sourcePipelineName)} tagged ${TAG.sourcePipeline}=${options.sourcePipelineName} and the images tagged pr-* by hand, then remove the teardown resource from the stack (\`pulumi state delete\` of reconciler-teardown) and run \`pulumi destroy\` again`,
     );
   });
-  const [listed, imageIds] = await Promise.all([
+  const [listed, listings] = await Promise.all([
     ports.pipelines.list(),
-    ports.images.list(options.repositoryName),
+    Promise.all(
+      options.repositoryNames.map(
+        async (repository) =>
+          [repository, imagesByPullRequest(await ports.images.list(repository))] as const,
+      ),
+    ),
   ]);
-  const images = imagesByPullRequest(imageIds);
+  const images = (n: number): KnownImages =>
+    new Map(listings.map(([repository, byPr]) => [repository, byPr.get(n) ?? []]));
   const clones = new Map<number, string>();
   for (const { name } of listed) {
     const number = cloneNumberOf(name, options.sourcePipelineName);
     if (number !== undefined) clones.set(number, name);
   }
 
-  const numbers = [...new Set([...clones.keys(), ...images.keys()])].sort((a, b) => a - b);
+  const withImages = listings.flatMap(([, byPr]) => [...byPr.keys()]);
+  const numbers = [...new Set([...clones.keys(), ...withImages])].sort((a, b) => a - b);
   const notReached: number[] = [];
   for (const n of numbers) {
     if (options.signal?.aborted) {
@@ -93,13 +102,13 @@ export async function teardown(
           pipeline: name,
         });
       } else if (tags !== undefined) {
-        const outcome = await app.remove(source, n, images.get(n) ?? [], tags);
+        const outcome = await app.remove(source, n, images(n), tags);
         if (outcome.result === "deleted") summary.deleted.push(n);
         if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
         continue;
       }
-      // No clone (or not ours): the pull request's images are still branchline's, in its repository.
-      if ((await app.removeImages(n, images.get(n) ?? [])) > 0) summary.imagesDeleted.push(n);
+      // No clone (or not ours): the pull request's images are still branchline's, in its repositories.
+      if ((await app.removeImages(n, images(n))) > 0) summary.imagesDeleted.push(n);
     } catch (error) {
       summary.errors.push(
         `pull request #${n}: ${error instanceof Error ? error.message : String(error)}`,

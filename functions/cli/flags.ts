@@ -9,6 +9,7 @@ export const NAME_FLAGS = {
   stack: { type: "string" },
   "source-pipeline": { type: "string" },
   repository: { type: "string" },
+  repositories: { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;
 
 export const GITHUB_FLAGS = {
@@ -24,7 +25,9 @@ export const OUTPUT_FLAGS = {
 
 export const NAME_HELP = `  --stack <name>              the Pulumi stack whose outputs name the resources
   --source-pipeline <name>    the source pipeline (default: the stack output sourcePipelineName)`;
-export const REPOSITORY_HELP = `  --repository <name>         the ECR repository (default: from the stack output repositoryUri)`;
+export const REPOSITORY_HELP = `  --repositories <a,b,...>    the pull request tier's ECR repositories (default: the stack output
+                              prRepositoryNames, or else the repository of repositoryUri)
+  --repository <name>         one such repository (may be combined with --repositories)`;
 export const GITHUB_HELP = `  --github-token <token>      a GitHub token (default: GITHUB_TOKEN)
   --github-api-url <url>      GitHub's API, for GitHub Enterprise (default: GITHUB_API_URL or api.github.com)`;
 export const OUTPUT_HELP = `  --json                      print JSON for scripts (no progress indicator)

@@ -1,6 +1,6 @@
 /**
- * The names a command works on: the source pipeline and the ECR repository. Flags win; a name not
- * given as a flag comes from the stack's outputs (`pulumi stack output --json`), read once.
+ * The names a command works on: the source pipeline and the PR tier's ECR repositories. Flags win; a
+ * name not given as a flag comes from the stack's outputs (`pulumi stack output --json`), read once.
  */
 import { execFile } from "node:child_process";
 import { CliError, type CliIo } from "./io.js";
@@ -8,16 +8,28 @@ import { CliError, type CliIo } from "./io.js";
 export interface NameFlags {
   stack?: string | undefined;
   sourcePipeline?: string | undefined;
+  /** One repository (`--repository`). */
   repository?: string | undefined;
+  /** Comma-separated repositories (`--repositories`). */
+  repositories?: string | undefined;
 }
 
 export interface Names {
   sourcePipelineName: string;
-  repositoryName: string;
+  /** The repositories whose `pr-<n>` images go with a closed pull request (at least one). */
+  repositoryNames: string[];
 }
 
-/** Stack outputs the CLI reads (see infra/index.ts). */
-const OUTPUT = { sourcePipelineName: "sourcePipelineName", repositoryUri: "repositoryUri" };
+/**
+ * Stack outputs the CLI reads (see infra/index.ts): `prRepositoryNames`, the PR tier's repositories,
+ * when the stack has it; otherwise the one repository of `repositoryUri` (stacks from before the
+ * two tiers, whose one repository held the pull requests' images too).
+ */
+const OUTPUT = {
+  sourcePipelineName: "sourcePipelineName",
+  prRepositoryNames: "prRepositoryNames",
+  repositoryUri: "repositoryUri",
+};
 const PULUMI_TIMEOUT_MS = 60_000;
 
 /** The source pipeline's name, from `--source-pipeline` or the stack. */
@@ -27,23 +39,51 @@ export async function sourcePipelineName(io: CliIo, flags: NameFlags): Promise<s
   return outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline");
 }
 
-/** Both names, from `--source-pipeline` and `--repository` or the stack. */
+/**
+ * The names, from `--source-pipeline` and `--repository`/`--repositories` (both may be given: their
+ * union) or the stack.
+ */
 export async function resolveNames(io: CliIo, flags: NameFlags): Promise<Names> {
-  if (flags.sourcePipeline && flags.repository) {
-    return { sourcePipelineName: flags.sourcePipeline, repositoryName: flags.repository };
+  const given = repositoryFlags(flags);
+  if (flags.sourcePipeline && given.length > 0) {
+    return { sourcePipelineName: flags.sourcePipeline, repositoryNames: given };
   }
   const missing = [
     ...(flags.sourcePipeline ? [] : ["--source-pipeline"]),
-    ...(flags.repository ? [] : ["--repository"]),
+    ...(given.length > 0 ? [] : ["--repository"]),
   ];
   const outputs = await stackOutputs(io, flags, missing);
   return {
     sourcePipelineName:
       flags.sourcePipeline ?? outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline"),
-    repositoryName:
-      flags.repository ??
-      repositoryNameOf(outputString(outputs, OUTPUT.repositoryUri, "--repository")),
+    repositoryNames: given.length > 0 ? given : stackRepositories(outputs),
   };
+}
+
+function repositoryFlags(flags: NameFlags): string[] {
+  const names = [
+    ...(flags.repository ? [flags.repository] : []),
+    ...(flags.repositories ?? "").split(",").map((name) => name.trim()),
+  ].filter((name) => name !== "");
+  return [...new Set(names)];
+}
+
+/** `prRepositoryNames` when the stack has it, otherwise the repository of `repositoryUri`. */
+function stackRepositories(outputs: Record<string, unknown>): string[] {
+  const list = outputs[OUTPUT.prRepositoryNames];
+  if (list === undefined) {
+    return [repositoryNameOf(outputString(outputs, OUTPUT.repositoryUri, "--repository"))];
+  }
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((name: unknown) => typeof name === "string" && name !== "")
+  ) {
+    throw new CliError(
+      `the stack output ${OUTPUT.prRepositoryNames} is not a list of repository names: pass --repositories`,
+    );
+  }
+  return [...new Set(list as string[])];
 }
 
 /**

@@ -5,7 +5,7 @@
  * or updates a pipeline.
  */
 import { createOctokit, OctokitPullRequests } from "../adapters/github.js";
-import { PullRequestPipelines } from "../app/pull-request-pipelines.js";
+import { PullRequestPipelines, type KnownImages } from "../app/pull-request-pipelines.js";
 import { imagesByPullRequest } from "../core/reconcile.js";
 import { connectAws, loadSource } from "./aws.js";
 import { CONCURRENCY, managedClones } from "./clones.js";
@@ -79,6 +79,7 @@ export async function pruneCommand(argv: string[], io: CliIo): Promise<number> {
     stack: values.stack,
     sourcePipeline: values["source-pipeline"],
     repository: values.repository,
+    repositories: values.repositories,
   });
   const aws = await connectAws(io.signal);
   const pullRequests = new OctokitPullRequests(
@@ -98,9 +99,17 @@ export async function pruneCommand(argv: string[], io: CliIo): Promise<number> {
     const source = await loadSource(aws, names.sourcePipelineName);
     const clones = await managedClones(aws.pipelines, source, progress);
     progress.update("listing images");
-    const images = imagesByPullRequest(await aws.images.list(names.repositoryName));
+    const listings = await Promise.all(
+      names.repositoryNames.map(
+        async (repository) =>
+          [repository, imagesByPullRequest(await aws.images.list(repository))] as const,
+      ),
+    );
+    const images = (n: number): KnownImages =>
+      new Map(listings.map(([repository, byPr]) => [repository, byPr.get(n) ?? []]));
+    const withImages = listings.flatMap(([, byPr]) => [...byPr.keys()]);
     const withClone = new Set(clones.map((clone) => clone.pullRequest));
-    const numbers = [...new Set([...withClone, ...images.keys()])].sort((a, b) => a - b);
+    const numbers = [...new Set([...withClone, ...withImages])].sort((a, b) => a - b);
     let done = 0;
     await mapLimit(numbers, CONCURRENCY, async (n) => {
       try {
@@ -112,10 +121,10 @@ export async function pruneCommand(argv: string[], io: CliIo): Promise<number> {
         summary.closed.push(n);
         if (dryRun) return;
         if (withClone.has(n)) {
-          const outcome = await app.remove(source, n, images.get(n) ?? []);
+          const outcome = await app.remove(source, n, images(n));
           if (outcome.result === "deleted") summary.deleted.push(n);
           if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
-        } else if ((await app.removeImages(n, images.get(n) ?? [])) > 0) {
+        } else if ((await app.removeImages(n, images(n))) > 0) {
           summary.imagesDeleted.push(n);
         }
       } catch (error) {

@@ -72,6 +72,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     stack: values.stack,
     sourcePipeline: values["source-pipeline"],
     repository: values.repository,
+    repositories: values.repositories,
   });
   const github = gitHubAccess(values, io.env);
   // Fails now, with one clear line, when there are no AWS credentials.
@@ -80,7 +81,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const env: Record<string, string | undefined> = {
     ...io.env,
     [ENV.sourcePipelineName]: names.sourcePipelineName,
-    [ENV.ecrRepositoryName]: names.repositoryName,
+    [ENV.ecrRepositoryNames]: JSON.stringify(names.repositoryNames),
     [ENV.webhookSecret]: secret,
     [ENV.githubToken]: github.token,
     [ENV.githubApiUrl]: github.apiUrl,

@@ -4,6 +4,7 @@
  */
 import { createOctokit, OctokitPullRequests } from "../adapters/github.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
+import { readCloneTier, warnIfSingleTier } from "../app/settings.js";
 import { connectAws } from "./aws.js";
 import {
   GITHUB_FLAGS,
@@ -32,6 +33,9 @@ ${GITHUB_HELP}
   --skip-drafts               do not build draft pull requests (as BUILD_DRAFT_PULL_REQUESTS=false)
 ${OUTPUT_HELP}
 
+CLONE_ROLE_ARN and PR_BUILD_PROJECTS, as in the reconciler's environment, put the clones in the
+pull request tier (the clone role, the PR build projects); unset, clones keep the source's.
+
 Without a GitHub token the open pull requests cannot be listed: no clone is created, and only
 pull requests GitHub shows closed (public repositories) are cleaned up.
 `;
@@ -57,7 +61,10 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
     stack: values.stack,
     sourcePipeline: values["source-pipeline"],
     repository: values.repository,
+    repositories: values.repositories,
   });
+  const tier = readCloneTier(io.env);
+  warnIfSingleTier(tier, { warn: (message) => line(io.stderr, `warning: ${message}`) });
   const github = gitHubAccess(values, io.env);
   const aws = await connectAws(io.signal);
   const client = new OctokitPullRequests(createOctokit(github.token, github.apiUrl, io.signal));
@@ -74,7 +81,8 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
       },
       {
         sourcePipelineName: names.sourcePipelineName,
-        repositoryName: names.repositoryName,
+        repositoryNames: names.repositoryNames,
+        ...tier,
         allowForks: values["allow-forks"] === true,
         buildDrafts: values["skip-drafts"] !== true,
         ...(io.signal ? { signal: io.signal } : {}),

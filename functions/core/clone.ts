@@ -4,6 +4,7 @@
  */
 import {
   cloneName,
+  ENV,
   IMAGE_TAG_PREFIX_VARIABLE,
   imageTagPrefix,
   MANAGED_BY_VALUE,
@@ -29,6 +30,21 @@ export interface CloneTarget {
   headBranch: string;
   /** `owner/name` of the head repository (differs from the source's only for allowed forks). */
   headRepository: string;
+}
+
+/**
+ * The pull request tier a clone runs in (issue 11: a pull request's code never holds the source
+ * tier's credentials). Both members are optional for local runs: unset, the clone keeps the source's.
+ */
+export interface CloneTier {
+  /** The role every clone runs with (the pipeline-level `roleArn`). */
+  roleArn?: string | undefined;
+  /**
+   * Source CodeBuild project name -> the PR build project that mirrors it. When given, every
+   * CodeBuild action of the clone runs in its PR project, and one whose project has none is a
+   * configuration error.
+   */
+  buildProjects?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The repository and branch of the source pipeline: its first CodeConnections source action. */
@@ -69,6 +85,11 @@ const LIMITS = {
  *   after it in its stage and every later stage), then every action that reads an artifact or a
  *   variable namespace that no remaining action provides, then every stage left empty;
  * - CodeBuild and Commands actions get `IMAGE_TAG_PREFIX=pr-<n>`;
+ * - with a {@link CloneTier}: the pipeline's `roleArn` becomes the clone role, and each CodeBuild
+ *   action's `ProjectName` the PR build project its source project maps to. An action's own
+ *   `roleArn` is kept: CodePipeline assumes it (from the pipeline's role) for a cross-account action,
+ *   and it names a role of the other account that branchline cannot mirror; the clone role can
+ *   assume it only where that account's trust policy and the clone role's grants allow it;
  * - triggers of the rewritten source actions fire on pushes to the pull request's branch only;
  * - everything else (artifact stores, encryption keys, variables, namespaces, other actions, source
  *   actions of other repositories, other triggers) is kept as it is.
@@ -77,6 +98,7 @@ const LIMITS = {
 export function cloneDeclaration(
   source: PipelineDeclaration,
   target: CloneTarget,
+  tier: CloneTier = {},
 ): PipelineDeclaration {
   const repo = sourceRefOf(source).repository;
   const rewritten = new Set<string>();
@@ -97,7 +119,10 @@ export function cloneDeclaration(
           }),
         );
       } else if (action.actionTypeId.provider === CODEBUILD_PROVIDER) {
-        actions.push(withImageTagPrefix(action, imageTagPrefix(target.prNumber), where(action)));
+        const built = withImageTagPrefix(action, imageTagPrefix(target.prNumber), where(action));
+        actions.push(
+          tier.buildProjects ? inProject(built, tier.buildProjects, where(action)) : built,
+        );
       } else if (isCommands(action)) {
         actions.push(
           withCommandsImageTagPrefix(action, imageTagPrefix(target.prNumber), where(action)),
@@ -113,6 +138,7 @@ export function cloneDeclaration(
   const clone: PipelineDeclaration = {
     ...copyData(keptMembers(source)),
     name: cloneName(source.name, target.prNumber),
+    ...(tier.roleArn !== undefined ? { roleArn: tier.roleArn } : {}),
     stages: dropOrphans(stages, declaredNamespaces(source)),
   };
   if (source.triggers) {
@@ -296,6 +322,26 @@ function withImageTagPrefix(
     );
   }
   return withConfiguration(action, { EnvironmentVariables: json });
+}
+
+/**
+ * The CodeBuild action `action` (already a copy) pointed at the PR build project that mirrors its
+ * source project.
+ */
+function inProject(
+  action: ActionDeclaration,
+  projects: Readonly<Record<string, string>>,
+  where: string,
+): ActionDeclaration {
+  const project = action.configuration?.["ProjectName"];
+  if (project === undefined || !Object.hasOwn(projects, project)) {
+    const known = Object.keys(projects).join(", ") || "none";
+    throw new ConfigurationError(
+      `${where}: its CodeBuild project ${project ?? "(no ProjectName)"} has no pull request build project in ${ENV.prBuildProjects} (mapped: ${known}); a clone never builds in a source project`,
+    );
+  }
+  action.configuration = { ...action.configuration, ProjectName: projects[project] as string };
+  return action;
 }
 
 /** An entry with a name; its other members are CodeBuild's to judge and are kept as they are. */

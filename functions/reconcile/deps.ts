@@ -5,7 +5,12 @@
 import { createLogger } from "../adapters/logger.js";
 import { DefaultServices, lazy } from "../adapters/services.js";
 import type { Logger } from "../app/ports.js";
-import { readSettings, warnIfUnprotected, type Environment } from "../app/settings.js";
+import {
+  readSettings,
+  warnIfSingleTier,
+  warnIfUnprotected,
+  type Environment,
+} from "../app/settings.js";
 import type { ReconcileDeps, ReconcileServices } from "./handler.js";
 
 /**
@@ -23,6 +28,7 @@ export function defaultReconcileDeps(
   const logger = overrides.logger ?? createLogger("branchline-reconcile");
   const services = lazy(() => {
     warnIfUnprotected(settings(), logger);
+    warnIfSingleTier(settings(), logger);
     return new DefaultServices(settings(), SWEEP_CLIENT_OPTIONS);
   });
   return {

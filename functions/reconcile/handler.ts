@@ -127,7 +127,7 @@ function createLifecycle(deps: ReconcileDeps) {
       { pipelines: services.pipelines, images: services.images, logger: deps.logger },
       {
         sourcePipelineName: settings.sourcePipelineName,
-        repositoryName: settings.repositoryName,
+        repositoryNames: settings.repositoryNames,
         signal,
       },
     );
@@ -175,7 +175,9 @@ function createSweep(deps: ReconcileDeps) {
         },
         {
           sourcePipelineName: settings.sourcePipelineName,
-          repositoryName: settings.repositoryName,
+          repositoryNames: settings.repositoryNames,
+          cloneRoleArn: settings.cloneRoleArn,
+          prBuildProjects: settings.prBuildProjects,
           allowForks: settings.allowForks,
           buildDrafts: settings.buildDrafts,
           signal,

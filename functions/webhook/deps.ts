@@ -14,7 +14,12 @@ import {
 } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
 import type { Logger } from "../app/ports.js";
-import { readSettings, warnIfUnprotected, type Environment } from "../app/settings.js";
+import {
+  readSettings,
+  warnIfSingleTier,
+  warnIfUnprotected,
+  type Environment,
+} from "../app/settings.js";
 import { ENV } from "../shared/names.js";
 import type { WebhookDeps } from "./handler.js";
 
@@ -37,6 +42,7 @@ export function defaultWebhookDeps(
   const logger = overrides.logger ?? createLogger("branchline-webhook");
   const services = lazy(() => {
     warnIfUnprotected(settings(), logger);
+    warnIfSingleTier(settings(), logger);
     return new DefaultServices(settings(), {}, secretOptions);
   });
   const webhookSecret = lazy(() =>

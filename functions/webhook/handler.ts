@@ -143,7 +143,9 @@ async function handle(
     withFields(deps.logger, fields),
     {
       sourcePipelineName: settings.sourcePipelineName,
-      repositoryName: settings.repositoryName,
+      repositoryNames: settings.repositoryNames,
+      cloneRoleArn: settings.cloneRoleArn,
+      prBuildProjects: settings.prBuildProjects,
     },
   );
   const source = await pipelines.source();

@@ -384,7 +384,9 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       ).variables;
       expect(readSettings(env)).to.deep.equal({
         sourcePipelineName: "branchline-dev",
-        repositoryName: "registry-repository-0000000",
+        repositoryNames: ["registry-repository-0000000"],
+        cloneRoleArn: undefined,
+        prBuildProjects: undefined,
         webhookSecret: {
           value: undefined,
           arn: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,

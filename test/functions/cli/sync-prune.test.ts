@@ -3,11 +3,14 @@
  * local CodePipeline/ECR double, and Octokit against the local GitHub API double.
  */
 import { expect } from "chai";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
 import { cloneName } from "../../../functions/shared/names.js";
 import { emptyDirectory, runCli } from "../../helpers/cli.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
 import type { FakePullRequest } from "../../helpers/github-api.js";
+import { CLONE_ROLE_ARN, PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
@@ -15,6 +18,10 @@ const REPOSITORY = "hello-world";
 const REPO = "Codertocat/Hello-World";
 const TOKEN = "ghs_test-token";
 const NAMES = ["--source-pipeline", SOURCE, "--repository", REPOSITORY];
+const SINGLE_TIER_WARNING =
+  "CLONE_ROLE_ARN and PR_BUILD_PROJECTS are not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)";
+/** The PR tier's repositories of the tier tests; REPOSITORY plays the source tier's. */
+const PR_REPOSITORIES = ["hello-world-pr/app", "hello-world-pr/worker"];
 
 function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): FakePullRequest {
   return {
@@ -62,7 +69,7 @@ describe("cli sync and prune (wire level)", function () {
       seedClone(3);
       wire.github.addPullRequest(pullRequest(3));
       const result = await runCli(["sync", ...NAMES], { env: env() });
-      expect(result.stderr).to.equal("");
+      expect(result.stderr).to.equal(`warning: ${SINGLE_TIER_WARNING}\n`);
       expect(result.code).to.equal(0);
       expect(result.stdout).to.equal(
         [
@@ -213,6 +220,118 @@ describe("cli sync and prune (wire level)", function () {
           "branchline: error: prune needs a GitHub token to tell closed pull requests from open ones: pass --github-token or set GITHUB_TOKEN\n",
       });
       expect(writes()).to.deep.equal([0, 0, 0, 0]);
+    });
+  });
+  describe("the pull request tier", () => {
+    const tagsOf = (repository: string) =>
+      wire.aws
+        .images(repository)
+        .flatMap((image) => image.tags)
+        .sort();
+
+    beforeEach(() => {
+      for (const repository of PR_REPOSITORIES) wire.aws.createRepository(repository);
+      wire.github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+      for (const repository of PR_REPOSITORIES) {
+        wire.aws.seedImage(repository, { tags: ["pr-4", "pr-4-abc1234"] });
+        wire.aws.seedImage(repository, { tags: ["pr-2"] });
+      }
+      // The source tier's repository, with a tag that looks like pull request 4's: never touched.
+      wire.aws.seedImage(REPOSITORY, { tags: ["latest", "pr-4"] });
+    });
+
+    it("sync: clones with CLONE_ROLE_ARN and PR_BUILD_PROJECTS, cleans every --repositories one", async () => {
+      const result = await runCli(
+        [
+          "sync",
+          "--source-pipeline",
+          SOURCE,
+          "--repositories",
+          PR_REPOSITORIES.join(","),
+          "--json",
+        ],
+        { env: { ...env(), ...PR_TIER_ENV } },
+      );
+      expect(result.stderr).to.equal("");
+      expect(result.code).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.include({ created: [2], imagesDeleted: [4] });
+      const clone = wire.aws.pipeline(cloneName(SOURCE, 2))?.declaration;
+      expect(clone?.roleArn).to.equal(CLONE_ROLE_ARN);
+      expect(clone?.stages[1]?.actions[0]?.configuration?.["ProjectName"]).to.equal(
+        "hello-world-pr",
+      );
+      for (const repository of PR_REPOSITORIES) {
+        expect(tagsOf(repository), repository).to.deep.equal(["pr-2"]);
+      }
+      expect(tagsOf(REPOSITORY)).to.deep.equal(["latest", "pr-4"]);
+    });
+
+    it("sync: refuses a malformed PR_BUILD_PROJECTS before any AWS call", async () => {
+      const result = await runCli(["sync", ...NAMES], {
+        env: { ...env(), ...PR_TIER_ENV, PR_BUILD_PROJECTS: "[1]" },
+      });
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.include(
+        "environment variable PR_BUILD_PROJECTS must be a JSON object of source build project name -> pull request build project name",
+      );
+      expect(wire.aws.calls).to.deep.equal([]);
+    });
+
+    it("prune: --repository and --repositories together name every PR repository", async () => {
+      const result = await runCli(
+        [
+          "prune",
+          "--source-pipeline",
+          SOURCE,
+          "--repository",
+          PR_REPOSITORIES[0] ?? "",
+          "--repositories",
+          ` ${PR_REPOSITORIES[1]} ,`,
+          "--json",
+        ],
+        { env: env() },
+      );
+      expect(result.code).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.include({ imagesDeleted: [4], kept: [2] });
+      for (const repository of PR_REPOSITORIES) {
+        expect(tagsOf(repository), repository).to.deep.equal(["pr-2"]);
+      }
+      expect(tagsOf(REPOSITORY)).to.deep.equal(["latest", "pr-4"]);
+    });
+
+    /** A stand-in for the Pulumi CLI printing these stack outputs. */
+    function pulumiPrinting(outputs: Record<string, unknown>): string {
+      const bin = emptyDirectory();
+      writeFileSync(join(bin, "pulumi"), `#!/bin/sh\necho '${JSON.stringify(outputs)}'\n`);
+      chmodSync(join(bin, "pulumi"), 0o755);
+      return bin;
+    }
+
+    it("prune: takes the PR repositories from the stack output prRepositoryNames, not repositoryUri", async () => {
+      const bin = pulumiPrinting({
+        sourcePipelineName: SOURCE,
+        repositoryUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${REPOSITORY}`,
+        prRepositoryNames: PR_REPOSITORIES,
+      });
+      const result = await runCli(["prune", "--json"], { env: { ...env(), PATH: bin } });
+      expect(result.code).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.include({ imagesDeleted: [4] });
+      for (const repository of PR_REPOSITORIES) {
+        expect(tagsOf(repository), repository).to.deep.equal(["pr-2"]);
+      }
+      expect(tagsOf(REPOSITORY)).to.deep.equal(["latest", "pr-4"]);
+    });
+
+    it("prune: refuses a prRepositoryNames output that is not a list of names", async () => {
+      const bin = pulumiPrinting({ sourcePipelineName: SOURCE, prRepositoryNames: "a,b" });
+      const result = await runCli(["prune"], { env: { ...env(), PATH: bin } });
+      expect(result).to.deep.equal({
+        code: 1,
+        stdout: "",
+        stderr:
+          "branchline: error: the stack output prRepositoryNames is not a list of repository names: pass --repositories\n",
+      });
     });
   });
 });

@@ -13,7 +13,12 @@ import {
 import { expect } from "chai";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { cloneDeclaration, sameDeclaration, sourceRefOf } from "../../../functions/core/clone.js";
+import {
+  cloneDeclaration,
+  sameDeclaration,
+  sourceRefOf,
+  type CloneTier,
+} from "../../../functions/core/clone.js";
 import { ConfigurationError } from "../../../functions/core/errors.js";
 import type {
   ActionDeclaration,
@@ -68,6 +73,24 @@ const expected: Record<string, Record<string, string[]> | RegExp> = {
 /** A branch name with glob characters: the clone's triggers must match it literally. */
 const headBranch = "feature/new-{ui}";
 
+/** The clone role every clone of the corpus runs with. */
+const CLONE_ROLE = "arn:aws:iam::123456789012:role/branchline-clone-role";
+
+/** The PR build project mirroring a source project. */
+const prProject = (project: string) => `${project}-pr`;
+
+/** The pull request tier: the clone role, and a PR project for each CodeBuild project of `source`. */
+function tierOf(source: PipelineDeclaration): CloneTier {
+  const buildProjects: Record<string, string> = {};
+  for (const action of source.stages.flatMap((stage) => stage.actions)) {
+    const project = action.configuration?.["ProjectName"];
+    if (action.actionTypeId.provider === "CodeBuild" && project !== undefined) {
+      buildProjects[project] = prProject(project);
+    }
+  }
+  return { roleArn: CLONE_ROLE, buildProjects };
+}
+
 const withoutVersion = ({ version: _version, ...rest }: PipelineDeclaration) => rest;
 const stageMembers = ({ actions: _actions, ...rest }: StageDeclaration) => rest;
 
@@ -99,7 +122,11 @@ function expectedAction(action: ActionDeclaration, repository: string): ActionDe
     const current: unknown[] = JSON.parse(config["EnvironmentVariables"] ?? "[]");
     const variables = current.filter((v) => v !== null);
     variables.push({ name: "IMAGE_TAG_PREFIX", value: "pr-7", type: "PLAINTEXT" });
-    copy.configuration = { ...config, EnvironmentVariables: JSON.stringify(variables) };
+    copy.configuration = {
+      ...config,
+      EnvironmentVariables: JSON.stringify(variables),
+      ProjectName: prProject(config["ProjectName"] ?? ""),
+    };
   }
   if (category === "Compute" && provider === "Commands") {
     copy.environmentVariables = [
@@ -152,18 +179,25 @@ describe("core/clone on the corpus of real declarations", () => {
             headBranch,
             headRepository: sourceRefOf(source).repository,
           };
-          expect(() => cloneDeclaration(source, target)).to.throw(ConfigurationError, outcome);
+          expect(() => cloneDeclaration(source, target, tierOf(source))).to.throw(
+            ConfigurationError,
+            outcome,
+          );
         });
         return;
       }
 
       it("gives a clone that CodePipeline accepts and GetPipeline returns unchanged", async () => {
         const source = load(name);
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: sourceRefOf(source).repository,
-        });
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: sourceRefOf(source).repository,
+          },
+          tierOf(source),
+        );
         await client.send(new CreatePipelineCommand({ pipeline: sdk(clone) }));
         const stored = await client.send(new GetPipelineCommand({ name: clone.name }));
         expect(sameDeclaration(stored.pipeline as PipelineDeclaration, clone)).to.equal(true);
@@ -171,22 +205,30 @@ describe("core/clone on the corpus of real declarations", () => {
 
       it("keeps exactly the expected stages and actions", () => {
         const source = load(name);
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: sourceRefOf(source).repository,
-        });
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: sourceRefOf(source).repository,
+          },
+          tierOf(source),
+        );
         expect(actionsByStage(clone)).to.deep.equal(outcome);
       });
 
-      it("keeps what the source had: stores, keys, variables, namespaces, other actions", () => {
+      it("keeps what the source had but the role: stores, keys, variables, namespaces, other actions", () => {
         const source = load(name);
         const repository = sourceRefOf(source).repository;
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: repository,
-        });
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: repository,
+          },
+          tierOf(source),
+        );
         const members = ({
           name: _n,
           stages: _s,
@@ -194,7 +236,7 @@ describe("core/clone on the corpus of real declarations", () => {
           version: _v,
           ...rest
         }: PipelineDeclaration) => rest;
-        expect(members(clone)).to.deep.equal(members(source));
+        expect(members(clone)).to.deep.equal({ ...members(source), roleArn: CLONE_ROLE });
         for (const stage of clone.stages) {
           const sourceStage = source.stages.find((s) => s.name === stage.name);
           expect(stageMembers(stage)).to.deep.equal(
@@ -211,11 +253,15 @@ describe("core/clone on the corpus of real declarations", () => {
       it("fires its triggers on pushes to the pull request branch only, keeping the others", () => {
         const source = load(name);
         const repository = sourceRefOf(source).repository;
-        const clone = cloneDeclaration(source, {
-          prNumber: 7,
-          headBranch,
-          headRepository: repository,
-        });
+        const clone = cloneDeclaration(
+          source,
+          {
+            prNumber: 7,
+            headBranch,
+            headRepository: repository,
+          },
+          tierOf(source),
+        );
         expect(clone.triggers?.length ?? 0).to.equal(source.triggers?.length ?? 0);
         for (const trigger of clone.triggers ?? []) {
           const action = findAction(
@@ -236,11 +282,15 @@ describe("core/clone on the corpus of real declarations", () => {
 
   it("keeps every file path filter of the AWS docs trigger example", () => {
     const source = load("aws-docs-trigger-filters");
-    const clone = cloneDeclaration(source, {
-      prNumber: 7,
-      headBranch,
-      headRepository: sourceRefOf(source).repository,
-    });
+    const clone = cloneDeclaration(
+      source,
+      {
+        prNumber: 7,
+        headBranch,
+        headRepository: sourceRefOf(source).repository,
+      },
+      tierOf(source),
+    );
     expect(clone.triggers).to.deep.equal([
       {
         providerType: "CodeStarSourceConnection",

@@ -17,6 +17,7 @@ import type {
   PipelineTriggerDeclaration,
 } from "../../../functions/core/pipeline.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
+import { CLONE_ROLE_ARN, PR_BUILD_PROJECTS } from "../../helpers/tiers.js";
 
 const target = {
   prNumber: 12,
@@ -292,6 +293,108 @@ describe("core/clone", () => {
           },
         },
       ]);
+    });
+  });
+
+  describe("the pull request tier (clone role, PR build projects)", () => {
+    const tier = { roleArn: CLONE_ROLE_ARN, buildProjects: PR_BUILD_PROJECTS };
+    const projectOf = (pipeline: PipelineDeclaration, action: string) =>
+      actionOf(pipeline, action)?.configuration?.["ProjectName"];
+
+    it("runs the clone with the clone role and each CodeBuild action in its PR project", () => {
+      const source = pipelineFixture("v2-triggers");
+      const before = structuredClone(source);
+      const clone = cloneDeclaration(source, target, tier);
+      expect(clone.roleArn).to.equal(CLONE_ROLE_ARN);
+      expect(projectOf(clone, "Image")).to.equal("hello-world-pr");
+      expect(projectOf(clone, "UnitTests")).to.equal("hello-world-pr-test");
+      // The rest of the action is rewritten as without a tier.
+      expect(variablesOf(clone, "Image")).to.deep.equal([
+        { name: "COMMIT", value: "#{SourceVariables.CommitId}", type: "PLAINTEXT" },
+        { name: "IMAGE_TAG_PREFIX", value: "pr-12", type: "PLAINTEXT" },
+      ]);
+      expect(source).to.deep.equal(before);
+    });
+
+    it("is the same clone as without a tier but for the role and the projects", () => {
+      const source = pipelineFixture("v2-triggers");
+      const plain = cloneDeclaration(source, target);
+      const tiered = cloneDeclaration(source, target, tier);
+      for (const stage of plain.stages) {
+        for (const action of stage.actions) {
+          const project = action.configuration?.["ProjectName"];
+          if (action.actionTypeId.provider === "CodeBuild" && project !== undefined) {
+            action.configuration = {
+              ...action.configuration,
+              ProjectName: PR_BUILD_PROJECTS[project] ?? "",
+            };
+          }
+        }
+      }
+      expect(tiered).to.deep.equal({ ...plain, roleArn: CLONE_ROLE_ARN });
+    });
+
+    it("sets only the role when no projects are given, and only the projects when no role is", () => {
+      const source = pipelineFixture("v1-ecs");
+      const roleOnly = cloneDeclaration(source, target, { roleArn: CLONE_ROLE_ARN });
+      expect(roleOnly.roleArn).to.equal(CLONE_ROLE_ARN);
+      expect(projectOf(roleOnly, "Image")).to.equal("hello-world-build");
+      const projectsOnly = cloneDeclaration(source, target, { buildProjects: PR_BUILD_PROJECTS });
+      expect(projectsOnly.roleArn).to.equal(source.roleArn);
+      expect(projectOf(projectsOnly, "Image")).to.equal("hello-world-pr");
+    });
+
+    it("refuses a CodeBuild action whose project has no PR project, naming the action and project", () => {
+      const source = pipelineFixture("v2-triggers");
+      expect(() =>
+        cloneDeclaration(source, target, {
+          roleArn: CLONE_ROLE_ARN,
+          buildProjects: { "hello-world-build": "hello-world-pr" },
+        }),
+      ).to.throw(
+        ConfigurationError,
+        /^pipeline hello-world-v2, action UnitTests: its CodeBuild project hello-world-test has no pull request build project in PR_BUILD_PROJECTS \(mapped: hello-world-build\)/,
+      );
+      expect(() => cloneDeclaration(source, target, { buildProjects: {} })).to.throw(
+        ConfigurationError,
+        /action Image: its CodeBuild project hello-world-build has no pull request build project in PR_BUILD_PROJECTS \(mapped: none\)/,
+      );
+    });
+
+    it("never maps a project through an inherited member", () => {
+      const source = pipelineFixture("v1-ecs");
+      const image = actionOf(source, "Image");
+      if (image?.configuration) image.configuration["ProjectName"] = "toString";
+      expect(() => cloneDeclaration(source, target, tier)).to.throw(
+        ConfigurationError,
+        /action Image: its CodeBuild project toString has no pull request build project/,
+      );
+    });
+
+    it("keeps an action's own roleArn (a cross-account action's role in the other account)", () => {
+      const source = pipelineFixture("v1-ecs");
+      const crossAccount = "arn:aws:iam::210987654321:role/partner-build-role";
+      const image = actionOf(source, "Image");
+      if (image) image.roleArn = crossAccount;
+      const clone = cloneDeclaration(source, target, tier);
+      expect(clone.roleArn).to.equal(CLONE_ROLE_ARN);
+      expect(actionOf(clone, "Image")?.roleArn).to.equal(crossAccount);
+      expect(projectOf(clone, "Image")).to.equal("hello-world-pr");
+    });
+
+    it("leaves other providers' ProjectName alone", () => {
+      const source = pipelineFixture("v1-ecs");
+      source.stages[1]?.actions.push({
+        name: "Invoke",
+        actionTypeId: { category: "Invoke", owner: "AWS", provider: "Lambda", version: "1" },
+        configuration: { FunctionName: "notify", ProjectName: "not-codebuild" },
+        runOrder: 2,
+      });
+      const clone = cloneDeclaration(source, target, tier);
+      expect(actionOf(clone, "Invoke")?.configuration).to.deep.equal({
+        FunctionName: "notify",
+        ProjectName: "not-codebuild",
+      });
     });
   });
 

@@ -13,6 +13,7 @@ import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import type { FakePullRequest } from "../../helpers/github-api.js";
 import { pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
+import { PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
@@ -144,7 +145,10 @@ describe("reconciler: pull request high-water marks (wire level)", function () {
   it("without STATE_TABLE_NAME: advances nothing, and warns once per container", async () => {
     wire.github.addPullRequest(pullRequest({ updatedAt: "2026-03-01T10:00:05Z" }));
     const handler = createReconcileHandler(
-      defaultReconcileDeps({ ...env(true), STATE_TABLE_NAME: undefined }, { logger: wire.logger }),
+      defaultReconcileDeps(
+        { ...env(true), ...PR_TIER_ENV, STATE_TABLE_NAME: undefined },
+        { logger: wire.logger },
+      ),
     );
     await handler({});
     await handler({});

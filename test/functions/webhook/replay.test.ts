@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { createHandler, type WebhookEvent } from "../../../functions/webhook/handler.js";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
 import { pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
+import { PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
@@ -174,7 +175,7 @@ describe("webhook: replayed and late deliveries (wire level)", function () {
   });
 
   it("without STATE_TABLE_NAME: no protection, and one warning per container", async () => {
-    const unprotected = handler({ STATE_TABLE_NAME: undefined });
+    const unprotected = handler({ STATE_TABLE_NAME: undefined, ...PR_TIER_ENV });
     await unprotected(delivery("reopened", "2026-03-01T10:00:03Z"));
     const replay = await unprotected(delivery("closed", "2026-03-01T10:00:02Z"));
     expect(replay.statusCode).to.equal(200);

@@ -204,7 +204,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
       });
       expect(readSettings(variables)).to.deep.include({
         sourcePipelineName: "branchline-dev",
-        repositoryName: "registry-repository-0000000",
+        repositoryNames: ["registry-repository-0000000"],
         githubToken: { value: undefined, arn: undefined },
         allowForks: false,
         buildDrafts: true,

@@ -1,0 +1,103 @@
+/** The functions' settings: the pull request tier and the PR repositories read from the environment. */
+import { expect } from "chai";
+import { readSettings, warnIfSingleTier } from "../../../functions/app/settings.js";
+import { ConfigurationError } from "../../../functions/core/errors.js";
+import { captureLogger } from "../../helpers/capture-logger.js";
+
+const BASE = { SOURCE_PIPELINE_NAME: "shop-dev", ECR_REPOSITORY_NAME: "shop-dev-pr/app" };
+
+describe("app/settings", () => {
+  describe("PR repositories", () => {
+    it("reads ECR_REPOSITORY_NAMES, without duplicates, before ECR_REPOSITORY_NAME", () => {
+      const settings = readSettings({
+        ...BASE,
+        ECR_REPOSITORY_NAMES: '["shop-dev-pr/app","shop-dev-pr/worker","shop-dev-pr/app"]',
+      });
+      expect(settings.repositoryNames).to.deep.equal(["shop-dev-pr/app", "shop-dev-pr/worker"]);
+    });
+
+    it("falls back on the one name of ECR_REPOSITORY_NAME", () => {
+      expect(readSettings(BASE).repositoryNames).to.deep.equal(["shop-dev-pr/app"]);
+      expect(readSettings({ ...BASE, ECR_REPOSITORY_NAMES: "" }).repositoryNames).to.deep.equal([
+        "shop-dev-pr/app",
+      ]);
+    });
+
+    it("needs one of the two", () => {
+      expect(() => readSettings({ SOURCE_PIPELINE_NAME: "shop-dev" })).to.throw(
+        ConfigurationError,
+        "environment variable ECR_REPOSITORY_NAMES (or ECR_REPOSITORY_NAME) is not set",
+      );
+    });
+
+    for (const value of ["shop-dev-pr/app", "[]", '[""]', '["a", 1]', '{"a":"b"}', "null"]) {
+      it(`refuses ECR_REPOSITORY_NAMES=${value}, naming the variable`, () => {
+        expect(() => readSettings({ ...BASE, ECR_REPOSITORY_NAMES: value })).to.throw(
+          ConfigurationError,
+          /^environment variable ECR_REPOSITORY_NAMES (is not valid JSON|must be a JSON list of one or more repository names)$/,
+        );
+      });
+    }
+  });
+
+  describe("clone tier", () => {
+    it("reads CLONE_ROLE_ARN and PR_BUILD_PROJECTS", () => {
+      const settings = readSettings({
+        ...BASE,
+        CLONE_ROLE_ARN: "arn:aws:iam::123456789012:role/shop-dev-clone-role",
+        PR_BUILD_PROJECTS: '{"shop-dev":"shop-dev-pr","__proto__":"odd-but-a-name"}',
+      });
+      expect(settings.cloneRoleArn).to.equal("arn:aws:iam::123456789012:role/shop-dev-clone-role");
+      expect(Object.entries(settings.prBuildProjects ?? {})).to.deep.equal([
+        ["shop-dev", "shop-dev-pr"],
+        ["__proto__", "odd-but-a-name"],
+      ]);
+    });
+
+    it("leaves both unset when the variables are unset or empty", () => {
+      for (const env of [BASE, { ...BASE, CLONE_ROLE_ARN: "", PR_BUILD_PROJECTS: "" }]) {
+        const settings = readSettings(env);
+        expect(settings.cloneRoleArn).to.equal(undefined);
+        expect(settings.prBuildProjects).to.equal(undefined);
+      }
+    });
+
+    for (const value of [
+      "shop-dev",
+      "[]",
+      '["shop-dev"]',
+      '{"shop-dev":""}',
+      '{"":"x"}',
+      '{"a":1}',
+    ]) {
+      it(`refuses PR_BUILD_PROJECTS=${value}, naming the variable`, () => {
+        expect(() => readSettings({ ...BASE, PR_BUILD_PROJECTS: value })).to.throw(
+          ConfigurationError,
+          /^environment variable PR_BUILD_PROJECTS (is not valid JSON|must be a JSON object of source build project name -> pull request build project name)$/,
+        );
+      });
+    }
+
+    it("warns when either is unset, naming what is, and not when both are set", () => {
+      const warnings = (env: Record<string, string>) => {
+        const logger = captureLogger();
+        warnIfSingleTier(readSettings({ ...BASE, ...env }), logger);
+        return logger.lines.map((line) => `${line.level}: ${line.message}`);
+      };
+      const rest =
+        "not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)";
+      expect(warnings({})).to.deep.equal([
+        `warn: CLONE_ROLE_ARN and PR_BUILD_PROJECTS are ${rest}`,
+      ]);
+      expect(warnings({ CLONE_ROLE_ARN: "arn:aws:iam::1:role/r" })).to.deep.equal([
+        `warn: PR_BUILD_PROJECTS is ${rest}`,
+      ]);
+      expect(warnings({ PR_BUILD_PROJECTS: "{}" })).to.deep.equal([
+        `warn: CLONE_ROLE_ARN is ${rest}`,
+      ]);
+      expect(
+        warnings({ CLONE_ROLE_ARN: "arn:aws:iam::1:role/r", PR_BUILD_PROJECTS: '{"a":"b"}' }),
+      ).to.deep.equal([]);
+    });
+  });
+});
