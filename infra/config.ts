@@ -128,7 +128,8 @@ const PIPELINE_NAME_PATTERN = new RegExp(
 );
 const CONNECTION_ARN_PATTERN =
   /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/;
-const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** An image name names its ECR repositories (`<prefix>/<name>`): a lower-case repository name component. */
+const IMAGE_NAME_PATTERN = /^(?=.{1,64}$)[a-z0-9]+([._-][a-z0-9]+)*$/;
 const BUILD_ARG_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RATE_PATTERN = /^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$/;
 const CRON_PATTERN = /^cron\((.*)\)$/;
@@ -338,7 +339,7 @@ export function parseImages(raw: string | undefined): ImageSpec[] {
     if (!IMAGE_NAME_PATTERN.test(name)) {
       throw new ConfigError(
         `${key}.name`,
-        `must be 1-64 letters, digits and . _ - (starting with a letter or digit), got ${JSON.stringify(name)}`,
+        `must be 1-64 lower-case letters and digits, with . _ - only between them (it names the image's ECR repositories), got ${JSON.stringify(name)}`,
       );
     }
     const context = optionalString(`${key}.context`, item["context"]);

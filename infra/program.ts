@@ -86,8 +86,15 @@ export function createBranchline(
     forceDelete: config.forceDestroy,
   });
 
+  // The source tier's repository prefix, `<registry host>/<pipelineName>` (image `<name>` goes to
+  // `<prefix>/<name>`); the per-image repositories themselves are declared by the registry component.
+  const repositoryPrefix = registry.repositoryUrl.apply(
+    (url) => `${url.split("/")[0] ?? ""}/${config.pipelineName}`,
+  );
   const environment: Record<BuildspecVariable, pulumi.Input<string>> = {
-    REPOSITORY_URI: registry.repositoryUrl,
+    BRANCHLINE_TIER: "source",
+    REPOSITORY_PREFIX: repositoryPrefix,
+    CACHE_REPOSITORY_PREFIX: repositoryPrefix,
   };
   const build = new BuildProject("build", {
     projectName: config.pipelineName,

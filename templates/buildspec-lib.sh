@@ -3,21 +3,17 @@
 # this text; the install phase writes both to "${TMPDIR:-/tmp}/branchline-build.sh" and every phase
 # sources that file, so no phase depends on variables or shell options surviving from another phase.
 #
-# Tag scheme (one ECR repository per stack, $REPOSITORY_URI):
-#   source pipeline (IMAGE_TAG_PREFIX unset or empty)
-#     one image:     <sha7>, latest, <name>-<sha7>
-#     several:       <name>-<sha7>, <name>-latest
-#   (every source image carries <name>-<sha7>: the ECR lifecycle rules keep the newest N of each image
-#   by the prefix "<name>-", see registryLifecyclePolicy in infra/policies.ts)
-#   clone of a pull request (IMAGE_TAG_PREFIX=pr-<n>)
-#     one image:     pr-<n>-<sha7>, pr-<n>
-#     several:       pr-<n>-<name>-<sha7>, pr-<n>-<name>
-#   layer cache:     inline, in the images themselves (earlier versions wrote buildcache-<name> and
-#                    pr-<n>-buildcache-<name>; the lifecycle policy expires those)
-# Every tag a clone pushes is exactly pr-<n> or starts with "pr-<n>-", so the pull request cleanup
-# (delete pr-<n> and pr-<n>-*) removes all of them and nothing else; a clone never pushes latest.
-# Image names may not be "pr", start with "pr-" or start with "buildcache" (the renderer refuses them),
-# so no source tag can fall into a pull request's family or collide with a cache tag.
+# Repositories and tags (one ECR repository per image: image <name> goes to $REPOSITORY_PREFIX/<name>):
+#   source tier (BRANCHLINE_TIER=source, IMAGE_TAG_PREFIX unset or empty)
+#     $REPOSITORY_PREFIX/<name>:<sha7> and :latest
+#   pull-request tier (BRANCHLINE_TIER=pull-request, IMAGE_TAG_PREFIX=pr-<n>, a clone's build)
+#     $REPOSITORY_PREFIX/<name>:pr-<n>-<sha7> and :pr-<n>; never latest
+#   A pull-request build without IMAGE_TAG_PREFIX, or a source build with it, fails before docker runs.
+#   <sha7>: the first 7 hex digits of CODEBUILD_RESOLVED_SOURCE_VERSION, lower-cased.
+#   layer cache: inline, in the images themselves, read back from the image's moving tag in its own
+#   repository and, for a pull request build, from $CACHE_REPOSITORY_PREFIX/<name>:latest (the source
+#   tier's image: a pull request build reads the source images, it never writes them).
+#   second registry: pushed to by the source tier only; a pull request build never logs in to it.
 #
 # Compatibility: CodeBuild images may ship bash 4.2/4.3, where expanding an empty array with set -u
 # aborts ("unbound variable"). Every array expansion is therefore written ${a[@]+"${a[@]}"}.
@@ -33,16 +29,70 @@ bl_say() {
   echo "branchline build: $*"
 }
 
-# Validates the environment CodeBuild and the project provide and derives BL_SHA7, BL_PREFIX,
-# BL_ECR_REGISTRY and BL_SECOND_REPOSITORY.
+# An ECR repository path: lower-case components, each [a-z0-9]+([._-][a-z0-9]+)*, joined by "/".
+BL_REPOSITORY_PATH='[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*'
+
+# bl_check_prefix <variable name>: fails unless the variable holds <registry host>/<repository path>.
+bl_check_prefix() {
+  local value="${!1}"
+  if ! [[ "$value" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?/$BL_REPOSITORY_PATH$ ]]; then
+    bl_fail "$1='$value' is not a repository prefix (<registry host>/<lower-case repository path>, e.g. <account>.dkr.ecr.<region>.amazonaws.com/<pipeline name>)"
+  fi
+}
+
+# Validates the environment CodeBuild, the project and the action provide and derives BL_TIER,
+# BL_PREFIX, BL_SHA7, BL_ECR_REGISTRY and BL_CACHE_PREFIX. Runs at the start of every phase, so a
+# wrong tier fails the install phase, before anything is logged in to or built.
 bl_init() {
-  if [ -z "${REPOSITORY_URI:-}" ]; then
-    bl_fail "REPOSITORY_URI is not set: the CodeBuild project must set it to the ECR repository URL (<account>.dkr.ecr.<region>.amazonaws.com/<name>)"
+  BL_TIER="${BRANCHLINE_TIER:-}"
+  case "$BL_TIER" in
+    source | pull-request) ;;
+    "") bl_fail "BRANCHLINE_TIER is not set: the CodeBuild project must set it to 'source' or 'pull-request'" ;;
+    *) bl_fail "BRANCHLINE_TIER='$BL_TIER' is neither 'source' nor 'pull-request'" ;;
+  esac
+  if [ -n "$BL_RENDERED_TIER" ] && [ "$BL_TIER" != "$BL_RENDERED_TIER" ]; then
+    bl_fail "this buildspec was rendered for the $BL_RENDERED_TIER tier, but the project sets BRANCHLINE_TIER='$BL_TIER'"
   fi
-  if ! [[ "$REPOSITORY_URI" =~ ^[A-Za-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$ ]]; then
-    bl_fail "REPOSITORY_URI='$REPOSITORY_URI' is not a repository URL (<registry host>/<repository name>)"
+
+  BL_PREFIX="$BL_TAG_PREFIX"
+  if [ "$BL_TIER" = pull-request ]; then
+    if [ -z "$BL_PREFIX" ]; then
+      bl_fail "a pull-request tier build needs IMAGE_TAG_PREFIX=pr-<n> (set by the clone's build action); nothing is built without it"
+    fi
+    if ! [[ "$BL_PREFIX" =~ ^pr-[1-9][0-9]*$ ]]; then
+      bl_fail "IMAGE_TAG_PREFIX='$BL_PREFIX' is not pr-<n> (a pull request number without leading zeros)"
+    fi
+  elif [ -n "$BL_PREFIX" ]; then
+    bl_fail "IMAGE_TAG_PREFIX='$BL_PREFIX' is set in a source tier build: a pull request's clone must run in the pull-request tier's build project, never push to the source repositories"
   fi
-  BL_ECR_REGISTRY="${REPOSITORY_URI%%/*}"
+
+  if [ -z "${REPOSITORY_PREFIX:-}" ]; then
+    bl_fail "REPOSITORY_PREFIX is not set: the CodeBuild project must set it to <account>.dkr.ecr.<region>.amazonaws.com/<prefix> (image <name> goes to \$REPOSITORY_PREFIX/<name>)"
+  fi
+  bl_check_prefix REPOSITORY_PREFIX
+  BL_ECR_REGISTRY="${REPOSITORY_PREFIX%%/*}"
+
+  BL_CACHE_PREFIX="${CACHE_REPOSITORY_PREFIX:-}"
+  if [ -n "$BL_CACHE_PREFIX" ]; then
+    bl_check_prefix CACHE_REPOSITORY_PREFIX
+    if [ "${BL_CACHE_PREFIX%%/*}" != "$BL_ECR_REGISTRY" ]; then
+      bl_fail "CACHE_REPOSITORY_PREFIX='$BL_CACHE_PREFIX' is not in the registry of REPOSITORY_PREFIX ($BL_ECR_REGISTRY), the only one the build logs in to"
+    fi
+  fi
+  if [ "$BL_TIER" = source ]; then
+    if [ -n "$BL_CACHE_PREFIX" ] && [ "$BL_CACHE_PREFIX" != "$REPOSITORY_PREFIX" ]; then
+      bl_fail "CACHE_REPOSITORY_PREFIX='$BL_CACHE_PREFIX' differs from REPOSITORY_PREFIX='$REPOSITORY_PREFIX' in a source tier build (both name the source tier's repositories)"
+    fi
+  else
+    if [ -z "$BL_CACHE_PREFIX" ] && [ "$BL_NO_CACHE" != 1 ]; then
+      bl_fail "CACHE_REPOSITORY_PREFIX is not set: the pull-request tier's project must set it to the source tier's repository prefix (the layer cache)"
+    fi
+    if [ "$BL_CACHE_PREFIX" = "$REPOSITORY_PREFIX" ]; then
+      bl_fail "REPOSITORY_PREFIX='$REPOSITORY_PREFIX' is the source tier's (CACHE_REPOSITORY_PREFIX): a pull-request build never pushes to the source repositories"
+    fi
+    # A pull request build never uses the second registry's credentials, whatever the environment holds.
+    unset SECOND_REGISTRY_USERNAME SECOND_REGISTRY_PASSWORD
+  fi
 
   local commit="${CODEBUILD_RESOLVED_SOURCE_VERSION:-}"
   if [ -z "$commit" ]; then
@@ -53,32 +103,25 @@ bl_init() {
   fi
   commit="${commit,,}"
   BL_SHA7="${commit:0:7}"
+}
 
-  if [ -n "$BL_TAG_PREFIX" ]; then
-    if ! [[ "$BL_TAG_PREFIX" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$ ]] || [ "$BL_TAG_PREFIX" = latest ]; then
-      bl_fail "the image tag prefix '$BL_TAG_PREFIX' is not usable in a tag (letters, digits, '_', '.', '-'; at most 64 characters; not 'latest')"
-    fi
-  fi
-  BL_PREFIX="$BL_TAG_PREFIX"
-
-  BL_SECOND_REPOSITORY=""
-  if [ -n "$BL_SECOND_REGISTRY" ]; then
-    BL_SECOND_REPOSITORY="$BL_SECOND_REGISTRY/${BL_SECOND_REPOSITORY_NAME:-${REPOSITORY_URI##*/}}"
+# bl_tag immutable|moving: prints the tag of that kind (see the scheme above).
+bl_tag() {
+  if [ -n "$BL_PREFIX" ]; then
+    if [ "$1" = immutable ]; then printf '%s-%s' "$BL_PREFIX" "$BL_SHA7"; else printf '%s' "$BL_PREFIX"; fi
+  else
+    if [ "$1" = immutable ]; then printf '%s' "$BL_SHA7"; else printf 'latest'; fi
   fi
 }
 
-# bl_tag <image name> immutable|moving: prints the tag of that kind (see the scheme above).
-bl_tag() {
-  local stem=""
-  if [ -n "$BL_PREFIX" ]; then stem="$BL_PREFIX-"; fi
-  if [ "$BL_MULTI_IMAGE" = 1 ]; then stem="$stem$1-"; fi
-  if [ "$2" = immutable ]; then
-    printf '%s%s' "$stem" "$BL_SHA7"
-  elif [ -n "$BL_PREFIX" ]; then
-    printf '%s' "${stem%-}"
-  else
-    printf '%slatest' "$stem"
-  fi
+# bl_repository <image name>: prints the image's repository in this tier.
+bl_repository() {
+  printf '%s/%s' "$REPOSITORY_PREFIX" "$1"
+}
+
+# bl_uses_second_registry: true when the images go to the second registry too (source tier only).
+bl_uses_second_registry() {
+  [ -n "$BL_SECOND_REGISTRY" ] && [ "$BL_TIER" = source ]
 }
 
 # bl_inside_checkout <path>: true when <path> (which exists) resolves, symlinks and ".." followed, to
@@ -114,14 +157,16 @@ bl_check_sources() {
   done
 }
 
-# Logs in to ECR and, when configured, to the second registry. Passwords reach docker on stdin only:
-# never as an argument, never echoed.
+# Logs in to ECR and, when configured and in the source tier, to the second registry. Passwords reach
+# docker on stdin only: never as an argument, never echoed.
 bl_login() {
-  bl_say "logging in to $BL_ECR_REGISTRY"
+  bl_say "$BL_TIER tier: logging in to $BL_ECR_REGISTRY"
   aws ecr get-login-password --region "${AWS_DEFAULT_REGION:?AWS_DEFAULT_REGION is not set}" |
     docker login --username AWS --password-stdin "$BL_ECR_REGISTRY"
-  if [ -n "$BL_SECOND_REGISTRY" ]; then
+  if bl_uses_second_registry; then
     bl_login_second_registry
+  elif [ -n "$BL_SECOND_REGISTRY" ]; then
+    bl_say "second registry ${BL_SECOND_REGISTRY%%/*}: skipped (pull-request tier: only the source tier pushes there, and a pull request build has no credentials for it)"
   fi
 }
 
@@ -141,38 +186,37 @@ bl_login_second_registry() {
   if [ "$traced" = 1 ]; then set -x; fi
 }
 
-# Builds and pushes one image (index into the BL_IMAGE_* arrays) with both of its tags (a source run
-# of a single image adds <name>-<sha7>), to ECR and to the second registry.
+# Builds and pushes one image (index into the BL_IMAGE_* arrays) to its own repository with both of its
+# tags, and in the source tier to the second registry too.
 # The builder is Docker's own (the default `docker` driver): no BuildKit container, so nothing is pulled
 # anonymously from Docker Hub. The layer cache is inline (--cache-to type=inline, the final stage's
-# layers, in the pushed image) and read back from the moving tags (--cache-from type=registry).
+# layers, in the pushed image) and read back (--cache-from type=registry) from the image's moving tag
+# in its repository and, for a pull request build, from the source tier's latest.
 bl_build_image() {
   local i="$1"
   local name="${BL_IMAGE_NAMES[$i]}"
-  local immutable moving source_moving
-  immutable="$(bl_tag "$name" immutable)"
-  moving="$(bl_tag "$name" moving)"
-  source_moving="$(BL_PREFIX="" bl_tag "$name" moving)"
+  local repository immutable moving
+  repository="$(bl_repository "$name")"
+  immutable="$(bl_tag immutable)"
+  moving="$(bl_tag moving)"
   local args=(buildx build --progress=plain --provenance=false --push
     --file "${BL_IMAGE_DOCKERFILES[$i]}"
-    --tag "$REPOSITORY_URI:$immutable" --tag "$REPOSITORY_URI:$moving")
-  if [ -z "$BL_PREFIX" ] && [ "$BL_MULTI_IMAGE" != 1 ]; then
-    args+=(--tag "$REPOSITORY_URI:$name-$BL_SHA7")
-  fi
-  if [ -n "$BL_SECOND_REPOSITORY" ]; then
-    args+=(--tag "$BL_SECOND_REPOSITORY:$immutable" --tag "$BL_SECOND_REPOSITORY:$moving")
+    --tag "$repository:$immutable" --tag "$repository:$moving")
+  if bl_uses_second_registry; then
+    local second="$BL_SECOND_REGISTRY/${BL_SECOND_REPOSITORY_NAME:-$name}"
+    args+=(--tag "$second:$immutable" --tag "$second:$moving")
   fi
   if [ "$BL_NO_CACHE" = 1 ]; then
     args+=(--no-cache)
   else
-    args+=(--cache-from "type=registry,ref=$REPOSITORY_URI:$moving")
-    if [ -n "$BL_PREFIX" ]; then
-      args+=(--cache-from "type=registry,ref=$REPOSITORY_URI:$source_moving")
+    args+=(--cache-from "type=registry,ref=$repository:$moving")
+    if [ "$BL_TIER" = pull-request ]; then
+      args+=(--cache-from "type=registry,ref=$BL_CACHE_PREFIX/$name:latest")
     fi
     args+=(--cache-to "type=inline")
   fi
   args+=(${BL_BUILD_ARGS[@]+"${BL_BUILD_ARGS[@]}"} "${BL_IMAGE_CONTEXTS[$i]}")
-  bl_say "building image '$name' as $REPOSITORY_URI:$immutable and :$moving"
+  bl_say "building image '$name' as $repository:$immutable and :$moving"
   docker ${args[@]+"${args[@]}"}
 }
 
@@ -183,17 +227,18 @@ bl_build_all() {
   done
 }
 
-# Writes imagedefinitions.json (ECS standard deploy) and, for blue/green, imageDetail.json. Every value
-# written was validated (container names by the renderer, REPOSITORY_URI and tags by bl_init), so none
+# Writes imagedefinitions.json (ECS standard deploy) and, for blue/green, imageDetail.json: each
+# container's image in its own repository, with the immutable tag. Every value written was validated
+# (container and image names by the renderer, REPOSITORY_PREFIX and the tags by bl_init), so none
 # needs JSON escaping.
 bl_write_deploy_files() {
   if [ "${CODEBUILD_BUILD_SUCCEEDING:-1}" != 1 ]; then
     bl_fail "the build phase failed: no deploy files are written"
   fi
-  local i sep="" name definitions="["
+  local i sep="" definitions="[" immutable
+  immutable="$(bl_tag immutable)"
   for i in ${BL_IMAGE_NAMES[@]+"${!BL_IMAGE_NAMES[@]}"}; do
-    name="${BL_IMAGE_NAMES[$i]}"
-    definitions+="$sep{\"name\":\"${BL_IMAGE_CONTAINERS[$i]}\",\"imageUri\":\"$REPOSITORY_URI:$(bl_tag "$name" immutable)\"}"
+    definitions+="$sep{\"name\":\"${BL_IMAGE_CONTAINERS[$i]}\",\"imageUri\":\"$(bl_repository "${BL_IMAGE_NAMES[$i]}"):$immutable\"}"
     sep=","
   done
   definitions+="]"
@@ -205,7 +250,7 @@ bl_write_deploy_files() {
   printf '%s\n' "$definitions" >imagedefinitions.json
   bl_say "wrote imagedefinitions.json ($size bytes)"
   if [ "$BL_BLUE_GREEN" = 1 ]; then
-    printf '{"ImageURI":"%s"}\n' "$REPOSITORY_URI:$(bl_tag "${BL_IMAGE_NAMES[0]}" immutable)" >imageDetail.json
+    printf '{"ImageURI":"%s"}\n' "$(bl_repository "${BL_IMAGE_NAMES[0]}"):$immutable" >imageDetail.json
     bl_say "wrote imageDetail.json"
   fi
 }

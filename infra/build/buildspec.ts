@@ -4,21 +4,18 @@
  * The template is a YAML document whose install phase holds the line `@@BUILD_SCRIPT@@`; the
  * renderer replaces it with the rendered configuration (shell variables `BL_*`, every value
  * shell-quoted) followed by templates/buildspec-lib.sh, adds `env.secrets-manager` when a second
- * registry is configured, and lists the deploy files under `artifacts.files`.
+ * registry is configured (not when rendered for the pull-request tier), and lists the deploy files
+ * under `artifacts.files`.
  *
- * Tag scheme (one ECR repository per stack, `$REPOSITORY_URI`; `<sha7>` = first 7 hex digits of
- * `CODEBUILD_RESOLVED_SOURCE_VERSION`):
- * - source pipeline (`IMAGE_TAG_PREFIX` unset or empty): `<sha7>`, `latest` and `<name>-<sha7>`; with
- *   several images `<name>-<sha7>` and `<name>-latest`. Every source image thus carries a tag starting
- *   with `<name>-` ({@link sourceTagPrefix}), which the ECR lifecycle rules select;
- * - clone (`IMAGE_TAG_PREFIX` = `pr-<n>`): `pr-<n>-<sha7>` and `pr-<n>`; with several images
- *   `pr-<n>-<name>-<sha7>` and `pr-<n>-<name>`; never `latest`;
- * - layer cache: inline, in the pushed images (see {@link BUILD_CACHE_MODE}); earlier versions wrote
- *   `buildcache-<name>` and `pr-<n>-buildcache-<name>`.
- * Every tag a clone pushes is exactly `pr-<n>` or starts with `pr-<n>-`, so the pull request cleanup
- * removes all of them; image names `pr`, `pr-*` and `buildcache*` are refused so that no source tag
- * falls into that family or collides with a cache tag, and with several images no name may be another
- * name followed by `-` (`web` and `web-admin`), so that `<name>-` selects one image's tags only.
+ * Repositories and tags (one ECR repository per image: image `<name>` goes to
+ * `$REPOSITORY_PREFIX/<name>`; `<sha7>` = first 7 hex digits of `CODEBUILD_RESOLVED_SOURCE_VERSION`):
+ * - source tier (`BRANCHLINE_TIER=source`, `IMAGE_TAG_PREFIX` unset or empty): `<sha7>` and `latest`;
+ * - pull-request tier (`BRANCHLINE_TIER=pull-request`, `IMAGE_TAG_PREFIX` = `pr-<n>`, set by the
+ *   clone's build action): `pr-<n>-<sha7>` and `pr-<n>`; never `latest`;
+ * - a pull-request build without `IMAGE_TAG_PREFIX`, or a source build with it, fails before docker
+ *   runs (see {@link BUILDSPEC_ENVIRONMENT});
+ * - layer cache: inline, in the pushed images (see {@link BUILD_CACHE_MODE});
+ * - the second registry is pushed to by the source tier only.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -27,8 +24,9 @@ import { IMAGE_TAG_PREFIX_VARIABLE } from "../../functions/shared/names";
 
 export interface ImageSpec {
   /**
-   * Image name. With one image it only names the layer cache (`buildcache-<name>`); with several
-   * it prefixes the image's tags in the stack's single repository. Default container name.
+   * Image name: the image's repository is `<prefix>/<name>` (source tier) or `<prefix>-pr/<name>`
+   * (pull-request tier), so it must be a lower-case ECR repository name component (see
+   * {@link IMAGE_NAME_PATTERN}). Default container name.
    */
   name: string;
   /** Docker build context, relative to the repository root. */
@@ -48,7 +46,10 @@ export interface SecondRegistry {
    * role needs `secretsmanager:GetSecretValue` on it.
    */
   credentialsSecretArn: string;
-  /** Repository under `registry`; default: the last path segment of the ECR repository name. */
+  /**
+   * Repository under `registry` (one image only); default: the image name, as in ECR
+   * (`<registry>/<name>`). With several images each goes to `<registry>/<name>`.
+   */
   repository?: string;
 }
 
@@ -60,19 +61,43 @@ export interface BuildspecOptions {
   noCache?: boolean;
   /** Also write imageDetail.json (first image) for the ECS blue/green (CodeDeploy) deploy action. */
   blueGreen?: boolean;
-  /** Push the images to this registry too. */
+  /** Push the images to this registry too (source tier builds only). */
   secondRegistry?: SecondRegistry;
+  /**
+   * The tier of the project the buildspec is rendered for. Unset: either, as `BRANCHLINE_TIER` says at
+   * run time. `"pull-request"`: the buildspec has no `env.secrets-manager` section (the pull-request
+   * tier's role cannot read the second registry's secret, and CodeBuild would fail the build fetching
+   * it); render the pull-request project's buildspec so whenever a second registry is configured. Set,
+   * the build fails when the project's `BRANCHLINE_TIER` differs.
+   */
+  tier?: BuildTier;
 }
 
+/** The trust tiers a build runs in (`BRANCHLINE_TIER`). */
+export const BUILD_TIERS = ["source", "pull-request"] as const;
+export type BuildTier = (typeof BUILD_TIERS)[number];
+
 /**
- * Project-level environment variables the buildspec needs and the CodeBuild project must set.
- * `REPOSITORY_URI`: the stack's ECR repository URL (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`).
+ * Project-level environment variables the buildspec needs and each CodeBuild project must set:
+ * - `BRANCHLINE_TIER`: `source` or `pull-request` ({@link BUILD_TIERS}). A pull-request build needs
+ *   `IMAGE_TAG_PREFIX` = `pr-<n>` and a source build must not have it; otherwise the build fails
+ *   before docker runs.
+ * - `REPOSITORY_PREFIX`: `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>` (source project) or
+ *   `.../<prefix>-pr` (pull-request project); image `<name>` is pushed to `$REPOSITORY_PREFIX/<name>`.
+ * - `CACHE_REPOSITORY_PREFIX`: the source tier's prefix in both projects (same registry): a
+ *   pull-request build reads `$CACHE_REPOSITORY_PREFIX/<name>:latest` as its layer cache. In the
+ *   source tier it must equal `REPOSITORY_PREFIX`; in the pull-request tier it must differ from it and
+ *   is required unless `noCache`.
  * CodeBuild itself provides `AWS_DEFAULT_REGION`, `CODEBUILD_RESOLVED_SOURCE_VERSION` and
  * `CODEBUILD_BUILD_SUCCEEDING` (see {@link CODEBUILD_PROVIDED_ENVIRONMENT}); a clone's build action sets
  * `IMAGE_TAG_PREFIX` (see {@link IMAGE_TAG_PREFIX_ENVIRONMENT}); the secrets come from the buildspec's
  * own `env.secrets-manager` (see {@link SECOND_REGISTRY_ENVIRONMENT}).
  */
-export const BUILDSPEC_ENVIRONMENT = ["REPOSITORY_URI"] as const;
+export const BUILDSPEC_ENVIRONMENT = [
+  "BRANCHLINE_TIER",
+  "REPOSITORY_PREFIX",
+  "CACHE_REPOSITORY_PREFIX",
+] as const;
 
 /** Variables CodeBuild sets on every build that the buildspec reads. */
 export const CODEBUILD_PROVIDED_ENVIRONMENT = [
@@ -81,10 +106,13 @@ export const CODEBUILD_PROVIDED_ENVIRONMENT = [
   "CODEBUILD_BUILD_SUCCEEDING",
 ] as const;
 
-/** Action-level variable that marks a clone's build and prefixes its tags (`pr-<n>`). */
+/** Action-level variable of a clone's build (`pr-<n>`), required in the pull-request tier. */
 export const IMAGE_TAG_PREFIX_ENVIRONMENT = IMAGE_TAG_PREFIX_VARIABLE;
 
-/** Variables the buildspec's `env.secrets-manager` section fills when a second registry is set. */
+/**
+ * Variables the buildspec's `env.secrets-manager` section fills when a second registry is set (never
+ * in a buildspec rendered for the pull-request tier; a pull-request build unsets them in any case).
+ */
 export const SECOND_REGISTRY_ENVIRONMENT = {
   username: "SECOND_REGISTRY_USERNAME",
   password: "SECOND_REGISTRY_PASSWORD",
@@ -92,13 +120,15 @@ export const SECOND_REGISTRY_ENVIRONMENT = {
 
 /**
  * The layer cache is BuildKit's inline cache: each pushed image carries the cache of its final stage
- * (`--cache-to type=inline`), and a build reads it back from the moving tags (`--cache-from
- * type=registry,ref=<repository>:latest`, for a clone its own `pr-<n>` first). The build uses Docker's
+ * (`--cache-to type=inline`), and a build reads it back from the image's moving tag in its own
+ * repository (`--cache-from type=registry,ref=$REPOSITORY_PREFIX/<name>:latest`, or `:pr-<n>`) and, in
+ * the pull-request tier, from the source image (`$CACHE_REPOSITORY_PREFIX/<name>:latest`). The build uses Docker's
  * default `docker` driver, so it creates no BuildKit container and pulls nothing from Docker Hub (an
  * anonymous `moby/buildkit` pull from CodeBuild's shared addresses fails with `toomanyrequests`). The
  * trade-off: inline cache holds the final stage only (mode=min), so the earlier stages of a
  * multi-stage build are reused only while the final stage's layers still match. The CodeBuild project
- * needs no CodeBuild cache (`NO_CACHE`), privileged mode with Docker Buildx, and ECR push and pull.
+ * needs no CodeBuild cache (`NO_CACHE`), privileged mode with Docker Buildx, ECR push and pull on its
+ * tier's repositories and, in the pull-request tier, pull on the source tier's.
  */
 export const BUILD_CACHE_MODE = "inline" as const;
 
@@ -116,7 +146,11 @@ const LIBRARY_FILE = path.join(__dirname, "..", "..", "templates", "buildspec-li
 const SCRIPT_PLACEHOLDER = "@@BUILD_SCRIPT@@";
 const HEREDOC_END = "BRANCHLINE_BUILD_SCRIPT";
 
-const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/**
+ * An image name: one component of an ECR repository name (lower case; `.`, `_`, `-` only between
+ * letters and digits), at most 64 characters. infra/config.ts checks the same pattern.
+ */
+export const IMAGE_NAME_PATTERN = /^(?=.{1,64}$)[a-z0-9]+([._-][a-z0-9]+)*$/;
 const CONTAINER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const BUILD_ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
@@ -127,31 +161,19 @@ const SECRET_ARN =
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
-/** The two tags of an image, as the buildspec computes them (see the scheme at the top). */
-export function imageTags(
-  imageName: string,
-  run: { commit: string; multiImage: boolean; prefix?: string },
-): { immutable: string; moving: string } {
-  const sha7 = run.commit.toLowerCase().slice(0, 7);
-  let stem = run.prefix ? `${run.prefix}-` : "";
-  if (run.multiImage) stem += `${imageName}-`;
-  return {
-    immutable: `${stem}${sha7}`,
-    moving: run.prefix ? stem.slice(0, -1) : `${stem}latest`,
-  };
-}
-
 /**
- * The prefix every tag of a source image of `imageName` starts with (`<name>-<sha7>`, and
- * `<name>-latest` with several images): what the ECR lifecycle rules select the image's source builds by.
+ * The two tags of an image, as the buildspec computes them (see the scheme at the top): `<sha7>` and
+ * `latest` in the source tier, `pr-<n>-<sha7>` and `pr-<n>` with the prefix `pr-<n>` (pull-request
+ * tier). Every image of a build gets the same tags, each in its own repository.
  */
-export function sourceTagPrefix(imageName: string): string {
-  return `${imageName}-`;
-}
-
-/** The moving tag a source run gives an image: `latest`, or `<name>-latest` with several images. */
-export function sourceMovingTag(imageName: string, multiImage: boolean): string {
-  return multiImage ? `${imageName}-latest` : "latest";
+export function imageTags(run: { commit: string; prefix?: string }): {
+  immutable: string;
+  moving: string;
+} {
+  const sha7 = run.commit.toLowerCase().slice(0, 7);
+  return run.prefix
+    ? { immutable: `${run.prefix}-${sha7}`, moving: run.prefix }
+    : { immutable: sha7, moving: "latest" };
 }
 
 /** Quotes a string for bash: single quotes, with each `'` written as `'\''`. */
@@ -197,14 +219,9 @@ function resolveImages(images: unknown): ResolvedImage[] {
   const containers = new Map<string, string>();
   const resolved = (images as ImageSpec[]).map((image, index) => {
     const name = image?.name;
-    if (typeof name !== "string" || !IMAGE_NAME.test(name)) {
+    if (typeof name !== "string" || !IMAGE_NAME_PATTERN.test(name)) {
       fail(
-        `image #${index + 1}: name '${String(name)}' is invalid (1-64 characters: letters, digits, '_', '.', '-'; starting with a letter or digit)`,
-      );
-    }
-    if (/^pr(-|$)/i.test(name) || /^buildcache/i.test(name)) {
-      fail(
-        `image '${name}': names 'pr', 'pr-*' and 'buildcache*' are reserved (pull request and cache tags start with them)`,
+        `image #${index + 1}: name '${String(name)}' is invalid: it names the image's ECR repository (1-64 characters: lower-case letters and digits, with '.', '_' or '-' only between them)`,
       );
     }
     if (names.has(name)) fail(`duplicate image name '${name}'`);
@@ -228,26 +245,7 @@ function resolveImages(images: unknown): ResolvedImage[] {
     containers.set(container, name);
     return { name, context, dockerfile, container };
   });
-  checkNamePrefixes(resolved.map((image) => image.name));
   return resolved;
-}
-
-/**
- * With several images, the lifecycle rules select each image's source builds by `<name>-`: no name may
- * start with another name followed by `-` (`web`, `web-admin`), or one image's rule would count the
- * other's builds too.
- */
-export function checkNamePrefixes(names: string[]): void {
-  if (names.length < 2) return;
-  for (const name of names) {
-    for (const other of names) {
-      if (other !== name && other.startsWith(sourceTagPrefix(name))) {
-        fail(
-          `images '${name}' and '${other}': with several images no name may start with another name followed by '-' (the ECR lifecycle rules select an image's tags by '${sourceTagPrefix(name)}')`,
-        );
-      }
-    }
-  }
 }
 
 function resolveBuildArgs(buildArgs: Record<string, string> | undefined): string[] {
@@ -266,7 +264,7 @@ function resolveBuildArgs(buildArgs: Record<string, string> | undefined): string
   return out;
 }
 
-function checkSecondRegistry(second: SecondRegistry): void {
+function checkSecondRegistry(second: SecondRegistry, imageCount: number): void {
   if (typeof second.registry !== "string" || !REGISTRY.test(second.registry)) {
     fail(
       `secondRegistry.registry '${String(second.registry)}' is invalid (expected <host>[/<namespace>], lower case, e.g. docker.io/myorg)`,
@@ -289,6 +287,11 @@ function checkSecondRegistry(second: SecondRegistry): void {
   if (second.repository !== undefined && !REPOSITORY.test(second.repository)) {
     fail(`secondRegistry.repository '${second.repository}' is not a valid repository name`);
   }
+  if (second.repository !== undefined && imageCount > 1) {
+    fail(
+      `secondRegistry.repository '${second.repository}' names one repository, but there are ${imageCount} images: each goes to <registry>/<image name> (put a namespace in secondRegistry.registry instead)`,
+    );
+  }
 }
 
 function shellArray(values: string[]): string {
@@ -303,7 +306,7 @@ function renderConfig(
   const second = options.secondRegistry;
   return [
     "# Rendered configuration.",
-    `BL_MULTI_IMAGE=${images.length > 1 ? 1 : 0}`,
+    `BL_RENDERED_TIER=${shellQuote(options.tier ?? "")}`,
     `BL_NO_CACHE=${options.noCache ? 1 : 0}`,
     `BL_BLUE_GREEN=${options.blueGreen ? 1 : 0}`,
     `BL_IMAGE_DEFINITIONS_MAX_BYTES=${IMAGE_DEFINITIONS_MAX_BYTES}`,
@@ -326,7 +329,12 @@ function renderConfig(
 export function renderBuildspec(options: BuildspecOptions): string {
   const images = resolveImages(options?.images);
   const buildArgs = resolveBuildArgs(options.buildArgs);
-  if (options.secondRegistry !== undefined) checkSecondRegistry(options.secondRegistry);
+  if (options.tier !== undefined && !BUILD_TIERS.includes(options.tier)) {
+    fail(`tier '${String(options.tier)}' is neither 'source' nor 'pull-request'`);
+  }
+  if (options.secondRegistry !== undefined) {
+    checkSecondRegistry(options.secondRegistry, images.length);
+  }
 
   const script =
     renderConfig(options, images, buildArgs) + readFileSync(LIBRARY_FILE, "utf8").trimEnd();
@@ -345,7 +353,7 @@ export function renderBuildspec(options: BuildspecOptions): string {
   lines.splice(at, 1, ...script.split("\n"));
   install.value = lines.join("\n");
 
-  if (options.secondRegistry !== undefined) {
+  if (options.secondRegistry !== undefined && options.tier !== "pull-request") {
     const arn = options.secondRegistry.credentialsSecretArn;
     doc.setIn(["env", "secrets-manager"], {
       [SECOND_REGISTRY_ENVIRONMENT.username]: `${arn}:username`,

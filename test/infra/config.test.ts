@@ -205,6 +205,26 @@ describe("infra/config", () => {
       /^branchline:images\[1\]\.name repeats/,
     ],
     [
+      "an image name ECR cannot take as a repository name: upper case",
+      { ...minimal, images: JSON.stringify([{ name: "Web", context: "." }]) },
+      /^branchline:images\[0\]\.name must be 1-64 lower-case letters and digits, with \. _ - only between them/,
+    ],
+    [
+      "an image name ECR cannot take as a repository name: a trailing '-'",
+      { ...minimal, images: JSON.stringify([{ name: "web-", context: "." }]) },
+      /^branchline:images\[0\]\.name must be 1-64 lower-case letters and digits, with \. _ - only between them/,
+    ],
+    [
+      "an image name ECR cannot take as a repository name: two separators in a row",
+      { ...minimal, images: JSON.stringify([{ name: "web__api", context: "." }]) },
+      /^branchline:images\[0\]\.name must be 1-64 lower-case letters and digits, with \. _ - only between them/,
+    ],
+    [
+      "an image name ECR cannot take as a repository name: 65 characters",
+      { ...minimal, images: JSON.stringify([{ name: "a".repeat(65), context: "." }]) },
+      /^branchline:images\[0\]\.name must be 1-64 lower-case letters and digits, with \. _ - only between them/,
+    ],
+    [
       "a deploy without service",
       { ...minimal, deploy: '{"cluster":"c"}' },
       /^branchline:deploy\.service is required/,
@@ -482,6 +502,19 @@ describe("infra/config", () => {
       );
       expect(config.pipelineName).to.equal("shop");
     });
+  });
+
+  it("accepts image names that are ECR repository name components", () => {
+    const names = ["web", "web-admin", "api_v2", "web.v2", "a1", "x".repeat(64)];
+    const config = parseConfig(
+      reader({
+        ...minimal,
+        images: JSON.stringify(
+          names.map((name, i) => ({ name, context: ".", container: `c${i}` })),
+        ),
+      }),
+    );
+    expect(config.images.map((image) => image.name)).to.deep.equal(names);
   });
 
   it("accepts the schedules EventBridge accepts", () => {

@@ -195,7 +195,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       );
     });
 
-    it("builds in privileged mode with the rendered buildspec and REPOSITORY_URI", () => {
+    it("builds in privileged mode with the rendered buildspec and the source tier's variables", () => {
       const project = onlyResource("aws:codebuild/project:Project");
       expect(project.inputs["name"]).to.equal("branchline-dev");
       expect(project.inputs["buildTimeout"]).to.equal(30);
@@ -216,9 +216,15 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         imagePullCredentialsType: "CODEBUILD",
         privilegedMode: true,
         environmentVariables: [
+          { name: "BRANCHLINE_TIER", value: "source", type: "PLAINTEXT" },
           {
-            name: "REPOSITORY_URI",
-            value: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/registry-repository-0000000`,
+            name: "CACHE_REPOSITORY_PREFIX",
+            value: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/branchline-dev`,
+            type: "PLAINTEXT",
+          },
+          {
+            name: "REPOSITORY_PREFIX",
+            value: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/branchline-dev`,
             type: "PLAINTEXT",
           },
         ],

@@ -30,8 +30,25 @@ import {
 import { IMAGE_TAG_PREFIX_VARIABLE, imageTagPrefix } from "../../../functions/shared/names.js";
 
 const FAKE_BIN = path.join(__dirname, "..", "..", "helpers", "fake-bin");
-const REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app";
 const REGISTRY_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+/** The source tier's repositories (`<prefix>/<image>`) and the pull-request tier's (`<prefix>-pr/<image>`). */
+const SOURCE_PREFIX = `${REGISTRY_HOST}/shop-dev`;
+const PR_PREFIX = `${REGISTRY_HOST}/shop-dev-pr`;
+/** What the source tier's CodeBuild project sets (the runner's default). */
+const SOURCE_ENV = {
+  BRANCHLINE_TIER: "source",
+  REPOSITORY_PREFIX: SOURCE_PREFIX,
+  CACHE_REPOSITORY_PREFIX: SOURCE_PREFIX,
+} as const;
+/** What the pull-request tier's CodeBuild project and a clone's build action of PR `n` set. */
+function prEnv(n: number): Record<string, string> {
+  return {
+    BRANCHLINE_TIER: "pull-request",
+    REPOSITORY_PREFIX: PR_PREFIX,
+    CACHE_REPOSITORY_PREFIX: SOURCE_PREFIX,
+    IMAGE_TAG_PREFIX: imageTagPrefix(n),
+  };
+}
 const COMMIT = "3f2a9c1d0b8e7f6a5c4d3e2f1a0b9c8d7e6f5a4b";
 const SHA7 = "3f2a9c1";
 const ECR_PASSWORD = "ecr-pass-Zq81";
@@ -137,7 +154,7 @@ function runBuildspec(
     FAKE_ECR_PASSWORD: ECR_PASSWORD,
     AWS_DEFAULT_REGION: "us-east-1",
     CODEBUILD_BUILD_SUCCEEDING: "1",
-    REPOSITORY_URI: REPO,
+    ...SOURCE_ENV,
     CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT,
   };
   // A variable given as undefined is left unset.
@@ -196,16 +213,32 @@ function belongsToPullRequest(tag: string, pr: number): boolean {
   return tag === `pr-${pr}` || tag.startsWith(`pr-${pr}-`);
 }
 
-/** Every tag a run pushed (`--tag`; the inline cache adds none), repository part cut. */
-function pushedTags(result: RunResult): string[] {
-  const tags: string[] = [];
+/** Every image reference a run pushed (`--tag`; the inline cache adds none), in order. */
+function pushedRefs(result: RunResult): string[] {
+  const refs: string[] = [];
   for (const call of result.invocations) {
     call.args.forEach((arg, i) => {
-      const value = call.args[i + 1] ?? "";
-      if (arg === "--tag") tags.push(value.slice(value.lastIndexOf(":") + 1));
+      if (arg === "--tag") refs.push(call.args[i + 1] ?? "");
     });
   }
-  return tags;
+  return refs;
+}
+
+/** Every tag a run pushed, repository part cut. */
+function pushedTags(result: RunResult): string[] {
+  return pushedRefs(result).map((ref) => ref.slice(ref.lastIndexOf(":") + 1));
+}
+
+/** The values of one flag over every docker call of a run. */
+function flagValues(result: RunResult, flag: string): string[] {
+  return result.invocations.flatMap((call) =>
+    call.args.flatMap((arg, i) => (arg === flag ? [call.args[i + 1] ?? ""] : [])),
+  );
+}
+
+/** The text of a file the build wrote in the checkout. */
+function written(result: RunResult, file: string): string {
+  return readFileSync(path.join(result.src, file), "utf8");
 }
 
 function ecrLoginCalls(): Invocation[] {
@@ -246,8 +279,28 @@ const THREE_IMAGES: BuildspecOptions = {
 };
 
 describe("infra/build/buildspec", () => {
-  describe("a source pipeline run", () => {
-    it("builds one image, tags it <sha7>, latest and <name>-<sha7>, and writes imagedefinitions.json", () => {
+  /** The build call of the three images in THREE_IMAGES, in order, with their tags and cache. */
+  function threeImageCalls(
+    prefix: string,
+    tags: (name: string) => string[],
+    cacheFrom: (name: string) => string[],
+  ): Invocation[] {
+    return [
+      ["web", "services/web/Dockerfile", "services/web"],
+      ["api", "services/api/Dockerfile", "services/api"],
+      ["worker", "services/worker/Dockerfile", "."],
+    ].map(([name = "", dockerfile = "", context = ""]) =>
+      buildCall({
+        dockerfile,
+        context,
+        tags: tags(name).map((tag) => `${prefix}/${name}:${tag}`),
+        cacheFrom: cacheFrom(name),
+      }),
+    );
+  }
+
+  describe("a source tier build", () => {
+    it("pushes one image to $REPOSITORY_PREFIX/<name> as <sha7> and latest and writes imagedefinitions.json", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(
         renderBuildspec({ images: [{ name: "app", context: "app" }] }),
@@ -260,51 +313,38 @@ describe("infra/build/buildspec", () => {
         buildCall({
           dockerfile: "app/Dockerfile",
           context: "app",
-          tags: [`${REPO}:${SHA7}`, `${REPO}:latest`, `${REPO}:app-${SHA7}`],
-          cacheFrom: [`${REPO}:latest`],
+          tags: [`${SOURCE_PREFIX}/app:${SHA7}`, `${SOURCE_PREFIX}/app:latest`],
+          cacheFrom: [`${SOURCE_PREFIX}/app:latest`],
         }),
       ]);
-      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
-        { name: "app", imageUri: `${REPO}:${SHA7}` },
-      ]);
+      expect(written(result, "imagedefinitions.json")).to.equal(
+        `[{"name":"app","imageUri":"${SOURCE_PREFIX}/app:${SHA7}"}]\n`,
+      );
       expect(existsSync(path.join(src, "imageDetail.json"))).to.equal(false);
-      for (const tag of pushedTags(result)) expect(tag).not.to.match(/^pr-[0-9]+(-|$)/);
+      expect(result.output).to.contain("source tier: logging in to");
     });
 
-    it("builds three images with <name>-<sha7> and <name>-latest tags in one repository", () => {
+    it("pushes each of three images to its own repository with the same two tags", () => {
       const src = checkout(["services/web", "services/api", "services/worker"]);
       const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, {});
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
         ...ecrLoginCalls(),
-        buildCall({
-          dockerfile: "services/web/Dockerfile",
-          context: "services/web",
-          tags: [`${REPO}:web-${SHA7}`, `${REPO}:web-latest`],
-          cacheFrom: [`${REPO}:web-latest`],
-        }),
-        buildCall({
-          dockerfile: "services/api/Dockerfile",
-          context: "services/api",
-          tags: [`${REPO}:api-${SHA7}`, `${REPO}:api-latest`],
-          cacheFrom: [`${REPO}:api-latest`],
-        }),
-        buildCall({
-          dockerfile: "services/worker/Dockerfile",
-          context: ".",
-          tags: [`${REPO}:worker-${SHA7}`, `${REPO}:worker-latest`],
-          cacheFrom: [`${REPO}:worker-latest`],
-        }),
+        ...threeImageCalls(
+          SOURCE_PREFIX,
+          () => [SHA7, "latest"],
+          (name) => [`${SOURCE_PREFIX}/${name}:latest`],
+        ),
       ]);
-      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
-        { name: "web", imageUri: `${REPO}:web-${SHA7}` },
-        { name: "api-server", imageUri: `${REPO}:api-${SHA7}` },
-        { name: "worker", imageUri: `${REPO}:worker-${SHA7}` },
-      ]);
-      for (const tag of pushedTags(result)) expect(tag).not.to.match(/^pr-[0-9]+(-|$)/);
+      expect(written(result, "imagedefinitions.json")).to.equal(
+        `[{"name":"web","imageUri":"${SOURCE_PREFIX}/web:${SHA7}"},` +
+          `{"name":"api-server","imageUri":"${SOURCE_PREFIX}/api:${SHA7}"},` +
+          `{"name":"worker","imageUri":"${SOURCE_PREFIX}/worker:${SHA7}"}]\n`,
+      );
+      for (const tag of pushedTags(result)) expect(tag).not.to.match(/^pr-/);
     });
 
-    it("treats an empty IMAGE_TAG_PREFIX as a source run and lower-cases the commit", () => {
+    it("treats an empty IMAGE_TAG_PREFIX as unset and lower-cases the commit", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(
         renderBuildspec({ images: [{ name: "app", context: "app" }] }),
@@ -315,19 +355,56 @@ describe("infra/build/buildspec", () => {
         },
       );
       expect(result.ok, result.output).to.equal(true);
-      expect(pushedTags(result)).to.deep.equal([SHA7, "latest", `app-${SHA7}`]);
+      expect(pushedRefs(result)).to.deep.equal([
+        `${SOURCE_PREFIX}/app:${SHA7}`,
+        `${SOURCE_PREFIX}/app:latest`,
+      ]);
     });
-  });
 
-  describe("a clone run (IMAGE_TAG_PREFIX=pr-<n>)", () => {
-    it("tags one image pr-<n>-<sha7> and pr-<n>, never latest", () => {
+    it("needs no CACHE_REPOSITORY_PREFIX (its cache is its own latest)", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(
         renderBuildspec({ images: [{ name: "app", context: "app" }] }),
         src,
-        {
-          IMAGE_TAG_PREFIX: "pr-12",
-        },
+        { CACHE_REPOSITORY_PREFIX: undefined },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(flagValues(result, "--cache-from")).to.deep.equal([
+        `type=registry,ref=${SOURCE_PREFIX}/app:latest`,
+      ]);
+    });
+
+    it("builds images whose names start with another name, 'pr' or 'buildcache' (each has its own repository)", () => {
+      const src = checkout(["a", "b", "c", "d"]);
+      const result = runBuildspec(
+        renderBuildspec({
+          images: [
+            { name: "web", context: "a" },
+            { name: "web-admin", context: "b" },
+            { name: "pr-1", context: "c" },
+            { name: "buildcache", context: "d" },
+          ],
+        }),
+        src,
+        {},
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(pushedRefs(result)).to.deep.equal(
+        ["web", "web-admin", "pr-1", "buildcache"].flatMap((name) => [
+          `${SOURCE_PREFIX}/${name}:${SHA7}`,
+          `${SOURCE_PREFIX}/${name}:latest`,
+        ]),
+      );
+    });
+  });
+
+  describe("a pull-request tier build (a clone's, IMAGE_TAG_PREFIX=pr-<n>)", () => {
+    it("pushes one image to the PR repository as pr-<n>-<sha7> and pr-<n>, reading the source latest as cache", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        prEnv(12),
       );
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
@@ -335,51 +412,44 @@ describe("infra/build/buildspec", () => {
         buildCall({
           dockerfile: "app/Dockerfile",
           context: "app",
-          tags: [`${REPO}:pr-12-${SHA7}`, `${REPO}:pr-12`],
-          cacheFrom: [`${REPO}:pr-12`, `${REPO}:latest`],
+          tags: [`${PR_PREFIX}/app:pr-12-${SHA7}`, `${PR_PREFIX}/app:pr-12`],
+          cacheFrom: [`${PR_PREFIX}/app:pr-12`, `${SOURCE_PREFIX}/app:latest`],
         }),
       ]);
-      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
-        { name: "app", imageUri: `${REPO}:pr-12-${SHA7}` },
-      ]);
-      const tags = pushedTags(result);
-      expect(tags).to.deep.equal([`pr-12-${SHA7}`, "pr-12"]);
-      // latest is only read (the source pipeline's layer cache), never written.
+      expect(written(result, "imagedefinitions.json")).to.equal(
+        `[{"name":"app","imageUri":"${PR_PREFIX}/app:pr-12-${SHA7}"}]\n`,
+      );
+      expect(result.output).to.contain("pull-request tier: logging in to");
+      // latest is only read (the source tier's image, the layer cache), never written.
       const args = result.invocations.flatMap((c) => c.args);
       expect(args.filter((arg) => arg.includes("latest"))).to.deep.equal([
-        `type=registry,ref=${REPO}:latest`,
+        `type=registry,ref=${SOURCE_PREFIX}/app:latest`,
       ]);
     });
 
-    it("tags three images pr-<n>-<name>-<sha7> and pr-<n>-<name>, all in pull request n's family", () => {
+    it("pushes each of three images to its own PR repository, nothing to a source repository, no latest", () => {
       const src = checkout(["services/web", "services/api", "services/worker"]);
-      const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, {
-        IMAGE_TAG_PREFIX: "pr-12",
-      });
+      const result = runBuildspec(renderBuildspec(THREE_IMAGES), src, prEnv(12));
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
         ...ecrLoginCalls(),
-        ...[
-          ["web", "services/web/Dockerfile", "services/web"],
-          ["api", "services/api/Dockerfile", "services/api"],
-          ["worker", "services/worker/Dockerfile", "."],
-        ].map(([name = "", dockerfile = "", context = ""]) =>
-          buildCall({
-            dockerfile,
-            context,
-            tags: [`${REPO}:pr-12-${name}-${SHA7}`, `${REPO}:pr-12-${name}`],
-            cacheFrom: [`${REPO}:pr-12-${name}`, `${REPO}:${name}-latest`],
-          }),
+        ...threeImageCalls(
+          PR_PREFIX,
+          () => [`pr-12-${SHA7}`, "pr-12"],
+          (name) => [`${PR_PREFIX}/${name}:pr-12`, `${SOURCE_PREFIX}/${name}:latest`],
         ),
       ]);
-      expect(readJson(path.join(src, "imagedefinitions.json"))).to.deep.equal([
-        { name: "web", imageUri: `${REPO}:pr-12-web-${SHA7}` },
-        { name: "api-server", imageUri: `${REPO}:pr-12-api-${SHA7}` },
-        { name: "worker", imageUri: `${REPO}:pr-12-worker-${SHA7}` },
-      ]);
-      const tags = pushedTags(result);
-      expect(tags).to.have.length(6);
-      for (const tag of tags) {
+      expect(written(result, "imagedefinitions.json")).to.equal(
+        `[{"name":"web","imageUri":"${PR_PREFIX}/web:pr-12-${SHA7}"},` +
+          `{"name":"api-server","imageUri":"${PR_PREFIX}/api:pr-12-${SHA7}"},` +
+          `{"name":"worker","imageUri":"${PR_PREFIX}/worker:pr-12-${SHA7}"}]\n`,
+      );
+      const refs = pushedRefs(result);
+      expect(refs).to.have.length(6);
+      for (const ref of refs) {
+        expect(ref.startsWith(`${PR_PREFIX}/`), ref).to.equal(true);
+        expect(ref.startsWith(`${SOURCE_PREFIX}/`), ref).to.equal(false);
+        const tag = ref.slice(ref.lastIndexOf(":") + 1);
         expect(belongsToPullRequest(tag, 12), tag).to.equal(true);
         for (const other of [1, 2, 120, 121]) {
           expect(belongsToPullRequest(tag, other), `${tag} vs PR ${other}`).to.equal(false);
@@ -390,71 +460,205 @@ describe("infra/build/buildspec", () => {
 
     it("keeps pr-20's tags out of pull request 2's family", () => {
       const src = checkout(["app"]);
-      const prefix = imageTagPrefix(20);
       const result = runBuildspec(
         renderBuildspec({ images: [{ name: "app", context: "app" }] }),
         src,
-        {
-          IMAGE_TAG_PREFIX: prefix,
-        },
+        prEnv(20),
       );
       expect(result.ok, result.output).to.equal(true);
+      expect(pushedTags(result)).to.deep.equal([`pr-20-${SHA7}`, "pr-20"]);
       for (const tag of pushedTags(result)) {
         expect(belongsToPullRequest(tag, 20)).to.equal(true);
         expect(belongsToPullRequest(tag, 2)).to.equal(false);
       }
     });
 
-    it("refuses an IMAGE_TAG_PREFIX that cannot be part of a tag", () => {
+    it("needs no CACHE_REPOSITORY_PREFIX when the cache is off", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(
-        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        renderBuildspec({ images: [{ name: "app", context: "app" }], noCache: true }),
         src,
-        {
-          IMAGE_TAG_PREFIX: "pr 12",
-        },
+        { ...prEnv(3), CACHE_REPOSITORY_PREFIX: undefined },
       );
+      expect(result.ok, result.output).to.equal(true);
+      expect(pushedRefs(result)).to.deep.equal([
+        `${PR_PREFIX}/app:pr-3-${SHA7}`,
+        `${PR_PREFIX}/app:pr-3`,
+      ]);
+    });
+  });
+
+  describe("the tier checks (before anything is logged in to or built)", () => {
+    const app = (): string => renderBuildspec({ images: [{ name: "app", context: "app" }] });
+
+    function expectRefused(env: Record<string, string | undefined>, message: string): void {
+      const src = checkout(["app"]);
+      const result = runBuildspec(app(), src, env);
       expect(result.ok).to.equal(false);
-      expect(result.output).to.contain("image tag prefix 'pr 12'");
+      expect(result.phases.map((p) => [p.phase, p.status === 0])).to.deep.equal([
+        ["install", false],
+      ]);
+      expect(result.phases[0]?.stderr).to.contain(`branchline build: error: ${message}`);
       expect(result.invocations).to.deep.equal([]);
+      expect(existsSync(path.join(src, "imagedefinitions.json"))).to.equal(false);
+    }
+
+    it("refuses a pull-request tier build without IMAGE_TAG_PREFIX (unset or empty)", () => {
+      for (const value of [undefined, ""]) {
+        expectRefused(
+          { ...prEnv(1), IMAGE_TAG_PREFIX: value },
+          "a pull-request tier build needs IMAGE_TAG_PREFIX=pr-<n>",
+        );
+      }
+    });
+
+    it("refuses a source tier build with IMAGE_TAG_PREFIX", () => {
+      expectRefused(
+        { IMAGE_TAG_PREFIX: "pr-12" },
+        "IMAGE_TAG_PREFIX='pr-12' is set in a source tier build",
+      );
+    });
+
+    it("refuses an IMAGE_TAG_PREFIX that is not pr-<n> in the pull-request tier", () => {
+      for (const value of [
+        "pr 12",
+        "pr-012",
+        "pr-0",
+        "PR-1",
+        "pr-1-x",
+        "pr-",
+        "latest",
+        "pr-1\n",
+      ]) {
+        expectRefused(
+          { ...prEnv(1), IMAGE_TAG_PREFIX: value },
+          `IMAGE_TAG_PREFIX='${value}' is not pr-<n>`,
+        );
+      }
+    });
+
+    it("refuses a missing or unknown BRANCHLINE_TIER", () => {
+      expectRefused({ BRANCHLINE_TIER: undefined }, "BRANCHLINE_TIER is not set");
+      expectRefused({ BRANCHLINE_TIER: "" }, "BRANCHLINE_TIER is not set");
+      expectRefused(
+        { BRANCHLINE_TIER: "production" },
+        "BRANCHLINE_TIER='production' is neither 'source' nor 'pull-request'",
+      );
+      expectRefused(
+        { ...prEnv(1), BRANCHLINE_TIER: "pr" },
+        "BRANCHLINE_TIER='pr' is neither 'source' nor 'pull-request'",
+      );
+    });
+
+    it("refuses a pull-request tier build whose REPOSITORY_PREFIX is the source tier's", () => {
+      expectRefused(
+        { ...prEnv(1), REPOSITORY_PREFIX: SOURCE_PREFIX },
+        `REPOSITORY_PREFIX='${SOURCE_PREFIX}' is the source tier's (CACHE_REPOSITORY_PREFIX): a pull-request build never pushes to the source repositories`,
+      );
+    });
+
+    it("refuses a pull-request tier build without CACHE_REPOSITORY_PREFIX while the cache is on", () => {
+      expectRefused(
+        { ...prEnv(1), CACHE_REPOSITORY_PREFIX: undefined },
+        "CACHE_REPOSITORY_PREFIX is not set",
+      );
+    });
+
+    it("refuses a source tier build whose CACHE_REPOSITORY_PREFIX is another prefix", () => {
+      expectRefused(
+        { CACHE_REPOSITORY_PREFIX: PR_PREFIX },
+        `CACHE_REPOSITORY_PREFIX='${PR_PREFIX}' differs from REPOSITORY_PREFIX='${SOURCE_PREFIX}'`,
+      );
+    });
+
+    it("refuses a CACHE_REPOSITORY_PREFIX in another registry than REPOSITORY_PREFIX", () => {
+      const other = "210987654321.dkr.ecr.us-east-1.amazonaws.com/shop-dev";
+      expectRefused(
+        { ...prEnv(1), CACHE_REPOSITORY_PREFIX: other },
+        `CACHE_REPOSITORY_PREFIX='${other}' is not in the registry of REPOSITORY_PREFIX (${REGISTRY_HOST})`,
+      );
+    });
+
+    it("refuses a missing or malformed REPOSITORY_PREFIX", () => {
+      expectRefused({ REPOSITORY_PREFIX: undefined }, "REPOSITORY_PREFIX is not set");
+      for (const value of [
+        "shop-dev",
+        `${REGISTRY_HOST}/Shop-Dev`,
+        `${REGISTRY_HOST}/shop-dev:latest`,
+        `${REGISTRY_HOST}/shop-dev/`,
+        `${REGISTRY_HOST}/shop dev`,
+      ]) {
+        expectRefused(
+          { REPOSITORY_PREFIX: value, CACHE_REPOSITORY_PREFIX: undefined },
+          `REPOSITORY_PREFIX='${value}' is not a repository prefix`,
+        );
+      }
+    });
+
+    it("refuses to run a buildspec rendered for one tier in the other tier's project", () => {
+      const src = checkout(["app"]);
+      const forPullRequests = renderBuildspec({
+        images: [{ name: "app", context: "app" }],
+        tier: "pull-request",
+      });
+      const wrong = runBuildspec(forPullRequests, src, {});
+      expect(wrong.ok).to.equal(false);
+      expect(wrong.output).to.contain(
+        "this buildspec was rendered for the pull-request tier, but the project sets BRANCHLINE_TIER='source'",
+      );
+      expect(wrong.invocations).to.deep.equal([]);
+      const right = runBuildspec(forPullRequests, src, prEnv(5));
+      expect(right.ok, right.output).to.equal(true);
+      const forSource = renderBuildspec({
+        images: [{ name: "app", context: "app" }],
+        tier: "source",
+      });
+      expect(runBuildspec(forSource, src, prEnv(5)).output).to.contain(
+        "this buildspec was rendered for the source tier, but the project sets BRANCHLINE_TIER='pull-request'",
+      );
+      expect(runBuildspec(forSource, src, {}).ok).to.equal(true);
     });
   });
 
   describe("imageTags", () => {
-    it("matches the tags the buildspec pushes", () => {
-      expect(imageTags("app", { commit: COMMIT, multiImage: false })).to.deep.equal({
-        immutable: SHA7,
-        moving: "latest",
-      });
-      expect(imageTags("web", { commit: COMMIT, multiImage: true })).to.deep.equal({
-        immutable: `web-${SHA7}`,
-        moving: "web-latest",
-      });
-      expect(
-        imageTags("app", { commit: COMMIT, multiImage: false, prefix: "pr-12" }),
-      ).to.deep.equal({
+    it("matches the tags the buildspec pushes in each tier", () => {
+      expect(imageTags({ commit: COMMIT })).to.deep.equal({ immutable: SHA7, moving: "latest" });
+      expect(imageTags({ commit: COMMIT, prefix: "pr-12" })).to.deep.equal({
         immutable: `pr-12-${SHA7}`,
         moving: "pr-12",
       });
-      expect(imageTags("web", { commit: COMMIT, multiImage: true, prefix: "pr-12" })).to.deep.equal(
-        {
-          immutable: `pr-12-web-${SHA7}`,
-          moving: "pr-12-web",
-        },
-      );
+      const text = renderBuildspec(THREE_IMAGES);
+      for (const [env, prefix] of [
+        [{}, undefined],
+        [prEnv(12), "pr-12"],
+      ] as const) {
+        const result = runBuildspec(
+          text,
+          checkout(["services/web", "services/api", "services/worker"]),
+          env,
+        );
+        expect(result.ok, result.output).to.equal(true);
+        const tags = imageTags({ commit: COMMIT.toUpperCase(), prefix });
+        expect(pushedTags(result)).to.deep.equal(
+          [1, 2, 3].flatMap(() => [tags.immutable, tags.moving]),
+        );
+      }
     });
   });
 
   describe("deploy files", () => {
-    it("writes imageDetail.json for the first image when blue/green is configured", () => {
-      const src = checkout(["services/web", "services/api", "services/worker"]);
+    it("writes imageDetail.json for the first image, in its tier's repository, when blue/green is configured", () => {
       const buildspec = renderBuildspec({ ...THREE_IMAGES, blueGreen: true });
-      const result = runBuildspec(buildspec, src, { IMAGE_TAG_PREFIX: "pr-7" });
-      expect(result.ok, result.output).to.equal(true);
-      expect(readJson(path.join(src, "imageDetail.json"))).to.deep.equal({
-        ImageURI: `${REPO}:pr-7-web-${SHA7}`,
-      });
-      expect(readJson(path.join(src, "imagedefinitions.json"))).to.have.length(3);
+      for (const [env, uri] of [
+        [{}, `${SOURCE_PREFIX}/web:${SHA7}`],
+        [prEnv(7), `${PR_PREFIX}/web:pr-7-${SHA7}`],
+      ] as const) {
+        const src = checkout(["services/web", "services/api", "services/worker"]);
+        const result = runBuildspec(buildspec, src, env);
+        expect(result.ok, result.output).to.equal(true);
+        expect(written(result, "imageDetail.json")).to.equal(`{"ImageURI":"${uri}"}\n`);
+        expect(readJson(path.join(src, "imagedefinitions.json"))).to.have.length(3);
+      }
       expect((parse(buildspec) as Buildspec).artifacts.files).to.deep.equal([
         "imagedefinitions.json",
         "imageDetail.json",
@@ -568,20 +772,6 @@ describe("infra/build/buildspec", () => {
       );
     });
 
-    it("fails naming REPOSITORY_URI when the project does not set it", () => {
-      const src = checkout(["app"]);
-      const result = runBuildspec(
-        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
-        src,
-        {
-          REPOSITORY_URI: undefined,
-        },
-      );
-      expect(result.ok).to.equal(false);
-      expect(result.output).to.contain("REPOSITORY_URI is not set");
-      expect(result.invocations).to.deep.equal([]);
-    });
-
     it("stops when the ECR login fails", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(
@@ -628,7 +818,7 @@ describe("infra/build/buildspec", () => {
       const result = runBuildspec(
         renderBuildspec({ images: [{ name: "app", context: "app" }], noCache: true }),
         src,
-        { IMAGE_TAG_PREFIX: "pr-3" },
+        prEnv(3),
       );
       expect(result.ok, result.output).to.equal(true);
       const build = result.invocations.find((c) => c.args[1] === "build");
@@ -636,7 +826,7 @@ describe("infra/build/buildspec", () => {
         buildCall({
           dockerfile: "app/Dockerfile",
           context: "app",
-          tags: [`${REPO}:pr-3-${SHA7}`, `${REPO}:pr-3`],
+          tags: [`${PR_PREFIX}/app:pr-3-${SHA7}`, `${PR_PREFIX}/app:pr-3`],
           extra: ["--no-cache"],
         }),
       );
@@ -853,9 +1043,9 @@ describe("infra/build/buildspec", () => {
       expect(text).not.to.contain("buildx create");
       expect(text).not.to.contain("docker-container");
       expect(text).not.to.contain("moby/buildkit");
-      for (const prefix of [undefined, "pr-9"]) {
+      for (const pr of [undefined, 9]) {
         const src = checkout(["services/web", "services/api", "services/worker"]);
-        const result = runBuildspec(text, src, { IMAGE_TAG_PREFIX: prefix });
+        const result = runBuildspec(text, src, pr === undefined ? {} : prEnv(pr));
         expect(result.ok, result.output).to.equal(true);
         expect(result.invocations.map((c) => c.args.slice(0, 2).join(" "))).to.deep.equal([
           "ecr get-login-password",
@@ -869,11 +1059,17 @@ describe("infra/build/buildspec", () => {
             call.args.flatMap((arg, i) => (arg === name ? [call.args[i + 1] ?? ""] : []));
           expect(flags("--builder")).to.deep.equal([]);
           expect(flags("--cache-to")).to.deep.equal(["type=inline"]);
-          // Every cache source is a tag of the stack's own ECR repository.
-          for (const from of flags("--cache-from")) {
-            expect(from.startsWith(`type=registry,ref=${REPO}:`), from).to.equal(true);
-          }
-          expect(flags("--cache-from")).to.have.length(prefix === undefined ? 1 : 2);
+          // The cache is read from the image's own moving tag in its repository and, for a pull
+          // request, from the source tier's image: both in the stack's ECR registry.
+          const name = call.args.at(-1) === "." ? "worker" : (call.args.at(-1) ?? "").slice(9);
+          expect(flags("--cache-from")).to.deep.equal(
+            pr === undefined
+              ? [`type=registry,ref=${SOURCE_PREFIX}/${name}:latest`]
+              : [
+                  `type=registry,ref=${PR_PREFIX}/${name}:pr-${pr}`,
+                  `type=registry,ref=${SOURCE_PREFIX}/${name}:latest`,
+                ],
+          );
         }
       }
     });
@@ -882,19 +1078,15 @@ describe("infra/build/buildspec", () => {
   describe("second registry", () => {
     const password = "s3cr3t P@ss'w\"ord $x";
     const username = "hub-robot";
+    const secrets = { SECOND_REGISTRY_USERNAME: username, SECOND_REGISTRY_PASSWORD: password };
     const options: BuildspecOptions = {
       images: [{ name: "app", context: "app" }],
       secondRegistry: { registry: "docker.io/myorg", credentialsSecretArn: SECRET_ARN },
     };
 
-    it("logs in with --password-stdin and pushes the same tags there", () => {
+    it("source tier: logs in with --password-stdin and pushes the same tags to <registry>/<name>", () => {
       const src = checkout(["app"]);
-      const result = runBuildspec(
-        renderBuildspec(options),
-        src,
-        { SECOND_REGISTRY_USERNAME: username, SECOND_REGISTRY_PASSWORD: password },
-        { trace: true },
-      );
+      const result = runBuildspec(renderBuildspec(options), src, secrets, { trace: true });
       expect(result.ok, result.output).to.equal(true);
       expect(result.invocations).to.deep.equal([
         ...ecrLoginCalls(),
@@ -907,42 +1099,89 @@ describe("infra/build/buildspec", () => {
           dockerfile: "app/Dockerfile",
           context: "app",
           tags: [
-            `${REPO}:${SHA7}`,
-            `${REPO}:latest`,
-            `${REPO}:app-${SHA7}`,
+            `${SOURCE_PREFIX}/app:${SHA7}`,
+            `${SOURCE_PREFIX}/app:latest`,
             `docker.io/myorg/app:${SHA7}`,
             "docker.io/myorg/app:latest",
           ],
-          cacheFrom: [`${REPO}:latest`],
+          cacheFrom: [`${SOURCE_PREFIX}/app:latest`],
         }),
       ]);
+      for (const call of result.invocations) {
+        for (const arg of call.args) expect(arg).not.to.contain(password);
+      }
     });
 
-    it("never shows a password in any argument or in the traced output", () => {
-      const src = checkout(["app"]);
+    it("source tier: pushes each of three images to its own repository there", () => {
+      const src = checkout(["services/web", "services/api", "services/worker"]);
       const result = runBuildspec(
-        renderBuildspec(options),
+        renderBuildspec({ ...THREE_IMAGES, secondRegistry: options.secondRegistry }),
         src,
-        {
-          SECOND_REGISTRY_USERNAME: username,
-          SECOND_REGISTRY_PASSWORD: password,
-          IMAGE_TAG_PREFIX: "pr-4",
-        },
-        { trace: true },
+        secrets,
       );
       expect(result.ok, result.output).to.equal(true);
-      // The trace is on: the output holds every command bash ran.
-      expect(result.output).to.contain("+ docker login --username AWS --password-stdin");
-      for (const secret of [password, ECR_PASSWORD]) {
+      expect(pushedRefs(result)).to.deep.equal(
+        ["web", "api", "worker"].flatMap((name) => [
+          `${SOURCE_PREFIX}/${name}:${SHA7}`,
+          `${SOURCE_PREFIX}/${name}:latest`,
+          `docker.io/myorg/${name}:${SHA7}`,
+          `docker.io/myorg/${name}:latest`,
+        ]),
+      );
+    });
+
+    it("pull-request tier: never logs in there, never pushes there, never passes its secret on, and says so", () => {
+      // The buildspec rendered with no tier (as the source project's) and, as if CodeBuild had
+      // fetched them, the secret's values in the environment: the pull-request build ignores both.
+      const src = checkout(["services/web", "services/api", "services/worker"]);
+      const result = runBuildspec(
+        renderBuildspec({ ...THREE_IMAGES, secondRegistry: options.secondRegistry }),
+        src,
+        { ...prEnv(4), ...secrets },
+        { trace: true, append: { build: 'echo "user=${SECOND_REGISTRY_USERNAME:-unset}"' } },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.invocations).to.deep.equal([
+        ...ecrLoginCalls(),
+        ...threeImageCalls(
+          PR_PREFIX,
+          () => [`pr-4-${SHA7}`, "pr-4"],
+          (name) => [`${PR_PREFIX}/${name}:pr-4`, `${SOURCE_PREFIX}/${name}:latest`],
+        ),
+      ]);
+      expect(result.output).to.contain(
+        "branchline build: second registry docker.io: skipped (pull-request tier",
+      );
+      expect(result.output).to.contain("user=unset");
+      for (const secret of [password, username, ECR_PASSWORD]) {
         expect(result.output).not.to.contain(secret);
         for (const call of result.invocations) {
           for (const arg of call.args) expect(arg).not.to.contain(secret);
         }
       }
-      expect(pushedTags(result)).to.deep.equal([`pr-4-${SHA7}`, "pr-4", `pr-4-${SHA7}`, "pr-4"]);
     });
 
-    it("uses the configured repository name", () => {
+    it("a buildspec rendered for the pull-request tier has no secrets-manager section", () => {
+      const text = renderBuildspec({ ...options, tier: "pull-request" });
+      expect((parse(text) as Buildspec).env).to.deep.equal({ shell: "bash" });
+      expect(text).not.to.contain(SECRET_ARN);
+      const src = checkout(["app"]);
+      const result = runBuildspec(text, src, prEnv(4));
+      expect(result.ok, result.output).to.equal(true);
+      expect(result.output).to.contain("second registry docker.io: skipped (pull-request tier");
+      expect(pushedRefs(result)).to.deep.equal([
+        `${PR_PREFIX}/app:pr-4-${SHA7}`,
+        `${PR_PREFIX}/app:pr-4`,
+      ]);
+      // The source tier's rendering keeps the section.
+      const source = parse(renderBuildspec({ ...options, tier: "source" })) as Buildspec;
+      expect(source.env["secrets-manager"]).to.deep.equal({
+        [SECOND_REGISTRY_ENVIRONMENT.username]: `${SECRET_ARN}:username`,
+        [SECOND_REGISTRY_ENVIRONMENT.password]: `${SECRET_ARN}:password`,
+      });
+    });
+
+    it("uses the configured repository name (one image)", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(
         renderBuildspec({
@@ -954,15 +1193,16 @@ describe("infra/build/buildspec", () => {
           },
         }),
         src,
-        { SECOND_REGISTRY_USERNAME: username, SECOND_REGISTRY_PASSWORD: password },
+        secrets,
       );
       expect(result.ok, result.output).to.equal(true);
-      expect(pushedTags(result)).to.have.length(5);
-      const build = result.invocations.find((c) => c.args[1] === "build");
-      expect(build?.args).to.include(`docker.io/myorg/shop-frontend:${SHA7}`);
+      expect(pushedRefs(result).slice(2)).to.deep.equal([
+        `docker.io/myorg/shop-frontend:${SHA7}`,
+        "docker.io/myorg/shop-frontend:latest",
+      ]);
     });
 
-    it("fails before building when the secret values are missing", () => {
+    it("fails before building when the secret values are missing (source tier)", () => {
       const src = checkout(["app"]);
       const result = runBuildspec(renderBuildspec(options), src, {});
       expect(result.ok).to.equal(false);
@@ -1014,7 +1254,11 @@ describe("infra/build/buildspec", () => {
     });
 
     it("reads the environment it declares", () => {
-      expect(BUILDSPEC_ENVIRONMENT).to.deep.equal(["REPOSITORY_URI"]);
+      expect(BUILDSPEC_ENVIRONMENT).to.deep.equal([
+        "BRANCHLINE_TIER",
+        "REPOSITORY_PREFIX",
+        "CACHE_REPOSITORY_PREFIX",
+      ]);
       expect(IMAGE_TAG_PREFIX_ENVIRONMENT).to.equal(IMAGE_TAG_PREFIX_VARIABLE);
       const text = renderBuildspec({ images: [{ name: "app", context: "app" }] });
       for (const name of [
@@ -1071,18 +1315,18 @@ describe("infra/build/buildspec", () => {
         { images: [{ name: "web", context: "a" }], buildArgs: { A: "x\nBRANCHLINE_BUILD_SCRIPT" } },
         /build argument 'A': the value contains a newline/,
       ],
-      ["a reserved name pr-1", { images: [{ name: "pr-1", context: "a" }] }, /reserved/],
-      ["a reserved name pr", { images: [{ name: "pr", context: "a" }] }, /reserved/],
-      [
-        "a reserved name buildcache",
-        { images: [{ name: "buildcache", context: "a" }] },
-        /reserved/,
-      ],
       [
         "a name with a slash",
         { images: [{ name: "a/b", context: "a" }] },
-        /name 'a\/b' is invalid/,
+        /name 'a\/b' is invalid: it names the image's ECR repository/,
       ],
+      ...["Web", "web-", "_web", "web__api", "web.-api", "x".repeat(65), ""].map(
+        (name): [string, unknown, RegExp] => [
+          `the name ${JSON.stringify(name)}, which no ECR repository may have`,
+          { images: [{ name, context: "a" }] },
+          /image #1: name '.*' is invalid: it names the image's ECR repository \(1-64 characters: lower-case letters and digits, with '\.', '_' or '-' only between them\)/,
+        ],
+      ),
       [
         "a default container name ECS refuses",
         { images: [{ name: "web.v2", context: "a" }] },
@@ -1100,14 +1344,24 @@ describe("infra/build/buildspec", () => {
         /dockerfile 'a\/..\/..\/Dockerfile'/,
       ],
       [
-        "an image name that another name extends with '-'",
+        "a second registry repository with several images",
         {
           images: [
             { name: "web", context: "a" },
-            { name: "web-admin", context: "b" },
+            { name: "api", context: "b" },
           ],
+          secondRegistry: {
+            registry: "docker.io/myorg",
+            credentialsSecretArn: SECRET_ARN,
+            repository: "shop",
+          },
         },
-        /images 'web' and 'web-admin': with several images no name may start with another name followed by '-'/,
+        /secondRegistry\.repository 'shop' names one repository, but there are 2 images: each goes to <registry>\/<image name>/,
+      ],
+      [
+        "an unknown tier",
+        { images: [{ name: "web", context: "a" }], tier: "production" },
+        /tier 'production' is neither 'source' nor 'pull-request'/,
       ],
       [
         "a second registry without host",
