@@ -8,6 +8,9 @@
 export const ENV = {
   sourcePipelineName: "SOURCE_PIPELINE_NAME",
   ecrRepositoryName: "ECR_REPOSITORY_NAME",
+  ecrRepositoryNames: "ECR_REPOSITORY_NAMES",
+  cloneRoleArn: "CLONE_ROLE_ARN",
+  prBuildProjects: "PR_BUILD_PROJECTS",
   webhookSecretArn: "WEBHOOK_SECRET_ARN",
   webhookSecret: "WEBHOOK_SECRET",
   githubTokenSecretArn: "GITHUB_TOKEN_SECRET_ARN",

@@ -72,7 +72,11 @@ export interface BuildspecOptions {
  * `IMAGE_TAG_PREFIX` (see {@link IMAGE_TAG_PREFIX_ENVIRONMENT}); the secrets come from the buildspec's
  * own `env.secrets-manager` (see {@link SECOND_REGISTRY_ENVIRONMENT}).
  */
-export const BUILDSPEC_ENVIRONMENT = ["REPOSITORY_URI"] as const;
+export const BUILDSPEC_ENVIRONMENT = [
+  "BRANCHLINE_TIER",
+  "REPOSITORY_PREFIX",
+  "CACHE_REPOSITORY_PREFIX",
+] as const;
 
 /** Variables CodeBuild sets on every build that the buildspec reads. */
 export const CODEBUILD_PROVIDED_ENVIRONMENT = [
