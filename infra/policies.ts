@@ -143,11 +143,12 @@ function untaggedRule(days: number): Omit<LifecycleRule, "rulePriority"> {
 /**
  * The ECR lifecycle policy of one repository (each image has a repository per tier). ECR evaluates
  * every rule, then applies them by priority (1 first); an image that matches the tag selection of a
- * rule can never be expired by a rule of lower priority, and a `tagStatus: "any"` rule must come last
- * (ECR user guide, "Lifecycle policy evaluation rules"). Hence:
+ * rule can never be expired by a rule of lower priority (ECR user guide, "Lifecycle policy evaluation
+ * rules"). Hence:
  * - source tier: 1. the image tagged `latest` (a tag names one image, so "more than 1" never expires
- *   anything, but no rule below may expire it), 2. untagged images expire after their days, 3. every
- *   other image beyond the newest `sourceImageRetentionCount` expires;
+ *   anything, but no rule below may expire it), 2. untagged images expire after their days, 3. tagged
+ *   images (pattern `*`) beyond the newest `sourceImageRetentionCount` expire. No `tagStatus: "any"`
+ *   rule (which ECR requires to come last): rules 2 and 3 select disjoint images;
  * - pull request tier: 1. `pr-` images expire `prImageRetentionDays` after push, 2. untagged images
  *   after their days. Nothing else is ever pushed there.
  */
@@ -167,9 +168,10 @@ export function registryLifecyclePolicy(input: RegistryLifecycleInput): Lifecycl
           },
           untaggedRule(input.untaggedImageRetentionDays),
           {
-            description: `Keep the newest ${input.sourceImageRetentionCount} images`,
+            description: `Keep the newest ${input.sourceImageRetentionCount} tagged images`,
             selection: {
-              tagStatus: "any",
+              tagStatus: "tagged",
+              tagPatternList: ["*"],
               countType: "imageCountMoreThan",
               countNumber: input.sourceImageRetentionCount,
             },
