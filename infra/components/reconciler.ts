@@ -75,6 +75,10 @@ export class Reconciler extends pulumi.ComponentResource {
 
     const variables: Record<string, pulumi.Input<string>> = {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
+      // One repository, for functions that read a single name: the first image's PR repository.
+      [ENV.ecrRepositoryName]: pulumi
+        .output(args.prRepositoryNames)
+        .apply((names) => names[0] ?? ""),
       [ENV.ecrRepositoryNames]: pulumi
         .output(args.prRepositoryNames)
         .apply((names) => JSON.stringify(names)),
