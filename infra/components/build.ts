@@ -2,10 +2,11 @@
  * A CodeBuild project of one trust tier: the source project (`<prefix>`, run by the source pipeline)
  * or the pull request project (`<prefix>-pr`, run by every clone). Privileged mode (docker builds need
  * it), the one rendered buildspec (the project's environment tells it the tier), a log group with
- * retention and a role of its own that pushes to its tier's repositories only. The log group is `/branchline/<project>/build`, set in the project's logsConfig:
- * not CodeBuild's default `/aws/codebuild/<project>`, which may exist already in the account (an
- * earlier project of that name) and would make the first `pulumi up` fail. A clone's build action adds `IMAGE_TAG_PREFIX=pr-<n>` through the action's
- * environment variables; the project itself does not set it.
+ * retention and a role of its own that pushes to its tier's repositories only. The log group is
+ * `/branchline/<project>/build`, set in the project's logsConfig: not CodeBuild's default
+ * `/aws/codebuild/<project>`, which may exist already in the account (an earlier project of that name)
+ * and would make the first `pulumi up` fail. A clone's build action adds `IMAGE_TAG_PREFIX=pr-<n>`
+ * through the action's environment variables; the project itself does not set it.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
