@@ -516,9 +516,9 @@ export const MANAGED_CLONE_ACTIONS = [
 
 /**
  * What they may do to any `<source>-pr-*` name, tagged or not: find out whether it exists and whose
- * it is (GetPipeline answers PipelineNotFoundException, ListTagsForResource returns the tags; with a
- * tag condition AWS would refuse both for a pipeline that does not exist yet or is not branchline's,
- * and the functions could no longer tell "absent" or "not ours" from an error).
+ * it is (GetPipeline answers PipelineNotFoundException, ListTagsForResource returns the tags). A tag
+ * condition is unmet for a pipeline that does not exist yet or carries no tags, so with one the
+ * functions would get "access denied" where they must learn "absent" or "not ours".
  */
 export const CLONE_PROBE_ACTIONS = [
   "codepipeline:GetPipeline",
