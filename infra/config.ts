@@ -17,6 +17,11 @@ export interface DeployConfig {
   cluster: string;
   /** ECS service name. */
   service: string;
+  /**
+   * The task and execution roles (ARNs) the deploy may pass to ECS tasks; unset: any role, to ECS
+   * tasks only (the broader default).
+   */
+  passRoles?: string[];
 }
 
 export interface BuildConfig {
@@ -151,6 +156,7 @@ const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const REGISTRY_PATTERN =
   /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const REGISTRY_REPOSITORY_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/;
 const SECRET_ARN_PATTERN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 /** The 6 random characters Secrets Manager appends to a secret's name in its ARN. */
@@ -177,6 +183,9 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
   }
 
   const pipelineName = parsePipelineName(reader.get("pipelineName"), reader.defaultPipelineName);
+
+  const images = parseImages(reader.get("images"));
+  checkRepositoryNames(pipelineName);
 
   const pipelineType = reader.get("pipelineType") ?? DEFAULTS.pipelineType;
   if (!(PIPELINE_TYPES as readonly string[]).includes(pipelineType)) {
@@ -214,7 +223,7 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     connectionArn,
     pipelineName,
     pipelineType: pipelineType as PipelineType,
-    images: parseImages(reader.get("images")),
+    images,
     deploy: parseDeploy(reader.get("deploy")),
     build: parseBuild(reader.get("build"), reader.awsRegion),
     webhookSecret,
@@ -368,15 +377,53 @@ export function parseDeploy(raw: string | undefined): DeployConfig | undefined {
   if (raw === undefined) return undefined;
   const value = parseJson("deploy", raw);
   if (!isRecord(value)) throw new ConfigError("deploy", "must be an object { cluster, service }");
-  rejectUnknownFields("deploy", value, ["cluster", "service"]);
+  rejectUnknownFields("deploy", value, ["cluster", "service", "passRoles"]);
   const cluster = optionalString("deploy.cluster", value["cluster"]);
   const service = optionalString("deploy.service", value["service"]);
   if (cluster === undefined) throw new ConfigError("deploy.cluster", "is required");
   if (service === undefined) throw new ConfigError("deploy.service", "is required");
-  return {
+  const deploy: DeployConfig = {
     cluster: parseEcsName("deploy.cluster", "cluster", cluster),
     service: parseEcsName("deploy.service", "service", service),
   };
+  const passRoles = parsePassRoles(value["passRoles"]);
+  if (passRoles !== undefined) deploy.passRoles = passRoles;
+  return deploy;
+}
+
+/** `deploy.passRoles`: a non-empty list of distinct IAM role ARNs; absent: `undefined`. */
+function parsePassRoles(value: unknown): string[] | undefined {
+  const key = "deploy.passRoles";
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ConfigError(key, "must be a non-empty list of IAM role ARNs");
+  }
+  const seen = new Set<string>();
+  return value.map((item: unknown, i) => {
+    if (typeof item !== "string" || !ROLE_ARN_PATTERN.test(item)) {
+      throw new ConfigError(
+        `${key}[${i}]`,
+        `must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got ${JSON.stringify(item)}`,
+      );
+    }
+    if (seen.has(item)) throw new ConfigError(`${key}[${i}]`, `repeats ${item}`);
+    seen.add(item);
+    return item;
+  });
+}
+
+/**
+ * The ECR repositories are `<pipelineName>/<image>` and `<pipelineName>-pr/<image>`: ECR names are
+ * lower case, with single separators between letters and digits (image names are checked as they
+ * are read, by IMAGE_NAME_PATTERN).
+ */
+function checkRepositoryNames(pipelineName: string): void {
+  if (!REGISTRY_REPOSITORY_PATTERN.test(`${pipelineName}-pr`)) {
+    throw new ConfigError(
+      "pipelineName",
+      `names the ECR repositories ${pipelineName}/<image> and ${pipelineName}-pr/<image>: use lower-case letters and digits, with single - or _ between them, got ${JSON.stringify(pipelineName)}`,
+    );
+  }
 }
 
 /** An ECS cluster or service name; an ARN is refused with the name to write instead. */

@@ -2,7 +2,12 @@
  * Every IAM and resource policy document of the stack, built by pure functions from plain ARNs so that
  * tests can assert them exactly. Components call these inside `pulumi.all(...).apply(...)`.
  */
-import { cloneNameWildcard, markKeyPattern } from "../functions/shared/names";
+import {
+  cloneNameWildcard,
+  MANAGED_BY_VALUE,
+  markKeyPattern,
+  TAG,
+} from "../functions/shared/names";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -45,9 +50,32 @@ export function codebuildProjectArn(scope: AccountScope, projectName: string): s
   return `arn:${scope.partition}:codebuild:${scope.region}:${scope.accountId}:project/${projectName}`;
 }
 
-/** A trust policy letting one AWS service assume the role. */
+/** A trust policy letting one AWS service assume the role (Lambda functions' roles). */
 export function assumeRolePolicy(service: string): PolicyDocument {
   return document([{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }]);
+}
+
+/**
+ * A trust policy letting one AWS service assume the role on behalf of this account's resources only
+ * (confused-deputy prevention, as CodeBuild and CodePipeline document it): `aws:SourceAccount` is the
+ * stack's account and `aws:SourceArn` the resource (or ARN pattern) that uses the role.
+ */
+export function serviceTrustPolicy(
+  service: string,
+  sourceAccount: string,
+  sourceArn: string,
+): PolicyDocument {
+  return document([
+    {
+      Effect: "Allow",
+      Principal: { Service: service },
+      Action: "sts:AssumeRole",
+      Condition: {
+        StringEquals: { "aws:SourceAccount": sourceAccount },
+        ArnLike: { "aws:SourceArn": sourceArn },
+      },
+    },
+  ]);
 }
 
 /** Denies every request to the bucket that does not use TLS. */
@@ -83,113 +111,95 @@ export interface LifecyclePolicy {
   rules: LifecycleRule[];
 }
 
+/**
+ * The two trust tiers of the stack's image repositories: `source` (`<prefix>/<image>`, what the source
+ * pipeline builds and deploys) and `pull-request` (`<prefix>-pr/<image>`, what clones push).
+ */
+export type RegistryTier = "source" | "pull-request";
+
 export interface RegistryLifecycleInput {
-  /** The configured image names, in order (their tags: infra/build/buildspec.ts). */
-  imageNames: string[];
-  /** The newest source images kept per image, besides the one tagged `latest` (or `<name>-latest`). */
+  tier: RegistryTier;
+  /** Source tier: the newest images kept (the one tagged `latest` is never expired). */
   sourceImageRetentionCount: number;
-  /** Days after which images that carry `pr-` tags and no source tag expire. */
+  /** Pull request tier: days after which `pr-` images expire. */
   prImageRetentionDays: number;
-  /** Days after which untagged images, and the cache images of earlier versions, expire. */
+  /** Days after which untagged images expire (both tiers). */
   untaggedImageRetentionDays: number;
 }
 
-/** ECR's limit on the lifecycle policy text. */
-export const LIFECYCLE_POLICY_MAX_CHARS = 30720;
-
-/**
- * The ECR lifecycle policy of the stack's repository. ECR evaluates every rule, then applies them by
- * priority (1 first); an image that matches the tag selection of a rule can never be expired by a rule
- * of lower priority, whatever the counts (ECR user guide, "Lifecycle policy evaluation rules"). Hence:
- * 1. one rule per image keeps its moving source tag (`latest`, or `<name>-latest` with several images):
- *    a tag names one image, so "more than 1" never happens and nothing is expired by it, but that image
- *    can never be expired by the rules below;
- * 2. one rule per image keeps the newest `sourceImageRetentionCount` images with a tag starting with
- *    `<name>-` (every source build pushes `<name>-<sha7>`), so an image that carries a source tag is
- *    governed here, even when a fully cached clone build gave the same digest a `pr-` tag as well;
- * 3. images with a `pr-` tag and no source tag expire `prImageRetentionDays` after push;
- * 4. the `buildcache-*` images of earlier versions (registry cache) and
- * 5. untagged images expire `untaggedImageRetentionDays` after push.
- * Several prefixes in one `tagPrefixList` must ALL match (they are not alternatives), so each image
- * gets rules of its own. Throws when the text would exceed ECR's limit of 30720 characters.
- */
-export function registryLifecyclePolicy(input: RegistryLifecycleInput): LifecyclePolicy {
-  const names = input.imageNames;
-  if (names.length === 0) throw new Error("registryLifecyclePolicy: no image names");
-  const multi = names.length > 1;
-  const count = input.sourceImageRetentionCount;
-  const rules: Omit<LifecycleRule, "rulePriority">[] = [];
-  for (const name of names) {
-    const moving = multi ? `${name}-latest` : "latest";
-    rules.push({
-      description: `Never expire the image tagged ${moving}`,
-      selection: {
-        tagStatus: "tagged",
-        tagPatternList: [moving],
-        countType: "imageCountMoreThan",
-        countNumber: 1,
-      },
-      action: { type: "expire" },
-    });
-  }
-  for (const name of names) {
-    rules.push({
-      description: `Keep the newest ${count} source images of ${name} (tags ${name}-*)`,
-      selection: {
-        tagStatus: "tagged",
-        tagPrefixList: [`${name}-`],
-        countType: "imageCountMoreThan",
-        countNumber: count,
-      },
-      action: { type: "expire" },
-    });
-  }
-  rules.push(
-    {
-      description: `Expire pull request images (pr-*) ${input.prImageRetentionDays} days after push`,
-      selection: {
-        tagStatus: "tagged",
-        tagPrefixList: ["pr-"],
-        countType: "sinceImagePushed",
-        countUnit: "days",
-        countNumber: input.prImageRetentionDays,
-      },
-      action: { type: "expire" },
+function untaggedRule(days: number): Omit<LifecycleRule, "rulePriority"> {
+  return {
+    description: `Expire untagged images ${days} days after push`,
+    selection: {
+      tagStatus: "untagged",
+      countType: "sinceImagePushed",
+      countUnit: "days",
+      countNumber: days,
     },
-    {
-      description: `Expire old layer-cache images (buildcache-*) ${input.untaggedImageRetentionDays} days after push`,
-      selection: {
-        tagStatus: "tagged",
-        tagPrefixList: ["buildcache-"],
-        countType: "sinceImagePushed",
-        countUnit: "days",
-        countNumber: input.untaggedImageRetentionDays,
-      },
-      action: { type: "expire" },
-    },
-    {
-      description: `Expire untagged images ${input.untaggedImageRetentionDays} days after push`,
-      selection: {
-        tagStatus: "untagged",
-        countType: "sinceImagePushed",
-        countUnit: "days",
-        countNumber: input.untaggedImageRetentionDays,
-      },
-      action: { type: "expire" },
-    },
-  );
-  const policy = { rules: rules.map((rule, i) => ({ rulePriority: i + 1, ...rule })) };
-  const size = JSON.stringify(policy).length;
-  if (size > LIFECYCLE_POLICY_MAX_CHARS) {
-    throw new Error(
-      `registryLifecyclePolicy: the policy for ${names.length} images is ${size} characters; ECR accepts at most ${LIFECYCLE_POLICY_MAX_CHARS} (build fewer images per stack or use shorter names)`,
-    );
-  }
-  return policy;
+    action: { type: "expire" },
+  };
 }
 
-/** Lets CodeBuild (for this project only) pull a custom build image from an ECR repository. */
-export function buildImageRepositoryPolicy(projectArn: string, accountId: string): PolicyDocument {
+/**
+ * The ECR lifecycle policy of one repository (each image has a repository per tier). ECR evaluates
+ * every rule, then applies them by priority (1 first); an image that matches the tag selection of a
+ * rule can never be expired by a rule of lower priority (ECR user guide, "Lifecycle policy evaluation
+ * rules"). Hence:
+ * - source tier: 1. the image tagged `latest` (a tag names one image, so "more than 1" never expires
+ *   anything, but no rule below may expire it), 2. untagged images expire after their days, 3. tagged
+ *   images (pattern `*`) beyond the newest `sourceImageRetentionCount` expire. No `tagStatus: "any"`
+ *   rule (which ECR requires to come last): rules 2 and 3 select disjoint images;
+ * - pull request tier: 1. `pr-` images expire `prImageRetentionDays` after push, 2. untagged images
+ *   after their days. Nothing else is ever pushed there.
+ */
+export function registryLifecyclePolicy(input: RegistryLifecycleInput): LifecyclePolicy {
+  const rules: Omit<LifecycleRule, "rulePriority">[] =
+    input.tier === "source"
+      ? [
+          {
+            description: "Never expire the image tagged latest",
+            selection: {
+              tagStatus: "tagged",
+              tagPatternList: ["latest"],
+              countType: "imageCountMoreThan",
+              countNumber: 1,
+            },
+            action: { type: "expire" },
+          },
+          untaggedRule(input.untaggedImageRetentionDays),
+          {
+            description: `Keep the newest ${input.sourceImageRetentionCount} tagged images`,
+            selection: {
+              tagStatus: "tagged",
+              tagPatternList: ["*"],
+              countType: "imageCountMoreThan",
+              countNumber: input.sourceImageRetentionCount,
+            },
+            action: { type: "expire" },
+          },
+        ]
+      : [
+          {
+            description: `Expire pull request images (pr-*) ${input.prImageRetentionDays} days after push`,
+            selection: {
+              tagStatus: "tagged",
+              tagPrefixList: ["pr-"],
+              countType: "sinceImagePushed",
+              countUnit: "days",
+              countNumber: input.prImageRetentionDays,
+            },
+            action: { type: "expire" },
+          },
+          untaggedRule(input.untaggedImageRetentionDays),
+        ];
+  return { rules: rules.map((rule, i) => ({ rulePriority: i + 1, ...rule })) };
+}
+
+/** Lets CodeBuild (for these projects only) pull a custom build image from an ECR repository. */
+export function buildImageRepositoryPolicy(
+  projectArns: string[],
+  accountId: string,
+): PolicyDocument {
   return document([
     {
       Sid: "CodeBuildPullBuildImage",
@@ -201,24 +211,46 @@ export function buildImageRepositoryPolicy(projectArn: string, accountId: string
         "ecr:GetDownloadUrlForLayer",
       ],
       Condition: {
-        ArnLike: { "aws:SourceArn": projectArn },
+        ArnLike: { "aws:SourceArn": [...projectArns] },
         StringEquals: { "aws:SourceAccount": accountId },
       },
     },
   ]);
 }
 
+/** The ECR actions of a `docker pull` (and of reading a registry cache). */
+export const IMAGE_PULL_ACTIONS = [
+  "ecr:BatchCheckLayerAvailability",
+  "ecr:BatchGetImage",
+  "ecr:GetDownloadUrlForLayer",
+] as const;
+
+/** The ECR actions of a `docker push` (with those of a pull, which a push also makes). */
+export const IMAGE_PUSH_ACTIONS = [
+  "ecr:BatchCheckLayerAvailability",
+  "ecr:BatchGetImage",
+  "ecr:CompleteLayerUpload",
+  "ecr:GetDownloadUrlForLayer",
+  "ecr:InitiateLayerUpload",
+  "ecr:PutImage",
+  "ecr:UploadLayerPart",
+] as const;
+
 export interface BuildRoleInput {
   logGroupArn: string;
   bucketArn: string;
-  repositoryArn: string;
-  /** The second registry's credentials (`build.secondRegistry`); `undefined`: none. */
+  /** The repositories the build pushes to: its own tier's, one per image. */
+  pushRepositoryArns: string[];
+  /** Repositories the build may only pull from (the PR tier reads the source images as its cache). */
+  pullRepositoryArns?: string[] | undefined;
+  /** The second registry's credentials (`build.secondRegistry`, source tier only); `undefined`: none. */
   secondRegistrySecretArn?: string | undefined;
 }
 
 /**
- * The CodeBuild project's role: its logs, the artifact bucket, push to this repository only and, with a
- * second registry, read that registry's credentials secret only.
+ * A CodeBuild project's role: its logs, the artifact bucket (the objects, and the bucket reads that
+ * AWS's documented CodeBuild service role policy lists), push to its own tier's repositories, pull only
+ * from `pullRepositoryArns` and, with a second registry, read that registry's credentials secret only.
  */
 export function buildRolePolicy(input: BuildRoleInput): PolicyDocument {
   const statements: PolicyStatement[] = [
@@ -241,6 +273,8 @@ export function buildRolePolicy(input: BuildRoleInput): PolicyDocument {
       Resource: input.bucketArn,
     },
     {
+      // GetAuthorizationToken supports no resource-level permissions; the token itself grants nothing
+      // beyond the repository actions below.
       Sid: "LogInToRegistry",
       Effect: "Allow",
       Action: "ecr:GetAuthorizationToken",
@@ -249,18 +283,18 @@ export function buildRolePolicy(input: BuildRoleInput): PolicyDocument {
     {
       Sid: "PushAndPullImages",
       Effect: "Allow",
-      Action: [
-        "ecr:BatchCheckLayerAvailability",
-        "ecr:BatchGetImage",
-        "ecr:CompleteLayerUpload",
-        "ecr:GetDownloadUrlForLayer",
-        "ecr:InitiateLayerUpload",
-        "ecr:PutImage",
-        "ecr:UploadLayerPart",
-      ],
-      Resource: input.repositoryArn,
+      Action: [...IMAGE_PUSH_ACTIONS],
+      Resource: [...input.pushRepositoryArns],
     },
   ];
+  if (input.pullRepositoryArns !== undefined && input.pullRepositoryArns.length > 0) {
+    statements.push({
+      Sid: "PullCacheImages",
+      Effect: "Allow",
+      Action: [...IMAGE_PULL_ACTIONS],
+      Resource: [...input.pullRepositoryArns],
+    });
+  }
   if (input.secondRegistrySecretArn !== undefined) {
     statements.push({
       Sid: "ReadSecondRegistryCredentials",
@@ -301,84 +335,126 @@ export function passConnectionStatement(connectionArn: string): PolicyStatement 
   };
 }
 
-export interface PipelineRoleInput {
-  bucketArn: string;
-  projectArn: string;
-  connectionArn: string;
-  /** Present when the pipeline deploys to ECS. */
-  deploy?: { clusterArn: string; serviceArn: string; taskDefinitionArnPattern: string };
-}
-
 /**
- * The role of the source pipeline, reused by every clone: the artifact bucket, the build project, the
- * connection and, when deploying, that ECS service.
+ * What CodePipeline does with the artifact bucket for a pipeline (AWS's documented service role
+ * policy, without the ACL write and ListBucket, which the pipeline's bucket, with ACLs disabled, does
+ * not need): read and write objects, read the bucket's versioning, ACL and location.
  */
-export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
-  const statements: PolicyStatement[] = [
+export function artifactStoreStatements(bucketArn: string): PolicyStatement[] {
+  return [
     {
       Sid: "ReadWriteArtifacts",
       Effect: "Allow",
-      Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"],
-      Resource: `${input.bucketArn}/*`,
+      Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+      Resource: `${bucketArn}/*`,
     },
     {
       Sid: "LocateArtifactBucket",
       Effect: "Allow",
-      Action: [
-        "s3:GetBucketAcl",
-        "s3:GetBucketLocation",
-        "s3:GetBucketVersioning",
-        "s3:ListBucket",
-      ],
-      Resource: input.bucketArn,
+      Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+      Resource: bucketArn,
     },
+  ];
+}
+
+/**
+ * UseConnection of this connection, under the one service prefix its ARN has; with `repository`, only
+ * for that GitHub repository (the connection's `FullRepositoryId` condition key).
+ */
+export function useConnectionStatement(
+  connectionArn: string,
+  repository: string | undefined,
+): PolicyStatement {
+  const prefix = connectionServicePrefix(connectionArn);
+  return {
+    Sid: "UseConnection",
+    Effect: "Allow",
+    Action: `${prefix}:UseConnection`,
+    Resource: connectionArn,
+    ...(repository === undefined
+      ? {}
+      : { Condition: { StringEquals: { [`${prefix}:FullRepositoryId`]: repository } } }),
+  };
+}
+
+export interface PipelineRoleInput {
+  bucketArn: string;
+  /** The source build project. */
+  projectArn: string;
+  connectionArn: string;
+  /** GitHub `owner/name`: the only repository the connection may be used for. */
+  repository: string;
+  /** Present when the pipeline deploys to ECS. */
+  deploy?: {
+    clusterArn: string;
+    serviceArn: string;
+    taskDefinitionArnPattern: string;
+    /** The task and execution roles the deploy may pass (`deploy.passRoles`); `undefined`: any. */
+    passRoles?: string[] | undefined;
+  };
+}
+
+/**
+ * The role of the source pipeline (the source tier; no clone uses it): the artifact bucket, its own
+ * build project, the connection for the configured repository only and, when deploying, that ECS
+ * service, new task definition revisions and passing the task roles to ECS tasks.
+ */
+export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    ...artifactStoreStatements(input.bucketArn),
     {
       Sid: "RunBuilds",
       Effect: "Allow",
       Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
       Resource: input.projectArn,
     },
-    {
-      Sid: "UseConnection",
-      Effect: "Allow",
-      Action: `${connectionServicePrefix(input.connectionArn)}:UseConnection`,
-      Resource: input.connectionArn,
-    },
+    useConnectionStatement(input.connectionArn, input.repository),
   ];
-  if (input.deploy !== undefined) {
+  const deploy = input.deploy;
+  if (deploy !== undefined) {
+    const passRoles = deploy.passRoles;
     statements.push(
       {
         Sid: "DeployService",
         Effect: "Allow",
         Action: ["ecs:DescribeServices", "ecs:UpdateService"],
-        Resource: input.deploy.serviceArn,
+        Resource: deploy.serviceArn,
       },
       {
         Sid: "WatchDeployment",
         Effect: "Allow",
         Action: ["ecs:DescribeTasks", "ecs:ListTasks"],
         Resource: "*",
-        Condition: { ArnEquals: { "ecs:cluster": input.deploy.clusterArn } },
+        Condition: { ArnEquals: { "ecs:cluster": deploy.clusterArn } },
       },
       {
-        // RegisterTaskDefinition and DescribeTaskDefinition support no resource-level scoping.
+        // DescribeTaskDefinition supports no resource-level permissions.
+        Sid: "ReadTaskDefinitions",
+        Effect: "Allow",
+        Action: "ecs:DescribeTaskDefinition",
+        Resource: "*",
+      },
+      {
+        // The family of the service's task definition is not configured, so any family of this
+        // account and region (RegisterTaskDefinition's resource type is the task definition).
         Sid: "RegisterTaskDefinitions",
         Effect: "Allow",
-        Action: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-        Resource: "*",
+        Action: "ecs:RegisterTaskDefinition",
+        Resource: deploy.taskDefinitionArnPattern,
       },
       {
         Sid: "TagNewTaskDefinitions",
         Effect: "Allow",
         Action: "ecs:TagResource",
-        Resource: input.deploy.taskDefinitionArnPattern,
+        Resource: deploy.taskDefinitionArnPattern,
         Condition: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
       },
       {
+        // Without `deploy.passRoles`, any role, to ECS tasks only: the broader default (README).
         Sid: "PassTaskRoles",
         Effect: "Allow",
         Action: "iam:PassRole",
-        Resource: "*",
+        Resource: passRoles === undefined ? "*" : [...passRoles],
         Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
       },
     );
@@ -386,42 +462,118 @@ export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
   return document(statements);
 }
 
+export interface CloneRoleInput {
+  bucketArn: string;
+  /** The pull request build project (`<prefix>-pr`). */
+  prProjectArn: string;
+  connectionArn: string;
+  /**
+   * The configured GitHub `owner/name`, which pins the connection; `undefined` when fork pull requests
+   * are allowed (a fork's clone reads the fork, whose name the stack cannot know).
+   */
+  repository: string | undefined;
+}
+
 /**
- * What the webhook handler and the reconciler may do to clones (`<source>-pr-*`): read, create, update
- * and delete them, tag them on creation, read their tags and executions, stop a deleted clone's
- * executions. No UntagResource: nothing removes a tag.
+ * The role every clone runs with (the pull request tier): the artifact bucket, builds of the pull
+ * request build project only, and the connection. No ECS, no PassRole, nothing that deploys.
  */
-export const CLONE_ACTIONS = [
-  "codepipeline:CreatePipeline",
+export function cloneRolePolicy(input: CloneRoleInput): PolicyDocument {
+  return document([
+    ...artifactStoreStatements(input.bucketArn),
+    {
+      Sid: "RunPullRequestBuilds",
+      Effect: "Allow",
+      Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+      Resource: input.prProjectArn,
+    },
+    useConnectionStatement(input.connectionArn, input.repository),
+  ]);
+}
+
+/**
+ * The tag keys branchline writes on a clone (functions/shared/names.ts `TAG`): a clone manager may
+ * create a clone with these keys only.
+ */
+export const CLONE_TAG_KEYS = [
+  TAG.managedBy,
+  TAG.sourcePipeline,
+  TAG.pullRequest,
+  TAG.branch,
+] as const;
+
+/**
+ * What the webhook handler and the reconciler may do to a clone that carries branchline's tags for
+ * this source pipeline: update it, delete it, list and stop its executions. No UntagResource: nothing
+ * removes a tag.
+ */
+export const MANAGED_CLONE_ACTIONS = [
   "codepipeline:DeletePipeline",
-  "codepipeline:GetPipeline",
   "codepipeline:ListPipelineExecutions",
-  "codepipeline:ListTagsForResource",
   "codepipeline:StopPipelineExecution",
-  "codepipeline:TagResource",
   "codepipeline:UpdatePipeline",
+] as const;
+
+/**
+ * What they may do to any `<source>-pr-*` name, tagged or not: find out whether it exists and whose
+ * it is (GetPipeline answers PipelineNotFoundException, ListTagsForResource returns the tags). A tag
+ * condition is unmet for a pipeline that does not exist yet or carries no tags, so with one the
+ * functions would get "access denied" where they must learn "absent" or "not ours".
+ */
+export const CLONE_PROBE_ACTIONS = [
+  "codepipeline:GetPipeline",
+  "codepipeline:ListTagsForResource",
+] as const;
+
+/** Creating a clone: the pipeline and its tags, in one request. */
+export const CLONE_CREATE_ACTIONS = [
+  "codepipeline:CreatePipeline",
+  "codepipeline:TagResource",
 ] as const;
 
 /** The ECR actions that clean up a closed pull request's images: list the tags, delete them. */
 export const IMAGE_CLEANUP_ACTIONS = ["ecr:BatchDeleteImage", "ecr:ListImages"] as const;
 
+/**
+ * The condition "the pipeline carries branchline's tags for this source": `managed-by` = `branchline`
+ * and `source-pipeline` = the source's name (a pipeline name is a valid tag value as it is), so that a
+ * clone of another stack whose source is named `<source>-pr-...` is not ours either.
+ */
+export function managedCloneCondition(
+  sourcePipelineName: string,
+): Record<string, Record<string, string>> {
+  return {
+    StringEquals: {
+      [`aws:ResourceTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
+      [`aws:ResourceTag/${TAG.sourcePipeline}`]: sourcePipelineName,
+    },
+  };
+}
+
 /** What the roles that manage clones (webhook handler, reconciler) have in common. */
 export interface CloneManagementInput {
   scope: AccountScope;
   sourcePipelineName: string;
-  /** The source pipeline's role, which every clone reuses. */
-  pipelineRoleArn: string;
-  repositoryArn: string;
+  /** The role every clone runs with (the pull request tier). */
+  cloneRoleArn: string;
+  /** The pull request tier's repositories: the only images a clone manager may delete. */
+  prRepositoryArns: string[];
   /** The source action's connection, which every clone's declaration names. */
   connectionArn: string;
 }
 
 /**
- * The statements of a role that manages clones: read the source pipeline, run {@link CLONE_ACTIONS} on
- * `<source>-pr-*` only, pass the pipeline role and the connection to CodePipeline only, clean up this
- * repository's images.
+ * The statements of a role that manages clones: read the source pipeline; probe `<source>-pr-*`;
+ * create `<source>-pr-*` only with branchline's tags (and no other tag keys); update, delete, list and
+ * stop executions of `<source>-pr-*` only where the pipeline carries branchline's tags; pass the clone
+ * role and the connection to CodePipeline only; clean up the pull request repositories' images.
+ *
+ * codepipeline:TagResource has no condition key that tells a creation from a later tagging (unlike
+ * ecs:CreateAction): it is limited like CreatePipeline (clone names, branchline's tags and keys
+ * only), which is the tightest IAM allows.
  */
 export function cloneManagementStatements(input: CloneManagementInput): PolicyStatement[] {
+  const clones = clonesArn(input.scope, input.sourcePipelineName);
   return [
     {
       Sid: "ReadSourcePipeline",
@@ -430,16 +582,36 @@ export function cloneManagementStatements(input: CloneManagementInput): PolicySt
       Resource: pipelineArn(input.scope, input.sourcePipelineName),
     },
     {
-      Sid: "ManageClones",
+      Sid: "FindClones",
       Effect: "Allow",
-      Action: [...CLONE_ACTIONS],
-      Resource: clonesArn(input.scope, input.sourcePipelineName),
+      Action: [...CLONE_PROBE_ACTIONS],
+      Resource: clones,
     },
     {
-      Sid: "PassPipelineRole",
+      Sid: "CreateClones",
+      Effect: "Allow",
+      Action: [...CLONE_CREATE_ACTIONS],
+      Resource: clones,
+      Condition: {
+        StringEquals: {
+          [`aws:RequestTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
+          [`aws:RequestTag/${TAG.sourcePipeline}`]: input.sourcePipelineName,
+        },
+        "ForAllValues:StringEquals": { "aws:TagKeys": [...CLONE_TAG_KEYS] },
+      },
+    },
+    {
+      Sid: "ManageClones",
+      Effect: "Allow",
+      Action: [...MANAGED_CLONE_ACTIONS],
+      Resource: clones,
+      Condition: managedCloneCondition(input.sourcePipelineName),
+    },
+    {
+      Sid: "PassCloneRole",
       Effect: "Allow",
       Action: "iam:PassRole",
-      Resource: input.pipelineRoleArn,
+      Resource: input.cloneRoleArn,
       Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
     },
     passConnectionStatement(input.connectionArn),
@@ -447,7 +619,7 @@ export function cloneManagementStatements(input: CloneManagementInput): PolicySt
       Sid: "CleanUpImages",
       Effect: "Allow",
       Action: [...IMAGE_CLEANUP_ACTIONS],
-      Resource: input.repositoryArn,
+      Resource: [...input.prRepositoryArns],
     },
   ];
 }
@@ -516,8 +688,8 @@ export function lambdaRolePolicy(
 export interface WebhookRoleInput {
   scope: AccountScope;
   sourcePipelineName: string;
-  pipelineRoleArn: string;
-  repositoryArn: string;
+  cloneRoleArn: string;
+  prRepositoryArns: string[];
   connectionArn: string;
   secretArns: string[];
   logGroupArn: string;
@@ -526,9 +698,9 @@ export interface WebhookRoleInput {
 }
 
 /**
- * What the webhook handler does: read the source pipeline, manage `<source>-pr-*` only, pass the
- * pipeline role and the connection to CodePipeline only, clean up this repository's images, read its
- * own secrets.
+ * What the webhook handler does: read the source pipeline, manage branchline's `<source>-pr-*` only,
+ * pass the clone role and the connection to CodePipeline only, clean up the pull request repositories'
+ * images, read its own secrets.
  */
 export function webhookRoleStatements(
   input: Omit<WebhookRoleInput, "logGroupArn">,
@@ -537,8 +709,8 @@ export function webhookRoleStatements(
     ...cloneManagementStatements({
       scope: input.scope,
       sourcePipelineName: input.sourcePipelineName,
-      pipelineRoleArn: input.pipelineRoleArn,
-      repositoryArn: input.repositoryArn,
+      cloneRoleArn: input.cloneRoleArn,
+      prRepositoryArns: input.prRepositoryArns,
       connectionArn: input.connectionArn,
     }),
     ...readSecretsStatements(input.secretArns),
@@ -554,8 +726,8 @@ export function webhookRolePolicy(input: WebhookRoleInput): PolicyDocument {
 export interface ReconcilerRoleInput {
   scope: AccountScope;
   sourcePipelineName: string;
-  pipelineRoleArn: string;
-  repositoryArn: string;
+  cloneRoleArn: string;
+  prRepositoryArns: string[];
   connectionArn: string;
   /** The GitHub token's secret; `undefined`: no secret is readable. */
   githubTokenSecretArn: string | undefined;
@@ -582,8 +754,8 @@ export function reconcilerRoleStatements(
     ...cloneManagementStatements({
       scope: input.scope,
       sourcePipelineName: input.sourcePipelineName,
-      pipelineRoleArn: input.pipelineRoleArn,
-      repositoryArn: input.repositoryArn,
+      cloneRoleArn: input.cloneRoleArn,
+      prRepositoryArns: input.prRepositoryArns,
       connectionArn: input.connectionArn,
     }),
     ...readSecretsStatements(
@@ -617,25 +789,29 @@ export function notifierRoleStatements(
 ): PolicyStatement[] {
   const source = pipelineArn(input.scope, input.sourcePipelineName);
   const clones = clonesArn(input.scope, input.sourcePipelineName);
+  const reads = ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"];
   return [
     {
-      // The clones' declarations hold their branches as the pull requests name them.
-      Sid: "ReadPipelines",
+      Sid: "ReadSourcePipeline",
       Effect: "Allow",
-      Action: "codepipeline:GetPipeline",
-      Resource: [source, clones],
+      Action: ["codepipeline:GetPipeline", ...reads],
+      Resource: source,
     },
     {
-      Sid: "ReadExecutions",
-      Effect: "Allow",
-      Action: ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"],
-      Resource: [source, clones],
-    },
-    {
+      // The tags tell whether a `<source>-pr-*` pipeline is a clone, and of which pull request: readable
+      // on any such name (see CLONE_PROBE_ACTIONS).
       Sid: "ReadCloneTags",
       Effect: "Allow",
       Action: "codepipeline:ListTagsForResource",
       Resource: clones,
+    },
+    {
+      // The clones' declarations hold their branches as the pull requests name them.
+      Sid: "ReadClones",
+      Effect: "Allow",
+      Action: ["codepipeline:GetPipeline", ...reads],
+      Resource: clones,
+      Condition: managedCloneCondition(input.sourcePipelineName),
     },
     {
       Sid: "PublishNotifications",

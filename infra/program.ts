@@ -23,7 +23,12 @@ export interface BranchlineOutputs {
   webhookUrl: pulumi.Output<string>;
   sourcePipelineName: pulumi.Output<string>;
   sourcePipelineConsoleUrl: pulumi.Output<string>;
+  /** The first image's source repository URI (kept from the one-repository layout). */
   repositoryUri: pulumi.Output<string>;
+  /** Image name -> its source tier repository URI (`<prefix>/<image>`). */
+  sourceRepositoryUris: pulumi.Output<Record<string, string>>;
+  /** The pull request tier's repositories (`<prefix>-pr/<image>`). */
+  prRepositoryNames: pulumi.Output<string[]>;
   connectionArn: pulumi.Output<string>;
   connectionStatus: pulumi.Output<string>;
   /** GitHub's id of the repository webhook; `undefined` when the stack does not register it. */
@@ -44,6 +49,11 @@ export function connectionStatusNote(status: string): string {
   return status === "AVAILABLE" ? "AVAILABLE" : `${status}: ${CONNECTION_PENDING_NOTE}`;
 }
 
+/** The pull request tier's name for a source name: its build project and repository prefix. */
+export function pullRequestName(sourceName: string): string {
+  return `${sourceName}-pr`;
+}
+
 export function pipelineConsoleUrl(region: string, pipelineName: string): string {
   return `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${encodeURIComponent(pipelineName)}/view?region=${region}`;
 }
@@ -57,13 +67,20 @@ export function createBranchline(
   code: FunctionArchives,
 ): BranchlineOutputs {
   const secondRegistry = config.build.secondRegistry;
-  const buildspec = renderBuildspec({
+  // One buildspec per tier: the pull request tier's names no second registry, whose secret its role
+  // cannot read (CodeBuild fetches `env.secrets-manager` before any phase runs).
+  const buildspecOptions = {
     images: config.images,
     buildArgs: config.build.args,
     noCache: config.build.noCache,
     blueGreen: config.build.blueGreen,
+  };
+  const buildspec = renderBuildspec({
+    ...buildspecOptions,
     ...(secondRegistry === undefined ? {} : { secondRegistry }),
+    tier: "source",
   });
+  const prBuildspec = renderBuildspec({ ...buildspecOptions, tier: "pull-request" });
 
   const scope: pulumi.Output<AccountScope> = pulumi
     .all([aws.getCallerIdentityOutput(), aws.getRegionOutput(), aws.getPartitionOutput()])
@@ -78,37 +95,69 @@ export function createBranchline(
     forceDestroy: config.forceDestroy,
   });
 
-  const registry = new Registry("registry", {
-    imageNames: config.images.map((image) => image.name),
+  const imageNames = config.images.map((image) => image.name);
+  const retention = {
     sourceImageRetentionCount: config.sourceImageRetentionCount,
     prImageRetentionDays: config.prImageRetentionDays,
     untaggedImageRetentionDays: config.untaggedImageRetentionDays,
+  };
+  const prPrefix = pullRequestName(config.pipelineName);
+  const registry = new Registry("registry", {
+    tier: "source",
+    namePrefix: config.pipelineName,
+    imageNames,
+    ...retention,
+    forceDelete: config.forceDestroy,
+  });
+  const prRegistry = new Registry("pr-registry", {
+    tier: "pull-request",
+    namePrefix: prPrefix,
+    imageNames,
+    ...retention,
     forceDelete: config.forceDestroy,
   });
 
-  // The source tier's repository prefix, `<registry host>/<pipelineName>` (image `<name>` goes to
-  // `<prefix>/<name>`); the per-image repositories themselves are declared by the registry component.
-  const repositoryPrefix = registry.repositoryUrl.apply(
-    (url) => `${url.split("/")[0] ?? ""}/${config.pipelineName}`,
-  );
-  const environment: Record<BuildspecVariable, pulumi.Input<string>> = {
-    BRANCHLINE_TIER: "source",
-    REPOSITORY_PREFIX: repositoryPrefix,
-    CACHE_REPOSITORY_PREFIX: repositoryPrefix,
-  };
-  const build = new BuildProject("build", {
-    projectName: config.pipelineName,
-    buildspec,
+  const buildBase = {
     computeType: config.build.computeType,
     image: config.build.image,
     timeoutMinutes: config.build.timeoutMinutes,
-    environment,
     bucketArn: artifacts.bucketArn,
-    repositoryArn: registry.repositoryArn,
     logRetentionDays: config.logRetentionDays,
     scope,
+  };
+  const sourceEnvironment: Record<BuildspecVariable, pulumi.Input<string>> = {
+    BRANCHLINE_TIER: "source",
+    REPOSITORY_PREFIX: registry.urlPrefix,
+    CACHE_REPOSITORY_PREFIX: registry.urlPrefix,
+  };
+  const build = new BuildProject("build", {
+    ...buildBase,
+    buildspec,
+    projectName: config.pipelineName,
+    description: "builds and pushes the source branch's images (source tier)",
+    environment: sourceEnvironment,
+    pushRepositoryArns: registry.repositoryArns,
     secondRegistrySecretArn: secondRegistry?.credentialsSecretArn,
+    buildImagePolicyProjects: [config.pipelineName, prPrefix],
   });
+  const prEnvironment: Record<BuildspecVariable, pulumi.Input<string>> = {
+    BRANCHLINE_TIER: "pull-request",
+    REPOSITORY_PREFIX: prRegistry.urlPrefix,
+    CACHE_REPOSITORY_PREFIX: registry.urlPrefix,
+  };
+  // No second-registry secret: a pull request's code never holds a credential beyond its own pushes.
+  const prBuild = new BuildProject("pr-build", {
+    ...buildBase,
+    buildspec: prBuildspec,
+    projectName: prPrefix,
+    description: "builds and pushes pull requests' images (pull request tier)",
+    environment: prEnvironment,
+    pushRepositoryArns: prRegistry.repositoryArns,
+    pullRepositoryArns: registry.repositoryArns,
+  });
+  const prBuildProjects = pulumi
+    .all([build.projectName, prBuild.projectName])
+    .apply(([source, pr]) => ({ [source]: pr }));
 
   let connectionArn: pulumi.Output<string>;
   let connectionStatus: pulumi.Output<string>;
@@ -135,6 +184,8 @@ export function createBranchline(
     bucketArn: artifacts.bucketArn,
     projectName: build.projectName,
     projectArn: build.projectArn,
+    prProjectArn: prBuild.projectArn,
+    allowForkPullRequests: config.allowForkPullRequests,
     deploy: config.deploy,
     scope,
   });
@@ -144,9 +195,10 @@ export function createBranchline(
   const webhook = new WebhookReceiver("webhook", {
     code: code.webhook,
     sourcePipelineName: pipeline.pipelineName,
-    pipelineRoleArn: pipeline.role.arn,
-    repositoryName: registry.repositoryName,
-    repositoryArn: registry.repositoryArn,
+    cloneRoleArn: pipeline.cloneRole.arn,
+    prBuildProjects,
+    prRepositoryNames: prRegistry.repositoryNames,
+    prRepositoryArns: prRegistry.repositoryArns,
     connectionArn,
     webhookSecret: config.webhookSecret,
     githubToken: config.githubToken,
@@ -161,9 +213,10 @@ export function createBranchline(
   const reconciler = new Reconciler("reconciler", {
     code: code.reconcile,
     sourcePipelineName: pipeline.pipelineName,
-    pipelineRoleArn: pipeline.role.arn,
-    repositoryName: registry.repositoryName,
-    repositoryArn: registry.repositoryArn,
+    cloneRoleArn: pipeline.cloneRole.arn,
+    prBuildProjects,
+    prRepositoryNames: prRegistry.repositoryNames,
+    prRepositoryArns: prRegistry.repositoryArns,
     connectionArn,
     githubTokenSecretArn: webhook.githubTokenSecretArn,
     allowForkPullRequests: config.allowForkPullRequests,
@@ -208,7 +261,9 @@ export function createBranchline(
     sourcePipelineConsoleUrl: pulumi
       .all([scope, pipeline.pipelineName])
       .apply(([s, name]) => pipelineConsoleUrl(s.region, name)),
-    repositoryUri: registry.repositoryUrl,
+    repositoryUri: (registry.repositories[0] as aws.ecr.Repository).repositoryUrl,
+    sourceRepositoryUris: registry.repositoryUrls,
+    prRepositoryNames: prRegistry.repositoryNames,
     connectionArn,
     connectionStatus,
     webhookId,

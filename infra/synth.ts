@@ -228,7 +228,10 @@ export async function synth(stack: string): Promise<string> {
   }
   out.push("Outputs");
   for (const [name, output] of Object.entries(result)) {
-    out.push(`    ${name}: ${String(await unwrap(output))}`);
+    const value = await unwrap(output);
+    const text =
+      typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+    out.push(`    ${name}: ${text}`);
   }
   return `${out.join("\n")}\n`;
 }

@@ -1,18 +1,20 @@
 /**
- * The CodeBuild project shared by the source pipeline and every clone: privileged mode (docker builds
- * need it), the rendered buildspec, a log group with retention and a role that can push to this
- * repository only. The log group is `/branchline/<project>/build`, set in the project's logsConfig:
- * not CodeBuild's default `/aws/codebuild/<project>`, which may exist already in the account (an
- * earlier project of that name) and would make the first `pulumi up` fail. A clone's build action adds `IMAGE_TAG_PREFIX=pr-<n>` through the action's
- * environment variables; the project itself does not set it.
+ * A CodeBuild project of one trust tier: the source project (`<prefix>`, run by the source pipeline)
+ * or the pull request project (`<prefix>-pr`, run by every clone). Privileged mode (docker builds need
+ * it), the one rendered buildspec (the project's environment tells it the tier), a log group with
+ * retention and a role of its own that pushes to its tier's repositories only. The log group is
+ * `/branchline/<project>/build`, set in the project's logsConfig: not CodeBuild's default
+ * `/aws/codebuild/<project>`, which may exist already in the account (an earlier project of that name)
+ * and would make the first `pulumi up` fail. A clone's build action adds `IMAGE_TAG_PREFIX=pr-<n>`
+ * through the action's environment variables; the project itself does not set it.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  assumeRolePolicy,
   buildImageRepositoryPolicy,
   buildRolePolicy,
   codebuildProjectArn,
+  serviceTrustPolicy,
   type AccountScope,
 } from "../policies";
 import { checkBuildImageScope } from "../config";
@@ -26,10 +28,15 @@ export interface BuildProjectArgs {
   /** A CodeBuild curated image, or an image in an ECR repository of this account and region. */
   image: string;
   timeoutMinutes: pulumi.Input<number>;
+  /** What the project's description and role description say it builds. */
+  description: string;
   /** Plain-text environment variables of the project (never secrets). */
   environment: Record<string, pulumi.Input<string>>;
   bucketArn: pulumi.Input<string>;
-  repositoryArn: pulumi.Input<string>;
+  /** The repositories the builds push to (the project's tier). */
+  pushRepositoryArns: pulumi.Input<string[]>;
+  /** Repositories the builds may only pull from (the pull request tier reads the source images). */
+  pullRepositoryArns?: pulumi.Input<string[]>;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
   /**
@@ -37,6 +44,12 @@ export interface BuildProjectArgs {
    * the role may read this secret only. `undefined`: no second registry, no secret access.
    */
   secondRegistrySecretArn?: string | undefined;
+  /**
+   * With a build image in ECR: the projects its repository policy lets CodeBuild pull it for. That
+   * policy replaces the repository's, so one project of the stack sets it, naming every project;
+   * `undefined`: this project declares no repository policy.
+   */
+  buildImagePolicyProjects?: string[] | undefined;
 }
 
 const ECR_IMAGE_PATTERN =
@@ -74,8 +87,19 @@ export class BuildProject extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
-        assumeRolePolicy: JSON.stringify(assumeRolePolicy("codebuild.amazonaws.com")),
-        description: "branchline: the build project's role",
+        // Only CodeBuild, for this project of this account (confused-deputy prevention).
+        assumeRolePolicy: pulumi
+          .all([args.scope, args.projectName])
+          .apply(([scope, projectName]) =>
+            JSON.stringify(
+              serviceTrustPolicy(
+                "codebuild.amazonaws.com",
+                scope.accountId,
+                codebuildProjectArn(scope, projectName),
+              ),
+            ),
+          ),
+        description: `branchline: the role of the build project that ${args.description}`,
       },
       parent,
     );
@@ -85,13 +109,14 @@ export class BuildProject extends pulumi.ComponentResource {
       {
         role: this.role.id,
         policy: pulumi
-          .all([logGroup.arn, args.bucketArn, args.repositoryArn])
-          .apply(([logGroupArn, bucketArn, repositoryArn]) =>
+          .all([logGroup.arn, args.bucketArn, args.pushRepositoryArns, args.pullRepositoryArns])
+          .apply(([logGroupArn, bucketArn, pushRepositoryArns, pullRepositoryArns]) =>
             JSON.stringify(
               buildRolePolicy({
                 logGroupArn,
                 bucketArn,
-                repositoryArn,
+                pushRepositoryArns,
+                pullRepositoryArns,
                 secondRegistrySecretArn: args.secondRegistrySecretArn,
               }),
             ),
@@ -112,7 +137,7 @@ export class BuildProject extends pulumi.ComponentResource {
       `${name}-project`,
       {
         name: args.projectName,
-        description: "branchline: builds the images of the source pipeline and its clones",
+        description: `branchline: ${args.description}`,
         serviceRole: this.role.arn,
         buildTimeout: args.timeoutMinutes,
         source: { type: "CODEPIPELINE", buildspec: args.buildspec },
@@ -135,19 +160,23 @@ export class BuildProject extends pulumi.ComponentResource {
     );
 
     const imageRepository = ecrRepositoryOfImage(args.image);
-    if (imageRepository !== undefined) {
+    const pullingProjects = args.buildImagePolicyProjects;
+    if (imageRepository !== undefined && pullingProjects !== undefined) {
       // A custom build image in ECR: CodeBuild pulls it with its own credentials, which needs this
       // repository policy. Note: it replaces any policy the repository already has.
       new aws.ecr.RepositoryPolicy(
         `${name}-build-image-policy`,
         {
           repository: imageRepository,
-          policy: pulumi.all([args.scope, args.projectName]).apply(([scope, projectName]) => {
+          policy: pulumi.output(args.scope).apply((scope) => {
             // The repository is named without an account: refuse an image of another account
             // or region rather than set this policy on a same-named repository of this one.
             checkBuildImageScope(args.image, scope);
             return JSON.stringify(
-              buildImageRepositoryPolicy(codebuildProjectArn(scope, projectName), scope.accountId),
+              buildImageRepositoryPolicy(
+                pullingProjects.map((project) => codebuildProjectArn(scope, project)),
+                scope.accountId,
+              ),
             );
           }),
         },

@@ -1,16 +1,23 @@
 /**
  * The source pipeline: Source (CodeConnections) -> Build (CodeBuild) -> optional Deploy (ECS standard
- * deploy reading imagedefinitions.json). Its role is reused by every clone, so it is scoped to the
- * artifact bucket, the build project, the connection and, when deploying, that ECS service.
+ * deploy reading imagedefinitions.json), and the two pipeline roles of the trust tiers:
+ * - the source pipeline's role (source tier): the artifact bucket, the source build project, the
+ *   connection for the configured repository only and, when deploying, that ECS service;
+ * - the clone role (pull request tier), which every clone runs with: the artifact bucket, the pull
+ *   request build project and the connection; nothing that deploys, no PassRole.
+ * Both trust CodePipeline only for this account's pipelines: the source pipeline, resp. its clones.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEPLOY_FILES } from "../build/buildspec";
 import {
-  assumeRolePolicy,
+  clonesArn,
+  cloneRolePolicy,
   ecsClusterArn,
   ecsServiceArn,
+  pipelineArn,
   pipelineRolePolicy,
+  serviceTrustPolicy,
   type AccountScope,
 } from "../policies";
 
@@ -26,10 +33,21 @@ export interface SourcePipelineArgs {
   connectionArn: pulumi.Input<string>;
   bucketName: pulumi.Input<string>;
   bucketArn: pulumi.Input<string>;
+  /** The source build project. */
   projectName: pulumi.Input<string>;
   projectArn: pulumi.Input<string>;
-  /** Adds the Deploy stage; `undefined`: no Deploy stage. */
-  deploy: { cluster: string; service: string } | undefined;
+  /** The pull request build project, which the clone role may run. */
+  prProjectArn: pulumi.Input<string>;
+  /**
+   * Fork pull requests get clones: the clone role's connection use is then not pinned to
+   * `repository` (a fork's clone reads the fork).
+   */
+  allowForkPullRequests: boolean;
+  /**
+   * Adds the Deploy stage; `undefined`: no Deploy stage. `passRoles`: the task roles the deploy may
+   * pass (`undefined`: any role, to ECS tasks only).
+   */
+  deploy: { cluster: string; service: string; passRoles?: string[] | undefined } | undefined;
   scope: pulumi.Input<AccountScope>;
 }
 
@@ -37,7 +55,10 @@ export class SourcePipeline extends pulumi.ComponentResource {
   public readonly pipeline: aws.codepipeline.Pipeline;
   public readonly pipelineName: pulumi.Output<string>;
   public readonly pipelineArn: pulumi.Output<string>;
+  /** The source pipeline's role (source tier). */
   public readonly role: aws.iam.Role;
+  /** The role every clone runs with (pull request tier). */
+  public readonly cloneRole: aws.iam.Role;
 
   constructor(name: string, args: SourcePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:pipeline:SourcePipeline", name, {}, opts);
@@ -47,8 +68,58 @@ export class SourcePipeline extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
-        assumeRolePolicy: JSON.stringify(assumeRolePolicy("codepipeline.amazonaws.com")),
-        description: "branchline: the role of the source pipeline and its clones",
+        assumeRolePolicy: pulumi
+          .output(args.scope)
+          .apply((scope) =>
+            JSON.stringify(
+              serviceTrustPolicy(
+                "codepipeline.amazonaws.com",
+                scope.accountId,
+                pipelineArn(scope, args.pipelineName),
+              ),
+            ),
+          ),
+        description: "branchline: the source pipeline's role (source tier)",
+      },
+      parent,
+    );
+
+    this.cloneRole = new aws.iam.Role(
+      `${name}-clone-role`,
+      {
+        assumeRolePolicy: pulumi
+          .output(args.scope)
+          .apply((scope) =>
+            JSON.stringify(
+              serviceTrustPolicy(
+                "codepipeline.amazonaws.com",
+                scope.accountId,
+                clonesArn(scope, args.pipelineName),
+              ),
+            ),
+          ),
+        description:
+          "branchline: the role every pull request pipeline runs with (pull request tier)",
+      },
+      parent,
+    );
+
+    new aws.iam.RolePolicy(
+      `${name}-clone-role-policy`,
+      {
+        role: this.cloneRole.id,
+        policy: pulumi
+          .all([args.bucketArn, args.prProjectArn, args.connectionArn, args.repository])
+          .apply(([bucketArn, prProjectArn, connectionArn, repository]) =>
+            JSON.stringify(
+              cloneRolePolicy({
+                bucketArn,
+                prProjectArn,
+                connectionArn,
+                repository: args.allowForkPullRequests ? undefined : repository,
+              }),
+            ),
+          ),
       },
       parent,
     );
@@ -58,13 +129,14 @@ export class SourcePipeline extends pulumi.ComponentResource {
       {
         role: this.role.id,
         policy: pulumi
-          .all([args.bucketArn, args.projectArn, args.connectionArn, args.scope])
-          .apply(([bucketArn, projectArn, connectionArn, scope]) =>
+          .all([args.bucketArn, args.projectArn, args.connectionArn, args.repository, args.scope])
+          .apply(([bucketArn, projectArn, connectionArn, repository, scope]) =>
             JSON.stringify(
               pipelineRolePolicy({
                 bucketArn,
                 projectArn,
                 connectionArn,
+                repository,
                 ...(deploy === undefined
                   ? {}
                   : {
@@ -72,6 +144,7 @@ export class SourcePipeline extends pulumi.ComponentResource {
                         clusterArn: ecsClusterArn(scope, deploy.cluster),
                         serviceArn: ecsServiceArn(scope, deploy.cluster, deploy.service),
                         taskDefinitionArnPattern: `arn:${scope.partition}:ecs:${scope.region}:${scope.accountId}:task-definition/*`,
+                        passRoles: deploy.passRoles,
                       },
                     }),
               }),
@@ -153,6 +226,11 @@ export class SourcePipeline extends pulumi.ComponentResource {
 
     this.pipelineName = this.pipeline.name;
     this.pipelineArn = this.pipeline.arn;
-    this.registerOutputs({ pipelineName: this.pipelineName, pipelineArn: this.pipelineArn });
+    this.registerOutputs({
+      pipelineName: this.pipelineName,
+      pipelineArn: this.pipelineArn,
+      roleArn: this.role.arn,
+      cloneRoleArn: this.cloneRole.arn,
+    });
   }
 }

@@ -8,9 +8,9 @@
  * the function when the stack is destroyed (`{"branchline":"teardown","tf":{"action":"delete",...}}`),
  * and the function removes every managed clone and pull request image, or fails, which stops the
  * destroy with the reason. The invocation depends on the function, its role policy and its log group,
- * so it is deleted (and the teardown runs) while they, the pipeline role and the repository still
- * exist; the schedule's target depends on it, so no sweep is scheduled any more when it runs. On create
- * and update the function does nothing.
+ * so it is deleted (and the teardown runs) while they, the clone role and the pull request repositories
+ * still exist (the role policy names them); the schedule's target depends on it, so no sweep is
+ * scheduled any more when it runs. On create and update the function does nothing.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -34,9 +34,13 @@ export interface ReconcilerArgs {
   /** The Lambda deployment archive (see `functionArchive`). */
   code: pulumi.Input<pulumi.asset.Archive>;
   sourcePipelineName: pulumi.Input<string>;
-  pipelineRoleArn: pulumi.Input<string>;
-  repositoryName: pulumi.Input<string>;
-  repositoryArn: pulumi.Input<string>;
+  /** The role every clone runs with (`CLONE_ROLE_ARN`); the role may pass it to CodePipeline only. */
+  cloneRoleArn: pulumi.Input<string>;
+  /** Source build project name -> its pull request build project (`PR_BUILD_PROJECTS`). */
+  prBuildProjects: pulumi.Input<Record<string, string>>;
+  /** The pull request tier's repositories (`ECR_REPOSITORY_NAMES`): the only images it may delete. */
+  prRepositoryNames: pulumi.Input<string[]>;
+  prRepositoryArns: pulumi.Input<string[]>;
   /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
   connectionArn: pulumi.Input<string>;
   /**
@@ -71,7 +75,13 @@ export class Reconciler extends pulumi.ComponentResource {
 
     const variables: Record<string, pulumi.Input<string>> = {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
-      [ENV.ecrRepositoryName]: args.repositoryName,
+      [ENV.ecrRepositoryNames]: pulumi
+        .output(args.prRepositoryNames)
+        .apply((names) => JSON.stringify(names)),
+      [ENV.cloneRoleArn]: args.cloneRoleArn,
+      [ENV.prBuildProjects]: pulumi
+        .output(args.prBuildProjects)
+        .apply((projects) => JSON.stringify(projects)),
       [ENV.allowForks]: String(args.allowForkPullRequests),
       [ENV.buildDrafts]: String(args.buildDraftPullRequests),
       [ENV.stateTableName]: args.stateTableName,
@@ -94,8 +104,8 @@ export class Reconciler extends pulumi.ComponentResource {
           .output({
             scope: args.scope,
             sourcePipelineName: args.sourcePipelineName,
-            pipelineRoleArn: args.pipelineRoleArn,
-            repositoryArn: args.repositoryArn,
+            cloneRoleArn: args.cloneRoleArn,
+            prRepositoryArns: args.prRepositoryArns,
             connectionArn: args.connectionArn,
             stateTableArn: args.stateTableArn,
             githubTokenSecretArn: args.githubTokenSecretArn,

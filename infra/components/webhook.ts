@@ -16,9 +16,13 @@ export interface WebhookReceiverArgs {
   /** The Lambda deployment archive (see `functionArchive`). */
   code: pulumi.Input<pulumi.asset.Archive>;
   sourcePipelineName: pulumi.Input<string>;
-  pipelineRoleArn: pulumi.Input<string>;
-  repositoryName: pulumi.Input<string>;
-  repositoryArn: pulumi.Input<string>;
+  /** The role every clone runs with (`CLONE_ROLE_ARN`); the role may pass it to CodePipeline only. */
+  cloneRoleArn: pulumi.Input<string>;
+  /** Source build project name -> its pull request build project (`PR_BUILD_PROJECTS`). */
+  prBuildProjects: pulumi.Input<Record<string, string>>;
+  /** The pull request tier's repositories (`ECR_REPOSITORY_NAMES`): the only images it may delete. */
+  prRepositoryNames: pulumi.Input<string[]>;
+  prRepositoryArns: pulumi.Input<string[]>;
   /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
   connectionArn: pulumi.Input<string>;
   webhookSecret: pulumi.Input<string>;
@@ -78,7 +82,13 @@ export class WebhookReceiver extends pulumi.ComponentResource {
 
     const variables: Record<string, pulumi.Input<string>> = {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
-      [ENV.ecrRepositoryName]: args.repositoryName,
+      [ENV.ecrRepositoryNames]: pulumi
+        .output(args.prRepositoryNames)
+        .apply((names) => JSON.stringify(names)),
+      [ENV.cloneRoleArn]: args.cloneRoleArn,
+      [ENV.prBuildProjects]: pulumi
+        .output(args.prBuildProjects)
+        .apply((projects) => JSON.stringify(projects)),
       [ENV.webhookSecretArn]: webhookSecret.arn,
       [ENV.allowForks]: String(args.allowForkPullRequests),
       [ENV.buildDrafts]: String(args.buildDraftPullRequests),
@@ -102,8 +112,8 @@ export class WebhookReceiver extends pulumi.ComponentResource {
           .output({
             scope: args.scope,
             sourcePipelineName: args.sourcePipelineName,
-            pipelineRoleArn: args.pipelineRoleArn,
-            repositoryArn: args.repositoryArn,
+            cloneRoleArn: args.cloneRoleArn,
+            prRepositoryArns: args.prRepositoryArns,
             connectionArn: args.connectionArn,
             stateTableArn: args.stateTableArn,
             secretArns,

@@ -133,73 +133,64 @@ export function expiredImages(
   return expired;
 }
 
-// Expected selections and the default stack's policy, for exact assertions in tests.
+// The default stack's policies (30 source images, 14 and 7 days), exactly, for assertions in tests.
 
-export function latestSelection(tag: string): object {
-  return {
-    tagStatus: "tagged",
-    tagPatternList: [tag],
-    countType: "imageCountMoreThan",
-    countNumber: 1,
-  };
-}
-
-export function sourceSelection(prefix: string, count: number): object {
-  return {
-    tagStatus: "tagged",
-    tagPrefixList: [prefix],
-    countType: "imageCountMoreThan",
-    countNumber: count,
-  };
-}
-
-export function daysSelection(prefix: string, days: number): object {
-  return {
-    tagStatus: "tagged",
-    tagPrefixList: [prefix],
+const untaggedRule = (rulePriority: number, days: number) => ({
+  rulePriority,
+  description: `Expire untagged images ${days} days after push`,
+  selection: {
+    tagStatus: "untagged",
     countType: "sinceImagePushed",
     countUnit: "days",
     countNumber: days,
-  };
-}
+  },
+  action: { type: "expire" },
+});
 
-/** The default stack's policy (one image `app`, 30 source images, 14 and 7 days), exactly. */
-export const ONE_IMAGE_POLICY = {
+/** A source tier repository's policy (`<prefix>/<image>`: tags `<sha7>` and `latest`). */
+export const SOURCE_REPOSITORY_POLICY = {
   rules: [
     {
       rulePriority: 1,
       description: "Never expire the image tagged latest",
-      selection: latestSelection("latest"),
-      action: { type: "expire" },
-    },
-    {
-      rulePriority: 2,
-      description: "Keep the newest 30 source images of app (tags app-*)",
-      selection: sourceSelection("app-", 30),
-      action: { type: "expire" },
-    },
-    {
-      rulePriority: 3,
-      description: "Expire pull request images (pr-*) 14 days after push",
-      selection: daysSelection("pr-", 14),
-      action: { type: "expire" },
-    },
-    {
-      rulePriority: 4,
-      description: "Expire old layer-cache images (buildcache-*) 7 days after push",
-      selection: daysSelection("buildcache-", 7),
-      action: { type: "expire" },
-    },
-    {
-      rulePriority: 5,
-      description: "Expire untagged images 7 days after push",
       selection: {
-        tagStatus: "untagged",
-        countType: "sinceImagePushed",
-        countUnit: "days",
-        countNumber: 7,
+        tagStatus: "tagged",
+        tagPatternList: ["latest"],
+        countType: "imageCountMoreThan",
+        countNumber: 1,
       },
       action: { type: "expire" },
     },
+    untaggedRule(2, 7),
+    {
+      rulePriority: 3,
+      description: "Keep the newest 30 tagged images",
+      selection: {
+        tagStatus: "tagged",
+        tagPatternList: ["*"],
+        countType: "imageCountMoreThan",
+        countNumber: 30,
+      },
+      action: { type: "expire" },
+    },
+  ],
+};
+
+/** A pull request tier repository's policy (`<prefix>-pr/<image>`: tags `pr-<n>-<sha7>`, `pr-<n>`). */
+export const PR_REPOSITORY_POLICY = {
+  rules: [
+    {
+      rulePriority: 1,
+      description: "Expire pull request images (pr-*) 14 days after push",
+      selection: {
+        tagStatus: "tagged",
+        tagPrefixList: ["pr-"],
+        countType: "sinceImagePushed",
+        countUnit: "days",
+        countNumber: 14,
+      },
+      action: { type: "expire" },
+    },
+    untaggedRule(2, 7),
   ],
 };

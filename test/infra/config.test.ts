@@ -88,7 +88,14 @@ describe("infra/config", () => {
           { name: "web", context: "web", dockerfile: "web/Dockerfile.prod", container: "frontend" },
           { name: "api", context: "api" },
         ]),
-        deploy: JSON.stringify({ cluster: "prod", service: "shop" }),
+        deploy: JSON.stringify({
+          cluster: "prod",
+          service: "shop",
+          passRoles: [
+            "arn:aws:iam::123456789012:role/shop-task",
+            "arn:aws:iam::123456789012:role/service-role/shop-execution",
+          ],
+        }),
         build: JSON.stringify({
           computeType: "BUILD_GENERAL1_MEDIUM",
           image: "aws/codebuild/standard:7.0",
@@ -135,7 +142,14 @@ describe("infra/config", () => {
       { name: "web", context: "web", dockerfile: "web/Dockerfile.prod", container: "frontend" },
       { name: "api", context: "api" },
     ]);
-    expect(config.deploy).to.deep.equal({ cluster: "prod", service: "shop" });
+    expect(config.deploy).to.deep.equal({
+      cluster: "prod",
+      service: "shop",
+      passRoles: [
+        "arn:aws:iam::123456789012:role/shop-task",
+        "arn:aws:iam::123456789012:role/service-role/shop-execution",
+      ],
+    });
     expect(config.build).to.deep.equal({
       computeType: "BUILD_GENERAL1_MEDIUM",
       image: "aws/codebuild/standard:7.0",
@@ -228,6 +242,60 @@ describe("infra/config", () => {
       "a deploy without service",
       { ...minimal, deploy: '{"cluster":"c"}' },
       /^branchline:deploy\.service is required/,
+    ],
+    [
+      "deploy.passRoles that is not a list",
+      { ...minimal, deploy: '{"cluster":"c","service":"s","passRoles":"arn"}' },
+      /^branchline:deploy\.passRoles must be a non-empty list of IAM role ARNs/,
+    ],
+    [
+      "an empty deploy.passRoles",
+      { ...minimal, deploy: '{"cluster":"c","service":"s","passRoles":[]}' },
+      /^branchline:deploy\.passRoles must be a non-empty list of IAM role ARNs/,
+    ],
+    [
+      "deploy.passRoles naming a role by its name",
+      { ...minimal, deploy: '{"cluster":"c","service":"s","passRoles":["shop-task"]}' },
+      /^branchline:deploy\.passRoles\[0\] must be an IAM role ARN \(arn:aws:iam::<account>:role\/<name>\), got "shop-task"/,
+    ],
+    [
+      "deploy.passRoles naming a user",
+      {
+        ...minimal,
+        deploy: JSON.stringify({
+          cluster: "c",
+          service: "s",
+          passRoles: ["arn:aws:iam::123456789012:user/alice"],
+        }),
+      },
+      /^branchline:deploy\.passRoles\[0\] must be an IAM role ARN/,
+    ],
+    [
+      "deploy.passRoles naming a role twice",
+      {
+        ...minimal,
+        deploy: JSON.stringify({
+          cluster: "c",
+          service: "s",
+          passRoles: ["arn:aws:iam::123456789012:role/t", "arn:aws:iam::123456789012:role/t"],
+        }),
+      },
+      /^branchline:deploy\.passRoles\[1\] repeats arn:aws:iam::123456789012:role\/t/,
+    ],
+    [
+      "a pipeline name with capitals (it names ECR repositories)",
+      { ...minimal, pipelineName: "Shop" },
+      /^branchline:pipelineName names the ECR repositories Shop\/<image> and Shop-pr\/<image>: use lower-case letters/,
+    ],
+    [
+      "a pipeline name with two separators in a row",
+      { ...minimal, pipelineName: "shop--dev" },
+      /^branchline:pipelineName names the ECR repositories/,
+    ],
+    [
+      "an image name with capitals (it names ECR repositories)",
+      { ...minimal, images: '[{"name":"Web","context":"."}]' },
+      /^branchline:images\[0\]\.name must be 1-64 lower-case letters and digits, with \. _ - only between them \(it names the image's ECR repositories\)/,
     ],
     [
       "a build timeout out of range",

@@ -23,7 +23,23 @@ const connectionId = "00000000-0000-0000-0000-000000000000";
 const stackConnection = `arn:aws:codeconnections:${at}:connection/${connectionId}`;
 const otherConnection = `arn:aws:codeconnections:${at}:connection/11111111-1111-1111-1111-111111111111`;
 const pipelineRole = `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-role-0000000`;
-const repository = `arn:aws:ecr:${at}:repository/registry-repository-0000000`;
+const cloneRole = `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`;
+const repositoryArn = (name: string) => `arn:aws:ecr:${at}:repository/${name}`;
+const sourceRepository = repositoryArn("branchline-dev/app");
+const prRepository = repositoryArn("branchline-dev-pr/app");
+const pipelineAt = (name: string) => `arn:aws:codepipeline:${at}:${name}`;
+const projectAt = (name: string) => `arn:aws:codebuild:${at}:project/${name}`;
+/** The tags branchline writes on a clone of branchline-dev (as resource tags or request tags). */
+const tagsOf = (kind: "ResourceTag" | "RequestTag", source = "branchline-dev") => ({
+  [`aws:${kind}/branchline:managed-by`]: "branchline",
+  [`aws:${kind}/branchline:source-pipeline`]: source,
+});
+const cloneTagKeys = [
+  "branchline:managed-by",
+  "branchline:source-pipeline",
+  "branchline:pull-request",
+  "branchline:branch",
+];
 const toCodePipeline = (prefix: string) => ({
   [`${prefix}:PassedToService`]: "codepipeline.amazonaws.com",
 });
@@ -157,94 +173,289 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
           );
         });
 
-        it("creates and updates <source>-pr-1 only: not the source, not another pipeline", async () => {
+        it("creates <source>-pr-1 only with branchline's tags, and no other tag keys", async () => {
           const policy = rolePolicy(role);
-          const arn = (name: string) => `arn:aws:codepipeline:${at}:${name}`;
-          for (const action of ["codepipeline:CreatePipeline", "codepipeline:UpdatePipeline"]) {
+          const clone = pipelineAt("branchline-dev-pr-1");
+          const create = (resource: string, context: Record<string, string | string[]>) => ({
+            action: "codepipeline:CreatePipeline",
+            resource,
+            context,
+          });
+          const tagged = { ...tagsOf("RequestTag"), "aws:TagKeys": cloneTagKeys };
+          await expectDecision(policy, create(clone, tagged), "Allowed");
+          // The tagging that CreatePipeline's tags may need: the same conditions.
+          await expectDecision(
+            policy,
+            { action: "codepipeline:TagResource", resource: clone, context: tagged },
+            "Allowed",
+          );
+          const refused: Record<string, string | string[]>[] = [
+            {}, // no tags
+            { "aws:TagKeys": cloneTagKeys }, // no managed-by tag
+            { ...tagsOf("RequestTag", "payments"), "aws:TagKeys": cloneTagKeys }, // another source
+            { ...tagged, "aws:TagKeys": [...cloneTagKeys, "owner"] }, // an extra tag key
+          ];
+          for (const context of refused) {
+            await expectDecision(policy, create(clone, context), "ImplicitlyDenied");
+          }
+          for (const name of ["branchline-dev", "payments", "payments-pr-1"]) {
+            await expectDecision(policy, create(pipelineAt(name), tagged), "ImplicitlyDenied");
             await expectDecision(
               policy,
-              { action, resource: arn("branchline-dev-pr-1") },
+              { action: "codepipeline:TagResource", resource: pipelineAt(name), context: tagged },
+              "ImplicitlyDenied",
+            );
+          }
+        });
+
+        it("updates, deletes, stops and lists executions of branchline's clones only: never the source, an untagged <source>-pr-x or another source's clone", async () => {
+          const policy = rolePolicy(role);
+          for (const action of [
+            "codepipeline:UpdatePipeline",
+            "codepipeline:DeletePipeline",
+            "codepipeline:StopPipelineExecution",
+            "codepipeline:ListPipelineExecutions",
+          ]) {
+            await expectDecision(
+              policy,
+              {
+                action,
+                resource: pipelineAt("branchline-dev-pr-1"),
+                context: tagsOf("ResourceTag"),
+              },
               "Allowed",
             );
-            for (const name of ["branchline-dev", "payments", "payments-pr-1"]) {
-              await expectDecision(policy, { action, resource: arn(name) }, "ImplicitlyDenied");
+            for (const [name, context] of [
+              ["branchline-dev", {}],
+              ["branchline-dev", tagsOf("ResourceTag")],
+              ["branchline-dev-pr-x", {}],
+              ["branchline-dev-pr-x", { "aws:ResourceTag/branchline:managed-by": "branchline" }],
+              ["branchline-dev-pr-x", { "aws:ResourceTag/branchline:managed-by": "someone" }],
+              ["branchline-dev-pr-1", tagsOf("ResourceTag", "branchline-dev-pr-tools")],
+              ["payments-pr-1", tagsOf("ResourceTag")],
+            ] as const) {
+              await expectDecision(
+                policy,
+                { action, resource: pipelineAt(name), context },
+                "ImplicitlyDenied",
+              );
             }
           }
           await expectDecision(
             policy,
-            { action: "codepipeline:DeletePipeline", resource: arn("branchline-dev") },
+            {
+              action: "codepipeline:UntagResource",
+              resource: pipelineAt("branchline-dev-pr-1"),
+              context: tagsOf("ResourceTag"),
+            },
             "ImplicitlyDenied",
           );
         });
 
-        it("passes the pipeline role to CodePipeline only, and no other role", async () => {
+        it("reads any <source>-pr-* declaration and tags (whether it exists, whose it is), the source's declaration, nothing else", async () => {
+          const policy = rolePolicy(role);
+          for (const action of ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"]) {
+            await expectDecision(
+              policy,
+              { action, resource: pipelineAt("branchline-dev-pr-x") },
+              "Allowed",
+            );
+            await expectDecision(
+              policy,
+              { action, resource: pipelineAt("payments-pr-1") },
+              "ImplicitlyDenied",
+            );
+          }
+          await expectDecision(
+            policy,
+            { action: "codepipeline:GetPipeline", resource: pipelineAt("branchline-dev") },
+            "Allowed",
+          );
+          await expectDecision(
+            policy,
+            { action: "codepipeline:GetPipeline", resource: pipelineAt("payments") },
+            "ImplicitlyDenied",
+          );
+        });
+
+        it("passes the clone role to CodePipeline only, and no other role", async () => {
           const policy = rolePolicy(role);
           const to = (service: string) => ({ "iam:PassedToService": service });
           await expectDecision(
             policy,
             {
               action: "iam:PassRole",
-              resource: pipelineRole,
+              resource: cloneRole,
               context: to("codepipeline.amazonaws.com"),
             },
             "Allowed",
           );
-          await expectDecision(
-            policy,
-            {
-              action: "iam:PassRole",
-              resource: pipelineRole,
-              context: to("codebuild.amazonaws.com"),
-            },
-            "ImplicitlyDenied",
-          );
-          await expectDecision(
-            policy,
-            {
-              action: "iam:PassRole",
-              resource: `arn:aws:iam::${MOCK_ACCOUNT}:role/admin`,
-              context: to("codepipeline.amazonaws.com"),
-            },
-            "ImplicitlyDenied",
-          );
+          for (const [resource, service] of [
+            [cloneRole, "codebuild.amazonaws.com"],
+            [cloneRole, "ecs-tasks.amazonaws.com"],
+            [pipelineRole, "codepipeline.amazonaws.com"],
+            [`arn:aws:iam::${MOCK_ACCOUNT}:role/build-role-0000000`, "codebuild.amazonaws.com"],
+            [`arn:aws:iam::${MOCK_ACCOUNT}:role/admin`, "codepipeline.amazonaws.com"],
+          ] as const) {
+            await expectDecision(
+              policy,
+              { action: "iam:PassRole", resource, context: to(service) },
+              "ImplicitlyDenied",
+            );
+          }
         });
 
-        it("deletes images of the stack's repository only", async () => {
+        it("lists and deletes images of the PR repositories only: never a source (production) image", async () => {
           const policy = rolePolicy(role);
+          for (const action of ["ecr:BatchDeleteImage", "ecr:ListImages"]) {
+            await expectDecision(policy, { action, resource: prRepository }, "Allowed");
+            for (const name of ["branchline-dev/app", "payments", "payments-pr/app"]) {
+              await expectDecision(
+                policy,
+                { action, resource: repositoryArn(name) },
+                "ImplicitlyDenied",
+              );
+            }
+          }
           await expectDecision(
             policy,
-            { action: "ecr:BatchDeleteImage", resource: repository },
-            "Allowed",
-          );
-          await expectDecision(
-            policy,
-            { action: "ecr:BatchDeleteImage", resource: `arn:aws:ecr:${at}:repository/payments` },
+            { action: "ecr:PutImage", resource: prRepository },
             "ImplicitlyDenied",
           );
         });
       });
     }
 
-    it("lets the pipeline role use the stack's connection under its own prefix only", async () => {
-      const policy = rolePolicy("pipeline-role-policy");
+    for (const role of ["pipeline-role-policy", "pipeline-clone-role-policy"]) {
+      it(`${role}: uses the stack's connection for the configured repository only`, async () => {
+        const policy = rolePolicy(role);
+        const repo = (id: string) => ({ "codeconnections:FullRepositoryId": id });
+        await expectDecision(
+          policy,
+          {
+            action: "codeconnections:UseConnection",
+            resource: stackConnection,
+            context: repo("octo/shop"),
+          },
+          "Allowed",
+        );
+        for (const [resource, context] of [
+          [stackConnection, repo("octo/other")],
+          [stackConnection, repo("mallory/shop")],
+          [stackConnection, {}],
+          [otherConnection, repo("octo/shop")],
+        ] as const) {
+          await expectDecision(
+            policy,
+            { action: "codeconnections:UseConnection", resource, context },
+            "ImplicitlyDenied",
+          );
+        }
+      });
+    }
+
+    it("the clone role runs the PR build project only, and cannot deploy or pass roles", async () => {
+      const policy = rolePolicy("pipeline-clone-role-policy");
+      for (const action of ["codebuild:StartBuild", "codebuild:BatchGetBuilds"]) {
+        await expectDecision(
+          policy,
+          { action, resource: projectAt("branchline-dev-pr") },
+          "Allowed",
+        );
+        await expectDecision(
+          policy,
+          { action, resource: projectAt("branchline-dev") },
+          "ImplicitlyDenied",
+        );
+      }
+      for (const [action, resource] of [
+        ["ecs:UpdateService", `arn:aws:ecs:${at}:service/prod/shop`],
+        ["ecs:RegisterTaskDefinition", `arn:aws:ecs:${at}:task-definition/shop:1`],
+        ["ecs:RunTask", `arn:aws:ecs:${at}:task-definition/shop:1`],
+        ["codedeploy:CreateDeployment", `arn:aws:codedeploy:${at}:deploymentgroup:shop/prod`],
+        ["cloudformation:CreateStack", `arn:aws:cloudformation:${at}:stack/shop/1`],
+        ["cloudformation:UpdateStack", `arn:aws:cloudformation:${at}:stack/shop/1`],
+        ["iam:PassRole", `arn:aws:iam::${MOCK_ACCOUNT}:role/shop-task`],
+        ["iam:PassRole", pipelineRole],
+        ["ecr:PutImage", sourceRepository],
+        ["secretsmanager:GetSecretValue", `arn:aws:secretsmanager:${at}:secret:dockerhub-AbCdEf`],
+      ] as const) {
+        await expectDecision(policy, { action, resource }, "ImplicitlyDenied");
+      }
+    });
+
+    it("the PR build role pushes to the PR repositories, only pulls from the source ones, reads no secret", async () => {
+      const policy = rolePolicy("pr-build-role-policy");
+      const push = [
+        "ecr:PutImage",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+      ];
+      const pull = [
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchCheckLayerAvailability",
+      ];
+      for (const action of [...push, ...pull]) {
+        await expectDecision(policy, { action, resource: prRepository }, "Allowed");
+      }
+      for (const action of pull) {
+        await expectDecision(policy, { action, resource: sourceRepository }, "Allowed");
+      }
+      for (const action of [...push, "ecr:BatchDeleteImage", "ecr:PutLifecyclePolicy"]) {
+        await expectDecision(policy, { action, resource: sourceRepository }, "ImplicitlyDenied");
+      }
       await expectDecision(
         policy,
-        { action: "codeconnections:UseConnection", resource: stackConnection },
+        { action: "ecr:BatchGetImage", resource: repositoryArn("payments/app") },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        policy,
+        {
+          action: "secretsmanager:GetSecretValue",
+          resource: `arn:aws:secretsmanager:${at}:secret:anything-AbCdEf`,
+        },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("the source build role pushes to the source repositories only", async () => {
+      const policy = rolePolicy("build-role-policy");
+      await expectDecision(
+        policy,
+        { action: "ecr:PutImage", resource: sourceRepository },
         "Allowed",
       );
       await expectDecision(
         policy,
-        { action: "codeconnections:UseConnection", resource: otherConnection },
+        { action: "ecr:PutImage", resource: prRepository },
         "ImplicitlyDenied",
       );
-      expect(policy.Statement.find((statement) => statement.Sid === "UseConnection")).to.deep.equal(
-        {
-          Sid: "UseConnection",
-          Effect: "Allow",
-          Action: "codeconnections:UseConnection",
-          Resource: stackConnection,
-        },
+    });
+
+    it("the notify role reads the tags of any <source>-pr-*, but the declarations and executions of branchline's clones only", async () => {
+      const policy = rolePolicy("notifications-role-policy");
+      const clone = pipelineAt("branchline-dev-pr-1");
+      await expectDecision(
+        policy,
+        { action: "codepipeline:ListTagsForResource", resource: clone },
+        "Allowed",
       );
+      for (const action of [
+        "codepipeline:GetPipeline",
+        "codepipeline:GetPipelineExecution",
+        "codepipeline:ListPipelineExecutions",
+      ]) {
+        await expectDecision(
+          policy,
+          { action, resource: clone, context: tagsOf("ResourceTag") },
+          "Allowed",
+        );
+        await expectDecision(policy, { action, resource: clone }, "ImplicitlyDenied");
+        await expectDecision(policy, { action, resource: pipelineAt("branchline-dev") }, "Allowed");
+      }
     });
   });
 
@@ -314,7 +525,11 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
       const policy = rolePolicy("pipeline-role-policy");
       await expectDecision(
         policy,
-        { action: "codestar-connections:UseConnection", resource: legacy },
+        {
+          action: "codestar-connections:UseConnection",
+          resource: legacy,
+          context: { "codestar-connections:FullRepositoryId": "octo/shop" },
+        },
         "Allowed",
       );
       expect(policy.Statement.find((s) => s.Sid === "UseConnection")).to.deep.equal({
@@ -322,7 +537,105 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
         Effect: "Allow",
         Action: "codestar-connections:UseConnection",
         Resource: legacy,
+        Condition: { StringEquals: { "codestar-connections:FullRepositoryId": "octo/shop" } },
       });
+    });
+  });
+
+  describe("an ECS deploy", () => {
+    const task = `arn:aws:iam::${MOCK_ACCOUNT}:role/shop-task`;
+    const toEcsTasks = { "iam:PassedToService": "ecs-tasks.amazonaws.com" };
+
+    it("with deploy.passRoles: the pipeline role passes those roles only, to ECS tasks only", async () => {
+      await synth({ ...minimal, deploy: { cluster: "prod", service: "shop", passRoles: [task] } });
+      const policy = rolePolicy("pipeline-role-policy");
+      await expectDecision(
+        policy,
+        { action: "iam:PassRole", resource: task, context: toEcsTasks },
+        "Allowed",
+      );
+      await expectDecision(
+        policy,
+        {
+          action: "iam:PassRole",
+          resource: `arn:aws:iam::${MOCK_ACCOUNT}:role/admin`,
+          context: toEcsTasks,
+        },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        policy,
+        {
+          action: "iam:PassRole",
+          resource: task,
+          context: { "iam:PassedToService": "lambda.amazonaws.com" },
+        },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        policy,
+        {
+          action: "ecs:RegisterTaskDefinition",
+          resource: `arn:aws:ecs:${at}:task-definition/shop:7`,
+        },
+        "Allowed",
+      );
+      await expectDecision(
+        policy,
+        { action: "ecs:UpdateService", resource: `arn:aws:ecs:${at}:service/prod/other` },
+        "ImplicitlyDenied",
+      );
+      // The clones still cannot deploy.
+      const clone = rolePolicy("pipeline-clone-role-policy");
+      await expectDecision(
+        clone,
+        { action: "iam:PassRole", resource: task, context: toEcsTasks },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        clone,
+        { action: "ecs:UpdateService", resource: `arn:aws:ecs:${at}:service/prod/shop` },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("without deploy.passRoles: any role, to ECS tasks only (the broader default)", async () => {
+      await synth({ ...minimal, deploy: { cluster: "prod", service: "shop" } });
+      const policy = rolePolicy("pipeline-role-policy");
+      await expectDecision(
+        policy,
+        { action: "iam:PassRole", resource: task, context: toEcsTasks },
+        "Allowed",
+      );
+      await expectDecision(
+        policy,
+        {
+          action: "iam:PassRole",
+          resource: task,
+          context: { "iam:PassedToService": "codepipeline.amazonaws.com" },
+        },
+        "ImplicitlyDenied",
+      );
+    });
+  });
+
+  describe("a stack that allows fork pull requests", () => {
+    before(async () => {
+      await synth({ ...minimal, allowForkPullRequests: "true" });
+    });
+
+    it("lets the clone role use the connection for a fork, and the source pipeline role still for the repository only", async () => {
+      const fork = { "codeconnections:FullRepositoryId": "mallory/shop" };
+      await expectDecision(
+        rolePolicy("pipeline-clone-role-policy"),
+        { action: "codeconnections:UseConnection", resource: stackConnection, context: fork },
+        "Allowed",
+      );
+      await expectDecision(
+        rolePolicy("pipeline-role-policy"),
+        { action: "codeconnections:UseConnection", resource: stackConnection, context: fork },
+        "ImplicitlyDenied",
+      );
     });
   });
 });

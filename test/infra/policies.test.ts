@@ -6,6 +6,7 @@ import {
   buildImageRepositoryPolicy,
   buildRolePolicy,
   cloneManagementStatements,
+  cloneRolePolicy,
   notifierRolePolicy,
   ecsClusterArn,
   ecsServiceArn,
@@ -13,14 +14,94 @@ import {
   pipelineRolePolicy,
   reconcilerRolePolicy,
   registryLifecyclePolicy,
+  serviceTrustPolicy,
   webhookRolePolicy,
   type AccountScope,
 } from "../../infra/policies.js";
-import { ONE_IMAGE_POLICY } from "../helpers/ecr-lifecycle.js";
+import { PR_REPOSITORY_POLICY, SOURCE_REPOSITORY_POLICY } from "../helpers/ecr-lifecycle.js";
 
 const scope: AccountScope = { partition: "aws", region: "eu-west-1", accountId: "123456789012" };
 const bucketArn = "arn:aws:s3:::artifacts";
-const repositoryArn = "arn:aws:ecr:eu-west-1:123456789012:repository/app";
+const repositoryArn = "arn:aws:ecr:eu-west-1:123456789012:repository/branchline-dev/app";
+const prRepositoryArns = [
+  "arn:aws:ecr:eu-west-1:123456789012:repository/branchline-dev-pr/app",
+  "arn:aws:ecr:eu-west-1:123456789012:repository/branchline-dev-pr/worker",
+];
+const cloneRoleArn = "arn:aws:iam::123456789012:role/clone";
+const managedClone = {
+  StringEquals: {
+    "aws:ResourceTag/branchline:managed-by": "branchline",
+    "aws:ResourceTag/branchline:source-pipeline": "branchline-dev",
+  },
+};
+const cloneManagement = [
+  {
+    Sid: "ReadSourcePipeline",
+    Effect: "Allow",
+    Action: "codepipeline:GetPipeline",
+    Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev",
+  },
+  {
+    Sid: "FindClones",
+    Effect: "Allow",
+    Action: ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"],
+    Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
+  },
+  {
+    Sid: "CreateClones",
+    Effect: "Allow",
+    Action: ["codepipeline:CreatePipeline", "codepipeline:TagResource"],
+    Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
+    Condition: {
+      StringEquals: {
+        "aws:RequestTag/branchline:managed-by": "branchline",
+        "aws:RequestTag/branchline:source-pipeline": "branchline-dev",
+      },
+      "ForAllValues:StringEquals": {
+        "aws:TagKeys": [
+          "branchline:managed-by",
+          "branchline:source-pipeline",
+          "branchline:pull-request",
+          "branchline:branch",
+        ],
+      },
+    },
+  },
+  {
+    Sid: "ManageClones",
+    Effect: "Allow",
+    Action: [
+      "codepipeline:DeletePipeline",
+      "codepipeline:ListPipelineExecutions",
+      "codepipeline:StopPipelineExecution",
+      "codepipeline:UpdatePipeline",
+    ],
+    Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
+    Condition: managedClone,
+  },
+  {
+    Sid: "PassCloneRole",
+    Effect: "Allow",
+    Action: "iam:PassRole",
+    Resource: cloneRoleArn,
+    Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+  },
+  {
+    Sid: "PassConnection",
+    Effect: "Allow",
+    Action: "codeconnections:PassConnection",
+    Resource: "arn:aws:codeconnections:eu-west-1:123456789012:connection/abc",
+    Condition: {
+      StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
+    },
+  },
+  {
+    Sid: "CleanUpImages",
+    Effect: "Allow",
+    Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
+    Resource: prRepositoryArns,
+  },
+];
 const projectArn = "arn:aws:codebuild:eu-west-1:123456789012:project/branchline-dev";
 const connectionArn = "arn:aws:codeconnections:eu-west-1:123456789012:connection/abc";
 
@@ -46,6 +127,31 @@ describe("infra/policies", () => {
     });
   });
 
+  it("trusts one service, for one resource (or ARN pattern) of this account only", () => {
+    expect(
+      serviceTrustPolicy(
+        "codepipeline.amazonaws.com",
+        "123456789012",
+        "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
+      ),
+    ).to.deep.equal({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "codepipeline.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: {
+            StringEquals: { "aws:SourceAccount": "123456789012" },
+            ArnLike: {
+              "aws:SourceArn": "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
+            },
+          },
+        },
+      ],
+    });
+  });
+
   it("denies every non-TLS request to the artifact bucket", () => {
     expect(JSON.stringify(artifactBucketPolicy(bucketArn))).to.equal(
       JSON.stringify({
@@ -64,20 +170,24 @@ describe("infra/policies", () => {
     );
   });
 
-  it("keeps latest and the newest source images; expires pr-, old cache and untagged images", () => {
+  it("source repositories keep latest and the newest images; PR repositories expire pr- and untagged images", () => {
     // Rule by rule, with an evaluator of ECR's semantics: test/infra/registry-lifecycle.test.ts.
-    expect(
-      registryLifecyclePolicy({
-        imageNames: ["app"],
-        sourceImageRetentionCount: 30,
-        prImageRetentionDays: 14,
-        untaggedImageRetentionDays: 7,
-      }),
-    ).to.deep.equal(ONE_IMAGE_POLICY);
+    const retention = {
+      sourceImageRetentionCount: 30,
+      prImageRetentionDays: 14,
+      untaggedImageRetentionDays: 7,
+    };
+    expect(registryLifecyclePolicy({ tier: "source", ...retention })).to.deep.equal(
+      SOURCE_REPOSITORY_POLICY,
+    );
+    expect(registryLifecyclePolicy({ tier: "pull-request", ...retention })).to.deep.equal(
+      PR_REPOSITORY_POLICY,
+    );
   });
 
-  it("lets only this build project pull a custom build image", () => {
-    expect(buildImageRepositoryPolicy(projectArn, "123456789012")).to.deep.equal({
+  it("lets only the stack's build projects pull a custom build image", () => {
+    const prProjectArn = `${projectArn}-pr`;
+    expect(buildImageRepositoryPolicy([projectArn, prProjectArn], "123456789012")).to.deep.equal({
       Version: "2012-10-17",
       Statement: [
         {
@@ -90,7 +200,7 @@ describe("infra/policies", () => {
             "ecr:GetDownloadUrlForLayer",
           ],
           Condition: {
-            ArnLike: { "aws:SourceArn": projectArn },
+            ArnLike: { "aws:SourceArn": [projectArn, prProjectArn] },
             StringEquals: { "aws:SourceAccount": "123456789012" },
           },
         },
@@ -98,9 +208,11 @@ describe("infra/policies", () => {
     });
   });
 
-  it("scopes the build role to its logs, the bucket and this repository", () => {
+  it("scopes the source build role to its logs, the bucket and the source repositories", () => {
     const logGroupArn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/b";
-    expect(buildRolePolicy({ logGroupArn, bucketArn, repositoryArn })).to.deep.equal({
+    expect(
+      buildRolePolicy({ logGroupArn, bucketArn, pushRepositoryArns: [repositoryArn] }),
+    ).to.deep.equal({
       Version: "2012-10-17",
       Statement: [
         {
@@ -139,21 +251,60 @@ describe("infra/policies", () => {
             "ecr:PutImage",
             "ecr:UploadLayerPart",
           ],
-          Resource: repositoryArn,
+          Resource: [repositoryArn],
         },
       ],
     });
+  });
+
+  it("the PR build role pushes to the PR repositories and only pulls from the source ones", () => {
+    const logGroupArn = "arn:aws:logs:eu-west-1:123456789012:log-group:/branchline/x-pr/build";
+    const sourceArns = [repositoryArn, repositoryArn.replace("/app", "/worker")];
+    const policy = buildRolePolicy({
+      logGroupArn,
+      bucketArn,
+      pushRepositoryArns: prRepositoryArns,
+      pullRepositoryArns: sourceArns,
+    });
+    expect(policy.Statement.slice(4)).to.deep.equal([
+      {
+        Sid: "PushAndPullImages",
+        Effect: "Allow",
+        Action: [
+          "ecr:BatchCheckLayerAvailability",
+          "ecr:BatchGetImage",
+          "ecr:CompleteLayerUpload",
+          "ecr:GetDownloadUrlForLayer",
+          "ecr:InitiateLayerUpload",
+          "ecr:PutImage",
+          "ecr:UploadLayerPart",
+        ],
+        Resource: prRepositoryArns,
+      },
+      {
+        Sid: "PullCacheImages",
+        Effect: "Allow",
+        Action: [
+          "ecr:BatchCheckLayerAvailability",
+          "ecr:BatchGetImage",
+          "ecr:GetDownloadUrlForLayer",
+        ],
+        Resource: sourceArns,
+      },
+    ]);
+    expect(JSON.stringify(policy)).to.not.include("secretsmanager");
   });
 
   it("with a second registry: the build role reads that credentials secret only", () => {
     const logGroupArn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/b";
     const secondRegistrySecretArn =
       "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dockerhub-AbCdEf";
-    const without = buildRolePolicy({ logGroupArn, bucketArn, repositoryArn });
+    const pushRepositoryArns = [repositoryArn];
+    const without = buildRolePolicy({ logGroupArn, bucketArn, pushRepositoryArns });
     const withSecret = buildRolePolicy({
       logGroupArn,
       bucketArn,
-      repositoryArn,
+      pushRepositoryArns,
       secondRegistrySecretArn,
     });
     expect(withSecret).to.deep.equal({
@@ -176,18 +327,13 @@ describe("infra/policies", () => {
       {
         Sid: "ReadWriteArtifacts",
         Effect: "Allow",
-        Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"],
+        Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
         Resource: "arn:aws:s3:::artifacts/*",
       },
       {
         Sid: "LocateArtifactBucket",
         Effect: "Allow",
-        Action: [
-          "s3:GetBucketAcl",
-          "s3:GetBucketLocation",
-          "s3:GetBucketVersioning",
-          "s3:ListBucket",
-        ],
+        Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
         Resource: bucketArn,
       },
       {
@@ -201,11 +347,15 @@ describe("infra/policies", () => {
         Effect: "Allow",
         Action: "codeconnections:UseConnection",
         Resource: connectionArn,
+        Condition: { StringEquals: { "codeconnections:FullRepositoryId": "octo/shop" } },
       },
     ];
+    const repository = "octo/shop";
 
-    it("without deploy: the bucket, the build project and the connection only", () => {
-      expect(pipelineRolePolicy({ bucketArn, projectArn, connectionArn })).to.deep.equal({
+    it("without deploy: the bucket, the build project and the connection for the repository only", () => {
+      expect(
+        pipelineRolePolicy({ bucketArn, projectArn, connectionArn, repository }),
+      ).to.deep.equal({
         Version: "2012-10-17",
         Statement: base,
       });
@@ -214,22 +364,48 @@ describe("infra/policies", () => {
     it("uses the connection with the one service prefix its ARN has", () => {
       const legacy = "arn:aws:codestar-connections:eu-west-1:123456789012:connection/old";
       expect(
-        pipelineRolePolicy({ bucketArn, projectArn, connectionArn: legacy }).Statement[3],
+        pipelineRolePolicy({ bucketArn, projectArn, connectionArn: legacy, repository })
+          .Statement[3],
       ).to.deep.equal({
         Sid: "UseConnection",
         Effect: "Allow",
         Action: "codestar-connections:UseConnection",
         Resource: legacy,
+        Condition: { StringEquals: { "codestar-connections:FullRepositoryId": "octo/shop" } },
+      });
+    });
+
+    const deploy = {
+      clusterArn: ecsClusterArn(scope, "c"),
+      serviceArn: ecsServiceArn(scope, "c", "s"),
+      taskDefinitionArnPattern: "arn:aws:ecs:eu-west-1:123456789012:task-definition/*",
+    };
+
+    it("with deploy and deploy.passRoles: passes those roles only, to ECS tasks only", () => {
+      const passRoles = [
+        "arn:aws:iam::123456789012:role/shop-task",
+        "arn:aws:iam::123456789012:role/shop-execution",
+      ];
+      const policy = pipelineRolePolicy({
+        bucketArn,
+        projectArn,
+        connectionArn,
+        repository,
+        deploy: { ...deploy, passRoles },
+      });
+      expect(policy.Statement.at(-1)).to.deep.equal({
+        Sid: "PassTaskRoles",
+        Effect: "Allow",
+        Action: "iam:PassRole",
+        Resource: passRoles,
+        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
       });
     });
 
     it("with deploy: adds that ECS service and task roles passed to ECS tasks only", () => {
-      const deploy = {
-        clusterArn: ecsClusterArn(scope, "c"),
-        serviceArn: ecsServiceArn(scope, "c", "s"),
-        taskDefinitionArnPattern: "arn:aws:ecs:eu-west-1:123456789012:task-definition/*",
-      };
-      expect(pipelineRolePolicy({ bucketArn, projectArn, connectionArn, deploy })).to.deep.equal({
+      expect(
+        pipelineRolePolicy({ bucketArn, projectArn, connectionArn, repository, deploy }),
+      ).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
           ...base,
@@ -249,10 +425,16 @@ describe("infra/policies", () => {
             },
           },
           {
+            Sid: "ReadTaskDefinitions",
+            Effect: "Allow",
+            Action: "ecs:DescribeTaskDefinition",
+            Resource: "*",
+          },
+          {
             Sid: "RegisterTaskDefinitions",
             Effect: "Allow",
-            Action: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
-            Resource: "*",
+            Action: "ecs:RegisterTaskDefinition",
+            Resource: "arn:aws:ecs:eu-west-1:123456789012:task-definition/*",
           },
           {
             Sid: "TagNewTaskDefinitions",
@@ -273,64 +455,81 @@ describe("infra/policies", () => {
     });
   });
 
+  describe("clone role", () => {
+    const prProjectArn = `${projectArn}-pr`;
+    const base = [
+      {
+        Sid: "ReadWriteArtifacts",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+        Resource: "arn:aws:s3:::artifacts/*",
+      },
+      {
+        Sid: "LocateArtifactBucket",
+        Effect: "Allow",
+        Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+        Resource: bucketArn,
+      },
+      {
+        Sid: "RunPullRequestBuilds",
+        Effect: "Allow",
+        Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+        Resource: prProjectArn,
+      },
+    ];
+
+    it("the bucket, the PR build project and the connection for the repository: nothing that deploys", () => {
+      expect(
+        cloneRolePolicy({ bucketArn, prProjectArn, connectionArn, repository: "octo/shop" }),
+      ).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...base,
+          {
+            Sid: "UseConnection",
+            Effect: "Allow",
+            Action: "codeconnections:UseConnection",
+            Resource: connectionArn,
+            Condition: { StringEquals: { "codeconnections:FullRepositoryId": "octo/shop" } },
+          },
+        ],
+      });
+    });
+
+    it("with fork pull requests allowed: the connection for any repository (a fork's clone reads the fork)", () => {
+      expect(
+        cloneRolePolicy({ bucketArn, prProjectArn, connectionArn, repository: undefined }),
+      ).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...base,
+          {
+            Sid: "UseConnection",
+            Effect: "Allow",
+            Action: "codeconnections:UseConnection",
+            Resource: connectionArn,
+          },
+        ],
+      });
+    });
+  });
+
   describe("webhook role", () => {
     const input = {
       scope,
       sourcePipelineName: "branchline-dev",
-      pipelineRoleArn: "arn:aws:iam::123456789012:role/pipeline",
-      repositoryArn,
+      cloneRoleArn,
+      prRepositoryArns,
       connectionArn,
       secretArns: ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf"],
       logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:hook",
     };
 
-    it("reads the source, manages <source>-pr-* only, passes the pipeline role and the connection to CodePipeline only", () => {
+    it("reads the source, manages branchline's <source>-pr-* only, passes the clone role and the connection to CodePipeline only", () => {
       expect(webhookRolePolicy(input)).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
-          {
-            Sid: "ReadSourcePipeline",
-            Effect: "Allow",
-            Action: "codepipeline:GetPipeline",
-            Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev",
-          },
-          {
-            Sid: "ManageClones",
-            Effect: "Allow",
-            Action: [
-              "codepipeline:CreatePipeline",
-              "codepipeline:DeletePipeline",
-              "codepipeline:GetPipeline",
-              "codepipeline:ListPipelineExecutions",
-              "codepipeline:ListTagsForResource",
-              "codepipeline:StopPipelineExecution",
-              "codepipeline:TagResource",
-              "codepipeline:UpdatePipeline",
-            ],
-            Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
-          },
-          {
-            Sid: "PassPipelineRole",
-            Effect: "Allow",
-            Action: "iam:PassRole",
-            Resource: "arn:aws:iam::123456789012:role/pipeline",
-            Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
-          },
-          {
-            Sid: "PassConnection",
-            Effect: "Allow",
-            Action: "codeconnections:PassConnection",
-            Resource: connectionArn,
-            Condition: {
-              StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
-            },
-          },
-          {
-            Sid: "CleanUpImages",
-            Effect: "Allow",
-            Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
-            Resource: repositoryArn,
-          },
+          ...cloneManagement,
           {
             Sid: "ReadSecrets",
             Effect: "Allow",
@@ -362,7 +561,7 @@ describe("infra/policies", () => {
       // 86 characters, ending like a clone: the pattern must still be exactly <source>-pr-*.
       const long = `${"a".repeat(81)}-pr-1`;
       const policy = webhookRolePolicy({ ...input, sourcePipelineName: long });
-      expect(policy.Statement[1]?.Resource).to.equal(
+      expect(policy.Statement[3]?.Resource).to.equal(
         `arn:aws:codepipeline:eu-west-1:123456789012:${long}-pr-*`,
       );
       const decide = async (action: string, pipeline: string) => {
@@ -375,7 +574,10 @@ describe("infra/policies", () => {
                 resource: `arn:aws:codepipeline:eu-west-1:123456789012:${pipeline}`,
                 accountId: "123456789012",
               },
-              contextVariables: {},
+              contextVariables: {
+                "aws:ResourceTag/branchline:managed-by": "branchline",
+                "aws:ResourceTag/branchline:source-pipeline": long,
+              },
             },
             identityPolicies: [{ name: "webhook", policy }],
             serviceControlPolicies: [],
@@ -398,8 +600,8 @@ describe("infra/policies", () => {
     const input = {
       scope,
       sourcePipelineName: "branchline-dev",
-      pipelineRoleArn: "arn:aws:iam::123456789012:role/pipeline",
-      repositoryArn,
+      cloneRoleArn,
+      prRepositoryArns,
       connectionArn,
       githubTokenSecretArn: undefined,
       logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:reconciler",
@@ -411,49 +613,7 @@ describe("infra/policies", () => {
         Action: "codepipeline:ListPipelines",
         Resource: "*",
       },
-      {
-        Sid: "ReadSourcePipeline",
-        Effect: "Allow",
-        Action: "codepipeline:GetPipeline",
-        Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev",
-      },
-      {
-        Sid: "ManageClones",
-        Effect: "Allow",
-        Action: [
-          "codepipeline:CreatePipeline",
-          "codepipeline:DeletePipeline",
-          "codepipeline:GetPipeline",
-          "codepipeline:ListPipelineExecutions",
-          "codepipeline:ListTagsForResource",
-          "codepipeline:StopPipelineExecution",
-          "codepipeline:TagResource",
-          "codepipeline:UpdatePipeline",
-        ],
-        Resource: "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
-      },
-      {
-        Sid: "PassPipelineRole",
-        Effect: "Allow",
-        Action: "iam:PassRole",
-        Resource: "arn:aws:iam::123456789012:role/pipeline",
-        Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
-      },
-      {
-        Sid: "PassConnection",
-        Effect: "Allow",
-        Action: "codeconnections:PassConnection",
-        Resource: connectionArn,
-        Condition: {
-          StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
-        },
-      },
-      {
-        Sid: "CleanUpImages",
-        Effect: "Allow",
-        Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
-        Resource: repositoryArn,
-      },
+      ...cloneManagement,
     ];
     const writeLogs = {
       Sid: "WriteLogs",
@@ -462,7 +622,7 @@ describe("infra/policies", () => {
       Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:reconciler:*",
     };
 
-    it("without a token: lists pipelines, manages the clones, passes the pipeline role, cleans up images", () => {
+    it("without a token: lists pipelines, manages the clones, passes the clone role, cleans up PR images", () => {
       expect(reconcilerRolePolicy(input)).to.deep.equal({
         Version: "2012-10-17",
         Statement: [...statements, writeLogs],
@@ -490,17 +650,17 @@ describe("infra/policies", () => {
       const shared = {
         scope,
         sourcePipelineName: input.sourcePipelineName,
-        pipelineRoleArn: input.pipelineRoleArn,
-        repositoryArn,
+        cloneRoleArn,
+        prRepositoryArns,
         connectionArn,
       };
-      expect(reconcilerRolePolicy(input).Statement.slice(1, 6)).to.deep.equal(
+      expect(reconcilerRolePolicy(input).Statement.slice(1, 8)).to.deep.equal(
         cloneManagementStatements({
           ...shared,
         }),
       );
       expect(
-        webhookRolePolicy({ ...shared, secretArns: ["s"], logGroupArn: "l" }).Statement.slice(0, 5),
+        webhookRolePolicy({ ...shared, secretArns: ["s"], logGroupArn: "l" }).Statement.slice(0, 7),
       ).to.deep.equal(
         cloneManagementStatements({
           ...shared,
@@ -528,22 +688,31 @@ describe("infra/policies", () => {
     const clones = "arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*";
     const statements = [
       {
-        Sid: "ReadPipelines",
+        Sid: "ReadSourcePipeline",
         Effect: "Allow",
-        Action: "codepipeline:GetPipeline",
-        Resource: [source, clones],
-      },
-      {
-        Sid: "ReadExecutions",
-        Effect: "Allow",
-        Action: ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"],
-        Resource: [source, clones],
+        Action: [
+          "codepipeline:GetPipeline",
+          "codepipeline:GetPipelineExecution",
+          "codepipeline:ListPipelineExecutions",
+        ],
+        Resource: source,
       },
       {
         Sid: "ReadCloneTags",
         Effect: "Allow",
         Action: "codepipeline:ListTagsForResource",
         Resource: clones,
+      },
+      {
+        Sid: "ReadClones",
+        Effect: "Allow",
+        Action: [
+          "codepipeline:GetPipeline",
+          "codepipeline:GetPipelineExecution",
+          "codepipeline:ListPipelineExecutions",
+        ],
+        Resource: clones,
+        Condition: managedClone,
       },
       {
         Sid: "PublishNotifications",

@@ -15,16 +15,38 @@ import {
   unwrap,
   type RecordedResource,
 } from "../helpers/pulumi-mocks.js";
-import {
-  ONE_IMAGE_POLICY,
-  daysSelection,
-  latestSelection,
-  sourceSelection,
-} from "../helpers/ecr-lifecycle.js";
+import { PR_REPOSITORY_POLICY, SOURCE_REPOSITORY_POLICY } from "../helpers/ecr-lifecycle.js";
 
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const region = "eu-west-1";
 const at = `${region}:${MOCK_ACCOUNT}`;
+const registryHost = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com`;
+const connection = `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`;
+
+/** A trust policy for one service, for that resource (or ARN pattern) of the mock account only. */
+function trusting(service: string, sourceArn: string): object {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+          ArnLike: { "aws:SourceArn": sourceArn },
+        },
+      },
+    ],
+  };
+}
+
+function variablesOf(project: RecordedResource): Record<string, string> {
+  const environment = project.inputs["environment"] as {
+    environmentVariables: { name: string; value: string; type: string }[];
+  };
+  return Object.fromEntries(environment.environmentVariables.map((v) => [v.name, v.value]));
+}
 
 async function synth(
   config: Record<string, string | object>,
@@ -78,12 +100,22 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "aws:apigatewayv2/route:Route webhook-route",
           "aws:apigatewayv2/stage:Stage webhook-stage",
           "aws:cloudwatch/logGroup:LogGroup build-logs",
+          "aws:cloudwatch/logGroup:LogGroup pr-build-logs",
+          "aws:codebuild/project:Project pr-build-project",
+          "aws:iam/role:Role pr-build-role",
+          "aws:iam/rolePolicy:RolePolicy pr-build-role-policy",
+          "branchline:build:BuildProject pr-build",
+          "aws:ecr/lifecyclePolicy:LifecyclePolicy pr-registry-app-lifecycle",
+          "aws:ecr/repository:Repository pr-registry-app-repository",
+          "branchline:registry:Registry pr-registry",
+          "aws:iam/role:Role pipeline-clone-role",
+          "aws:iam/rolePolicy:RolePolicy pipeline-clone-role-policy",
           "aws:cloudwatch/logGroup:LogGroup webhook-logs",
           "aws:codebuild/project:Project build-project",
           "aws:codeconnections/connection:Connection connection-github",
           "aws:codepipeline/pipeline:Pipeline pipeline-pipeline",
-          "aws:ecr/lifecyclePolicy:LifecyclePolicy registry-lifecycle",
-          "aws:ecr/repository:Repository registry-repository",
+          "aws:ecr/lifecyclePolicy:LifecyclePolicy registry-app-lifecycle",
+          "aws:ecr/repository:Repository registry-app-repository",
           "aws:iam/role:Role build-role",
           "aws:iam/role:Role pipeline-role",
           "aws:iam/role:Role webhook-role",
@@ -183,20 +215,31 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       ]);
     });
 
-    it("scans images on push, keeps tags mutable and sets the lifecycle policy (latest kept, 30 source images, pr- and untagged expire)", () => {
-      const repository = onlyResource("aws:ecr/repository:Repository");
-      expect(repository.inputs).to.deep.include({
-        imageTagMutability: "MUTABLE",
-        imageScanningConfiguration: { scanOnPush: true },
-        forceDelete: false,
+    it("declares a source and a PR repository per image: scan on push, encrypted, mutable tags, lifecycle per tier", () => {
+      for (const [resource, name] of [
+        ["registry-app-repository", "branchline-dev/app"],
+        ["pr-registry-app-repository", "branchline-dev-pr/app"],
+      ] as const) {
+        expect(resourceNamed(resource).inputs).to.deep.equal({
+          name,
+          imageTagMutability: "MUTABLE",
+          imageScanningConfiguration: { scanOnPush: true },
+          encryptionConfigurations: [{ encryptionType: "AES256" }],
+          forceDelete: false,
+        });
+      }
+      expect(resourceNamed("registry-app-lifecycle").inputs).to.deep.equal({
+        repository: "branchline-dev/app",
+        policy: JSON.stringify(SOURCE_REPOSITORY_POLICY),
       });
-      expect(resourceNamed("registry-lifecycle").inputs["policy"]).to.equal(
-        JSON.stringify(ONE_IMAGE_POLICY),
-      );
+      expect(resourceNamed("pr-registry-app-lifecycle").inputs).to.deep.equal({
+        repository: "branchline-dev-pr/app",
+        policy: JSON.stringify(PR_REPOSITORY_POLICY),
+      });
     });
 
-    it("builds in privileged mode with the rendered buildspec and the source tier's variables", () => {
-      const project = onlyResource("aws:codebuild/project:Project");
+    it("builds in privileged mode with the rendered buildspec and the source tier's environment", () => {
+      const project = resourceNamed("build-project");
       expect(project.inputs["name"]).to.equal("branchline-dev");
       expect(project.inputs["buildTimeout"]).to.equal(30);
       expect(project.inputs["source"]).to.deep.equal({
@@ -205,6 +248,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           images: [{ name: "app", context: "." }],
           buildArgs: {},
           noCache: false,
+          tier: "source",
         }),
       });
       expect(project.inputs["artifacts"]).to.deep.equal({ type: "CODEPIPELINE" });
@@ -219,14 +263,10 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           { name: "BRANCHLINE_TIER", value: "source", type: "PLAINTEXT" },
           {
             name: "CACHE_REPOSITORY_PREFIX",
-            value: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/branchline-dev`,
+            value: `${registryHost}/branchline-dev`,
             type: "PLAINTEXT",
           },
-          {
-            name: "REPOSITORY_PREFIX",
-            value: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/branchline-dev`,
-            type: "PLAINTEXT",
-          },
+          { name: "REPOSITORY_PREFIX", value: `${registryHost}/branchline-dev`, type: "PLAINTEXT" },
         ],
       });
       expect(project.inputs["logsConfig"]).to.deep.equal({
@@ -238,16 +278,46 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       });
     });
 
-    it("gives the build project every variable the buildspec needs", () => {
-      const variables = (
-        onlyResource("aws:codebuild/project:Project").inputs["environment"] as {
-          environmentVariables: { name: string }[];
-        }
-      ).environmentVariables.map((v) => v.name);
-      for (const name of BUILDSPEC_ENVIRONMENT) expect(variables).to.include(name);
+    it("builds pull requests in a project of their own: the buildspec rendered for its tier, the PR tier's environment, its own logs", () => {
+      const source = resourceNamed("build-project");
+      const project = resourceNamed("pr-build-project");
+      expect(project.inputs["name"]).to.equal("branchline-dev-pr");
+      expect(project.inputs["serviceRole"]).to.equal(
+        "arn:aws:iam::123456789012:role/pr-build-role-0000000",
+      );
+      expect(project.inputs["source"]).to.deep.equal({
+        type: "CODEPIPELINE",
+        buildspec: renderBuildspec({
+          images: [{ name: "app", context: "." }],
+          buildArgs: {},
+          noCache: false,
+          tier: "pull-request",
+        }),
+      });
+      expect(project.inputs["source"]).to.not.deep.equal(source.inputs["source"]);
+      expect(variablesOf(project)).to.deep.equal({
+        BRANCHLINE_TIER: "pull-request",
+        CACHE_REPOSITORY_PREFIX: `${registryHost}/branchline-dev`,
+        REPOSITORY_PREFIX: `${registryHost}/branchline-dev-pr`,
+      });
+      expect(project.inputs["logsConfig"]).to.deep.equal({
+        cloudwatchLogs: { status: "ENABLED", groupName: "/branchline/branchline-dev-pr/build" },
+      });
+      expect(resourceNamed("pr-build-logs").inputs).to.deep.equal({
+        name: "/branchline/branchline-dev-pr/build",
+        retentionInDays: 30,
+      });
     });
 
-    it("scopes the build role to its logs, the bucket and the repository", () => {
+    it("gives both build projects exactly the variables the buildspec needs", () => {
+      for (const name of ["build-project", "pr-build-project"]) {
+        expect(Object.keys(variablesOf(resourceNamed(name))), name).to.have.members([
+          ...BUILDSPEC_ENVIRONMENT,
+        ]);
+      }
+    });
+
+    it("scopes the source build role to its logs, the bucket and the source repositories", () => {
       const statements = (
         policyOf(resourceNamed("build-role-policy")) as {
           Statement: { Sid: string; Resource: unknown }[];
@@ -258,18 +328,35 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
         ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
         ["LogInToRegistry", "*"],
-        ["PushAndPullImages", `arn:aws:ecr:${at}:repository/registry-repository-0000000`],
+        ["PushAndPullImages", [`arn:aws:ecr:${at}:repository/branchline-dev/app`]],
       ]);
-      expect(policyOf(resourceNamed("build-role"), "assumeRolePolicy")).to.deep.equal({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Service: "codebuild.amazonaws.com" },
-            Action: "sts:AssumeRole",
-          },
-        ],
-      });
+      expect(policyOf(resourceNamed("build-role"), "assumeRolePolicy")).to.deep.equal(
+        trusting("codebuild.amazonaws.com", `arn:aws:codebuild:${at}:project/branchline-dev`),
+      );
+    });
+
+    it("scopes the PR build role to its logs, the bucket, pushes to the PR repositories and pulls from the source ones", () => {
+      const statements = (
+        policyOf(resourceNamed("pr-build-role-policy")) as {
+          Statement: { Sid: string; Action: unknown; Resource: unknown }[];
+        }
+      ).Statement;
+      expect(statements.map((s) => [s.Sid, s.Resource])).to.deep.equal([
+        ["WriteBuildLogs", `arn:aws:logs:${at}:log-group:/branchline/branchline-dev-pr/build:*`],
+        ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
+        ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
+        ["LogInToRegistry", "*"],
+        ["PushAndPullImages", [`arn:aws:ecr:${at}:repository/branchline-dev-pr/app`]],
+        ["PullCacheImages", [`arn:aws:ecr:${at}:repository/branchline-dev/app`]],
+      ]);
+      expect(statements[5]?.Action).to.deep.equal([
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+      ]);
+      expect(policyOf(resourceNamed("pr-build-role"), "assumeRolePolicy")).to.deep.equal(
+        trusting("codebuild.amazonaws.com", `arn:aws:codebuild:${at}:project/branchline-dev-pr`),
+      );
     });
 
     it("runs Source -> Build with the artifact flowing from source to build, and no Deploy", () => {
@@ -319,7 +406,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       ]);
     });
 
-    it("scopes the pipeline role to the bucket, the project and the connection", () => {
+    it("scopes the pipeline role to the bucket, the source project and the connection for the repository", () => {
       const statements = (
         policyOf(resourceNamed("pipeline-role-policy")) as {
           Statement: { Sid: string; Resource: unknown }[];
@@ -329,21 +416,50 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
         ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
         ["RunBuilds", `arn:aws:codebuild:${at}:project/branchline-dev`],
-        [
-          "UseConnection",
-          `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
-        ],
+        ["UseConnection", connection],
       ]);
-      expect(policyOf(resourceNamed("pipeline-role"), "assumeRolePolicy")).to.deep.equal({
+      expect(statements[3]).to.deep.include({
+        Condition: { StringEquals: { "codeconnections:FullRepositoryId": "octo/shop" } },
+      });
+      expect(policyOf(resourceNamed("pipeline-role"), "assumeRolePolicy")).to.deep.equal(
+        trusting("codepipeline.amazonaws.com", `arn:aws:codepipeline:${at}:branchline-dev`),
+      );
+    });
+
+    it("gives clones a role of their own: the bucket, the PR project, the connection for the repository", () => {
+      expect(policyOf(resourceNamed("pipeline-clone-role-policy"))).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
           {
+            Sid: "ReadWriteArtifacts",
             Effect: "Allow",
-            Principal: { Service: "codepipeline.amazonaws.com" },
-            Action: "sts:AssumeRole",
+            Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            Resource: "arn:aws:s3:::artifacts-bucket-0000000/*",
+          },
+          {
+            Sid: "LocateArtifactBucket",
+            Effect: "Allow",
+            Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+            Resource: "arn:aws:s3:::artifacts-bucket-0000000",
+          },
+          {
+            Sid: "RunPullRequestBuilds",
+            Effect: "Allow",
+            Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+            Resource: `arn:aws:codebuild:${at}:project/branchline-dev-pr`,
+          },
+          {
+            Sid: "UseConnection",
+            Effect: "Allow",
+            Action: "codeconnections:UseConnection",
+            Resource: connection,
+            Condition: { StringEquals: { "codeconnections:FullRepositoryId": "octo/shop" } },
           },
         ],
       });
+      expect(policyOf(resourceNamed("pipeline-clone-role"), "assumeRolePolicy")).to.deep.equal(
+        trusting("codepipeline.amazonaws.com", `arn:aws:codepipeline:${at}:branchline-dev-pr-*`),
+      );
     });
 
     it("creates a GitHub connection and says it is pending", async () => {
@@ -368,7 +484,9 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       expect(fn.inputs["environment"]).to.deep.equal({
         variables: {
           [ENV.sourcePipelineName]: "branchline-dev",
-          [ENV.ecrRepositoryName]: "registry-repository-0000000",
+          [ENV.ecrRepositoryNames]: '["branchline-dev-pr/app"]',
+          [ENV.cloneRoleArn]: "arn:aws:iam::123456789012:role/pipeline-clone-role-0000000",
+          [ENV.prBuildProjects]: '{"branchline-dev":"branchline-dev-pr"}',
           [ENV.webhookSecretArn]: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
           [ENV.allowForks]: "false",
           [ENV.buildDrafts]: "true",
@@ -390,9 +508,9 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       ).variables;
       expect(readSettings(env)).to.deep.equal({
         sourcePipelineName: "branchline-dev",
-        repositoryNames: ["registry-repository-0000000"],
-        cloneRoleArn: undefined,
-        prBuildProjects: undefined,
+        repositoryNames: ["branchline-dev-pr/app"],
+        cloneRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,
+        prBuildProjects: { "branchline-dev": "branchline-dev-pr" },
         webhookSecret: {
           value: undefined,
           arn: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
@@ -405,7 +523,8 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       });
     });
 
-    it("limits the webhook role to the clones, the pipeline role, the repository and its secrets", () => {
+    it("limits the webhook role to branchline's clones, the clone role, the PR repositories and its secrets", () => {
+      const clones = `arn:aws:codepipeline:${at}:branchline-dev-pr-*`;
       expect(policyOf(resourceNamed("webhook-role-policy"))).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
@@ -416,32 +535,60 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
           },
           {
+            Sid: "FindClones",
+            Effect: "Allow",
+            Action: ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"],
+            Resource: clones,
+          },
+          {
+            Sid: "CreateClones",
+            Effect: "Allow",
+            Action: ["codepipeline:CreatePipeline", "codepipeline:TagResource"],
+            Resource: clones,
+            Condition: {
+              StringEquals: {
+                "aws:RequestTag/branchline:managed-by": "branchline",
+                "aws:RequestTag/branchline:source-pipeline": "branchline-dev",
+              },
+              "ForAllValues:StringEquals": {
+                "aws:TagKeys": [
+                  "branchline:managed-by",
+                  "branchline:source-pipeline",
+                  "branchline:pull-request",
+                  "branchline:branch",
+                ],
+              },
+            },
+          },
+          {
             Sid: "ManageClones",
             Effect: "Allow",
             Action: [
-              "codepipeline:CreatePipeline",
               "codepipeline:DeletePipeline",
-              "codepipeline:GetPipeline",
               "codepipeline:ListPipelineExecutions",
-              "codepipeline:ListTagsForResource",
               "codepipeline:StopPipelineExecution",
-              "codepipeline:TagResource",
               "codepipeline:UpdatePipeline",
             ],
-            Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+            Resource: clones,
+            Condition: {
+              StringEquals: {
+                "aws:ResourceTag/branchline:managed-by": "branchline",
+                "aws:ResourceTag/branchline:source-pipeline": "branchline-dev",
+              },
+            },
           },
           {
-            Sid: "PassPipelineRole",
+            Sid: "PassCloneRole",
             Effect: "Allow",
             Action: "iam:PassRole",
-            Resource: "arn:aws:iam::123456789012:role/pipeline-role-0000000",
+            Resource: "arn:aws:iam::123456789012:role/pipeline-clone-role-0000000",
             Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
           },
           {
             Sid: "PassConnection",
             Effect: "Allow",
             Action: "codeconnections:PassConnection",
-            Resource: `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+            Resource: connection,
             Condition: {
               StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
             },
@@ -450,7 +597,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             Sid: "CleanUpImages",
             Effect: "Allow",
             Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
-            Resource: `arn:aws:ecr:${at}:repository/registry-repository-0000000`,
+            Resource: [`arn:aws:ecr:${at}:repository/branchline-dev-pr/app`],
           },
           {
             Sid: "ReadSecrets",
@@ -506,14 +653,16 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       );
     });
 
-    it("exports the pipeline name, its console URL, the repository URI and the connection", async () => {
+    it("exports the pipeline name, its console URL, the repositories and the connection", async () => {
       expect(await unwrap(outputs.sourcePipelineName)).to.equal("branchline-dev");
       expect(await unwrap(outputs.sourcePipelineConsoleUrl)).to.equal(
         `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/branchline-dev/view?region=${region}`,
       );
-      expect(await unwrap(outputs.repositoryUri)).to.equal(
-        `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/registry-repository-0000000`,
-      );
+      expect(await unwrap(outputs.repositoryUri)).to.equal(`${registryHost}/branchline-dev/app`);
+      expect(await unwrap(outputs.sourceRepositoryUris)).to.deep.equal({
+        app: `${registryHost}/branchline-dev/app`,
+      });
+      expect(await unwrap(outputs.prRepositoryNames)).to.deep.equal(["branchline-dev-pr/app"]);
       expect(await unwrap(outputs.connectionArn)).to.equal(
         `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
       );
@@ -527,11 +676,15 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
     });
 
     it("renders the buildspec without blue/green files and gives the build role no secret", () => {
-      const buildspec = (
-        onlyResource("aws:codebuild/project:Project").inputs["source"] as { buildspec: string }
-      ).buildspec;
+      const buildspec = (resourceNamed("build-project").inputs["source"] as { buildspec: string })
+        .buildspec;
       expect(buildspec).to.equal(
-        renderBuildspec({ images: [{ name: "app", context: "." }], buildArgs: {}, noCache: false }),
+        renderBuildspec({
+          images: [{ name: "app", context: "." }],
+          buildArgs: {},
+          noCache: false,
+          tier: "source",
+        }),
       );
       const parsed = parse(buildspec) as { artifacts: { files: string[] }; env: object };
       expect(parsed.artifacts.files).to.deep.equal(["imagedefinitions.json"]);
@@ -556,9 +709,8 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
     });
 
     it("passes both to the buildspec, which lists imageDetail.json in the build's artifact", () => {
-      const buildspec = (
-        onlyResource("aws:codebuild/project:Project").inputs["source"] as { buildspec: string }
-      ).buildspec;
+      const buildspec = (resourceNamed("build-project").inputs["source"] as { buildspec: string })
+        .buildspec;
       expect(buildspec).to.equal(
         renderBuildspec({
           images: [{ name: "app", context: "." }],
@@ -566,6 +718,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           noCache: false,
           blueGreen: true,
           secondRegistry: { registry: "docker.io/octo", credentialsSecretArn, repository: "shop" },
+          tier: "source",
         }),
       );
       const parsed = parse(buildspec) as {
@@ -582,7 +735,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       });
     });
 
-    it("lets the build role read that secret only, and no other role", () => {
+    it("lets the source build role read that secret only, and no other role (not the PR build role)", () => {
       const statements = (
         policyOf(resourceNamed("build-role-policy")) as {
           Statement: { Sid: string; Action: unknown; Resource: unknown }[];
@@ -603,7 +756,9 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         Resource: credentialsSecretArn,
       });
       for (const name of [
+        "pr-build-role-policy",
         "pipeline-role-policy",
+        "pipeline-clone-role-policy",
         "webhook-role-policy",
         "reconciler-role-policy",
         "notifications-role-policy",
@@ -628,49 +783,57 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           { name: "web", context: "web", container: "frontend" },
           { name: "api", context: "api" },
         ],
-        deploy: { cluster: "prod", service: "shop" },
+        deploy: {
+          cluster: "prod",
+          service: "shop",
+          passRoles: [`arn:aws:iam::${MOCK_ACCOUNT}:role/shop-task`],
+        },
         build: { image: buildImage, args: { NODE_ENV: "production" }, timeoutMinutes: 60 },
         sourceImageRetentionCount: "12",
       }));
     });
 
-    it("keeps <name>-latest and the newest 12 source images of each image in ECR", () => {
-      const rule = (rulePriority: number, description: string, selection: object): object => ({
-        rulePriority,
-        description,
-        selection,
-        action: { type: "expire" },
+    it("declares two repositories per image, each with its tier's lifecycle (12 source images kept)", () => {
+      const names = resourcesOfType("aws:ecr/repository:Repository").map((r) => r.inputs["name"]);
+      expect(names).to.deep.equal([
+        "branchline-dev/web",
+        "branchline-dev/api",
+        "branchline-dev-pr/web",
+        "branchline-dev-pr/api",
+      ]);
+      for (const image of ["web", "api"]) {
+        const source = JSON.parse(
+          resourceNamed(`registry-${image}-lifecycle`).inputs["policy"] as string,
+        ) as { rules: { selection: { countNumber: number } }[] };
+        expect(source.rules.map((r) => r.selection.countNumber)).to.deep.equal([1, 7, 12]);
+        expect(resourceNamed(`pr-registry-${image}-lifecycle`).inputs["policy"]).to.equal(
+          JSON.stringify(PR_REPOSITORY_POLICY),
+        );
+      }
+    });
+
+    it("tells the functions every PR repository, and the outputs every source repository", async () => {
+      const variables = (
+        resourceNamed("reconciler-function").inputs["environment"] as {
+          variables: Record<string, string>;
+        }
+      ).variables;
+      expect(variables[ENV.ecrRepositoryNames]).to.equal(
+        '["branchline-dev-pr/web","branchline-dev-pr/api"]',
+      );
+      expect(variables[ENV.prBuildProjects]).to.equal('{"branchline-dev":"branchline-dev-pr"}');
+      expect(variables[ENV.cloneRoleArn]).to.equal(
+        "arn:aws:iam::123456789012:role/pipeline-clone-role-0000000",
+      );
+      expect(await unwrap(outputs.repositoryUri)).to.equal(`${registryHost}/branchline-dev/web`);
+      expect(await unwrap(outputs.sourceRepositoryUris)).to.deep.equal({
+        web: `${registryHost}/branchline-dev/web`,
+        api: `${registryHost}/branchline-dev/api`,
       });
-      expect(
-        JSON.parse(resourceNamed("registry-lifecycle").inputs["policy"] as string),
-      ).to.deep.equal({
-        rules: [
-          rule(1, "Never expire the image tagged web-latest", latestSelection("web-latest")),
-          rule(2, "Never expire the image tagged api-latest", latestSelection("api-latest")),
-          rule(
-            3,
-            "Keep the newest 12 source images of web (tags web-*)",
-            sourceSelection("web-", 12),
-          ),
-          rule(
-            4,
-            "Keep the newest 12 source images of api (tags api-*)",
-            sourceSelection("api-", 12),
-          ),
-          rule(5, "Expire pull request images (pr-*) 14 days after push", daysSelection("pr-", 14)),
-          rule(
-            6,
-            "Expire old layer-cache images (buildcache-*) 7 days after push",
-            daysSelection("buildcache-", 7),
-          ),
-          rule(7, "Expire untagged images 7 days after push", {
-            tagStatus: "untagged",
-            countType: "sinceImagePushed",
-            countUnit: "days",
-            countNumber: 7,
-          }),
-        ],
-      });
+      expect(await unwrap(outputs.prRepositoryNames)).to.deep.equal([
+        "branchline-dev-pr/web",
+        "branchline-dev-pr/api",
+      ]);
     });
 
     it("adds a Deploy stage reading imagedefinitions.json from the build's output artifact", () => {
@@ -698,7 +861,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
     });
 
     it("renders the buildspec for every image and build arg", () => {
-      const project = onlyResource("aws:codebuild/project:Project");
+      const project = resourceNamed("build-project");
       expect(project.inputs["buildTimeout"]).to.equal(60);
       expect((project.inputs["source"] as { buildspec: string }).buildspec).to.equal(
         renderBuildspec({
@@ -708,11 +871,12 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           ],
           buildArgs: { NODE_ENV: "production" },
           noCache: false,
+          tier: "source",
         }),
       );
     });
 
-    it("extends the pipeline role to that ECS service only", () => {
+    it("extends the pipeline role to that ECS service only, passing the configured task roles only", () => {
       const statements = (
         policyOf(resourceNamed("pipeline-role-policy")) as { Statement: { Sid: string }[] }
       ).Statement;
@@ -723,6 +887,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         "UseConnection",
         "DeployService",
         "WatchDeployment",
+        "ReadTaskDefinitions",
         "RegisterTaskDefinitions",
         "TagNewTaskDefinitions",
         "PassTaskRoles",
@@ -732,6 +897,30 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       expect(statements[5]).to.deep.include({
         Condition: { ArnEquals: { "ecs:cluster": `arn:aws:ecs:${at}:cluster/prod` } },
       });
+      expect(statements[9]).to.deep.include({
+        Resource: [`arn:aws:iam::${MOCK_ACCOUNT}:role/shop-task`],
+      });
+    });
+
+    it("with fork pull requests allowed, lets the clone role use the connection for any repository", () => {
+      const statements = (
+        policyOf(resourceNamed("pipeline-clone-role-policy")) as {
+          Statement: { Sid: string }[];
+        }
+      ).Statement;
+      expect(statements.find((s) => s.Sid === "UseConnection")).to.deep.equal({
+        Sid: "UseConnection",
+        Effect: "Allow",
+        Action: "codeconnections:UseConnection",
+        Resource: connectionArn,
+      });
+      expect(
+        (
+          policyOf(resourceNamed("pipeline-role-policy")) as {
+            Statement: { Sid: string; Condition?: unknown }[];
+          }
+        ).Statement.find((s) => s.Sid === "UseConnection")?.Condition,
+      ).to.deep.equal({ StringEquals: { "codeconnections:FullRepositoryId": "octo/shop" } });
     });
 
     it("creates no connection and says so", async () => {
@@ -763,7 +952,8 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       ]);
     });
 
-    it("lets this build project pull the custom build image", () => {
+    it("lets the two build projects pull the custom build image, with one repository policy", () => {
+      expect(resourcesOfType("aws:ecr/repositoryPolicy:RepositoryPolicy")).to.have.length(1);
       const policy = resourceNamed("build-build-image-policy");
       expect(policy.inputs["repository"]).to.equal("tools/builder");
       expect(policyOf(policy)).to.deep.equal({
@@ -779,7 +969,12 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
               "ecr:GetDownloadUrlForLayer",
             ],
             Condition: {
-              ArnLike: { "aws:SourceArn": `arn:aws:codebuild:${at}:project/branchline-dev` },
+              ArnLike: {
+                "aws:SourceArn": [
+                  `arn:aws:codebuild:${at}:project/branchline-dev`,
+                  `arn:aws:codebuild:${at}:project/branchline-dev-pr`,
+                ],
+              },
               StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
             },
           },

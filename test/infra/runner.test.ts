@@ -84,10 +84,12 @@ function expectWholeStack(report: RunnerReport): void {
     "connectionArn",
     "connectionStatus",
     "notificationTopicArn",
+    "prRepositoryNames",
     "reconcilerFunctionName",
     "repositoryUri",
     "sourcePipelineConsoleUrl",
     "sourcePipelineName",
+    "sourceRepositoryUris",
     "webhookId",
     "webhookUrl",
   ]);

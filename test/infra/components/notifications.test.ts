@@ -58,30 +58,35 @@ function matchesPipeline(pattern: object, pipeline: string): boolean {
   );
 }
 
+const readActions = [
+  "codepipeline:GetPipeline",
+  "codepipeline:GetPipelineExecution",
+  "codepipeline:ListPipelineExecutions",
+];
 const baseStatements = [
   {
-    Sid: "ReadPipelines",
+    Sid: "ReadSourcePipeline",
     Effect: "Allow",
-    Action: "codepipeline:GetPipeline",
-    Resource: [
-      `arn:aws:codepipeline:${at}:branchline-dev`,
-      `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
-    ],
-  },
-  {
-    Sid: "ReadExecutions",
-    Effect: "Allow",
-    Action: ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"],
-    Resource: [
-      `arn:aws:codepipeline:${at}:branchline-dev`,
-      `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
-    ],
+    Action: readActions,
+    Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
   },
   {
     Sid: "ReadCloneTags",
     Effect: "Allow",
     Action: "codepipeline:ListTagsForResource",
     Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+  },
+  {
+    Sid: "ReadClones",
+    Effect: "Allow",
+    Action: readActions,
+    Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+    Condition: {
+      StringEquals: {
+        "aws:ResourceTag/branchline:managed-by": "branchline",
+        "aws:ResourceTag/branchline:source-pipeline": "branchline-dev",
+      },
+    },
   },
   {
     Sid: "PublishNotifications",
@@ -179,14 +184,18 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
 
     it("lets the role read the clones' declarations (their branches) and no other pipeline's", async () => {
       const policy = policyOf(resourceNamed("notifications-role-policy"));
-      const decide = async (action: string, resource: string) => {
+      const tags = {
+        "aws:ResourceTag/branchline:managed-by": "branchline",
+        "aws:ResourceTag/branchline:source-pipeline": "branchline-dev",
+      };
+      const decide = async (action: string, resource: string, contextVariables = {}) => {
         const answer = await runSimulation(
           {
             request: {
               principal: `arn:aws:iam::${MOCK_ACCOUNT}:role/notifications-role-0000000`,
               action,
               resource: { resource, accountId: MOCK_ACCOUNT },
-              contextVariables: {},
+              contextVariables,
             },
             identityPolicies: [{ name: "notify", policy }],
             serviceControlPolicies: [],
@@ -198,8 +207,12 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
         return answer.overallResult;
       };
       const pipeline = (name: string) => `arn:aws:codepipeline:${at}:${name}`;
+      expect(
+        await decide("codepipeline:GetPipeline", pipeline("branchline-dev-pr-7"), tags),
+      ).to.equal("Allowed");
+      // A `<source>-pr-*` pipeline that is not branchline's: its tags only.
       expect(await decide("codepipeline:GetPipeline", pipeline("branchline-dev-pr-7"))).to.equal(
-        "Allowed",
+        "ImplicitlyDenied",
       );
       expect(await decide("codepipeline:GetPipeline", pipeline("branchline-dev"))).to.equal(
         "Allowed",
@@ -211,11 +224,12 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
         await decide(
           "codepipeline:GetPipeline",
           `arn:aws:codepipeline:eu-west-1:210987654321:branchline-dev-pr-7`,
+          tags,
         ),
       ).to.equal("ImplicitlyDenied");
-      expect(await decide("codepipeline:UpdatePipeline", pipeline("branchline-dev-pr-7"))).to.equal(
-        "ImplicitlyDenied",
-      );
+      expect(
+        await decide("codepipeline:UpdatePipeline", pipeline("branchline-dev-pr-7"), tags),
+      ).to.equal("ImplicitlyDenied");
     });
   });
 

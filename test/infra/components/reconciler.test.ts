@@ -63,25 +63,53 @@ const baseStatements = [
     Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
   },
   {
-    Sid: "ManageClones",
+    Sid: "FindClones",
     Effect: "Allow",
-    Action: [
-      "codepipeline:CreatePipeline",
-      "codepipeline:DeletePipeline",
-      "codepipeline:GetPipeline",
-      "codepipeline:ListPipelineExecutions",
-      "codepipeline:ListTagsForResource",
-      "codepipeline:StopPipelineExecution",
-      "codepipeline:TagResource",
-      "codepipeline:UpdatePipeline",
-    ],
+    Action: ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"],
     Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
   },
   {
-    Sid: "PassPipelineRole",
+    Sid: "CreateClones",
+    Effect: "Allow",
+    Action: ["codepipeline:CreatePipeline", "codepipeline:TagResource"],
+    Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+    Condition: {
+      StringEquals: {
+        "aws:RequestTag/branchline:managed-by": "branchline",
+        "aws:RequestTag/branchline:source-pipeline": "branchline-dev",
+      },
+      "ForAllValues:StringEquals": {
+        "aws:TagKeys": [
+          "branchline:managed-by",
+          "branchline:source-pipeline",
+          "branchline:pull-request",
+          "branchline:branch",
+        ],
+      },
+    },
+  },
+  {
+    Sid: "ManageClones",
+    Effect: "Allow",
+    Action: [
+      "codepipeline:DeletePipeline",
+      "codepipeline:ListPipelineExecutions",
+      "codepipeline:StopPipelineExecution",
+      "codepipeline:UpdatePipeline",
+    ],
+    Resource: `arn:aws:codepipeline:${at}:branchline-dev-pr-*`,
+    Condition: {
+      StringEquals: {
+        "aws:ResourceTag/branchline:managed-by": "branchline",
+        "aws:ResourceTag/branchline:source-pipeline": "branchline-dev",
+      },
+    },
+  },
+  {
+    Sid: "PassCloneRole",
     Effect: "Allow",
     Action: "iam:PassRole",
-    Resource: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-role-0000000`,
+    Resource: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,
     Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
   },
   {
@@ -97,7 +125,7 @@ const baseStatements = [
     Sid: "CleanUpImages",
     Effect: "Allow",
     Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
-    Resource: `arn:aws:ecr:${at}:repository/registry-repository-0000000`,
+    Resource: [`arn:aws:ecr:${at}:repository/branchline-dev-pr/app`],
   },
 ];
 const advanceMarks = {
@@ -142,10 +170,10 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
         "reconciler-logs",
       ]);
       expect(dependenciesOf("reconciler-schedule-target")).to.include("reconciler-teardown");
-      // The role policy names the pipeline role and the repository: they outlive the teardown too.
+      // The role policy names the clone role and the PR repositories: they outlive the teardown too.
       expect(dependenciesOf("reconciler-role-policy")).to.include.members([
-        "pipeline-role",
-        "registry-repository",
+        "pipeline-clone-role",
+        "pr-registry-app-repository",
       ]);
     });
 
@@ -197,21 +225,25 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
       const variables = variablesOf(resourceNamed("reconciler-function"));
       expect(variables).to.deep.equal({
         [ENV.sourcePipelineName]: "branchline-dev",
-        [ENV.ecrRepositoryName]: "registry-repository-0000000",
+        [ENV.ecrRepositoryNames]: '["branchline-dev-pr/app"]',
+        [ENV.cloneRoleArn]: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,
+        [ENV.prBuildProjects]: '{"branchline-dev":"branchline-dev-pr"}',
         [ENV.allowForks]: "false",
         [ENV.buildDrafts]: "true",
         [ENV.stateTableName]: "state-table-0000000",
       });
       expect(readSettings(variables)).to.deep.include({
         sourcePipelineName: "branchline-dev",
-        repositoryNames: ["registry-repository-0000000"],
+        repositoryNames: ["branchline-dev-pr/app"],
+        cloneRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,
+        prBuildProjects: { "branchline-dev": "branchline-dev-pr" },
         githubToken: { value: undefined, arn: undefined },
         allowForks: false,
         buildDrafts: true,
       });
     });
 
-    it("limits the role to listing pipelines, the clones, the pipeline role, the images and its logs", () => {
+    it("limits the role to listing pipelines, branchline's clones, the clone role, the PR images and its logs", () => {
       expect(policyOf(resourceNamed("reconciler-role-policy"))).to.deep.equal({
         Version: "2012-10-17",
         Statement: [...baseStatements, advanceMarks, writeLogs],
@@ -250,7 +282,9 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
       const variables = variablesOf(fn);
       expect(variables).to.deep.equal({
         [ENV.sourcePipelineName]: "branchline-dev",
-        [ENV.ecrRepositoryName]: "registry-repository-0000000",
+        [ENV.ecrRepositoryNames]: '["branchline-dev-pr/app"]',
+        [ENV.cloneRoleArn]: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,
+        [ENV.prBuildProjects]: '{"branchline-dev":"branchline-dev-pr"}',
         [ENV.allowForks]: "true",
         [ENV.buildDrafts]: "false",
         [ENV.stateTableName]: "state-table-0000000",
