@@ -33,6 +33,8 @@ export interface PullRequestPipelinesConfig {
   cloneRoleArn?: string | undefined;
   /** Source CodeBuild project -> PR build project; `undefined`: the source's projects. */
   prBuildProjects?: Readonly<Record<string, string>> | undefined;
+  /** The pull request tier's artifact bucket; `undefined`: the source's artifact store. */
+  prArtifactBucket?: string | undefined;
 }
 
 /**
@@ -105,7 +107,11 @@ export class PullRequestPipelines {
   }
 
   private tier(): CloneTier {
-    return { roleArn: this.config.cloneRoleArn, buildProjects: this.config.prBuildProjects };
+    return {
+      roleArn: this.config.cloneRoleArn,
+      buildProjects: this.config.prBuildProjects,
+      artifactBucket: this.config.prArtifactBucket,
+    };
   }
 
   /**

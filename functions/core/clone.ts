@@ -45,6 +45,14 @@ export interface CloneTier {
    * configuration error.
    */
   buildProjects?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The pull request tier's artifact bucket (in the stack's region, S3-managed encryption). When
+   * given, the clone's artifacts go there: its `artifactStore` is `{ type: "S3", location }`, with no
+   * `encryptionKey` (the source's KMS key guards the source tier's bucket), and it has no
+   * `artifactStores`; a clone that keeps an action in another region is a configuration error (the
+   * pull request tier has no bucket there).
+   */
+  artifactBucket?: string | undefined;
 }
 
 /** The repository and branch of the source pipeline: its first CodeConnections source action. */
@@ -90,8 +98,10 @@ const LIMITS = {
  *   `roleArn` is kept: CodePipeline assumes it (from the pipeline's role) for a cross-account action,
  *   and it names a role of the other account that branchline cannot mirror; the clone role can
  *   assume it only where that account's trust policy and the clone role's grants allow it;
+ * - with a {@link CloneTier} `artifactBucket`: the clone's artifacts go to the pull request tier's
+ *   bucket (see {@link inArtifactBucket});
  * - triggers of the rewritten source actions fire on pushes to the pull request's branch only;
- * - everything else (artifact stores, encryption keys, variables, namespaces, other actions, source
+ * - everything else (artifact stores without a tier bucket, encryption keys, variables, namespaces, other actions, source
  *   actions of other repositories, other triggers) is kept as it is.
  * Throws {@link ConfigurationError} when the result would break one of CodePipeline's shape rules.
  */
@@ -141,6 +151,9 @@ export function cloneDeclaration(
     ...(tier.roleArn !== undefined ? { roleArn: tier.roleArn } : {}),
     stages: dropOrphans(stages, declaredNamespaces(source)),
   };
+  if (tier.artifactBucket !== undefined) {
+    inArtifactBucket(clone, source, tier.artifactBucket);
+  }
   if (source.triggers) {
     clone.triggers = source.triggers.map((trigger) =>
       rewritten.has(trigger.gitConfiguration.sourceActionName)
@@ -150,6 +163,51 @@ export function cloneDeclaration(
   }
   checkShape(clone, source.name);
   return clone;
+}
+
+/**
+ * Points the clone (built from `source`, whose stages are already dropped) at the pull request tier's
+ * artifact bucket: a single `artifactStore` `{ type: "S3", location: bucket }`. The source's
+ * `encryptionKey` is dropped (the tier's bucket uses S3-managed encryption, and the clone role holds
+ * no grant on the source's KMS key), and so are its cross-region `artifactStores`: the tier has one
+ * bucket, in the stack's region, so a clone that keeps an action in another region is refused (an
+ * action naming the pipeline's own region loses its `region`: the clone has no per-region stores).
+ */
+function inArtifactBucket(
+  clone: PipelineDeclaration,
+  source: PipelineDeclaration,
+  bucket: string,
+): void {
+  const home = homeRegion(source);
+  for (const stage of clone.stages) {
+    for (const action of stage.actions) {
+      if (action.region === undefined) continue;
+      if (action.region !== home) {
+        throw new ConfigurationError(
+          `pipeline ${source.name}, action ${action.name}: its pull request clone would keep this action in region ${action.region}, and the pull request tier's artifact bucket is in the pipeline's region only`,
+        );
+      }
+      // The pipeline's own region, which an action without `region` runs in.
+      delete action.region;
+    }
+  }
+  delete clone.artifactStores;
+  clone.artifactStore = { type: "S3", location: bucket };
+}
+
+/**
+ * The pipeline's own region, as far as its declaration tells: CodePipeline requires an
+ * `artifactStores` entry for the pipeline's region and for each action's region, so the pipeline's
+ * region is the only entry, or else the one entry no action names. `undefined` when the declaration
+ * does not tell (a single `artifactStore`, or an action naming the pipeline's region itself): then
+ * every action with a `region` counts as running in another region.
+ */
+function homeRegion(source: PipelineDeclaration): string | undefined {
+  const stores = Object.keys(source.artifactStores ?? {});
+  if (stores.length === 1) return stores[0];
+  const named = new Set([...allActions(source)].flatMap((action) => action.region ?? []));
+  const unnamed = stores.filter((region) => !named.has(region));
+  return unnamed.length === 1 ? unnamed[0] : undefined;
 }
 
 /**
