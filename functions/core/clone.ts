@@ -53,6 +53,12 @@ export interface CloneTier {
    * pull request tier has no bucket there).
    */
   artifactBucket?: string | undefined;
+  /**
+   * The source pipeline's region (its ARN's), which is the stack's and so the artifact bucket's:
+   * with `artifactBucket`, an action naming another region is refused. Unset, the declaration tells
+   * it where it can (see {@link cloneDeclaration}).
+   */
+  region?: string | undefined;
 }
 
 /** The repository and branch of the source pipeline: its first CodeConnections source action. */
@@ -152,7 +158,7 @@ export function cloneDeclaration(
     stages: dropOrphans(stages, declaredNamespaces(source)),
   };
   if (tier.artifactBucket !== undefined) {
-    inArtifactBucket(clone, source, tier.artifactBucket);
+    inArtifactBucket(clone, source, tier.artifactBucket, tier.region);
   }
   if (source.triggers) {
     clone.triggers = source.triggers.map((trigger) =>
@@ -170,44 +176,47 @@ export function cloneDeclaration(
  * artifact bucket: a single `artifactStore` `{ type: "S3", location: bucket }`. The source's
  * `encryptionKey` is dropped (the tier's bucket uses S3-managed encryption, and the clone role holds
  * no grant on the source's KMS key), and so are its cross-region `artifactStores`: the tier has one
- * bucket, in the stack's region, so a clone that keeps an action in another region is refused (an
- * action naming the pipeline's own region loses its `region`: the clone has no per-region stores).
+ * bucket, in the pipeline's region, so a clone that keeps an action in another region is refused.
+ * An action that names the pipeline's own region keeps it (GetPipeline returns such actions).
  */
 function inArtifactBucket(
   clone: PipelineDeclaration,
   source: PipelineDeclaration,
   bucket: string,
+  region: string | undefined,
 ): void {
-  const home = homeRegion(source);
+  const home = pipelineRegion(source, region);
   for (const stage of clone.stages) {
     for (const action of stage.actions) {
-      if (action.region === undefined) continue;
-      if (action.region !== home) {
-        throw new ConfigurationError(
-          `pipeline ${source.name}, action ${action.name}: its pull request clone would keep this action in region ${action.region}, and the pull request tier's artifact bucket is in the pipeline's region only`,
-        );
+      if (action.region === undefined || action.region === home || home === SINGLE_REGION) {
+        continue;
       }
-      // The pipeline's own region, which an action without `region` runs in.
-      delete action.region;
+      throw new ConfigurationError(
+        `pipeline ${source.name}, action ${action.name}: its pull request clone would keep this action in region ${action.region}, and the pull request tier's artifact bucket is in the pipeline's region only`,
+      );
     }
   }
   delete clone.artifactStores;
   clone.artifactStore = { type: "S3", location: bucket };
 }
 
+/** A pipeline without `artifactStores`: every action runs in its region (CodePipeline's rule). */
+const SINGLE_REGION = Symbol("single region");
+
 /**
- * The pipeline's own region, as far as its declaration tells: CodePipeline requires an
- * `artifactStores` entry for the pipeline's region and for each action's region, so the pipeline's
- * region is the only entry, or else the one entry no action names. `undefined` when the declaration
- * does not tell (a single `artifactStore`, or an action naming the pipeline's region itself): then
- * every action with a `region` counts as running in another region.
+ * The source pipeline's region: `region` (the tier's, its ARN's) when given; else, for a pipeline
+ * with one `artifactStore`, {@link SINGLE_REGION}; else the one region of its `artifactStores`
+ * (CodePipeline requires one for the pipeline's region); `undefined` when the declaration does not
+ * tell: then every action naming a region counts as running in another one.
  */
-function homeRegion(source: PipelineDeclaration): string | undefined {
-  const stores = Object.keys(source.artifactStores ?? {});
-  if (stores.length === 1) return stores[0];
-  const named = new Set([...allActions(source)].flatMap((action) => action.region ?? []));
-  const unnamed = stores.filter((region) => !named.has(region));
-  return unnamed.length === 1 ? unnamed[0] : undefined;
+function pipelineRegion(
+  source: PipelineDeclaration,
+  region: string | undefined,
+): string | typeof SINGLE_REGION | undefined {
+  if (region !== undefined) return region;
+  if (source.artifactStores === undefined) return SINGLE_REGION;
+  const regions = Object.keys(source.artifactStores);
+  return regions.length === 1 ? regions[0] : undefined;
 }
 
 /**

@@ -459,37 +459,31 @@ describe("core/clone", () => {
 
     it("gives a cross-region source's clone the one bucket once the other region's actions are dropped", () => {
       const source = crossRegion();
-      addInvoke(source, undefined);
+      addInvoke(source, "eu-west-1");
+      const image = actionOf(source, "Image");
+      if (image) image.region = "eu-west-1";
       const clone = cloneDeclaration(source, target, {
         ...tierOf(),
         artifactBucket: PR_ARTIFACT_BUCKET,
+        region: "eu-west-1",
       });
       expect(clone).not.to.have.property("artifactStores");
       expect(clone.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
       expect(clone.stages.map((stage) => stage.name)).to.deep.equal(["Source", "Build"]);
-      expect(actionOf(clone, "Smoke")).not.to.have.property("region");
-    });
-
-    it("drops the region of an action that names the pipeline's own (its one store's)", () => {
-      const source = crossRegion();
-      source.artifactStores = { "eu-west-1": { type: "S3", location: "hello-world-artifacts" } };
-      const service = actionOf(source, "Service");
-      if (service) delete service.region;
-      addInvoke(source, "eu-west-1");
-      const clone = cloneDeclaration(source, target, {
-        ...tierOf(),
-        artifactBucket: PR_ARTIFACT_BUCKET,
-      });
-      expect(clone.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
-      expect(actionOf(clone, "Smoke")).not.to.have.property("region");
-      expect(actionOf(source, "Smoke")?.region).to.equal("eu-west-1");
+      // Actions naming the pipeline's own region keep it, as GetPipeline returns them.
+      expect(actionOf(clone, "Smoke")?.region).to.equal("eu-west-1");
+      expect(actionOf(clone, "Image")?.region).to.equal("eu-west-1");
     });
 
     it("refuses a clone that keeps an action in another region, naming the action and the region", () => {
       const source = crossRegion();
       addInvoke(source, "us-east-1");
       expect(() =>
-        cloneDeclaration(source, target, { ...tierOf(), artifactBucket: PR_ARTIFACT_BUCKET }),
+        cloneDeclaration(source, target, {
+          ...tierOf(),
+          artifactBucket: PR_ARTIFACT_BUCKET,
+          region: "eu-west-1",
+        }),
       ).to.throw(
         ConfigurationError,
         /^pipeline hello-world, action Smoke: its pull request clone would keep this action in region us-east-1, and the pull request tier's artifact bucket is in the pipeline's region only$/,
@@ -497,41 +491,33 @@ describe("core/clone", () => {
       // Without a bucket the clone keeps the source's stores, and the action.
       const clone = cloneDeclaration(source, target, tierOf());
       expect(actionOf(clone, "Smoke")?.region).to.equal("us-east-1");
+      expect(clone.artifactStores).to.deep.equal(source.artifactStores);
     });
 
-    it("counts every named region as another one when the stores do not tell the pipeline's", () => {
-      const source = crossRegion();
-      // Both regions named by an action: the declaration no longer tells which is the pipeline's.
-      addInvoke(source, "eu-west-1");
-      const service = actionOf(source, "Service");
-      if (service) service.region = "us-east-1";
-      const image = actionOf(source, "Image");
-      if (image) image.region = "eu-west-1";
-      expect(() =>
-        cloneDeclaration(source, target, { ...tierOf(), artifactBucket: PR_ARTIFACT_BUCKET }),
-      ).to.throw(ConfigurationError, /action Image: .* in region eu-west-1/);
+    it("without the pipeline's region: reads it from one store, else counts every named region as another", () => {
+      const bucketOnly = { ...tierOf(), artifactBucket: PR_ARTIFACT_BUCKET };
+      // A single artifactStore: no action runs in another region (CodePipeline's rule).
+      const single = pipelineFixture("v1-ecs");
+      addInvoke(single, "eu-west-1");
+      expect(actionOf(cloneDeclaration(single, target, bucketOnly), "Smoke")?.region).to.equal(
+        "eu-west-1",
+      );
+      // One store: its region is the pipeline's.
+      const oneStore = crossRegion();
+      oneStore.artifactStores = { "eu-west-1": { type: "S3", location: "hello-world-artifacts" } };
+      addInvoke(oneStore, "eu-west-1");
+      expect(cloneDeclaration(oneStore, target, bucketOnly).artifactStore).to.deep.equal({
+        type: "S3",
+        location: PR_ARTIFACT_BUCKET,
+      });
+      // Two stores: the declaration does not tell which region is the pipeline's.
+      const twoStores = crossRegion();
+      addInvoke(twoStores, "eu-west-1");
+      expect(() => cloneDeclaration(twoStores, target, bucketOnly)).to.throw(
+        ConfigurationError,
+        /action Smoke: .* in region eu-west-1,/,
+      );
     });
-  });
-
-  it("drops an action whose input came only from a Deploy action", () => {
-    const source = pipelineFixture("v1-ecs");
-    const deploy = source.stages[2]?.actions[0];
-    if (deploy) deploy.outputArtifacts = [{ name: "deployed" }];
-    source.stages.push({
-      name: "Smoke",
-      actions: [
-        {
-          name: "Check",
-          actionTypeId: { category: "Test", owner: "AWS", provider: "CodeBuild", version: "1" },
-          configuration: { ProjectName: "smoke" },
-          inputArtifacts: [{ name: "deployed" }],
-        },
-      ],
-    });
-    expect(cloneDeclaration(source, target).stages.map((s) => s.name)).to.deep.equal([
-      "Source",
-      "Build",
-    ]);
   });
 
   describe("CodeBuild EnvironmentVariables as Terraform renders them", () => {
