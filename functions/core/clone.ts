@@ -107,8 +107,8 @@ const LIMITS = {
  * - with a {@link CloneTier} `artifactBucket`: the clone's artifacts go to the pull request tier's
  *   bucket (see {@link inArtifactBucket});
  * - triggers of the rewritten source actions fire on pushes to the pull request's branch only;
- * - everything else (artifact stores without a tier bucket, encryption keys, variables, namespaces, other actions, source
- *   actions of other repositories, other triggers) is kept as it is.
+ * - everything else (without a tier bucket the artifact stores and their encryption keys; variables,
+ *   namespaces, other actions, source actions of other repositories, other triggers) is kept as it is.
  * Throws {@link ConfigurationError} when the result would break one of CodePipeline's shape rules.
  */
 export function cloneDeclaration(
