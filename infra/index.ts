@@ -21,6 +21,7 @@ export const sourcePipelineConsoleUrl = outputs.sourcePipelineConsoleUrl;
 export const repositoryUri = outputs.repositoryUri;
 export const sourceRepositoryUris = outputs.sourceRepositoryUris;
 export const prRepositoryNames = outputs.prRepositoryNames;
+export const prArtifactBucketName = outputs.prArtifactBucketName;
 export const connectionArn = outputs.connectionArn;
 export const connectionStatus = outputs.connectionStatus;
 /** Absent when the stack does not register the webhook (no `branchline:githubToken`). */

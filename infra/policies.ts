@@ -238,6 +238,7 @@ export const IMAGE_PUSH_ACTIONS = [
 
 export interface BuildRoleInput {
   logGroupArn: string;
+  /** Its own tier's artifact bucket. */
   bucketArn: string;
   /** The repositories the build pushes to: its own tier's, one per image. */
   pushRepositoryArns: string[];
@@ -378,6 +379,7 @@ export function useConnectionStatement(
 }
 
 export interface PipelineRoleInput {
+  /** The source tier's artifact bucket (never the pull request tier's). */
   bucketArn: string;
   /** The source build project. */
   projectArn: string;
@@ -463,6 +465,7 @@ export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
 }
 
 export interface CloneRoleInput {
+  /** The pull request tier's artifact bucket (never the source pipeline's). */
   bucketArn: string;
   /** The pull request build project (`<prefix>-pr`). */
   prProjectArn: string;
@@ -475,8 +478,9 @@ export interface CloneRoleInput {
 }
 
 /**
- * The role every clone runs with (the pull request tier): the artifact bucket, builds of the pull
- * request build project only, and the connection. No ECS, no PassRole, nothing that deploys.
+ * The role every clone runs with (the pull request tier): the pull request tier's artifact bucket,
+ * builds of the pull request build project only, and the connection. No ECS, no PassRole, nothing
+ * that deploys, and not the source pipeline's artifact bucket.
  */
 export function cloneRolePolicy(input: CloneRoleInput): PolicyDocument {
   return document([

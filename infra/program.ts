@@ -29,6 +29,8 @@ export interface BranchlineOutputs {
   sourceRepositoryUris: pulumi.Output<Record<string, string>>;
   /** The pull request tier's repositories (`<prefix>-pr/<image>`). */
   prRepositoryNames: pulumi.Output<string[]>;
+  /** The pull request tier's artifact bucket, every clone's artifact store. */
+  prArtifactBucketName: pulumi.Output<string>;
   connectionArn: pulumi.Output<string>;
   connectionStatus: pulumi.Output<string>;
   /** GitHub's id of the repository webhook; `undefined` when the stack does not register it. */
@@ -90,10 +92,14 @@ export function createBranchline(
       accountId: identity.accountId,
     }));
 
-  const artifacts = new ArtifactStore("artifacts", {
+  // One artifact bucket per tier: the source pipeline's (which its ECS deploy reads) is out of reach
+  // of the clone role and the PR build role, and the PR tier's out of reach of the source tier's.
+  const artifactSettings = {
     retentionDays: config.artifactRetentionDays,
     forceDestroy: config.forceDestroy,
-  });
+  };
+  const artifacts = new ArtifactStore("artifacts", artifactSettings);
+  const prArtifacts = new ArtifactStore("pr-artifacts", artifactSettings);
 
   const imageNames = config.images.map((image) => image.name);
   const retention = {
@@ -121,7 +127,6 @@ export function createBranchline(
     computeType: config.build.computeType,
     image: config.build.image,
     timeoutMinutes: config.build.timeoutMinutes,
-    bucketArn: artifacts.bucketArn,
     logRetentionDays: config.logRetentionDays,
     scope,
   };
@@ -133,6 +138,7 @@ export function createBranchline(
   const build = new BuildProject("build", {
     ...buildBase,
     buildspec,
+    bucketArn: artifacts.bucketArn,
     projectName: config.pipelineName,
     description: "builds and pushes the source branch's images (source tier)",
     environment: sourceEnvironment,
@@ -149,6 +155,7 @@ export function createBranchline(
   const prBuild = new BuildProject("pr-build", {
     ...buildBase,
     buildspec: prBuildspec,
+    bucketArn: prArtifacts.bucketArn,
     projectName: prPrefix,
     description: "builds and pushes pull requests' images (pull request tier)",
     environment: prEnvironment,
@@ -182,6 +189,7 @@ export function createBranchline(
     connectionArn,
     bucketName: artifacts.bucketName,
     bucketArn: artifacts.bucketArn,
+    prBucketArn: prArtifacts.bucketArn,
     projectName: build.projectName,
     projectArn: build.projectArn,
     prProjectArn: prBuild.projectArn,
@@ -197,6 +205,7 @@ export function createBranchline(
     sourcePipelineName: pipeline.pipelineName,
     cloneRoleArn: pipeline.cloneRole.arn,
     prBuildProjects,
+    prArtifactBucketName: prArtifacts.bucketName,
     prRepositoryNames: prRegistry.repositoryNames,
     prRepositoryArns: prRegistry.repositoryArns,
     connectionArn,
@@ -215,6 +224,7 @@ export function createBranchline(
     sourcePipelineName: pipeline.pipelineName,
     cloneRoleArn: pipeline.cloneRole.arn,
     prBuildProjects,
+    prArtifactBucketName: prArtifacts.bucketName,
     prRepositoryNames: prRegistry.repositoryNames,
     prRepositoryArns: prRegistry.repositoryArns,
     connectionArn,
@@ -264,6 +274,7 @@ export function createBranchline(
     repositoryUri: (registry.repositories[0] as aws.ecr.Repository).repositoryUrl,
     sourceRepositoryUris: registry.repositoryUrls,
     prRepositoryNames: prRegistry.repositoryNames,
+    prArtifactBucketName: prArtifacts.bucketName,
     connectionArn,
     connectionStatus,
     webhookId,

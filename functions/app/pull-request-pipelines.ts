@@ -33,6 +33,8 @@ export interface PullRequestPipelinesConfig {
   cloneRoleArn?: string | undefined;
   /** Source CodeBuild project -> PR build project; `undefined`: the source's projects. */
   prBuildProjects?: Readonly<Record<string, string>> | undefined;
+  /** The pull request tier's artifact bucket; `undefined`: the source's artifact store. */
+  prArtifactBucket?: string | undefined;
 }
 
 /**
@@ -83,7 +85,7 @@ export class PullRequestPipelines {
     target: CloneTarget,
     strategy: EnsureStrategy,
   ): Promise<EnsureOutcome> {
-    const desired = cloneDeclaration(source.declaration, target, this.tier());
+    const desired = cloneDeclaration(source.declaration, target, this.tier(source));
     const tags = cloneTags(this.config.sourcePipelineName, target.prNumber, target.headBranch);
     const created = async (): Promise<EnsureOutcome | undefined> => {
       try {
@@ -104,8 +106,14 @@ export class PullRequestPipelines {
     return (await created()) ?? (await this.refresh(desired, undefined));
   }
 
-  private tier(): CloneTier {
-    return { roleArn: this.config.cloneRoleArn, buildProjects: this.config.prBuildProjects };
+  /** The pull request tier; the source's region is its ARN's (`arn:<partition>:codepipeline:<region>:…`). */
+  private tier(source: StoredPipeline): CloneTier {
+    return {
+      roleArn: this.config.cloneRoleArn,
+      buildProjects: this.config.prBuildProjects,
+      artifactBucket: this.config.prArtifactBucket,
+      region: source.arn.split(":")[3] || undefined,
+    };
   }
 
   /**

@@ -79,6 +79,8 @@ export interface ReconcileOptions extends ClassifyOptions {
   cloneRoleArn?: string | undefined;
   /** Source CodeBuild project -> PR build project; `undefined`: the source's projects. */
   prBuildProjects?: Readonly<Record<string, string>> | undefined;
+  /** The pull request tier's artifact bucket; `undefined`: the source's artifact store. */
+  prArtifactBucket?: string | undefined;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
   /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
@@ -109,6 +111,7 @@ export async function reconcile(
     repositoryNames: options.repositoryNames,
     cloneRoleArn: options.cloneRoleArn,
     prBuildProjects: options.prBuildProjects,
+    prArtifactBucket: options.prArtifactBucket,
   });
 
   let source: SourcePipeline;

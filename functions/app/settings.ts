@@ -22,6 +22,11 @@ export interface Settings {
    * the clone's actions keep the source's projects.
    */
   prBuildProjects: Readonly<Record<string, string>> | undefined;
+  /**
+   * The pull request tier's artifact bucket, every clone's artifact store; `undefined` (local runs):
+   * the clone keeps the source's artifact store.
+   */
+  prArtifactBucket: string | undefined;
   webhookSecret: { value?: string | undefined; arn?: string | undefined };
   githubToken: { value?: string | undefined; arn?: string | undefined };
   githubApiUrl: string | undefined;
@@ -51,11 +56,22 @@ export function readSettings(env: Environment): Settings {
   };
 }
 
-/** The pull request tier of the clones: `CLONE_ROLE_ARN` and `PR_BUILD_PROJECTS` (both optional). */
-export function readCloneTier(
-  env: Environment,
-): Pick<Settings, "cloneRoleArn" | "prBuildProjects"> {
-  return { cloneRoleArn: env[ENV.cloneRoleArn] || undefined, prBuildProjects: buildProjects(env) };
+/** What {@link readCloneTier} reads: the pull request tier of the clones. */
+export type CloneTierSettings = Pick<
+  Settings,
+  "cloneRoleArn" | "prBuildProjects" | "prArtifactBucket"
+>;
+
+/**
+ * The pull request tier of the clones: `CLONE_ROLE_ARN`, `PR_BUILD_PROJECTS` and
+ * `PR_ARTIFACT_BUCKET` (all optional).
+ */
+export function readCloneTier(env: Environment): CloneTierSettings {
+  return {
+    cloneRoleArn: env[ENV.cloneRoleArn] || undefined,
+    prBuildProjects: buildProjects(env),
+    prArtifactBucket: env[ENV.prArtifactBucket] || undefined,
+  };
 }
 
 /**
@@ -70,20 +86,21 @@ export function warnIfUnprotected(settings: Settings, logger: Logger): void {
 }
 
 /**
- * Logged once per container by the webhook and the reconciler: without the clone role and the PR
- * build projects a clone runs with the source tier's role and builds in the source's projects.
+ * Logged once per container by the webhook and the reconciler: without the clone role, the PR build
+ * projects and the PR artifact bucket a clone runs with the source tier's role, builds in the
+ * source's projects and writes to the source's artifact store.
  */
-export function warnIfSingleTier(
-  settings: Pick<Settings, "cloneRoleArn" | "prBuildProjects">,
-  logger: Pick<Logger, "warn">,
-): void {
+export function warnIfSingleTier(settings: CloneTierSettings, logger: Pick<Logger, "warn">): void {
   const unset = [
     ...(settings.cloneRoleArn === undefined ? [ENV.cloneRoleArn] : []),
     ...(settings.prBuildProjects === undefined ? [ENV.prBuildProjects] : []),
+    ...(settings.prArtifactBucket === undefined ? [ENV.prArtifactBucket] : []),
   ];
   if (unset.length === 0) return;
+  const names =
+    unset.length === 1 ? unset[0] : `${unset.slice(0, -1).join(", ")} and ${unset.at(-1)}`;
   logger.warn(
-    `${unset.join(" and ")} ${unset.length === 1 ? "is" : "are"} not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)`,
+    `${names} ${unset.length === 1 ? "is" : "are"} not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)`,
   );
 }
 

@@ -33,8 +33,9 @@ ${GITHUB_HELP}
   --skip-drafts               do not build draft pull requests (as BUILD_DRAFT_PULL_REQUESTS=false)
 ${OUTPUT_HELP}
 
-CLONE_ROLE_ARN and PR_BUILD_PROJECTS, as in the reconciler's environment, put the clones in the
-pull request tier (the clone role, the PR build projects); unset, clones keep the source's.
+CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET, as in the reconciler's environment, put
+the clones in the pull request tier (the clone role, the PR build projects, the PR artifact
+bucket); unset, clones keep the source's.
 
 Without a GitHub token the open pull requests cannot be listed: no clone is created, and only
 pull requests GitHub shows closed (public repositories) are cleaned up.

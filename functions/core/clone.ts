@@ -45,6 +45,20 @@ export interface CloneTier {
    * configuration error.
    */
   buildProjects?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The pull request tier's artifact bucket (in the stack's region, S3-managed encryption). When
+   * given, the clone's artifacts go there: its `artifactStore` is `{ type: "S3", location }`, with no
+   * `encryptionKey` (the source's KMS key guards the source tier's bucket), and it has no
+   * `artifactStores`; a clone that keeps an action in another region is a configuration error (the
+   * pull request tier has no bucket there).
+   */
+  artifactBucket?: string | undefined;
+  /**
+   * The source pipeline's region (its ARN's), which is the stack's and so the artifact bucket's:
+   * with `artifactBucket`, an action naming another region is refused. Unset, the declaration tells
+   * it where it can (see {@link cloneDeclaration}).
+   */
+  region?: string | undefined;
 }
 
 /** The repository and branch of the source pipeline: its first CodeConnections source action. */
@@ -90,9 +104,11 @@ const LIMITS = {
  *   `roleArn` is kept: CodePipeline assumes it (from the pipeline's role) for a cross-account action,
  *   and it names a role of the other account that branchline cannot mirror; the clone role can
  *   assume it only where that account's trust policy and the clone role's grants allow it;
+ * - with a {@link CloneTier} `artifactBucket`: the clone's artifacts go to the pull request tier's
+ *   bucket (see {@link inArtifactBucket});
  * - triggers of the rewritten source actions fire on pushes to the pull request's branch only;
- * - everything else (artifact stores, encryption keys, variables, namespaces, other actions, source
- *   actions of other repositories, other triggers) is kept as it is.
+ * - everything else (without a tier bucket the artifact stores and their encryption keys; variables,
+ *   namespaces, other actions, source actions of other repositories, other triggers) is kept as it is.
  * Throws {@link ConfigurationError} when the result would break one of CodePipeline's shape rules.
  */
 export function cloneDeclaration(
@@ -141,6 +157,9 @@ export function cloneDeclaration(
     ...(tier.roleArn !== undefined ? { roleArn: tier.roleArn } : {}),
     stages: dropOrphans(stages, declaredNamespaces(source)),
   };
+  if (tier.artifactBucket !== undefined) {
+    inArtifactBucket(clone, source, tier.artifactBucket, tier.region);
+  }
   if (source.triggers) {
     clone.triggers = source.triggers.map((trigger) =>
       rewritten.has(trigger.gitConfiguration.sourceActionName)
@@ -150,6 +169,54 @@ export function cloneDeclaration(
   }
   checkShape(clone, source.name);
   return clone;
+}
+
+/**
+ * Points the clone (built from `source`, whose stages are already dropped) at the pull request tier's
+ * artifact bucket: a single `artifactStore` `{ type: "S3", location: bucket }`. The source's
+ * `encryptionKey` is dropped (the tier's bucket uses S3-managed encryption, and the clone role holds
+ * no grant on the source's KMS key), and so are its cross-region `artifactStores`: the tier has one
+ * bucket, in the pipeline's region, so a clone that keeps an action in another region is refused.
+ * An action that names the pipeline's own region keeps it (GetPipeline returns such actions).
+ */
+function inArtifactBucket(
+  clone: PipelineDeclaration,
+  source: PipelineDeclaration,
+  bucket: string,
+  region: string | undefined,
+): void {
+  const home = pipelineRegion(source, region);
+  for (const stage of clone.stages) {
+    for (const action of stage.actions) {
+      if (action.region === undefined || action.region === home || home === SINGLE_REGION) {
+        continue;
+      }
+      throw new ConfigurationError(
+        `pipeline ${source.name}, action ${action.name}: its pull request clone would keep this action in region ${action.region}, and the pull request tier's artifact bucket is in the pipeline's region only`,
+      );
+    }
+  }
+  delete clone.artifactStores;
+  clone.artifactStore = { type: "S3", location: bucket };
+}
+
+/** A pipeline without `artifactStores`: every action runs in its region (CodePipeline's rule). */
+const SINGLE_REGION = Symbol("single region");
+
+/**
+ * The source pipeline's region: `region` (the tier's, its ARN's) when given; else, for a pipeline
+ * with one `artifactStore`, {@link SINGLE_REGION}; else the one region of its `artifactStores`
+ * (CodePipeline requires one for the pipeline's region); `undefined` when the declaration does not
+ * tell: then every action naming a region counts as running in another one.
+ */
+function pipelineRegion(
+  source: PipelineDeclaration,
+  region: string | undefined,
+): string | typeof SINGLE_REGION | undefined {
+  if (region !== undefined) return region;
+  if (source.artifactStores === undefined) return SINGLE_REGION;
+  const regions = Object.keys(source.artifactStores);
+  return regions.length === 1 ? regions[0] : undefined;
 }
 
 /**

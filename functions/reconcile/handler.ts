@@ -178,6 +178,7 @@ function createSweep(deps: ReconcileDeps) {
           repositoryNames: settings.repositoryNames,
           cloneRoleArn: settings.cloneRoleArn,
           prBuildProjects: settings.prBuildProjects,
+          prArtifactBucket: settings.prArtifactBucket,
           allowForks: settings.allowForks,
           buildDrafts: settings.buildDrafts,
           signal,

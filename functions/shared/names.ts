@@ -11,6 +11,8 @@ export const ENV = {
   ecrRepositoryNames: "ECR_REPOSITORY_NAMES",
   cloneRoleArn: "CLONE_ROLE_ARN",
   prBuildProjects: "PR_BUILD_PROJECTS",
+  /** The pull request tier's artifact bucket, every clone's artifact store (webhook, reconciler). */
+  prArtifactBucket: "PR_ARTIFACT_BUCKET",
   webhookSecretArn: "WEBHOOK_SECRET_ARN",
   webhookSecret: "WEBHOOK_SECRET",
   githubTokenSecretArn: "GITHUB_TOKEN_SECRET_ARN",

@@ -146,6 +146,7 @@ async function handle(
       repositoryNames: settings.repositoryNames,
       cloneRoleArn: settings.cloneRoleArn,
       prBuildProjects: settings.prBuildProjects,
+      prArtifactBucket: settings.prArtifactBucket,
     },
   );
   const source = await pipelines.source();

@@ -1,5 +1,8 @@
 /**
- * The artifact bucket: one per stack, shared by the source pipeline and every clone. CodePipeline keys
+ * An artifact bucket. A stack has two, one per trust tier: `artifacts` for the source pipeline (and
+ * its ECS deploy, which reads `imagedefinitions.json` from it) and `pr-artifacts` for every clone, so
+ * that a pull request's build can never read or replace a source execution's artifacts. Both have the
+ * same settings: versioned, SSE-S3, public access blocked, TLS-only, expiring. CodePipeline keys
  * artifacts by the first 20 characters of the pipeline name, so clones cannot be cleaned up by prefix:
  * cleanup relies on the lifecycle rules.
  */

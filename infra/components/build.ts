@@ -32,6 +32,7 @@ export interface BuildProjectArgs {
   description: string;
   /** Plain-text environment variables of the project (never secrets). */
   environment: Record<string, pulumi.Input<string>>;
+  /** Its own tier's artifact bucket: the only one its role reaches. */
   bucketArn: pulumi.Input<string>;
   /** The repositories the builds push to (the project's tier). */
   pushRepositoryArns: pulumi.Input<string[]>;

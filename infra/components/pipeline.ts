@@ -3,8 +3,9 @@
  * deploy reading imagedefinitions.json), and the two pipeline roles of the trust tiers:
  * - the source pipeline's role (source tier): the artifact bucket, the source build project, the
  *   connection for the configured repository only and, when deploying, that ECS service;
- * - the clone role (pull request tier), which every clone runs with: the artifact bucket, the pull
- *   request build project and the connection; nothing that deploys, no PassRole.
+ * - the clone role (pull request tier), which every clone runs with: the pull request tier's artifact
+ *   bucket, the pull request build project and the connection; nothing that deploys, no PassRole.
+ * Each role reaches its own tier's artifact bucket only.
  * Both trust CodePipeline only for this account's pipelines: the source pipeline, resp. its clones.
  */
 import * as aws from "@pulumi/aws";
@@ -31,8 +32,11 @@ export interface SourcePipelineArgs {
   repository: pulumi.Input<string>;
   branch: pulumi.Input<string>;
   connectionArn: pulumi.Input<string>;
+  /** The source tier's artifact bucket (the source pipeline's store). */
   bucketName: pulumi.Input<string>;
   bucketArn: pulumi.Input<string>;
+  /** The pull request tier's artifact bucket, which the clone role reaches (and no other). */
+  prBucketArn: pulumi.Input<string>;
   /** The source build project. */
   projectName: pulumi.Input<string>;
   projectArn: pulumi.Input<string>;
@@ -109,7 +113,7 @@ export class SourcePipeline extends pulumi.ComponentResource {
       {
         role: this.cloneRole.id,
         policy: pulumi
-          .all([args.bucketArn, args.prProjectArn, args.connectionArn, args.repository])
+          .all([args.prBucketArn, args.prProjectArn, args.connectionArn, args.repository])
           .apply(([bucketArn, prProjectArn, connectionArn, repository]) =>
             JSON.stringify(
               cloneRolePolicy({

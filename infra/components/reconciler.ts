@@ -38,6 +38,8 @@ export interface ReconcilerArgs {
   cloneRoleArn: pulumi.Input<string>;
   /** Source build project name -> its pull request build project (`PR_BUILD_PROJECTS`). */
   prBuildProjects: pulumi.Input<Record<string, string>>;
+  /** The pull request tier's artifact bucket, every clone's artifact store (`PR_ARTIFACT_BUCKET`). */
+  prArtifactBucketName: pulumi.Input<string>;
   /** The pull request tier's repositories (`ECR_REPOSITORY_NAMES`): the only images it may delete. */
   prRepositoryNames: pulumi.Input<string[]>;
   prRepositoryArns: pulumi.Input<string[]>;
@@ -82,6 +84,7 @@ export class Reconciler extends pulumi.ComponentResource {
       [ENV.prBuildProjects]: pulumi
         .output(args.prBuildProjects)
         .apply((projects) => JSON.stringify(projects)),
+      [ENV.prArtifactBucket]: args.prArtifactBucketName,
       [ENV.allowForks]: String(args.allowForkPullRequests),
       [ENV.buildDrafts]: String(args.buildDraftPullRequests),
       [ENV.stateTableName]: args.stateTableName,

@@ -20,6 +20,8 @@ export interface WebhookReceiverArgs {
   cloneRoleArn: pulumi.Input<string>;
   /** Source build project name -> its pull request build project (`PR_BUILD_PROJECTS`). */
   prBuildProjects: pulumi.Input<Record<string, string>>;
+  /** The pull request tier's artifact bucket, every clone's artifact store (`PR_ARTIFACT_BUCKET`). */
+  prArtifactBucketName: pulumi.Input<string>;
   /** The pull request tier's repositories (`ECR_REPOSITORY_NAMES`): the only images it may delete. */
   prRepositoryNames: pulumi.Input<string[]>;
   prRepositoryArns: pulumi.Input<string[]>;
@@ -89,6 +91,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       [ENV.prBuildProjects]: pulumi
         .output(args.prBuildProjects)
         .apply((projects) => JSON.stringify(projects)),
+      [ENV.prArtifactBucket]: args.prArtifactBucketName,
       [ENV.webhookSecretArn]: webhookSecret.arn,
       [ENV.allowForks]: String(args.allowForkPullRequests),
       [ENV.buildDrafts]: String(args.buildDraftPullRequests),

@@ -459,6 +459,46 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
     });
   });
 
+  describe("the artifact buckets: each tier reaches its own only", () => {
+    before(async () => {
+      await synth(minimal);
+    });
+
+    const sourceBucket = "arn:aws:s3:::artifacts-bucket-0000000";
+    const prBucket = "arn:aws:s3:::pr-artifacts-bucket-0000000";
+    /** An artifact key as CodePipeline writes it: `<pipeline name, 20 chars>/<artifact>/<random>`. */
+    const objectIn = (bucket: string) => `${bucket}/branchline-dev/build_outp/AbCdEf1`;
+    const objectActions = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"];
+    const tiers = [
+      { tier: "source", own: sourceBucket, other: prBucket },
+      { tier: "pull request", own: prBucket, other: sourceBucket },
+    ] as const;
+    const roles = {
+      source: ["pipeline-role-policy", "build-role-policy"],
+      "pull request": ["pipeline-clone-role-policy", "pr-build-role-policy"],
+    } as const;
+
+    for (const { tier, own, other } of tiers) {
+      for (const role of roles[tier]) {
+        it(`${role} (${tier} tier): reads and writes its tier's artifacts, never the other tier's`, async () => {
+          const policy = rolePolicy(role);
+          for (const action of objectActions) {
+            await expectDecision(policy, { action, resource: objectIn(own) }, "Allowed");
+            await expectDecision(policy, { action, resource: objectIn(other) }, "ImplicitlyDenied");
+          }
+          for (const action of ["s3:GetBucketLocation", "s3:GetBucketAcl"]) {
+            await expectDecision(policy, { action, resource: own }, "Allowed");
+            await expectDecision(policy, { action, resource: other }, "ImplicitlyDenied");
+          }
+          for (const action of ["s3:DeleteObject", "s3:ListBucket", "s3:PutBucketPolicy"]) {
+            const resource = action === "s3:DeleteObject" ? objectIn(own) : own;
+            await expectDecision(policy, { action, resource }, "ImplicitlyDenied");
+          }
+        });
+      }
+    }
+  });
+
   describe("the build role's logs", () => {
     before(async () => {
       await synth(minimal);

@@ -125,14 +125,21 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "aws:lambda/function:Function webhook-function",
           "aws:lambda/permission:Permission webhook-invoke-permission",
           "aws:s3/bucket:Bucket artifacts-bucket",
+          "aws:s3/bucket:Bucket pr-artifacts-bucket",
           "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration artifacts-lifecycle",
+          "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration pr-artifacts-lifecycle",
           "aws:s3/bucketPolicy:BucketPolicy artifacts-policy",
+          "aws:s3/bucketPolicy:BucketPolicy pr-artifacts-policy",
           "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock artifacts-public-access-block",
+          "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock pr-artifacts-public-access-block",
           "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration artifacts-encryption",
+          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration pr-artifacts-encryption",
           "aws:s3/bucketVersioning:BucketVersioning artifacts-versioning",
+          "aws:s3/bucketVersioning:BucketVersioning pr-artifacts-versioning",
           "aws:secretsmanager/secret:Secret webhook-webhook-secret",
           "aws:secretsmanager/secretVersion:SecretVersion webhook-webhook-secret-value",
           "branchline:artifacts:ArtifactStore artifacts",
+          "branchline:artifacts:ArtifactStore pr-artifacts",
           "branchline:build:BuildProject build",
           "branchline:connection:SourceConnection connection",
           "branchline:pipeline:SourcePipeline pipeline",
@@ -165,54 +172,59 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       );
     });
 
-    it("protects the artifact bucket", () => {
-      expect(onlyResource("aws:s3/bucket:Bucket").inputs["forceDestroy"]).to.equal(false);
-      expect(resourceNamed("artifacts-versioning").inputs["versioningConfiguration"]).to.deep.equal(
-        { status: "Enabled" },
-      );
-      expect(resourceNamed("artifacts-encryption").inputs["rules"]).to.deep.equal([
-        { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true },
-      ]);
-      expect(resourceNamed("artifacts-public-access-block").inputs).to.include({
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      });
-      expect(resourceNamed("artifacts-policy").inputs["policy"]).to.equal(
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "DenyInsecureTransport",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [
-                "arn:aws:s3:::artifacts-bucket-0000000",
-                "arn:aws:s3:::artifacts-bucket-0000000/*",
-              ],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-          ],
-        }),
-      );
-      expect(resourceNamed("artifacts-lifecycle").inputs["rules"]).to.deep.equal([
-        {
-          id: "expire-artifacts",
-          status: "Enabled",
-          filter: {},
-          expiration: { days: 30 },
-          noncurrentVersionExpiration: { noncurrentDays: 30 },
-          abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-        },
-        {
-          id: "remove-expired-delete-markers",
-          status: "Enabled",
-          filter: {},
-          expiration: { expiredObjectDeleteMarker: true },
-        },
-      ]);
+    it("protects both artifact buckets (source tier, pull request tier) alike", () => {
+      const buckets = resourcesOfType("aws:s3/bucket:Bucket").map((bucket) => bucket.name);
+      expect(buckets.sort()).to.deep.equal(["artifacts-bucket", "pr-artifacts-bucket"]);
+      for (const store of ["artifacts", "pr-artifacts"]) {
+        const bucket = `${store}-bucket-0000000`;
+        expect(resourceNamed(`${store}-bucket`).inputs["forceDestroy"], store).to.equal(false);
+        expect(
+          resourceNamed(`${store}-versioning`).inputs["versioningConfiguration"],
+        ).to.deep.equal({ status: "Enabled" });
+        expect(resourceNamed(`${store}-encryption`).inputs["rules"]).to.deep.equal([
+          {
+            applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" },
+            bucketKeyEnabled: true,
+          },
+        ]);
+        expect(resourceNamed(`${store}-public-access-block`).inputs).to.include({
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        });
+        expect(resourceNamed(`${store}-policy`).inputs["policy"]).to.equal(
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
+          }),
+        );
+        expect(resourceNamed(`${store}-lifecycle`).inputs["rules"]).to.deep.equal([
+          {
+            id: "expire-artifacts",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: 30 },
+            noncurrentVersionExpiration: { noncurrentDays: 30 },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+          {
+            id: "remove-expired-delete-markers",
+            status: "Enabled",
+            filter: {},
+            expiration: { expiredObjectDeleteMarker: true },
+          },
+        ]);
+      }
     });
 
     it("declares a source and a PR repository per image: scan on push, encrypted, mutable tags, lifecycle per tier", () => {
@@ -335,7 +347,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       );
     });
 
-    it("scopes the PR build role to its logs, the bucket, pushes to the PR repositories and pulls from the source ones", () => {
+    it("scopes the PR build role to its logs, the PR bucket, pushes to the PR repositories and pulls from the source ones", () => {
       const statements = (
         policyOf(resourceNamed("pr-build-role-policy")) as {
           Statement: { Sid: string; Action: unknown; Resource: unknown }[];
@@ -343,8 +355,8 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       ).Statement;
       expect(statements.map((s) => [s.Sid, s.Resource])).to.deep.equal([
         ["WriteBuildLogs", `arn:aws:logs:${at}:log-group:/branchline/branchline-dev-pr/build:*`],
-        ["ReadWriteArtifacts", "arn:aws:s3:::artifacts-bucket-0000000/*"],
-        ["LocateArtifactBucket", "arn:aws:s3:::artifacts-bucket-0000000"],
+        ["ReadWriteArtifacts", "arn:aws:s3:::pr-artifacts-bucket-0000000/*"],
+        ["LocateArtifactBucket", "arn:aws:s3:::pr-artifacts-bucket-0000000"],
         ["LogInToRegistry", "*"],
         ["PushAndPullImages", [`arn:aws:ecr:${at}:repository/branchline-dev-pr/app`]],
         ["PullCacheImages", [`arn:aws:ecr:${at}:repository/branchline-dev/app`]],
@@ -353,6 +365,20 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         "ecr:BatchCheckLayerAvailability",
         "ecr:BatchGetImage",
         "ecr:GetDownloadUrlForLayer",
+      ]);
+      expect(statements.slice(1, 3)).to.deep.equal([
+        {
+          Sid: "ReadWriteArtifacts",
+          Effect: "Allow",
+          Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+          Resource: "arn:aws:s3:::pr-artifacts-bucket-0000000/*",
+        },
+        {
+          Sid: "LocateArtifactBucket",
+          Effect: "Allow",
+          Action: ["s3:GetBucketAcl", "s3:GetBucketLocation"],
+          Resource: "arn:aws:s3:::pr-artifacts-bucket-0000000",
+        },
       ]);
       expect(policyOf(resourceNamed("pr-build-role"), "assumeRolePolicy")).to.deep.equal(
         trusting("codebuild.amazonaws.com", `arn:aws:codebuild:${at}:project/branchline-dev-pr`),
@@ -426,7 +452,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       );
     });
 
-    it("gives clones a role of their own: the bucket, the PR project, the connection for the repository", () => {
+    it("gives clones a role of their own: the PR bucket, the PR project, the connection for the repository", () => {
       expect(policyOf(resourceNamed("pipeline-clone-role-policy"))).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
@@ -434,13 +460,13 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             Sid: "ReadWriteArtifacts",
             Effect: "Allow",
             Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-            Resource: "arn:aws:s3:::artifacts-bucket-0000000/*",
+            Resource: "arn:aws:s3:::pr-artifacts-bucket-0000000/*",
           },
           {
             Sid: "LocateArtifactBucket",
             Effect: "Allow",
             Action: ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
-            Resource: "arn:aws:s3:::artifacts-bucket-0000000",
+            Resource: "arn:aws:s3:::pr-artifacts-bucket-0000000",
           },
           {
             Sid: "RunPullRequestBuilds",
@@ -487,6 +513,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           [ENV.ecrRepositoryNames]: '["branchline-dev-pr/app"]',
           [ENV.cloneRoleArn]: "arn:aws:iam::123456789012:role/pipeline-clone-role-0000000",
           [ENV.prBuildProjects]: '{"branchline-dev":"branchline-dev-pr"}',
+          [ENV.prArtifactBucket]: "pr-artifacts-bucket-0000000",
           [ENV.webhookSecretArn]: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
           [ENV.allowForks]: "false",
           [ENV.buildDrafts]: "true",
@@ -511,6 +538,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         repositoryNames: ["branchline-dev-pr/app"],
         cloneRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,
         prBuildProjects: { "branchline-dev": "branchline-dev-pr" },
+        prArtifactBucket: "pr-artifacts-bucket-0000000",
         webhookSecret: {
           value: undefined,
           arn: `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
@@ -663,6 +691,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         app: `${registryHost}/branchline-dev/app`,
       });
       expect(await unwrap(outputs.prRepositoryNames)).to.deep.equal(["branchline-dev-pr/app"]);
+      expect(await unwrap(outputs.prArtifactBucketName)).to.equal("pr-artifacts-bucket-0000000");
       expect(await unwrap(outputs.connectionArn)).to.equal(
         `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
       );

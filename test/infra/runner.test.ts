@@ -84,6 +84,7 @@ function expectWholeStack(report: RunnerReport): void {
     "connectionArn",
     "connectionStatus",
     "notificationTopicArn",
+    "prArtifactBucketName",
     "prRepositoryNames",
     "reconcilerFunctionName",
     "repositoryUri",

@@ -19,6 +19,10 @@ describe("npm run synth (offline synth under mocks)", function () {
     for (const line of [
       "aws:s3/bucket:Bucket  artifacts-bucket",
       "aws:s3/bucketPolicy:BucketPolicy  artifacts-policy",
+      "aws:s3/bucket:Bucket  pr-artifacts-bucket",
+      "aws:s3/bucketPolicy:BucketPolicy  pr-artifacts-policy",
+      "          on: arn:aws:s3:::pr-artifacts-bucket-0000000/*",
+      "        PR_ARTIFACT_BUCKET: pr-artifacts-bucket-0000000",
       "aws:ecr/repository:Repository  registry-app-repository",
       "    name: branchline-dev/app",
       "aws:ecr/repository:Repository  pr-registry-app-repository",
@@ -63,6 +67,7 @@ describe("npm run synth (offline synth under mocks)", function () {
       "    notificationTopicArn: arn:aws:sns:eu-west-1:123456789012:notifications-topic-0000000",
       "    reconcilerFunctionName: reconciler-function-0000000",
       '    prRepositoryNames: ["branchline-dev-pr/app"]',
+      "    prArtifactBucketName: pr-artifacts-bucket-0000000",
       '    sourceRepositoryUris: {"app":"123456789012.dkr.ecr.eu-west-1.amazonaws.com/branchline-dev/app"}',
     ]) {
       expect(text).to.include(line);

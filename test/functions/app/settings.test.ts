@@ -54,11 +54,20 @@ describe("app/settings", () => {
       ]);
     });
 
-    it("leaves both unset when the variables are unset or empty", () => {
-      for (const env of [BASE, { ...BASE, CLONE_ROLE_ARN: "", PR_BUILD_PROJECTS: "" }]) {
+    it("reads PR_ARTIFACT_BUCKET", () => {
+      const settings = readSettings({ ...BASE, PR_ARTIFACT_BUCKET: "shop-dev-pr-artifacts" });
+      expect(settings.prArtifactBucket).to.equal("shop-dev-pr-artifacts");
+    });
+
+    it("leaves all three unset when the variables are unset or empty", () => {
+      for (const env of [
+        BASE,
+        { ...BASE, CLONE_ROLE_ARN: "", PR_BUILD_PROJECTS: "", PR_ARTIFACT_BUCKET: "" },
+      ]) {
         const settings = readSettings(env);
         expect(settings.cloneRoleArn).to.equal(undefined);
         expect(settings.prBuildProjects).to.equal(undefined);
+        expect(settings.prArtifactBucket).to.equal(undefined);
       }
     });
 
@@ -78,26 +87,35 @@ describe("app/settings", () => {
       });
     }
 
-    it("warns when either is unset, naming what is, and not when both are set", () => {
+    it("warns when any is unset, naming what is, and not when all three are set", () => {
       const warnings = (env: Record<string, string>) => {
         const logger = captureLogger();
         warnIfSingleTier(readSettings({ ...BASE, ...env }), logger);
         return logger.lines.map((line) => `${line.level}: ${line.message}`);
       };
       const rest =
-        "not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)";
+        "not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)";
+      const all = {
+        CLONE_ROLE_ARN: "arn:aws:iam::1:role/r",
+        PR_BUILD_PROJECTS: '{"a":"b"}',
+        PR_ARTIFACT_BUCKET: "pr-bucket",
+      };
       expect(warnings({})).to.deep.equal([
-        `warn: CLONE_ROLE_ARN and PR_BUILD_PROJECTS are ${rest}`,
+        `warn: CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET are ${rest}`,
       ]);
-      expect(warnings({ CLONE_ROLE_ARN: "arn:aws:iam::1:role/r" })).to.deep.equal([
+      expect(warnings({ ...all, PR_BUILD_PROJECTS: "" })).to.deep.equal([
         `warn: PR_BUILD_PROJECTS is ${rest}`,
       ]);
-      expect(warnings({ PR_BUILD_PROJECTS: "{}" })).to.deep.equal([
+      expect(warnings({ ...all, CLONE_ROLE_ARN: "" })).to.deep.equal([
         `warn: CLONE_ROLE_ARN is ${rest}`,
       ]);
-      expect(
-        warnings({ CLONE_ROLE_ARN: "arn:aws:iam::1:role/r", PR_BUILD_PROJECTS: '{"a":"b"}' }),
-      ).to.deep.equal([]);
+      expect(warnings({ ...all, PR_ARTIFACT_BUCKET: "" })).to.deep.equal([
+        `warn: PR_ARTIFACT_BUCKET is ${rest}`,
+      ]);
+      expect(warnings({ PR_BUILD_PROJECTS: "{}" })).to.deep.equal([
+        `warn: CLONE_ROLE_ARN and PR_ARTIFACT_BUCKET are ${rest}`,
+      ]);
+      expect(warnings(all)).to.deep.equal([]);
     });
   });
 });

@@ -10,7 +10,7 @@ import { cloneName } from "../../../functions/shared/names.js";
 import { emptyDirectory, runCli } from "../../helpers/cli.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
 import type { FakePullRequest } from "../../helpers/github-api.js";
-import { CLONE_ROLE_ARN, PR_TIER_ENV } from "../../helpers/tiers.js";
+import { CLONE_ROLE_ARN, PR_ARTIFACT_BUCKET, PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
@@ -19,7 +19,7 @@ const REPO = "Codertocat/Hello-World";
 const TOKEN = "ghs_test-token";
 const NAMES = ["--source-pipeline", SOURCE, "--repository", REPOSITORY];
 const SINGLE_TIER_WARNING =
-  "CLONE_ROLE_ARN and PR_BUILD_PROJECTS are not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)";
+  "CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET are not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)";
 /** The PR tier's repositories of the tier tests; REPOSITORY plays the source tier's. */
 const PR_REPOSITORIES = ["hello-world-pr/app", "hello-world-pr/worker"];
 
@@ -241,7 +241,7 @@ describe("cli sync and prune (wire level)", function () {
       wire.aws.seedImage(REPOSITORY, { tags: ["latest", "pr-4"] });
     });
 
-    it("sync: clones with CLONE_ROLE_ARN and PR_BUILD_PROJECTS, cleans every --repositories one", async () => {
+    it("sync: clones with CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET, cleans every --repositories one", async () => {
       const result = await runCli(
         [
           "sync",
@@ -261,6 +261,7 @@ describe("cli sync and prune (wire level)", function () {
       expect(clone?.stages[1]?.actions[0]?.configuration?.["ProjectName"]).to.equal(
         "hello-world-pr",
       );
+      expect(clone?.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
       for (const repository of PR_REPOSITORIES) {
         expect(tagsOf(repository), repository).to.deep.equal(["pr-2"]);
       }

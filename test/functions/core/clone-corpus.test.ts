@@ -76,10 +76,16 @@ const headBranch = "feature/new-{ui}";
 /** The clone role every clone of the corpus runs with. */
 const CLONE_ROLE = "arn:aws:iam::123456789012:role/branchline-clone-role";
 
+/** The pull request tier's artifact bucket, every clone's artifact store. */
+const PR_BUCKET = "branchline-pr-artifacts";
+
 /** The PR build project mirroring a source project. */
 const prProject = (project: string) => `${project}-pr`;
 
-/** The pull request tier: the clone role, and a PR project for each CodeBuild project of `source`. */
+/**
+ * The pull request tier: the clone role, a PR project for each CodeBuild project of `source`, and the
+ * PR artifact bucket (the pipeline's region left for the transform to read from the declaration).
+ */
 function tierOf(source: PipelineDeclaration): CloneTier {
   const buildProjects: Record<string, string> = {};
   for (const action of source.stages.flatMap((stage) => stage.actions)) {
@@ -88,7 +94,7 @@ function tierOf(source: PipelineDeclaration): CloneTier {
       buildProjects[project] = prProject(project);
     }
   }
-  return { roleArn: CLONE_ROLE, buildProjects };
+  return { roleArn: CLONE_ROLE, buildProjects, artifactBucket: PR_BUCKET };
 }
 
 const withoutVersion = ({ version: _version, ...rest }: PipelineDeclaration) => rest;
@@ -217,7 +223,7 @@ describe("core/clone on the corpus of real declarations", () => {
         expect(actionsByStage(clone)).to.deep.equal(outcome);
       });
 
-      it("keeps what the source had but the role: stores, keys, variables, namespaces, other actions", () => {
+      it("keeps what the source had but the role and the store: variables, namespaces, other actions", () => {
         const source = load(name);
         const repository = sourceRefOf(source).repository;
         const clone = cloneDeclaration(
@@ -234,9 +240,14 @@ describe("core/clone on the corpus of real declarations", () => {
           stages: _s,
           triggers: _t,
           version: _v,
+          artifactStore: _store,
+          artifactStores: _stores,
           ...rest
         }: PipelineDeclaration) => rest;
         expect(members(clone)).to.deep.equal({ ...members(source), roleArn: CLONE_ROLE });
+        // One store, the pull request tier's bucket, S3-managed: no source KMS key, no other region.
+        expect(clone.artifactStore).to.deep.equal({ type: "S3", location: PR_BUCKET });
+        expect(clone).not.to.have.property("artifactStores");
         for (const stage of clone.stages) {
           const sourceStage = source.stages.find((s) => s.name === stage.name);
           expect(stageMembers(stage)).to.deep.equal(

@@ -17,7 +17,10 @@ import type {
   PipelineTriggerDeclaration,
 } from "../../../functions/core/pipeline.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
-import { CLONE_ROLE_ARN, PR_BUILD_PROJECTS } from "../../helpers/tiers.js";
+import { CLONE_ROLE_ARN, PR_ARTIFACT_BUCKET, PR_BUILD_PROJECTS } from "../../helpers/tiers.js";
+
+/** The clone role and the PR build projects of the fixtures. */
+const tierOf = () => ({ roleArn: CLONE_ROLE_ARN, buildProjects: PR_BUILD_PROJECTS });
 
 const target = {
   prNumber: 12,
@@ -398,25 +401,123 @@ describe("core/clone", () => {
     });
   });
 
-  it("drops an action whose input came only from a Deploy action", () => {
-    const source = pipelineFixture("v1-ecs");
-    const deploy = source.stages[2]?.actions[0];
-    if (deploy) deploy.outputArtifacts = [{ name: "deployed" }];
-    source.stages.push({
-      name: "Smoke",
-      actions: [
-        {
-          name: "Check",
-          actionTypeId: { category: "Test", owner: "AWS", provider: "CodeBuild", version: "1" },
-          configuration: { ProjectName: "smoke" },
-          inputArtifacts: [{ name: "deployed" }],
+  describe("the pull request tier's artifact bucket", () => {
+    const KMS_KEY = { id: "arn:aws:kms:eu-west-1:123456789012:key/source-tier", type: "KMS" };
+
+    /** v1-ecs made cross-region: its ECS deploy runs in us-east-1, with a store there. */
+    function crossRegion(): PipelineDeclaration {
+      const source = pipelineFixture("v1-ecs");
+      delete source.artifactStore;
+      source.artifactStores = {
+        "eu-west-1": {
+          type: "S3",
+          location: "hello-world-artifacts-0a1b2c3d",
+          encryptionKey: KMS_KEY,
         },
-      ],
+        "us-east-1": { type: "S3", location: "hello-world-artifacts-us-east-1" },
+      };
+      const service = actionOf(source, "Service");
+      if (service) service.region = "us-east-1";
+      return source;
+    }
+
+    function addInvoke(source: PipelineDeclaration, region: string | undefined): void {
+      source.stages[1]?.actions.push({
+        name: "Smoke",
+        actionTypeId: { category: "Invoke", owner: "AWS", provider: "Lambda", version: "1" },
+        configuration: { FunctionName: "smoke" },
+        inputArtifacts: [{ name: "imagedefinitions" }],
+        runOrder: 2,
+        ...(region === undefined ? {} : { region }),
+      });
+    }
+
+    it("stores the clone's artifacts in the bucket, S3-managed: the source's KMS key is dropped", () => {
+      const source = pipelineFixture("v1-ecs");
+      source.artifactStore = {
+        ...(source.artifactStore ?? { type: "S3", location: "" }),
+        encryptionKey: KMS_KEY,
+      };
+      const before = structuredClone(source);
+      const clone = cloneDeclaration(source, target, {
+        ...tierOf(),
+        artifactBucket: PR_ARTIFACT_BUCKET,
+      });
+      expect(clone.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
+      expect(clone).not.to.have.property("artifactStores");
+      // Nothing else differs from the clone without a bucket, and the source is untouched.
+      const plain = cloneDeclaration(source, target, tierOf());
+      expect({ ...clone, artifactStore: plain.artifactStore }).to.deep.equal(plain);
+      expect(source).to.deep.equal(before);
     });
-    expect(cloneDeclaration(source, target).stages.map((s) => s.name)).to.deep.equal([
-      "Source",
-      "Build",
-    ]);
+
+    it("keeps the source's artifact store without a bucket", () => {
+      const clone = cloneDeclaration(crossRegion(), target, tierOf());
+      expect(clone.artifactStores).to.deep.equal(crossRegion().artifactStores);
+      expect(clone).not.to.have.property("artifactStore");
+    });
+
+    it("gives a cross-region source's clone the one bucket once the other region's actions are dropped", () => {
+      const source = crossRegion();
+      addInvoke(source, "eu-west-1");
+      const image = actionOf(source, "Image");
+      if (image) image.region = "eu-west-1";
+      const clone = cloneDeclaration(source, target, {
+        ...tierOf(),
+        artifactBucket: PR_ARTIFACT_BUCKET,
+        region: "eu-west-1",
+      });
+      expect(clone).not.to.have.property("artifactStores");
+      expect(clone.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
+      expect(clone.stages.map((stage) => stage.name)).to.deep.equal(["Source", "Build"]);
+      // Actions naming the pipeline's own region keep it, as GetPipeline returns them.
+      expect(actionOf(clone, "Smoke")?.region).to.equal("eu-west-1");
+      expect(actionOf(clone, "Image")?.region).to.equal("eu-west-1");
+    });
+
+    it("refuses a clone that keeps an action in another region, naming the action and the region", () => {
+      const source = crossRegion();
+      addInvoke(source, "us-east-1");
+      expect(() =>
+        cloneDeclaration(source, target, {
+          ...tierOf(),
+          artifactBucket: PR_ARTIFACT_BUCKET,
+          region: "eu-west-1",
+        }),
+      ).to.throw(
+        ConfigurationError,
+        /^pipeline hello-world, action Smoke: its pull request clone would keep this action in region us-east-1, and the pull request tier's artifact bucket is in the pipeline's region only$/,
+      );
+      // Without a bucket the clone keeps the source's stores, and the action.
+      const clone = cloneDeclaration(source, target, tierOf());
+      expect(actionOf(clone, "Smoke")?.region).to.equal("us-east-1");
+      expect(clone.artifactStores).to.deep.equal(source.artifactStores);
+    });
+
+    it("without the pipeline's region: reads it from one store, else counts every named region as another", () => {
+      const bucketOnly = { ...tierOf(), artifactBucket: PR_ARTIFACT_BUCKET };
+      // A single artifactStore: no action runs in another region (CodePipeline's rule).
+      const single = pipelineFixture("v1-ecs");
+      addInvoke(single, "eu-west-1");
+      expect(actionOf(cloneDeclaration(single, target, bucketOnly), "Smoke")?.region).to.equal(
+        "eu-west-1",
+      );
+      // One store: its region is the pipeline's.
+      const oneStore = crossRegion();
+      oneStore.artifactStores = { "eu-west-1": { type: "S3", location: "hello-world-artifacts" } };
+      addInvoke(oneStore, "eu-west-1");
+      expect(cloneDeclaration(oneStore, target, bucketOnly).artifactStore).to.deep.equal({
+        type: "S3",
+        location: PR_ARTIFACT_BUCKET,
+      });
+      // Two stores: the declaration does not tell which region is the pipeline's.
+      const twoStores = crossRegion();
+      addInvoke(twoStores, "eu-west-1");
+      expect(() => cloneDeclaration(twoStores, target, bucketOnly)).to.throw(
+        ConfigurationError,
+        /action Smoke: .* in region eu-west-1,/,
+      );
+    });
   });
 
   describe("CodeBuild EnvironmentVariables as Terraform renders them", () => {

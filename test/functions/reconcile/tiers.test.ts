@@ -1,8 +1,10 @@
 /**
- * The two trust tiers at the reconciler, over the wire: a sweep creates clones in the PR tier and
- * moves older clones into it, and cleans a closed pull request's images in every PR repository
+ * The two trust tiers at the reconciler, over the wire: a sweep creates clones in the PR tier (clone
+ * role, PR build projects, PR artifact bucket, read back with GetPipeline) and moves older clones
+ * into it, and cleans a closed pull request's images in every PR repository
  * (each listed once a sweep) and in no source repository; the teardown does the same.
  */
+import { CodePipelineClient, GetPipelineCommand } from "@aws-sdk/client-codepipeline";
 import { expect } from "chai";
 import type { ReconcileSummary } from "../../../functions/app/reconcile.js";
 import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
@@ -13,7 +15,7 @@ import {
 } from "../../../functions/reconcile/handler.js";
 import { cloneName } from "../../../functions/shared/names.js";
 import type { FakePullRequest } from "../../helpers/github-api.js";
-import { CLONE_ROLE_ARN, PR_TIER_ENV } from "../../helpers/tiers.js";
+import { CLONE_ROLE_ARN, PR_ARTIFACT_BUCKET, PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
@@ -21,7 +23,16 @@ const REPO = "Codertocat/Hello-World";
 const SOURCE_REPOSITORIES = ["hello-world/app", "hello-world/worker"];
 const PR_REPOSITORIES = ["hello-world-pr/app", "hello-world-pr/worker", "hello-world-pr/jobs"];
 const WARNING =
-  "CLONE_ROLE_ARN and PR_BUILD_PROJECTS are not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)";
+  "CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET are not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)";
+
+async function getPipeline(name: string) {
+  const client = new CodePipelineClient({});
+  try {
+    return (await client.send(new GetPipelineCommand({ name }))).pipeline;
+  } finally {
+    client.destroy();
+  }
+}
 
 function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): FakePullRequest {
   return {
@@ -95,12 +106,19 @@ describe("reconciler: the pull request tier (wire level)", function () {
     const summary = await sweep();
     expect(summary).to.deep.include({ created: [2], updated: [5], errors: [] });
     for (const n of [2, 5]) {
-      const clone = wire.aws.pipeline(cloneName(SOURCE, n))?.declaration;
+      const clone = await getPipeline(cloneName(SOURCE, n));
       expect(clone?.roleArn, `#${n}`).to.equal(CLONE_ROLE_ARN);
-      expect(clone?.stages[1]?.actions[0]?.configuration?.["ProjectName"], `#${n}`).to.equal(
+      expect(clone?.stages?.[1]?.actions?.[0]?.configuration?.["ProjectName"], `#${n}`).to.equal(
         "hello-world-pr",
       );
+      expect(clone?.artifactStore, `#${n}`).to.deep.equal({
+        type: "S3",
+        location: PR_ARTIFACT_BUCKET,
+      });
     }
+    expect((await getPipeline(SOURCE))?.artifactStore?.location).to.equal(
+      "hello-world-artifacts-0a1b2c3d",
+    );
     expect(wire.logger.text()).not.to.include("CLONE_ROLE_ARN");
   });
 
@@ -161,10 +179,18 @@ describe("reconciler: the pull request tier (wire level)", function () {
     expect(tagsOf("hello-world-pr/worker")).to.deep.equal([]);
   });
 
-  it("warns once per container when CLONE_ROLE_ARN and PR_BUILD_PROJECTS are unset", async () => {
-    const unset = handler({ CLONE_ROLE_ARN: undefined, PR_BUILD_PROJECTS: undefined });
+  it("warns once per container when the tier is unset; clones keep the source's store", async () => {
+    wire.github.addPullRequest(pullRequest(2));
+    const unset = handler({
+      CLONE_ROLE_ARN: undefined,
+      PR_BUILD_PROJECTS: undefined,
+      PR_ARTIFACT_BUCKET: undefined,
+    });
     await unset({ "detail-type": "Scheduled Event" });
     await unset({ "detail-type": "Scheduled Event" });
+    expect((await getPipeline(cloneName(SOURCE, 2)))?.artifactStore?.location).to.equal(
+      "hello-world-artifacts-0a1b2c3d",
+    );
     expect(wire.logger.lines.filter((line) => line.message === WARNING)).to.have.length(1);
     expect(wire.logger.lines.find((line) => line.message === WARNING)?.level).to.equal("warn");
   });

@@ -1,7 +1,7 @@
 /**
  * The two trust tiers at the webhook, over the wire: a clone created by the webhook runs with the
- * clone role and builds in the PR build projects (read back with GetPipeline from the AWS double),
- * and a closed pull request's images go from every PR tier repository and from nothing else.
+ * clone role, builds in the PR build projects and stores its artifacts in the PR artifact bucket
+ * (read back with GetPipeline from the AWS double), and a closed pull request's images go from every PR tier repository and from nothing else.
  */
 import { CodePipelineClient, GetPipelineCommand } from "@aws-sdk/client-codepipeline";
 import { expect } from "chai";
@@ -15,7 +15,8 @@ import {
   signedEvent,
   type PullRequestVariant,
 } from "../../helpers/github-events.js";
-import { CLONE_ROLE_ARN, PR_TIER_ENV } from "../../helpers/tiers.js";
+import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
+import { CLONE_ROLE_ARN, PR_ARTIFACT_BUCKET, PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SECRET = "It's a Secret to Everybody";
@@ -25,7 +26,41 @@ const PR_REPOSITORIES = ["hello-world-pr/app", "hello-world-pr/worker"];
 const REPO = "Codertocat/Hello-World";
 
 const WARNING =
-  "CLONE_ROLE_ARN and PR_BUILD_PROJECTS are not set: clones keep the source pipeline's role and build projects (for local runs only: a pull request's code then runs with the source tier's permissions)";
+  "CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET are not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)";
+
+/** The source's artifact store in the fixtures. */
+const SOURCE_STORE = { type: "S3", location: "hello-world-artifacts-0a1b2c3d" };
+
+/**
+ * v1-ecs made cross-region (the AWS double's region is us-east-1): a KMS-encrypted store in each
+ * region, the ECS deploy in eu-west-1, and the build naming the pipeline's own region, as
+ * GetPipeline answers; with `smokeRegion`, a Lambda action after the build runs there.
+ */
+function crossRegion(smokeRegion?: string): PipelineDeclaration {
+  const source = pipelineFixture("v1-ecs");
+  delete source.artifactStore;
+  source.artifactStores = {
+    "us-east-1": {
+      ...SOURCE_STORE,
+      encryptionKey: { id: "arn:aws:kms:us-east-1:123456789012:key/source", type: "KMS" },
+    },
+    "eu-west-1": { type: "S3", location: "hello-world-artifacts-eu-west-1" },
+  };
+  const [build, deploy] = [source.stages[1]?.actions[0], source.stages[2]?.actions[0]];
+  if (build) build.region = "us-east-1";
+  if (deploy) deploy.region = "eu-west-1";
+  if (smokeRegion !== undefined) {
+    source.stages[1]?.actions.push({
+      name: "Smoke",
+      actionTypeId: { category: "Invoke", owner: "AWS", provider: "Lambda", version: "1" },
+      configuration: { FunctionName: "smoke" },
+      inputArtifacts: [{ name: "imagedefinitions" }],
+      runOrder: 2,
+      region: smokeRegion,
+    });
+  }
+  return source;
+}
 
 interface Answer {
   status: number;
@@ -90,6 +125,15 @@ describe("webhook: the pull request tier (wire level)", function () {
         expect(wire.logger.text()).not.to.include("CLONE_ROLE_ARN");
       });
 
+      it("stores its artifacts in the PR artifact bucket; the source keeps its own store", async () => {
+        const response = await handler()(signedEvent(pullRequestPayload(), { secret: SECRET }));
+        expect(response.statusCode).to.equal(200);
+        const clone = await getPipeline(cloneName(source(), 2));
+        expect(clone?.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
+        expect(clone?.artifactStores).to.equal(undefined);
+        expect((await getPipeline(source()))?.artifactStore).to.deep.equal(SOURCE_STORE);
+      });
+
       it("moves a clone made before the tiers into the PR tier on its next event", async () => {
         const old = cloneDeclaration(wire.source, {
           prNumber: 2,
@@ -106,6 +150,7 @@ describe("webhook: the pull request tier (wire level)", function () {
         expect(projects(clone).every((line) => /: hello-world-pr(-test)?$/.test(line))).to.equal(
           true,
         );
+        expect(clone?.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
       });
     });
   }
@@ -127,7 +172,7 @@ describe("webhook: the pull request tier (wire level)", function () {
       );
     }
 
-    it("without CLONE_ROLE_ARN and PR_BUILD_PROJECTS: the source's role and projects, one warning per container", async () => {
+    it("without CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET: the source's role, projects and store, one warning per container", async () => {
       const unset = handler({});
       for (const action of ["opened", "synchronize"]) {
         const response = await unset(
@@ -140,6 +185,7 @@ describe("webhook: the pull request tier (wire level)", function () {
       expect(clone?.stages[1]?.actions[0]?.configuration?.["ProjectName"]).to.equal(
         "hello-world-build",
       );
+      expect(clone?.artifactStore).to.deep.equal(SOURCE_STORE);
       expect(
         wire.logger.lines.filter((l) => l.level === "warn").map((l) => l.message),
       ).to.include.members([WARNING]);
@@ -157,6 +203,34 @@ describe("webhook: the pull request tier (wire level)", function () {
       const failed = wire.logger.lines.find((l) => l.message === "delivery failed");
       expect(JSON.stringify(failed?.fields)).to.include(
         "pipeline hello-world, action Image: its CodeBuild project hello-world-build has no pull request build project in PR_BUILD_PROJECTS",
+      );
+    });
+
+    it("gives a cross-region source's clone the PR bucket alone once the other region's deploy is dropped", async () => {
+      wire.aws.reset();
+      wire.aws.seedPipeline(crossRegion());
+      const response = await handler(PR_TIER_ENV)(
+        signedEvent(pullRequestPayload(), { secret: SECRET }),
+      );
+      expect(response.statusCode).to.equal(200);
+      const clone = wire.aws.pipeline(cloneName("hello-world", 2))?.declaration;
+      expect(clone?.artifactStore).to.deep.equal({ type: "S3", location: PR_ARTIFACT_BUCKET });
+      expect(clone).not.to.have.property("artifactStores");
+      expect(clone?.stages.map((stage) => stage.name)).to.deep.equal(["Source", "Build"]);
+      expect(clone?.stages[1]?.actions[0]?.region).to.equal("us-east-1");
+    });
+
+    it("refuses a clone that keeps an action in another region: 422, naming the action and region", async () => {
+      wire.aws.reset();
+      wire.aws.seedPipeline(crossRegion("eu-west-1"));
+      const response = await handler(PR_TIER_ENV)(
+        signedEvent(pullRequestPayload(), { secret: SECRET }),
+      );
+      expect(response.statusCode).to.equal(422);
+      expect(JSON.parse(response.body)).to.deep.include({ outcome: "misconfigured" });
+      expect(wire.aws.callCount("CreatePipeline")).to.equal(0);
+      expect(wire.logger.text()).to.include(
+        "pipeline hello-world, action Smoke: its pull request clone would keep this action in region eu-west-1",
       );
     });
 
