@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { ConfigurationError } from "../core/errors.js";
 import { parseServicesTable, type ServiceEntry } from "../core/services.js";
 import { ENV } from "../shared/names.js";
-import type { Logger } from "./ports.js";
+import { withFields, type Logger } from "./ports.js";
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -188,6 +188,14 @@ export function warnIfSingleTier(settings: CloneTierSettings, logger: Pick<Logge
   logger.warn(
     `${names} ${unset.length === 1 ? "is" : "are"} not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)`,
   );
+}
+
+/** {@link warnIfSingleTier} for each service; with a routing table each warning names its service. */
+export function warnIfSingleTierPerService(settings: Settings, logger: Logger): void {
+  if (!settings.routed) return warnIfSingleTier(settings, logger);
+  for (const service of settings.services) {
+    warnIfSingleTier(service, withFields(logger, { service: service.name }));
+  }
 }
 
 /** `ECR_REPOSITORY_NAMES` (a JSON list), or else the one name of `ECR_REPOSITORY_NAME`. */
