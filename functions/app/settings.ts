@@ -95,14 +95,16 @@ export function readServicesTable(
       `environment variables ${ENV.services} and ${ENV.servicesFile} are both set: set one`,
     );
   }
-  const table = inline !== undefined ? ENV.services : file !== undefined ? ENV.servicesFile : undefined;
+  const table =
+    inline !== undefined ? ENV.services : file !== undefined ? ENV.servicesFile : undefined;
   const single = SINGLE_SERVICE_VARIABLES.filter((name) => env[name]);
   if (table !== undefined && single.length > 0) {
     throw new ConfigurationError(
       `environment variable ${table} (the routing table) and the single-service ${single.join(", ")} are both set: set one form (the table's entries carry these per service)`,
     );
   }
-  if (inline !== undefined) return parseServicesTable(inline, `environment variable ${ENV.services}`);
+  if (inline !== undefined)
+    return parseServicesTable(inline, `environment variable ${ENV.services}`);
   if (file === undefined) return undefined;
   let text: string;
   try {
