@@ -198,10 +198,10 @@ export function routeDelivery(
  * The service a pipeline belongs to: the one whose source pipeline it is, or whose clone it is named
  * like (the caller still checks the clone's tags); `undefined`: none.
  */
-export function serviceOfPipeline(
-  services: readonly ServiceEntry[],
+export function serviceOfPipeline<T extends Pick<ServiceEntry, "sourcePipelineName">>(
+  services: readonly T[],
   pipelineName: string,
-): ServiceEntry | undefined {
+): T | undefined {
   return (
     services.find((service) => service.sourcePipelineName === pipelineName) ??
     services.find(
