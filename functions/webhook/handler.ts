@@ -159,11 +159,14 @@ async function handle(
   if (settings.services.length === 1 && one !== undefined) {
     return forService(deps, services, one, event, fields);
   }
+  // The pull request as GitHub shows it now is read once for every service of the delivery.
+  const read = services.pullRequests && onceGet(services.pullRequests);
   const answers = await Promise.all(
     targets.map(async (service) => {
       const own = { ...fields, service: service.name };
       try {
-        return { service, response: await forService(deps, services, service, event, own) };
+        const response = await forService(deps, services, service, event, own, read);
+        return { service, response };
       } catch (error) {
         const response = errorResponse(error, state);
         if (response.statusCode >= 422) {
@@ -184,6 +187,30 @@ async function handle(
 }
 
 /**
+ * `get` answered once per pull request (a failed read is tried again): the first read of a delivery
+ * shared by its services. The check after a clone is created reads GitHub afresh.
+ */
+function onceGet(github: GitHubPullRequests): GitHubPullRequests {
+  const reads = new Map<string, Promise<PullRequest>>();
+  return {
+    repository: (name) => github.repository(name),
+    get: (repository, number) => {
+      const key = `${repository.toLowerCase()}#${number}`;
+      let read = reads.get(key);
+      if (read === undefined) {
+        const started = github.get(repository, number);
+        read = started;
+        reads.set(key, started);
+        started.catch(() => {
+          if (reads.get(key) === started) reads.delete(key);
+        });
+      }
+      return read;
+    },
+  };
+}
+
+/**
  * The status of an answer for several services: the highest error status when a service failed,
  * otherwise 200 when some service's clone was acted on and 202 when every service ignored it.
  */
@@ -200,6 +227,7 @@ async function forService(
   service: ServiceEntry,
   event: PullRequestEvent,
   fields: Record<string, unknown>,
+  read: GitHubPullRequests | undefined = services.pullRequests,
 ): Promise<Response> {
   const pipelines = new PullRequestPipelines(
     services.pipelines,
@@ -216,7 +244,7 @@ async function forService(
   const source = await pipelines.source();
   const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);
   if (newer !== undefined) return respond(202, { outcome: "ignored", reason: newer });
-  const intent = await currentIntent(event, source, service, services.pullRequests);
+  const intent = await currentIntent(event, source, service, read);
   fields["clone"] = cloneName(service.sourcePipelineName, event.pullRequest.number);
   return act(
     { pipelines, source, services, logger: withFields(deps.logger, fields) },

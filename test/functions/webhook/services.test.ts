@@ -86,6 +86,43 @@ describe("webhook: many services (wire level)", function () {
     });
   });
 
+  describe("with a GitHub token", () => {
+    const github = useWireDoubles({ github: true, seed: false });
+
+    it("reads the pull request once for every service, and again after each creation", async () => {
+      const table = seedServices(github.aws, [api, web]);
+      github.github.addPullRequest({
+        number: 2,
+        state: "open",
+        head: { ref: "changes", sha: "a".repeat(40), repo: REPO },
+        base: { ref: "master", repo: REPO },
+      });
+      const handler = createHandler(
+        defaultWebhookDeps(
+          {
+            BRANCHLINE_SERVICES: table,
+            WEBHOOK_SECRET: SECRET,
+            GITHUB_TOKEN: "ghs_test-token",
+            GITHUB_API_URL: github.github.url,
+          },
+          { logger: github.logger },
+        ),
+      );
+      const response = await handler(signedEvent(pullRequestPayload(), { secret: SECRET }));
+      expect(response.statusCode).to.equal(200);
+      expect(github.aws.pipelineNames().sort()).to.deep.equal([
+        "shop-api",
+        "shop-api-pr-2",
+        "shop-web",
+        "shop-web-pr-2",
+      ]);
+      const reads = github.github.requests.filter(
+        (r) => r.method === "GET" && r.path === `/repos/${REPO}/pulls/2`,
+      );
+      expect(reads).to.have.length(3);
+    });
+  });
+
   it("two services on different branches: a delivery reaches the one of its base", async () => {
     const develop = { ...web, branch: "develop" };
     const table = seedServices(wire.aws, [api, develop]);
