@@ -1,6 +1,11 @@
 /**
  * The webhook handler: verify, parse, decide, act, answer. Everything it touches comes in through
  * `WebhookDeps`, so tests drive the real handler against local test doubles.
+ *
+ * With a routing table (functions/core/services.ts) a delivery is routed, before any AWS call, to
+ * every service of its repository and base branch; each service's clone is made right on its own
+ * and the answer lists each service's (`{"outcome":"handled","services":[...]}`, see `worstStatus`).
+ * With one service the answer is that service's, as it always was.
  */
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import {
