@@ -51,14 +51,14 @@ export class OctokitPullRequests implements GitHubPullRequests, OpenPullRequests
     }
   }
 
-  async listOpen(repository: string, baseBranch: string): Promise<PullRequest[]> {
+  async listOpen(repository: string, baseBranch?: string): Promise<PullRequest[]> {
     const [owner, repo] = splitRepository(repository);
     try {
       const list = await this.octokit.paginate(this.octokit.rest.pulls.list, {
         owner,
         repo,
         state: "open",
-        base: baseBranch,
+        ...(baseBranch !== undefined ? { base: baseBranch } : {}),
         per_page: 100,
       });
       return list.map((data) => ({ ...fromGitHub(data), merged: data.merged_at != null }));

@@ -80,8 +80,11 @@ export interface GitHubPullRequests {
 }
 
 export interface OpenPullRequests {
-  /** Every open pull request of `repository` into `baseBranch` (all pages). */
-  listOpen(repository: string, baseBranch: string): Promise<PullRequest[]>;
+  /**
+   * Every open pull request of `repository` into `baseBranch` (all pages); without `baseBranch`,
+   * into any branch.
+   */
+  listOpen(repository: string, baseBranch?: string): Promise<PullRequest[]>;
 }
 
 /**

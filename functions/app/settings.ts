@@ -2,13 +2,24 @@
  * The functions' settings, read from an environment record (the handler passes `process.env`).
  * A missing required variable is a configuration error that names it.
  */
+import { readFileSync } from "node:fs";
 import { ConfigurationError } from "../core/errors.js";
+import { parseServicesTable, type ServiceEntry } from "../core/services.js";
 import { ENV } from "../shared/names.js";
-import type { Logger } from "./ports.js";
+import { withFields, type Logger } from "./ports.js";
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface Settings {
+  /**
+   * The services this stack serves (the routing table), at least one. Without `BRANCHLINE_SERVICES`
+   * and `BRANCHLINE_SERVICES_FILE`: one entry named after the source pipeline, from the
+   * single-service variables, whose repository and branch are read from the source pipeline.
+   */
+  services: ServiceEntry[];
+  /** Whether `services` came from the routing table (true) or the single-service variables. */
+  routed: boolean;
+  /** The first service's (the only one without a routing table); the handlers use `services`. */
   sourcePipelineName: string;
   /**
    * The PR tier's ECR repositories (at least one): a closed pull request's `pr-<n>` images are
@@ -36,11 +47,23 @@ export interface Settings {
   stateTableName: string | undefined;
 }
 
-export function readSettings(env: Environment): Settings {
+/** Reads a file of the deployment archive (the routing table); tests pass their own. */
+export type ReadFile = (path: string) => string;
+
+const readFileText: ReadFile = (path) => readFileSync(path, "utf8");
+
+export function readSettings(env: Environment, readFile: ReadFile = readFileText): Settings {
+  const table = readServicesTable(env, readFile);
+  const services = table ?? [singleService(env)];
+  const first = services[0] as ServiceEntry;
   return {
-    sourcePipelineName: required(env, ENV.sourcePipelineName),
-    repositoryNames: repositoryNames(env),
-    ...readCloneTier(env),
+    services,
+    routed: table !== undefined,
+    sourcePipelineName: first.sourcePipelineName,
+    repositoryNames: first.repositoryNames,
+    cloneRoleArn: first.cloneRoleArn,
+    prBuildProjects: first.prBuildProjects,
+    prArtifactBucket: first.prArtifactBucket,
     webhookSecret: {
       value: env[ENV.webhookSecret] || undefined,
       arn: env[ENV.webhookSecretArn] || undefined,
@@ -50,9 +73,74 @@ export function readSettings(env: Environment): Settings {
       arn: env[ENV.githubTokenSecretArn] || undefined,
     },
     githubApiUrl: env[ENV.githubApiUrl] || undefined,
+    allowForks: first.allowForks,
+    buildDrafts: first.buildDrafts,
+    stateTableName: env[ENV.stateTableName] || undefined,
+  };
+}
+
+/**
+ * The routing table from `BRANCHLINE_SERVICES` (inline JSON) or `BRANCHLINE_SERVICES_FILE` (a JSON
+ * file, read once per container: the settings are), or `undefined` when neither is set. Both at
+ * once, or either with the single-service `SOURCE_PIPELINE_NAME`, is a configuration error.
+ */
+export function readServicesTable(
+  env: Environment,
+  readFile: ReadFile = readFileText,
+): ServiceEntry[] | undefined {
+  const inline = env[ENV.services] || undefined;
+  const file = env[ENV.servicesFile] || undefined;
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigurationError(
+      `environment variables ${ENV.services} and ${ENV.servicesFile} are both set: set one`,
+    );
+  }
+  const table =
+    inline !== undefined ? ENV.services : file !== undefined ? ENV.servicesFile : undefined;
+  const single = SINGLE_SERVICE_VARIABLES.filter((name) => env[name]);
+  if (table !== undefined && single.length > 0) {
+    throw new ConfigurationError(
+      `environment variable ${table} (the routing table) and the single-service ${single.join(", ")} are both set: set one form (the table's entries carry these per service)`,
+    );
+  }
+  if (inline !== undefined)
+    return parseServicesTable(inline, `environment variable ${ENV.services}`);
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new ConfigurationError(
+      `${ENV.servicesFile} names ${file}, which cannot be read${typeof code === "string" ? ` (${code})` : ""}`,
+    );
+  }
+  return parseServicesTable(text, `${ENV.servicesFile} (${file})`);
+}
+
+/** The variables that describe one service; the routing table replaces them all. */
+const SINGLE_SERVICE_VARIABLES = [
+  ENV.sourcePipelineName,
+  ENV.ecrRepositoryNames,
+  ENV.ecrRepositoryName,
+  ENV.cloneRoleArn,
+  ENV.prBuildProjects,
+  ENV.prArtifactBucket,
+  ENV.allowForks,
+  ENV.buildDrafts,
+];
+
+/** The one service of the single-service variables; its repository and branch are the source pipeline's. */
+function singleService(env: Environment): ServiceEntry {
+  const sourcePipelineName = required(env, ENV.sourcePipelineName);
+  return {
+    name: sourcePipelineName,
+    sourcePipelineName,
+    ref: undefined,
+    repositoryNames: repositoryNames(env),
+    ...readCloneTier(env),
     allowForks: flag(env, ENV.allowForks, false),
     buildDrafts: flag(env, ENV.buildDrafts, true),
-    stateTableName: env[ENV.stateTableName] || undefined,
   };
 }
 
@@ -102,6 +190,14 @@ export function warnIfSingleTier(settings: CloneTierSettings, logger: Pick<Logge
   logger.warn(
     `${names} ${unset.length === 1 ? "is" : "are"} not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)`,
   );
+}
+
+/** {@link warnIfSingleTier} for each service; with a routing table each warning names its service. */
+export function warnIfSingleTierPerService(settings: Settings, logger: Logger): void {
+  if (!settings.routed) return warnIfSingleTier(settings, logger);
+  for (const service of settings.services) {
+    warnIfSingleTier(service, withFields(logger, { service: service.name }));
+  }
 }
 
 /** `ECR_REPOSITORY_NAMES` (a JSON list), or else the one name of `ECR_REPOSITORY_NAME`. */

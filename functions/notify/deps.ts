@@ -23,7 +23,8 @@ import { MESSAGES } from "../app/messages.js";
 import type { Logger } from "../app/ports.js";
 import type { Environment } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
-import { githubWebUrl, sourceFacts } from "../core/feedback.js";
+import { githubWebUrl, sourceFacts, type SourceFacts } from "../core/feedback.js";
+import { serviceOfPipeline } from "../core/services.js";
 import type { NotifyDeps } from "./handler.js";
 import { readNotifySettings } from "./settings.js";
 
@@ -38,25 +39,40 @@ export function defaultNotifyDeps(
   const githubToken = lazy(() => secretReader("GitHub token", settings().githubToken, secrets));
   // Whose comments are branchline's: asked of GitHub once per container.
   const identity = new GitHubIdentity();
-  const source = lazy(() =>
-    cachedSourceFacts(async () => {
-      const name = settings().sourcePipelineName;
-      const stored = await new CodePipelineStore(codepipeline()).get(name);
-      if (!stored) throw new ConfigurationError(`source pipeline ${name} does not exist`);
-      return sourceFacts(stored.declaration);
-    }),
-  );
+  // Each service's source pipeline facts, cached apart.
+  const sources = new Map<string, () => Promise<SourceFacts>>();
+  const source = (name: string): (() => Promise<SourceFacts>) => {
+    let facts = sources.get(name);
+    if (facts === undefined) {
+      facts = cachedSourceFacts(async () => {
+        const stored = await new CodePipelineStore(codepipeline()).get(name);
+        if (!stored) throw new ConfigurationError(`source pipeline ${name} does not exist`);
+        return sourceFacts(stored.declaration);
+      });
+      sources.set(name, facts);
+    }
+    return facts;
+  };
   return {
-    config: () => ({
-      sourcePipelineName: settings().sourcePipelineName,
-      githubWebUrl: githubWebUrl(settings().githubApiUrl),
-      messages: MESSAGES,
-    }),
-    ports: async (signal) => {
+    config: (pipeline) => {
+      // Without a routing table every event goes to the one service, which says why it ignores
+      // a pipeline that is not its own, as it always did.
+      const service =
+        settings().services.length === 1
+          ? settings().services[0]
+          : serviceOfPipeline(settings().services, pipeline);
+      if (service === undefined) return undefined;
+      return {
+        sourcePipelineName: service.sourcePipelineName,
+        githubWebUrl: githubWebUrl(settings().githubApiUrl),
+        messages: MESSAGES,
+      };
+    },
+    ports: async (signal, sourcePipelineName) => {
       const ports: FeedbackPorts = {
         pipelines: new CodePipelineStore(codepipeline(), signal),
         executions: new CodePipelineExecutions(codepipeline(), signal),
-        source: source(),
+        source: source(sourcePipelineName),
       };
       const token = githubToken();
       if (token) {

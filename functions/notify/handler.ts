@@ -25,8 +25,16 @@ import {
 } from "../core/feedback.js";
 
 export interface NotifyDeps {
-  config: () => FeedbackConfig;
-  ports: (signal: AbortSignal) => Promise<FeedbackPorts> | FeedbackPorts;
+  /**
+   * The configuration for the service `pipeline` belongs to (its source pipeline or one of its
+   * clones), or `undefined` when it belongs to no service: the event is then ignored.
+   */
+  config: (pipeline: string) => FeedbackConfig | undefined;
+  /** The ports for the service whose source pipeline is `sourcePipelineName`. */
+  ports: (
+    signal: AbortSignal,
+    sourcePipelineName: string,
+  ) => Promise<FeedbackPorts> | FeedbackPorts;
   logger: Logger;
   /** The most time one event may take (default 20 s). */
   budgetMs?: number;
@@ -86,8 +94,14 @@ export function createHandler(deps: NotifyDeps) {
     );
     let outcome: FeedbackOutcome;
     try {
-      const ports = await deps.ports(AbortSignal.timeout(budget));
-      outcome = await reportExecution(parsed, ports, deps.config(), logger);
+      const config = deps.config(parsed.pipeline);
+      if (config === undefined) {
+        const reason = `${parsed.pipeline} belongs to no service of this stack`;
+        logger.info("event ignored", { reason });
+        return ignored(parsed, reason);
+      }
+      const ports = await deps.ports(AbortSignal.timeout(budget), config.sourcePipelineName);
+      outcome = await reportExecution(parsed, ports, config, logger);
     } catch (error) {
       // Nothing was published before these steps (tags, source pipeline, execution look-up).
       logger.error("event failed before any feedback was given", {
@@ -112,5 +126,19 @@ export function createHandler(deps: NotifyDeps) {
       );
     }
     return outcome;
+  };
+}
+
+function ignored(event: ExecutionEvent, reason: string): FeedbackOutcome {
+  return {
+    outcome: "ignored",
+    reason,
+    pipeline: event.pipeline,
+    state: event.state,
+    status: "skipped",
+    comment: "skipped",
+    notification: "skipped",
+    errors: [],
+    retry: false,
   };
 }

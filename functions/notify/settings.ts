@@ -1,9 +1,13 @@
 /** The notify function's settings, read from an environment record (the handler passes `process.env`). */
-import type { Environment } from "../app/settings.js";
+import { readServicesTable, type Environment, type ReadFile } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
+import type { ServiceEntry } from "../core/services.js";
 import { ENV } from "../shared/names.js";
 
 export interface NotifySettings {
+  /** The services whose source pipelines and clones are reported on (at least one). */
+  services: Pick<ServiceEntry, "name" | "sourcePipelineName">[];
+  /** The first service's source pipeline (the only one without a routing table). */
   sourcePipelineName: string;
   githubToken: { value?: string | undefined; arn?: string | undefined };
   githubApiUrl: string | undefined;
@@ -11,13 +15,20 @@ export interface NotifySettings {
   notificationTopicArn: string | undefined;
 }
 
-export function readNotifySettings(env: Environment): NotifySettings {
-  const sourcePipelineName = env[ENV.sourcePipelineName];
-  if (!sourcePipelineName) {
-    throw new ConfigurationError(`environment variable ${ENV.sourcePipelineName} is not set`);
-  }
-  return {
+/**
+ * The services from the routing table (`BRANCHLINE_SERVICES` or `BRANCHLINE_SERVICES_FILE`), or
+ * else the one of `SOURCE_PIPELINE_NAME`.
+ */
+export function readNotifySettings(env: Environment, readFile?: ReadFile): NotifySettings {
+  const table = readServicesTable(env, readFile);
+  const [first, ...others] = (table ?? [single(env)]).map(({ name, sourcePipelineName }) => ({
+    name,
     sourcePipelineName,
+  }));
+  if (first === undefined) throw new ConfigurationError("the routing table has no service");
+  return {
+    services: [first, ...others],
+    sourcePipelineName: first.sourcePipelineName,
     githubToken: {
       value: env[ENV.githubToken] || undefined,
       arn: env[ENV.githubTokenSecretArn] || undefined,
@@ -25,4 +36,12 @@ export function readNotifySettings(env: Environment): NotifySettings {
     githubApiUrl: env[ENV.githubApiUrl] || undefined,
     notificationTopicArn: env[ENV.notificationTopicArn] || undefined,
   };
+}
+
+function single(env: Environment): Pick<ServiceEntry, "name" | "sourcePipelineName"> {
+  const sourcePipelineName = env[ENV.sourcePipelineName];
+  if (!sourcePipelineName) {
+    throw new ConfigurationError(`environment variable ${ENV.sourcePipelineName} is not set`);
+  }
+  return { name: sourcePipelineName, sourcePipelineName };
 }

@@ -7,7 +7,7 @@ import { DefaultServices, lazy } from "../adapters/services.js";
 import type { Logger } from "../app/ports.js";
 import {
   readSettings,
-  warnIfSingleTier,
+  warnIfSingleTierPerService,
   warnIfUnprotected,
   type Environment,
 } from "../app/settings.js";
@@ -28,7 +28,7 @@ export function defaultReconcileDeps(
   const logger = overrides.logger ?? createLogger("branchline-reconcile");
   const services = lazy(() => {
     warnIfUnprotected(settings(), logger);
-    warnIfSingleTier(settings(), logger);
+    warnIfSingleTierPerService(settings(), logger);
     return new DefaultServices(settings(), SWEEP_CLIENT_OPTIONS);
   });
   return {

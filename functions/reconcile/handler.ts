@@ -18,9 +18,15 @@ import type {
   PullRequestMarks,
 } from "../app/ports.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
+import {
+  reconcileServices,
+  teardownServices,
+  type ServicesSweepSummary,
+} from "../app/reconcile-services.js";
 import type { Settings } from "../app/settings.js";
 import { teardown, type TeardownSummary } from "../app/teardown.js";
 import { classifyError } from "../core/errors.js";
+import { rotate, sweepStart, type ServiceEntry } from "../core/services.js";
 
 export interface ReconcileServices {
   pipelines: PipelineStore;
@@ -47,11 +53,20 @@ export interface ReconcileDeps {
   budgetMs?: number;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
+  /** The invocation time, from which the order of several services rotates (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface LambdaContextLike {
   getRemainingTimeInMillis?: () => number;
 }
+
+/**
+ * A sweep's summary: with one service, that service's; with several, the totals plus `services`
+ * (each service's own summary) and `notReached` (the services the time did not reach).
+ */
+export type SweepSummary = ReconcileSummary &
+  Partial<Pick<ServicesSweepSummary, "services" | "notReached">>;
 
 /** A scheduled EventBridge event, or `{}` for a run on demand. */
 export type ReconcileEvent = Partial<Pick<ScheduledEvent, "id" | "detail-type" | "source">>;
@@ -78,7 +93,7 @@ export class TeardownIncompleteError extends Error {
 
 export interface ReconcileHandler {
   (event: LifecycleEvent, context?: LambdaContextLike): Promise<LifecycleAnswer>;
-  (event?: ReconcileEvent, context?: LambdaContextLike): Promise<ReconcileSummary>;
+  (event?: ReconcileEvent, context?: LambdaContextLike): Promise<SweepSummary>;
 }
 
 const DEFAULT_BUDGET_MS = 10 * 60 * 1000;
@@ -91,7 +106,7 @@ export function createReconcileHandler(deps: ReconcileDeps): ReconcileHandler {
   async function handler(
     event: ReconcileEvent | LifecycleEvent = {},
     context?: LambdaContextLike,
-  ): Promise<ReconcileSummary | LifecycleAnswer> {
+  ): Promise<SweepSummary | LifecycleAnswer> {
     const action = lifecycleActionOf(event);
     // Without a lifecycle action the event is a schedule's or `{}`: only its id and detail-type are read.
     return action === undefined
@@ -123,14 +138,15 @@ function createLifecycle(deps: ReconcileDeps) {
     const settings = deps.settings();
     const signal = AbortSignal.timeout(budget(deps, context));
     const services = await deps.teardownServices(signal);
-    const summary = await teardown(
-      { pipelines: services.pipelines, images: services.images, logger: deps.logger },
-      {
-        sourcePipelineName: settings.sourcePipelineName,
-        repositoryNames: settings.repositoryNames,
-        signal,
-      },
-    );
+    const ports = { pipelines: services.pipelines, images: services.images, logger: deps.logger };
+    const summary =
+      settings.services.length === 1
+        ? await teardown(ports, {
+            sourcePipelineName: settings.sourcePipelineName,
+            repositoryNames: settings.repositoryNames,
+            signal,
+          })
+        : await teardownServices(ports, settings.services, signal);
     for (const error of summary.errors) deps.logger.error("teardown error", { error });
     deps.logger.info("torn down", {
       deleted: summary.deleted.length,
@@ -141,7 +157,7 @@ function createLifecycle(deps: ReconcileDeps) {
     });
     if (summary.errors.length > 0) {
       throw new TeardownIncompleteError(
-        `branchline could not remove everything it created for ${settings.sourcePipelineName}; ` +
+        `branchline could not remove everything it created for ${settings.services.map((service) => service.sourcePipelineName).join(", ")}; ` +
           `fix the cause and run \`pulumi destroy\` again: ${summary.errors.join("; ")}`,
       );
     }
@@ -150,30 +166,46 @@ function createLifecycle(deps: ReconcileDeps) {
 }
 
 function createSweep(deps: ReconcileDeps) {
+  /**
+   * With several services: the one the last sweep of this container did not finish, where the next
+   * starts. A cold container has none: then the order starts at a service derived from the time.
+   */
+  let resumeAt: string | undefined;
   return async function sweep(
     event: ReconcileEvent,
     context?: LambdaContextLike,
-  ): Promise<ReconcileSummary> {
+  ): Promise<SweepSummary> {
     const started = Date.now();
     const trigger = {
       trigger: event["detail-type"] === "Scheduled Event" ? "schedule" : "on-demand",
       ...(event.id ? { eventId: event.id } : {}),
     };
-    let summary: ReconcileSummary;
+    let summary: SweepSummary;
     try {
       const settings = deps.settings();
       const signal = AbortSignal.timeout(budget(deps, context));
       const services = await deps.services(signal);
-      summary = await reconcile(
-        {
-          pipelines: services.pipelines,
-          images: services.images,
-          pullRequests: services.pullRequests,
-          openPullRequests: services.openPullRequests,
-          marks: services.marks,
-          logger: deps.logger,
-        },
-        {
+      const ports = {
+        pipelines: services.pipelines,
+        images: services.images,
+        pullRequests: services.pullRequests,
+        openPullRequests: services.openPullRequests,
+        marks: services.marks,
+        logger: deps.logger,
+      };
+      if (settings.services.length > 1) {
+        const order = sweepOrder(settings.services, resumeAt, (deps.now ?? Date.now)());
+        const result = await reconcileServices(ports, order, {
+          signal,
+          ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
+        });
+        resumeAt = result.resumeAt;
+        summary = result.summary;
+        for (const [service, own] of Object.entries(result.summary.services)) {
+          deps.logger.info("service reconciled", { ...trigger, service, ...counts(own) });
+        }
+      } else
+        summary = await reconcile(ports, {
           sourcePipelineName: settings.sourcePipelineName,
           repositoryNames: settings.repositoryNames,
           cloneRoleArn: settings.cloneRoleArn,
@@ -183,8 +215,7 @@ function createSweep(deps: ReconcileDeps) {
           buildDrafts: settings.buildDrafts,
           signal,
           ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
-        },
-      );
+        });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const text = `sweep not started: ${message}`;
@@ -204,17 +235,39 @@ function createSweep(deps: ReconcileDeps) {
       deps.logger.error("reconcile misconfiguration", { ...trigger, error });
     deps.logger.info("reconciled", {
       ...trigger,
-      created: summary.created.length,
-      updated: summary.updated.length,
-      deleted: summary.deleted.length,
-      imagesDeleted: summary.imagesDeleted.length,
-      unchanged: summary.unchanged.length,
-      errors: summary.errors.length,
-      misconfigured: summary.misconfigured?.length ?? 0,
+      ...counts(summary),
+      ...(summary.notReached ? { notReached: summary.notReached } : {}),
       durationMs: Date.now() - started,
     });
     return summary;
   };
+}
+
+function counts(summary: ReconcileSummary): Record<string, number> {
+  return {
+    created: summary.created.length,
+    updated: summary.updated.length,
+    deleted: summary.deleted.length,
+    imagesDeleted: summary.imagesDeleted.length,
+    unchanged: summary.unchanged.length,
+    errors: summary.errors.length,
+    misconfigured: summary.misconfigured?.length ?? 0,
+  };
+}
+
+/**
+ * The order a sweep visits several services in: from the service this container's last sweep did
+ * not finish when there is one (exact, but lost with the container), otherwise from a service
+ * derived from the invocation time (stateless: a cold container does not always start with the
+ * first service, so none is starved when every sweep runs out of time on a new container).
+ */
+export function sweepOrder(
+  services: readonly ServiceEntry[],
+  resumeAt: string | undefined,
+  now: number,
+): ServiceEntry[] {
+  const index = services.findIndex((service) => service.name === resumeAt);
+  return rotate(services, index >= 0 ? index : sweepStart(now, services.length));
 }
 
 function budget(deps: ReconcileDeps, context: LambdaContextLike | undefined): number {

@@ -27,6 +27,14 @@ export const ENV = {
    * delivery never undoes a newer state. Unset: no replay protection.
    */
   stateTableName: "STATE_TABLE_NAME",
+  /**
+   * The routing table of a stack serving many services (webhook, reconciler, notify): a JSON list of
+   * `{ name, sourcePipeline, repository, branch, ecrRepositories, ... }` (functions/core/services.ts).
+   * Unset, with {@link ENV.servicesFile} unset too: one service, from the variables above.
+   */
+  services: "BRANCHLINE_SERVICES",
+  /** The same table in a JSON file (the deployment archive's: Lambda's environment holds 4 KB). */
+  servicesFile: "BRANCHLINE_SERVICES_FILE",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

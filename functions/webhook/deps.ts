@@ -16,7 +16,7 @@ import { verifySignature } from "../adapters/signature.js";
 import type { Logger } from "../app/ports.js";
 import {
   readSettings,
-  warnIfSingleTier,
+  warnIfSingleTierPerService,
   warnIfUnprotected,
   type Environment,
 } from "../app/settings.js";
@@ -42,7 +42,7 @@ export function defaultWebhookDeps(
   const logger = overrides.logger ?? createLogger("branchline-webhook");
   const services = lazy(() => {
     warnIfUnprotected(settings(), logger);
-    warnIfSingleTier(settings(), logger);
+    warnIfSingleTierPerService(settings(), logger);
     return new DefaultServices(settings(), {}, secretOptions);
   });
   const webhookSecret = lazy(() =>

@@ -1,6 +1,11 @@
 /**
  * The webhook handler: verify, parse, decide, act, answer. Everything it touches comes in through
  * `WebhookDeps`, so tests drive the real handler against local test doubles.
+ *
+ * With a routing table (functions/core/services.ts) a delivery is routed, before any AWS call, to
+ * every service of its repository and base branch; each service's clone is made right on its own
+ * and the answer lists each service's (`{"outcome":"handled","services":[...]}`, see `worstStatus`).
+ * With one service the answer is that service's, as it always was.
  */
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import {
@@ -33,6 +38,7 @@ import {
   type PullRequestEvent,
 } from "../core/classify.js";
 import { BadRequestError, UnauthorizedError } from "../core/errors.js";
+import { routeDelivery, type ServiceEntry } from "../core/services.js";
 import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import { errorResponse, failureLog, outcomeOf, respond, type Response } from "./responses.js";
@@ -136,24 +142,115 @@ async function handle(
   const event = first.event;
   Object.assign(fields, { action: event.action, pullRequest: event.pullRequest.number });
   const settings = deps.settings();
+  const pr = event.pullRequest;
+  // Routed by the table alone, before any AWS call. Without a table the one service's repository
+  // and branch are its source pipeline's: `classify` checks them once it is read, as it always did.
+  const targets = settings.routed
+    ? routeDelivery(settings.services, {
+        action: event.action,
+        repository: pr.baseRepository,
+        baseBranch: pr.baseBranch,
+        previousBaseBranch: event.previousBaseBranch,
+      })
+    : settings.services;
+  if (targets.length === 0) {
+    return respond(202, {
+      outcome: "ignored",
+      reason: `no service builds ${pr.baseRepository}:${pr.baseBranch}`,
+    });
+  }
   const services = await deps.services(AbortSignal.timeout(budgetMs));
+  const one = targets[0];
+  if (settings.services.length === 1 && one !== undefined) {
+    return forService(deps, services, one, event, fields);
+  }
+  // The pull request as GitHub shows it now is read once for every service of the delivery.
+  const read = services.pullRequests && onceGet(services.pullRequests);
+  const answers = await Promise.all(
+    targets.map(async (service) => {
+      const own = { ...fields, service: service.name };
+      try {
+        const response = await forService(deps, services, service, event, own, read);
+        return { service, response };
+      } catch (error) {
+        const response = errorResponse(error, state);
+        if (response.statusCode >= 422) {
+          const { level, fields: details } = failureLog(error);
+          withFields(deps.logger, own)[level]("delivery failed for a service", details);
+        }
+        return { service, response };
+      }
+    }),
+  );
+  return respond(worstStatus(answers.map(({ response }) => response.statusCode)), {
+    outcome: "handled",
+    services: answers.map(({ service, response }) => ({
+      service: service.name,
+      ...(JSON.parse(response.body) as Record<string, unknown>),
+    })),
+  });
+}
+
+/**
+ * `get` answered once per pull request (a failed read is tried again): the first read of a delivery
+ * shared by its services. The check after a clone is created reads GitHub afresh.
+ */
+function onceGet(github: GitHubPullRequests): GitHubPullRequests {
+  const reads = new Map<string, Promise<PullRequest>>();
+  return {
+    repository: (name) => github.repository(name),
+    get: (repository, number) => {
+      const key = `${repository.toLowerCase()}#${number}`;
+      let read = reads.get(key);
+      if (read === undefined) {
+        const started = github.get(repository, number);
+        read = started;
+        reads.set(key, started);
+        started.catch(() => {
+          if (reads.get(key) === started) reads.delete(key);
+        });
+      }
+      return read;
+    },
+  };
+}
+
+/**
+ * The status of an answer for several services: the highest error status when a service failed,
+ * otherwise 200 when some service's clone was acted on and 202 when every service ignored it.
+ */
+export function worstStatus(statuses: readonly number[]): number {
+  const errors = statuses.filter((status) => status >= 400);
+  if (errors.length > 0) return Math.max(...errors);
+  return statuses.includes(200) ? 200 : 202;
+}
+
+/** One service's part of a delivery: its clone created, updated or removed, independently. */
+async function forService(
+  deps: WebhookDeps,
+  services: Services,
+  service: ServiceEntry,
+  event: PullRequestEvent,
+  fields: Record<string, unknown>,
+  read: GitHubPullRequests | undefined = services.pullRequests,
+): Promise<Response> {
   const pipelines = new PullRequestPipelines(
     services.pipelines,
     services.images,
     withFields(deps.logger, fields),
     {
-      sourcePipelineName: settings.sourcePipelineName,
-      repositoryNames: settings.repositoryNames,
-      cloneRoleArn: settings.cloneRoleArn,
-      prBuildProjects: settings.prBuildProjects,
-      prArtifactBucket: settings.prArtifactBucket,
+      sourcePipelineName: service.sourcePipelineName,
+      repositoryNames: service.repositoryNames,
+      cloneRoleArn: service.cloneRoleArn,
+      prBuildProjects: service.prBuildProjects,
+      prArtifactBucket: service.prArtifactBucket,
     },
   );
   const source = await pipelines.source();
-  const newer = await newerSeen(event, source, settings, services.marks, fields["deliveryId"]);
+  const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);
   if (newer !== undefined) return respond(202, { outcome: "ignored", reason: newer });
-  const intent = await currentIntent(event, source, settings, services.pullRequests);
-  fields["clone"] = cloneName(settings.sourcePipelineName, event.pullRequest.number);
+  const intent = await currentIntent(event, source, service, read);
+  fields["clone"] = cloneName(service.sourcePipelineName, event.pullRequest.number);
   return act(
     { pipelines, source, services, logger: withFields(deps.logger, fields) },
     intent,
@@ -205,10 +302,10 @@ async function verifyWithRotatedSecret(
 async function currentIntent(
   event: PullRequestEvent,
   source: SourcePipeline,
-  settings: Settings,
+  service: ServiceEntry,
   pullRequests: GitHubPullRequests | undefined,
 ): Promise<Intent> {
-  const options = { allowForks: settings.allowForks, buildDrafts: settings.buildDrafts };
+  const options = { allowForks: service.allowForks, buildDrafts: service.buildDrafts };
   const intent = classify(event, source.ref, options);
   if (!pullRequests || (intent.kind !== "ensure" && intent.kind !== "remove")) return intent;
   const now = await pullRequests.get(event.pullRequest.baseRepository, event.pullRequest.number);
@@ -235,19 +332,19 @@ async function currentIntent(
 async function newerSeen(
   event: PullRequestEvent,
   source: SourcePipeline,
-  settings: Settings,
+  service: ServiceEntry,
   marks: PullRequestMarks | undefined,
   deliveryId: unknown,
 ): Promise<string | undefined> {
   if (!marks) return undefined;
-  const options = { allowForks: settings.allowForks, buildDrafts: settings.buildDrafts };
+  const options = { allowForks: service.allowForks, buildDrafts: service.buildDrafts };
   const intent = classify(event, source.ref, options);
   if (intent.kind !== "ensure" && intent.kind !== "remove") return undefined;
   const { number, updatedAt } = event.pullRequest;
   if (updatedAt === undefined) {
     throw new BadRequestError("pull_request.updated_at is missing: the delivery cannot be ordered");
   }
-  const key = pullRequestMarkKey(settings.sourcePipelineName, number);
+  const key = pullRequestMarkKey(service.sourcePipelineName, number);
   const delivery = typeof deliveryId === "string" ? deliveryId : undefined;
   if (await marks.advance(key, updatedAt, delivery)) return undefined;
   return `a newer event for pull request #${number} was processed already (this delivery's updated_at is ${updatedAt})`;

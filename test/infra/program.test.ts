@@ -534,6 +534,21 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         }
       ).variables;
       expect(readSettings(env)).to.deep.equal({
+        // No routing table: the one service of the single-service variables.
+        services: [
+          {
+            name: "branchline-dev",
+            sourcePipelineName: "branchline-dev",
+            ref: undefined,
+            repositoryNames: ["branchline-dev-pr/app"],
+            cloneRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,
+            prBuildProjects: { "branchline-dev": "branchline-dev-pr" },
+            prArtifactBucket: "pr-artifacts-bucket-0000000",
+            allowForks: false,
+            buildDrafts: true,
+          },
+        ],
+        routed: false,
         sourcePipelineName: "branchline-dev",
         repositoryNames: ["branchline-dev-pr/app"],
         cloneRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/pipeline-clone-role-0000000`,

@@ -168,6 +168,8 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
         [ENV.notificationTopicArn]: topicArn,
       });
       expect(readNotifySettings(variables)).to.deep.equal({
+        // No routing table: the one service of SOURCE_PIPELINE_NAME.
+        services: [{ name: "branchline-dev", sourcePipelineName: "branchline-dev" }],
         sourcePipelineName: "branchline-dev",
         githubToken: { value: undefined, arn: undefined },
         githubApiUrl: undefined,
