@@ -27,6 +27,8 @@ export const ENV = {
    * delivery never undoes a newer state. Unset: no replay protection.
    */
   stateTableName: "STATE_TABLE_NAME",
+  servicesTable: "BRANCHLINE_SERVICES",
+  servicesTableFile: "BRANCHLINE_SERVICES_FILE",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
