@@ -486,7 +486,10 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
     checkServiceNameFits(`${key}.name`, prefix, name);
     const repository = optionalString(`${key}.repository`, item["repository"]);
     if (repository === undefined) {
-      throw new ConfigError(`${key}.repository`, "is required: the GitHub repository as owner/name");
+      throw new ConfigError(
+        `${key}.repository`,
+        "is required: the GitHub repository as owner/name",
+      );
     }
     if (!REPOSITORY_PATTERN.test(repository)) {
       throw new ConfigError(
