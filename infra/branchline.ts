@@ -141,11 +141,12 @@ export function withFile(
   file: string,
   text: pulumi.Input<string>,
 ): pulumi.Output<pulumi.asset.Archive> {
-  return pulumi.all([archive, text]).apply(async ([resolved, content]) => {
-    if (!(resolved instanceof pulumi.asset.AssetArchive)) {
-      throw new Error(`the routing table needs an AssetArchive holding ${BUNDLE_FILE}`);
-    }
-    const assets = await resolved.assets;
+  // The archive itself, not an output of it: `pulumi.all` would try to unwrap its assets.
+  if (!(archive instanceof pulumi.asset.AssetArchive)) {
+    throw new Error(`the routing table needs an AssetArchive holding ${BUNDLE_FILE}`);
+  }
+  return pulumi.output(text).apply(async (content) => {
+    const assets = await archive.assets;
     return new pulumi.asset.AssetArchive({
       ...assets,
       [file]: new pulumi.asset.StringAsset(content),
@@ -172,6 +173,8 @@ interface DeclaredService {
 
 export class Branchline extends pulumi.ComponentResource {
   public readonly outputs: BranchlineOutputs;
+  /** The deployment archives the functions run (with the routing table when many services). */
+  public readonly functionCode: FunctionArchives;
 
   constructor(name: string, args: BranchlineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:index:Branchline", name, {}, opts);
@@ -509,6 +512,8 @@ export class Branchline extends pulumi.ComponentResource {
       };
       manyServices = { file: SERVICES_FILE_PATH, set };
     }
+
+    this.functionCode = code;
 
     const state = new StateTable(child("state"), top);
 
