@@ -473,10 +473,11 @@ export class Branchline extends pulumi.ComponentResource {
       .all([first.build.projectName, first.prBuild.projectName])
       .apply(([source, pr]) => ({ [source]: pr }));
 
-    // The routing table (many services): in the archives, since Lambda's environment holds 4 KB.
+    // The routing table (several services): in the archives, since Lambda's environment holds 4 KB.
+    // With one service the functions get today's variables, so their one-service path runs.
     let manyServices: ManyServices | undefined;
     let code = args.code;
-    if (many) {
+    if (declared.length > 1) {
       const table: pulumi.Output<RoutingEntry[]> = pulumi.all(
         declared.map((service) =>
           pulumi

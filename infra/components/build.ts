@@ -129,6 +129,8 @@ export class BuildProject extends pulumi.ComponentResource {
       `${name}-role-policy`,
       {
         role: role.id,
+        // Named like its role when the role is (an inline policy's name is the role's own).
+        ...(args.roleName === undefined ? {} : { name: args.roleName }),
         policy: pulumi
           .all([logGroup.arn, args.bucketArn, args.pushRepositoryArns, args.pullRepositoryArns])
           .apply(([logGroupArn, bucketArn, pushRepositoryArns, pullRepositoryArns]) =>

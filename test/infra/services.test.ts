@@ -269,6 +269,14 @@ describe("infra: a stack of many services (branchline:services)", () => {
         "acme-shop-build-role",
         "acme-webhook-role",
       ]);
+      expect(
+        resourcesOfType("aws:iam/rolePolicy:RolePolicy")
+          .filter(
+            (p) => p.name.endsWith("-build-role-policy") && p.name !== "acme-pr-build-role-policy",
+          )
+          .map((p) => p.inputs["name"])
+          .sort(),
+      ).to.deep.equal(["acme-billing-build", "acme-cart-build", "acme-shop-build"]);
       expect(named("aws:iam/role:Role").filter(Boolean)).to.deep.equal([
         "acme-billing-build",
         "acme-cart-build",
@@ -550,7 +558,9 @@ describe("infra: a stack of many services (branchline:services)", () => {
       const accountWide = typed.map((r) => `${r.type} ${r.name}`);
       const repeated = accountWide.filter((name, i) => accountWide.indexOf(name) !== i);
       expect(repeated).to.deep.equal([]);
-      expect(typed.filter((r) => !/^(\/branchline\/)?(acme|zeta)(-|$)/.test(r.name))).to.deep.equal([]);
+      expect(typed.filter((r) => !/^(\/branchline\/)?(acme|zeta)(-|$)/.test(r.name))).to.deep.equal(
+        [],
+      );
     });
   });
 
@@ -588,6 +598,22 @@ describe("infra: a stack of many services (branchline:services)", () => {
     ] as const) {
       it(`synthesises ${count} services over ${repositories} repositories within IAM's limits`, async () => {
         const resources = await synthOf(count);
+        // One service: today's variables (the functions' one-service path); several: the table.
+        const variables = (
+          resourceNamed("plat-webhook-function").inputs["environment"] as {
+            variables: Record<string, string>;
+          }
+        ).variables;
+        if (count === 1) {
+          expect(variables[ENV.sourcePipelineName]).to.equal("plat-svc-00");
+          expect(variables[ENV.ecrRepositoryNames]).to.equal(
+            JSON.stringify(["plat-svc-00-pr/app"]),
+          );
+          expect(variables).not.to.have.property(ENV.servicesTableFile);
+        } else {
+          expect(variables[ENV.servicesTableFile]).to.equal(SERVICES_FILE_PATH);
+          expect(variables).not.to.have.property(ENV.sourcePipelineName);
+        }
         const custom = resources.filter((r) => !r.type.startsWith("branchline:"));
         counts[count] = custom.length;
         // Per service: 2 repositories + 2 lifecycle policies (one image), 2 log groups, 2 projects,
