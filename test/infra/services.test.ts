@@ -511,6 +511,61 @@ describe("infra: a stack of many services (branchline:services)", () => {
         ).to.equal("ImplicitlyDenied");
       });
 
+      it("the reconciler manages every service's clones and marks; notify reads every service", async () => {
+        const reconciler = policy("acme-reconciler-role-policy");
+        expect(
+          await simulate(reconciler, { action: "codepipeline:ListPipelines", resource: "*" }),
+        ).to.equal("Allowed");
+        for (const source of ["acme-shop", "acme-cart", "acme-billing"]) {
+          expect(
+            await simulate(reconciler, {
+              action: "codepipeline:UpdatePipeline",
+              resource: pipelineAt(`${source}-pr-3`),
+              context: {
+                "aws:ResourceTag/branchline:managed-by": "branchline",
+                "aws:ResourceTag/branchline:source-pipeline": source,
+              },
+            }),
+            source,
+          ).to.equal("Allowed");
+          expect(
+            await simulate(reconciler, {
+              action: "dynamodb:UpdateItem",
+              resource: `arn:aws:dynamodb:${at}:table/acme-state-table-0000000`,
+              context: { "dynamodb:LeadingKeys": [`${source}#3`] },
+            }),
+          ).to.equal("Allowed");
+        }
+        const notify = policy("acme-notifications-role-policy");
+        for (const source of ["acme-shop", "acme-cart", "acme-billing"]) {
+          expect(
+            await simulate(notify, {
+              action: "codepipeline:GetPipelineExecution",
+              resource: pipelineAt(source),
+            }),
+            source,
+          ).to.equal("Allowed");
+          expect(
+            await simulate(notify, {
+              action: "codepipeline:ListTagsForResource",
+              resource: pipelineAt(`${source}-pr-3`),
+            }),
+          ).to.equal("Allowed");
+          expect(
+            await simulate(notify, {
+              action: "codepipeline:UpdatePipeline",
+              resource: pipelineAt(`${source}-pr-3`),
+            }),
+          ).to.equal("ImplicitlyDenied");
+        }
+        expect(
+          await simulate(notify, {
+            action: "codepipeline:GetPipelineExecution",
+            resource: pipelineAt("other-shop"),
+          }),
+        ).to.equal("ImplicitlyDenied");
+      });
+
       it("the clone role runs every PR project, never a source project", async () => {
         const clone = policy("acme-pipelines-clone-role-policy");
         const project = (name: string) => `arn:aws:codebuild:${at}:project/${name}`;
@@ -535,6 +590,31 @@ describe("infra: a stack of many services (branchline:services)", () => {
           ArnNotLike: { "aws:SourceArn": pipelineAt("acme-*-pr-*") },
         });
       });
+    });
+  });
+
+  describe("a custom build image in ECR shared by two services", () => {
+    it("declares one repository policy naming every project that pulls it", async () => {
+      const image = `${MOCK_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/build-images/node:22`;
+      await runWithConfig(
+        {
+          services: [{ ...shop, build: { image } }, { ...cart, build: { image } }, billing],
+          prefix: "acme",
+          webhookSecret: "s3cret",
+        },
+        () => createBranchline(loadConfig(), stubArchives()),
+        ["webhookSecret"],
+      );
+      const policies = resourcesOfType("aws:ecr/repositoryPolicy:RepositoryPolicy");
+      expect(policies.map((p) => [p.name, p.inputs["repository"]])).to.deep.equal([
+        ["acme-shop-build-build-image-policy", "build-images/node"],
+      ]);
+      const document = JSON.parse(policies[0]?.inputs["policy"] as string);
+      expect(JSON.stringify(document)).to.contain("project/acme-cart-pr");
+      for (const project of ["acme-shop", "acme-shop-pr", "acme-cart", "acme-cart-pr"]) {
+        expect(JSON.stringify(document), project).to.contain(`project/${project}"`);
+      }
+      expect(JSON.stringify(document)).not.to.contain("acme-billing");
     });
   });
 
