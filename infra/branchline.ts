@@ -187,11 +187,11 @@ export class Branchline extends pulumi.ComponentResource {
     }
     const many = config.multiService;
     const child = (suffix: string): string => (legacy ? suffix : `${name}-${suffix}`);
-    const root = pulumi.rootStackResource;
-    // The one-service stack's resources were top-level before this component: the alias keeps them.
+    // The one-service stack's resources were top-level before this component: the alias (no parent:
+    // the stack's root) keeps their URNs, and the engine derives their children's from it.
     const top: pulumi.ComponentResourceOptions = {
       parent: this,
-      ...(legacy && root !== undefined ? { aliases: [{ parent: root }] } : {}),
+      ...(legacy ? { aliases: [{ parent: pulumi.rootStackResource }] } : {}),
     };
 
     const scope: pulumi.Output<AccountScope> = pulumi

@@ -618,6 +618,62 @@ describe("infra: a stack of many services (branchline:services)", () => {
     });
   });
 
+  describe("the one-service form inside the component", () => {
+    it("aliases each top-level child to its former URN, so an existing stack updates in place", async () => {
+      const children: pulumi.Resource[] = [];
+      await runWithConfig(
+        { repository: "octo/shop", webhookSecret: "s3cret", githubRegistrationToken: "t0ken" },
+        () =>
+          new Branchline(
+            "branchline",
+            { config: loadConfig(), code: stubArchives(), legacyNames: true },
+            {
+              transformations: [
+                (args) => {
+                  if (args.opts.parent instanceof Branchline) children.push(args.resource);
+                  return undefined;
+                },
+              ],
+            },
+          ),
+        ["webhookSecret", "githubRegistrationToken"],
+      );
+      const internal = (resource: pulumi.Resource) =>
+        resource as unknown as { __aliases: pulumi.Output<string>[]; urn: pulumi.Output<string> };
+      const aliases = await Promise.all(
+        children.map(async (child) => ({
+          urn: await unwrap(internal(child).urn),
+          aliases: await Promise.all(internal(child).__aliases.map((alias) => unwrap(alias))),
+        })),
+      );
+      const stackUrn = (type: string, name: string) =>
+        `urn:pulumi:dev::branchline::${type}::${name}`;
+      expect(aliases.map((a) => a.aliases)).to.deep.equal(
+        aliases.map((a) => {
+          const [type, name] = a.urn.split("::").slice(2) as [string, string];
+          return [stackUrn(type.split("$").pop() as string, name)];
+        }),
+      );
+      expect(aliases.map((a) => a.urn.split("::").pop()).sort()).to.deep.equal(
+        [
+          "artifacts",
+          "connection",
+          "github-webhook",
+          "notifications",
+          "pipeline",
+          "pr-artifacts",
+          "pr-build",
+          "pr-registry",
+          "reconciler",
+          "registry",
+          "build",
+          "state",
+          "webhook",
+        ].sort(),
+      );
+    });
+  });
+
   describe("two instances in one program", () => {
     it("do not collide: no duplicate URN or physical name", async () => {
       const { resources } = await runWithConfig({}, () => {
