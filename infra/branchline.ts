@@ -37,6 +37,7 @@ import {
   codebuildProjectArn,
   ecsClusterArn,
   ecsServiceArn,
+  inlinePolicyJson,
   serviceTrustPolicy,
   servicePrProjectsArn,
   servicesCloneRolePolicy,
@@ -245,12 +246,12 @@ export class Branchline extends pulumi.ComponentResource {
           rolePolicy: pulumi
             .all([scope, artifacts.bucketArn, connectionArn])
             .apply(([s, bucketArn, connection]) =>
-              JSON.stringify(
+              inlinePolicyJson(
+                "the source pipeline role",
                 servicesPipelineRolePolicy({
                   bucketArn,
-                  projectArns: config.services.map((service) =>
-                    codebuildProjectArn(s, service.pipelineName),
-                  ),
+                  // The stack's projects by its prefix: a list of 50 would outgrow the policy.
+                  projectsArn: codebuildProjectArn(s, `${config.prefix}-*`),
                   connectionArn: connection,
                   repositories,
                   deploys: config.services.flatMap((service) =>
@@ -284,7 +285,8 @@ export class Branchline extends pulumi.ComponentResource {
           cloneRolePolicy: pulumi
             .all([set, prArtifacts.bucketArn, connectionArn])
             .apply(([s, bucketArn, connection]) =>
-              JSON.stringify(
+              inlinePolicyJson(
+                "the clone role",
                 servicesCloneRolePolicy({
                   set: s,
                   bucketArn,
@@ -319,7 +321,12 @@ export class Branchline extends pulumi.ComponentResource {
           role: prBuildRole.id,
           policy: pulumi
             .all([set, prArtifacts.bucketArn])
-            .apply(([s, bucketArn]) => JSON.stringify(servicesPrBuildRolePolicy(s, bucketArn))),
+            .apply(([s, bucketArn]) =>
+              inlinePolicyJson(
+                "the pull request build role",
+                servicesPrBuildRolePolicy(s, bucketArn),
+              ),
+            ),
         },
         { parent: this },
       );

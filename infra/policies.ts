@@ -931,10 +931,27 @@ function useConnectionForRepositories(
   };
 }
 
+/** IAM's limit on a role's inline policies (their JSON without whitespace, together). */
+export const INLINE_POLICY_MAX_LENGTH = 10240;
+
+/**
+ * The JSON of a role's inline policy; throws, naming the role, when IAM would refuse it for its size
+ * (`pulumi preview` fails instead of `pulumi up` half-way).
+ */
+export function inlinePolicyJson(role: string, policy: PolicyDocument): string {
+  const json = JSON.stringify(policy);
+  if (json.length > INLINE_POLICY_MAX_LENGTH) {
+    throw new Error(
+      `the inline policy of ${role} would have ${json.length} characters, IAM allows ${INLINE_POLICY_MAX_LENGTH}: split the services over more stacks, or shorten branchline:prefix and the service names`,
+    );
+  }
+  return json;
+}
+
 export interface ServicesPipelineRoleInput {
   bucketArn: string;
-  /** Every service's source build project. */
-  projectArns: string[];
+  /** The source build projects: `<prefix>-*` (every project of the stack's prefix). */
+  projectsArn: string;
   connectionArn: string;
   /** Every service's repository. */
   repositories: string[];
@@ -951,7 +968,7 @@ export function servicesPipelineRolePolicy(input: ServicesPipelineRoleInput): Po
       Sid: "RunBuilds",
       Effect: "Allow",
       Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
-      Resource: [...input.projectArns],
+      Resource: input.projectsArn,
     },
     useConnectionForRepositories(input.connectionArn, input.repositories),
   ];

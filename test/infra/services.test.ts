@@ -10,6 +10,7 @@ import { ENV } from "../../functions/shared/names.js";
 import { Branchline, SERVICES_FILE, SERVICES_FILE_PATH } from "../../infra/branchline.js";
 import { loadConfig, parseConfig, type ConfigReader } from "../../infra/config.js";
 import { createBranchline } from "../../infra/program.js";
+import { inlinePolicyJson } from "../../infra/policies.js";
 import { policyDocument, simulate } from "../helpers/iam.js";
 import {
   MOCK_ACCOUNT,
@@ -580,6 +581,45 @@ describe("infra: a stack of many services (branchline:services)", () => {
         ).to.equal("ImplicitlyDenied");
       });
 
+      it("the source pipeline role runs the source builds and deploys the services that deploy", async () => {
+        const role = policy("acme-pipelines-role-policy");
+        const project = (name: string) => `arn:aws:codebuild:${at}:project/${name}`;
+        for (const name of ["acme-shop", "acme-cart", "acme-billing"]) {
+          expect(
+            await simulate(role, { action: "codebuild:StartBuild", resource: project(name) }),
+          ).to.equal("Allowed");
+        }
+        expect(
+          await simulate(role, {
+            action: "ecs:UpdateService",
+            resource: `arn:aws:ecs:${at}:service/prod/billing`,
+          }),
+        ).to.equal("Allowed");
+        expect(
+          await simulate(role, {
+            action: "ecs:UpdateService",
+            resource: `arn:aws:ecs:${at}:service/prod/shop`,
+          }),
+        ).to.equal("ImplicitlyDenied");
+        for (const repository of ["octo/mono", "octo/billing"]) {
+          expect(
+            await simulate(role, {
+              action: "codeconnections:UseConnection",
+              resource: `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+              context: { "codeconnections:FullRepositoryId": repository },
+            }),
+            repository,
+          ).to.equal("Allowed");
+        }
+        expect(
+          await simulate(role, {
+            action: "codeconnections:UseConnection",
+            resource: `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`,
+            context: { "codeconnections:FullRepositoryId": "octo/other" },
+          }),
+        ).to.equal("ImplicitlyDenied");
+      });
+
       it("the source pipeline role trusts the source pipelines, not their clones", () => {
         const trust = JSON.parse(
           resourceNamed("acme-pipelines-role").inputs["assumeRolePolicy"] as string,
@@ -773,6 +813,47 @@ describe("infra: a stack of many services (branchline:services)", () => {
         }
       });
     }
+
+    it("keeps every policy within IAM's limits with the longest names, every service deploying", async () => {
+      const prefix = "p".repeat(32);
+      const { resources } = await runWithConfig(
+        {
+          prefix,
+          webhookSecret: "s3cret",
+          githubToken: "t0ken",
+          services: Array.from({ length: 50 }, (_, i) => ({
+            // 25 characters: the longest `<prefix>-<name>-build` role name IAM allows with this prefix.
+            name: `service-${String(i).padStart(2, "0")}`.padEnd(25, "x"),
+            repository: `some-organisation/repository-${i % 20}`,
+            deploy: {
+              cluster: "production-cluster",
+              service: `service-${i}`.padEnd(40, "x"),
+              passRoles: [`arn:aws:iam::${MOCK_ACCOUNT}:role/task-${i}`],
+            },
+          })),
+        },
+        () => createBranchline(loadConfig(), stubArchives()),
+        ["webhookSecret", "githubToken"],
+      );
+      const policies = resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy");
+      expect(policies).to.have.length(50 + 6);
+      for (const rolePolicy of policies) {
+        expect((rolePolicy.inputs["policy"] as string).length, rolePolicy.name).to.be.below(10240);
+      }
+    });
+
+    it("refuses, naming the role, a policy IAM would refuse for its size", () => {
+      const statement = {
+        Effect: "Allow" as const,
+        Action: "s3:GetObject",
+        Resource: Array.from({ length: 600 }, (_, i) => `arn:aws:s3:::bucket-${i}/*`),
+      };
+      expect(() =>
+        inlinePolicyJson("the clone role", { Version: "2012-10-17", Statement: [statement] }),
+      ).to.throw(
+        /^the inline policy of the clone role would have \d+ characters, IAM allows 10240/,
+      );
+    });
 
     after(() => {
       // The closing note's figures (resources other than components).
