@@ -74,7 +74,60 @@ export interface BranchlineConfig {
   artifactRetentionDays: number;
   logRetentionDays: number;
   forceDestroy: boolean;
+  /**
+   * Every service of the stack, in the configured order: the one-service form (today's keys) gives
+   * one, whose names are today's ({@link ServiceConfig.pipelineName} = `pipelineName`).
+   */
+  services: ServiceConfig[];
+  /**
+   * What every physical name starts with: `branchline:prefix` (default `<project>-<stack>`) with
+   * `branchline:services`; `pipelineName` in the one-service form.
+   */
+  prefix: string;
+  /** `branchline:services` is set (the many-service form). */
+  multiService: boolean;
 }
+
+/** One service of the stack: its source pipeline, build projects, repositories and deploy. */
+export interface ServiceConfig {
+  /** Lower-case, unique; `undefined`-free: the one-service form names it after `pipelineName`. */
+  name: string;
+  repository: string;
+  branch: string;
+  /** Its source pipeline and source build project (`<prefix>-<name>`, or today's `pipelineName`). */
+  pipelineName: string;
+  pipelineType: PipelineType;
+  images: ImageSpec[];
+  deploy: DeployConfig | undefined;
+  build: BuildConfig;
+  allowForkPullRequests: boolean;
+  buildDraftPullRequests: boolean;
+}
+
+/** The keys of the one-service form, which `branchline:services` replaces. */
+export const SINGLE_SERVICE_KEYS = [
+  "repository",
+  "branch",
+  "images",
+  "deploy",
+  "build",
+  "pipelineName",
+  "pipelineType",
+] as const;
+
+/**
+ * The longest prefix: the longest auto-named shared resource, `<prefix>-notifications-function-<7>`,
+ * must fit Lambda's 64 characters (IAM roles, S3 buckets and EventBridge rules have shorter suffixes).
+ */
+export const PREFIX_MAX_LENGTH = 32;
+/** IAM role names: 64 characters (a service's source build role is `<prefix>-<service>-build`). */
+export const IAM_ROLE_NAME_MAX_LENGTH = 64;
+/** ECR repository names: 256 characters. */
+export const ECR_REPOSITORY_NAME_MAX_LENGTH = 256;
+/** CodeBuild project names: 255 characters. */
+export const CODEBUILD_PROJECT_NAME_MAX_LENGTH = 255;
+/** CloudWatch Logs log group names: 512 characters. */
+export const LOG_GROUP_NAME_MAX_LENGTH = 512;
 
 export const DEFAULTS = {
   branch: "main",
@@ -163,6 +216,39 @@ const SECRET_ARN_PATTERN =
 const SECRET_ARN_SUFFIX_PATTERN = /-[A-Za-z0-9]{6}$/;
 
 export function parseConfig(reader: ConfigReader): BranchlineConfig {
+  const rawServices = reader.get("services");
+  if (rawServices !== undefined) return parseManyServices(reader, rawServices);
+  if (reader.get("prefix") !== undefined) {
+    throw new ConfigError(
+      "prefix",
+      "belongs to the branchline:services form; the one-service form's names start with branchline:pipelineName",
+    );
+  }
+  const single = parseSingleService(reader);
+  return {
+    ...single,
+    services: [
+      {
+        name: single.pipelineName,
+        repository: single.repository,
+        branch: single.branch,
+        pipelineName: single.pipelineName,
+        pipelineType: single.pipelineType,
+        images: single.images,
+        deploy: single.deploy,
+        build: single.build,
+        allowForkPullRequests: single.allowForkPullRequests,
+        buildDraftPullRequests: single.buildDraftPullRequests,
+      },
+    ],
+    prefix: single.pipelineName,
+    multiService: false,
+  };
+}
+
+type StackWideConfig = Omit<BranchlineConfig, "services" | "prefix" | "multiService">;
+
+function parseSingleService(reader: ConfigReader): StackWideConfig {
   const repository = reader.get("repository");
   if (repository === undefined || repository === "") {
     throw new ConfigError("repository", "is required: the GitHub repository as owner/name");
@@ -174,6 +260,29 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
   const branch = reader.get("branch") ?? DEFAULTS.branch;
   if (branch === "") throw new ConfigError("branch", "must not be empty");
 
+  const connectionArn = parseConnectionArn(reader);
+
+  const pipelineName = parsePipelineName(reader.get("pipelineName"), reader.defaultPipelineName);
+
+  const images = parseImages(reader.get("images"));
+  checkRepositoryNames(pipelineName);
+
+  const pipelineType = parsePipelineType(reader.get("pipelineType"));
+
+  return {
+    repository,
+    branch,
+    connectionArn,
+    pipelineName,
+    pipelineType,
+    images,
+    deploy: parseDeploy(reader.get("deploy")),
+    build: parseBuild(reader.get("build"), reader.awsRegion),
+    ...parseStackWide(reader),
+  };
+}
+
+function parseConnectionArn(reader: ConfigReader): string | undefined {
   const connectionArn = reader.get("connectionArn");
   if (connectionArn !== undefined && !CONNECTION_ARN_PATTERN.test(connectionArn)) {
     throw new ConfigError(
@@ -181,20 +290,34 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
       `is not a CodeConnections connection ARN: ${connectionArn}`,
     );
   }
+  return connectionArn;
+}
 
-  const pipelineName = parsePipelineName(reader.get("pipelineName"), reader.defaultPipelineName);
-
-  const images = parseImages(reader.get("images"));
-  checkRepositoryNames(pipelineName);
-
-  const pipelineType = reader.get("pipelineType") ?? DEFAULTS.pipelineType;
+function parsePipelineType(raw: string | undefined, key = "pipelineType"): PipelineType {
+  const pipelineType = raw ?? DEFAULTS.pipelineType;
   if (!(PIPELINE_TYPES as readonly string[]).includes(pipelineType)) {
     throw new ConfigError(
-      "pipelineType",
+      key,
       `must be one of ${PIPELINE_TYPES.join(", ")}, got ${JSON.stringify(pipelineType)}`,
     );
   }
+  return pipelineType as PipelineType;
+}
 
+/** The keys that are the stack's whatever its services: secrets, tokens, schedule, retentions. */
+type StackWideKeys = Omit<
+  StackWideConfig,
+  | "repository"
+  | "branch"
+  | "connectionArn"
+  | "pipelineName"
+  | "pipelineType"
+  | "images"
+  | "deploy"
+  | "build"
+>;
+
+function parseStackWide(reader: ConfigReader): StackWideKeys {
   const webhookSecret = reader.getSecret("webhookSecret");
   if (webhookSecret === undefined) {
     throw new ConfigError(
@@ -218,14 +341,6 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
   }
 
   return {
-    repository,
-    branch,
-    connectionArn,
-    pipelineName,
-    pipelineType: pipelineType as PipelineType,
-    images,
-    deploy: parseDeploy(reader.get("deploy")),
-    build: parseBuild(reader.get("build"), reader.awsRegion),
     webhookSecret,
     githubToken,
     githubRegistrationToken,
@@ -252,6 +367,178 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
     ),
     logRetentionDays: parseLogRetention(reader),
     forceDestroy: parseBoolean(reader, "forceDestroy", false),
+  };
+}
+
+/** A prefix or service name: lower-case letters and digits, single hyphens between them. */
+const SERVICE_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** `branchline:prefix`, or the default `<project>-<stack>`. */
+function parsePrefix(configured: string | undefined, fallback: string): string {
+  const prefix = configured ?? fallback;
+  const rule = `1-${PREFIX_MAX_LENGTH} lower-case letters and digits with single - between them (every physical name starts with it)`;
+  if (SERVICE_NAME_PATTERN.test(prefix) && prefix.length <= PREFIX_MAX_LENGTH) return prefix;
+  throw new ConfigError(
+    "prefix",
+    configured === undefined
+      ? `is not set, and the default <project>-<stack> ${JSON.stringify(prefix)} is not ${rule}: set ${CONFIG_NAMESPACE}:prefix`
+      : `must be ${rule}, got ${JSON.stringify(prefix)} (${prefix.length} characters)`,
+  );
+}
+
+/** Re-reads a ConfigError of a service's own key (`images[0].name`) under `services[i].`. */
+function underService<T>(index: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const text = error.message.slice(CONFIG_NAMESPACE.length + 1);
+      const space = text.indexOf(" ");
+      throw new ConfigError(`services[${index}].${text.slice(0, space)}`, text.slice(space + 1));
+    }
+    throw error;
+  }
+}
+
+/**
+ * The physical names a service's name ends up in, each with its AWS rule: the error names the one a
+ * name breaks (see `serviceResourceNames`).
+ */
+export function checkServiceNameFits(key: string, prefix: string, name: string): void {
+  const names = serviceResourceNames(prefix, name);
+  const limits: [string, string, number][] = [
+    ["source pipeline", names.pipeline, SOURCE_PIPELINE_NAME_MAX_LENGTH],
+    ["pull request build project", names.prProject, CODEBUILD_PROJECT_NAME_MAX_LENGTH],
+    ["source build role", names.buildRole, IAM_ROLE_NAME_MAX_LENGTH],
+    ["pull request ECR repository prefix", `${names.prProject}/`, ECR_REPOSITORY_NAME_MAX_LENGTH],
+    ["build log group", `/branchline/${names.prProject}/build`, LOG_GROUP_NAME_MAX_LENGTH],
+  ];
+  for (const [what, physical, max] of limits) {
+    if (physical.length > max) {
+      throw new ConfigError(
+        key,
+        `is too long: its ${what} ${JSON.stringify(physical)} has ${physical.length} characters, at most ${max} allowed (at most ${name.length - (physical.length - max)} characters for this name with the prefix ${JSON.stringify(prefix)})`,
+      );
+    }
+  }
+}
+
+/** The physical names of a service's own resources in the many-service form. */
+export function serviceResourceNames(
+  prefix: string,
+  service: string,
+): { pipeline: string; prProject: string; buildRole: string } {
+  const pipeline = `${prefix}-${service}`;
+  return { pipeline, prProject: `${pipeline}-pr`, buildRole: `${pipeline}-build` };
+}
+
+const SERVICE_FIELDS = [
+  "name",
+  "repository",
+  "branch",
+  "images",
+  "deploy",
+  "build",
+  "pipelineType",
+  "allowForkPullRequests",
+  "buildDraftPullRequests",
+];
+
+function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig {
+  const given = SINGLE_SERVICE_KEYS.filter((key) => reader.get(key) !== undefined);
+  if (given.length > 0) {
+    throw new ConfigError(
+      "services",
+      `cannot be combined with the one-service keys (${given.map((key) => `${CONFIG_NAMESPACE}:${key}`).join(", ")}): move them into the services' entries`,
+    );
+  }
+  const prefix = parsePrefix(reader.get("prefix"), reader.defaultPipelineName);
+  const connectionArn = parseConnectionArn(reader);
+  const stackWide = parseStackWide(reader);
+  const value = parseJson("services", raw);
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ConfigError(
+      "services",
+      "must be a non-empty list of { name, repository, branch?, images?, deploy?, build?, pipelineType?, allowForkPullRequests?, buildDraftPullRequests? }",
+    );
+  }
+  const names = new Set<string>();
+  const services = value.map((item: unknown, index): ServiceConfig => {
+    const key = `services[${index}]`;
+    if (!isRecord(item)) throw new ConfigError(key, "must be an object { name, repository, ... }");
+    rejectUnknownFields(key, item, SERVICE_FIELDS);
+    const name = optionalString(`${key}.name`, item["name"]);
+    if (name === undefined) throw new ConfigError(`${key}.name`, "is required");
+    if (!SERVICE_NAME_PATTERN.test(name)) {
+      throw new ConfigError(
+        `${key}.name`,
+        `must be lower-case letters and digits with single - between them, got ${JSON.stringify(name)}`,
+      );
+    }
+    if (name.endsWith("-pr") || name.includes(CLONE_INFIX)) {
+      throw new ConfigError(
+        `${key}.name`,
+        `must not end with -pr nor contain ${CLONE_INFIX}: the pull request tier's names and the clones' are <service>-pr and <service>${CLONE_INFIX}<n>, got ${JSON.stringify(name)}`,
+      );
+    }
+    if (names.has(name)) throw new ConfigError(`${key}.name`, `repeats ${JSON.stringify(name)}`);
+    names.add(name);
+    checkServiceNameFits(`${key}.name`, prefix, name);
+    const repository = optionalString(`${key}.repository`, item["repository"]);
+    if (repository === undefined) {
+      throw new ConfigError(
+        `${key}.repository`,
+        "is required: the GitHub repository as owner/name",
+      );
+    }
+    if (!REPOSITORY_PATTERN.test(repository)) {
+      throw new ConfigError(
+        `${key}.repository`,
+        `must be owner/name, got ${JSON.stringify(repository)}`,
+      );
+    }
+    const branch = optionalString(`${key}.branch`, item["branch"]) ?? DEFAULTS.branch;
+    if (branch === "") throw new ConfigError(`${key}.branch`, "must not be empty");
+    const jsonOf = (field: string): string | undefined =>
+      item[field] === undefined ? undefined : JSON.stringify(item[field]);
+    const flag = (field: string, fallback: boolean): boolean => {
+      const flagValue = item[field];
+      if (flagValue === undefined) return fallback;
+      if (typeof flagValue !== "boolean") {
+        throw new ConfigError(`${key}.${field}`, "must be true or false");
+      }
+      return flagValue;
+    };
+    return {
+      name,
+      repository,
+      branch,
+      pipelineName: serviceResourceNames(prefix, name).pipeline,
+      pipelineType: parsePipelineType(
+        optionalString(`${key}.pipelineType`, item["pipelineType"]),
+        `${key}.pipelineType`,
+      ),
+      images: underService(index, () => parseImages(jsonOf("images"))),
+      deploy: underService(index, () => parseDeploy(jsonOf("deploy"))),
+      build: underService(index, () => parseBuild(jsonOf("build"), reader.awsRegion)),
+      allowForkPullRequests: flag("allowForkPullRequests", stackWide.allowForkPullRequests),
+      buildDraftPullRequests: flag("buildDraftPullRequests", stackWide.buildDraftPullRequests),
+    };
+  });
+  const first = services[0] as ServiceConfig;
+  return {
+    ...stackWide,
+    repository: first.repository,
+    branch: first.branch,
+    connectionArn,
+    pipelineName: first.pipelineName,
+    pipelineType: first.pipelineType,
+    images: first.images,
+    deploy: first.deploy,
+    build: first.build,
+    services,
+    prefix,
+    multiService: true,
   };
 }
 

@@ -28,3 +28,5 @@ export const connectionStatus = outputs.connectionStatus;
 export const webhookId = outputs.webhookId;
 export const notificationTopicArn = outputs.notificationTopicArn;
 export const reconcilerFunctionName = outputs.reconcilerFunctionName;
+/** Service name -> its source pipeline, repository, branch and image repositories (both tiers). */
+export const services = outputs.services;

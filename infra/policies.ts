@@ -3,6 +3,7 @@
  * tests can assert them exactly. Components call these inside `pulumi.all(...).apply(...)`.
  */
 import {
+  CLONE_INFIX,
   cloneNameWildcard,
   MANAGED_BY_VALUE,
   markKeyPattern,
@@ -832,4 +833,397 @@ export function notifierRoleStatements(
 /** The notify function's role: {@link notifierRoleStatements}, then writing its logs. */
 export function notifierRolePolicy(input: NotifierRoleInput): PolicyDocument {
   return lambdaRolePolicy(notifierRoleStatements(input), input.logGroupArn);
+}
+
+/*
+ * The many-service stack (`branchline:services`). Its shared roles cover every service; listing every
+ * service's ARNs would outgrow IAM's limits at a few dozen services (10,240 characters of inline
+ * policies per role, 2,048 of trust policy), so they name the stack's prefix instead: every physical
+ * name of the stack is `<prefix>-<service>...`, service names never end with `-pr` nor contain `-pr-`
+ * (config), so `<prefix>-*-pr-*` are exactly the clones, `<prefix>-*-pr` the pull request projects and
+ * `<prefix>-*-pr/*` the pull request repositories. Tag conditions list the services' source pipelines.
+ */
+
+/** The services of a many-service stack, as the shared roles see them. */
+export interface ServiceSet {
+  scope: AccountScope;
+  /** The stack's prefix. */
+  prefix: string;
+  /** Every service's source pipeline (`<prefix>-<service>`). */
+  sourcePipelineNames: string[];
+}
+
+/** Every pipeline of the stack: the source pipelines and their clones (`<prefix>-*`). */
+export function servicePipelinesArn(set: Pick<ServiceSet, "scope" | "prefix">): string {
+  return pipelineArn(set.scope, `${set.prefix}-*`);
+}
+
+/** Every clone of every service (`<prefix>-*-pr-*`). */
+export function serviceClonesArn(set: Pick<ServiceSet, "scope" | "prefix">): string {
+  return pipelineArn(set.scope, `${set.prefix}-*${CLONE_INFIX}*`);
+}
+
+/** Every pull request build project (`<prefix>-*-pr`). */
+export function servicePrProjectsArn(set: Pick<ServiceSet, "scope" | "prefix">): string {
+  return codebuildProjectArn(set.scope, `${set.prefix}-*-pr`);
+}
+
+/** Every pull request tier repository (`<prefix>-*-pr/<image>`). */
+export function servicePrRepositoriesArn(set: Pick<ServiceSet, "scope" | "prefix">): string {
+  const { partition, region, accountId } = set.scope;
+  return `arn:${partition}:ecr:${region}:${accountId}:repository/${set.prefix}-*-pr/*`;
+}
+
+/** Every repository of the stack, both tiers (`<prefix>-*`): the pull request builds' cache reads. */
+export function serviceRepositoriesArn(set: Pick<ServiceSet, "scope" | "prefix">): string {
+  const { partition, region, accountId } = set.scope;
+  return `arn:${partition}:ecr:${region}:${accountId}:repository/${set.prefix}-*`;
+}
+
+/** Every pull request build's log group (`/branchline/<prefix>-*-pr/build`). */
+export function servicePrLogGroupsArn(set: Pick<ServiceSet, "scope" | "prefix">): string {
+  const { partition, region, accountId } = set.scope;
+  return `arn:${partition}:logs:${region}:${accountId}:log-group:/branchline/${set.prefix}-*-pr/build`;
+}
+
+/**
+ * The trust of the shared source pipeline role: CodePipeline, for the stack's source pipelines
+ * (`<prefix>-*`) but not their clones (`<prefix>-*-pr-*`), of this account.
+ */
+export function sourcePipelinesTrustPolicy(
+  set: Pick<ServiceSet, "scope" | "prefix">,
+): PolicyDocument {
+  return document([
+    {
+      Effect: "Allow",
+      Principal: { Service: "codepipeline.amazonaws.com" },
+      Action: "sts:AssumeRole",
+      Condition: {
+        StringEquals: { "aws:SourceAccount": set.scope.accountId },
+        ArnLike: { "aws:SourceArn": servicePipelinesArn(set) },
+        ArnNotLike: { "aws:SourceArn": serviceClonesArn(set) },
+      },
+    },
+  ]);
+}
+
+/** UseConnection for these repositories; `undefined`: any repository (fork pull requests). */
+function useConnectionForRepositories(
+  connectionArn: string,
+  repositories: string[] | undefined,
+): PolicyStatement {
+  const prefix = connectionServicePrefix(connectionArn);
+  const unique = repositories === undefined ? undefined : [...new Set(repositories)].sort();
+  return {
+    Sid: "UseConnection",
+    Effect: "Allow",
+    Action: `${prefix}:UseConnection`,
+    Resource: connectionArn,
+    ...(unique === undefined
+      ? {}
+      : {
+          Condition: {
+            StringEquals: {
+              [`${prefix}:FullRepositoryId`]: unique.length === 1 ? (unique[0] as string) : unique,
+            },
+          },
+        }),
+  };
+}
+
+/** IAM's limit on a role's inline policies (their JSON without whitespace, together). */
+export const INLINE_POLICY_MAX_LENGTH = 10240;
+
+/**
+ * The JSON of a role's inline policy; throws, naming the role, when IAM would refuse it for its size
+ * (`pulumi preview` fails instead of `pulumi up` half-way).
+ */
+export function inlinePolicyJson(role: string, policy: PolicyDocument): string {
+  const json = JSON.stringify(policy);
+  if (json.length > INLINE_POLICY_MAX_LENGTH) {
+    throw new Error(
+      `the inline policy of ${role} would have ${json.length} characters, IAM allows ${INLINE_POLICY_MAX_LENGTH}: split the services over more stacks, or shorten branchline:prefix and the service names`,
+    );
+  }
+  return json;
+}
+
+export interface ServicesPipelineRoleInput {
+  bucketArn: string;
+  /** The source build projects: `<prefix>-*` (every project of the stack's prefix). */
+  projectsArn: string;
+  connectionArn: string;
+  /** Every service's repository. */
+  repositories: string[];
+  /** The deploys of the services that deploy (none: no ECS statements). */
+  deploys: { clusterArn: string; serviceArn: string; passRoles?: string[] | undefined }[];
+  taskDefinitionArnPattern: string;
+}
+
+/** The shared source pipeline role: {@link pipelineRolePolicy} over every service. */
+export function servicesPipelineRolePolicy(input: ServicesPipelineRoleInput): PolicyDocument {
+  const statements: PolicyStatement[] = [
+    ...artifactStoreStatements(input.bucketArn),
+    {
+      Sid: "RunBuilds",
+      Effect: "Allow",
+      Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+      Resource: input.projectsArn,
+    },
+    useConnectionForRepositories(input.connectionArn, input.repositories),
+  ];
+  if (input.deploys.length > 0) {
+    const clusters = [...new Set(input.deploys.map((deploy) => deploy.clusterArn))].sort();
+    const anyRole = input.deploys.some((deploy) => deploy.passRoles === undefined);
+    const passRoles = anyRole
+      ? "*"
+      : [...new Set(input.deploys.flatMap((deploy) => deploy.passRoles ?? []))].sort();
+    statements.push(
+      {
+        Sid: "DeployService",
+        Effect: "Allow",
+        Action: ["ecs:DescribeServices", "ecs:UpdateService"],
+        Resource: input.deploys.map((deploy) => deploy.serviceArn),
+      },
+      {
+        Sid: "WatchDeployment",
+        Effect: "Allow",
+        Action: ["ecs:DescribeTasks", "ecs:ListTasks"],
+        Resource: "*",
+        Condition: {
+          ArnEquals: { "ecs:cluster": clusters.length === 1 ? (clusters[0] as string) : clusters },
+        },
+      },
+      {
+        Sid: "ReadTaskDefinitions",
+        Effect: "Allow",
+        Action: "ecs:DescribeTaskDefinition",
+        Resource: "*",
+      },
+      {
+        Sid: "RegisterTaskDefinitions",
+        Effect: "Allow",
+        Action: "ecs:RegisterTaskDefinition",
+        Resource: input.taskDefinitionArnPattern,
+      },
+      {
+        Sid: "TagNewTaskDefinitions",
+        Effect: "Allow",
+        Action: "ecs:TagResource",
+        Resource: input.taskDefinitionArnPattern,
+        Condition: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
+      },
+      {
+        Sid: "PassTaskRoles",
+        Effect: "Allow",
+        Action: "iam:PassRole",
+        Resource: passRoles,
+        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+      },
+    );
+  }
+  return document(statements);
+}
+
+export interface ServicesCloneRoleInput {
+  set: Pick<ServiceSet, "scope" | "prefix">;
+  /** The pull request tier's artifact bucket. */
+  bucketArn: string;
+  connectionArn: string;
+  /** Every service's repository; `undefined` when a service allows fork pull requests. */
+  repositories: string[] | undefined;
+}
+
+/** The shared clone role: {@link cloneRolePolicy} over every service's pull request project. */
+export function servicesCloneRolePolicy(input: ServicesCloneRoleInput): PolicyDocument {
+  return document([
+    ...artifactStoreStatements(input.bucketArn),
+    {
+      Sid: "RunPullRequestBuilds",
+      Effect: "Allow",
+      Action: ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+      Resource: servicePrProjectsArn(input.set),
+    },
+    useConnectionForRepositories(input.connectionArn, input.repositories),
+  ]);
+}
+
+/**
+ * The shared pull request build role: every pull request build's logs, the pull request bucket, push
+ * to the pull request repositories, pull from every repository of the stack (the source images are
+ * its cache). Never a source repository push, nor a secret.
+ */
+export function servicesPrBuildRolePolicy(
+  set: Pick<ServiceSet, "scope" | "prefix">,
+  bucketArn: string,
+): PolicyDocument {
+  const base = buildRolePolicy({
+    logGroupArn: servicePrLogGroupsArn(set),
+    bucketArn,
+    pushRepositoryArns: [servicePrRepositoriesArn(set)],
+    pullRepositoryArns: [serviceRepositoriesArn(set)],
+  });
+  return base;
+}
+
+/** The tag condition "a clone of one of these services". */
+function managedByServicesCondition(
+  sourcePipelineNames: string[],
+): Record<string, Record<string, string | string[]>> {
+  return {
+    StringEquals: {
+      [`aws:ResourceTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
+      [`aws:ResourceTag/${TAG.sourcePipeline}`]: [...sourcePipelineNames],
+    },
+  };
+}
+
+export interface ServicesCloneManagementInput {
+  set: ServiceSet;
+  cloneRoleArn: string;
+  connectionArn: string;
+}
+
+/** {@link cloneManagementStatements} over every service of the stack. */
+export function servicesCloneManagementStatements(
+  input: ServicesCloneManagementInput,
+): PolicyStatement[] {
+  const clones = serviceClonesArn(input.set);
+  return [
+    {
+      // Reads only: GetPipeline on the stack's pipelines (the source pipelines among them).
+      Sid: "ReadSourcePipeline",
+      Effect: "Allow",
+      Action: "codepipeline:GetPipeline",
+      Resource: servicePipelinesArn(input.set),
+    },
+    { Sid: "FindClones", Effect: "Allow", Action: [...CLONE_PROBE_ACTIONS], Resource: clones },
+    {
+      Sid: "CreateClones",
+      Effect: "Allow",
+      Action: [...CLONE_CREATE_ACTIONS],
+      Resource: clones,
+      Condition: {
+        StringEquals: {
+          [`aws:RequestTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
+          [`aws:RequestTag/${TAG.sourcePipeline}`]: [...input.set.sourcePipelineNames],
+        },
+        "ForAllValues:StringEquals": { "aws:TagKeys": [...CLONE_TAG_KEYS] },
+      },
+    },
+    {
+      Sid: "ManageClones",
+      Effect: "Allow",
+      Action: [...MANAGED_CLONE_ACTIONS],
+      Resource: clones,
+      Condition: managedByServicesCondition(input.set.sourcePipelineNames),
+    },
+    {
+      Sid: "PassCloneRole",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: input.cloneRoleArn,
+      Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+    },
+    passConnectionStatement(input.connectionArn),
+    {
+      Sid: "CleanUpImages",
+      Effect: "Allow",
+      Action: [...IMAGE_CLEANUP_ACTIONS],
+      Resource: servicePrRepositoriesArn(input.set),
+    },
+  ];
+}
+
+/** The pull request marks of every service (`<prefix>-*#*`); none without a table. */
+function servicesMarksStatements(
+  stateTableArn: string | undefined,
+  set: ServiceSet,
+): PolicyStatement[] {
+  if (stateTableArn === undefined) return [];
+  return [
+    {
+      Sid: "AdvancePullRequestMarks",
+      Effect: "Allow",
+      Action: "dynamodb:UpdateItem",
+      Resource: stateTableArn,
+      Condition: {
+        "ForAllValues:StringLike": {
+          // Every service's `<source>#*`, as one pattern (the list would outgrow the policy).
+          "dynamodb:LeadingKeys": markKeyPattern(`${set.prefix}-*`),
+        },
+      },
+    },
+  ];
+}
+
+export interface ServicesFunctionRoleInput extends ServicesCloneManagementInput {
+  secretArns: string[];
+  stateTableArn?: string | undefined;
+}
+
+/** The many-service webhook handler's role statements. */
+export function servicesWebhookRoleStatements(input: ServicesFunctionRoleInput): PolicyStatement[] {
+  return [
+    ...servicesCloneManagementStatements(input),
+    ...readSecretsStatements(input.secretArns),
+    ...servicesMarksStatements(input.stateTableArn, input.set),
+  ];
+}
+
+/** The many-service reconciler's role statements. */
+export function servicesReconcilerRoleStatements(
+  input: ServicesFunctionRoleInput,
+): PolicyStatement[] {
+  return [
+    {
+      Sid: "ListPipelines",
+      Effect: "Allow",
+      Action: "codepipeline:ListPipelines",
+      Resource: "*",
+    },
+    ...servicesCloneManagementStatements(input),
+    ...readSecretsStatements(input.secretArns),
+    ...servicesMarksStatements(input.stateTableArn, input.set),
+  ];
+}
+
+/** The many-service notify function's role statements. */
+export function servicesNotifierRoleStatements(input: {
+  set: ServiceSet;
+  topicArn: string;
+  githubTokenSecretArn: string | undefined;
+}): PolicyStatement[] {
+  const clones = serviceClonesArn(input.set);
+  const reads = ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"];
+  return [
+    {
+      Sid: "ReadSourcePipeline",
+      Effect: "Allow",
+      Action: ["codepipeline:GetPipeline", ...reads],
+      Resource: input.set.sourcePipelineNames.map((name) => pipelineArn(input.set.scope, name)),
+    },
+    {
+      Sid: "ReadCloneTags",
+      Effect: "Allow",
+      Action: "codepipeline:ListTagsForResource",
+      Resource: clones,
+    },
+    {
+      Sid: "ReadClones",
+      Effect: "Allow",
+      Action: ["codepipeline:GetPipeline", ...reads],
+      Resource: clones,
+      Condition: managedByServicesCondition(input.set.sourcePipelineNames),
+    },
+    {
+      Sid: "PublishNotifications",
+      Effect: "Allow",
+      Action: "sns:Publish",
+      Resource: input.topicArn,
+    },
+    ...readSecretsStatements(
+      input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
+    ),
+  ];
 }

@@ -51,6 +51,13 @@ export interface BuildProjectArgs {
    * `undefined`: this project declares no repository policy.
    */
   buildImagePolicyProjects?: string[] | undefined;
+  /** The role's physical name; `undefined`: auto-named from the component's name. */
+  roleName?: string | undefined;
+  /**
+   * A role shared by several projects (the many-service stack's pull request build role), whose
+   * policy the caller declares: the project then declares no role of its own.
+   */
+  sharedRole?: { arn: pulumi.Input<string>; policy: pulumi.Resource } | undefined;
 }
 
 const ECR_IMAGE_PATTERN =
@@ -70,22 +77,34 @@ export class BuildProject extends pulumi.ComponentResource {
   public readonly project: aws.codebuild.Project;
   public readonly projectName: pulumi.Output<string>;
   public readonly projectArn: pulumi.Output<string>;
-  public readonly role: aws.iam.Role;
+  /** Its own role; `undefined` with a shared role. */
+  public readonly role: aws.iam.Role | undefined;
+  public readonly logGroup: aws.cloudwatch.LogGroup;
 
   constructor(name: string, args: BuildProjectArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:build:BuildProject", name, {}, opts);
     const parent = { parent: this };
 
-    const logGroup = new aws.cloudwatch.LogGroup(
+    const logGroup = (this.logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       {
         name: pulumi.output(args.projectName).apply(buildLogGroupName),
         retentionInDays: args.logRetentionDays,
       },
       parent,
-    );
+    ));
 
-    this.role = new aws.iam.Role(
+    const shared = args.sharedRole;
+    if (shared !== undefined) {
+      this.role = undefined;
+      this.project = this.declareProject(name, args, shared.arn, shared.policy, logGroup);
+      this.projectName = this.project.name;
+      this.projectArn = this.project.arn;
+      this.registerOutputs({ projectName: this.projectName, projectArn: this.projectArn });
+      return;
+    }
+
+    const role = (this.role = new aws.iam.Role(
       `${name}-role`,
       {
         // Only CodeBuild, for this project of this account (confused-deputy prevention).
@@ -101,14 +120,17 @@ export class BuildProject extends pulumi.ComponentResource {
             ),
           ),
         description: `branchline: the role of the build project that ${args.description}`,
+        ...(args.roleName === undefined ? {} : { name: args.roleName }),
       },
       parent,
-    );
+    ));
 
     const rolePolicy = new aws.iam.RolePolicy(
       `${name}-role-policy`,
       {
-        role: this.role.id,
+        role: role.id,
+        // Named like its role when the role is (an inline policy's name is the role's own).
+        ...(args.roleName === undefined ? {} : { name: args.roleName }),
         policy: pulumi
           .all([logGroup.arn, args.bucketArn, args.pushRepositoryArns, args.pullRepositoryArns])
           .apply(([logGroupArn, bucketArn, pushRepositoryArns, pullRepositoryArns]) =>
@@ -126,39 +148,7 @@ export class BuildProject extends pulumi.ComponentResource {
       parent,
     );
 
-    const environmentVariables = Object.keys(args.environment)
-      .sort()
-      .map((variable) => ({
-        name: variable,
-        value: args.environment[variable] ?? "",
-        type: "PLAINTEXT",
-      }));
-
-    this.project = new aws.codebuild.Project(
-      `${name}-project`,
-      {
-        name: args.projectName,
-        description: `branchline: ${args.description}`,
-        serviceRole: this.role.arn,
-        buildTimeout: args.timeoutMinutes,
-        source: { type: "CODEPIPELINE", buildspec: args.buildspec },
-        artifacts: { type: "CODEPIPELINE" },
-        environment: {
-          type: "LINUX_CONTAINER",
-          computeType: args.computeType,
-          image: args.image,
-          imagePullCredentialsType: "CODEBUILD",
-          privilegedMode: true,
-          environmentVariables,
-        },
-        // The buildspec keeps its layer cache in the registry (BUILD_CACHE_MODE "registry").
-        cache: { type: "NO_CACHE" },
-        logsConfig: {
-          cloudwatchLogs: { status: "ENABLED", groupName: logGroup.name },
-        },
-      },
-      { parent: this, dependsOn: [rolePolicy] },
-    );
+    this.project = this.declareProject(name, args, role.arn, rolePolicy, logGroup);
 
     const imageRepository = ecrRepositoryOfImage(args.image);
     const pullingProjects = args.buildImagePolicyProjects;
@@ -188,5 +178,47 @@ export class BuildProject extends pulumi.ComponentResource {
     this.projectName = this.project.name;
     this.projectArn = this.project.arn;
     this.registerOutputs({ projectName: this.projectName, projectArn: this.projectArn });
+  }
+
+  private declareProject(
+    name: string,
+    args: BuildProjectArgs,
+    roleArn: pulumi.Input<string>,
+    rolePolicy: pulumi.Resource,
+    logGroup: aws.cloudwatch.LogGroup,
+  ): aws.codebuild.Project {
+    const environmentVariables = Object.keys(args.environment)
+      .sort()
+      .map((variable) => ({
+        name: variable,
+        value: args.environment[variable] ?? "",
+        type: "PLAINTEXT",
+      }));
+
+    return new aws.codebuild.Project(
+      `${name}-project`,
+      {
+        name: args.projectName,
+        description: `branchline: ${args.description}`,
+        serviceRole: roleArn,
+        buildTimeout: args.timeoutMinutes,
+        source: { type: "CODEPIPELINE", buildspec: args.buildspec },
+        artifacts: { type: "CODEPIPELINE" },
+        environment: {
+          type: "LINUX_CONTAINER",
+          computeType: args.computeType,
+          image: args.image,
+          imagePullCredentialsType: "CODEBUILD",
+          privilegedMode: true,
+          environmentVariables,
+        },
+        // The buildspec keeps its layer cache in the registry (BUILD_CACHE_MODE "registry").
+        cache: { type: "NO_CACHE" },
+        logsConfig: {
+          cloudwatchLogs: { status: "ENABLED", groupName: logGroup.name },
+        },
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
   }
 }

@@ -10,7 +10,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_HANDLER } from "../bundle";
-import { assumeRolePolicy, lambdaRolePolicy, type PolicyStatement } from "../policies";
+import {
+  assumeRolePolicy,
+  inlinePolicyJson,
+  lambdaRolePolicy,
+  type PolicyStatement,
+} from "../policies";
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
 export const LAMBDA_ARCHITECTURE = "arm64";
@@ -68,7 +73,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
         policy: pulumi
           .all([args.policyStatements, this.logGroup.arn])
           .apply(([statements, logGroupArn]) =>
-            JSON.stringify(lambdaRolePolicy(statements, logGroupArn)),
+            inlinePolicyJson(`the role of ${name}`, lambdaRolePolicy(statements, logGroupArn)),
           ),
       },
       parent,

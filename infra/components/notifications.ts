@@ -11,8 +11,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloneNameWildcard, ENV } from "../../functions/shared/names";
-import { notifierRoleStatements, type AccountScope } from "../policies";
+import {
+  notifierRoleStatements,
+  servicesNotifierRoleStatements,
+  type AccountScope,
+  type ServiceSet,
+} from "../policies";
 import { LambdaFunction } from "./lambda-function";
+import type { ManyServices } from "./webhook";
 
 /** The Lambda's timeout; the handler gives one event at most 20 s. */
 export const NOTIFIER_TIMEOUT_SECONDS = 30;
@@ -54,6 +60,28 @@ export interface NotificationsArgs {
   email: string | undefined;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
+  /**
+   * The many-service stack: the routing table file (`BRANCHLINE_SERVICES_FILE`, instead of
+   * `SOURCE_PIPELINE_NAME`), and the rule matches every pipeline of the stack's prefix.
+   */
+  services?: (ManyServices & { prefix: string }) | undefined;
+}
+
+/**
+ * The many-service pattern: every pipeline named `<prefix>-...` (the services' source pipelines and
+ * their clones), in the stack's account and region; the function ignores pipelines of no service.
+ */
+export function servicesExecutionEventPattern(
+  prefix: string,
+  scope: Pick<AccountScope, "accountId" | "region">,
+): object {
+  return {
+    source: ["aws.codepipeline"],
+    "detail-type": [EXECUTION_STATE_CHANGE],
+    account: [scope.accountId],
+    region: [scope.region],
+    detail: { pipeline: [{ prefix: `${prefix}-` }] },
+  };
 }
 
 export class Notifications extends pulumi.ComponentResource {
@@ -90,6 +118,11 @@ export class Notifications extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    const services = args.services;
+    if (services !== undefined) {
+      Reflect.deleteProperty(variables, ENV.sourcePipelineName);
+      variables[ENV.servicesFile] = services.file;
+    }
 
     this.function = new LambdaFunction(
       name,
@@ -101,14 +134,23 @@ export class Notifications extends pulumi.ComponentResource {
         timeoutSeconds: NOTIFIER_TIMEOUT_SECONDS,
         memoryMb: 256,
         logRetentionDays: args.logRetentionDays,
-        policyStatements: pulumi
-          .output({
-            scope: args.scope,
-            sourcePipelineName: args.sourcePipelineName,
-            topicArn: this.topic.arn,
-            githubTokenSecretArn: args.githubTokenSecretArn,
-          })
-          .apply(notifierRoleStatements),
+        policyStatements:
+          services === undefined
+            ? pulumi
+                .output({
+                  scope: args.scope,
+                  sourcePipelineName: args.sourcePipelineName,
+                  topicArn: this.topic.arn,
+                  githubTokenSecretArn: args.githubTokenSecretArn,
+                })
+                .apply(notifierRoleStatements)
+            : pulumi
+                .output({
+                  set: services.set as pulumi.Input<ServiceSet>,
+                  topicArn: this.topic.arn,
+                  githubTokenSecretArn: args.githubTokenSecretArn,
+                })
+                .apply(servicesNotifierRoleStatements),
       },
       parent,
     ).function;
@@ -119,7 +161,13 @@ export class Notifications extends pulumi.ComponentResource {
         description: "branchline: execution state changes of the source pipeline and its clones",
         eventPattern: pulumi
           .output({ source: args.sourcePipelineName, scope: args.scope })
-          .apply(({ source, scope }) => JSON.stringify(executionEventPattern(source, scope))),
+          .apply(({ source, scope }) =>
+            JSON.stringify(
+              services === undefined
+                ? executionEventPattern(source, scope)
+                : servicesExecutionEventPattern(services.prefix, scope),
+            ),
+          ),
       },
       parent,
     );

@@ -53,6 +53,66 @@ export interface SourcePipelineArgs {
    */
   deploy: { cluster: string; service: string; passRoles?: string[] | undefined } | undefined;
   scope: pulumi.Input<AccountScope>;
+  /**
+   * The many-service stack's shared roles ({@link SharedPipelineRoles}): the component then declares
+   * the pipeline only.
+   */
+  sharedRoles?: SharedPipelineRoles | undefined;
+}
+
+export interface SharedPipelineRolesArgs {
+  /** Trust policy of the source pipeline role (JSON). */
+  roleTrust: pulumi.Input<string>;
+  /** Its inline policy (JSON). */
+  rolePolicy: pulumi.Input<string>;
+  /** Trust policy of the clone role (JSON). */
+  cloneRoleTrust: pulumi.Input<string>;
+  /** Its inline policy (JSON). */
+  cloneRolePolicy: pulumi.Input<string>;
+}
+
+/**
+ * The two pipeline roles of a many-service stack, shared by every service: the source pipeline role
+ * (every service's source pipeline) and the clone role (every clone). Their documents come from
+ * `servicesPipelineRolePolicy` and `servicesCloneRolePolicy` (infra/policies.ts).
+ */
+export class SharedPipelineRoles extends pulumi.ComponentResource {
+  public readonly role: aws.iam.Role;
+  public readonly rolePolicy: aws.iam.RolePolicy;
+  public readonly cloneRole: aws.iam.Role;
+
+  constructor(name: string, args: SharedPipelineRolesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("branchline:pipeline:SharedPipelineRoles", name, {}, opts);
+    const parent = { parent: this };
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: args.roleTrust,
+        description: "branchline: the source pipelines' role (source tier, every service)",
+      },
+      parent,
+    );
+    this.rolePolicy = new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      { role: this.role.id, policy: args.rolePolicy },
+      parent,
+    );
+    this.cloneRole = new aws.iam.Role(
+      `${name}-clone-role`,
+      {
+        assumeRolePolicy: args.cloneRoleTrust,
+        description:
+          "branchline: the role every pull request pipeline runs with (pull request tier, every service)",
+      },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-clone-role-policy`,
+      { role: this.cloneRole.id, policy: args.cloneRolePolicy },
+      parent,
+    );
+    this.registerOutputs({ roleArn: this.role.arn, cloneRoleArn: this.cloneRole.arn });
+  }
 }
 
 export class SourcePipeline extends pulumi.ComponentResource {
@@ -68,6 +128,16 @@ export class SourcePipeline extends pulumi.ComponentResource {
     super("branchline:pipeline:SourcePipeline", name, {}, opts);
     const parent = { parent: this };
     const deploy = args.deploy;
+    const shared = args.sharedRoles;
+    if (shared !== undefined) {
+      this.role = shared.role;
+      this.cloneRole = shared.cloneRole;
+      this.pipeline = this.declarePipeline(name, args, shared.rolePolicy);
+      this.pipelineName = this.pipeline.name;
+      this.pipelineArn = this.pipeline.arn;
+      this.registerOutputs({ pipelineName: this.pipelineName, pipelineArn: this.pipelineArn });
+      return;
+    }
 
     this.role = new aws.iam.Role(
       `${name}-role`,
@@ -158,6 +228,24 @@ export class SourcePipeline extends pulumi.ComponentResource {
       parent,
     );
 
+    this.pipeline = this.declarePipeline(name, args, rolePolicy);
+
+    this.pipelineName = this.pipeline.name;
+    this.pipelineArn = this.pipeline.arn;
+    this.registerOutputs({
+      pipelineName: this.pipelineName,
+      pipelineArn: this.pipelineArn,
+      roleArn: this.role.arn,
+      cloneRoleArn: this.cloneRole.arn,
+    });
+  }
+
+  private declarePipeline(
+    name: string,
+    args: SourcePipelineArgs,
+    rolePolicy: pulumi.Resource,
+  ): aws.codepipeline.Pipeline {
+    const deploy = args.deploy;
     const stages: aws.types.input.codepipeline.PipelineStage[] = [
       {
         name: "Source",
@@ -216,7 +304,7 @@ export class SourcePipeline extends pulumi.ComponentResource {
       });
     }
 
-    this.pipeline = new aws.codepipeline.Pipeline(
+    return new aws.codepipeline.Pipeline(
       `${name}-pipeline`,
       {
         name: args.pipelineName,
@@ -227,14 +315,5 @@ export class SourcePipeline extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [rolePolicy] },
     );
-
-    this.pipelineName = this.pipeline.name;
-    this.pipelineArn = this.pipeline.arn;
-    this.registerOutputs({
-      pipelineName: this.pipelineName,
-      pipelineArn: this.pipelineArn,
-      roleArn: this.role.arn,
-      cloneRoleArn: this.cloneRole.arn,
-    });
   }
 }

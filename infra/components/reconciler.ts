@@ -15,8 +15,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
-import { reconcilerRoleStatements, type AccountScope } from "../policies";
+import {
+  reconcilerRoleStatements,
+  servicesReconcilerRoleStatements,
+  type AccountScope,
+} from "../policies";
 import { LambdaFunction } from "./lambda-function";
+import { replaceWithServicesFile, type ManyServices } from "./webhook";
 
 /**
  * The member the invocation resource adds to its input with lifecycle scope CRUD (its
@@ -59,6 +64,8 @@ export interface ReconcilerArgs {
   /** The state table (see `StateTable`): replay protection. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
+  /** The many-service stack's routing table and services (see the webhook's). */
+  services?: ManyServices | undefined;
 }
 
 export class Reconciler extends pulumi.ComponentResource {
@@ -92,6 +99,8 @@ export class Reconciler extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    const services = args.services;
+    if (services !== undefined) replaceWithServicesFile(variables, services.file);
 
     const lambda = new LambdaFunction(
       name,
@@ -103,17 +112,34 @@ export class Reconciler extends pulumi.ComponentResource {
         timeoutSeconds: RECONCILER_TIMEOUT_SECONDS,
         memoryMb: 512,
         logRetentionDays: args.logRetentionDays,
-        policyStatements: pulumi
-          .output({
-            scope: args.scope,
-            sourcePipelineName: args.sourcePipelineName,
-            cloneRoleArn: args.cloneRoleArn,
-            prRepositoryArns: args.prRepositoryArns,
-            connectionArn: args.connectionArn,
-            stateTableArn: args.stateTableArn,
-            githubTokenSecretArn: args.githubTokenSecretArn,
-          })
-          .apply(reconcilerRoleStatements),
+        policyStatements:
+          services === undefined
+            ? pulumi
+                .output({
+                  scope: args.scope,
+                  sourcePipelineName: args.sourcePipelineName,
+                  cloneRoleArn: args.cloneRoleArn,
+                  prRepositoryArns: args.prRepositoryArns,
+                  connectionArn: args.connectionArn,
+                  stateTableArn: args.stateTableArn,
+                  githubTokenSecretArn: args.githubTokenSecretArn,
+                })
+                .apply(reconcilerRoleStatements)
+            : pulumi
+                .output({
+                  set: services.set,
+                  cloneRoleArn: args.cloneRoleArn,
+                  connectionArn: args.connectionArn,
+                  stateTableArn: args.stateTableArn,
+                  githubTokenSecretArn: args.githubTokenSecretArn,
+                })
+                .apply((input) =>
+                  servicesReconcilerRoleStatements({
+                    ...input,
+                    secretArns:
+                      input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
+                  }),
+                ),
       },
       parent,
     );

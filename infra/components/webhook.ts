@@ -6,7 +6,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
-import { webhookRoleStatements, type AccountScope } from "../policies";
+import {
+  servicesWebhookRoleStatements,
+  webhookRoleStatements,
+  type AccountScope,
+  type ServiceSet,
+} from "../policies";
 import { LambdaFunction } from "./lambda-function";
 
 export const WEBHOOK_ROUTE_KEY = "POST /webhook";
@@ -37,6 +42,18 @@ export interface WebhookReceiverArgs {
   /** The state table (see `StateTable`): replay protection. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
+  /**
+   * The many-service stack: the routing table is the file `file` of the deployment archive
+   * (`BRANCHLINE_SERVICES_FILE`) instead of the one-service variables, and the role covers `set`.
+   */
+  services?: ManyServices | undefined;
+}
+
+/** How a function of a many-service stack learns its services. */
+export interface ManyServices {
+  /** The routing table's absolute path in the Lambda (`/var/task/services.json`). */
+  file: string;
+  set: pulumi.Input<ServiceSet>;
 }
 
 export class WebhookReceiver extends pulumi.ComponentResource {
@@ -82,6 +99,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
     }
     const secretArns = [webhookSecret.arn, ...(githubTokenSecret ? [githubTokenSecret.arn] : [])];
 
+    const services = args.services;
     const variables: Record<string, pulumi.Input<string>> = {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
       [ENV.ecrRepositoryNames]: pulumi
@@ -100,6 +118,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
     if (githubTokenSecret !== undefined) {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
     }
+    if (services !== undefined) replaceWithServicesFile(variables, services.file);
 
     this.function = new LambdaFunction(
       name,
@@ -111,17 +130,28 @@ export class WebhookReceiver extends pulumi.ComponentResource {
         timeoutSeconds: 30,
         memoryMb: 256,
         logRetentionDays: args.logRetentionDays,
-        policyStatements: pulumi
-          .output({
-            scope: args.scope,
-            sourcePipelineName: args.sourcePipelineName,
-            cloneRoleArn: args.cloneRoleArn,
-            prRepositoryArns: args.prRepositoryArns,
-            connectionArn: args.connectionArn,
-            stateTableArn: args.stateTableArn,
-            secretArns,
-          })
-          .apply(webhookRoleStatements),
+        policyStatements:
+          services === undefined
+            ? pulumi
+                .output({
+                  scope: args.scope,
+                  sourcePipelineName: args.sourcePipelineName,
+                  cloneRoleArn: args.cloneRoleArn,
+                  prRepositoryArns: args.prRepositoryArns,
+                  connectionArn: args.connectionArn,
+                  stateTableArn: args.stateTableArn,
+                  secretArns,
+                })
+                .apply(webhookRoleStatements)
+            : pulumi
+                .output({
+                  set: services.set,
+                  cloneRoleArn: args.cloneRoleArn,
+                  connectionArn: args.connectionArn,
+                  stateTableArn: args.stateTableArn,
+                  secretArns,
+                })
+                .apply(servicesWebhookRoleStatements),
       },
       parent,
     ).function;
@@ -182,4 +212,26 @@ export class WebhookReceiver extends pulumi.ComponentResource {
     this.webhookUrl = pulumi.interpolate`${this.api.apiEndpoint}${WEBHOOK_PATH}`;
     this.registerOutputs({ webhookUrl: this.webhookUrl, functionName: this.function.name });
   }
+}
+
+/**
+ * The one-service variables a routing table replaces (its entries carry them per service): removed,
+ * and `BRANCHLINE_SERVICES_FILE` set to the table's path in the deployment archive.
+ */
+export const ONE_SERVICE_VARIABLES = [
+  ENV.sourcePipelineName,
+  ENV.ecrRepositoryNames,
+  ENV.cloneRoleArn,
+  ENV.prBuildProjects,
+  ENV.prArtifactBucket,
+  ENV.allowForks,
+  ENV.buildDrafts,
+] as const;
+
+export function replaceWithServicesFile(
+  variables: Record<string, pulumi.Input<string>>,
+  file: string,
+): void {
+  for (const name of ONE_SERVICE_VARIABLES) Reflect.deleteProperty(variables, name);
+  variables[ENV.servicesFile] = file;
 }

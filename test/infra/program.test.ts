@@ -95,6 +95,8 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       const names = resources.map((r) => `${r.type} ${r.name}`).sort();
       expect(names).to.deep.equal(
         [
+          // The whole stack is one component; its children keep the one-service stack's names.
+          "branchline:index:Branchline branchline",
           "aws:apigatewayv2/api:Api webhook-api",
           "aws:apigatewayv2/integration:Integration webhook-integration",
           "aws:apigatewayv2/route:Route webhook-route",

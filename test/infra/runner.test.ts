@@ -88,6 +88,7 @@ function expectWholeStack(report: RunnerReport): void {
     "prRepositoryNames",
     "reconcilerFunctionName",
     "repositoryUri",
+    "services",
     "sourcePipelineConsoleUrl",
     "sourcePipelineName",
     "sourceRepositoryUris",

@@ -1,0 +1,664 @@
+/**
+ * The whole stack as one ComponentResource, `branchline:index:Branchline`: every resource is a
+ * descendant, every child's name derives from the component's name, so another Pulumi program may
+ * declare it (several times, with different names and prefixes) as a library:
+ *
+ *   import { Branchline } from "branchline/infra/branchline";
+ *   const platform = new Branchline("acme-dev", { config, code });
+ *
+ * Per service (`config.services`): its source pipeline `<prefix>-<service>`, its source and pull request
+ * build projects (`<prefix>-<service>`, `<prefix>-<service>-pr`), its repositories in both tiers
+ * (`<prefix>-<service>/<image>`, `<prefix>-<service>-pr/<image>`), its source build role
+ * (`<prefix>-<service>-build`: it pushes to its own service's source repositories only) and its deploy.
+ * Shared, once per stack: both artifact buckets, the source pipeline role, the clone role, the pull
+ * request build role, the webhook endpoint and function, the reconciler, notify, the topic, the
+ * secrets, the state table, the connection, and one GitHub webhook per repository.
+ *
+ * `legacyNames` (the one-service form of `infra/index.ts`, today's keys): the children keep the names
+ * the stack had before this component (`artifacts`, `pipeline`, ...) and alias their former top-level
+ * URNs, so an existing stack updates in place; two such instances in one program would collide.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BUILDSPEC_ENVIRONMENT, renderBuildspec } from "./build/buildspec";
+import { BUNDLE_FILE, type FunctionArchives } from "./bundle";
+import { ArtifactStore } from "./components/artifacts";
+import { BuildProject, ecrRepositoryOfImage } from "./components/build";
+import { SourceConnection } from "./components/connection";
+import { Notifications } from "./components/notifications";
+import { SharedPipelineRoles, SourcePipeline } from "./components/pipeline";
+import { Reconciler } from "./components/reconciler";
+import { Registry } from "./components/registry";
+import { StateTable } from "./components/state-table";
+import { WebhookReceiver, type ManyServices } from "./components/webhook";
+import type { BranchlineConfig, ServiceConfig } from "./config";
+import { GitHubWebhook } from "./github/webhook-resource";
+import {
+  codebuildProjectArn,
+  ecsClusterArn,
+  ecsServiceArn,
+  inlinePolicyJson,
+  serviceTrustPolicy,
+  servicePrProjectsArn,
+  servicesCloneRolePolicy,
+  servicesPipelineRolePolicy,
+  servicesPrBuildRolePolicy,
+  serviceClonesArn,
+  sourcePipelinesTrustPolicy,
+  type AccountScope,
+  type ServiceSet,
+} from "./policies";
+
+/** One service's names, as the stack outputs and the CLI read them. */
+export interface ServiceOutput {
+  pipelineName: string;
+  repository: string;
+  branch: string;
+  /** Image name -> its source tier repository URI. */
+  sourceRepositoryUris: Record<string, string>;
+  prRepositoryNames: string[];
+}
+
+export interface BranchlineOutputs {
+  webhookUrl: pulumi.Output<string>;
+  /** The first service's source pipeline (the one-service stack's). */
+  sourcePipelineName: pulumi.Output<string>;
+  sourcePipelineConsoleUrl: pulumi.Output<string>;
+  /** The first image's source repository URI (kept from the one-repository layout). */
+  repositoryUri: pulumi.Output<string>;
+  /** Image name -> its source tier repository URI (`<prefix>/<image>`), of the first service. */
+  sourceRepositoryUris: pulumi.Output<Record<string, string>>;
+  /** The pull request tier's repositories (`<prefix>-pr/<image>`), of the first service. */
+  prRepositoryNames: pulumi.Output<string[]>;
+  /** The pull request tier's artifact bucket, every clone's artifact store. */
+  prArtifactBucketName: pulumi.Output<string>;
+  connectionArn: pulumi.Output<string>;
+  connectionStatus: pulumi.Output<string>;
+  /** GitHub's id of the (first) repository webhook; `undefined`: the stack does not register it. */
+  webhookId: pulumi.Output<number> | undefined;
+  /** The SNS topic of execution success and failure messages. */
+  notificationTopicArn: pulumi.Output<string>;
+  /** The reconciler Lambda (`aws lambda invoke --function-name <name> --payload '{}'` runs a sweep). */
+  reconcilerFunctionName: pulumi.Output<string>;
+  /** Service name -> its pipeline and repositories. */
+  services: pulumi.Output<Record<string, ServiceOutput>>;
+}
+
+/** One entry of the routing table (S1's format: functions/app reads it). */
+export interface RoutingEntry {
+  name: string;
+  sourcePipeline: string;
+  repository: string;
+  branch: string;
+  ecrRepositories: string[];
+  cloneRoleArn: string;
+  prBuildProjects: Record<string, string>;
+  artifactBucket: string;
+  allowForkPullRequests: boolean;
+  buildDraftPullRequests: boolean;
+}
+
+/** The routing table's file in the deployment archives, and its path in the Lambda. */
+export const SERVICES_FILE = "services.json";
+export const SERVICES_FILE_PATH = `/var/task/${SERVICES_FILE}`;
+
+/** Environment variables the buildspec needs from the CodeBuild project (typed: a new one won't compile). */
+type BuildspecVariable = (typeof BUILDSPEC_ENVIRONMENT)[number];
+
+export const CONNECTION_PENDING_NOTE =
+  "authorise it once in the AWS console: Developer Tools > Settings > Connections > Update pending connection";
+
+export function connectionStatusNote(status: string): string {
+  return status === "AVAILABLE" ? "AVAILABLE" : `${status}: ${CONNECTION_PENDING_NOTE}`;
+}
+
+/** The pull request tier's name for a source name: its build project and repository prefix. */
+export function pullRequestName(sourceName: string): string {
+  return `${sourceName}-pr`;
+}
+
+export function pipelineConsoleUrl(region: string, pipelineName: string): string {
+  return `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${encodeURIComponent(pipelineName)}/view?region=${region}`;
+}
+
+/** The source build role's name of a service in a many-service stack. */
+export function sourceBuildRoleName(pipelineName: string): string {
+  return `${pipelineName}-build`;
+}
+
+/** The repositories a webhook goes on: each once, whatever its case (GitHub's names are not). */
+export function webhookRepositories(services: readonly ServiceConfig[]): string[] {
+  const seen = new Map<string, string>();
+  for (const service of services) {
+    const key = service.repository.toLowerCase();
+    if (!seen.has(key)) seen.set(key, service.repository);
+  }
+  return [...seen.values()];
+}
+
+/** `archive` with one more file (the routing table): the bundle stays `index.js`. */
+export function withFile(
+  archive: pulumi.Input<pulumi.asset.Archive>,
+  file: string,
+  text: pulumi.Input<string>,
+): pulumi.Output<pulumi.asset.Archive> {
+  // The archive itself, not an output of it: `pulumi.all` would try to unwrap its assets.
+  if (!(archive instanceof pulumi.asset.AssetArchive)) {
+    throw new Error(`the routing table needs an AssetArchive holding ${BUNDLE_FILE}`);
+  }
+  return pulumi.output(text).apply(async (content) => {
+    const assets = await archive.assets;
+    return new pulumi.asset.AssetArchive({
+      ...assets,
+      [file]: new pulumi.asset.StringAsset(content),
+    });
+  });
+}
+
+export interface BranchlineArgs {
+  config: BranchlineConfig;
+  /** The Lambdas' deployment archives (`functionArchives(bundleFunctions())`). */
+  code: FunctionArchives;
+  /** The one-service stack's former names (see the module's comment); one service only. */
+  legacyNames?: boolean;
+}
+
+interface DeclaredService {
+  config: ServiceConfig;
+  registry: Registry;
+  prRegistry: Registry;
+  build: BuildProject;
+  prBuild: BuildProject;
+  pipeline: SourcePipeline;
+}
+
+export class Branchline extends pulumi.ComponentResource {
+  public readonly outputs: BranchlineOutputs;
+  /** The deployment archives the functions run (with the routing table when many services). */
+  public readonly functionCode: FunctionArchives;
+
+  constructor(name: string, args: BranchlineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("branchline:index:Branchline", name, {}, opts);
+    const config = args.config;
+    const legacy = args.legacyNames === true;
+    if (legacy && config.services.length !== 1) {
+      throw new Error(
+        "Branchline: legacyNames is the one-service form's, with exactly one service",
+      );
+    }
+    const many = config.multiService;
+    const child = (suffix: string): string => (legacy ? suffix : `${name}-${suffix}`);
+    // The one-service stack's resources were top-level before this component: the alias (no parent:
+    // the stack's root) keeps their URNs, and the engine derives their children's from it.
+    const top: pulumi.ComponentResourceOptions = {
+      parent: this,
+      ...(legacy ? { aliases: [{ parent: pulumi.rootStackResource }] } : {}),
+    };
+
+    const scope: pulumi.Output<AccountScope> = pulumi
+      .all([aws.getCallerIdentityOutput(), aws.getRegionOutput(), aws.getPartitionOutput()])
+      .apply(([identity, region, partition]) => ({
+        partition: partition.partition,
+        region: region.region,
+        accountId: identity.accountId,
+      }));
+
+    const artifactSettings = {
+      retentionDays: config.artifactRetentionDays,
+      forceDestroy: config.forceDestroy,
+    };
+    const artifacts = new ArtifactStore(child("artifacts"), artifactSettings, top);
+    const prArtifacts = new ArtifactStore(child("pr-artifacts"), artifactSettings, top);
+
+    let connectionArn: pulumi.Output<string>;
+    let connectionStatus: pulumi.Output<string>;
+    if (config.connectionArn === undefined) {
+      const connection = new SourceConnection(
+        child("connection"),
+        { connectionName: config.prefix },
+        top,
+      );
+      connectionArn = connection.connectionArn;
+      connectionStatus = connection.connectionStatus.apply(connectionStatusNote);
+    } else {
+      connectionArn = pulumi.output(config.connectionArn);
+      connectionStatus = pulumi.output(
+        "existing connection (branchline:connectionArn): it must be AVAILABLE",
+      );
+    }
+
+    const set: pulumi.Output<ServiceSet> = scope.apply((s) => ({
+      scope: s,
+      prefix: config.prefix,
+      sourcePipelineNames: config.services.map((service) => service.pipelineName),
+    }));
+
+    // The many-service stack's shared roles (the one-service stack's are its components' own).
+    let sharedRoles: SharedPipelineRoles | undefined;
+    let sharedPrBuildRole: { arn: pulumi.Output<string>; policy: pulumi.Resource } | undefined;
+    if (many) {
+      const forks = config.services.some((service) => service.allowForkPullRequests);
+      const repositories = config.services.map((service) => service.repository);
+      sharedRoles = new SharedPipelineRoles(
+        child("pipelines"),
+        {
+          roleTrust: set.apply((s) => JSON.stringify(sourcePipelinesTrustPolicy(s))),
+          rolePolicy: pulumi
+            .all([scope, artifacts.bucketArn, connectionArn])
+            .apply(([s, bucketArn, connection]) =>
+              inlinePolicyJson(
+                "the source pipeline role",
+                servicesPipelineRolePolicy({
+                  bucketArn,
+                  // The stack's projects by its prefix: a list of 50 would outgrow the policy.
+                  projectsArn: codebuildProjectArn(s, `${config.prefix}-*`),
+                  connectionArn: connection,
+                  repositories,
+                  deploys: config.services.flatMap((service) =>
+                    service.deploy === undefined
+                      ? []
+                      : [
+                          {
+                            clusterArn: ecsClusterArn(s, service.deploy.cluster),
+                            serviceArn: ecsServiceArn(
+                              s,
+                              service.deploy.cluster,
+                              service.deploy.service,
+                            ),
+                            passRoles: service.deploy.passRoles,
+                          },
+                        ],
+                  ),
+                  taskDefinitionArnPattern: `arn:${s.partition}:ecs:${s.region}:${s.accountId}:task-definition/*`,
+                }),
+              ),
+            ),
+          cloneRoleTrust: set.apply((s) =>
+            JSON.stringify(
+              serviceTrustPolicy(
+                "codepipeline.amazonaws.com",
+                s.scope.accountId,
+                serviceClonesArn(s),
+              ),
+            ),
+          ),
+          cloneRolePolicy: pulumi
+            .all([set, prArtifacts.bucketArn, connectionArn])
+            .apply(([s, bucketArn, connection]) =>
+              inlinePolicyJson(
+                "the clone role",
+                servicesCloneRolePolicy({
+                  set: s,
+                  bucketArn,
+                  connectionArn: connection,
+                  repositories: forks ? undefined : repositories,
+                }),
+              ),
+            ),
+        },
+        top,
+      );
+      const prBuildRole = new aws.iam.Role(
+        child("pr-build-role"),
+        {
+          assumeRolePolicy: set.apply((s) =>
+            JSON.stringify(
+              serviceTrustPolicy(
+                "codebuild.amazonaws.com",
+                s.scope.accountId,
+                servicePrProjectsArn(s),
+              ),
+            ),
+          ),
+          description:
+            "branchline: the role of every service's pull request build project (pull request tier)",
+        },
+        { parent: this },
+      );
+      const prBuildPolicy = new aws.iam.RolePolicy(
+        child("pr-build-role-policy"),
+        {
+          role: prBuildRole.id,
+          policy: pulumi
+            .all([set, prArtifacts.bucketArn])
+            .apply(([s, bucketArn]) =>
+              inlinePolicyJson(
+                "the pull request build role",
+                servicesPrBuildRolePolicy(s, bucketArn),
+              ),
+            ),
+        },
+        { parent: this },
+      );
+      sharedPrBuildRole = { arn: prBuildRole.arn, policy: prBuildPolicy };
+    }
+
+    // A custom build image in ECR: one repository policy per image repository, naming every project
+    // that pulls it (the policy replaces the repository's), declared by the first service using it.
+    const imagePullers = new Map<string, string[]>();
+    for (const service of config.services) {
+      const repository = ecrRepositoryOfImage(service.build.image);
+      if (repository === undefined) continue;
+      const projects = imagePullers.get(repository) ?? [];
+      projects.push(service.pipelineName, pullRequestName(service.pipelineName));
+      imagePullers.set(repository, projects);
+    }
+
+    const declared: DeclaredService[] = config.services.map((service) => {
+      const serviceChild = (suffix: string): string =>
+        legacy ? suffix : many ? `${name}-${service.name}-${suffix}` : `${name}-${suffix}`;
+      const serviceOpts = top;
+      const secondRegistry = service.build.secondRegistry;
+      // One buildspec per tier: the pull request tier's names no second registry, whose secret its
+      // role cannot read (CodeBuild fetches `env.secrets-manager` before any phase runs).
+      const buildspecOptions = {
+        images: service.images,
+        buildArgs: service.build.args,
+        noCache: service.build.noCache,
+        blueGreen: service.build.blueGreen,
+      };
+      const buildspec = renderBuildspec({
+        ...buildspecOptions,
+        ...(secondRegistry === undefined ? {} : { secondRegistry }),
+        tier: "source",
+      });
+      const prBuildspec = renderBuildspec({ ...buildspecOptions, tier: "pull-request" });
+
+      const imageNames = service.images.map((image) => image.name);
+      const retention = {
+        sourceImageRetentionCount: config.sourceImageRetentionCount,
+        prImageRetentionDays: config.prImageRetentionDays,
+        untaggedImageRetentionDays: config.untaggedImageRetentionDays,
+      };
+      const prPrefix = pullRequestName(service.pipelineName);
+      const registry = new Registry(
+        serviceChild("registry"),
+        {
+          tier: "source",
+          namePrefix: service.pipelineName,
+          imageNames,
+          ...retention,
+          forceDelete: config.forceDestroy,
+        },
+        serviceOpts,
+      );
+      const prRegistry = new Registry(
+        serviceChild("pr-registry"),
+        {
+          tier: "pull-request",
+          namePrefix: prPrefix,
+          imageNames,
+          ...retention,
+          forceDelete: config.forceDestroy,
+        },
+        serviceOpts,
+      );
+
+      const buildBase = {
+        computeType: service.build.computeType,
+        image: service.build.image,
+        timeoutMinutes: service.build.timeoutMinutes,
+        logRetentionDays: config.logRetentionDays,
+        scope,
+      };
+      const sourceEnvironment: Record<BuildspecVariable, pulumi.Input<string>> = {
+        BRANCHLINE_TIER: "source",
+        REPOSITORY_PREFIX: registry.urlPrefix,
+        CACHE_REPOSITORY_PREFIX: registry.urlPrefix,
+      };
+      const imageRepository = ecrRepositoryOfImage(service.build.image);
+      const pullers = imageRepository === undefined ? undefined : imagePullers.get(imageRepository);
+      const build = new BuildProject(
+        serviceChild("build"),
+        {
+          ...buildBase,
+          buildspec,
+          bucketArn: artifacts.bucketArn,
+          projectName: service.pipelineName,
+          description: many
+            ? `builds and pushes the ${service.name} service's images (source tier)`
+            : "builds and pushes the source branch's images (source tier)",
+          environment: sourceEnvironment,
+          pushRepositoryArns: registry.repositoryArns,
+          secondRegistrySecretArn: secondRegistry?.credentialsSecretArn,
+          // The first project pulling a build image declares its repository policy.
+          buildImagePolicyProjects: pullers?.[0] === service.pipelineName ? pullers : undefined,
+          roleName: many ? sourceBuildRoleName(service.pipelineName) : undefined,
+        },
+        serviceOpts,
+      );
+      const prEnvironment: Record<BuildspecVariable, pulumi.Input<string>> = {
+        BRANCHLINE_TIER: "pull-request",
+        REPOSITORY_PREFIX: prRegistry.urlPrefix,
+        CACHE_REPOSITORY_PREFIX: registry.urlPrefix,
+      };
+      // No second-registry secret: a pull request's code never holds a credential beyond its own pushes.
+      const prBuild = new BuildProject(
+        serviceChild("pr-build"),
+        {
+          ...buildBase,
+          buildspec: prBuildspec,
+          bucketArn: prArtifacts.bucketArn,
+          projectName: prPrefix,
+          description: many
+            ? `builds and pushes the ${service.name} service's pull requests' images (pull request tier)`
+            : "builds and pushes pull requests' images (pull request tier)",
+          environment: prEnvironment,
+          pushRepositoryArns: prRegistry.repositoryArns,
+          pullRepositoryArns: registry.repositoryArns,
+          sharedRole: sharedPrBuildRole,
+        },
+        serviceOpts,
+      );
+
+      const pipeline = new SourcePipeline(
+        serviceChild("pipeline"),
+        {
+          pipelineName: service.pipelineName,
+          pipelineType: service.pipelineType,
+          repository: service.repository,
+          branch: service.branch,
+          connectionArn,
+          bucketName: artifacts.bucketName,
+          bucketArn: artifacts.bucketArn,
+          prBucketArn: prArtifacts.bucketArn,
+          projectName: build.projectName,
+          projectArn: build.projectArn,
+          prProjectArn: prBuild.projectArn,
+          allowForkPullRequests: service.allowForkPullRequests,
+          deploy: service.deploy,
+          scope,
+          sharedRoles,
+        },
+        serviceOpts,
+      );
+      return { config: service, registry, prRegistry, build, prBuild, pipeline };
+    });
+
+    const first = declared[0] as DeclaredService;
+    const prBuildProjects = pulumi
+      .all([first.build.projectName, first.prBuild.projectName])
+      .apply(([source, pr]) => ({ [source]: pr }));
+
+    // The routing table (several services): in the archives, since Lambda's environment holds 4 KB.
+    // With one service the functions get today's variables, so their one-service path runs.
+    let manyServices: ManyServices | undefined;
+    let code = args.code;
+    if (declared.length > 1) {
+      const table: pulumi.Output<RoutingEntry[]> = pulumi.all(
+        declared.map((service) =>
+          pulumi
+            .all([
+              service.pipeline.pipelineName,
+              service.prRegistry.repositoryNames,
+              service.pipeline.cloneRole.arn,
+              service.build.projectName,
+              service.prBuild.projectName,
+              prArtifacts.bucketName,
+            ])
+            .apply(
+              ([sourcePipeline, ecrRepositories, cloneRoleArn, project, prProject, bucket]) => ({
+                name: service.config.name,
+                sourcePipeline,
+                repository: service.config.repository,
+                branch: service.config.branch,
+                ecrRepositories,
+                cloneRoleArn,
+                prBuildProjects: { [project]: prProject },
+                artifactBucket: bucket,
+                allowForkPullRequests: service.config.allowForkPullRequests,
+                buildDraftPullRequests: service.config.buildDraftPullRequests,
+              }),
+            ),
+        ),
+      );
+      const text = table.apply((entries) => `${JSON.stringify(entries, null, 2)}\n`);
+      code = {
+        webhook: withFile(args.code.webhook, SERVICES_FILE, text),
+        reconcile: withFile(args.code.reconcile, SERVICES_FILE, text),
+        notify: withFile(args.code.notify, SERVICES_FILE, text),
+      };
+      manyServices = { file: SERVICES_FILE_PATH, set };
+    }
+
+    this.functionCode = code;
+
+    const state = new StateTable(child("state"), top);
+
+    const webhook = new WebhookReceiver(
+      child("webhook"),
+      {
+        code: code.webhook,
+        sourcePipelineName: first.pipeline.pipelineName,
+        cloneRoleArn: first.pipeline.cloneRole.arn,
+        prBuildProjects,
+        prArtifactBucketName: prArtifacts.bucketName,
+        prRepositoryNames: first.prRegistry.repositoryNames,
+        prRepositoryArns: first.prRegistry.repositoryArns,
+        connectionArn,
+        webhookSecret: config.webhookSecret,
+        githubToken: config.githubToken,
+        allowForkPullRequests: first.config.allowForkPullRequests,
+        buildDraftPullRequests: first.config.buildDraftPullRequests,
+        logRetentionDays: config.logRetentionDays,
+        scope,
+        stateTableName: state.tableName,
+        stateTableArn: state.tableArn,
+        services: manyServices,
+      },
+      top,
+    );
+
+    const reconciler = new Reconciler(
+      child("reconciler"),
+      {
+        code: code.reconcile,
+        sourcePipelineName: first.pipeline.pipelineName,
+        cloneRoleArn: first.pipeline.cloneRole.arn,
+        prBuildProjects,
+        prArtifactBucketName: prArtifacts.bucketName,
+        prRepositoryNames: first.prRegistry.repositoryNames,
+        prRepositoryArns: first.prRegistry.repositoryArns,
+        connectionArn,
+        githubTokenSecretArn: webhook.githubTokenSecretArn,
+        allowForkPullRequests: first.config.allowForkPullRequests,
+        buildDraftPullRequests: first.config.buildDraftPullRequests,
+        schedule: config.reconcileSchedule,
+        logRetentionDays: config.logRetentionDays,
+        scope,
+        stateTableName: state.tableName,
+        stateTableArn: state.tableArn,
+        services: manyServices,
+      },
+      top,
+    );
+
+    const notifications = new Notifications(
+      child("notifications"),
+      {
+        code: code.notify,
+        sourcePipelineName: first.pipeline.pipelineName,
+        githubTokenSecretArn: webhook.githubTokenSecretArn,
+        email: config.notificationEmail,
+        logRetentionDays: config.logRetentionDays,
+        scope,
+        services:
+          manyServices === undefined ? undefined : { ...manyServices, prefix: config.prefix },
+      },
+      top,
+    );
+
+    let webhookId: pulumi.Output<number> | undefined;
+    // Registration only with the registration token: it stays in the program (and, encrypted, in the
+    // stack's state), never in Secrets Manager nor in a Lambda's reach. Once per repository.
+    const registrationToken = config.githubRegistrationToken;
+    if (config.registerWebhook && registrationToken !== undefined) {
+      const repositories = webhookRepositories(config.services);
+      const ids = repositories.map(
+        (repository) =>
+          new GitHubWebhook(
+            legacy
+              ? "github-webhook"
+              : `${name}-github-webhook-${repository.toLowerCase().replace("/", "--")}`,
+            {
+              repository,
+              url: webhook.webhookUrl,
+              secret: config.webhookSecret,
+              token: registrationToken,
+            },
+            // GitHub pings the URL at once: the route, integration, stage and invoke permission must
+            // exist. On destroy the webhook goes first, before the teardown removes the clones.
+            { ...top, dependsOn: [...webhook.deliveryResources, reconciler.teardown] },
+          ).webhookId,
+      );
+      webhookId = ids[0];
+    }
+
+    const services = pulumi
+      .all(
+        declared.map((service) =>
+          pulumi
+            .all([
+              service.pipeline.pipelineName,
+              service.registry.repositoryUrls,
+              service.prRegistry.repositoryNames,
+            ])
+            .apply(([pipelineName, sourceRepositoryUris, prRepositoryNames]) => ({
+              name: service.config.name,
+              pipelineName,
+              repository: service.config.repository,
+              branch: service.config.branch,
+              sourceRepositoryUris,
+              prRepositoryNames,
+            })),
+        ),
+      )
+      .apply((list) =>
+        Object.fromEntries(list.map(({ name: serviceName, ...rest }) => [serviceName, rest])),
+      );
+
+    this.outputs = {
+      webhookUrl: webhook.webhookUrl,
+      sourcePipelineName: first.pipeline.pipelineName,
+      sourcePipelineConsoleUrl: pulumi
+        .all([scope, first.pipeline.pipelineName])
+        .apply(([s, pipelineName]) => pipelineConsoleUrl(s.region, pipelineName)),
+      repositoryUri: (first.registry.repositories[0] as aws.ecr.Repository).repositoryUrl,
+      sourceRepositoryUris: first.registry.repositoryUrls,
+      prRepositoryNames: first.prRegistry.repositoryNames,
+      prArtifactBucketName: prArtifacts.bucketName,
+      connectionArn,
+      connectionStatus,
+      webhookId,
+      notificationTopicArn: notifications.topicArn,
+      reconcilerFunctionName: reconciler.functionName,
+      services,
+    };
+    this.registerOutputs({
+      webhookUrl: this.outputs.webhookUrl,
+      services,
+      notificationTopicArn: this.outputs.notificationTopicArn,
+      reconcilerFunctionName: this.outputs.reconcilerFunctionName,
+    });
+  }
+}
