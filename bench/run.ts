@@ -7,8 +7,11 @@
  * Flags (defaults are the figures the project reports):
  *   --burst-prs=100 --burst-rate=1        figure 4: pull requests opened at once, CreatePipeline/s
  *   --reconcile-open=1000 --reconcile-rate=20   figure 5: open pull requests, GetPipeline/s
+ *   --services=50 --services-repos=20 --services-open=20 --services-rate=40
+ *                                         figure 6: services, repositories, open pull requests per
+ *                                         repository, GetPipeline/s
  *   --iterations=200 --cold-runs=15       figures 2 and 3
- *   --only=1,2,3,4,5                      run some figures only
+ *   --only=1,2,3,4,5,6                    run some figures only
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,6 +24,7 @@ import { measureColdStart } from "./cold-start.js";
 import { table, type Figure } from "./lib.js";
 import { measureOverhead } from "./overhead.js";
 import { measureReconcile } from "./reconcile.js";
+import { measureServicesReconcile } from "./reconcile-services.js";
 
 function flags(argv: string[]): Map<string, string> {
   const map = new Map<string, string>();
@@ -42,7 +46,7 @@ function numberFlag(map: Map<string, string>, name: string, fallback: number): n
 
 async function main(): Promise<void> {
   const args = flags(process.argv.slice(2));
-  const only = new Set((args.get("only") ?? "1,2,3,4,5").split(","));
+  const only = new Set((args.get("only") ?? "1,2,3,4,5,6").split(","));
   const started = process.hrtime.bigint();
   const aws = await startAwsDouble();
   const github = new GitHubApiDouble();
@@ -85,6 +89,14 @@ async function main(): Promise<void> {
         missing: 10,
         closed: 10,
         getPipelineRate: numberFlag(args, "reconcile-rate", 20),
+      }),
+    );
+    await step("6", "reconcile many services", () =>
+      measureServicesReconcile(aws, github, {
+        services: numberFlag(args, "services", 50),
+        repositories: numberFlag(args, "services-repos", 20),
+        open: numberFlag(args, "services-open", 20),
+        getPipelineRate: numberFlag(args, "services-rate", 40),
       }),
     );
   } finally {
