@@ -223,7 +223,7 @@ export async function measureServicesReconcile(
   return {
     figures: [
       figure(
-        `6 sweep ${count} services/${used.length} repos/${count * open} PRs: calls`,
+        `6 sweep ${count} svc/${used.length} repos/${count * open} PRs: calls`,
         aws.calls.length,
         minimum,
         "calls",
