@@ -91,7 +91,15 @@ export async function listCommand(argv: string[], io: CliIo): Promise<number> {
   const several = services.length > 1;
   io.stdout.write(
     table(
-      [...(several ? ["SERVICE"] : []), "PR", "PIPELINE", "BRANCH", "TYPE", "LAST EXECUTION", "AGE"],
+      [
+        ...(several ? ["SERVICE"] : []),
+        "PR",
+        "PIPELINE",
+        "BRANCH",
+        "TYPE",
+        "LAST EXECUTION",
+        "AGE",
+      ],
       rows.map((row) => [
         ...(several ? [row.service ?? "-"] : []),
         `#${row.pullRequest}`,
