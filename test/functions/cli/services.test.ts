@@ -357,6 +357,15 @@ describe("cli across services (wire level)", function () {
       expect(tagsOf(imagesOf(web))).to.deep.equal(["pr-2", "pr-3"]);
     });
 
+    it("--source-pipeline without --repositories: that service's repositories from the services output", async () => {
+      const result = await cli(["prune", "--source-pipeline", sourceOf(web), "--json"]);
+      expect(result.code).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.include({ imagesDeleted: [2], kept: [3] });
+      expect(tagsOf(imagesOf(web))).to.deep.equal(["pr-3"]);
+      // Not the first service's (the one-service outputs sourcePipelineName, prRepositoryNames).
+      expect(tagsOf(imagesOf(api))).to.deep.equal(["pr-2"]);
+    });
+
     it("a one-service stack without the services output: today's JSON", async () => {
       const result = await cli(["prune", "--json"], {
         sourcePipelineName: sourceOf(web),
