@@ -178,10 +178,16 @@ export async function resolveNames(io: CliIo, flags: NameFlags): Promise<Names> 
     ...(given.length > 0 ? [] : ["--repository"]),
   ];
   const outputs = await stackOutputs(io, flags, missing);
+  const sourcePipelineName =
+    flags.sourcePipeline ?? outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline");
+  if (given.length > 0) return { sourcePipelineName, repositoryNames: given };
+  // The repositories of the service whose pipeline it is, when the stack has the services output.
+  const service = stackServices(outputs)?.find(
+    (entry) => entry.sourcePipelineName === sourcePipelineName,
+  );
   return {
-    sourcePipelineName:
-      flags.sourcePipeline ?? outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline"),
-    repositoryNames: given.length > 0 ? given : stackRepositories(outputs),
+    sourcePipelineName,
+    repositoryNames: service ? service.repositoryNames : stackRepositories(outputs),
   };
 }
 
