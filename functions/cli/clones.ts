@@ -2,7 +2,7 @@
  * The managed clones of a source pipeline: every pipeline (all pages) whose name has the clone
  * shape, confirmed by its tags. A pipeline without branchline's tags for this source is not listed.
  */
-import type { PipelineStore } from "../app/ports.js";
+import type { PipelineStore, PipelineSummary } from "../app/ports.js";
 import type { SourcePipeline } from "../app/pull-request-pipelines.js";
 import { isManagedClone } from "../core/clone.js";
 import { siblingPipelineArn } from "../core/pipeline.js";
@@ -26,10 +26,11 @@ export async function managedClones(
   pipelines: PipelineStore,
   source: SourcePipeline,
   progress: Progress,
+  listing: () => Promise<PipelineSummary[]> = () => pipelines.list(),
 ): Promise<ManagedClone[]> {
   const sourceName = source.declaration.name;
   progress.update("listing pipelines");
-  const candidates = (await pipelines.list()).flatMap((summary) => {
+  const candidates = (await listing()).flatMap((summary) => {
     const number = cloneNumberOf(summary.name, sourceName);
     return number === undefined ? [] : [{ summary, number }];
   });
@@ -51,4 +52,10 @@ export async function managedClones(
   return confirmed
     .filter((clone): clone is ManagedClone => clone !== undefined)
     .sort((a, b) => a.pullRequest - b.pullRequest);
+}
+
+/** The account's pipelines listed once for all the services of a command (`list` on first call). */
+export function listOnce(pipelines: PipelineStore): () => Promise<PipelineSummary[]> {
+  let listing: Promise<PipelineSummary[]> | undefined;
+  return () => (listing ??= pipelines.list());
 }

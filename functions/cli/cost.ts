@@ -5,7 +5,7 @@
  */
 import type { ExecutionRecord } from "../adapters/pipeline-history.js";
 import { connectAws, loadSource } from "./aws.js";
-import { CONCURRENCY, managedClones, type ManagedClone } from "./clones.js";
+import { CONCURRENCY, listOnce, managedClones, type ManagedClone } from "./clones.js";
 import { NAME_FLAGS, NAME_HELP, OUTPUT_FLAGS, OUTPUT_HELP, parseFlags } from "./flags.js";
 import {
   DAY,
@@ -17,7 +17,7 @@ import {
   table,
   type CliIo,
 } from "./io.js";
-import { sourcePipelineName } from "./names.js";
+import { resolveServices } from "./names.js";
 
 /**
  * AWS CodePipeline list prices (https://aws.amazon.com/codepipeline/pricing/, US East):
@@ -38,7 +38,8 @@ export const ESTIMATE_NOTE =
 
 export const COST_USAGE = `Usage: branchline cost [options]
 
-Lists the managed clones with an estimate of their monthly CodePipeline cost, by pipeline type.
+Lists the managed clones with an estimate of their monthly CodePipeline cost, by pipeline type (and
+by service, for every service of the stack or the one --service picks).
 
   V1: free in a pipeline's first ${PRICES.V1.freeDays} days, then ${PRICES.V1.usdPerActiveMonth} USD per active month
       (a month with at least one execution).
@@ -54,6 +55,8 @@ ${OUTPUT_HELP}
 `;
 
 export interface CloneCost {
+  /** The service, when the names come from the stack's services output. */
+  service?: string;
   pullRequest: number;
   pipeline: string;
   pipelineType: string;
@@ -70,6 +73,8 @@ export interface CostReport {
   clones: CloneCost[];
   byType: Record<string, { clones: number; actionMinutes: number; usd: number }>;
   totalUsd: number;
+  /** Per service, when the names come from the stack's services output. */
+  byService?: Record<string, { clones: number; usd: number }>;
   note: string;
 }
 
@@ -134,10 +139,18 @@ export function costReport(clones: CloneCost[]): CostReport {
     entry.actionMinutes += clone.actionMinutes ?? 0;
     entry.usd = usd(entry.usd + clone.usd);
   }
+  let byService: CostReport["byService"];
+  for (const clone of clones) {
+    if (clone.service === undefined) continue;
+    const entry = ((byService ??= {})[clone.service] ??= { clones: 0, usd: 0 });
+    entry.clones++;
+    entry.usd = usd(entry.usd + clone.usd);
+  }
   return {
     clones,
     byType,
     totalUsd: usd(clones.reduce((sum, clone) => sum + clone.usd, 0)),
+    ...(byService ? { byService } : {}),
     note: ESTIMATE_NOTE,
   };
 }
@@ -149,29 +162,37 @@ export async function costCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const json = values.json === true;
-  const name = await sourcePipelineName(io, {
-    stack: values.stack,
-    sourcePipeline: values["source-pipeline"],
-  });
+  const services = await resolveServices(
+    io,
+    { stack: values.stack, service: values.service, sourcePipeline: values["source-pipeline"] },
+    { repositories: false },
+  );
   const aws = await connectAws(io.signal);
+  const listing = listOnce(aws.pipelines);
   const now = (io.now ?? (() => new Date()))();
   const since = new Date(now.getTime() - WINDOW_DAYS * DAY);
-  const progress = startProgress(io, json, `reading ${name}`);
+  const names = services.map((service) => service.sourcePipelineName).join(", ");
+  const progress = startProgress(io, json, `reading ${names}`);
   let report: CostReport;
   try {
-    const source = await loadSource(aws, name);
-    const clones = await managedClones(aws.pipelines, source, progress);
-    let read = 0;
-    const costs = await mapLimit(clones, CONCURRENCY, async (clone) => {
-      const executions = await aws.history.since(clone.pipeline, since);
-      let actions = 0;
-      if (clone.pipelineType === "V2") {
-        const stored = await aws.pipelines.get(clone.pipeline);
-        actions = stored?.declaration.stages.reduce((sum, s) => sum + s.actions.length, 0) ?? 0;
-      }
-      progress.update(`reading executions ${++read}/${clones.length}`);
-      return estimateClone(clone, executions, actions, now);
-    });
+    const costs: CloneCost[] = [];
+    for (const service of services) {
+      const source = await loadSource(aws, service.sourcePipelineName);
+      const clones = await managedClones(aws.pipelines, source, progress, listing);
+      let read = 0;
+      const serviceCosts = await mapLimit(clones, CONCURRENCY, async (clone) => {
+        const executions = await aws.history.since(clone.pipeline, since);
+        let actions = 0;
+        if (clone.pipelineType === "V2") {
+          const stored = await aws.pipelines.get(clone.pipeline);
+          actions = stored?.declaration.stages.reduce((sum, s) => sum + s.actions.length, 0) ?? 0;
+        }
+        progress.update(`reading executions ${++read}/${clones.length}`);
+        const cost = estimateClone(clone, executions, actions, now);
+        return service.name === undefined ? cost : { service: service.name, ...cost };
+      });
+      costs.push(...serviceCosts);
+    }
     report = costReport(costs);
   } finally {
     progress.stop();
@@ -182,13 +203,25 @@ export async function costCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (report.clones.length === 0) {
-    line(io.stdout, `no managed clones of ${name}: 0.00 USD a month`);
+    line(io.stdout, `no managed clones of ${names}: 0.00 USD a month`);
     return 0;
   }
+  // A SERVICE column and a total per service when the command covers several services.
+  const several = services.length > 1;
   io.stdout.write(
     table(
-      ["PR", "PIPELINE", "TYPE", "AGE", "EXECUTIONS (30D)", "USD/MONTH", "BASIS"],
+      [
+        ...(several ? ["SERVICE"] : []),
+        "PR",
+        "PIPELINE",
+        "TYPE",
+        "AGE",
+        "EXECUTIONS (30D)",
+        "USD/MONTH",
+        "BASIS",
+      ],
       report.clones.map((clone) => [
+        ...(several ? [clone.service ?? "-"] : []),
         `#${clone.pullRequest}`,
         clone.pipeline,
         clone.pipelineType,
@@ -203,6 +236,15 @@ export async function costCommand(argv: string[], io: CliIo): Promise<number> {
   for (const [type, entry] of Object.entries(report.byType).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const minutes = type === "V2" ? `, ${entry.actionMinutes} action-minutes` : "";
     line(io.stdout, `${type}: ${entry.clones} clone(s)${minutes}: ${money(entry.usd)} USD a month`);
+  }
+  if (several) {
+    for (const service of services) {
+      const entry = report.byService?.[service.name ?? ""] ?? { clones: 0, usd: 0 };
+      line(
+        io.stdout,
+        `service ${service.name ?? "-"}: ${entry.clones} clone(s): ${money(entry.usd)} USD a month`,
+      );
+    }
   }
   line(io.stdout, `total: ${money(report.totalUsd)} USD a month (estimate)`);
   line(io.stdout);

@@ -7,6 +7,7 @@ type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
 /** Where the names come from when they are not given: the stack's outputs. */
 export const NAME_FLAGS = {
   stack: { type: "string" },
+  service: { type: "string" },
   "source-pipeline": { type: "string" },
   repository: { type: "string" },
   repositories: { type: "string" },
@@ -24,7 +25,9 @@ export const OUTPUT_FLAGS = {
 } as const satisfies ParseArgsOptionsConfig;
 
 export const NAME_HELP = `  --stack <name>              the Pulumi stack whose outputs name the resources
-  --source-pipeline <name>    the source pipeline (default: the stack output sourcePipelineName)`;
+  --service <name>            one service of the stack's services output (default: every service)
+  --source-pipeline <name>    the source pipeline (default: the stack output services, or else
+                              sourcePipelineName)`;
 export const REPOSITORY_HELP = `  --repositories <a,b,...>    the pull request tier's ECR repositories (default: the stack output
                               prRepositoryNames, or else the repository of repositoryUri)
   --repository <name>         one such repository (may be combined with --repositories)`;

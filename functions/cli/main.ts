@@ -52,7 +52,8 @@ ${Object.entries(COMMANDS)
   .join("\n")}
 
 Names come from flags (--source-pipeline, --repository) or from the Pulumi stack's outputs
-(pulumi stack output, --stack to pick one). AWS credentials come from the AWS SDK's default chain
+(pulumi stack output, --stack to pick one): list, sync, prune and cost cover every service of the
+stack's services output, --service picks one. AWS credentials come from the AWS SDK's default chain
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, ...); the GitHub token from --github-token or GITHUB_TOKEN.
 
 Run \`branchline <command> --help\` for a command's options.

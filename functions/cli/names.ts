@@ -7,6 +7,8 @@ import { CliError, type CliIo } from "./io.js";
 
 export interface NameFlags {
   stack?: string | undefined;
+  /** One service of the stack's `services` output (`--service`). */
+  service?: string | undefined;
   sourcePipeline?: string | undefined;
   /** One repository (`--repository`). */
   repository?: string | undefined;
@@ -26,11 +28,134 @@ export interface Names {
  * two tiers, whose one repository held the pull requests' images too).
  */
 const OUTPUT = {
+  services: "services",
   sourcePipelineName: "sourcePipelineName",
   prRepositoryNames: "prRepositoryNames",
   repositoryUri: "repositoryUri",
 };
 const PULUMI_TIMEOUT_MS = 60_000;
+
+/**
+ * One service a command works on. `name` is the service's name in the stack's `services` output;
+ * `undefined` when the names came from `--source-pipeline` or the one-service outputs
+ * (`sourcePipelineName`, `prRepositoryNames`), which keep today's output exactly.
+ */
+export interface CliService extends Names {
+  name: string | undefined;
+}
+
+/**
+ * The services a command works on: from `--source-pipeline` (one, unnamed), or from the stack's
+ * `services` output (every service, or the one `--service` picks), or else from the one-service
+ * outputs. With `repositories: false` (list, cost) the repositories are not looked up and are empty.
+ */
+export async function resolveServices(
+  io: CliIo,
+  flags: NameFlags,
+  options: { repositories: boolean },
+): Promise<CliService[]> {
+  if (flags.sourcePipeline) {
+    if (flags.service) {
+      throw new CliError(
+        "--service picks a service of the stack's services output: not with --source-pipeline",
+        2,
+      );
+    }
+    const names = options.repositories
+      ? await resolveNames(io, flags)
+      : { sourcePipelineName: flags.sourcePipeline, repositoryNames: [] };
+    return [{ name: undefined, ...names }];
+  }
+  const given = options.repositories ? repositoryFlags(flags) : [];
+  const missing = [
+    "--source-pipeline",
+    ...(options.repositories && given.length === 0 ? ["--repository"] : []),
+  ];
+  const outputs = await stackOutputs(io, flags, missing);
+  const table = stackServices(outputs);
+  if (table === undefined) {
+    if (flags.service) {
+      throw new CliError(
+        `unknown service ${JSON.stringify(flags.service)}: the stack has no services output (a one-service stack from before it)`,
+        2,
+      );
+    }
+    return [
+      {
+        name: undefined,
+        sourcePipelineName: outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline"),
+        repositoryNames: !options.repositories
+          ? []
+          : given.length > 0
+            ? given
+            : stackRepositories(outputs),
+      },
+    ];
+  }
+  let picked = table;
+  if (flags.service) {
+    picked = table.filter((service) => service.name === flags.service);
+    if (picked.length === 0) {
+      throw new CliError(
+        `unknown service ${JSON.stringify(flags.service)}: the stack's services are ${table.map((service) => service.name).join(", ")}`,
+        2,
+      );
+    }
+  }
+  if (given.length > 0) {
+    const [only] = picked;
+    if (picked.length !== 1 || only === undefined) {
+      throw new CliError(
+        `--repository and --repositories name one service's repositories: pass --service too (the stack's services are ${table.map((service) => service.name).join(", ")})`,
+        2,
+      );
+    }
+    return [{ ...only, repositoryNames: given }];
+  }
+  return options.repositories
+    ? picked
+    : picked.map((service) => ({ ...service, repositoryNames: [] }));
+}
+
+/**
+ * The `services` output (service name -> `{ pipelineName, prRepositoryNames, ... }`, see
+ * infra/branchline.ts `ServiceOutput`), sorted by name; `undefined` when the stack has none.
+ */
+function stackServices(outputs: Record<string, unknown>): CliService[] | undefined {
+  const value = outputs[OUTPUT.services];
+  if (value === undefined) return undefined;
+  const invalid = (detail: string) =>
+    new CliError(
+      `the stack output ${OUTPUT.services} ${detail}: pass --source-pipeline and --repositories`,
+    );
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("is not an object of services");
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) throw invalid("names no service");
+  return entries
+    .map(([name, raw]): CliService => {
+      const entry = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+      const pipelineName = entry["pipelineName"];
+      const repositories = entry["prRepositoryNames"];
+      if (typeof pipelineName !== "string" || pipelineName === "") {
+        throw invalid(`has no pipelineName for service ${name}`);
+      }
+      if (
+        !Array.isArray(repositories) ||
+        repositories.length === 0 ||
+        !repositories.every((item: unknown) => typeof item === "string" && item !== "")
+      ) {
+        throw invalid(`has no list of prRepositoryNames for service ${name}`);
+      }
+      return {
+        name,
+        sourcePipelineName: pipelineName,
+        repositoryNames: [...new Set(repositories as string[])],
+      };
+    })
+    .sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "", "en"));
+}
 
 /** The source pipeline's name, from `--source-pipeline` or the stack. */
 export async function sourcePipelineName(io: CliIo, flags: NameFlags): Promise<string> {
@@ -53,10 +178,16 @@ export async function resolveNames(io: CliIo, flags: NameFlags): Promise<Names> 
     ...(given.length > 0 ? [] : ["--repository"]),
   ];
   const outputs = await stackOutputs(io, flags, missing);
+  const sourcePipelineName =
+    flags.sourcePipeline ?? outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline");
+  if (given.length > 0) return { sourcePipelineName, repositoryNames: given };
+  // The repositories of the service whose pipeline it is, when the stack has the services output.
+  const service = stackServices(outputs)?.find(
+    (entry) => entry.sourcePipelineName === sourcePipelineName,
+  );
   return {
-    sourcePipelineName:
-      flags.sourcePipeline ?? outputString(outputs, OUTPUT.sourcePipelineName, "--source-pipeline"),
-    repositoryNames: given.length > 0 ? given : stackRepositories(outputs),
+    sourcePipelineName,
+    repositoryNames: service ? service.repositoryNames : stackRepositories(outputs),
   };
 }
 

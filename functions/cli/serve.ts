@@ -20,13 +20,14 @@ import {
   REPOSITORY_HELP,
 } from "./flags.js";
 import { CliError, line, UsageError, type CliIo } from "./io.js";
-import { resolveNames } from "./names.js";
+import { resolveServices } from "./names.js";
 
 export const SERVE_USAGE = `Usage: branchline serve [options]
 
 Serves the webhook handler on http://<host>:<port>/webhook until Ctrl-C, with this machine's AWS
 credentials. Point a tunnel (ngrok, cloudflared, ...) at it and set the tunnel's URL on the
-repository's webhook, with the same secret.
+repository's webhook, with the same secret. It serves one service: with a stack of several, pick
+it with --service.
 
 Options:
   --port <n>                  the port (default 3000; 0 picks a free one)
@@ -68,12 +69,26 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       "serve needs the webhook secret: pass --webhook-secret or set WEBHOOK_SECRET (or WEBHOOK_SECRET_ARN)",
     );
   }
-  const names = await resolveNames(io, {
-    stack: values.stack,
-    sourcePipeline: values["source-pipeline"],
-    repository: values.repository,
-    repositories: values.repositories,
-  });
+  // One service: the handler serves one source pipeline here (the stack's routing table is in its
+  // deployment archive, not in the outputs).
+  const services = await resolveServices(
+    io,
+    {
+      stack: values.stack,
+      service: values.service,
+      sourcePipeline: values["source-pipeline"],
+      repository: values.repository,
+      repositories: values.repositories,
+    },
+    { repositories: true },
+  );
+  const [names] = services;
+  if (names === undefined || services.length > 1) {
+    throw new CliError(
+      `serve serves one service: pass --service (the stack's services are ${services.map((service) => service.name ?? service.sourcePipelineName).join(", ")})`,
+      2,
+    );
+  }
   const github = gitHubAccess(values, io.env);
   // Fails now, with one clear line, when there are no AWS credentials.
   await connectAws(io.signal);
