@@ -29,6 +29,24 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/**
+ * An open pull request of `Codertocat/Hello-World` (the example payloads' repository) from branch
+ * `feature-<n>` into `master`, with `variant`'s members instead where given.
+ */
+export function fakePullRequest(
+  number: number,
+  variant: Partial<FakePullRequest> = {},
+): FakePullRequest {
+  const repo = "Codertocat/Hello-World";
+  return {
+    number,
+    state: "open",
+    head: { ref: `feature-${number}`, sha: "a".repeat(40), repo },
+    base: { ref: "master", repo },
+    ...variant,
+  };
+}
+
 /** A GitHub account as `GET /user` and comment authors show it. */
 export interface FakeUser {
   login: string;

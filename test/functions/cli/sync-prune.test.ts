@@ -9,7 +9,7 @@ import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
 import { cloneName } from "../../../functions/shared/names.js";
 import { emptyDirectory, runCli } from "../../helpers/cli.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
-import type { FakePullRequest } from "../../helpers/github-api.js";
+import { fakePullRequest } from "../../helpers/github-api.js";
 import { CLONE_ROLE_ARN, PR_ARTIFACT_BUCKET, PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
@@ -22,16 +22,6 @@ const SINGLE_TIER_WARNING =
   "CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET are not set: clones keep the source pipeline's role, build projects and artifact store (for local runs only: a pull request's code then runs with the source tier's permissions)";
 /** The PR tier's repositories of the tier tests; REPOSITORY plays the source tier's. */
 const PR_REPOSITORIES = ["hello-world-pr/app", "hello-world-pr/worker"];
-
-function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): FakePullRequest {
-  return {
-    number,
-    state: "open",
-    head: { ref: `feature-${number}`, sha: "a".repeat(40), repo: REPO },
-    base: { ref: "master", repo: REPO },
-    ...variant,
-  };
-}
 
 describe("cli sync and prune (wire level)", function () {
   const wire = useWireDoubles({ repository: REPOSITORY });
@@ -65,9 +55,9 @@ describe("cli sync and prune (wire level)", function () {
 
   describe("sync", () => {
     it("heals a lost opened: creates the missing clone and prints the summary", async () => {
-      wire.github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(fakePullRequest(2));
       seedClone(3);
-      wire.github.addPullRequest(pullRequest(3));
+      wire.github.addPullRequest(fakePullRequest(3));
       const result = await runCli(["sync", ...NAMES], { env: env() });
       expect(result.stderr).to.equal(`warning: ${SINGLE_TIER_WARNING}\n`);
       expect(result.code).to.equal(0);
@@ -88,8 +78,8 @@ describe("cli sync and prune (wire level)", function () {
     });
 
     it("prints the reconciler's summary as JSON with --json", async () => {
-      wire.github.addPullRequest(pullRequest(2));
-      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(2));
+      wire.github.addPullRequest(fakePullRequest(4, { state: "closed" }));
       seedClone(4);
       wire.aws.seedImage(REPOSITORY, { tags: ["pr-4"] });
       const result = await runCli(["sync", ...NAMES, "--json"], { env: env() });
@@ -106,7 +96,7 @@ describe("cli sync and prune (wire level)", function () {
     });
 
     it("exits 1 and says what it could not check without a GitHub token", async () => {
-      wire.github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(fakePullRequest(2));
       const result = await runCli(["sync", ...NAMES, "--json"], { env: env(null) });
       expect(result.code).to.equal(1);
       const summary = JSON.parse(result.stdout) as { created: number[]; errors: string[] };
@@ -116,7 +106,7 @@ describe("cli sync and prune (wire level)", function () {
     });
 
     it("takes the token from --github-token", async () => {
-      wire.github.addPullRequest(pullRequest(2));
+      wire.github.addPullRequest(fakePullRequest(2));
       const result = await runCli(["sync", ...NAMES, "--json", "--github-token", "ghs_flag"], {
         env: env(null),
       });
@@ -129,10 +119,10 @@ describe("cli sync and prune (wire level)", function () {
 
   describe("prune", () => {
     beforeEach(() => {
-      wire.github.addPullRequest(pullRequest(2, { state: "closed", merged: true }));
-      wire.github.addPullRequest(pullRequest(3));
-      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
-      wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(2, { state: "closed", merged: true }));
+      wire.github.addPullRequest(fakePullRequest(3));
+      wire.github.addPullRequest(fakePullRequest(4, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(5, { state: "closed" }));
       seedClone(2);
       seedClone(3);
       wire.aws.seedExecution(cloneName(SOURCE, 2), { status: "InProgress" });
@@ -199,7 +189,7 @@ describe("cli sync and prune (wire level)", function () {
 
     it("reports a pull request GitHub cannot show, and exits 1", async () => {
       wire.github.pullRequests.clear();
-      wire.github.addPullRequest(pullRequest(2, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(2, { state: "closed" }));
       const result = await runCli(["prune", ...NAMES, "--json"], { env: env() });
       expect(result.code).to.equal(1);
       const summary = JSON.parse(result.stdout) as { deleted: number[]; errors: string[] };
@@ -231,8 +221,8 @@ describe("cli sync and prune (wire level)", function () {
 
     beforeEach(() => {
       for (const repository of PR_REPOSITORIES) wire.aws.createRepository(repository);
-      wire.github.addPullRequest(pullRequest(2));
-      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(2));
+      wire.github.addPullRequest(fakePullRequest(4, { state: "closed" }));
       for (const repository of PR_REPOSITORIES) {
         wire.aws.seedImage(repository, { tags: ["pr-4", "pr-4-abc1234"] });
         wire.aws.seedImage(repository, { tags: ["pr-2"] });

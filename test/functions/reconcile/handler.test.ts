@@ -10,7 +10,7 @@ import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
 import { createReconcileHandler } from "../../../functions/reconcile/handler.js";
 import { cloneName } from "../../../functions/shared/names.js";
 import { pipelineFixture } from "../../helpers/fixtures.js";
-import type { FakePullRequest } from "../../helpers/github-api.js";
+import { fakePullRequest } from "../../helpers/github-api.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
@@ -24,16 +24,6 @@ const SCHEDULED = {
   "detail-type": "Scheduled Event",
   source: "aws.events",
 };
-
-function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): FakePullRequest {
-  return {
-    number,
-    state: "open",
-    head: { ref: `feature-${number}`, sha: "a".repeat(40), repo: REPO },
-    base: { ref: "master", repo: REPO },
-    ...variant,
-  };
-}
 
 describe("reconcile handler (wire level)", function () {
   const wire = useWireDoubles({ repository: REPOSITORY });
@@ -85,7 +75,7 @@ describe("reconcile handler (wire level)", function () {
   };
 
   it("heals a lost opened: creates the missing clone in one sweep", async () => {
-    wire.github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(2));
     const summary = await sweep();
     expect(summary).to.deep.equal({ ...empty, created: [2] });
     const clone = wire.aws.pipeline(cloneName(SOURCE, 2));
@@ -106,8 +96,8 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("heals a lost closed: deletes the clone and the pull request's images only", async () => {
-    wire.github.addPullRequest(pullRequest(2, { state: "closed", merged: true }));
-    wire.github.addPullRequest(pullRequest(20));
+    wire.github.addPullRequest(fakePullRequest(2, { state: "closed", merged: true }));
+    wire.github.addPullRequest(fakePullRequest(20));
     seedClone(2);
     seedClone(20);
     wire.aws.seedExecution(cloneName(SOURCE, 2), { status: "InProgress" });
@@ -115,7 +105,7 @@ describe("reconcile handler (wire level)", function () {
       wire.aws.seedImage(REPOSITORY, { tags });
     }
     wire.aws.seedImage(REPOSITORY, { tags: ["pr-7-abc1234", "pr-2x", "pr-07"] });
-    wire.github.addPullRequest(pullRequest(7, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(7, { state: "closed" }));
 
     const summary = await sweep();
     expect(summary).to.deep.equal({
@@ -137,7 +127,7 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("removes the clone of a pull request retargeted away from the source branch", async () => {
-    wire.github.addPullRequest(pullRequest(2, { base: { ref: "develop", repo: REPO } }));
+    wire.github.addPullRequest(fakePullRequest(2, { base: { ref: "develop", repo: REPO } }));
     seedClone(2);
     wire.aws.seedImage(REPOSITORY, { tags: ["pr-2"] });
     const summary = await sweep();
@@ -145,7 +135,7 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("updates a stale clone in place", async () => {
-    wire.github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(2));
     seedClone(2);
     const changed = pipelineFixture("v1-ecs");
     const build = changed.stages[1]?.actions[0];
@@ -166,7 +156,7 @@ describe("reconcile handler (wire level)", function () {
 
   it("leaves unchanged clones alone: no write call at all", async () => {
     for (const n of [2, 3]) {
-      wire.github.addPullRequest(pullRequest(n));
+      wire.github.addPullRequest(fakePullRequest(n));
       seedClone(n);
     }
     wire.aws.seedImage(REPOSITORY, { tags: ["pr-2", "pr-3-abc"] });
@@ -186,10 +176,10 @@ describe("reconcile handler (wire level)", function () {
     wire.aws.seedPipeline(foreign(cloneName(SOURCE, 5)), cloneTags("another-app", 5, "x"));
     wire.aws.seedPipeline(foreign("another-app"));
     wire.aws.seedPipeline(foreign("hello-world-pr-6-extra"), cloneTags(SOURCE, 6, "x"));
-    wire.github.addPullRequest(pullRequest(3, { state: "closed" }));
-    wire.github.addPullRequest(pullRequest(4));
-    wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
-    wire.github.addPullRequest(pullRequest(6, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(3, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(4));
+    wire.github.addPullRequest(fakePullRequest(5, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(6, { state: "closed" }));
     wire.aws.seedImage(REPOSITORY, { tags: ["pr-3"] });
     const before = wire.aws.pipelineNames().map((name) => wire.aws.pipeline(name));
 
@@ -208,11 +198,11 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("follows the draft and fork settings like the webhook", async () => {
-    wire.github.addPullRequest(pullRequest(2, { draft: true }));
-    wire.github.addPullRequest(pullRequest(3, { draft: true }));
+    wire.github.addPullRequest(fakePullRequest(2, { draft: true }));
+    wire.github.addPullRequest(fakePullRequest(3, { draft: true }));
     seedClone(3);
     wire.github.addPullRequest(
-      pullRequest(4, { head: { ref: "f", sha: "b".repeat(40), repo: "someone/Hello-World" } }),
+      fakePullRequest(4, { head: { ref: "f", sha: "b".repeat(40), repo: "someone/Hello-World" } }),
     );
     const summary = await sweep({ BUILD_DRAFT_PULL_REQUESTS: "false" });
     // A draft keeps the clone it has, gets none if it has none; forks are not built.
@@ -229,9 +219,9 @@ describe("reconcile handler (wire level)", function () {
   it("reconciles 1,000 open pull requests and 1,000 clones across pages", async function () {
     this.timeout(15000);
     // Open: 1..1000. Clones: 11..1010, of which 1001..1010 belong to closed pull requests.
-    for (let n = 1; n <= 1000; n++) wire.github.addPullRequest(pullRequest(n));
+    for (let n = 1; n <= 1000; n++) wire.github.addPullRequest(fakePullRequest(n));
     for (let n = 1001; n <= 1010; n++)
-      wire.github.addPullRequest(pullRequest(n, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(n, { state: "closed" }));
     for (let n = 11; n <= 1010; n++) seedClone(n);
     wire.aws.seedPipeline({ ...pipelineFixture("v1-ecs"), name: "zz-unrelated" });
 
@@ -270,8 +260,8 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("reports one pull request's misconfiguration apart from retryable errors and still does the others", async () => {
-    for (const n of [2, 3, 4]) wire.github.addPullRequest(pullRequest(n));
-    wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
+    for (const n of [2, 3, 4]) wire.github.addPullRequest(fakePullRequest(n));
+    wire.github.addPullRequest(fakePullRequest(5, { state: "closed" }));
     seedClone(5);
     wire.aws.inject({
       operation: "CreatePipeline",
@@ -293,7 +283,7 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("counts a transient failure that outlasts the retries among the errors", async () => {
-    wire.github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(2));
     wire.aws.inject({ operation: "CreatePipeline", error: "InternalFailure", times: 20 });
     const summary = await sweep();
     expect(summary.errors).to.have.length(1);
@@ -305,17 +295,17 @@ describe("reconcile handler (wire level)", function () {
     const noToken = { GITHUB_TOKEN: undefined };
 
     it("deletes what it can show is closed, refreshes what it can see, and says what it could not check", async () => {
-      wire.github.addPullRequest(pullRequest(2, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(2, { state: "closed" }));
       seedClone(2);
-      wire.github.addPullRequest(pullRequest(3));
+      wire.github.addPullRequest(fakePullRequest(3));
       const changed = pipelineFixture("v1-ecs");
       if (changed.stages[1]?.actions[0]?.configuration)
         changed.stages[1].actions[0].configuration["ProjectName"] = "renamed";
       seedClone(3, changed);
-      wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(4, { state: "closed" }));
       wire.aws.seedImage(REPOSITORY, { tags: ["pr-4-abc"] });
       seedClone(5); // GitHub does not show #5 (a private repository, anonymously)
-      wire.github.addPullRequest(pullRequest(6)); // open, no clone: cannot be found without listing
+      wire.github.addPullRequest(fakePullRequest(6)); // open, no clone: cannot be found without listing
 
       const summary = await sweep(noToken);
       expect(summary).to.deep.equal({
@@ -375,7 +365,7 @@ describe("reconcile handler (wire level)", function () {
   });
 
   it("never logs the token", async () => {
-    wire.github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(2));
     await sweep();
     expect(wire.logger.text()).not.to.include(TOKEN);
   });

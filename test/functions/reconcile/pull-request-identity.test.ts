@@ -9,7 +9,7 @@ import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
 import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
 import { createReconcileHandler } from "../../../functions/reconcile/handler.js";
 import { cloneName } from "../../../functions/shared/names.js";
-import type { FakePullRequest } from "../../helpers/github-api.js";
+import { fakePullRequest } from "../../helpers/github-api.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
 const SOURCE = "hello-world";
@@ -18,16 +18,6 @@ const REPO = "Codertocat/Hello-World";
 const RENAMED = "Codertocat/Hello-Universe";
 const FORK = "someone/Hello-World";
 const TOKEN = "ghs_test-token";
-
-function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): FakePullRequest {
-  return {
-    number,
-    state: "open",
-    head: { ref: `feature-${number}`, sha: "a".repeat(40), repo: REPO },
-    base: { ref: "master", repo: REPO },
-    ...variant,
-  };
-}
 
 describe("reconcile handler: pull request identity (wire level)", function () {
   const wire = useWireDoubles({ repository: REPOSITORY });
@@ -83,8 +73,8 @@ describe("reconcile handler: pull request identity (wire level)", function () {
     for (const allowForks of ["true", "false"]) {
       it(`loses the clone it has and never gets one (forks allowed: ${allowForks})`, async () => {
         const deleted = { ref: "feature-2", sha: "b".repeat(40), repo: null };
-        wire.github.addPullRequest(pullRequest(2, { head: deleted }));
-        wire.github.addPullRequest(pullRequest(3, { head: { ...deleted, ref: "feature-3" } }));
+        wire.github.addPullRequest(fakePullRequest(2, { head: deleted }));
+        wire.github.addPullRequest(fakePullRequest(3, { head: { ...deleted, ref: "feature-3" } }));
         seedClone(2, FORK); // made while the fork still existed
         wire.aws.seedImage(REPOSITORY, { tags: ["pr-2", "pr-2-bbbbbbb"] });
         wire.aws.seedImage(REPOSITORY, { tags: ["latest"] });
@@ -104,11 +94,11 @@ describe("reconcile handler: pull request identity (wire level)", function () {
 
     it("never deletes the clones of its open pull requests, and says what to change", async () => {
       for (const n of [2, 3]) {
-        wire.github.addPullRequest(pullRequest(n));
+        wire.github.addPullRequest(fakePullRequest(n));
         seedClone(n);
       }
-      wire.github.addPullRequest(pullRequest(4)); // open, no clone yet
-      wire.github.addPullRequest(pullRequest(5, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(4)); // open, no clone yet
+      wire.github.addPullRequest(fakePullRequest(5, { state: "closed" }));
       seedClone(5);
       wire.aws.seedImage(REPOSITORY, { tags: ["pr-2", "pr-3-abc", "pr-5"] });
       const id = wire.github.repositoryId(REPO);
@@ -145,7 +135,8 @@ describe("reconcile handler: pull request identity (wire level)", function () {
     });
 
     it("follows the redirect across pages of the listing", async () => {
-      for (let n = 1; n <= 150; n++) wire.github.addPullRequest(pullRequest(n, { draft: true }));
+      for (let n = 1; n <= 150; n++)
+        wire.github.addPullRequest(fakePullRequest(n, { draft: true }));
       seedClone(7);
       const id = wire.github.repositoryId(REPO);
       wire.github.renameRepository(REPO, RENAMED);
@@ -165,8 +156,8 @@ describe("reconcile handler: pull request identity (wire level)", function () {
     it("without a token, still deletes nothing it cannot match", async () => {
       seedClone(2);
       seedClone(3);
-      wire.github.addPullRequest(pullRequest(2));
-      wire.github.addPullRequest(pullRequest(3, { state: "closed" }));
+      wire.github.addPullRequest(fakePullRequest(2));
+      wire.github.addPullRequest(fakePullRequest(3, { state: "closed" }));
       const id = wire.github.repositoryId(REPO);
       wire.github.renameRepository(REPO, RENAMED);
 
@@ -202,9 +193,11 @@ describe("reconcile handler: pull request identity (wire level)", function () {
     beforeEach(() => {
       answerForeign = true;
       unreadable = false;
-      wire.github.addPullRequest(pullRequest(2, { base: { ref: "master", repo: "else/where" } }));
       wire.github.addPullRequest(
-        pullRequest(3, { state: "closed", base: { ref: "master", repo: "else/where" } }),
+        fakePullRequest(2, { base: { ref: "master", repo: "else/where" } }),
+      );
+      wire.github.addPullRequest(
+        fakePullRequest(3, { state: "closed", base: { ref: "master", repo: "else/where" } }),
       );
       wire.github.repositoryId(REPO);
       for (const n of [2, 3]) seedClone(n);

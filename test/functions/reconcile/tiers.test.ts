@@ -14,7 +14,7 @@ import {
   type LifecycleEvent,
 } from "../../../functions/reconcile/handler.js";
 import { cloneName } from "../../../functions/shared/names.js";
-import type { FakePullRequest } from "../../helpers/github-api.js";
+import { fakePullRequest } from "../../helpers/github-api.js";
 import { CLONE_ROLE_ARN, PR_ARTIFACT_BUCKET, PR_TIER_ENV } from "../../helpers/tiers.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
@@ -32,16 +32,6 @@ async function getPipeline(name: string) {
   } finally {
     client.destroy();
   }
-}
-
-function pullRequest(number: number, variant: Partial<FakePullRequest> = {}): FakePullRequest {
-  return {
-    number,
-    state: "open",
-    head: { ref: `feature-${number}`, sha: "a".repeat(40), repo: REPO },
-    base: { ref: "master", repo: REPO },
-    ...variant,
-  };
 }
 
 describe("reconciler: the pull request tier (wire level)", function () {
@@ -99,8 +89,8 @@ describe("reconciler: the pull request tier (wire level)", function () {
   }
 
   it("creates a missing clone in the PR tier and moves an older clone into it", async () => {
-    wire.github.addPullRequest(pullRequest(2));
-    wire.github.addPullRequest(pullRequest(5));
+    wire.github.addPullRequest(fakePullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(5));
     seedOldClone(5);
     for (const repository of PR_REPOSITORIES) wire.aws.createRepository(repository);
     const summary = await sweep();
@@ -123,9 +113,9 @@ describe("reconciler: the pull request tier (wire level)", function () {
   });
 
   it("heals across repositories: each PR repository listed once, closed pull requests' images deleted there only", async () => {
-    wire.github.addPullRequest(pullRequest(2));
-    wire.github.addPullRequest(pullRequest(3, { state: "closed" }));
-    wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(3, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(4, { state: "closed" }));
     seedImages();
     const summary = await sweep();
     expect(summary).to.deep.include({ created: [2], imagesDeleted: [3, 4], errors: [] });
@@ -159,9 +149,9 @@ describe("reconciler: the pull request tier (wire level)", function () {
   });
 
   it("reports a PR repository it cannot list and still cleans the others", async () => {
-    wire.github.addPullRequest(pullRequest(2));
-    wire.github.addPullRequest(pullRequest(3, { state: "closed" }));
-    wire.github.addPullRequest(pullRequest(4, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(3, { state: "closed" }));
+    wire.github.addPullRequest(fakePullRequest(4, { state: "closed" }));
     seedImages();
     wire.aws.inject({
       operation: "ListImages",
@@ -180,7 +170,7 @@ describe("reconciler: the pull request tier (wire level)", function () {
   });
 
   it("warns once per container when the tier is unset; clones keep the source's store", async () => {
-    wire.github.addPullRequest(pullRequest(2));
+    wire.github.addPullRequest(fakePullRequest(2));
     const unset = handler({
       CLONE_ROLE_ARN: undefined,
       PR_BUILD_PROJECTS: undefined,
