@@ -1135,26 +1135,15 @@ export function servicesCloneManagementStatements(
   ];
 }
 
-/** The pull request marks of every service (`<prefix>-*#*`); none without a table. */
+/**
+ * The pull request marks of every service (`<prefix>-*#*`), as one pattern (a list of every service's
+ * `<source>#*` would outgrow the policy); none without a table.
+ */
 function servicesMarksStatements(
   stateTableArn: string | undefined,
   set: ServiceSet,
 ): PolicyStatement[] {
-  if (stateTableArn === undefined) return [];
-  return [
-    {
-      Sid: "AdvancePullRequestMarks",
-      Effect: "Allow",
-      Action: "dynamodb:UpdateItem",
-      Resource: stateTableArn,
-      Condition: {
-        "ForAllValues:StringLike": {
-          // Every service's `<source>#*`, as one pattern (the list would outgrow the policy).
-          "dynamodb:LeadingKeys": markKeyPattern(`${set.prefix}-*`),
-        },
-      },
-    },
-  ];
+  return pullRequestMarksStatements(stateTableArn, `${set.prefix}-*`);
 }
 
 export interface ServicesFunctionRoleInput extends ServicesCloneManagementInput {
