@@ -1,6 +1,7 @@
 /**
  * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, the
- * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem) and SNS (awsQuery). Tests
+ * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem), the SQS JSON 1.0 API (standard and FIFO
+ * queues, visibility, redrive; time from an injectable clock) and SNS (awsQuery). Tests
  * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
  * faults and read back what the code under test did. Requests are validated against the official
  * Smithy models vendored in test/fixtures/aws-models.
@@ -16,6 +17,7 @@ import { EcrState, type ImageDeleteFailure, type SeedImage } from "./ecr.js";
 import { AwsError, COMMON_ERRORS } from "./errors.js";
 import { loadModel, type ServiceModel } from "./model.js";
 import { SecretsState } from "./secretsmanager.js";
+import { SQS_ERROR_NAMESPACE, SqsState, type SqsMessage } from "./sqs.js";
 import { isQueryRequest, sendQuery, SnsState } from "./sns.js";
 import { validationMessage, Validator } from "./validate.js";
 
@@ -23,8 +25,9 @@ export type { SeedExecution, SourceRevision } from "./codepipeline.js";
 export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 export type { PublishedMessage } from "./sns.js";
 export type { AttributeValue, Item } from "./dynamodb.js";
+export type { SqsMessage } from "./sqs.js";
 
-export type ServiceName = "codepipeline" | "ecr" | "secretsmanager" | "sns" | "dynamodb";
+export type ServiceName = "codepipeline" | "ecr" | "secretsmanager" | "sns" | "dynamodb" | "sqs";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -62,6 +65,8 @@ export interface AwsDoubleOptions {
   accountId?: string;
   /** The status StopPipelineExecution leaves an execution in (default "Stopped"). */
   stoppedStatus?: "Stopped" | "Stopping";
+  /** The clock SQS reads (visibility, delays, deduplication window); default `Date.now`. */
+  now?: () => number;
 }
 
 export interface StoredPipelineView {
@@ -114,6 +119,7 @@ const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   AmazonEC2ContainerRegistry_V20150921: "ecr",
   secretsmanager: "secretsmanager",
   DynamoDB_20120810: "dynamodb",
+  AmazonSQS: "sqs",
 };
 
 /** How a JSON service answers: its content type, and the namespace its error types carry. */
@@ -128,6 +134,12 @@ const JSON_1_0_DYNAMODB: JsonProtocol = {
   // What DynamoDB sends, e.g. `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException`.
   errorNamespace: (type) =>
     type === "ValidationException" ? "com.amazon.coral.validate" : DYNAMODB_ERROR_NAMESPACE,
+};
+
+const JSON_1_0_SQS: JsonProtocol = {
+  contentType: "application/x-amz-json-1.0",
+  // What SQS sends, e.g. `com.amazonaws.sqs#QueueDoesNotExist`.
+  errorNamespace: (type) => (type === "ValidationException" ? undefined : SQS_ERROR_NAMESPACE),
 };
 
 function routeFor(service: JsonServiceName): Route {
@@ -165,6 +177,8 @@ export class AwsDouble {
   private readonly secretsState: SecretsState;
   private readonly snsState = new SnsState();
   private readonly dynamodbState: DynamoDbState;
+  private readonly sqsState: SqsState;
+  private clockOffsetMs = 0;
   private readonly routes = new Map<ServiceName, Route>();
   private faults: ActiveFault[] = [];
   private buckets = new Map<string, Bucket>();
@@ -186,6 +200,8 @@ export class AwsDouble {
     this.ecrState = new EcrState(this.accountId);
     this.secretsState = new SecretsState(this.region, this.accountId);
     this.dynamodbState = new DynamoDbState(this.region, this.accountId);
+    const now = options.now ?? Date.now;
+    this.sqsState = new SqsState(this.region, this.accountId, () => now() + this.clockOffsetMs);
     // SNS (awsQuery) is routed by content type, not by X-Amz-Target: see handleQuery.
     for (const service of Object.values(TARGET_PREFIXES)) {
       this.routes.set(service, routeFor(service));
@@ -304,6 +320,23 @@ export class AwsDouble {
     return this.dynamodbState.item(tableName, key);
   }
 
+  // ---- SQS ----
+
+  /** Moves the double's clock (SQS visibility, delays, deduplication window) forward. */
+  advanceTime(ms: number): void {
+    this.clockOffsetMs += ms;
+  }
+
+  /** The URL the double gives a queue of that name (whether or not it exists). */
+  queueUrl(name: string): string {
+    return this.sqsState.queueUrl(name);
+  }
+
+  /** The queue's messages, in flight or not, oldest first ([] for an unknown queue). */
+  queueMessages(name: string): SqsMessage[] {
+    return this.sqsState.messages(name);
+  }
+
   // ---- SNS ----
 
   /** The messages published so far, oldest first. */
@@ -349,6 +382,8 @@ export class AwsDouble {
     this.secretsState.reset();
     this.snsState.reset();
     this.dynamodbState.reset();
+    this.sqsState.reset();
+    this.clockOffsetMs = 0;
     this.calls.length = 0;
     this.faults = [];
     this.buckets.clear();
@@ -395,7 +430,12 @@ export class AwsDouble {
     }
     const call: RecordedCall = { service: route.service, operation, input, status: 0 };
     this.calls.push(call);
-    const protocol = route.service === "dynamodb" ? JSON_1_0_DYNAMODB : JSON_1_1;
+    const protocol =
+      route.service === "dynamodb"
+        ? JSON_1_0_DYNAMODB
+        : route.service === "sqs"
+          ? JSON_1_0_SQS
+          : JSON_1_1;
     const answer = (result: unknown): void => {
       call.status = send(response, result, protocol);
     };
@@ -472,6 +512,8 @@ export class AwsDouble {
           return this.secretsState.handle(operation, input);
         case "dynamodb":
           return this.dynamodbState.handle(operation, input);
+        case "sqs":
+          return this.sqsState.handle(operation, input);
       }
     } catch (error) {
       if (!(error instanceof AwsError)) {

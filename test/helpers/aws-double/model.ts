@@ -34,6 +34,7 @@ export const MODEL_FILES = {
   codepipeline: "codepipeline-2015-07-09.json",
   ecr: "ecr-2015-09-21.json",
   dynamodb: "dynamodb-2012-08-10.json",
+  sqs: "sqs-2012-11-05.json",
 } as const;
 
 export type ModelledService = keyof typeof MODEL_FILES;
