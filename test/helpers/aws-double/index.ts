@@ -139,7 +139,7 @@ const JSON_1_0_DYNAMODB: JsonProtocol = {
 const JSON_1_0_SQS: JsonProtocol = {
   contentType: "application/x-amz-json-1.0",
   // What SQS sends, e.g. `com.amazonaws.sqs#QueueDoesNotExist`.
-  errorNamespace: (type) => (type === "ValidationException" ? undefined : SQS_ERROR_NAMESPACE),
+  errorNamespace: (type) => (COMMON_ERRORS.has(type) ? undefined : SQS_ERROR_NAMESPACE),
 };
 
 function routeFor(service: JsonServiceName): Route {

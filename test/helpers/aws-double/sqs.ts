@@ -333,15 +333,21 @@ export class SqsState {
         : this.parseRedrive(queue.attributes.RedrivePolicy);
     const dlq = redrive ? this.byArn(redrive.deadLetterTargetArn) : undefined;
     // FIFO: a group with a message in flight (or not yet visible) delivers nothing more.
+    // A batch takes as many messages of one group as it can before the next group (as SQS does).
     const blocked = new Set<string>();
-    const taken: SqsMessage[] = [];
-    for (const message of [...queue.messages]) {
-      if (taken.length >= max) break;
-      if (message.groupId !== undefined && blocked.has(message.groupId)) continue;
+    const eligible = new Map<string, SqsMessage[]>();
+    for (const message of queue.messages) {
+      const group = message.groupId ?? message.messageId;
+      if (blocked.has(group)) continue;
       if (message.visibleAt > now) {
-        if (message.groupId !== undefined) blocked.add(message.groupId);
+        blocked.add(group);
         continue;
       }
+      eligible.set(group, [...(eligible.get(group) ?? []), message]);
+    }
+    const taken: SqsMessage[] = [];
+    for (const message of [...eligible.values()].flat()) {
+      if (taken.length >= max) break;
       if (redrive && dlq && message.receiveCount >= redrive.maxReceiveCount) {
         queue.messages.splice(queue.messages.indexOf(message), 1);
         message.receiptHandle = undefined;
