@@ -10,7 +10,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AwsDouble } from "./aws-double/index.js";
 import { sqsCall } from "./sqs-wire.js";
 
-export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 export interface PollerOptions {
   queueName: string;
@@ -74,7 +74,7 @@ export async function runPoller(aws: AwsDouble, options: PollerOptions): Promise
     let failedIds: Set<string>;
     try {
       const response = await options.handler(structuredClone(event));
-      failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      failedIds = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     } catch {
       failedIds = new Set(records.map((r) => r.messageId));
     }
