@@ -1,10 +1,18 @@
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { createHash } from "node:crypto";
 import { expect } from "chai";
-import { startAwsDouble, type AwsDouble } from "./aws-double/index.js";
+import { fastRetryStrategy, startAwsDouble, type AwsDouble } from "./aws-double/index.js";
 import { sqsCall, sqsRequest } from "./sqs-wire.js";
 
-// The project does not depend on @aws-sdk/client-sqs yet: these requests are shaped as the client
-// sends them (JSON 1.0 headers and body), see sqs-wire.ts.
+// Most requests here are shaped as @aws-sdk/client-sqs sends them (JSON 1.0 headers and body, see
+// sqs-wire.ts), so that a test can send what the client would refuse to; the last test drives the
+// real client over HTTP.
 describe("AWS double: SQS (JSON 1.0)", () => {
   let aws: AwsDouble;
   const call = (op: string, input: Record<string, unknown>) => sqsCall(aws.url, op, input);
@@ -219,5 +227,43 @@ describe("AWS double: SQS (JSON 1.0)", () => {
     expect(exists.body.__type).to.equal("com.amazonaws.sqs#QueueNameExists");
     const unknown = await sqsRequest(aws.url, "DeleteQueue", { QueueUrl: url });
     expect(unknown.body.__type).to.equal("UnknownOperationException");
+  });
+
+  it("serves the real SQS client: a FIFO send (its MD5 check passes), receive and delete", async () => {
+    const client = new SQSClient({
+      endpoint: aws.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
+      maxAttempts: 1,
+      retryStrategy: fastRetryStrategy(1),
+    });
+    const created = await client.send(
+      new CreateQueueCommand({
+        QueueName: "deliveries.fifo",
+        Attributes: { FifoQueue: "true", VisibilityTimeout: "30" },
+      }),
+    );
+    const url = created.QueueUrl ?? "";
+    const sent = await client.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: '{"action":"opened"}',
+        MessageGroupId: "octo/shop#7",
+        MessageDeduplicationId: "delivery-1",
+      }),
+    );
+    expect(sent.MD5OfMessageBody).to.equal(md5('{"action":"opened"}'));
+    const received = await client.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }),
+    );
+    expect(received.Messages?.map((m) => m.Body)).to.deep.equal(['{"action":"opened"}']);
+    await client.send(
+      new DeleteMessageCommand({
+        QueueUrl: url,
+        ReceiptHandle: received.Messages?.[0]?.ReceiptHandle ?? "",
+      }),
+    );
+    expect(aws.queueMessages("deliveries.fifo")).to.have.length(0);
+    client.destroy();
   });
 });

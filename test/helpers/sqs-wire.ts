@@ -1,7 +1,8 @@
 /**
  * SQS requests over raw HTTP, shaped as @aws-sdk/client-sqs sends them (JSON 1.0: `POST /`,
- * `X-Amz-Target: AmazonSQS.<Op>`, `application/x-amz-json-1.0`, `x-amzn-query-mode: true`). The
- * project does not depend on the SQS client yet; once it does, tests can use the client instead.
+ * `X-Amz-Target: AmazonSQS.<Op>`, `application/x-amz-json-1.0`, `x-amzn-query-mode: true`), for
+ * tests that must send what the client itself would refuse to (missing members, bad values). The
+ * sqs-poller driver uses them too; test/helpers/aws-double-sqs.test.ts also drives the real client.
  */
 export interface SqsAnswer {
   status: number;
