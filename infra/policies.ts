@@ -545,14 +545,85 @@ export const IMAGE_CLEANUP_ACTIONS = ["ecr:BatchDeleteImage", "ecr:ListImages"] 
  * clone of another stack whose source is named `<source>-pr-...` is not ours either.
  */
 export function managedCloneCondition(
-  sourcePipelineName: string,
-): Record<string, Record<string, string>> {
+  sourcePipelineName: string | readonly string[],
+): Record<string, Record<string, string | string[]>> {
   return {
     StringEquals: {
       [`aws:ResourceTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
-      [`aws:ResourceTag/${TAG.sourcePipeline}`]: sourcePipelineName,
+      [`aws:ResourceTag/${TAG.sourcePipeline}`]: tagValues(sourcePipelineName),
     },
   };
+}
+
+/** One source pipeline's name as a plain string, several as a list (the policy JSON IAM reads). */
+function tagValues(names: string | readonly string[]): string | string[] {
+  return typeof names === "string" ? names : [...names];
+}
+
+/** Where a role that manages clones may act: ARNs or patterns of the pipelines and repositories. */
+interface CloneManagementScope {
+  /** The source pipeline(s) whose declarations it reads. */
+  sources: string;
+  /** The clones (`<source>-pr-*`, or every service's). */
+  clones: string;
+  /** The value(s) of the `branchline:source-pipeline` tag its clones carry. */
+  sourcePipelines: string | readonly string[];
+  /** The pull request tier's repositories. */
+  prRepositories: string | string[];
+  cloneRoleArn: string;
+  connectionArn: string;
+}
+
+/** The statements shared by the one-service and the many-service clone managers. */
+function cloneManagerStatements(scope: CloneManagementScope): PolicyStatement[] {
+  return [
+    {
+      Sid: "ReadSourcePipeline",
+      Effect: "Allow",
+      Action: "codepipeline:GetPipeline",
+      Resource: scope.sources,
+    },
+    {
+      Sid: "FindClones",
+      Effect: "Allow",
+      Action: [...CLONE_PROBE_ACTIONS],
+      Resource: scope.clones,
+    },
+    {
+      Sid: "CreateClones",
+      Effect: "Allow",
+      Action: [...CLONE_CREATE_ACTIONS],
+      Resource: scope.clones,
+      Condition: {
+        StringEquals: {
+          [`aws:RequestTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
+          [`aws:RequestTag/${TAG.sourcePipeline}`]: tagValues(scope.sourcePipelines),
+        },
+        "ForAllValues:StringEquals": { "aws:TagKeys": [...CLONE_TAG_KEYS] },
+      },
+    },
+    {
+      Sid: "ManageClones",
+      Effect: "Allow",
+      Action: [...MANAGED_CLONE_ACTIONS],
+      Resource: scope.clones,
+      Condition: managedCloneCondition(scope.sourcePipelines),
+    },
+    {
+      Sid: "PassCloneRole",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: scope.cloneRoleArn,
+      Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+    },
+    passConnectionStatement(scope.connectionArn),
+    {
+      Sid: "CleanUpImages",
+      Effect: "Allow",
+      Action: [...IMAGE_CLEANUP_ACTIONS],
+      Resource: scope.prRepositories,
+    },
+  ];
 }
 
 /** What the roles that manage clones (webhook handler, reconciler) have in common. */
@@ -578,55 +649,14 @@ export interface CloneManagementInput {
  * only), which is the tightest IAM allows.
  */
 export function cloneManagementStatements(input: CloneManagementInput): PolicyStatement[] {
-  const clones = clonesArn(input.scope, input.sourcePipelineName);
-  return [
-    {
-      Sid: "ReadSourcePipeline",
-      Effect: "Allow",
-      Action: "codepipeline:GetPipeline",
-      Resource: pipelineArn(input.scope, input.sourcePipelineName),
-    },
-    {
-      Sid: "FindClones",
-      Effect: "Allow",
-      Action: [...CLONE_PROBE_ACTIONS],
-      Resource: clones,
-    },
-    {
-      Sid: "CreateClones",
-      Effect: "Allow",
-      Action: [...CLONE_CREATE_ACTIONS],
-      Resource: clones,
-      Condition: {
-        StringEquals: {
-          [`aws:RequestTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
-          [`aws:RequestTag/${TAG.sourcePipeline}`]: input.sourcePipelineName,
-        },
-        "ForAllValues:StringEquals": { "aws:TagKeys": [...CLONE_TAG_KEYS] },
-      },
-    },
-    {
-      Sid: "ManageClones",
-      Effect: "Allow",
-      Action: [...MANAGED_CLONE_ACTIONS],
-      Resource: clones,
-      Condition: managedCloneCondition(input.sourcePipelineName),
-    },
-    {
-      Sid: "PassCloneRole",
-      Effect: "Allow",
-      Action: "iam:PassRole",
-      Resource: input.cloneRoleArn,
-      Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
-    },
-    passConnectionStatement(input.connectionArn),
-    {
-      Sid: "CleanUpImages",
-      Effect: "Allow",
-      Action: [...IMAGE_CLEANUP_ACTIONS],
-      Resource: [...input.prRepositoryArns],
-    },
-  ];
+  return cloneManagerStatements({
+    sources: pipelineArn(input.scope, input.sourcePipelineName),
+    clones: clonesArn(input.scope, input.sourcePipelineName),
+    sourcePipelines: input.sourcePipelineName,
+    prRepositories: [...input.prRepositoryArns],
+    cloneRoleArn: input.cloneRoleArn,
+    connectionArn: input.connectionArn,
+  });
 }
 
 /** The ARN pattern that covers every clone of the source pipeline (`<source>-pr-*`). */
@@ -1066,18 +1096,6 @@ export function servicesPrBuildRolePolicy(
   return base;
 }
 
-/** The tag condition "a clone of one of these services". */
-function managedByServicesCondition(
-  sourcePipelineNames: string[],
-): Record<string, Record<string, string | string[]>> {
-  return {
-    StringEquals: {
-      [`aws:ResourceTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
-      [`aws:ResourceTag/${TAG.sourcePipeline}`]: [...sourcePipelineNames],
-    },
-  };
-}
-
 export interface ServicesCloneManagementInput {
   set: ServiceSet;
   cloneRoleArn: string;
@@ -1088,51 +1106,15 @@ export interface ServicesCloneManagementInput {
 export function servicesCloneManagementStatements(
   input: ServicesCloneManagementInput,
 ): PolicyStatement[] {
-  const clones = serviceClonesArn(input.set);
-  return [
-    {
-      // Reads only: GetPipeline on the stack's pipelines (the source pipelines among them).
-      Sid: "ReadSourcePipeline",
-      Effect: "Allow",
-      Action: "codepipeline:GetPipeline",
-      Resource: servicePipelinesArn(input.set),
-    },
-    { Sid: "FindClones", Effect: "Allow", Action: [...CLONE_PROBE_ACTIONS], Resource: clones },
-    {
-      Sid: "CreateClones",
-      Effect: "Allow",
-      Action: [...CLONE_CREATE_ACTIONS],
-      Resource: clones,
-      Condition: {
-        StringEquals: {
-          [`aws:RequestTag/${TAG.managedBy}`]: MANAGED_BY_VALUE,
-          [`aws:RequestTag/${TAG.sourcePipeline}`]: [...input.set.sourcePipelineNames],
-        },
-        "ForAllValues:StringEquals": { "aws:TagKeys": [...CLONE_TAG_KEYS] },
-      },
-    },
-    {
-      Sid: "ManageClones",
-      Effect: "Allow",
-      Action: [...MANAGED_CLONE_ACTIONS],
-      Resource: clones,
-      Condition: managedByServicesCondition(input.set.sourcePipelineNames),
-    },
-    {
-      Sid: "PassCloneRole",
-      Effect: "Allow",
-      Action: "iam:PassRole",
-      Resource: input.cloneRoleArn,
-      Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
-    },
-    passConnectionStatement(input.connectionArn),
-    {
-      Sid: "CleanUpImages",
-      Effect: "Allow",
-      Action: [...IMAGE_CLEANUP_ACTIONS],
-      Resource: servicePrRepositoriesArn(input.set),
-    },
-  ];
+  return cloneManagerStatements({
+    // Reads only: GetPipeline on the stack's pipelines (the source pipelines among them).
+    sources: servicePipelinesArn(input.set),
+    clones: serviceClonesArn(input.set),
+    sourcePipelines: [...input.set.sourcePipelineNames],
+    prRepositories: servicePrRepositoriesArn(input.set),
+    cloneRoleArn: input.cloneRoleArn,
+    connectionArn: input.connectionArn,
+  });
 }
 
 /**
@@ -1203,7 +1185,7 @@ export function servicesNotifierRoleStatements(input: {
       Effect: "Allow",
       Action: ["codepipeline:GetPipeline", ...reads],
       Resource: clones,
-      Condition: managedByServicesCondition(input.set.sourcePipelineNames),
+      Condition: managedCloneCondition(input.set.sourcePipelineNames),
     },
     {
       Sid: "PublishNotifications",
