@@ -20,6 +20,7 @@ import {
   servicesReconcilerRoleStatements,
   type AccountScope,
 } from "../policies";
+import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
 
@@ -35,35 +36,18 @@ export const TEARDOWN_INPUT = JSON.stringify({ branchline: "teardown" });
 /** The Lambda's timeout; the handler keeps 5 s of it back to log and answer. */
 export const RECONCILER_TIMEOUT_SECONDS = 300;
 
-export interface ReconcilerArgs {
+export interface ReconcilerArgs extends CloneManagerArgs {
   /** The Lambda deployment archive (see `functionArchive`). */
   code: pulumi.Input<pulumi.asset.Archive>;
-  sourcePipelineName: pulumi.Input<string>;
-  /** The role every clone runs with (`CLONE_ROLE_ARN`); the role may pass it to CodePipeline only. */
-  cloneRoleArn: pulumi.Input<string>;
-  /** Source build project name -> its pull request build project (`PR_BUILD_PROJECTS`). */
-  prBuildProjects: pulumi.Input<Record<string, string>>;
-  /** The pull request tier's artifact bucket, every clone's artifact store (`PR_ARTIFACT_BUCKET`). */
-  prArtifactBucketName: pulumi.Input<string>;
-  /** The pull request tier's repositories (`ECR_REPOSITORY_NAMES`): the only images it may delete. */
-  prRepositoryNames: pulumi.Input<string[]>;
-  prRepositoryArns: pulumi.Input<string[]>;
-  /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
-  connectionArn: pulumi.Input<string>;
   /**
    * The GitHub token's secret; `undefined`: none (the sweep then reads pull requests anonymously and
    * reports what it could not check).
    */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
-  allowForkPullRequests: boolean;
-  buildDraftPullRequests: boolean;
   /** An EventBridge schedule expression: `rate(...)` or `cron(...)`. */
   schedule: pulumi.Input<string>;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
-  /** The state table (see `StateTable`): replay protection. */
-  stateTableName: pulumi.Input<string>;
-  stateTableArn: pulumi.Input<string>;
   /** The many-service stack's routing table and services (see the webhook's). */
   services?: ManyServices | undefined;
 }
@@ -82,20 +66,7 @@ export class Reconciler extends pulumi.ComponentResource {
     super("branchline:reconciler:Reconciler", name, {}, opts);
     const parent = { parent: this };
 
-    const variables: Record<string, pulumi.Input<string>> = {
-      [ENV.sourcePipelineName]: args.sourcePipelineName,
-      [ENV.ecrRepositoryNames]: pulumi
-        .output(args.prRepositoryNames)
-        .apply((names) => JSON.stringify(names)),
-      [ENV.cloneRoleArn]: args.cloneRoleArn,
-      [ENV.prBuildProjects]: pulumi
-        .output(args.prBuildProjects)
-        .apply((projects) => JSON.stringify(projects)),
-      [ENV.prArtifactBucket]: args.prArtifactBucketName,
-      [ENV.allowForks]: String(args.allowForkPullRequests),
-      [ENV.buildDrafts]: String(args.buildDraftPullRequests),
-      [ENV.stateTableName]: args.stateTableName,
-    };
+    const variables = cloneManagerVariables(args);
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }

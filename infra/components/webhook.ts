@@ -12,36 +12,20 @@ import {
   type AccountScope,
   type ServiceSet,
 } from "../policies";
+import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 
 export const WEBHOOK_ROUTE_KEY = "POST /webhook";
 export const WEBHOOK_PATH = "/webhook";
 
-export interface WebhookReceiverArgs {
+export interface WebhookReceiverArgs extends CloneManagerArgs {
   /** The Lambda deployment archive (see `functionArchive`). */
   code: pulumi.Input<pulumi.asset.Archive>;
-  sourcePipelineName: pulumi.Input<string>;
-  /** The role every clone runs with (`CLONE_ROLE_ARN`); the role may pass it to CodePipeline only. */
-  cloneRoleArn: pulumi.Input<string>;
-  /** Source build project name -> its pull request build project (`PR_BUILD_PROJECTS`). */
-  prBuildProjects: pulumi.Input<Record<string, string>>;
-  /** The pull request tier's artifact bucket, every clone's artifact store (`PR_ARTIFACT_BUCKET`). */
-  prArtifactBucketName: pulumi.Input<string>;
-  /** The pull request tier's repositories (`ECR_REPOSITORY_NAMES`): the only images it may delete. */
-  prRepositoryNames: pulumi.Input<string[]>;
-  prRepositoryArns: pulumi.Input<string[]>;
-  /** The source pipeline's connection: the role passes it to CodePipeline with every clone. */
-  connectionArn: pulumi.Input<string>;
   webhookSecret: pulumi.Input<string>;
   /** Creates the GitHub token secret; `undefined`: none (the handler then posts no statuses). */
   githubToken: pulumi.Input<string> | undefined;
-  allowForkPullRequests: boolean;
-  buildDraftPullRequests: boolean;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
-  /** The state table (see `StateTable`): replay protection. */
-  stateTableName: pulumi.Input<string>;
-  stateTableArn: pulumi.Input<string>;
   /**
    * The many-service stack: the routing table is the file `file` of the deployment archive
    * (`BRANCHLINE_SERVICES_FILE`) instead of the one-service variables, and the role covers `set`.
@@ -101,19 +85,8 @@ export class WebhookReceiver extends pulumi.ComponentResource {
 
     const services = args.services;
     const variables: Record<string, pulumi.Input<string>> = {
-      [ENV.sourcePipelineName]: args.sourcePipelineName,
-      [ENV.ecrRepositoryNames]: pulumi
-        .output(args.prRepositoryNames)
-        .apply((names) => JSON.stringify(names)),
-      [ENV.cloneRoleArn]: args.cloneRoleArn,
-      [ENV.prBuildProjects]: pulumi
-        .output(args.prBuildProjects)
-        .apply((projects) => JSON.stringify(projects)),
-      [ENV.prArtifactBucket]: args.prArtifactBucketName,
+      ...cloneManagerVariables(args),
       [ENV.webhookSecretArn]: webhookSecret.arn,
-      [ENV.allowForks]: String(args.allowForkPullRequests),
-      [ENV.buildDrafts]: String(args.buildDraftPullRequests),
-      [ENV.stateTableName]: args.stateTableName,
     };
     if (githubTokenSecret !== undefined) {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
