@@ -68,6 +68,23 @@ let discarded = 0;
 /** Bytes of log lines the discard loggers rendered (kept so the rendering is not optimised away). */
 export const discardedLogBytes = (): number => discarded;
 
+/** The double's recorded calls counted per operation, and those it answered with a throttle (400). */
+export function countCalls(calls: AwsDouble["calls"]): {
+  byOperation: Record<string, number>;
+  throttledByOperation: Record<string, number>;
+  throttled: number;
+} {
+  const byOperation: Record<string, number> = {};
+  const throttledByOperation: Record<string, number> = {};
+  for (const call of calls) {
+    byOperation[call.operation] = (byOperation[call.operation] ?? 0) + 1;
+    if (call.status === 400)
+      throttledByOperation[call.operation] = (throttledByOperation[call.operation] ?? 0) + 1;
+  }
+  const throttled = Object.values(throttledByOperation).reduce((a, b) => a + b, 0);
+  return { byOperation, throttledByOperation, throttled };
+}
+
 export function discardLogger(): Logger {
   const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     discarded += JSON.stringify({

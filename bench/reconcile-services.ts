@@ -19,7 +19,15 @@ import { cloneName } from "../functions/shared/names.js";
 import type { AwsDouble } from "../test/helpers/aws-double/index.js";
 import { pipelineFixture } from "../test/helpers/fixtures.js";
 import type { GitHubApiDouble } from "../test/helpers/github-api.js";
-import { discardLogger, elapsedMs, figure, headBranch, SECRET, type Figure } from "./lib.js";
+import {
+  countCalls,
+  discardLogger,
+  elapsedMs,
+  figure,
+  headBranch,
+  SECRET,
+  type Figure,
+} from "./lib.js";
 
 export interface ServicesBenchOptions {
   /** Services in the routing table. */
@@ -153,14 +161,7 @@ export async function measureServicesReconcile(
   const summary = await reconcile({});
   const ms = elapsedMs(start);
 
-  const byOperation: Record<string, number> = {};
-  const throttledByOperation: Record<string, number> = {};
-  for (const call of aws.calls) {
-    byOperation[call.operation] = (byOperation[call.operation] ?? 0) + 1;
-    if (call.status === 400)
-      throttledByOperation[call.operation] = (throttledByOperation[call.operation] ?? 0) + 1;
-  }
-  const throttled = Object.values(throttledByOperation).reduce((a, b) => a + b, 0);
+  const { byOperation, throttledByOperation, throttled } = countCalls(aws.calls);
   const gitHubByPath: Record<string, number> = {};
   for (const request of github.requests) {
     const kind = /\/pulls\/\d+$/.test(request.path)

@@ -9,6 +9,7 @@ import { cloneName } from "../functions/shared/names.js";
 import type { AwsDouble } from "../test/helpers/aws-double/index.js";
 import type { GitHubApiDouble } from "../test/helpers/github-api.js";
 import {
+  countCalls,
   discardLogger,
   elapsedMs,
   figure,
@@ -78,14 +79,7 @@ export async function measureReconcile(
   const summary = await reconcile({});
   const ms = elapsedMs(start);
 
-  const byOperation: Record<string, number> = {};
-  const throttledByOperation: Record<string, number> = {};
-  for (const call of aws.calls) {
-    byOperation[call.operation] = (byOperation[call.operation] ?? 0) + 1;
-    if (call.status === 400)
-      throttledByOperation[call.operation] = (throttledByOperation[call.operation] ?? 0) + 1;
-  }
-  const throttled = Object.values(throttledByOperation).reduce((a, b) => a + b, 0);
+  const { byOperation, throttledByOperation, throttled } = countCalls(aws.calls);
   const answered = aws.calls.length - throttled;
   const boundMs = (getPipelineNeeded / options.getPipelineRate) * 1000;
 
