@@ -144,6 +144,8 @@ describe("reconcile handler: many services (wire level)", function () {
     expect(wire.aws.pipelineNames().sort()).to.deep.equal(["shop-api", "shop-docs", "shop-web"]);
     expect(wire.aws.images(imagesOf(api))).to.deep.equal([]);
     expect(wire.aws.images(imagesOf(web))).to.deep.equal([]);
+    // GitHub is asked about the closed pull request once, not once per service.
+    expect(wire.github.requestsTo("/repos/Codertocat/Hello-World/pulls/2")).to.have.length(1);
   });
 
   it("prefixes each service's errors with its name in the totals", async () => {
