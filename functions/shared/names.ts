@@ -35,6 +35,21 @@ export const ENV = {
   services: "BRANCHLINE_SERVICES",
   /** The same table in a JSON file (the deployment archive's: Lambda's environment holds 4 KB). */
   servicesFile: "BRANCHLINE_SERVICES_FILE",
+  /**
+   * The SQS FIFO queue the webhook sends each wanted delivery to (durable delivery); the worker
+   * function processes it. Unset: the webhook processes the delivery inside the request (inline).
+   */
+  queueUrl: "QUEUE_URL",
+  /**
+   * The delivery queue's dead-letter queue (worker): a delivery that cannot succeed until an
+   * operator changes something (a configuration problem) is moved there at once instead of retried.
+   */
+  deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  /**
+   * The webhook's URL (reconciler): its GitHub hook is found by this URL, and the hook's failed
+   * deliveries are redelivered once before each sweep. Unset: no redelivery.
+   */
+  webhookUrl: "WEBHOOK_URL",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
