@@ -45,6 +45,11 @@ export interface Settings {
   buildDrafts: boolean;
   /** The pull request state table (replay protection); `undefined`: none. */
   stateTableName: string | undefined;
+  /**
+   * The webhook's URL (reconciler): with a GitHub token, the hook with this URL has its failed
+   * deliveries redelivered before each sweep; `undefined`: no redelivery.
+   */
+  webhookUrl: string | undefined;
 }
 
 /** Reads a file of the deployment archive (the routing table); tests pass their own. */
@@ -76,6 +81,7 @@ export function readSettings(env: Environment, readFile: ReadFile = readFileText
     allowForks: first.allowForks,
     buildDrafts: first.buildDrafts,
     stateTableName: env[ENV.stateTableName] || undefined,
+    webhookUrl: env[ENV.webhookUrl] || undefined,
   };
 }
 
