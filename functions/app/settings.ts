@@ -47,9 +47,10 @@ export interface Settings {
   stateTableName: string | undefined;
   /**
    * The webhook's URL (reconciler): with a GitHub token, the hook with this URL has its failed
-   * deliveries redelivered before each sweep; `undefined`: no redelivery.
+   * deliveries redelivered before each sweep; absent: no redelivery (present only when set, so
+   * that the other functions' settings do not change).
    */
-  webhookUrl: string | undefined;
+  webhookUrl?: string;
 }
 
 /** Reads a file of the deployment archive (the routing table); tests pass their own. */
@@ -81,7 +82,7 @@ export function readSettings(env: Environment, readFile: ReadFile = readFileText
     allowForks: first.allowForks,
     buildDrafts: first.buildDrafts,
     stateTableName: env[ENV.stateTableName] || undefined,
-    webhookUrl: env[ENV.webhookUrl] || undefined,
+    ...(env[ENV.webhookUrl] ? { webhookUrl: env[ENV.webhookUrl] } : {}),
   };
 }
 
