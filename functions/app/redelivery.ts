@@ -27,9 +27,11 @@ import {
 
 /**
  * How far back the deliveries are read: a day. GitHub keeps deliveries for 3 days (and can
- * redeliver only those), and the reconciler runs every few minutes, so a failed delivery is seen by
- * many sweeps within a day; an older one was healed by the sweeps meanwhile, and redelivering it
- * would replay a stale event. Must stay below GitHub's 3-day retention.
+ * redeliver only those), and the reconciler runs every `reconcileSchedule` (15 minutes by default),
+ * so a failed delivery is seen by many sweeps within a day; an older one was healed by the sweeps
+ * meanwhile, and redelivering it would replay a stale event. Must stay below GitHub's 3-day
+ * retention. A redelivery is always newer than its original, so reading back to an original reads
+ * its redeliveries too.
  */
 export const REDELIVERY_LOOK_BACK_MS = 24 * 60 * 60 * 1000;
 
