@@ -257,6 +257,22 @@ describe("reconcile handler: redelivery of the webhook's failed deliveries (wire
     });
   });
 
+  it("finds the hook again when the kept id is gone (the hook was recreated)", async () => {
+    const oldHook = hookWith([]);
+    const handler = reconciler();
+    await handler({});
+    hooks.remove(REPO, oldHook);
+    const newHook = hookWith([{ statusCode: 502 }]);
+
+    const failing = (await handler({})) as SweepSummary;
+    expect(failing.redelivery?.errors).to.have.length(1);
+    expect(failing.redelivery?.errors[0]).to.match(/GitHub answered 404/);
+    const healed = (await handler({})) as SweepSummary;
+    expect(healed.redelivery).to.deep.equal({ redelivered: 1, skipped: [], errors: [] });
+    expect(hooks.attempts.map((a) => a.hookId)).to.deep.equal([newHook]);
+    expect(requestsTo("")).to.have.length(2);
+  });
+
   it("without WEBHOOK_URL, or without a GitHub token: no hook call at all", async () => {
     hookWith([{ statusCode: 502 }]);
     wire.github.addPullRequest(fakePullRequest(2));
