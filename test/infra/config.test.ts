@@ -708,7 +708,7 @@ describe("infra/config: the example stack file's placeholder repository", () => 
   }
 
   it("refuses Pulumi.example.yaml as committed, naming branchline:repository", () => {
-    const values = { ...exampleStackValues(), webhookSecret: "s3cret" };
+    const values: Record<string, string> = { ...exampleStackValues(), webhookSecret: "s3cret" };
     expect(values["repository"]).to.equal("example-org/example-app");
     expect(errorOf(values).message).to.equal(`branchline:repository ${PLACEHOLDER_MESSAGE}`);
   });
