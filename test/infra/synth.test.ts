@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { expect } from "chai";
+import { parseArgs } from "../../infra/synth.js";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK_FILE = path.join(ROOT, "test", "fixtures", "stacks", "Pulumi.dev.yaml");
@@ -93,6 +94,20 @@ describe("npm run synth (offline synth under mocks)", function () {
     expect(result.stderr).to.include(
       'branchline:repository is still the example\'s placeholder "example-org/example-app"',
     );
+  });
+
+  it("reads --stack and --file, in either form, and refuses an empty --file", () => {
+    expect(parseArgs([])).to.deep.equal({ stack: "dev" });
+    expect(parseArgs(["--stack", "prod", "--file", "stacks/prod.yaml"])).to.deep.equal({
+      stack: "prod",
+      file: "stacks/prod.yaml",
+    });
+    expect(parseArgs(["--stack=qa", "--file=qa.yaml"])).to.deep.equal({
+      stack: "qa",
+      file: "qa.yaml",
+    });
+    expect(() => parseArgs(["--file="])).to.throw("synth: --file needs a path");
+    expect(() => parseArgs(["--files", "x"])).to.throw("synth: unknown argument --files");
   });
 
   it("fails with a message for a stack without a file", () => {
