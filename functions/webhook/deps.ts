@@ -4,6 +4,7 @@
  * rotation: see functions/adapters/secrets.ts).
  */
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { createLogger } from "../adapters/logger.js";
 import {
@@ -13,6 +14,7 @@ import {
   type SecretOptions,
 } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
+import { SqsDeliveryQueue } from "../adapters/sqs-delivery-queue.js";
 import type { Logger } from "../app/ports.js";
 import {
   readSettings,
@@ -51,6 +53,9 @@ export function defaultWebhookDeps(
       secretOptions,
     ),
   );
+  // Durable delivery: with QUEUE_URL set, a wanted delivery is queued for the worker; the ingest
+  // then makes no AWS call but the secret read and SendMessage.
+  const queueUrl = env[ENV.queueUrl] || undefined;
   return {
     settings,
     webhookSecret: () => webhookSecret()(),
@@ -59,5 +64,14 @@ export function defaultWebhookDeps(
     verify: verifySignature,
     logger,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
+    ...(queueUrl !== undefined
+      ? {
+          queue: new SqsDeliveryQueue(
+            lazy(() => new SQSClient(awsClientConfig())),
+            queueUrl,
+          ),
+        }
+      : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
   };
 }
