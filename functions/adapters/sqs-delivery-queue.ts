@@ -1,7 +1,16 @@
 /** A FIFO delivery queue over the AWS SDK v3 SQS client (SendMessage only). */
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { DeliveryQueue, QueueMessage } from "../app/ports.js";
-import { callOptions } from "./aws-config.js";
+import { awsClientConfig, callOptions } from "./aws-config.js";
+
+/**
+ * The SQS client of the delivery queues: requests go to the endpoint the SDK resolves (the region's,
+ * or AWS_ENDPOINT_URL), not to the queue URL's host, which is the same in AWS and a test double's
+ * made-up one locally.
+ */
+export function deliveryQueueClient(): SQSClient {
+  return new SQSClient({ ...awsClientConfig(), useQueueUrlAsEndpoint: false });
+}
 
 export class SqsDeliveryQueue implements DeliveryQueue {
   /** `client` is asked for on the first message (built once per container by the caller). */

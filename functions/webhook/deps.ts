@@ -4,7 +4,6 @@
  * rotation: see functions/adapters/secrets.ts).
  */
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { createLogger } from "../adapters/logger.js";
 import {
@@ -14,7 +13,7 @@ import {
   type SecretOptions,
 } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
-import { SqsDeliveryQueue } from "../adapters/sqs-delivery-queue.js";
+import { deliveryQueueClient, SqsDeliveryQueue } from "../adapters/sqs-delivery-queue.js";
 import type { Logger } from "../app/ports.js";
 import {
   readSettings,
@@ -66,10 +65,7 @@ export function defaultWebhookDeps(
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
     ...(queueUrl !== undefined
       ? {
-          queue: new SqsDeliveryQueue(
-            lazy(() => new SQSClient(awsClientConfig())),
-            queueUrl,
-          ),
+          queue: new SqsDeliveryQueue(lazy(deliveryQueueClient), queueUrl),
         }
       : {}),
     ...(overrides.now ? { now: overrides.now } : {}),

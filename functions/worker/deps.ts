@@ -4,11 +4,10 @@
  * dead-letter queue (DEAD_LETTER_QUEUE_URL). Nothing is read or built until the first record needs it.
  */
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { createLogger } from "../adapters/logger.js";
 import { DefaultServices, lazy, type SecretOptions } from "../adapters/services.js";
-import { SqsDeliveryQueue } from "../adapters/sqs-delivery-queue.js";
+import { deliveryQueueClient, SqsDeliveryQueue } from "../adapters/sqs-delivery-queue.js";
 import type { Logger } from "../app/ports.js";
 import {
   readSettings,
@@ -55,10 +54,7 @@ export function defaultWorkerDeps(
     logger,
     ...(deadLetterQueueUrl !== undefined
       ? {
-          deadLetters: new SqsDeliveryQueue(
-            lazy(() => new SQSClient(awsClientConfig())),
-            deadLetterQueueUrl,
-          ),
+          deadLetters: new SqsDeliveryQueue(lazy(deliveryQueueClient), deadLetterQueueUrl),
         }
       : {}),
     ...(overrides.recordBudgetMs !== undefined ? { recordBudgetMs: overrides.recordBudgetMs } : {}),
