@@ -5,17 +5,20 @@
  * the records listed in `batchItemFailures` come back after the visibility timeout (the backoff),
  * and the queue's redrive policy moves one that keeps failing to the dead-letter queue.
  *
- * | a record's delivery                                          | status | the record           |
- * | ------------------------------------------------------------ | ------ | -------------------- |
- * | done: acted on, or ignored                                   | 2xx    | deleted              |
- * | can never succeed: a bad request, a conflict                 | 400/409| deleted (logged)     |
- * | a configuration problem (ConfigurationError, AccessDenied...) | 422    | sent to the dead-    |
- * |                                                              |        | letter queue at once |
- * |                                                              |        | with its `reason`,   |
- * |                                                              |        | then deleted         |
- * | throttling, 5xx, timeouts, GitHub failing; a bug             | 503/500| failed: retried      |
- * | a body that is no delivery (core/delivery.ts)                | -      | failed: redrive ends |
- * |                                                              |        | it in the DLQ        |
+ * | the delivery's answer (app/responses.ts)                      | status  | the record        |
+ * | -------------------------------------------------------------- | ------- | ----------------- |
+ * | done: acted on, or ignored                                     | 2xx     | deleted           |
+ * | can never succeed: a bad request, a conflict                   | 400/409 | deleted, logged   |
+ * | a configuration problem (ConfigurationError, AccessDenied...)  | 422     | to the DLQ, then  |
+ * |                                                                |         | deleted (*)       |
+ * | throttling, 5xx, timeouts, GitHub failing                      | 503     | failed: retried   |
+ * | a bug                                                          | 500     | failed: retried   |
+ * | a body that is no delivery (core/delivery.ts)                  | -       | failed (**)       |
+ *
+ * (*) Sent at once to the dead-letter queue (DEAD_LETTER_QUEUE_URL) with a `reason` (a body field
+ * and a message attribute), same group, same deduplication id; without the variable, or when the
+ * send fails, it is listed as failed. (**) It never succeeds: the redrive policy ends it in the
+ * dead-letter queue after maxReceiveCount receives.
  *
  * FIFO: the records of one message group (one pull request) are carried out in order, one after
  * another, and different groups at once. After a group's first failure that record and every later
