@@ -5,7 +5,7 @@
  * the records listed in `batchItemFailures` come back after the visibility timeout (the backoff),
  * and the queue's redrive policy moves one that keeps failing to the dead-letter queue.
  *
- * | the delivery's answer (app/responses.ts)                      | status  | the record        |
+ * | the delivery's answer (app/responses.ts)                       | status  | the record        |
  * | -------------------------------------------------------------- | ------- | ----------------- |
  * | done: acted on, or ignored                                     | 2xx     | deleted           |
  * | can never succeed: a bad request, a conflict                   | 400/409 | deleted, logged   |
