@@ -517,6 +517,7 @@ export class Branchline extends pulumi.ComponentResource {
         webhook: withFile(args.code.webhook, SERVICES_FILE, text),
         reconcile: withFile(args.code.reconcile, SERVICES_FILE, text),
         notify: withFile(args.code.notify, SERVICES_FILE, text),
+        worker: withFile(args.code.worker, SERVICES_FILE, text),
       };
       manyServices = { file: SERVICES_FILE_PATH, set };
     }

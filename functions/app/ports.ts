@@ -143,6 +143,26 @@ export class HookAccessError extends Error {
   }
 }
 
+/** One message for an SQS FIFO queue. */
+export interface QueueMessage {
+  body: string;
+  /** MessageGroupId: messages of one group are delivered in order, one at a time. */
+  groupId: string;
+  /** MessageDeduplicationId: a second message with the same id within 5 minutes is dropped. */
+  deduplicationId: string;
+  /** String message attributes (name -> value). */
+  attributes?: Readonly<Record<string, string>>;
+}
+
+/** A FIFO queue deliveries are sent to: the delivery queue (webhook), its dead-letter queue (worker). */
+export interface DeliveryQueue {
+  /**
+   * Resolves once the queue stored the message (or had it already: same deduplication id within
+   * the window); rejects when it could not be sent before `signal` aborts.
+   */
+  send(message: QueueMessage, signal?: AbortSignal): Promise<void>;
+}
+
 /** GitHub refused a request because the caller's rate limit is used up. */
 export class GitHubRateLimitError extends Error {
   override readonly name = "GitHubRateLimitError";

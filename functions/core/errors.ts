@@ -1,6 +1,6 @@
 /**
  * Domain errors. Each names what went wrong in words a caller can act on; the webhook handler maps
- * them to status codes in one place (functions/webhook/responses.ts).
+ * them to status codes in one place (functions/app/responses.ts).
  */
 export class BadRequestError extends Error {
   override readonly name = "BadRequestError";

@@ -13,6 +13,7 @@ import {
   type SecretOptions,
 } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
+import { deliveryQueueClient, SqsDeliveryQueue } from "../adapters/sqs-delivery-queue.js";
 import type { Logger } from "../app/ports.js";
 import {
   readSettings,
@@ -51,6 +52,9 @@ export function defaultWebhookDeps(
       secretOptions,
     ),
   );
+  // Durable delivery: with QUEUE_URL set, a wanted delivery is queued for the worker; the ingest
+  // then makes no AWS call but the secret read and SendMessage.
+  const queueUrl = env[ENV.queueUrl] || undefined;
   return {
     settings,
     webhookSecret: () => webhookSecret()(),
@@ -59,5 +63,11 @@ export function defaultWebhookDeps(
     verify: verifySignature,
     logger,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
+    ...(queueUrl !== undefined
+      ? {
+          queue: new SqsDeliveryQueue(lazy(deliveryQueueClient), queueUrl),
+        }
+      : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
   };
 }

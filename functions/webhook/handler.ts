@@ -1,61 +1,46 @@
 /**
- * The webhook handler: verify, parse, decide, act, answer. Everything it touches comes in through
- * `WebhookDeps`, so tests drive the real handler against local test doubles.
+ * The webhook handler: verify, parse, decide, then act (inline) or queue (durable delivery), and
+ * answer. Everything it touches comes in through `WebhookDeps`, so tests drive the real handler
+ * against local test doubles.
  *
- * With a routing table (functions/core/services.ts) a delivery is routed, before any AWS call, to
- * every service of its repository and base branch; each service's clone is made right on its own
- * and the answer lists each service's (`{"outcome":"handled","services":[...]}`, see `worstStatus`).
- * With one service the answer is that service's, as it always was.
+ * Pings, other events and deliveries no service wants are answered without an AWS call (routing by
+ * the table, functions/core/services.ts). A wanted delivery is then:
+ * - queued (`WebhookDeps.queue`, QUEUE_URL set): sent to the SQS FIFO delivery queue, one message
+ *   group per pull request, deduplicated by GitHub's delivery id, and answered 202 `queued`; the
+ *   worker (functions/worker) carries it out. A 2xx means the delivery is durably queued: when
+ *   SendMessage fails the answer is 503, so that GitHub's redelivery or the reconciler heals it.
+ * - carried out here (inline, QUEUE_URL unset) by the shared use case (app/process-delivery.ts),
+ *   within a time budget GitHub's 10 seconds allow.
  */
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { withFields, type DeliveryQueue, type Logger } from "../app/ports.js";
 import {
-  PullRequestPipelines,
-  type EnsureStrategy,
-  type SourcePipeline,
-} from "../app/pull-request-pipelines.js";
-import {
-  withFields,
-  type GitHubPullRequests,
-  type ImageStore,
-  type Logger,
-  type PipelineStore,
-  type PullRequestMarks,
-} from "../app/ports.js";
+  deliveryTargets,
+  noService,
+  processDelivery,
+  type Services,
+} from "../app/process-delivery.js";
 import type { Settings } from "../app/settings.js";
+import { preclassify, type PullRequestEvent } from "../core/classify.js";
 import {
-  announceClone,
-  refuseFork,
-  type CommitStatuses,
-  type PullRequestComments,
-} from "../app/feedback.js";
-import { MESSAGES } from "../app/messages.js";
-import { sourceFacts } from "../core/feedback.js";
-import {
-  classify,
-  preclassify,
-  type Intent,
-  type PullRequest,
-  type PullRequestEvent,
-} from "../core/classify.js";
-import { BadRequestError, UnauthorizedError } from "../core/errors.js";
-import { routeDelivery, type ServiceEntry } from "../core/services.js";
+  bodyDigest,
+  deliveryDeduplicationId,
+  deliveryGroupId,
+  encodeDelivery,
+} from "../core/delivery.js";
+import { UnauthorizedError } from "../core/errors.js";
 import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
-import { cloneName, pullRequestMarkKey } from "../shared/names.js";
-import { errorResponse, failureLog, outcomeOf, respond, type Response } from "./responses.js";
+import {
+  errorResponse,
+  failureLog,
+  MESSAGES,
+  outcomeOf,
+  respond,
+  type Response,
+} from "../app/responses.js";
 
-/** What one invocation works with; built per invocation around the container's clients. */
-export interface Services {
-  pipelines: PipelineStore;
-  images: ImageStore;
-  /** Present only when a GitHub token is configured. */
-  pullRequests?: GitHubPullRequests;
-  /** Present only when a GitHub token is configured. */
-  comments?: PullRequestComments;
-  /** Present only when a GitHub token is configured. */
-  statuses?: CommitStatuses;
-  /** Present only when a state table is configured: then an older delivery never undoes a newer one. */
-  marks?: PullRequestMarks;
-}
+export type { Services } from "../app/process-delivery.js";
+export { worstStatus } from "../app/process-delivery.js";
 
 export interface WebhookDeps {
   settings: () => Settings;
@@ -70,6 +55,13 @@ export interface WebhookDeps {
   logger: Logger;
   /** The most time one delivery may take; GitHub gives up after 10 s. */
   budgetMs?: number;
+  /**
+   * The delivery queue (QUEUE_URL): when set, a wanted delivery is queued for the worker instead of
+   * carried out here, and `services` is never called.
+   */
+  queue?: DeliveryQueue;
+  /** The clock of a queued delivery's `receivedAt` (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface LambdaContextLike {
@@ -79,7 +71,6 @@ export interface LambdaContextLike {
 export type WebhookEvent = Pick<APIGatewayProxyEventV2, "headers" | "body" | "isBase64Encoded">;
 
 const DEFAULT_BUDGET_MS = 8000;
-const CREATE_FIRST = new Set(["opened", "reopened"]);
 
 export function createHandler(deps: WebhookDeps) {
   return async function handler(
@@ -135,127 +126,65 @@ async function handle(
   state.authenticated = true;
 
   const payload = parsePayload(body);
-  const first = preclassify(header(request.headers, "x-github-event"), payload);
+  const eventName = header(request.headers, "x-github-event");
+  const first = preclassify(eventName, payload);
   if (first.kind === "ping") return respond(200, { outcome: "pong" });
   if (first.kind === "ignore") return respond(202, { outcome: "ignored", reason: first.reason });
 
   const event = first.event;
   Object.assign(fields, { action: event.action, pullRequest: event.pullRequest.number });
   const settings = deps.settings();
-  const pr = event.pullRequest;
-  // Routed by the table alone, before any AWS call. Without a table the one service's repository
-  // and branch are its source pipeline's: `classify` checks them once it is read, as it always did.
-  const targets = settings.routed
-    ? routeDelivery(settings.services, {
-        action: event.action,
-        repository: pr.baseRepository,
-        baseBranch: pr.baseBranch,
-        previousBaseBranch: event.previousBaseBranch,
-      })
-    : settings.services;
-  if (targets.length === 0) {
-    return respond(202, {
-      outcome: "ignored",
-      reason: `no service builds ${pr.baseRepository}:${pr.baseBranch}`,
-    });
+  // Routed by the table alone, before any AWS call. Without a routing table (one service) the
+  // service's repository and branch are its source pipeline's, which only an AWS call reads: then
+  // every pull_request event `preclassify` accepts is for the one service, and in queue mode the
+  // worker decides (`classify` ignores another repository's or branch's delivery there).
+  const targets = deliveryTargets(settings, event);
+  if (targets.length === 0) return noService(event);
+  if (deps.queue) {
+    return enqueue(deps, deps.queue, { eventName: eventName ?? "", event, body, fields }, budgetMs);
   }
-  const services = await deps.services(AbortSignal.timeout(budgetMs));
-  const one = targets[0];
-  if (settings.services.length === 1 && one !== undefined) {
-    return forService(deps, services, one, event, fields);
-  }
-  // The pull request as GitHub shows it now is read once for every service of the delivery.
-  const read = services.pullRequests && onceGet(services.pullRequests);
-  const answers = await Promise.all(
-    targets.map(async (service) => {
-      const own = { ...fields, service: service.name };
-      try {
-        const response = await forService(deps, services, service, event, own, read);
-        return { service, response };
-      } catch (error) {
-        const response = errorResponse(error, state);
-        if (response.statusCode >= 422) {
-          const { level, fields: details } = failureLog(error);
-          withFields(deps.logger, own)[level]("delivery failed for a service", details);
-        }
-        return { service, response };
-      }
-    }),
-  );
-  return respond(worstStatus(answers.map(({ response }) => response.statusCode)), {
-    outcome: "handled",
-    services: answers.map(({ service, response }) => ({
-      service: service.name,
-      ...(JSON.parse(response.body) as Record<string, unknown>),
-    })),
-  });
+  return processDelivery(deps, settings, targets, event, fields, AbortSignal.timeout(budgetMs));
 }
 
 /**
- * `get` answered once per pull request (a failed read is tried again): the first read of a delivery
- * shared by its services. The check after a clone is created reads GitHub afresh.
+ * Sends the delivery to the FIFO queue: one message group per pull request (its events in order,
+ * different pull requests in parallel), deduplicated by GitHub's delivery id (a redelivery within
+ * SQS's five-minute window is not queued twice). Answers 202 `queued` once SQS stored it, 503 when
+ * it could not (nothing else was done: GitHub's redelivery, or the reconciler, finishes the job).
  */
-function onceGet(github: GitHubPullRequests): GitHubPullRequests {
-  const reads = new Map<string, Promise<PullRequest>>();
-  return {
-    repository: (name) => github.repository(name),
-    get: (repository, number) => {
-      const key = `${repository.toLowerCase()}#${number}`;
-      let read = reads.get(key);
-      if (read === undefined) {
-        const started = github.get(repository, number);
-        read = started;
-        reads.set(key, started);
-        started.catch(() => {
-          if (reads.get(key) === started) reads.delete(key);
-        });
-      }
-      return read;
-    },
-  };
-}
-
-/**
- * The status of an answer for several services: the highest error status when a service failed,
- * otherwise 200 when some service's clone was acted on and 202 when every service ignored it.
- */
-export function worstStatus(statuses: readonly number[]): number {
-  const errors = statuses.filter((status) => status >= 400);
-  if (errors.length > 0) return Math.max(...errors);
-  return statuses.includes(200) ? 200 : 202;
-}
-
-/** One service's part of a delivery: its clone created, updated or removed, independently. */
-async function forService(
+async function enqueue(
   deps: WebhookDeps,
-  services: Services,
-  service: ServiceEntry,
-  event: PullRequestEvent,
-  fields: Record<string, unknown>,
-  read: GitHubPullRequests | undefined = services.pullRequests,
+  queue: DeliveryQueue,
+  delivery: {
+    eventName: string;
+    event: PullRequestEvent;
+    body: string;
+    fields: Record<string, unknown>;
+  },
+  budgetMs: number,
 ): Promise<Response> {
-  const pipelines = new PullRequestPipelines(
-    services.pipelines,
-    services.images,
-    withFields(deps.logger, fields),
-    {
-      sourcePipelineName: service.sourcePipelineName,
-      repositoryNames: service.repositoryNames,
-      cloneRoleArn: service.cloneRoleArn,
-      prBuildProjects: service.prBuildProjects,
-      prArtifactBucket: service.prArtifactBucket,
-    },
-  );
-  const source = await pipelines.source();
-  const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);
-  if (newer !== undefined) return respond(202, { outcome: "ignored", reason: newer });
-  const intent = await currentIntent(event, source, service, read);
-  fields["clone"] = cloneName(service.sourcePipelineName, event.pullRequest.number);
-  return act(
-    { pipelines, source, services, logger: withFields(deps.logger, fields) },
-    intent,
-    CREATE_FIRST.has(event.action) ? "create-first" : "read-first",
-  );
+  const given = delivery.fields["deliveryId"];
+  const deliveryId = typeof given === "string" && given !== "" ? given : bodyDigest(delivery.body);
+  const now = deps.now ?? Date.now;
+  const message = {
+    body: encodeDelivery({
+      version: 1,
+      deliveryId,
+      event: delivery.eventName,
+      receivedAt: new Date(now()).toISOString(),
+      pullRequestEvent: delivery.event,
+    }),
+    groupId: deliveryGroupId(delivery.event),
+    deduplicationId: deliveryDeduplicationId(deliveryId),
+  };
+  try {
+    await queue.send(message, AbortSignal.timeout(budgetMs));
+  } catch (error) {
+    const { fields: details } = failureLog(error);
+    withFields(deps.logger, delivery.fields).error("delivery not queued", details);
+    return respond(503, { outcome: "failed", message: MESSAGES.notQueued });
+  }
+  return respond(202, { outcome: "queued" });
 }
 
 async function authenticate(deps: WebhookDeps, request: RawRequest, body: string): Promise<void> {
@@ -292,160 +221,4 @@ async function verifyWithRotatedSecret(
     return false;
   }
   return fresh !== undefined && (await deps.verify(fresh, body, signature));
-}
-
-/**
- * What to do, from the delivery and, when a GitHub token is configured, from the pull request as
- * GitHub shows it now: a late `opened` for a pull request closed since then removes instead of
- * creating, and a late `closed` for one reopened since then leaves its clone alone.
- */
-async function currentIntent(
-  event: PullRequestEvent,
-  source: SourcePipeline,
-  service: ServiceEntry,
-  pullRequests: GitHubPullRequests | undefined,
-): Promise<Intent> {
-  const options = { allowForks: service.allowForks, buildDrafts: service.buildDrafts };
-  const intent = classify(event, source.ref, options);
-  if (!pullRequests || (intent.kind !== "ensure" && intent.kind !== "remove")) return intent;
-  const now = await pullRequests.get(event.pullRequest.baseRepository, event.pullRequest.number);
-  if (intent.kind === "remove" && now.state === "open" && event.action === "closed") {
-    return {
-      kind: "ignore",
-      reason: `pull request #${now.number} was reopened since this delivery`,
-    };
-  }
-  if (intent.kind === "ensure" && now.state === "closed")
-    return { kind: "remove", pullRequest: now };
-  if (intent.kind === "ensure") {
-    return classify({ action: "synchronize", pullRequest: now }, source.ref, options);
-  }
-  return intent;
-}
-
-/**
- * Replay protection: a delivery that would create, update or delete a clone first advances the pull
- * request's high-water mark to its `updated_at` (one conditional write). When a newer one is recorded
- * already, the delivery is a replay or came late: returns why it is ignored. Deliveries ignored
- * anyway (another repository or base branch, a draft, ...) leave the mark alone.
- */
-async function newerSeen(
-  event: PullRequestEvent,
-  source: SourcePipeline,
-  service: ServiceEntry,
-  marks: PullRequestMarks | undefined,
-  deliveryId: unknown,
-): Promise<string | undefined> {
-  if (!marks) return undefined;
-  const options = { allowForks: service.allowForks, buildDrafts: service.buildDrafts };
-  const intent = classify(event, source.ref, options);
-  if (intent.kind !== "ensure" && intent.kind !== "remove") return undefined;
-  const { number, updatedAt } = event.pullRequest;
-  if (updatedAt === undefined) {
-    throw new BadRequestError("pull_request.updated_at is missing: the delivery cannot be ordered");
-  }
-  const key = pullRequestMarkKey(service.sourcePipelineName, number);
-  const delivery = typeof deliveryId === "string" ? deliveryId : undefined;
-  if (await marks.advance(key, updatedAt, delivery)) return undefined;
-  return `a newer event for pull request #${number} was processed already (this delivery's updated_at is ${updatedAt})`;
-}
-
-interface Work {
-  pipelines: PullRequestPipelines;
-  source: SourcePipeline;
-  services: Services;
-  logger: Logger;
-}
-
-async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promise<Response> {
-  const { pipelines, source, services } = work;
-  const pullRequests = services.pullRequests;
-  switch (intent.kind) {
-    case "ping":
-      return respond(200, { outcome: "pong" });
-    case "ignore":
-      if (intent.refusedFork) await refused(work, intent.refusedFork);
-      return respond(202, { outcome: "ignored", reason: intent.reason });
-    case "ensure": {
-      const pr = intent.pullRequest;
-      const outcome = await pipelines.ensure(
-        source,
-        {
-          prNumber: pr.number,
-          headBranch: pr.headBranch,
-          headRepository: intent.headRepository,
-        },
-        strategy,
-      );
-      if (outcome.result === "created" && pullRequests) {
-        // The pull request may have closed after GitHub was read and the `closed` delivery may
-        // have found no clone to delete yet: look again now that the clone exists.
-        const now = await pullRequests.get(pr.baseRepository, pr.number);
-        if (now.state === "closed") return removed(pipelines, source, now);
-      }
-      if (outcome.result === "created") await announce(work, outcome.pipeline, pr);
-      return respond(200, {
-        outcome: outcome.result,
-        pipeline: outcome.pipeline,
-        pullRequest: pr.number,
-      });
-    }
-    case "remove":
-      return removed(pipelines, source, intent.pullRequest, intent.reason);
-  }
-}
-
-async function removed(
-  pipelines: PullRequestPipelines,
-  source: SourcePipeline,
-  pr: PullRequest,
-  reason?: string,
-): Promise<Response> {
-  const outcome = await pipelines.remove(source, pr.number);
-  return respond(200, {
-    outcome: outcome.result,
-    pipeline: outcome.pipeline,
-    pullRequest: pr.number,
-    executionsStopped: outcome.executionsStopped,
-    imagesDeleted: outcome.imagesDeleted,
-    ...(reason !== undefined ? { reason } : {}),
-  });
-}
-
-/**
- * Says on the fork's head commit why it is not built. Best effort, like the comment: a GitHub
- * failure is logged and the delivery is still answered.
- */
-async function refused(work: Work, pr: PullRequest): Promise<void> {
-  if (!work.services.statuses) return;
-  try {
-    await refuseFork(work.services.statuses, pr.baseRepository, pr.headSha);
-  } catch (error) {
-    work.logger.warn("could not post the commit status of a refused fork", {
-      error: error instanceof Error ? error.message : String(error),
-    });
-  }
-}
-
-/**
- * Writes the pull request's comment about its new clone. Best effort: the clone exists, so a
- * GitHub failure is logged and the delivery still succeeds; the execution events edit the same
- * comment later.
- */
-async function announce(work: Work, clone: string, pr: PullRequest): Promise<void> {
-  if (!work.services.comments) return;
-  try {
-    await announceClone(work.services.comments, MESSAGES, {
-      clone,
-      prNumber: pr.number,
-      branch: pr.headBranch,
-      sha: pr.headSha,
-      region: work.source.arn.split(":")[3] ?? "",
-      facts: sourceFacts(work.source.declaration),
-    });
-  } catch (error) {
-    work.logger.warn("could not write the pull request comment", {
-      error: error instanceof Error ? error.message : String(error),
-    });
-  }
 }

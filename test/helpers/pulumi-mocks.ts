@@ -210,6 +210,7 @@ export function stubArchives(): FunctionArchives {
     webhook: functionArchive(stubBundle("webhook")),
     reconcile: functionArchive(stubBundle("reconcile")),
     notify: functionArchive(stubBundle("notify")),
+    worker: functionArchive(stubBundle("worker")),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   NOTIFY_ENTRY,
   RECONCILE_ENTRY,
   WEBHOOK_ENTRY,
+  WORKER_ENTRY,
 } from "../../infra/bundle.js";
 
 interface LambdaResult {
@@ -137,7 +138,7 @@ async function withLoadedBundle<T>(
   }
 }
 
-describe("infra/bundle (the reconcile and notify Lambdas as pulumi up ships them)", function () {
+describe("infra/bundle (the reconcile, notify and worker Lambdas as pulumi up ships them)", function () {
   this.timeout(30000);
   let bundles: ReturnType<typeof bundleFunctions>;
 
@@ -149,12 +150,13 @@ describe("infra/bundle (the reconcile and notify Lambdas as pulumi up ships them
     expect(bundles.reconcile).to.equal(bundleFunction(RECONCILE_ENTRY));
     expect(bundles.notify).to.equal(bundleFunction(NOTIFY_ENTRY));
     expect(bundles.webhook).to.equal(bundleFunction(WEBHOOK_ENTRY));
-    for (const bundle of [bundles.reconcile, bundles.notify]) {
+    expect(bundles.worker).to.equal(bundleFunction(WORKER_ENTRY));
+    for (const bundle of [bundles.reconcile, bundles.notify, bundles.worker]) {
       expect(bundle).to.not.include(process.cwd());
       expect(bundle).to.not.include("sourceMappingURL");
     }
     const archives = functionArchives(bundles);
-    expect(Object.keys(archives)).to.deep.equal(["webhook", "reconcile", "notify"]);
+    expect(Object.keys(archives)).to.deep.equal(["webhook", "reconcile", "notify", "worker"]);
     for (const archive of Object.values(archives)) {
       expect(pulumi.asset.AssetArchive.isInstance(archive)).to.equal(true);
     }
@@ -185,5 +187,23 @@ describe("infra/bundle (the reconcile and notify Lambdas as pulumi up ships them
       (handler) => handler({ source: "aws.s3" }, { getRemainingTimeInMillis: () => 30_000 }),
     );
     expect(result).to.have.property("outcome", "rejected");
+  });
+
+  it("the worker bundle loads with require and lists a record that is no delivery as failed", async () => {
+    // The record cannot be decoded: it is listed for the queue's redrive, with no AWS call made.
+    const result = await withLoadedBundle(
+      bundles.worker,
+      { [ENV.sourcePipelineName]: "branchline-dev" },
+      (handler) =>
+        handler(
+          {
+            Records: [
+              { messageId: "m-1", body: "not a delivery", attributes: { MessageGroupId: "g" } },
+            ],
+          },
+          { getRemainingTimeInMillis: () => 60_000 },
+        ),
+    );
+    expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "m-1" }] });
   });
 });

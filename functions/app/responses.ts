@@ -1,5 +1,6 @@
 /**
- * Every answer the webhook gives, and the one place where errors become status codes. Error objects
+ * Every answer the webhook gives, and the one place where errors become status codes (the delivery
+ * worker reads the same status to decide a queued delivery's fate: functions/worker/handler.ts). Error objects
  * are never serialised, and no answer carries an AWS or SDK message, an ARN or an account id: the
  * body says what kind of failure it was, in words for the person reading GitHub's delivery log, and
  * the details go to the function's log (see `failureLog`).
@@ -50,6 +51,8 @@ export const MESSAGES = {
   failed: "AWS or GitHub is throttling or failing for now; the reconciler will finish the job",
   timedOut: "AWS did not answer in time; the reconciler will finish the job",
   bug: "the webhook failed on an internal error; the details are in the function's log",
+  notQueued:
+    "the delivery could not be queued for now; redeliver it, or the reconciler will finish the job",
 } as const;
 
 /** The status code and message for an error thrown while handling a delivery. */

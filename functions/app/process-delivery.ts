@@ -1,0 +1,359 @@
+/**
+ * The use case both the webhook (inline) and the delivery worker (queued) carry out for a parsed,
+ * authenticated pull request delivery: route it to its services, then for each service read the
+ * source pipeline, check the pull request's high-water mark, read the pull request as GitHub shows
+ * it now, and create, update or remove the clone (with the GitHub comment and statuses).
+ *
+ * With a routing table (functions/core/services.ts) a delivery goes to every service of its
+ * repository and base branch; each service's clone is made right on its own and the answer lists
+ * each service's (`{"outcome":"handled","services":[...]}`, see `worstStatus`). With one service
+ * the answer is that service's, as it always was. The answer is an HTTP-shaped `Response`
+ * (app/responses.ts): the webhook returns it, the worker reads its status.
+ */
+import {
+  PullRequestPipelines,
+  type EnsureStrategy,
+  type SourcePipeline,
+} from "./pull-request-pipelines.js";
+import {
+  withFields,
+  type GitHubPullRequests,
+  type ImageStore,
+  type Logger,
+  type PipelineStore,
+  type PullRequestMarks,
+} from "./ports.js";
+import type { Settings } from "./settings.js";
+import {
+  announceClone,
+  refuseFork,
+  type CommitStatuses,
+  type PullRequestComments,
+} from "./feedback.js";
+import { MESSAGES } from "./messages.js";
+import { sourceFacts } from "../core/feedback.js";
+import {
+  classify,
+  type Intent,
+  type PullRequest,
+  type PullRequestEvent,
+} from "../core/classify.js";
+import { BadRequestError } from "../core/errors.js";
+import { routeDelivery, type ServiceEntry } from "../core/services.js";
+import { cloneName, pullRequestMarkKey } from "../shared/names.js";
+import { errorResponse, failureLog, respond, type Response } from "./responses.js";
+
+/** What one invocation works with; built per invocation around the container's clients. */
+export interface Services {
+  pipelines: PipelineStore;
+  images: ImageStore;
+  /** Present only when a GitHub token is configured. */
+  pullRequests?: GitHubPullRequests;
+  /** Present only when a GitHub token is configured. */
+  comments?: PullRequestComments;
+  /** Present only when a GitHub token is configured. */
+  statuses?: CommitStatuses;
+  /** Present only when a state table is configured: then an older delivery never undoes a newer one. */
+  marks?: PullRequestMarks;
+}
+
+export interface DeliveryDeps {
+  services: (signal: AbortSignal) => Promise<Services> | Services;
+  logger: Logger;
+}
+
+const CREATE_FIRST = new Set(["opened", "reopened"]);
+
+/**
+ * The services a pull request delivery is for. Routed by the table alone, before any AWS call.
+ * Without a table the one service's repository and branch are its source pipeline's: `classify`
+ * checks them once it is read, as it always did, so every delivery is for that service.
+ */
+export function deliveryTargets(settings: Settings, event: PullRequestEvent): ServiceEntry[] {
+  const pr = event.pullRequest;
+  return settings.routed
+    ? routeDelivery(settings.services, {
+        action: event.action,
+        repository: pr.baseRepository,
+        baseBranch: pr.baseBranch,
+        previousBaseBranch: event.previousBaseBranch,
+      })
+    : settings.services;
+}
+
+/** The answer for a delivery no service wants. */
+export function noService(event: PullRequestEvent): Response {
+  const pr = event.pullRequest;
+  return respond(202, {
+    outcome: "ignored",
+    reason: `no service builds ${pr.baseRepository}:${pr.baseBranch}`,
+  });
+}
+
+/**
+ * Carries out a delivery for `targets` (from `deliveryTargets`, not empty), with AWS and GitHub
+ * calls bound to `signal` (the caller's deadline). With one service, its failure is thrown; with
+ * several, each service's failure is logged and answered in its part of the answer.
+ */
+export async function processDelivery(
+  deps: DeliveryDeps,
+  settings: Settings,
+  targets: readonly ServiceEntry[],
+  event: PullRequestEvent,
+  fields: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<Response> {
+  const services = await deps.services(signal);
+  const one = targets[0];
+  if (settings.services.length === 1 && one !== undefined) {
+    return forService(deps, services, one, event, fields);
+  }
+  // The pull request as GitHub shows it now is read once for every service of the delivery.
+  const read = services.pullRequests && onceGet(services.pullRequests);
+  const answers = await Promise.all(
+    targets.map(async (service) => {
+      const own = { ...fields, service: service.name };
+      try {
+        const response = await forService(deps, services, service, event, own, read);
+        return { service, response };
+      } catch (error) {
+        const response = errorResponse(error, { authenticated: true });
+        if (response.statusCode >= 422) {
+          const { level, fields: details } = failureLog(error);
+          withFields(deps.logger, own)[level]("delivery failed for a service", details);
+        }
+        return { service, response };
+      }
+    }),
+  );
+  return respond(worstStatus(answers.map(({ response }) => response.statusCode)), {
+    outcome: "handled",
+    services: answers.map(({ service, response }) => ({
+      service: service.name,
+      ...(JSON.parse(response.body) as Record<string, unknown>),
+    })),
+  });
+}
+
+/**
+ * `get` answered once per pull request (a failed read is tried again): the first read of a delivery
+ * shared by its services. The check after a clone is created reads GitHub afresh.
+ */
+function onceGet(github: GitHubPullRequests): GitHubPullRequests {
+  const reads = new Map<string, Promise<PullRequest>>();
+  return {
+    repository: (name) => github.repository(name),
+    get: (repository, number) => {
+      const key = `${repository.toLowerCase()}#${number}`;
+      let read = reads.get(key);
+      if (read === undefined) {
+        const started = github.get(repository, number);
+        read = started;
+        reads.set(key, started);
+        started.catch(() => {
+          if (reads.get(key) === started) reads.delete(key);
+        });
+      }
+      return read;
+    },
+  };
+}
+
+/**
+ * The status of an answer for several services: the highest error status when a service failed,
+ * otherwise 200 when some service's clone was acted on and 202 when every service ignored it.
+ */
+export function worstStatus(statuses: readonly number[]): number {
+  const errors = statuses.filter((status) => status >= 400);
+  if (errors.length > 0) return Math.max(...errors);
+  return statuses.includes(200) ? 200 : 202;
+}
+
+/** One service's part of a delivery: its clone created, updated or removed, independently. */
+async function forService(
+  deps: DeliveryDeps,
+  services: Services,
+  service: ServiceEntry,
+  event: PullRequestEvent,
+  fields: Record<string, unknown>,
+  read: GitHubPullRequests | undefined = services.pullRequests,
+): Promise<Response> {
+  const pipelines = new PullRequestPipelines(
+    services.pipelines,
+    services.images,
+    withFields(deps.logger, fields),
+    {
+      sourcePipelineName: service.sourcePipelineName,
+      repositoryNames: service.repositoryNames,
+      cloneRoleArn: service.cloneRoleArn,
+      prBuildProjects: service.prBuildProjects,
+      prArtifactBucket: service.prArtifactBucket,
+    },
+  );
+  const source = await pipelines.source();
+  const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);
+  if (newer !== undefined) return respond(202, { outcome: "ignored", reason: newer });
+  const intent = await currentIntent(event, source, service, read);
+  fields["clone"] = cloneName(service.sourcePipelineName, event.pullRequest.number);
+  return act(
+    { pipelines, source, services, logger: withFields(deps.logger, fields) },
+    intent,
+    CREATE_FIRST.has(event.action) ? "create-first" : "read-first",
+  );
+}
+
+/**
+ * What to do, from the delivery and, when a GitHub token is configured, from the pull request as
+ * GitHub shows it now: a late `opened` for a pull request closed since then removes instead of
+ * creating, and a late `closed` for one reopened since then leaves its clone alone.
+ */
+async function currentIntent(
+  event: PullRequestEvent,
+  source: SourcePipeline,
+  service: ServiceEntry,
+  pullRequests: GitHubPullRequests | undefined,
+): Promise<Intent> {
+  const options = { allowForks: service.allowForks, buildDrafts: service.buildDrafts };
+  const intent = classify(event, source.ref, options);
+  if (!pullRequests || (intent.kind !== "ensure" && intent.kind !== "remove")) return intent;
+  const now = await pullRequests.get(event.pullRequest.baseRepository, event.pullRequest.number);
+  if (intent.kind === "remove" && now.state === "open" && event.action === "closed") {
+    return {
+      kind: "ignore",
+      reason: `pull request #${now.number} was reopened since this delivery`,
+    };
+  }
+  if (intent.kind === "ensure" && now.state === "closed")
+    return { kind: "remove", pullRequest: now };
+  if (intent.kind === "ensure") {
+    return classify({ action: "synchronize", pullRequest: now }, source.ref, options);
+  }
+  return intent;
+}
+
+/**
+ * Replay protection: a delivery that would create, update or delete a clone first advances the pull
+ * request's high-water mark to its `updated_at` (one conditional write). When a newer one is recorded
+ * already, the delivery is a replay or came late: returns why it is ignored. Deliveries ignored
+ * anyway (another repository or base branch, a draft, ...) leave the mark alone.
+ */
+async function newerSeen(
+  event: PullRequestEvent,
+  source: SourcePipeline,
+  service: ServiceEntry,
+  marks: PullRequestMarks | undefined,
+  deliveryId: unknown,
+): Promise<string | undefined> {
+  if (!marks) return undefined;
+  const options = { allowForks: service.allowForks, buildDrafts: service.buildDrafts };
+  const intent = classify(event, source.ref, options);
+  if (intent.kind !== "ensure" && intent.kind !== "remove") return undefined;
+  const { number, updatedAt } = event.pullRequest;
+  if (updatedAt === undefined) {
+    throw new BadRequestError("pull_request.updated_at is missing: the delivery cannot be ordered");
+  }
+  const key = pullRequestMarkKey(service.sourcePipelineName, number);
+  const delivery = typeof deliveryId === "string" ? deliveryId : undefined;
+  if (await marks.advance(key, updatedAt, delivery)) return undefined;
+  return `a newer event for pull request #${number} was processed already (this delivery's updated_at is ${updatedAt})`;
+}
+
+interface Work {
+  pipelines: PullRequestPipelines;
+  source: SourcePipeline;
+  services: Services;
+  logger: Logger;
+}
+
+async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promise<Response> {
+  const { pipelines, source, services } = work;
+  const pullRequests = services.pullRequests;
+  switch (intent.kind) {
+    case "ping":
+      return respond(200, { outcome: "pong" });
+    case "ignore":
+      if (intent.refusedFork) await refused(work, intent.refusedFork);
+      return respond(202, { outcome: "ignored", reason: intent.reason });
+    case "ensure": {
+      const pr = intent.pullRequest;
+      const outcome = await pipelines.ensure(
+        source,
+        {
+          prNumber: pr.number,
+          headBranch: pr.headBranch,
+          headRepository: intent.headRepository,
+        },
+        strategy,
+      );
+      if (outcome.result === "created" && pullRequests) {
+        // The pull request may have closed after GitHub was read and the `closed` delivery may
+        // have found no clone to delete yet: look again now that the clone exists.
+        const now = await pullRequests.get(pr.baseRepository, pr.number);
+        if (now.state === "closed") return removed(pipelines, source, now);
+      }
+      if (outcome.result === "created") await announce(work, outcome.pipeline, pr);
+      return respond(200, {
+        outcome: outcome.result,
+        pipeline: outcome.pipeline,
+        pullRequest: pr.number,
+      });
+    }
+    case "remove":
+      return removed(pipelines, source, intent.pullRequest, intent.reason);
+  }
+}
+
+async function removed(
+  pipelines: PullRequestPipelines,
+  source: SourcePipeline,
+  pr: PullRequest,
+  reason?: string,
+): Promise<Response> {
+  const outcome = await pipelines.remove(source, pr.number);
+  return respond(200, {
+    outcome: outcome.result,
+    pipeline: outcome.pipeline,
+    pullRequest: pr.number,
+    executionsStopped: outcome.executionsStopped,
+    imagesDeleted: outcome.imagesDeleted,
+    ...(reason !== undefined ? { reason } : {}),
+  });
+}
+
+/**
+ * Says on the fork's head commit why it is not built. Best effort, like the comment: a GitHub
+ * failure is logged and the delivery is still answered.
+ */
+async function refused(work: Work, pr: PullRequest): Promise<void> {
+  if (!work.services.statuses) return;
+  try {
+    await refuseFork(work.services.statuses, pr.baseRepository, pr.headSha);
+  } catch (error) {
+    work.logger.warn("could not post the commit status of a refused fork", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/**
+ * Writes the pull request's comment about its new clone. Best effort: the clone exists, so a
+ * GitHub failure is logged and the delivery still succeeds; the execution events edit the same
+ * comment later.
+ */
+async function announce(work: Work, clone: string, pr: PullRequest): Promise<void> {
+  if (!work.services.comments) return;
+  try {
+    await announceClone(work.services.comments, MESSAGES, {
+      clone,
+      prNumber: pr.number,
+      branch: pr.headBranch,
+      sha: pr.headSha,
+      region: work.source.arn.split(":")[3] ?? "",
+      facts: sourceFacts(work.source.declaration),
+    });
+  } catch (error) {
+    work.logger.warn("could not write the pull request comment", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
