@@ -19,11 +19,15 @@ export const RECONCILE_ENTRY = path.join(REPOSITORY_ROOT, "functions", "reconcil
 /** The notify Lambda's entry module. */
 export const NOTIFY_ENTRY = path.join(REPOSITORY_ROOT, "functions", "notify", "index.ts");
 
+/** The delivery worker Lambda's entry module. */
+export const WORKER_ENTRY = path.join(REPOSITORY_ROOT, "functions", "worker", "index.ts");
+
 /** Every Lambda the stack deploys, by the name the program knows it under. */
 export const FUNCTION_ENTRIES = {
   webhook: WEBHOOK_ENTRY,
   reconcile: RECONCILE_ENTRY,
   notify: NOTIFY_ENTRY,
+  worker: WORKER_ENTRY,
 } as const;
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
@@ -69,6 +73,7 @@ export function bundleFunctions(): Record<FunctionName, string> {
     webhook: bundleFunction(FUNCTION_ENTRIES.webhook),
     reconcile: bundleFunction(FUNCTION_ENTRIES.reconcile),
     notify: bundleFunction(FUNCTION_ENTRIES.notify),
+    worker: bundleFunction(FUNCTION_ENTRIES.worker),
   };
 }
 
@@ -78,5 +83,6 @@ export function functionArchives(bundles: Record<FunctionName, string>): Functio
     webhook: functionArchive(bundles.webhook),
     reconcile: functionArchive(bundles.reconcile),
     notify: functionArchive(bundles.notify),
+    worker: functionArchive(bundles.worker),
   };
 }
