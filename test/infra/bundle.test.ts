@@ -15,6 +15,7 @@ import {
   NOTIFY_ENTRY,
   RECONCILE_ENTRY,
   WEBHOOK_ENTRY,
+  WORKER_ENTRY,
 } from "../../infra/bundle.js";
 
 interface LambdaResult {
@@ -149,12 +150,13 @@ describe("infra/bundle (the reconcile and notify Lambdas as pulumi up ships them
     expect(bundles.reconcile).to.equal(bundleFunction(RECONCILE_ENTRY));
     expect(bundles.notify).to.equal(bundleFunction(NOTIFY_ENTRY));
     expect(bundles.webhook).to.equal(bundleFunction(WEBHOOK_ENTRY));
+    expect(bundles.worker).to.equal(bundleFunction(WORKER_ENTRY));
     for (const bundle of [bundles.reconcile, bundles.notify]) {
       expect(bundle).to.not.include(process.cwd());
       expect(bundle).to.not.include("sourceMappingURL");
     }
     const archives = functionArchives(bundles);
-    expect(Object.keys(archives)).to.deep.equal(["webhook", "reconcile", "notify"]);
+    expect(Object.keys(archives)).to.deep.equal(["webhook", "reconcile", "notify", "worker"]);
     for (const archive of Object.values(archives)) {
       expect(pulumi.asset.AssetArchive.isInstance(archive)).to.equal(true);
     }
