@@ -226,6 +226,22 @@ export interface ConfigReader {
 
 const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/;
 /**
+ * The owner of every repository Pulumi.example.yaml names (`example-org/example-app`, ...): a stack
+ * file copied from it and left unedited would deploy against a repository that does not exist.
+ */
+export const EXAMPLE_REPOSITORY_OWNER = "example-org";
+
+/** Refuses a repository the example stack file names, naming the key to set. */
+function checkNotExampleRepository(key: string, repository: string): void {
+  const owner = repository.slice(0, repository.indexOf("/")).toLowerCase();
+  if (owner === EXAMPLE_REPOSITORY_OWNER) {
+    throw new ConfigError(
+      key,
+      `is still the example's placeholder ${JSON.stringify(repository)}: set it to the real GitHub repository, owner/name`,
+    );
+  }
+}
+/**
  * The pipeline name also names the CodeBuild project (`[A-Za-z0-9][A-Za-z0-9\-_]{1,254}`), and its
  * clones are `<name>-pr-<n>` within CodePipeline's 100 characters: at most 86.
  */
@@ -304,6 +320,7 @@ function parseSingleService(reader: ConfigReader): StackWideConfig {
   if (!REPOSITORY_PATTERN.test(repository)) {
     throw new ConfigError("repository", `must be owner/name, got ${JSON.stringify(repository)}`);
   }
+  checkNotExampleRepository("repository", repository);
 
   const branch = reader.get("branch") ?? DEFAULTS.branch;
   if (branch === "") throw new ConfigError("branch", "must not be empty");
@@ -594,6 +611,7 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
         `must be owner/name, got ${JSON.stringify(repository)}`,
       );
     }
+    checkNotExampleRepository(`${key}.repository`, repository);
     const branch = optionalString(`${key}.branch`, item["branch"]) ?? DEFAULTS.branch;
     if (branch === "") throw new ConfigError(`${key}.branch`, "must not be empty");
     const jsonOf = (field: string): string | undefined =>

@@ -453,7 +453,7 @@ export function pipelineRolePolicy(input: PipelineRoleInput): PolicyDocument {
         Condition: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
       },
       {
-        // Without `deploy.passRoles`, any role, to ECS tasks only: the broader default (README).
+        // Without `deploy.passRoles`, any role, to ECS tasks only: the broader default (docs/security.md).
         Sid: "PassTaskRoles",
         Effect: "Allow",
         Action: "iam:PassRole",

@@ -31,16 +31,23 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
 const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
 
-export function parseArgs(argv: string[]): { stack: string } {
+const USAGE = "usage: synth [--stack <name>] [--file <stack file>]";
+
+/** `--stack` names the stack; `--file` reads its configuration from another file than Pulumi.<stack>.yaml. */
+export function parseArgs(argv: string[]): { stack: string; file?: string } {
   let stack = "dev";
+  let file: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--stack" || arg === "-s") stack = argv[++i] ?? "";
     else if (arg?.startsWith("--stack=")) stack = arg.slice("--stack=".length);
-    else throw new Error(`synth: unknown argument ${arg ?? ""} (usage: synth [--stack <name>])`);
+    else if (arg === "--file") file = argv[++i] ?? "";
+    else if (arg?.startsWith("--file=")) file = arg.slice("--file=".length);
+    else throw new Error(`synth: unknown argument ${arg ?? ""} (${USAGE})`);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error(`synth: invalid stack name ${stack}`);
-  return { stack };
+  if (file === "") throw new Error(`synth: --file needs a path (${USAGE})`);
+  return file === undefined ? { stack } : { stack, file };
 }
 
 /** The stack's configuration from Pulumi.<stack>.yaml, secrets replaced by a placeholder. */
@@ -198,9 +205,12 @@ export function formatResource(resource: RecordedResource): string[] {
   return lines;
 }
 
-export async function synth(stack: string): Promise<string> {
-  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-  if (!existsSync(file)) throw new Error(`synth: no ${path.basename(file)} in ${ROOT}`);
+export async function synth(stack: string, stackFile?: string): Promise<string> {
+  const file =
+    stackFile === undefined ? path.join(ROOT, `Pulumi.${stack}.yaml`) : path.resolve(stackFile);
+  if (!existsSync(file)) {
+    throw new Error(`synth: no ${path.basename(file)} in ${path.dirname(file)}`);
+  }
   const { config, notes } = readStackConfig(file);
   const bundles = bundleFunctions();
   const { result, resources } = await runWithConfig(
@@ -237,14 +247,19 @@ export async function synth(stack: string): Promise<string> {
 }
 
 if (require.main === module) {
-  synth(parseArgs(process.argv.slice(2)).stack).then(
-    (text) => {
-      process.stdout.write(text);
-      process.exit(0);
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
+  Promise.resolve()
+    .then(() => {
+      const args = parseArgs(process.argv.slice(2));
+      return synth(args.stack, args.file);
+    })
+    .then(
+      (text) => {
+        process.stdout.write(text);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
 }

@@ -21,6 +21,7 @@ import { CodePipelineStore } from "./codepipeline.js";
 import { DynamoDbPullRequestMarks } from "./dynamodb-marks.js";
 import { EcrImageStore } from "./ecr.js";
 import { createOctokit, OctokitPullRequests } from "./github.js";
+import { OctokitWebhookDeliveries } from "./github-hooks.js";
 import {
   GitHubIdentity,
   OctokitCommitStatuses,
@@ -74,13 +75,20 @@ export class DefaultServices {
    * The GitHub client for the reconciler: with the token when one is configured, otherwise
    * anonymous, which can read public repositories' pull requests one by one at a low rate limit.
    */
-  async gitHub(
-    signal: AbortSignal,
-  ): Promise<{ client: OctokitPullRequests; authenticated: boolean }> {
+  async gitHub(signal: AbortSignal): Promise<{
+    client: OctokitPullRequests;
+    authenticated: boolean;
+    /** The webhook's deliveries: only with a token (GitHub shows hooks to their admins only). */
+    deliveries?: OctokitWebhookDeliveries;
+  }> {
     const octokit = this.githubToken
       ? await tokenOctokit(this.githubToken, this.settings.githubApiUrl, signal)
       : createOctokit(undefined, this.settings.githubApiUrl, signal);
-    return { client: new OctokitPullRequests(octokit), authenticated: !!this.githubToken };
+    return {
+      client: new OctokitPullRequests(octokit),
+      authenticated: !!this.githubToken,
+      ...(this.githubToken ? { deliveries: new OctokitWebhookDeliveries(octokit) } : {}),
+    };
   }
 
   async forInvocation(signal: AbortSignal): Promise<AwsServices> {

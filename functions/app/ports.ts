@@ -4,6 +4,7 @@
  */
 import type { PullRequest } from "../core/classify.js";
 import type { PipelineDeclaration, Tag } from "../core/pipeline.js";
+import type { DeliveryRecord } from "../core/redelivery.js";
 import type { RepositoryIdentity } from "../core/reconcile.js";
 
 export interface PipelineSummary {
@@ -98,6 +99,48 @@ export interface PullRequestMarks {
    * passes, so that a redelivery of a delivery that failed is carried out.
    */
   advance(key: string, updatedAt: string, deliveryId: string | undefined): Promise<boolean>;
+}
+
+/**
+ * A repository webhook's deliveries (GitHub's hook deliveries API): what the reconciler reads to
+ * redeliver the webhook's failed deliveries. Present only when a GitHub token is configured.
+ */
+export interface WebhookDeliveries {
+  /**
+   * The id of the repository's webhook whose `config.url` is `url`, or `undefined` when it has none.
+   * Throws a {@link HookAccessError} when the token cannot read the repository's webhooks.
+   */
+  findHook(repository: string, url: string): Promise<number | undefined>;
+  /**
+   * The hook's deliveries, newest first, page by page (`perPage` each) while the oldest delivery
+   * read is at or after `since` (epoch ms), and at most `maxPages` pages. Throws a
+   * {@link HookAccessError} when the hook is gone or the token cannot read it.
+   */
+  recentDeliveries(
+    repository: string,
+    hookId: number,
+    since: number,
+    options: { perPage: number; maxPages: number },
+  ): Promise<{ deliveries: DeliveryRecord[]; pages: number }>;
+  /**
+   * Asks GitHub to deliver `deliveryId` again (it answers 202 and delivers later). Throws a
+   * {@link HookAccessError} when the token may read the hook but not redeliver.
+   */
+  redeliver(repository: string, hookId: number, deliveryId: number): Promise<void>;
+}
+
+/**
+ * GitHub answered 403 or 404 for a repository's webhooks: the token lacks the permission (GitHub
+ * hides what a token cannot see behind a 404), or the hook is gone.
+ */
+export class HookAccessError extends Error {
+  override readonly name = "HookAccessError";
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
 }
 
 /** GitHub refused a request because the caller's rate limit is used up. */

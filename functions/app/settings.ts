@@ -45,6 +45,12 @@ export interface Settings {
   buildDrafts: boolean;
   /** The pull request state table (replay protection); `undefined`: none. */
   stateTableName: string | undefined;
+  /**
+   * The webhook's URL (reconciler): with a GitHub token, the hook with this URL has its failed
+   * deliveries redelivered before each sweep; absent: no redelivery (present only when set, so
+   * that the other functions' settings do not change).
+   */
+  webhookUrl?: string;
 }
 
 /** Reads a file of the deployment archive (the routing table); tests pass their own. */
@@ -76,6 +82,7 @@ export function readSettings(env: Environment, readFile: ReadFile = readFileText
     allowForks: first.allowForks,
     buildDrafts: first.buildDrafts,
     stateTableName: env[ENV.stateTableName] || undefined,
+    ...(env[ENV.webhookUrl] ? { webhookUrl: env[ENV.webhookUrl] } : {}),
   };
 }
 

@@ -41,6 +41,7 @@ export function defaultReconcileDeps(
         images: aws.images,
         pullRequests: github.client,
         ...(github.authenticated ? { openPullRequests: github.client } : {}),
+        ...(github.deliveries ? { deliveries: github.deliveries } : {}),
         ...(aws.marks ? { marks: aws.marks } : {}),
       };
     },

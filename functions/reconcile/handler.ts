@@ -16,8 +16,16 @@ import type {
   OpenPullRequests,
   PipelineStore,
   PullRequestMarks,
+  WebhookDeliveries,
 } from "../app/ports.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
+import {
+  HookCache,
+  readOnce,
+  redeliverFailed,
+  servedRepositories,
+  type RedeliverySummary,
+} from "../app/redelivery.js";
 import {
   reconcileServices,
   teardownServices,
@@ -36,6 +44,8 @@ export interface ReconcileServices {
   openPullRequests?: OpenPullRequests;
   /** Present only when a state table is configured. */
   marks?: PullRequestMarks;
+  /** The webhook's deliveries; present only when a GitHub token is configured. */
+  deliveries?: WebhookDeliveries;
 }
 
 /** What the teardown needs: AWS only, never GitHub. */
@@ -66,7 +76,13 @@ export interface LambdaContextLike {
  * (each service's own summary) and `notReached` (the services the time did not reach).
  */
 export type SweepSummary = ReconcileSummary &
-  Partial<Pick<ServicesSweepSummary, "services" | "notReached">>;
+  Partial<Pick<ServicesSweepSummary, "services" | "notReached">> & {
+    /**
+     * The redelivery of the webhook's failed deliveries before the sweep: present only when it ran
+     * (`WEBHOOK_URL` set and a GitHub token configured). Its failures never fail the sweep.
+     */
+    redelivery?: RedeliverySummary;
+  };
 
 /** A scheduled EventBridge event, or `{}` for a run on demand. */
 export type ReconcileEvent = Partial<Pick<ScheduledEvent, "id" | "detail-type" | "source">>;
@@ -171,6 +187,8 @@ function createSweep(deps: ReconcileDeps) {
    * starts. A cold container has none: then the order starts at a service derived from the time.
    */
   let resumeAt: string | undefined;
+  /** Each repository's webhook id (or why it cannot be used), for the container's life. */
+  const hooks = new HookCache();
   return async function sweep(
     event: ReconcileEvent,
     context?: LambdaContextLike,
@@ -181,12 +199,31 @@ function createSweep(deps: ReconcileDeps) {
       ...(event.id ? { eventId: event.id } : {}),
     };
     let summary: SweepSummary;
+    let redelivery: RedeliverySummary | undefined;
     try {
       const settings = deps.settings();
       const signal = AbortSignal.timeout(budget(deps, context));
       const services = await deps.services(signal);
+      let pipelines = services.pipelines;
+      if (settings.webhookUrl !== undefined && services.deliveries) {
+        // The one service's repository is its source pipeline's: read once for both.
+        const unrouted = settings.services.filter((service) => service.ref === undefined);
+        pipelines = readOnce(
+          pipelines,
+          unrouted.map((service) => service.sourcePipelineName),
+        );
+        redelivery = await redeliver(
+          deps,
+          settings.services,
+          pipelines,
+          services.deliveries,
+          settings.webhookUrl,
+          hooks,
+          signal,
+        );
+      }
       const ports = {
-        pipelines: services.pipelines,
+        pipelines,
         images: services.images,
         pullRequests: services.pullRequests,
         openPullRequests: services.openPullRequests,
@@ -230,6 +267,7 @@ function createSweep(deps: ReconcileDeps) {
         ...(misconfigured ? { misconfigured: [text] } : {}),
       };
     }
+    if (redelivery) summary.redelivery = redelivery;
     for (const error of summary.errors) deps.logger.error("reconcile error", { ...trigger, error });
     for (const error of summary.misconfigured ?? [])
       deps.logger.error("reconcile misconfiguration", { ...trigger, error });
@@ -237,10 +275,38 @@ function createSweep(deps: ReconcileDeps) {
       ...trigger,
       ...counts(summary),
       ...(summary.notReached ? { notReached: summary.notReached } : {}),
+      ...(redelivery
+        ? { redelivered: redelivery.redelivered, redeliveryErrors: redelivery.errors.length }
+        : {}),
       durationMs: Date.now() - started,
     });
     return summary;
   };
+}
+
+/** The redelivery before a sweep; whatever fails is counted, never thrown. */
+async function redeliver(
+  deps: ReconcileDeps,
+  services: readonly ServiceEntry[],
+  pipelines: Pick<PipelineStore, "get">,
+  deliveries: WebhookDeliveries,
+  webhookUrl: string,
+  hooks: HookCache,
+  signal: AbortSignal,
+): Promise<RedeliverySummary> {
+  try {
+    const repositories = await servedRepositories(services, pipelines);
+    return await redeliverFailed({ deliveries, logger: deps.logger }, repositories, {
+      webhookUrl,
+      hooks,
+      signal,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+  } catch (error) {
+    const text = `the repositories to redeliver for could not be read: ${error instanceof Error ? error.message : String(error)}`;
+    deps.logger.warn("webhook deliveries not redelivered", { error: text });
+    return { redelivered: 0, skipped: [], errors: [text] };
+  }
 }
 
 function counts(summary: ReconcileSummary): Record<string, number> {

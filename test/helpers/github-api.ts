@@ -60,10 +60,18 @@ export type FakeTokenOwner = { user: FakeUser } | { app: string };
 /** The user an unlisted token belongs to. */
 export const DEFAULT_TOKEN_USER: FakeUser = { login: "branchline-bot", id: 9001, type: "User" };
 
+/** A route's answer; `undefined` passes the request on to the next route. */
+export interface RouteAnswer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A route may answer later (a promise), e.g. after delivering a webhook event. */
 type Route = (
   match: RegExpMatchArray,
   request: { method: string; url: URL; body: unknown; authorization: string | undefined },
-) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
+) => RouteAnswer | undefined | Promise<RouteAnswer | undefined>;
 
 export class GitHubApiDouble {
   readonly requests: RecordedRequest[] = [];
@@ -299,7 +307,12 @@ export class GitHubApiDouble {
       if (m !== method) continue;
       const match = pathname.match(pattern);
       if (!match) continue;
-      const answer = route(match, { method, url, body, authorization: req.headers.authorization });
+      const answer = await route(match, {
+        method,
+        url,
+        body,
+        authorization: req.headers.authorization,
+      });
       if (!answer) continue;
       res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
       res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));

@@ -2,8 +2,16 @@
  * Repository webhooks on the GitHub API double: create, list, get, update and delete
  * (`/repos/:owner/:repo/hooks[/:id]`) as GitHub answers them, kept in memory. GitHub never returns
  * a webhook's secret; the store keeps it so that tests can check what was sent.
+ *
+ * Also a hook's deliveries: tests seed them ({@link GitHubHooks.seedDelivery}); the list
+ * (`GET .../hooks/:id/deliveries`) answers newest first with GitHub's `hook-delivery-item` members
+ * and cursor pagination by the Link header; a redelivery (`POST .../deliveries/:id/attempts`) is
+ * recorded and, when {@link GitHubHooks.deliver} is set, delivers the stored payload again and
+ * records the new delivery (`redelivery: true`, same `guid`) with the status it got. GitHub answers
+ * 202 and delivers moments later; the double delivers before answering, so tests are deterministic.
  */
-import type { GitHubApiDouble } from "./github-api.js";
+import { randomUUID } from "node:crypto";
+import type { GitHubApiDouble, RouteAnswer } from "./github-api.js";
 
 export interface StoredHook {
   id: number;
@@ -16,6 +24,48 @@ export interface StoredHook {
 
 const HOOKS = /^\/repos\/([^/]+)\/([^/]+)\/hooks$/;
 const HOOK = /^\/repos\/([^/]+)\/([^/]+)\/hooks\/(\d+)$/;
+const DELIVERIES = /^\/repos\/([^/]+)\/([^/]+)\/hooks\/(\d+)\/deliveries$/;
+const ATTEMPTS = /^\/repos\/([^/]+)\/([^/]+)\/hooks\/(\d+)\/deliveries\/(\d+)\/attempts$/;
+
+/** A delivery of a hook, as the double keeps it. */
+export interface StoredDelivery {
+  id: number;
+  guid: string;
+  /** ISO 8601, as GitHub writes it (`2026-01-01T00:00:00Z`). */
+  deliveredAt: string;
+  redelivery: boolean;
+  duration: number;
+  /** GitHub's description of the answer, e.g. `OK` or `Invalid HTTP Response: 502`. */
+  status: string;
+  /** The webhook's HTTP status; 0 when it did not answer. */
+  statusCode: number;
+  event: string;
+  action: string | null;
+  /** The request body GitHub sent, delivered again on redelivery. */
+  payload: unknown;
+}
+
+/** What a test may give when seeding a delivery (the rest defaults). */
+export type DeliverySeed = Partial<Omit<StoredDelivery, "id" | "status">> & { id?: number };
+
+/** A redelivery asked through the API. */
+export interface RedeliveryAttempt {
+  repository: string;
+  hookId: number;
+  /** The delivery asked to be redelivered. */
+  deliveryId: number;
+  /** The new delivery GitHub made. */
+  newDeliveryId: number;
+}
+
+/** Sends a delivery to the webhook; resolves to the HTTP status it answered (0: no answer). */
+export type DeliverFunction = (delivery: {
+  repository: string;
+  hookId: number;
+  guid: string;
+  event: string;
+  payload: unknown;
+}) => Promise<number>;
 
 interface HookConfigBody {
   url?: string;
@@ -26,7 +76,17 @@ interface HookConfigBody {
 export class GitHubHooks {
   private readonly hooks = new Map<string, Map<number, StoredHook>>();
   private readonly denied = new Set<string>();
+  private readonly writesDenied = new Set<string>();
   private nextId = 1000;
+  /** Deliveries by hook id. */
+  private readonly deliveries = new Map<number, StoredDelivery[]>();
+  private nextDeliveryId = 12_345_678;
+  /** Every redelivery asked, in order. */
+  readonly attempts: RedeliveryAttempt[] = [];
+  /** Delivers a redelivery to the webhook; unset: the redelivery is recorded as answered 200. */
+  deliver: DeliverFunction | undefined;
+  /** The double's clock for new deliveries (default `Date.now`). */
+  now: () => number = Date.now;
 
   constructor(private readonly api: GitHubApiDouble) {
     const forbidden = {
@@ -98,6 +158,41 @@ export class GitHubHooks {
       return { status: 200, body: this.render(hook) };
     });
 
+    // GET .../hooks/:id/deliveries?per_page=&cursor=: newest first; the Link header's next URL
+    // carries the cursor of the page after this one.
+    api.on("GET", DELIVERIES, (m, { url }) => {
+      const repository = `${m[1]}/${m[2]}`;
+      if (this.denied.has(repository.toLowerCase())) return forbidden;
+      const hookId = Number(m[3]);
+      if (!this.get(repository, hookId)) return notFound;
+      const perPage = Math.min(100, Number(url.searchParams.get("per_page") ?? "30"));
+      const cursor = url.searchParams.get("cursor");
+      const all = this.deliveriesOf(hookId);
+      let start = 0;
+      if (cursor !== null) {
+        const after = /^v1_(\d+)$/.exec(cursor);
+        if (!after) return { status: 400, body: { message: "Bad Request" } };
+        start = all.findIndex((delivery) => delivery.id === Number(after[1])) + 1;
+        if (start === 0) return { status: 400, body: { message: "Bad Request" } };
+      }
+      const items = all.slice(start, start + perPage);
+      const last = items.at(-1);
+      const headers: Record<string, string> = {};
+      if (last !== undefined && start + perPage < all.length) {
+        const next = new URL(url.pathname, api.url);
+        next.searchParams.set("per_page", String(perPage));
+        next.searchParams.set("cursor", `v1_${last.id}`);
+        headers["link"] = `<${next.toString()}>; rel="next"`;
+      }
+      return {
+        status: 200,
+        body: items.map((delivery) => this.renderDelivery(repository, delivery)),
+        headers,
+      };
+    });
+
+    api.on("POST", ATTEMPTS, (m) => this.redeliver(`${m[1]}/${m[2]}`, Number(m[3]), Number(m[4])));
+
     api.on("DELETE", HOOK, (m) => {
       const repository = `${m[1]}/${m[2]}`;
       if (this.denied.has(repository.toLowerCase())) return forbidden;
@@ -144,10 +239,114 @@ export class GitHubHooks {
     this.denied.add(repository.toLowerCase());
   }
 
-  /** Forgets every webhook and denial (ids keep counting). */
+  /**
+   * Answers 403 to redeliveries on `repository` while reads still pass (a fine-grained token with
+   * "Webhooks: read" only).
+   */
+  denyWrites(repository: string): void {
+    this.writesDenied.add(repository.toLowerCase());
+  }
+
+  /**
+   * Adds a delivery to a hook as if GitHub had made it: by default a `pull_request` `opened` event
+   * delivered now and answered 200, with a new id and guid.
+   */
+  seedDelivery(hookId: number, seed: DeliverySeed = {}): StoredDelivery {
+    const id = seed.id ?? this.nextDeliveryId++;
+    const statusCode = seed.statusCode ?? 200;
+    const delivery: StoredDelivery = {
+      id,
+      guid: seed.guid ?? randomUUID(),
+      deliveredAt: seed.deliveredAt ?? gitHubTime(this.now()),
+      redelivery: seed.redelivery ?? false,
+      duration: seed.duration ?? 0.03,
+      status: statusText(statusCode),
+      statusCode,
+      event: seed.event ?? "pull_request",
+      action: seed.action === undefined ? "opened" : seed.action,
+      payload: seed.payload ?? null,
+    };
+    this.deliveriesOf(hookId).push(delivery);
+    return delivery;
+  }
+
+  /** The hook's deliveries, newest first (as GitHub lists them). */
+  deliveriesOf(hookId: number): StoredDelivery[] {
+    let list = this.deliveries.get(hookId);
+    if (!list) {
+      list = [];
+      this.deliveries.set(hookId, list);
+    }
+    return list.sort(
+      (a, b) => Date.parse(b.deliveredAt) - Date.parse(a.deliveredAt) || b.id - a.id,
+    );
+  }
+
+  /** Forgets every webhook, delivery, attempt and denial (ids keep counting). */
   reset(): void {
     this.hooks.clear();
     this.denied.clear();
+    this.writesDenied.clear();
+    this.deliveries.clear();
+    this.attempts.length = 0;
+    this.deliver = undefined;
+    this.now = Date.now;
+  }
+
+  /** POST .../deliveries/:id/attempts: a new delivery of the same event, `redelivery: true`. */
+  private async redeliver(
+    repository: string,
+    hookId: number,
+    deliveryId: number,
+  ): Promise<RouteAnswer> {
+    const key = repository.toLowerCase();
+    if (this.denied.has(key) || this.writesDenied.has(key)) {
+      return {
+        status: 403,
+        body: { message: "Resource not accessible by personal access token" },
+      };
+    }
+    const original = this.get(repository, hookId)
+      ? this.deliveriesOf(hookId).find((delivery) => delivery.id === deliveryId)
+      : undefined;
+    if (!original) return { status: 404, body: { message: "Not Found" } };
+    const statusCode = this.deliver
+      ? await this.deliver({
+          repository,
+          hookId,
+          guid: original.guid,
+          event: original.event,
+          payload: original.payload,
+        }).catch(() => 0)
+      : 200;
+    const fresh = this.seedDelivery(hookId, {
+      guid: original.guid,
+      redelivery: true,
+      statusCode,
+      event: original.event,
+      action: original.action,
+      payload: original.payload,
+    });
+    this.attempts.push({ repository, hookId, deliveryId, newDeliveryId: fresh.id });
+    return { status: 202, body: {} };
+  }
+
+  /** A delivery as GitHub's list renders it (`hook-delivery-item`). */
+  private renderDelivery(repository: string, delivery: StoredDelivery): Record<string, unknown> {
+    return {
+      id: delivery.id,
+      guid: delivery.guid,
+      delivered_at: delivery.deliveredAt,
+      redelivery: delivery.redelivery,
+      duration: delivery.duration,
+      status: delivery.status,
+      status_code: delivery.statusCode,
+      event: delivery.event,
+      action: delivery.action,
+      installation_id: null,
+      repository_id: this.api.repositoryId(repository),
+      throttled_at: null,
+    };
   }
 
   private of(repository: string): Map<number, StoredHook> {
@@ -177,4 +376,16 @@ export class GitHubHooks {
       url: `https://api.github.com/repos/hooks/${hook.id}`,
     };
   }
+}
+
+/** A time as GitHub writes it: ISO 8601 in UTC without milliseconds. */
+export function gitHubTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** GitHub's `status` text for a delivery's status code. */
+function statusText(statusCode: number): string {
+  if (statusCode === 0) return "timed out";
+  if (statusCode >= 200 && statusCode < 300) return "OK";
+  return `Invalid HTTP Response: ${statusCode}`;
 }

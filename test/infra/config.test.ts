@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { parse } from "yaml";
 import {
   checkBuildImageScope,
   ConfigError,
@@ -784,5 +787,53 @@ describe("infra/config: the runtime token and the registration token", () => {
     expect(
       errorOf({ ...minimal, githubToken: "ghp_runtime", registerWebhook: "true" }).message,
     ).to.match(/^branchline:registerWebhook needs branchline:githubRegistrationToken/);
+  });
+});
+
+describe("infra/config: the example stack file's placeholder repository", () => {
+  const PLACEHOLDER_MESSAGE =
+    'is still the example\'s placeholder "example-org/example-app": set it to the real GitHub repository, owner/name';
+
+  /** Pulumi.example.yaml's `branchline:` keys as the stack reads them (objects as JSON text). */
+  function exampleStackValues(): Record<string, string> {
+    const file = path.join(__dirname, "..", "..", "Pulumi.example.yaml");
+    const document = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    const values: Record<string, string> = {};
+    for (const [key, value] of Object.entries(document.config)) {
+      if (!key.startsWith("branchline:")) continue;
+      const name = key.slice("branchline:".length);
+      values[name] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return values;
+  }
+
+  it("refuses Pulumi.example.yaml as committed, naming branchline:repository", () => {
+    const values: Record<string, string> = { ...exampleStackValues(), webhookSecret: "s3cret" };
+    expect(values["repository"]).to.equal("example-org/example-app");
+    expect(errorOf(values).message).to.equal(`branchline:repository ${PLACEHOLDER_MESSAGE}`);
+  });
+
+  it("accepts Pulumi.example.yaml once the repository is a real one", () => {
+    const values = { ...exampleStackValues(), webhookSecret: "s3cret", repository: "octo/app" };
+    expect(parseConfig(reader(values)).repository).to.equal("octo/app");
+  });
+
+  it("refuses any repository of the example's owner, whatever its case", () => {
+    expect(errorOf({ ...minimal, repository: "Example-Org/billing" }).message).to.equal(
+      'branchline:repository is still the example\'s placeholder "Example-Org/billing": set it to the real GitHub repository, owner/name',
+    );
+    expect(parseConfig(reader({ ...minimal, repository: "example-orga/app" })).repository).to.equal(
+      "example-orga/app",
+    );
+  });
+
+  it("refuses a service whose repository is still the example's, naming the entry", () => {
+    const services = JSON.stringify([
+      { name: "shop", repository: "octo/platform" },
+      { name: "billing", repository: "example-org/billing" },
+    ]);
+    expect(errorOf({ webhookSecret: "s3cret", services }).message).to.equal(
+      'branchline:services[1].repository is still the example\'s placeholder "example-org/billing": set it to the real GitHub repository, owner/name',
+    );
   });
 });

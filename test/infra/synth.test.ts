@@ -1,18 +1,20 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { expect } from "chai";
+import { parseArgs } from "../../infra/synth.js";
 
 const ROOT = path.join(__dirname, "..", "..");
+const STACK_FILE = path.join(ROOT, "test", "fixtures", "stacks", "Pulumi.dev.yaml");
 
 describe("npm run synth (offline synth under mocks)", function () {
   this.timeout(60_000);
 
-  it("prints every key resource, its IAM statements and the outputs for the dev stack", () => {
-    const result = spawnSync("npm", ["run", "--silent", "synth", "--", "--stack", "dev"], {
-      cwd: ROOT,
-      encoding: "utf8",
-      env: { ...process.env, NODE_OPTIONS: "" },
-    });
+  it("prints every key resource, its IAM statements and the outputs for a stack file", () => {
+    const result = spawnSync(
+      "npm",
+      ["run", "--silent", "synth", "--", "--stack", "dev", "--file", STACK_FILE],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } },
+    );
     expect(result.status, result.stderr).to.equal(0);
     const text = result.stdout;
     expect(text).to.include("# branchline synth: stack dev (Pulumi.dev.yaml), under mocks");
@@ -34,7 +36,7 @@ describe("npm run synth (offline synth under mocks)", function () {
       "aws:iam/rolePolicy:RolePolicy  pipeline-clone-role-policy",
       "      - [RunPullRequestBuilds] Allow codebuild:BatchGetBuilds, codebuild:StartBuild",
       "          on: arn:aws:codebuild:eu-west-1:123456789012:project/branchline-dev-pr",
-      "          when: StringEquals codeconnections:FullRepositoryId = example-org/example-app",
+      "          when: StringEquals codeconnections:FullRepositoryId = acme/shop",
       "      - [PullCacheImages] Allow ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer",
       "          when: ArnLike aws:SourceArn = arn:aws:codepipeline:eu-west-1:123456789012:branchline-dev-pr-*",
       "aws:codepipeline/pipeline:Pipeline  pipeline-pipeline",
@@ -99,6 +101,32 @@ describe("npm run synth (offline synth under mocks)", function () {
         new RegExp(`    code: archive: index\\.js, the ${name} bundle, sha256 [0-9a-f]{64}`),
       );
     }
+  });
+
+  it("refuses the example stack file until its placeholder repository is replaced", () => {
+    const result = spawnSync("npm", ["run", "--silent", "synth", "--", "--stack", "example"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
+    expect(result.status).to.equal(1);
+    expect(result.stderr).to.include(
+      'branchline:repository is still the example\'s placeholder "example-org/example-app"',
+    );
+  });
+
+  it("reads --stack and --file, in either form, and refuses an empty --file", () => {
+    expect(parseArgs([])).to.deep.equal({ stack: "dev" });
+    expect(parseArgs(["--stack", "prod", "--file", "stacks/prod.yaml"])).to.deep.equal({
+      stack: "prod",
+      file: "stacks/prod.yaml",
+    });
+    expect(parseArgs(["--stack=qa", "--file=qa.yaml"])).to.deep.equal({
+      stack: "qa",
+      file: "qa.yaml",
+    });
+    expect(() => parseArgs(["--file="])).to.throw("synth: --file needs a path");
+    expect(() => parseArgs(["--files", "x"])).to.throw("synth: unknown argument --files");
   });
 
   it("fails with a message for a stack without a file", () => {

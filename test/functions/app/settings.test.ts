@@ -7,6 +7,15 @@ import { captureLogger } from "../../helpers/capture-logger.js";
 const BASE = { SOURCE_PIPELINE_NAME: "shop-dev", ECR_REPOSITORY_NAME: "shop-dev-pr/app" };
 
 describe("app/settings", () => {
+  describe("webhook URL (reconciler redelivery)", () => {
+    it("reads WEBHOOK_URL, and leaves the member out when it is unset or empty", () => {
+      const url = "https://abc123.execute-api.eu-west-1.amazonaws.com/webhook";
+      expect(readSettings({ ...BASE, WEBHOOK_URL: url }).webhookUrl).to.equal(url);
+      expect(readSettings(BASE)).not.to.have.property("webhookUrl");
+      expect(readSettings({ ...BASE, WEBHOOK_URL: "" })).not.to.have.property("webhookUrl");
+    });
+  });
+
   describe("PR repositories", () => {
     it("reads ECR_REPOSITORY_NAMES, without duplicates, before ECR_REPOSITORY_NAME", () => {
       const settings = readSettings({

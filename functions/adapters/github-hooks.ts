@@ -1,0 +1,133 @@
+/**
+ * A repository webhook's deliveries through Octokit: find the hook by its URL, list its recent
+ * deliveries (cursor pagination by the Link header), and redeliver one.
+ */
+import type { Octokit } from "@octokit/rest";
+import { GitHubRateLimitError, HookAccessError, type WebhookDeliveries } from "../app/ports.js";
+import type { DeliveryRecord } from "../core/redelivery.js";
+import { splitRepository } from "./github.js";
+
+export class OctokitWebhookDeliveries implements WebhookDeliveries {
+  constructor(private readonly octokit: Octokit) {}
+
+  /** GET /repos/{owner}/{repo}/hooks (a repository has at most a few: one page of 100). */
+  async findHook(repository: string, url: string): Promise<number | undefined> {
+    const [owner, repo] = splitRepository(repository);
+    try {
+      const hooks = await this.octokit.paginate(this.octokit.rest.repos.listWebhooks, {
+        owner,
+        repo,
+        per_page: 100,
+      });
+      return hooks.find((hook) => hook.config.url === url)?.id;
+    } catch (error) {
+      throw translate(error, `the webhooks of ${repository}`);
+    }
+  }
+
+  /** GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries, newest first, by `cursor`. */
+  async recentDeliveries(
+    repository: string,
+    hookId: number,
+    since: number,
+    options: { perPage: number; maxPages: number },
+  ): Promise<{ deliveries: DeliveryRecord[]; pages: number }> {
+    const [owner, repo] = splitRepository(repository);
+    const deliveries: DeliveryRecord[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    try {
+      do {
+        const { data, headers } = await this.octokit.rest.repos.listWebhookDeliveries({
+          owner,
+          repo,
+          hook_id: hookId,
+          per_page: options.perPage,
+          ...(cursor !== undefined ? { cursor } : {}),
+        });
+        pages++;
+        const page = data.map(fromGitHub);
+        deliveries.push(...page);
+        const oldest = page.at(-1);
+        // Newest first: once a page reaches back before `since`, older pages hold nothing wanted.
+        if (oldest === undefined || Date.parse(oldest.deliveredAt) < since) break;
+        cursor = nextCursor(headers.link);
+      } while (cursor !== undefined && pages < options.maxPages);
+    } catch (error) {
+      throw translate(error, `the deliveries of webhook ${hookId} of ${repository}`);
+    }
+    return { deliveries, pages };
+  }
+
+  /** POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts (202). */
+  async redeliver(repository: string, hookId: number, deliveryId: number): Promise<void> {
+    const [owner, repo] = splitRepository(repository);
+    try {
+      await this.octokit.rest.repos.redeliverWebhookDelivery({
+        owner,
+        repo,
+        hook_id: hookId,
+        delivery_id: deliveryId,
+      });
+    } catch (error) {
+      throw translate(error, `redelivery ${deliveryId} of webhook ${hookId} of ${repository}`);
+    }
+  }
+}
+
+/** A `hook-delivery-item` of GitHub's answer, the members read. */
+interface GitHubDeliveryItem {
+  id: number | bigint;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  status_code: number;
+  event: string;
+  action: string | null;
+}
+
+function fromGitHub(item: GitHubDeliveryItem): DeliveryRecord {
+  return {
+    // GitHub's delivery ids are 64-bit but far below 2^53 today; JSON.parse yields numbers anyway.
+    id: Number(item.id),
+    guid: item.guid,
+    deliveredAt: item.delivered_at,
+    redelivery: item.redelivery === true,
+    statusCode: item.status_code,
+    event: item.event,
+    action: item.action,
+  };
+}
+
+/** The `cursor` of the Link header's `rel="next"` URL, or `undefined` on the last page. */
+export function nextCursor(link: string | undefined): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(",")) {
+    const match = /<([^>]+)>\s*;\s*rel="next"/.exec(part);
+    if (!match?.[1]) continue;
+    try {
+      return new URL(match[1]).searchParams.get("cursor") ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function translate(error: unknown, what: string): unknown {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status !== "number") return error;
+  const headers =
+    (error as { response?: { headers?: Record<string, unknown> } }).response?.headers ?? {};
+  const message = error instanceof Error ? error.message : "";
+  if (
+    (status === 403 || status === 429) &&
+    (headers["x-ratelimit-remaining"] === "0" || /rate limit/i.test(message))
+  ) {
+    return new GitHubRateLimitError(`GitHub's rate limit is used up (reading ${what})`);
+  }
+  if (status === 403 || status === 404) {
+    return new HookAccessError(`GitHub answered ${status} for ${what}: ${message}`, status);
+  }
+  return new Error(`GitHub answered ${status} for ${what}: ${message}`);
+}
