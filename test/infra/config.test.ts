@@ -709,6 +709,22 @@ describe("infra/config: branchline:delivery", () => {
     });
   });
 
+  it("documents its defaults in Pulumi.example.yaml's commented example", () => {
+    const lines = readFileSync(path.join(__dirname, "..", "..", "Pulumi.example.yaml"), "utf8")
+      .split("\n")
+      .map((line) => line.trim());
+    const start = lines.indexOf("# branchline:delivery:");
+    expect(start, "the commented branchline:delivery example").to.be.above(-1);
+    const fields: string[] = [];
+    for (const line of lines.slice(start + 1)) {
+      if (!line.startsWith("#   ")) break;
+      fields.push(line.slice("#   ".length));
+    }
+    const example = parse(fields.join("\n")) as Record<string, unknown>;
+    expect(example).to.deep.equal(DEFAULTS.delivery);
+    expect(parseConfig(reader(delivery(example))).delivery).to.deep.equal(DEFAULTS.delivery);
+  });
+
   it("is stack-wide in the many-service form too", () => {
     const config = parseConfig(
       reader({
