@@ -12,7 +12,9 @@
  * (`<prefix>-<service>-build`: it pushes to its own service's source repositories only) and its deploy.
  * Shared, once per stack: both artifact buckets, the source pipeline role, the clone role, the pull
  * request build role, the webhook endpoint and function, the reconciler, notify, the topic, the
- * secrets, the state table, the connection, and one GitHub webhook per repository.
+ * secrets, the state table, the connection, and one GitHub webhook per repository; with durable
+ * delivery (`branchline:delivery` mode `queue`, the default) the delivery queue, its dead-letter
+ * queue, the worker function, its event source mapping and two alarms (and the topic's own key).
  *
  * `legacyNames` (the one-service form of `infra/index.ts`, today's keys): the children keep the names
  * the stack had before this component (`artifacts`, `pipeline`, ...) and alias their former top-level
@@ -25,12 +27,14 @@ import { BUNDLE_FILE, type FunctionArchives } from "./bundle";
 import { ArtifactStore } from "./components/artifacts";
 import { BuildProject, ecrRepositoryOfImage } from "./components/build";
 import { SourceConnection } from "./components/connection";
+import { DeliveryQueue } from "./components/delivery-queue";
 import { Notifications } from "./components/notifications";
 import { SharedPipelineRoles, SourcePipeline } from "./components/pipeline";
 import { Reconciler } from "./components/reconciler";
 import { Registry } from "./components/registry";
 import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
+import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
 import type { BranchlineConfig, ServiceConfig } from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
 import {
@@ -82,6 +86,12 @@ export interface BranchlineOutputs {
   reconcilerFunctionName: pulumi.Output<string>;
   /** Service name -> its pipeline and repositories. */
   services: pulumi.Output<Record<string, ServiceOutput>>;
+  /** The delivery queue (SQS FIFO); `undefined`: inline delivery. */
+  deliveryQueueUrl: pulumi.Output<string> | undefined;
+  /** The delivery queue's dead-letter queue (the CLI's `dlq` commands); `undefined`: inline delivery. */
+  deadLetterQueueUrl: pulumi.Output<string> | undefined;
+  /** The delivery worker Lambda; `undefined`: inline delivery. */
+  workerFunctionName: pulumi.Output<string> | undefined;
 }
 
 /** One entry of the routing table (S1's format: functions/app reads it). */
@@ -96,6 +106,11 @@ export interface RoutingEntry {
   artifactBucket: string;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+}
+
+/** The stack's alarms are named `<prefix>-delivery-...` (the topic lets CloudWatch publish for these). */
+export function alarmNamePrefix(prefix: string): string {
+  return `${prefix}-delivery-`;
 }
 
 /** The routing table's file in the deployment archives, and its path in the Lambda. */
@@ -526,6 +541,19 @@ export class Branchline extends pulumi.ComponentResource {
 
     const state = new StateTable(child("state"), top);
 
+    const delivery = config.delivery;
+    const deliveryQueue =
+      delivery.mode === "queue"
+        ? new DeliveryQueue(
+            child("delivery"),
+            {
+              consumerTimeoutSeconds: WORKER_TIMEOUT_SECONDS,
+              maxReceiveCount: delivery.maxReceiveCount,
+            },
+            top,
+          )
+        : undefined;
+
     const webhook = new WebhookReceiver(
       child("webhook"),
       {
@@ -546,6 +574,10 @@ export class Branchline extends pulumi.ComponentResource {
         stateTableName: state.tableName,
         stateTableArn: state.tableArn,
         services: manyServices,
+        queue:
+          deliveryQueue === undefined
+            ? undefined
+            : { url: deliveryQueue.queueUrl, arn: deliveryQueue.queueArn },
       },
       top,
     );
@@ -564,6 +596,7 @@ export class Branchline extends pulumi.ComponentResource {
         githubTokenSecretArn: webhook.githubTokenSecretArn,
         allowForkPullRequests: first.config.allowForkPullRequests,
         buildDraftPullRequests: first.config.buildDraftPullRequests,
+        webhookUrl: webhook.webhookUrl,
         schedule: config.reconcileSchedule,
         logRetentionDays: config.logRetentionDays,
         scope,
@@ -585,9 +618,56 @@ export class Branchline extends pulumi.ComponentResource {
         scope,
         services:
           manyServices === undefined ? undefined : { ...manyServices, prefix: config.prefix },
+        alarms:
+          deliveryQueue === undefined
+            ? undefined
+            : { alarmNamePrefix: alarmNamePrefix(config.prefix) },
       },
       top,
     );
+
+    const worker =
+      deliveryQueue === undefined
+        ? undefined
+        : new DeliveryWorker(
+            child("worker"),
+            {
+              code: code.worker,
+              sourcePipelineName: first.pipeline.pipelineName,
+              cloneRoleArn: first.pipeline.cloneRole.arn,
+              prBuildProjects,
+              prArtifactBucketName: prArtifacts.bucketName,
+              prRepositoryNames: first.prRegistry.repositoryNames,
+              prRepositoryArns: first.prRegistry.repositoryArns,
+              connectionArn,
+              githubTokenSecretArn: webhook.githubTokenSecretArn,
+              allowForkPullRequests: first.config.allowForkPullRequests,
+              buildDraftPullRequests: first.config.buildDraftPullRequests,
+              logRetentionDays: config.logRetentionDays,
+              scope,
+              stateTableName: state.tableName,
+              stateTableArn: state.tableArn,
+              services: manyServices,
+              queue: {
+                url: deliveryQueue.queueUrl,
+                arn: deliveryQueue.queueArn,
+                name: deliveryQueue.queue.name,
+              },
+              deadLetterQueue: {
+                url: deliveryQueue.deadLetterQueueUrl,
+                arn: deliveryQueue.deadLetterQueueArn,
+                name: deliveryQueue.deadLetterQueue.name,
+              },
+              batchSize: delivery.batchSize,
+              maxConcurrency: delivery.maxConcurrency,
+              oldestMessageAlarmSeconds: delivery.oldestMessageAlarmSeconds,
+              alarmTopicArn: notifications.topicArn,
+              alarmNamePrefix: alarmNamePrefix(config.prefix),
+              // No delivery is processed once the teardown has begun removing the clones.
+              pollAfter: [reconciler.teardown],
+            },
+            top,
+          );
 
     let webhookId: pulumi.Output<number> | undefined;
     // Registration only with the registration token: it stays in the program (and, encrypted, in the
@@ -654,12 +734,18 @@ export class Branchline extends pulumi.ComponentResource {
       notificationTopicArn: notifications.topicArn,
       reconcilerFunctionName: reconciler.functionName,
       services,
+      deliveryQueueUrl: deliveryQueue?.queueUrl,
+      deadLetterQueueUrl: deliveryQueue?.deadLetterQueueUrl,
+      workerFunctionName: worker?.functionName,
     };
     this.registerOutputs({
       webhookUrl: this.outputs.webhookUrl,
       services,
       notificationTopicArn: this.outputs.notificationTopicArn,
       reconcilerFunctionName: this.outputs.reconcilerFunctionName,
+      deliveryQueueUrl: this.outputs.deliveryQueueUrl,
+      deadLetterQueueUrl: this.outputs.deadLetterQueueUrl,
+      workerFunctionName: this.outputs.workerFunctionName,
     });
   }
 }

@@ -86,6 +86,32 @@ export interface BranchlineConfig {
   prefix: string;
   /** `branchline:services` is set (the many-service form). */
   multiService: boolean;
+  /** How webhook deliveries are processed (`branchline:delivery`): stack-wide, in both forms. */
+  delivery: DeliveryConfig;
+}
+
+/**
+ * `queue`: the webhook verifies, routes and sends each wanted delivery to an SQS FIFO queue, which a
+ * worker function consumes. `inline`: no queue, the webhook does the work inside the request.
+ */
+export type DeliveryMode = "queue" | "inline";
+export const DELIVERY_MODES: readonly DeliveryMode[] = ["queue", "inline"];
+
+/** `branchline:delivery`: every field optional (see {@link DEFAULTS}.delivery). */
+export interface DeliveryConfig {
+  mode: DeliveryMode;
+  /**
+   * The event source mapping's maximum concurrency: at most this many worker instances at once.
+   * CodePipeline's API is throttled per account and region, so a burst of deliveries should drain at
+   * the rate it accepts rather than have many workers thrash against the throttle.
+   */
+  maxConcurrency: number;
+  /** Receives of a delivery before SQS moves it to the dead-letter queue. */
+  maxReceiveCount: number;
+  /** Deliveries per worker invocation (a FIFO event source takes at most 10). */
+  batchSize: number;
+  /** The alarm on the queue's oldest message fires at this age (seconds). */
+  oldestMessageAlarmSeconds: number;
 }
 
 /** One service of the stack: its source pipeline, build projects, repositories and deploy. */
@@ -144,6 +170,28 @@ export const DEFAULTS = {
   sourceImageRetentionCount: 30,
   artifactRetentionDays: 30,
   logRetentionDays: 30,
+  delivery: {
+    mode: "queue" as DeliveryMode,
+    maxConcurrency: 5,
+    maxReceiveCount: 5,
+    batchSize: 10,
+    oldestMessageAlarmSeconds: 900,
+  },
+} as const;
+
+/** The delivery queue keeps a message this long (GitHub keeps its deliveries 3 days). */
+export const DELIVERY_QUEUE_RETENTION_SECONDS = 4 * 24 * 60 * 60;
+
+/** The bounds of `branchline:delivery`'s numbers (inclusive). */
+export const DELIVERY_LIMITS = {
+  // Lambda's bounds for an SQS event source's maximum concurrency.
+  maxConcurrency: { min: 2, max: 1000 },
+  // SQS's bounds for a redrive policy's maxReceiveCount.
+  maxReceiveCount: { min: 1, max: 1000 },
+  // An SQS FIFO event source takes at most 10 messages per batch.
+  batchSize: { min: 1, max: 10 },
+  // CloudWatch's standard resolution is one minute; an age beyond the retention is never reached.
+  oldestMessageAlarmSeconds: { min: 60, max: DELIVERY_QUEUE_RETENTION_SECONDS },
 } as const;
 
 /** The values CloudWatch Logs accepts as a retention period. */
@@ -384,6 +432,55 @@ function parseStackWide(reader: ConfigReader): StackWideKeys {
     ),
     logRetentionDays: parseLogRetention(reader),
     forceDestroy: parseBoolean(reader, "forceDestroy", false),
+    delivery: parseDelivery(reader.get("delivery")),
+  };
+}
+
+const DELIVERY_FIELDS = [
+  "mode",
+  "maxConcurrency",
+  "maxReceiveCount",
+  "batchSize",
+  "oldestMessageAlarmSeconds",
+] as const;
+
+/** `branchline:delivery`: an object whose fields are all optional. */
+export function parseDelivery(raw: string | undefined): DeliveryConfig {
+  const defaults = DEFAULTS.delivery;
+  if (raw === undefined) return { ...defaults };
+  const value = parseJson("delivery", raw);
+  if (!isRecord(value)) {
+    throw new ConfigError(
+      "delivery",
+      `must be an object { ${DELIVERY_FIELDS.map((field) => `${field}?`).join(", ")} }`,
+    );
+  }
+  rejectUnknownFields("delivery", value, [...DELIVERY_FIELDS]);
+  const mode = value["mode"] ?? defaults.mode;
+  if (typeof mode !== "string" || !(DELIVERY_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(
+      "delivery.mode",
+      `must be one of ${DELIVERY_MODES.join(", ")}, got ${JSON.stringify(mode)}`,
+    );
+  }
+  const whole = (field: keyof typeof DELIVERY_LIMITS, unit: string): number => {
+    const given = value[field];
+    if (given === undefined) return defaults[field];
+    const { min, max } = DELIVERY_LIMITS[field];
+    if (typeof given !== "number" || !Number.isInteger(given) || given < min || given > max) {
+      throw new ConfigError(
+        `delivery.${field}`,
+        `must be a whole number of ${unit} from ${min} to ${max}, got ${JSON.stringify(given)}`,
+      );
+    }
+    return given;
+  };
+  return {
+    mode: mode as DeliveryMode,
+    maxConcurrency: whole("maxConcurrency", "concurrent workers"),
+    maxReceiveCount: whole("maxReceiveCount", "receives"),
+    batchSize: whole("batchSize", "messages"),
+    oldestMessageAlarmSeconds: whole("oldestMessageAlarmSeconds", "seconds"),
   };
 }
 

@@ -30,3 +30,9 @@ export const notificationTopicArn = outputs.notificationTopicArn;
 export const reconcilerFunctionName = outputs.reconcilerFunctionName;
 /** Service name -> its source pipeline, repository, branch and image repositories (both tiers). */
 export const services = outputs.services;
+/** The delivery queue (SQS FIFO); absent with `branchline:delivery` mode `inline`. */
+export const deliveryQueueUrl = outputs.deliveryQueueUrl;
+/** The delivery queue's dead-letter queue (`branchline dlq ...` reads it); absent when inline. */
+export const deadLetterQueueUrl = outputs.deadLetterQueueUrl;
+/** The delivery worker Lambda; absent when inline. */
+export const workerFunctionName = outputs.workerFunctionName;

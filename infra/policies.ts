@@ -1198,3 +1198,244 @@ export function servicesNotifierRoleStatements(input: {
     ),
   ];
 }
+
+/*
+ * Durable delivery (`branchline:delivery` mode `queue`): the webhook sends each wanted delivery to an
+ * SQS FIFO queue and a worker function consumes it (an event source mapping). The webhook keeps
+ * nothing of the clone management; the worker has it all.
+ */
+
+/** What a Lambda event source mapping needs on the queue it polls (AWS's execution role list). */
+export const QUEUE_CONSUME_ACTIONS = [
+  "sqs:ChangeMessageVisibility",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+  "sqs:ReceiveMessage",
+] as const;
+
+/** `sqs:SendMessage` on one queue. */
+export function sendMessageStatement(sid: string, queueArn: string): PolicyStatement {
+  return { Sid: sid, Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn };
+}
+
+export interface QueueWebhookRoleInput {
+  /** The webhook secret: the only secret the webhook reads in queue mode. */
+  webhookSecretArn: string;
+  /** The delivery queue. */
+  queueArn: string;
+}
+
+/**
+ * The webhook handler in queue mode: read its webhook secret, send deliveries to the delivery queue.
+ * No CodePipeline, ECR, DynamoDB nor GitHub token: the worker does that work.
+ */
+export function queueWebhookRoleStatements(input: QueueWebhookRoleInput): PolicyStatement[] {
+  return [
+    ...readSecretsStatements([input.webhookSecretArn]),
+    sendMessageStatement("QueueDeliveries", input.queueArn),
+  ];
+}
+
+/** The queues a worker uses. */
+export interface WorkerQueues {
+  /** The delivery queue it consumes. */
+  queueArn: string;
+  /** The dead-letter queue it moves a delivery to at once (a configuration problem). */
+  deadLetterQueueArn: string;
+}
+
+/** The worker's statements on its queues: consume the delivery queue, send to the dead-letter queue. */
+export function workerQueueStatements(queues: WorkerQueues): PolicyStatement[] {
+  return [
+    {
+      Sid: "ConsumeDeliveries",
+      Effect: "Allow",
+      Action: [...QUEUE_CONSUME_ACTIONS],
+      Resource: queues.queueArn,
+    },
+    sendMessageStatement("DeadLetterDeliveries", queues.deadLetterQueueArn),
+  ];
+}
+
+export interface WorkerRoleInput extends WorkerQueues {
+  scope: AccountScope;
+  sourcePipelineName: string;
+  cloneRoleArn: string;
+  prRepositoryArns: string[];
+  connectionArn: string;
+  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  githubTokenSecretArn: string | undefined;
+  /** The state table (replay protection); `undefined`: none. */
+  stateTableArn?: string | undefined;
+}
+
+/**
+ * The delivery worker: what the webhook handler did inline (clone management, the pull request marks,
+ * the GitHub token; not the webhook secret), plus {@link workerQueueStatements}.
+ */
+export function workerRoleStatements(input: WorkerRoleInput): PolicyStatement[] {
+  return [
+    ...webhookRoleStatements({
+      scope: input.scope,
+      sourcePipelineName: input.sourcePipelineName,
+      cloneRoleArn: input.cloneRoleArn,
+      prRepositoryArns: input.prRepositoryArns,
+      connectionArn: input.connectionArn,
+      secretArns: input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
+      stateTableArn: input.stateTableArn,
+    }),
+    ...workerQueueStatements(input),
+  ];
+}
+
+export interface ServicesWorkerRoleInput extends ServicesCloneManagementInput, WorkerQueues {
+  githubTokenSecretArn: string | undefined;
+  stateTableArn?: string | undefined;
+}
+
+/** The many-service worker: {@link servicesWebhookRoleStatements} (token only), plus its queues. */
+export function servicesWorkerRoleStatements(input: ServicesWorkerRoleInput): PolicyStatement[] {
+  return [
+    ...servicesWebhookRoleStatements({
+      set: input.set,
+      cloneRoleArn: input.cloneRoleArn,
+      connectionArn: input.connectionArn,
+      secretArns: input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
+      stateTableArn: input.stateTableArn,
+    }),
+    ...workerQueueStatements(input),
+  ];
+}
+
+/** A queue's access policy: any request without TLS is denied, whoever makes it. */
+export function queueTransportPolicy(queueArn: string): PolicyDocument {
+  return document([
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "sqs:*",
+      Resource: queueArn,
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+  ]);
+}
+
+/** The delivery queue's redrive policy (SQS's `RedrivePolicy` attribute). */
+export function redrivePolicy(
+  deadLetterQueueArn: string,
+  maxReceiveCount: number,
+): { deadLetterTargetArn: string; maxReceiveCount: number } {
+  return { deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount };
+}
+
+/** The dead-letter queue's `RedriveAllowPolicy`: only this source queue may use it. */
+export function redriveAllowPolicy(sourceQueueArn: string): {
+  redrivePermission: "byQueue";
+  sourceQueueArns: string[];
+} {
+  return { redrivePermission: "byQueue", sourceQueueArns: [sourceQueueArn] };
+}
+
+/** The ARN pattern of the stack's CloudWatch alarms (`<alarmNamePrefix>*`). */
+export function alarmsArn(scope: AccountScope, alarmNamePrefix: string): string {
+  return `arn:${scope.partition}:cloudwatch:${scope.region}:${scope.accountId}:alarm:${alarmNamePrefix}*`;
+}
+
+/** CloudWatch alarms of this account and the stack's names only (confused-deputy prevention). */
+function alarmsCondition(
+  scope: AccountScope,
+  alarmNamePrefix: string,
+): NonNullable<PolicyStatement["Condition"]> {
+  return {
+    StringEquals: { "aws:SourceAccount": scope.accountId },
+    ArnLike: { "aws:SourceArn": alarmsArn(scope, alarmNamePrefix) },
+  };
+}
+
+/** The SNS actions SNS's default topic policy gives the topic owner's account. */
+export const TOPIC_OWNER_ACTIONS = [
+  "sns:AddPermission",
+  "sns:DeleteTopic",
+  "sns:GetTopicAttributes",
+  "sns:ListSubscriptionsByTopic",
+  "sns:Publish",
+  "sns:RemovePermission",
+  "sns:SetTopicAttributes",
+  "sns:Subscribe",
+] as const;
+
+/**
+ * The notification topic's access policy when the stack's alarms publish to it: the account's own
+ * principals as SNS's default policy has them (each still needs its IAM permission), and CloudWatch
+ * publishing for this account's alarms named `<alarmNamePrefix>*` only.
+ */
+export function notificationTopicPolicy(
+  topicArn: string,
+  scope: AccountScope,
+  alarmNamePrefix: string,
+): PolicyDocument {
+  return document([
+    {
+      Sid: "TopicOwner",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${scope.partition}:iam::${scope.accountId}:root` },
+      Action: [...TOPIC_OWNER_ACTIONS],
+      Resource: topicArn,
+    },
+    {
+      Sid: "CloudWatchAlarms",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: topicArn,
+      Condition: alarmsCondition(scope, alarmNamePrefix),
+    },
+  ]);
+}
+
+/** What SNS needs of a topic's KMS key to encrypt and decrypt the topic's messages. */
+export const TOPIC_KEY_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"] as const;
+
+/**
+ * The key policy of the notification topic's own KMS key. SNS's AWS-managed key (`alias/aws/sns`)
+ * cannot be used by CloudWatch, and its policy cannot be changed: an alarm action on a topic it
+ * encrypts fails. This key: administered by the account (IAM policies decide who); usable through
+ * SNS by the account's principals, as the AWS-managed key is (the notify function publishes with no
+ * KMS permission of its own); usable by CloudWatch for this account's alarms `<alarmNamePrefix>*`.
+ */
+export function notificationKeyPolicy(
+  scope: AccountScope,
+  alarmNamePrefix: string,
+): PolicyDocument {
+  return document([
+    {
+      Sid: "AccountAdministers",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${scope.partition}:iam::${scope.accountId}:root` },
+      Action: "kms:*",
+      Resource: "*",
+    },
+    {
+      Sid: "AccountUsesThroughSns",
+      Effect: "Allow",
+      Principal: { AWS: "*" },
+      Action: [...TOPIC_KEY_USE_ACTIONS],
+      Resource: "*",
+      Condition: {
+        StringEquals: {
+          "kms:CallerAccount": scope.accountId,
+          "kms:ViaService": `sns.${scope.region}.amazonaws.com`,
+        },
+      },
+    },
+    {
+      Sid: "CloudWatchAlarms",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: [...TOPIC_KEY_USE_ACTIONS],
+      Resource: "*",
+      Condition: alarmsCondition(scope, alarmNamePrefix),
+    },
+  ]);
+}

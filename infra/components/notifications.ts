@@ -7,11 +7,20 @@
  * The topic is encrypted with the AWS-managed key `alias/aws/sns` and keeps SNS's default access
  * policy (only principals of this account may publish or subscribe): the stack adds no topic policy.
  * The notify function publishes through its role; EventBridge never publishes to the topic.
+ *
+ * When the stack's CloudWatch alarms publish to the topic too (`alarms`, durable delivery), the
+ * AWS-managed key will not do: CloudWatch cannot use it and its key policy cannot be changed, so an
+ * alarm action on a topic it encrypts fails without a trace. The topic then has its own KMS key
+ * (rotated yearly) whose policy lets the account's principals use it through SNS, as the AWS-managed
+ * key does, and CloudWatch for the stack's alarms only; and a topic policy granting the account what
+ * SNS's default policy grants plus publishing to CloudWatch for the same alarms.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloneNameWildcard, ENV } from "../../functions/shared/names";
 import {
+  notificationKeyPolicy,
+  notificationTopicPolicy,
   notifierRoleStatements,
   servicesNotifierRoleStatements,
   type AccountScope,
@@ -65,6 +74,11 @@ export interface NotificationsArgs {
    * `SOURCE_PIPELINE_NAME`), and the rule matches every pipeline of the stack's prefix.
    */
   services?: (ManyServices & { prefix: string }) | undefined;
+  /**
+   * The stack's CloudWatch alarms publish to the topic: their names start with `alarmNamePrefix`.
+   * `undefined`: no alarm does (the topic keeps the AWS-managed key and SNS's default policy).
+   */
+  alarms?: { alarmNamePrefix: string } | undefined;
 }
 
 /**
@@ -93,15 +107,46 @@ export class Notifications extends pulumi.ComponentResource {
   constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:notifications:Notifications", name, {}, opts);
     const parent = { parent: this };
+    const alarms = args.alarms;
+
+    let topicKey: aws.kms.Key | undefined;
+    if (alarms !== undefined) {
+      topicKey = new aws.kms.Key(
+        `${name}-key`,
+        {
+          description: "branchline: encrypts the notification topic (usable by the stack's alarms)",
+          enableKeyRotation: true,
+          policy: pulumi
+            .output(args.scope)
+            .apply((scope) => JSON.stringify(notificationKeyPolicy(scope, alarms.alarmNamePrefix))),
+        },
+        parent,
+      );
+    }
 
     this.topic = new aws.sns.Topic(
       `${name}-topic`,
       {
         displayName: "branchline",
-        kmsMasterKeyId: SNS_MANAGED_KEY,
+        kmsMasterKeyId: topicKey === undefined ? SNS_MANAGED_KEY : topicKey.arn,
       },
       parent,
     );
+
+    if (alarms !== undefined) {
+      new aws.sns.TopicPolicy(
+        `${name}-topic-policy`,
+        {
+          arn: this.topic.arn,
+          policy: pulumi
+            .all([this.topic.arn, args.scope])
+            .apply(([topicArn, scope]) =>
+              JSON.stringify(notificationTopicPolicy(topicArn, scope, alarms.alarmNamePrefix)),
+            ),
+        },
+        parent,
+      );
+    }
 
     if (args.email !== undefined) {
       new aws.sns.TopicSubscription(

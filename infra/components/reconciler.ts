@@ -44,6 +44,11 @@ export interface ReconcilerArgs extends CloneManagerArgs {
    * reports what it could not check).
    */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
+  /**
+   * The webhook's URL (`WEBHOOK_URL`): the function finds the repository's GitHub hook by it, to
+   * redeliver the hook's failed deliveries.
+   */
+  webhookUrl: pulumi.Input<string>;
   /** An EventBridge schedule expression: `rate(...)` or `cron(...)`. */
   schedule: pulumi.Input<string>;
   logRetentionDays: pulumi.Input<number>;
@@ -67,6 +72,7 @@ export class Reconciler extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const variables = cloneManagerVariables(args);
+    variables[ENV.webhookUrl] = args.webhookUrl;
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }

@@ -2,11 +2,16 @@
  * The webhook receiver: API Gateway HTTP API (`POST /webhook`, Lambda proxy integration, payload
  * format 2.0, so the raw body reaches the handler) -> Lambda (nodejs22.x, arm64) holding an esbuild
  * bundle of functions/webhook. Secrets live in Secrets Manager; the Lambda gets their ARNs only.
+ *
+ * With a delivery queue (durable delivery), the function verifies, routes and sends each wanted
+ * delivery to the queue: its role reads the webhook secret and sends to that queue, nothing else (the
+ * worker manages the clones). It keeps the routing variables, not the GitHub token's secret.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import {
+  queueWebhookRoleStatements,
   servicesWebhookRoleStatements,
   webhookRoleStatements,
   type AccountScope,
@@ -31,6 +36,8 @@ export interface WebhookReceiverArgs extends CloneManagerArgs {
    * (`BRANCHLINE_SERVICES_FILE`) instead of the one-service variables, and the role covers `set`.
    */
   services?: ManyServices | undefined;
+  /** The delivery queue (durable delivery); `undefined`: the function does the work inline. */
+  queue?: { url: pulumi.Input<string>; arn: pulumi.Input<string> } | undefined;
 }
 
 /** How a function of a many-service stack learns its services. */
@@ -88,7 +95,10 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       ...cloneManagerVariables(args),
       [ENV.webhookSecretArn]: webhookSecret.arn,
     };
-    if (githubTokenSecret !== undefined) {
+    const queue = args.queue;
+    if (queue !== undefined) {
+      variables[ENV.queueUrl] = queue.url;
+    } else if (githubTokenSecret !== undefined) {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
     }
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
@@ -104,27 +114,31 @@ export class WebhookReceiver extends pulumi.ComponentResource {
         memoryMb: 256,
         logRetentionDays: args.logRetentionDays,
         policyStatements:
-          services === undefined
+          queue !== undefined
             ? pulumi
-                .output({
-                  scope: args.scope,
-                  sourcePipelineName: args.sourcePipelineName,
-                  cloneRoleArn: args.cloneRoleArn,
-                  prRepositoryArns: args.prRepositoryArns,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
-                  secretArns,
-                })
-                .apply(webhookRoleStatements)
-            : pulumi
-                .output({
-                  set: services.set,
-                  cloneRoleArn: args.cloneRoleArn,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
-                  secretArns,
-                })
-                .apply(servicesWebhookRoleStatements),
+                .output({ webhookSecretArn: webhookSecret.arn, queueArn: queue.arn })
+                .apply(queueWebhookRoleStatements)
+            : services === undefined
+              ? pulumi
+                  .output({
+                    scope: args.scope,
+                    sourcePipelineName: args.sourcePipelineName,
+                    cloneRoleArn: args.cloneRoleArn,
+                    prRepositoryArns: args.prRepositoryArns,
+                    connectionArn: args.connectionArn,
+                    stateTableArn: args.stateTableArn,
+                    secretArns,
+                  })
+                  .apply(webhookRoleStatements)
+              : pulumi
+                  .output({
+                    set: services.set,
+                    cloneRoleArn: args.cloneRoleArn,
+                    connectionArn: args.connectionArn,
+                    stateTableArn: args.stateTableArn,
+                    secretArns,
+                  })
+                  .apply(servicesWebhookRoleStatements),
       },
       parent,
     ).function;

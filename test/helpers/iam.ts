@@ -39,6 +39,18 @@ export async function simulate(
   policy: PolicyDocument,
   request: SimulatedRequest,
 ): Promise<Decision> {
+  return simulateAccess({ identityPolicy: policy }, request);
+}
+
+/**
+ * The decision for one request under an identity policy and/or the resource's policy (a queue, topic
+ * or key policy). A service principal (`cloudwatch.amazonaws.com`) has no identity policy: the
+ * resource policy alone decides.
+ */
+export async function simulateAccess(
+  policies: { identityPolicy?: PolicyDocument; resourcePolicy?: PolicyDocument },
+  request: SimulatedRequest,
+): Promise<Decision> {
   const accountId = request.accountId ?? MOCK_ACCOUNT;
   const response = await runSimulation(
     {
@@ -48,9 +60,13 @@ export async function simulate(
         resource: { resource: request.resource, accountId },
         contextVariables: request.context ?? {},
       },
-      identityPolicies: [{ name: "policy", policy }],
+      identityPolicies:
+        policies.identityPolicy === undefined
+          ? []
+          : [{ name: "policy", policy: policies.identityPolicy }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(policies.resourcePolicy === undefined ? {} : { resourcePolicy: policies.resourcePolicy }),
     },
     {},
   );

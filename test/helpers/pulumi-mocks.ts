@@ -67,6 +67,20 @@ function outputsFor(
       return { name: physical, arn: `${prefix}:events:${at}:rule/${physical}` };
     case "aws:dynamodb/table:Table":
       return { name: physical, arn: `${prefix}:dynamodb:${at}:table/${physical}` };
+    case "aws:sqs/queue:Queue": {
+      // The provider's autoname of a FIFO queue ends with `.fifo`, as SQS requires.
+      const queueName = given ?? (inputs["fifoQueue"] === true ? `${physical}.fifo` : physical);
+      return {
+        name: queueName,
+        arn: `${prefix}:sqs:${at}:${queueName}`,
+        url: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${queueName}`,
+      };
+    }
+    case "aws:kms/key:Key":
+      return {
+        keyId: "1234abcd-12ab-34cd-56ef-1234567890ab",
+        arn: `${prefix}:kms:${at}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+      };
     case "aws:sns/topic:Topic":
       return { name: physical, arn: `${prefix}:sns:${at}:${physical}` };
     case "aws:apigatewayv2/api:Api":

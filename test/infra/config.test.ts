@@ -670,6 +670,122 @@ describe("infra/config", () => {
   });
 });
 
+describe("infra/config: branchline:delivery", () => {
+  const delivery = (value: unknown) => ({ ...minimal, delivery: JSON.stringify(value) });
+
+  it("defaults to queue mode: 5 at once, 5 receives, 10 a batch, an alarm at 900 s", () => {
+    expect(parseConfig(reader(minimal)).delivery).to.deep.equal({
+      mode: "queue",
+      maxConcurrency: 5,
+      maxReceiveCount: 5,
+      batchSize: 10,
+      oldestMessageAlarmSeconds: 900,
+    });
+  });
+
+  it("reads every field, and keeps the defaults of those not given", () => {
+    expect(
+      parseConfig(
+        reader(
+          delivery({
+            mode: "inline",
+            maxConcurrency: 2,
+            maxReceiveCount: 1000,
+            batchSize: 1,
+            oldestMessageAlarmSeconds: 60,
+          }),
+        ),
+      ).delivery,
+    ).to.deep.equal({
+      mode: "inline",
+      maxConcurrency: 2,
+      maxReceiveCount: 1000,
+      batchSize: 1,
+      oldestMessageAlarmSeconds: 60,
+    });
+    expect(parseConfig(reader(delivery({ maxConcurrency: 1000 }))).delivery).to.deep.equal({
+      ...DEFAULTS.delivery,
+      maxConcurrency: 1000,
+    });
+  });
+
+  it("documents its defaults in Pulumi.example.yaml's commented example", () => {
+    const lines = readFileSync(path.join(__dirname, "..", "..", "Pulumi.example.yaml"), "utf8")
+      .split("\n")
+      .map((line) => line.trim());
+    const start = lines.indexOf("# branchline:delivery:");
+    expect(start, "the commented branchline:delivery example").to.be.above(-1);
+    const fields: string[] = [];
+    for (const line of lines.slice(start + 1)) {
+      if (!line.startsWith("#   ")) break;
+      fields.push(line.slice("#   ".length));
+    }
+    const example = parse(fields.join("\n")) as Record<string, unknown>;
+    expect(example).to.deep.equal(DEFAULTS.delivery);
+    expect(parseConfig(reader(delivery(example))).delivery).to.deep.equal(DEFAULTS.delivery);
+  });
+
+  it("is stack-wide in the many-service form too", () => {
+    const config = parseConfig(
+      reader({
+        webhookSecret: "s3cret",
+        services: JSON.stringify([{ name: "shop", repository: "octo/shop" }]),
+        delivery: JSON.stringify({ mode: "inline", batchSize: 4 }),
+      }),
+    );
+    expect(config.multiService).to.equal(true);
+    expect(config.delivery).to.deep.equal({ ...DEFAULTS.delivery, mode: "inline", batchSize: 4 });
+  });
+
+  for (const [what, value, message] of [
+    ["not an object", [1], /^branchline:delivery must be an object \{ mode\?, maxConcurrency\?/],
+    ["invalid JSON", "{", /^branchline:delivery is not valid JSON/],
+    ["an unknown field", { mode: "queue", concurrency: 3 }, /has an unknown field "concurrency"/],
+    [
+      "an unknown mode",
+      { mode: "async" },
+      /^branchline:delivery.mode must be one of queue, inline, got "async"$/,
+    ],
+    [
+      "a concurrency of 1 (Lambda's least is 2)",
+      { maxConcurrency: 1 },
+      /^branchline:delivery.maxConcurrency must be a whole number of concurrent workers from 2 to 1000, got 1$/,
+    ],
+    [
+      "a concurrency above 1000",
+      { maxConcurrency: 1001 },
+      /^branchline:delivery.maxConcurrency .* got 1001$/,
+    ],
+    [
+      "a fractional receive count",
+      { maxReceiveCount: 2.5 },
+      /^branchline:delivery.maxReceiveCount .* from 1 to 1000, got 2.5$/,
+    ],
+    ["no receive", { maxReceiveCount: 0 }, /^branchline:delivery.maxReceiveCount/],
+    [
+      "a batch above FIFO's 10",
+      { batchSize: 11 },
+      /^branchline:delivery.batchSize must be a whole number of messages from 1 to 10, got 11$/,
+    ],
+    ["a batch size as a string", { batchSize: "5" }, /^branchline:delivery.batchSize .* got "5"$/],
+    [
+      "an alarm under a minute",
+      { oldestMessageAlarmSeconds: 59 },
+      /^branchline:delivery.oldestMessageAlarmSeconds .* from 60 to 345600, got 59$/,
+    ],
+    [
+      "an alarm beyond the queue's retention",
+      { oldestMessageAlarmSeconds: 345601 },
+      /^branchline:delivery.oldestMessageAlarmSeconds/,
+    ],
+  ] as const) {
+    it(`refuses ${what}, naming the key`, () => {
+      const raw = typeof value === "string" ? { ...minimal, delivery: value } : delivery(value);
+      expect(errorOf(raw).message).to.match(message);
+    });
+  }
+});
+
 describe("infra/config: the runtime token and the registration token", () => {
   it("registers the webhook by default only with a registration token", () => {
     const runtimeOnly = parseConfig(reader({ ...minimal, githubToken: "ghp_runtime" }));

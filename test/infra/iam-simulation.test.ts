@@ -9,7 +9,13 @@ import { expect } from "chai";
 import { loadConfig } from "../../infra/config.js";
 import type { PolicyDocument } from "../../infra/policies.js";
 import { createBranchline } from "../../infra/program.js";
-import { policyDocument, simulate, SimulationError, type Decision } from "../helpers/iam.js";
+import {
+  policyDocument,
+  simulate,
+  simulateAccess,
+  SimulationError,
+  type Decision,
+} from "../helpers/iam.js";
 import {
   MOCK_ACCOUNT,
   resourceNamed,
@@ -64,6 +70,210 @@ async function expectDecision(
     await simulate(policy, request),
     `${request.action} on ${request.resource} ${JSON.stringify(request.context ?? {})}`,
   ).to.equal(decision);
+}
+
+/** What a role that manages clones (the worker, the reconciler, the inline webhook) may do. */
+function describeCloneManager(role: string): void {
+  describe(role, () => {
+    it("passes the stack's connection to CodePipeline: allowed", async () => {
+      await expectDecision(
+        rolePolicy(role),
+        {
+          action: "codeconnections:PassConnection",
+          resource: stackConnection,
+          context: toCodePipeline("codeconnections"),
+        },
+        "Allowed",
+      );
+    });
+
+    it("passes another connection, or to another service, or under the other prefix: denied", async () => {
+      const policy = rolePolicy(role);
+      await expectDecision(
+        policy,
+        {
+          action: "codeconnections:PassConnection",
+          resource: otherConnection,
+          context: toCodePipeline("codeconnections"),
+        },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        policy,
+        {
+          action: "codeconnections:PassConnection",
+          resource: stackConnection,
+          context: { "codeconnections:PassedToService": "codebuild.amazonaws.com" },
+        },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        policy,
+        { action: "codeconnections:PassConnection", resource: stackConnection },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        policy,
+        {
+          action: "codestar-connections:PassConnection",
+          resource: stackConnection.replace(":codeconnections:", ":codestar-connections:"),
+          context: toCodePipeline("codestar-connections"),
+        },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("creates <source>-pr-1 only with branchline's tags, and no other tag keys", async () => {
+      const policy = rolePolicy(role);
+      const clone = pipelineAt("branchline-dev-pr-1");
+      const create = (resource: string, context: Record<string, string | string[]>) => ({
+        action: "codepipeline:CreatePipeline",
+        resource,
+        context,
+      });
+      const tagged = { ...tagsOf("RequestTag"), "aws:TagKeys": cloneTagKeys };
+      await expectDecision(policy, create(clone, tagged), "Allowed");
+      // The tagging that CreatePipeline's tags may need: the same conditions.
+      await expectDecision(
+        policy,
+        { action: "codepipeline:TagResource", resource: clone, context: tagged },
+        "Allowed",
+      );
+      const refused: Record<string, string | string[]>[] = [
+        {}, // no tags
+        { "aws:TagKeys": cloneTagKeys }, // no managed-by tag
+        { ...tagsOf("RequestTag", "payments"), "aws:TagKeys": cloneTagKeys }, // another source
+        { ...tagged, "aws:TagKeys": [...cloneTagKeys, "owner"] }, // an extra tag key
+      ];
+      for (const context of refused) {
+        await expectDecision(policy, create(clone, context), "ImplicitlyDenied");
+      }
+      for (const name of ["branchline-dev", "payments", "payments-pr-1"]) {
+        await expectDecision(policy, create(pipelineAt(name), tagged), "ImplicitlyDenied");
+        await expectDecision(
+          policy,
+          { action: "codepipeline:TagResource", resource: pipelineAt(name), context: tagged },
+          "ImplicitlyDenied",
+        );
+      }
+    });
+
+    it("updates, deletes, stops and lists executions of branchline's clones only: never the source, an untagged <source>-pr-x or another source's clone", async () => {
+      const policy = rolePolicy(role);
+      for (const action of [
+        "codepipeline:UpdatePipeline",
+        "codepipeline:DeletePipeline",
+        "codepipeline:StopPipelineExecution",
+        "codepipeline:ListPipelineExecutions",
+      ]) {
+        await expectDecision(
+          policy,
+          {
+            action,
+            resource: pipelineAt("branchline-dev-pr-1"),
+            context: tagsOf("ResourceTag"),
+          },
+          "Allowed",
+        );
+        for (const [name, context] of [
+          ["branchline-dev", {}],
+          ["branchline-dev", tagsOf("ResourceTag")],
+          ["branchline-dev-pr-x", {}],
+          ["branchline-dev-pr-x", { "aws:ResourceTag/branchline:managed-by": "branchline" }],
+          ["branchline-dev-pr-x", { "aws:ResourceTag/branchline:managed-by": "someone" }],
+          ["branchline-dev-pr-1", tagsOf("ResourceTag", "branchline-dev-pr-tools")],
+          ["payments-pr-1", tagsOf("ResourceTag")],
+        ] as const) {
+          await expectDecision(
+            policy,
+            { action, resource: pipelineAt(name), context },
+            "ImplicitlyDenied",
+          );
+        }
+      }
+      await expectDecision(
+        policy,
+        {
+          action: "codepipeline:UntagResource",
+          resource: pipelineAt("branchline-dev-pr-1"),
+          context: tagsOf("ResourceTag"),
+        },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("reads any <source>-pr-* declaration and tags (whether it exists, whose it is), the source's declaration, nothing else", async () => {
+      const policy = rolePolicy(role);
+      for (const action of ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"]) {
+        await expectDecision(
+          policy,
+          { action, resource: pipelineAt("branchline-dev-pr-x") },
+          "Allowed",
+        );
+        await expectDecision(
+          policy,
+          { action, resource: pipelineAt("payments-pr-1") },
+          "ImplicitlyDenied",
+        );
+      }
+      await expectDecision(
+        policy,
+        { action: "codepipeline:GetPipeline", resource: pipelineAt("branchline-dev") },
+        "Allowed",
+      );
+      await expectDecision(
+        policy,
+        { action: "codepipeline:GetPipeline", resource: pipelineAt("payments") },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("passes the clone role to CodePipeline only, and no other role", async () => {
+      const policy = rolePolicy(role);
+      const to = (service: string) => ({ "iam:PassedToService": service });
+      await expectDecision(
+        policy,
+        {
+          action: "iam:PassRole",
+          resource: cloneRole,
+          context: to("codepipeline.amazonaws.com"),
+        },
+        "Allowed",
+      );
+      for (const [resource, service] of [
+        [cloneRole, "codebuild.amazonaws.com"],
+        [cloneRole, "ecs-tasks.amazonaws.com"],
+        [pipelineRole, "codepipeline.amazonaws.com"],
+        [`arn:aws:iam::${MOCK_ACCOUNT}:role/build-role-0000000`, "codebuild.amazonaws.com"],
+        [`arn:aws:iam::${MOCK_ACCOUNT}:role/admin`, "codepipeline.amazonaws.com"],
+      ] as const) {
+        await expectDecision(
+          policy,
+          { action: "iam:PassRole", resource, context: to(service) },
+          "ImplicitlyDenied",
+        );
+      }
+    });
+
+    it("lists and deletes images of the PR repositories only: never a source (production) image", async () => {
+      const policy = rolePolicy(role);
+      for (const action of ["ecr:BatchDeleteImage", "ecr:ListImages"]) {
+        await expectDecision(policy, { action, resource: prRepository }, "Allowed");
+        for (const name of ["branchline-dev/app", "payments", "payments-pr/app"]) {
+          await expectDecision(
+            policy,
+            { action, resource: repositoryArn(name) },
+            "ImplicitlyDenied",
+          );
+        }
+      }
+      await expectDecision(
+        policy,
+        { action: "ecr:PutImage", resource: prRepository },
+        "ImplicitlyDenied",
+      );
+    });
+  });
 }
 
 describe("IAM grants by simulation (the stack's role policies under Pulumi mocks)", () => {
@@ -123,207 +333,8 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
       await synth(minimal);
     });
 
-    for (const role of ["webhook-role-policy", "reconciler-role-policy"]) {
-      describe(role, () => {
-        it("passes the stack's connection to CodePipeline: allowed", async () => {
-          await expectDecision(
-            rolePolicy(role),
-            {
-              action: "codeconnections:PassConnection",
-              resource: stackConnection,
-              context: toCodePipeline("codeconnections"),
-            },
-            "Allowed",
-          );
-        });
-
-        it("passes another connection, or to another service, or under the other prefix: denied", async () => {
-          const policy = rolePolicy(role);
-          await expectDecision(
-            policy,
-            {
-              action: "codeconnections:PassConnection",
-              resource: otherConnection,
-              context: toCodePipeline("codeconnections"),
-            },
-            "ImplicitlyDenied",
-          );
-          await expectDecision(
-            policy,
-            {
-              action: "codeconnections:PassConnection",
-              resource: stackConnection,
-              context: { "codeconnections:PassedToService": "codebuild.amazonaws.com" },
-            },
-            "ImplicitlyDenied",
-          );
-          await expectDecision(
-            policy,
-            { action: "codeconnections:PassConnection", resource: stackConnection },
-            "ImplicitlyDenied",
-          );
-          await expectDecision(
-            policy,
-            {
-              action: "codestar-connections:PassConnection",
-              resource: stackConnection.replace(":codeconnections:", ":codestar-connections:"),
-              context: toCodePipeline("codestar-connections"),
-            },
-            "ImplicitlyDenied",
-          );
-        });
-
-        it("creates <source>-pr-1 only with branchline's tags, and no other tag keys", async () => {
-          const policy = rolePolicy(role);
-          const clone = pipelineAt("branchline-dev-pr-1");
-          const create = (resource: string, context: Record<string, string | string[]>) => ({
-            action: "codepipeline:CreatePipeline",
-            resource,
-            context,
-          });
-          const tagged = { ...tagsOf("RequestTag"), "aws:TagKeys": cloneTagKeys };
-          await expectDecision(policy, create(clone, tagged), "Allowed");
-          // The tagging that CreatePipeline's tags may need: the same conditions.
-          await expectDecision(
-            policy,
-            { action: "codepipeline:TagResource", resource: clone, context: tagged },
-            "Allowed",
-          );
-          const refused: Record<string, string | string[]>[] = [
-            {}, // no tags
-            { "aws:TagKeys": cloneTagKeys }, // no managed-by tag
-            { ...tagsOf("RequestTag", "payments"), "aws:TagKeys": cloneTagKeys }, // another source
-            { ...tagged, "aws:TagKeys": [...cloneTagKeys, "owner"] }, // an extra tag key
-          ];
-          for (const context of refused) {
-            await expectDecision(policy, create(clone, context), "ImplicitlyDenied");
-          }
-          for (const name of ["branchline-dev", "payments", "payments-pr-1"]) {
-            await expectDecision(policy, create(pipelineAt(name), tagged), "ImplicitlyDenied");
-            await expectDecision(
-              policy,
-              { action: "codepipeline:TagResource", resource: pipelineAt(name), context: tagged },
-              "ImplicitlyDenied",
-            );
-          }
-        });
-
-        it("updates, deletes, stops and lists executions of branchline's clones only: never the source, an untagged <source>-pr-x or another source's clone", async () => {
-          const policy = rolePolicy(role);
-          for (const action of [
-            "codepipeline:UpdatePipeline",
-            "codepipeline:DeletePipeline",
-            "codepipeline:StopPipelineExecution",
-            "codepipeline:ListPipelineExecutions",
-          ]) {
-            await expectDecision(
-              policy,
-              {
-                action,
-                resource: pipelineAt("branchline-dev-pr-1"),
-                context: tagsOf("ResourceTag"),
-              },
-              "Allowed",
-            );
-            for (const [name, context] of [
-              ["branchline-dev", {}],
-              ["branchline-dev", tagsOf("ResourceTag")],
-              ["branchline-dev-pr-x", {}],
-              ["branchline-dev-pr-x", { "aws:ResourceTag/branchline:managed-by": "branchline" }],
-              ["branchline-dev-pr-x", { "aws:ResourceTag/branchline:managed-by": "someone" }],
-              ["branchline-dev-pr-1", tagsOf("ResourceTag", "branchline-dev-pr-tools")],
-              ["payments-pr-1", tagsOf("ResourceTag")],
-            ] as const) {
-              await expectDecision(
-                policy,
-                { action, resource: pipelineAt(name), context },
-                "ImplicitlyDenied",
-              );
-            }
-          }
-          await expectDecision(
-            policy,
-            {
-              action: "codepipeline:UntagResource",
-              resource: pipelineAt("branchline-dev-pr-1"),
-              context: tagsOf("ResourceTag"),
-            },
-            "ImplicitlyDenied",
-          );
-        });
-
-        it("reads any <source>-pr-* declaration and tags (whether it exists, whose it is), the source's declaration, nothing else", async () => {
-          const policy = rolePolicy(role);
-          for (const action of ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"]) {
-            await expectDecision(
-              policy,
-              { action, resource: pipelineAt("branchline-dev-pr-x") },
-              "Allowed",
-            );
-            await expectDecision(
-              policy,
-              { action, resource: pipelineAt("payments-pr-1") },
-              "ImplicitlyDenied",
-            );
-          }
-          await expectDecision(
-            policy,
-            { action: "codepipeline:GetPipeline", resource: pipelineAt("branchline-dev") },
-            "Allowed",
-          );
-          await expectDecision(
-            policy,
-            { action: "codepipeline:GetPipeline", resource: pipelineAt("payments") },
-            "ImplicitlyDenied",
-          );
-        });
-
-        it("passes the clone role to CodePipeline only, and no other role", async () => {
-          const policy = rolePolicy(role);
-          const to = (service: string) => ({ "iam:PassedToService": service });
-          await expectDecision(
-            policy,
-            {
-              action: "iam:PassRole",
-              resource: cloneRole,
-              context: to("codepipeline.amazonaws.com"),
-            },
-            "Allowed",
-          );
-          for (const [resource, service] of [
-            [cloneRole, "codebuild.amazonaws.com"],
-            [cloneRole, "ecs-tasks.amazonaws.com"],
-            [pipelineRole, "codepipeline.amazonaws.com"],
-            [`arn:aws:iam::${MOCK_ACCOUNT}:role/build-role-0000000`, "codebuild.amazonaws.com"],
-            [`arn:aws:iam::${MOCK_ACCOUNT}:role/admin`, "codepipeline.amazonaws.com"],
-          ] as const) {
-            await expectDecision(
-              policy,
-              { action: "iam:PassRole", resource, context: to(service) },
-              "ImplicitlyDenied",
-            );
-          }
-        });
-
-        it("lists and deletes images of the PR repositories only: never a source (production) image", async () => {
-          const policy = rolePolicy(role);
-          for (const action of ["ecr:BatchDeleteImage", "ecr:ListImages"]) {
-            await expectDecision(policy, { action, resource: prRepository }, "Allowed");
-            for (const name of ["branchline-dev/app", "payments", "payments-pr/app"]) {
-              await expectDecision(
-                policy,
-                { action, resource: repositoryArn(name) },
-                "ImplicitlyDenied",
-              );
-            }
-          }
-          await expectDecision(
-            policy,
-            { action: "ecr:PutImage", resource: prRepository },
-            "ImplicitlyDenied",
-          );
-        });
-      });
+    for (const role of ["worker-role-policy", "reconciler-role-policy"]) {
+      describeCloneManager(role);
     }
 
     for (const role of ["pipeline-role-policy", "pipeline-clone-role-policy"]) {
@@ -528,7 +539,7 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
       await synth({ ...minimal, connectionArn: legacy });
     });
 
-    for (const role of ["webhook-role-policy", "reconciler-role-policy"]) {
+    for (const role of ["worker-role-policy", "reconciler-role-policy"]) {
       it(`${role}: passes it with codestar-connections:PassConnection to CodePipeline only`, async () => {
         const policy = rolePolicy(role);
         await expectDecision(
@@ -676,6 +687,211 @@ describe("IAM grants by simulation (the stack's role policies under Pulumi mocks
         { action: "codeconnections:UseConnection", resource: stackConnection, context: fork },
         "ImplicitlyDenied",
       );
+    });
+  });
+});
+
+describe("IAM grants by simulation: durable delivery (branchline:delivery)", () => {
+  const queue = `arn:aws:sqs:${at}:delivery-queue-0000000.fifo`;
+  const deadLetters = `arn:aws:sqs:${at}:delivery-dead-letter-queue-0000000.fifo`;
+  const webhookSecret = `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`;
+  const token = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
+  const consume = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+  ];
+
+  describe("queue mode (the default), with a GitHub token", () => {
+    before(async () => {
+      await synth({ ...minimal, githubToken: "ghp_test" });
+    });
+
+    it("the webhook sends to the delivery queue and reads its webhook secret: nothing more", async () => {
+      const policy = rolePolicy("webhook-role-policy");
+      await expectDecision(policy, { action: "sqs:SendMessage", resource: queue }, "Allowed");
+      await expectDecision(
+        policy,
+        { action: "secretsmanager:GetSecretValue", resource: webhookSecret },
+        "Allowed",
+      );
+      for (const [action, resource] of [
+        ["sqs:SendMessage", deadLetters],
+        ["sqs:ReceiveMessage", queue],
+        ["sqs:DeleteMessage", queue],
+        ["secretsmanager:GetSecretValue", token],
+        ["codepipeline:CreatePipeline", pipelineAt("branchline-dev-pr-1")],
+        ["codepipeline:DeletePipeline", pipelineAt("branchline-dev-pr-1")],
+        ["codepipeline:GetPipeline", pipelineAt("branchline-dev")],
+        ["iam:PassRole", cloneRole],
+        ["ecr:BatchDeleteImage", prRepository],
+        ["dynamodb:UpdateItem", `arn:aws:dynamodb:${at}:table/state-table-0000000`],
+      ] as const) {
+        await expectDecision(policy, { action, resource }, "ImplicitlyDenied");
+      }
+    });
+
+    it("the worker consumes the delivery queue and sends to the dead-letter queue only", async () => {
+      const policy = rolePolicy("worker-role-policy");
+      for (const action of consume) {
+        await expectDecision(policy, { action, resource: queue }, "Allowed");
+        await expectDecision(policy, { action, resource: deadLetters }, "ImplicitlyDenied");
+      }
+      await expectDecision(policy, { action: "sqs:SendMessage", resource: deadLetters }, "Allowed");
+      await expectDecision(
+        policy,
+        { action: "sqs:SendMessage", resource: queue },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        policy,
+        { action: "sqs:PurgeQueue", resource: deadLetters },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("the worker reads the GitHub token, never the webhook secret", async () => {
+      const policy = rolePolicy("worker-role-policy");
+      await expectDecision(
+        policy,
+        { action: "secretsmanager:GetSecretValue", resource: token },
+        "Allowed",
+      );
+      await expectDecision(
+        policy,
+        { action: "secretsmanager:GetSecretValue", resource: webhookSecret },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("the worker advances this source pipeline's marks only", async () => {
+      const policy = rolePolicy("worker-role-policy");
+      const table = `arn:aws:dynamodb:${at}:table/state-table-0000000`;
+      const keys = (key: string) => ({ "dynamodb:LeadingKeys": [key] });
+      await expectDecision(
+        policy,
+        { action: "dynamodb:UpdateItem", resource: table, context: keys("branchline-dev#7") },
+        "Allowed",
+      );
+      await expectDecision(
+        policy,
+        { action: "dynamodb:UpdateItem", resource: table, context: keys("other#7") },
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("both queues refuse any request without TLS, even one the role allows", async () => {
+      for (const [name, resource, action] of [
+        ["delivery-queue-policy", queue, "sqs:ReceiveMessage"],
+        ["delivery-dead-letter-queue-policy", deadLetters, "sqs:SendMessage"],
+      ] as const) {
+        const resourcePolicy = policyDocument(resourceNamed(name).inputs["policy"]);
+        const identityPolicy = rolePolicy("worker-role-policy");
+        expect(
+          await simulateAccess(
+            { identityPolicy, resourcePolicy },
+            { action, resource, context: { "aws:SecureTransport": "false" } },
+          ),
+          `${action} on ${name} without TLS`,
+        ).to.equal("ExplicitlyDenied");
+        expect(
+          await simulateAccess(
+            { identityPolicy, resourcePolicy },
+            { action, resource, context: { "aws:SecureTransport": "true" } },
+          ),
+          `${action} on ${name} with TLS`,
+        ).to.equal("Allowed");
+      }
+    });
+  });
+
+  describe("the notification topic and its key: CloudWatch publishes for the stack's alarms only", () => {
+    const topic = `arn:aws:sns:${at}:notifications-topic-0000000`;
+    const key = `arn:aws:kms:${at}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const alarm = (name: string, account = MOCK_ACCOUNT) =>
+      `arn:aws:cloudwatch:eu-west-1:${account}:alarm:${name}`;
+    const fromAlarm = (name: string, account = MOCK_ACCOUNT) => ({
+      "aws:SourceAccount": account,
+      "aws:SourceArn": alarm(name, account),
+    });
+    const cloudwatch = "cloudwatch.amazonaws.com";
+
+    before(async () => {
+      await synth(minimal);
+    });
+
+    it("the topic policy lets CloudWatch publish for the stack's delivery alarms, no other alarm", async () => {
+      const resourcePolicy = policyDocument(
+        resourceNamed("notifications-topic-policy").inputs["policy"],
+      );
+      const publish = (context: Record<string, string>) =>
+        simulateAccess(
+          { resourcePolicy },
+          { action: "sns:Publish", resource: topic, principal: cloudwatch, context },
+        );
+      expect(await publish(fromAlarm("branchline-dev-delivery-dead-letters"))).to.equal("Allowed");
+      expect(await publish(fromAlarm("branchline-dev-delivery-oldest-delivery"))).to.equal(
+        "Allowed",
+      );
+      expect(await publish(fromAlarm("someone-elses-alarm"))).to.equal("ImplicitlyDenied");
+      expect(
+        await publish(fromAlarm("branchline-dev-delivery-dead-letters", "210987654321")),
+      ).to.equal("ImplicitlyDenied");
+    });
+
+    it("the key lets CloudWatch encrypt for those alarms only, and the account use it through SNS", async () => {
+      const resourcePolicy = policyDocument(resourceNamed("notifications-key").inputs["policy"]);
+      for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
+        const byCloudWatch = (context: Record<string, string>) =>
+          simulateAccess(
+            { resourcePolicy },
+            { action, resource: key, principal: cloudwatch, context },
+          );
+        expect(await byCloudWatch(fromAlarm("branchline-dev-delivery-dead-letters"))).to.equal(
+          "Allowed",
+        );
+        expect(await byCloudWatch(fromAlarm("someone-elses-alarm"))).to.equal("ImplicitlyDenied");
+        // The notify function publishes with no KMS permission of its own, through SNS.
+        const viaSns = (service: string) =>
+          simulateAccess(
+            { resourcePolicy },
+            {
+              action,
+              resource: key,
+              principal: `arn:aws:iam::${MOCK_ACCOUNT}:role/notifications-role-0000000`,
+              context: { "kms:ViaService": service, "kms:CallerAccount": MOCK_ACCOUNT },
+            },
+          );
+        expect(await viaSns("sns.eu-west-1.amazonaws.com")).to.equal("Allowed");
+        expect(await viaSns("s3.eu-west-1.amazonaws.com")).to.equal("ImplicitlyDenied");
+      }
+    });
+
+    it("the notify role still publishes to the topic under its policy", async () => {
+      const resourcePolicy = policyDocument(
+        resourceNamed("notifications-topic-policy").inputs["policy"],
+      );
+      expect(
+        await simulateAccess(
+          { identityPolicy: rolePolicy("notifications-role-policy"), resourcePolicy },
+          { action: "sns:Publish", resource: topic },
+        ),
+      ).to.equal("Allowed");
+    });
+  });
+
+  describe("inline mode (branchline:delivery mode inline): the webhook manages the clones as before", () => {
+    before(async () => {
+      await synth({ ...minimal, delivery: { mode: "inline" } });
+    });
+
+    describeCloneManager("webhook-role-policy");
+
+    it("declares no queue, no worker and no alarm", () => {
+      expect(() => resourceNamed("delivery-queue")).to.throw();
+      expect(() => resourceNamed("worker-role-policy")).to.throw();
+      expect(() => resourceNamed("notifications-topic-policy")).to.throw();
     });
   });
 });

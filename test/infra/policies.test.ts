@@ -16,6 +16,16 @@ import {
   registryLifecyclePolicy,
   serviceTrustPolicy,
   webhookRolePolicy,
+  notificationKeyPolicy,
+  notificationTopicPolicy,
+  queueTransportPolicy,
+  queueWebhookRoleStatements,
+  redriveAllowPolicy,
+  redrivePolicy,
+  servicesWebhookRoleStatements,
+  servicesWorkerRoleStatements,
+  webhookRoleStatements,
+  workerRoleStatements,
   type AccountScope,
 } from "../../infra/policies.js";
 import { PR_REPOSITORY_POLICY, SOURCE_REPOSITORY_POLICY } from "../helpers/ecr-lifecycle.js";
@@ -759,6 +769,163 @@ describe("infra/policies", () => {
       for (const action of actions.filter((a) => a.startsWith("codepipeline:"))) {
         expect(action).to.match(/^codepipeline:(Get|List)/);
       }
+    });
+  });
+
+  describe("durable delivery", () => {
+    const queueArn = "arn:aws:sqs:eu-west-1:123456789012:delivery.fifo";
+    const deadLetterQueueArn = "arn:aws:sqs:eu-west-1:123456789012:delivery-dlq.fifo";
+    const webhookSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-AbCdEf";
+    const tokenArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf";
+    const stateTableArn = "arn:aws:dynamodb:eu-west-1:123456789012:table/state";
+    const queueStatements = [
+      {
+        Sid: "ConsumeDeliveries",
+        Effect: "Allow",
+        Action: [
+          "sqs:ChangeMessageVisibility",
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
+          "sqs:ReceiveMessage",
+        ],
+        Resource: queueArn,
+      },
+      {
+        Sid: "DeadLetterDeliveries",
+        Effect: "Allow",
+        Action: "sqs:SendMessage",
+        Resource: deadLetterQueueArn,
+      },
+    ];
+
+    it("the queueing webhook reads its secret and sends to the queue: nothing else", () => {
+      expect(queueWebhookRoleStatements({ webhookSecretArn, queueArn })).to.deep.equal([
+        {
+          Sid: "ReadSecrets",
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: [webhookSecretArn],
+        },
+        { Sid: "QueueDeliveries", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn },
+      ]);
+    });
+
+    it("the worker has the inline webhook's statements with the token only, then its queues", () => {
+      const shared = {
+        scope,
+        sourcePipelineName: "branchline-dev",
+        cloneRoleArn,
+        prRepositoryArns,
+        connectionArn,
+        stateTableArn,
+      };
+      expect(
+        workerRoleStatements({
+          ...shared,
+          githubTokenSecretArn: tokenArn,
+          queueArn,
+          deadLetterQueueArn,
+        }),
+      ).to.deep.equal([
+        ...webhookRoleStatements({ ...shared, secretArns: [tokenArn] }),
+        ...queueStatements,
+      ]);
+      expect(
+        workerRoleStatements({
+          ...shared,
+          githubTokenSecretArn: undefined,
+          queueArn,
+          deadLetterQueueArn,
+        }),
+      ).to.deep.equal([
+        ...cloneManagement,
+        {
+          Sid: "AdvancePullRequestMarks",
+          Effect: "Allow",
+          Action: "dynamodb:UpdateItem",
+          Resource: stateTableArn,
+          Condition: {
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": "branchline-dev#*" },
+          },
+        },
+        ...queueStatements,
+      ]);
+    });
+
+    it("the many-service worker has the many-service webhook's statements, then its queues", () => {
+      const set = { scope, prefix: "acme", sourcePipelineNames: ["acme-shop", "acme-cart"] };
+      const shared = { set, cloneRoleArn, connectionArn, stateTableArn };
+      expect(
+        servicesWorkerRoleStatements({
+          ...shared,
+          githubTokenSecretArn: tokenArn,
+          queueArn,
+          deadLetterQueueArn,
+        }),
+      ).to.deep.equal([
+        ...servicesWebhookRoleStatements({ ...shared, secretArns: [tokenArn] }),
+        ...queueStatements,
+      ]);
+    });
+
+    it("denies every non-TLS request to a queue", () => {
+      expect(queueTransportPolicy(queueArn)).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "sqs:*",
+            Resource: queueArn,
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      });
+    });
+
+    it("redrives to the dead-letter queue, which accepts the delivery queue only", () => {
+      expect(redrivePolicy(deadLetterQueueArn, 5)).to.deep.equal({
+        deadLetterTargetArn: deadLetterQueueArn,
+        maxReceiveCount: 5,
+      });
+      expect(redriveAllowPolicy(queueArn)).to.deep.equal({
+        redrivePermission: "byQueue",
+        sourceQueueArns: [queueArn],
+      });
+    });
+
+    it("lets CloudWatch publish to the topic and use its key for the stack's alarms only", () => {
+      const fromAlarms = {
+        StringEquals: { "aws:SourceAccount": "123456789012" },
+        ArnLike: {
+          "aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:acme-delivery-*",
+        },
+      };
+      const topic = notificationTopicPolicy(
+        "arn:aws:sns:eu-west-1:123456789012:t",
+        scope,
+        "acme-delivery-",
+      );
+      expect(topic.Statement[1]).to.deep.equal({
+        Sid: "CloudWatchAlarms",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: "sns:Publish",
+        Resource: "arn:aws:sns:eu-west-1:123456789012:t",
+        Condition: fromAlarms,
+      });
+      const key = notificationKeyPolicy(scope, "acme-delivery-");
+      expect(key.Statement.map((statement) => statement.Sid)).to.deep.equal([
+        "AccountAdministers",
+        "AccountUsesThroughSns",
+        "CloudWatchAlarms",
+      ]);
+      expect(key.Statement[2]).to.deep.include({
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Condition: fromAlarms,
+      });
     });
   });
 });

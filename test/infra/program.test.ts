@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { parse } from "yaml";
 import { readSettings } from "../../functions/app/settings.js";
@@ -22,6 +23,125 @@ const region = "eu-west-1";
 const at = `${region}:${MOCK_ACCOUNT}`;
 const registryHost = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com`;
 const connection = `arn:aws:codeconnections:${at}:connection/00000000-0000-0000-0000-000000000000`;
+
+const clones = `arn:aws:codepipeline:${at}:branchline-dev-pr-*`;
+const deliveryQueueName = "delivery-queue-0000000.fifo";
+const deadLetterQueueName = "delivery-dead-letter-queue-0000000.fifo";
+const deliveryQueueArn = `arn:aws:sqs:${at}:${deliveryQueueName}`;
+const deadLetterQueueArn = `arn:aws:sqs:${at}:${deadLetterQueueName}`;
+const deliveryQueueUrl = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${deliveryQueueName}`;
+const deadLetterQueueUrl = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${deadLetterQueueName}`;
+
+/** The one-service form's durable delivery (the default), beyond the inline form's resources. */
+const DURABLE_DELIVERY_RESOURCES = [
+  "branchline:delivery:DeliveryQueue delivery",
+  "aws:sqs/queue:Queue delivery-queue",
+  "aws:sqs/queue:Queue delivery-dead-letter-queue",
+  "aws:sqs/queuePolicy:QueuePolicy delivery-queue-policy",
+  "aws:sqs/queuePolicy:QueuePolicy delivery-dead-letter-queue-policy",
+  "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy delivery-dead-letter-redrive-allow",
+  "branchline:delivery:DeliveryWorker worker",
+  "branchline:lambda:Function worker",
+  "aws:cloudwatch/logGroup:LogGroup worker-logs",
+  "aws:iam/role:Role worker-role",
+  "aws:iam/rolePolicy:RolePolicy worker-role-policy",
+  "aws:lambda/function:Function worker-function",
+  "aws:lambda/eventSourceMapping:EventSourceMapping worker-deliveries",
+  "aws:cloudwatch/metricAlarm:MetricAlarm worker-dead-letters-alarm",
+  "aws:cloudwatch/metricAlarm:MetricAlarm worker-oldest-delivery-alarm",
+  "aws:kms/key:Key notifications-key",
+  "aws:sns/topicPolicy:TopicPolicy notifications-topic-policy",
+];
+
+/** What a clone manager (the worker; the webhook when inline) may do, before its secrets. */
+const cloneManagerStatements = [
+  {
+    Sid: "ReadSourcePipeline",
+    Effect: "Allow",
+    Action: "codepipeline:GetPipeline",
+    Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
+  },
+  {
+    Sid: "FindClones",
+    Effect: "Allow",
+    Action: ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"],
+    Resource: clones,
+  },
+  {
+    Sid: "CreateClones",
+    Effect: "Allow",
+    Action: ["codepipeline:CreatePipeline", "codepipeline:TagResource"],
+    Resource: clones,
+    Condition: {
+      StringEquals: {
+        "aws:RequestTag/branchline:managed-by": "branchline",
+        "aws:RequestTag/branchline:source-pipeline": "branchline-dev",
+      },
+      "ForAllValues:StringEquals": {
+        "aws:TagKeys": [
+          "branchline:managed-by",
+          "branchline:source-pipeline",
+          "branchline:pull-request",
+          "branchline:branch",
+        ],
+      },
+    },
+  },
+  {
+    Sid: "ManageClones",
+    Effect: "Allow",
+    Action: [
+      "codepipeline:DeletePipeline",
+      "codepipeline:ListPipelineExecutions",
+      "codepipeline:StopPipelineExecution",
+      "codepipeline:UpdatePipeline",
+    ],
+    Resource: clones,
+    Condition: {
+      StringEquals: {
+        "aws:ResourceTag/branchline:managed-by": "branchline",
+        "aws:ResourceTag/branchline:source-pipeline": "branchline-dev",
+      },
+    },
+  },
+  {
+    Sid: "PassCloneRole",
+    Effect: "Allow",
+    Action: "iam:PassRole",
+    Resource: "arn:aws:iam::123456789012:role/pipeline-clone-role-0000000",
+    Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
+  },
+  {
+    Sid: "PassConnection",
+    Effect: "Allow",
+    Action: "codeconnections:PassConnection",
+    Resource: connection,
+    Condition: {
+      StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
+    },
+  },
+  {
+    Sid: "CleanUpImages",
+    Effect: "Allow",
+    Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
+    Resource: [`arn:aws:ecr:${at}:repository/branchline-dev-pr/app`],
+  },
+];
+const advanceMarks = {
+  Sid: "AdvancePullRequestMarks",
+  Effect: "Allow",
+  Action: "dynamodb:UpdateItem",
+  Resource: `arn:aws:dynamodb:${at}:table/state-table-0000000`,
+  Condition: {
+    "ForAllValues:StringLike": { "dynamodb:LeadingKeys": "branchline-dev#*" },
+  },
+};
+const writeLogs = (name: string) => ({
+  Sid: "WriteLogs",
+  Effect: "Allow",
+  Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+  Resource: `arn:aws:logs:${at}:log-group:${name}-logs-0000000:*`,
+});
 
 /** A trust policy for one service, for that resource (or ARN pattern) of the mock account only. */
 function trusting(service: string, sourceArn: string): object {
@@ -170,6 +290,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "branchline:lambda:Function notifications",
           "aws:dynamodb/table:Table state-table",
           "branchline:state:StateTable state",
+          ...DURABLE_DELIVERY_RESOURCES,
         ].sort(),
       );
     });
@@ -520,6 +641,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           [ENV.allowForks]: "false",
           [ENV.buildDrafts]: "true",
           [ENV.stateTableName]: "state-table-0000000",
+          [ENV.queueUrl]: deliveryQueueUrl,
         },
       });
       expect(JSON.stringify(fn.inputs)).to.not.include("s3cret");
@@ -568,82 +690,10 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       });
     });
 
-    it("limits the webhook role to branchline's clones, the clone role, the PR repositories and its secrets", () => {
-      const clones = `arn:aws:codepipeline:${at}:branchline-dev-pr-*`;
+    it("limits the webhook role to reading its secret and sending to the delivery queue", () => {
       expect(policyOf(resourceNamed("webhook-role-policy"))).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
-          {
-            Sid: "ReadSourcePipeline",
-            Effect: "Allow",
-            Action: "codepipeline:GetPipeline",
-            Resource: `arn:aws:codepipeline:${at}:branchline-dev`,
-          },
-          {
-            Sid: "FindClones",
-            Effect: "Allow",
-            Action: ["codepipeline:GetPipeline", "codepipeline:ListTagsForResource"],
-            Resource: clones,
-          },
-          {
-            Sid: "CreateClones",
-            Effect: "Allow",
-            Action: ["codepipeline:CreatePipeline", "codepipeline:TagResource"],
-            Resource: clones,
-            Condition: {
-              StringEquals: {
-                "aws:RequestTag/branchline:managed-by": "branchline",
-                "aws:RequestTag/branchline:source-pipeline": "branchline-dev",
-              },
-              "ForAllValues:StringEquals": {
-                "aws:TagKeys": [
-                  "branchline:managed-by",
-                  "branchline:source-pipeline",
-                  "branchline:pull-request",
-                  "branchline:branch",
-                ],
-              },
-            },
-          },
-          {
-            Sid: "ManageClones",
-            Effect: "Allow",
-            Action: [
-              "codepipeline:DeletePipeline",
-              "codepipeline:ListPipelineExecutions",
-              "codepipeline:StopPipelineExecution",
-              "codepipeline:UpdatePipeline",
-            ],
-            Resource: clones,
-            Condition: {
-              StringEquals: {
-                "aws:ResourceTag/branchline:managed-by": "branchline",
-                "aws:ResourceTag/branchline:source-pipeline": "branchline-dev",
-              },
-            },
-          },
-          {
-            Sid: "PassCloneRole",
-            Effect: "Allow",
-            Action: "iam:PassRole",
-            Resource: "arn:aws:iam::123456789012:role/pipeline-clone-role-0000000",
-            Condition: { StringEquals: { "iam:PassedToService": "codepipeline.amazonaws.com" } },
-          },
-          {
-            Sid: "PassConnection",
-            Effect: "Allow",
-            Action: "codeconnections:PassConnection",
-            Resource: connection,
-            Condition: {
-              StringEquals: { "codeconnections:PassedToService": "codepipeline.amazonaws.com" },
-            },
-          },
-          {
-            Sid: "CleanUpImages",
-            Effect: "Allow",
-            Action: ["ecr:BatchDeleteImage", "ecr:ListImages"],
-            Resource: [`arn:aws:ecr:${at}:repository/branchline-dev-pr/app`],
-          },
           {
             Sid: "ReadSecrets",
             Effect: "Allow",
@@ -651,20 +701,40 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             Resource: [`arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`],
           },
           {
-            Sid: "AdvancePullRequestMarks",
+            Sid: "QueueDeliveries",
             Effect: "Allow",
-            Action: "dynamodb:UpdateItem",
-            Resource: `arn:aws:dynamodb:${at}:table/state-table-0000000`,
-            Condition: {
-              "ForAllValues:StringLike": { "dynamodb:LeadingKeys": "branchline-dev#*" },
-            },
+            Action: "sqs:SendMessage",
+            Resource: deliveryQueueArn,
+          },
+          writeLogs("webhook"),
+        ],
+      });
+    });
+
+    it("limits the worker role to branchline's clones, the clone role, the PR repositories, the marks and its queues", () => {
+      expect(policyOf(resourceNamed("worker-role-policy"))).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...cloneManagerStatements,
+          advanceMarks,
+          {
+            Sid: "ConsumeDeliveries",
+            Effect: "Allow",
+            Action: [
+              "sqs:ChangeMessageVisibility",
+              "sqs:DeleteMessage",
+              "sqs:GetQueueAttributes",
+              "sqs:ReceiveMessage",
+            ],
+            Resource: deliveryQueueArn,
           },
           {
-            Sid: "WriteLogs",
+            Sid: "DeadLetterDeliveries",
             Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: `arn:aws:logs:${at}:log-group:webhook-logs-0000000:*`,
+            Action: "sqs:SendMessage",
+            Resource: deadLetterQueueArn,
           },
+          writeLogs("worker"),
         ],
       });
     });
@@ -719,6 +789,18 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
         `arn:aws:sns:${at}:notifications-topic-0000000`,
       );
       expect(await unwrap(outputs.reconcilerFunctionName)).to.equal("reconciler-function-0000000");
+    });
+
+    it("exports the delivery queue, its dead-letter queue and the worker's function name", async () => {
+      expect(await unwrap(outputs.deliveryQueueUrl as pulumi.Output<string>)).to.equal(
+        deliveryQueueUrl,
+      );
+      expect(await unwrap(outputs.deadLetterQueueUrl as pulumi.Output<string>)).to.equal(
+        deadLetterQueueUrl,
+      );
+      expect(await unwrap(outputs.workerFunctionName as pulumi.Output<string>)).to.equal(
+        "worker-function-0000000",
+      );
     });
 
     it("renders the buildspec without blue/green files and gives the build role no secret", () => {
@@ -975,27 +1057,34 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       expect(await unwrap(outputs.connectionStatus)).to.match(/^existing connection/);
     });
 
-    it("stores the GitHub token as a secret and passes its ARN", () => {
-      const fn = resourceNamed("webhook-function");
-      const variables = (fn.inputs["environment"] as { variables: Record<string, string> })
-        .variables;
+    it("stores the GitHub token as a secret and passes its ARN to the worker, not the webhook", () => {
+      const variablesOfFunction = (name: string) =>
+        (resourceNamed(name).inputs["environment"] as { variables: Record<string, string> })
+          .variables;
       const tokenArn = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
-      expect(variables[ENV.githubTokenSecretArn]).to.equal(tokenArn);
-      expect(variables[ENV.allowForks]).to.equal("true");
-      expect(Object.keys(variables)).to.not.include(ENV.githubToken);
-      expect(JSON.stringify(fn.inputs)).to.not.include("ghp_token");
+      const worker = variablesOfFunction("worker-function");
+      expect(worker[ENV.githubTokenSecretArn]).to.equal(tokenArn);
+      expect(worker[ENV.allowForks]).to.equal("true");
+      expect(Object.keys(worker)).to.not.include(ENV.githubToken);
+      expect(variablesOfFunction("webhook-function")).to.not.have.property(
+        ENV.githubTokenSecretArn,
+      );
+      for (const name of ["webhook-function", "worker-function"]) {
+        expect(JSON.stringify(resourceNamed(name).inputs)).to.not.include("ghp_token");
+      }
       expect(resourceNamed("webhook-github-token-value").inputs["secretString"]).to.deep.equal(
         secretValue("ghp_token"),
       );
-      const secrets = (
-        policyOf(resourceNamed("webhook-role-policy")) as {
-          Statement: { Sid: string; Resource: unknown }[];
-        }
-      ).Statement.find((s) => s.Sid === "ReadSecrets");
-      expect(secrets?.Resource).to.deep.equal([
+      const secretsOf = (role: string) =>
+        (
+          policyOf(resourceNamed(role)) as {
+            Statement: { Sid: string; Resource: unknown }[];
+          }
+        ).Statement.find((s) => s.Sid === "ReadSecrets")?.Resource;
+      expect(secretsOf("webhook-role-policy")).to.deep.equal([
         `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
-        tokenArn,
       ]);
+      expect(secretsOf("worker-role-policy")).to.deep.equal([tokenArn]);
     });
 
     it("lets the two build projects pull the custom build image, with one repository policy", () => {
@@ -1026,6 +1115,66 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           },
         ],
       });
+    });
+  });
+
+  describe("inline delivery (branchline:delivery mode inline)", () => {
+    let outputs: BranchlineOutputs;
+    let resources: RecordedResource[];
+    let queued: RecordedResource[];
+    before(async () => {
+      ({ resources: queued } = await synth({ ...minimal, githubToken: "ghp_token" }));
+      ({ outputs, resources } = await synth({
+        ...minimal,
+        githubToken: "ghp_token",
+        delivery: { mode: "inline" },
+      }));
+    });
+
+    it("declares today's resources: no queue, worker, alarm, topic key or topic policy", () => {
+      const names = (list: RecordedResource[]) => list.map((r) => `${r.type} ${r.name}`).sort();
+      expect(names(resources)).to.deep.equal(
+        names(queued)
+          .filter((name) => !DURABLE_DELIVERY_RESOURCES.includes(name))
+          .sort(),
+      );
+      expect(resourceNamed("notifications-topic").inputs["kmsMasterKeyId"]).to.equal(
+        "alias/aws/sns",
+      );
+    });
+
+    it("gives the webhook the clone management, its secrets and the marks, as before", () => {
+      const tokenArn = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
+      expect(policyOf(resourceNamed("webhook-role-policy"))).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          ...cloneManagerStatements,
+          {
+            Sid: "ReadSecrets",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: [
+              `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`,
+              tokenArn,
+            ],
+          },
+          advanceMarks,
+          writeLogs("webhook"),
+        ],
+      });
+      const variables = (
+        resourceNamed("webhook-function").inputs["environment"] as {
+          variables: Record<string, string>;
+        }
+      ).variables;
+      expect(variables[ENV.githubTokenSecretArn]).to.equal(tokenArn);
+      expect(variables).to.not.have.property(ENV.queueUrl);
+    });
+
+    it("exports no queue and no worker", () => {
+      expect(outputs.deliveryQueueUrl).to.equal(undefined);
+      expect(outputs.deadLetterQueueUrl).to.equal(undefined);
+      expect(outputs.workerFunctionName).to.equal(undefined);
     });
   });
 

@@ -83,6 +83,8 @@ function expectWholeStack(report: RunnerReport): void {
   expect(report.outputs).to.deep.equal([
     "connectionArn",
     "connectionStatus",
+    "deadLetterQueueUrl",
+    "deliveryQueueUrl",
     "notificationTopicArn",
     "prArtifactBucketName",
     "prRepositoryNames",
@@ -94,6 +96,7 @@ function expectWholeStack(report: RunnerReport): void {
     "sourceRepositoryUris",
     "webhookId",
     "webhookUrl",
+    "workerFunctionName",
   ]);
   expect(report.resources).to.include.members([
     "pulumi:pulumi:Stack",
@@ -106,9 +109,13 @@ function expectWholeStack(report: RunnerReport): void {
     "aws:cloudwatch/eventRule:EventRule",
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:sns/topic:Topic",
+    "branchline:delivery:DeliveryQueue",
+    "branchline:delivery:DeliveryWorker",
+    "aws:sqs/queue:Queue",
+    "aws:lambda/eventSourceMapping:EventSourceMapping",
   ]);
   expect(report.resources.filter((type) => type === "aws:lambda/function:Function")).to.have.length(
-    3,
+    4,
   );
 }
 

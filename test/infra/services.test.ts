@@ -252,13 +252,14 @@ describe("infra: a stack of many services (branchline:services)", () => {
     it("shares the buckets, pipeline roles, PR build role, functions, topic, table and connection", () => {
       const count = (type: string) => resourcesOfType(type).length;
       expect(count("aws:s3/bucket:Bucket")).to.equal(2);
-      expect(count("aws:lambda/function:Function")).to.equal(3);
+      expect(count("aws:lambda/function:Function")).to.equal(4);
+      expect(count("aws:sqs/queue:Queue")).to.equal(2);
       expect(count("aws:sns/topic:Topic")).to.equal(1);
       expect(count("aws:dynamodb/table:Table")).to.equal(1);
       expect(count("aws:codeconnections/connection:Connection")).to.equal(1);
       expect(count("aws:apigatewayv2/api:Api")).to.equal(1);
       expect(count("branchline:pipeline:SharedPipelineRoles")).to.equal(1);
-      // 3 source build roles (one per service), the PR build role, 2 pipeline roles, 3 Lambda roles.
+      // 3 source build roles (one per service), the PR build role, 2 pipeline roles, 4 Lambda roles.
       const roles = resourcesOfType("aws:iam/role:Role");
       expect(roles.map((r) => r.name).sort()).to.deep.equal([
         "acme-billing-build-role",
@@ -270,6 +271,7 @@ describe("infra: a stack of many services (branchline:services)", () => {
         "acme-reconciler-role",
         "acme-shop-build-role",
         "acme-webhook-role",
+        "acme-worker-role",
       ]);
       expect(
         resourcesOfType("aws:iam/rolePolicy:RolePolicy")
@@ -359,8 +361,9 @@ describe("infra: a stack of many services (branchline:services)", () => {
         webhook: stack.functionCode.webhook,
         reconciler: stack.functionCode.reconcile,
         notifications: stack.functionCode.notify,
+        worker: stack.functionCode.worker,
       };
-      for (const fn of ["webhook", "reconciler", "notifications"] as const) {
+      for (const fn of ["webhook", "reconciler", "notifications", "worker"] as const) {
         const lambda = resourceNamed(`acme-${fn}-function`);
         const variables = (lambda.inputs["environment"] as { variables: Record<string, string> })
           .variables;
@@ -392,6 +395,29 @@ describe("infra: a stack of many services (branchline:services)", () => {
         );
         expect(await archiveFile(archive, "index.js"), fn).to.contain("exports.handler");
       }
+    });
+
+    it("gives the webhook the queue, the worker the dead-letter queue, the reconciler the webhook's URL", () => {
+      const variablesOf = (fn: string) =>
+        (
+          resourceNamed(`acme-${fn}-function`).inputs["environment"] as {
+            variables: Record<string, string>;
+          }
+        ).variables;
+      const queues = `https://sqs.eu-west-1.amazonaws.com/${MOCK_ACCOUNT}`;
+      expect(variablesOf("webhook")[ENV.queueUrl]).to.equal(
+        `${queues}/acme-delivery-queue-0000000.fifo`,
+      );
+      expect(variablesOf("webhook")).to.not.have.property(ENV.githubTokenSecretArn);
+      expect(variablesOf("worker")[ENV.deadLetterQueueUrl]).to.equal(
+        `${queues}/acme-delivery-dead-letter-queue-0000000.fifo`,
+      );
+      expect(variablesOf("reconciler")[ENV.webhookUrl]).to.equal(
+        "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/webhook",
+      );
+      expect(resourceNamed("acme-worker-dead-letters-alarm").inputs["name"]).to.equal(
+        "acme-delivery-dead-letters",
+      );
     });
 
     it("exports each service's pipeline and repositories", () => {
@@ -466,8 +492,32 @@ describe("infra: a stack of many services (branchline:services)", () => {
         }
       });
 
-      it("the webhook creates and deletes every service's clones, never a source pipeline", async () => {
+      it("the webhook only queues: no clone of any service, only the delivery queue", async () => {
         const webhook = policy("acme-webhook-role-policy");
+        expect(
+          await simulate(webhook, {
+            action: "sqs:SendMessage",
+            resource: `arn:aws:sqs:${at}:acme-delivery-queue-0000000.fifo`,
+          }),
+        ).to.equal("Allowed");
+        for (const source of ["acme-shop", "acme-cart", "acme-billing"]) {
+          expect(
+            await simulate(webhook, {
+              action: "codepipeline:CreatePipeline",
+              resource: pipelineAt(`${source}-pr-7`),
+              context: {
+                "aws:RequestTag/branchline:managed-by": "branchline",
+                "aws:RequestTag/branchline:source-pipeline": source,
+                "aws:TagKeys": ["branchline:managed-by", "branchline:source-pipeline"],
+              },
+            }),
+            source,
+          ).to.equal("ImplicitlyDenied");
+        }
+      });
+
+      it("the worker creates and deletes every service's clones, never a source pipeline", async () => {
+        const worker = policy("acme-worker-role-policy");
         for (const source of ["acme-shop", "acme-cart", "acme-billing"]) {
           const tags = {
             "aws:RequestTag/branchline:managed-by": "branchline",
@@ -475,7 +525,7 @@ describe("infra: a stack of many services (branchline:services)", () => {
             "aws:TagKeys": ["branchline:managed-by", "branchline:source-pipeline"],
           };
           expect(
-            await simulate(webhook, {
+            await simulate(worker, {
               action: "codepipeline:CreatePipeline",
               resource: pipelineAt(`${source}-pr-7`),
               context: tags,
@@ -487,42 +537,42 @@ describe("infra: a stack of many services (branchline:services)", () => {
             "aws:ResourceTag/branchline:source-pipeline": source,
           };
           expect(
-            await simulate(webhook, {
+            await simulate(worker, {
               action: "codepipeline:DeletePipeline",
               resource: pipelineAt(`${source}-pr-7`),
               context: owned,
             }),
           ).to.equal("Allowed");
           expect(
-            await simulate(webhook, {
+            await simulate(worker, {
               action: "codepipeline:DeletePipeline",
               resource: pipelineAt(source),
               context: owned,
             }),
           ).to.equal("ImplicitlyDenied");
           expect(
-            await simulate(webhook, {
+            await simulate(worker, {
               action: "ecr:BatchDeleteImage",
               resource: repositoryArn(source),
             }),
           ).to.equal("ImplicitlyDenied");
         }
         expect(
-          await simulate(webhook, {
+          await simulate(worker, {
             action: "iam:PassRole",
             resource: `arn:aws:iam::${MOCK_ACCOUNT}:role/acme-pipelines-clone-role-0000000`,
             context: { "iam:PassedToService": "codepipeline.amazonaws.com" },
           }),
         ).to.equal("Allowed");
         expect(
-          await simulate(webhook, {
+          await simulate(worker, {
             action: "ecr:BatchDeleteImage",
             resource: repositoryArn("acme-cart-pr/api"),
           }),
         ).to.equal("Allowed");
         // Another stack's clone (prefix "other") is not ours.
         expect(
-          await simulate(webhook, {
+          await simulate(worker, {
             action: "codepipeline:DeletePipeline",
             resource: pipelineAt("other-shop-pr-7"),
             context: {
@@ -719,6 +769,8 @@ describe("infra: a stack of many services (branchline:services)", () => {
         [
           "artifacts",
           "connection",
+          "delivery",
+          "worker",
           "github-webhook",
           "notifications",
           "pipeline",
@@ -814,12 +866,14 @@ describe("infra: a stack of many services (branchline:services)", () => {
         const custom = resources.filter((r) => !r.type.startsWith("branchline:"));
         counts[count] = custom.length;
         // Per service: 2 repositories + 2 lifecycle policies (one image), 2 log groups, 2 projects,
-        // its build role + policy, its pipeline = 11; one GitHub webhook per repository; shared: 49.
-        expect(custom.length).to.equal(49 + 11 * count + repositories);
+        // its build role + policy, its pipeline = 11; one GitHub webhook per repository; shared: 49,
+        // and durable delivery's 14 (2 queues, their 2 policies, the redrive allow policy, the
+        // worker's log group, role, policy, function and mapping, 2 alarms, the topic's key and policy).
+        expect(custom.length).to.equal(49 + 14 + 11 * count + repositories);
         expect(resourcesOfType("aws:codepipeline/pipeline:Pipeline")).to.have.length(count);
-        expect(resourcesOfType("aws:iam/role:Role")).to.have.length(count + 6);
+        expect(resourcesOfType("aws:iam/role:Role")).to.have.length(count + 7);
         expect(resourcesOfType("aws:s3/bucket:Bucket")).to.have.length(2);
-        expect(resourcesOfType("aws:lambda/function:Function")).to.have.length(3);
+        expect(resourcesOfType("aws:lambda/function:Function")).to.have.length(4);
         expect(
           resources.filter((r) => r.type === "branchline:github:GitHubWebhook"),
         ).to.have.length(repositories);
@@ -857,7 +911,7 @@ describe("infra: a stack of many services (branchline:services)", () => {
         ["webhookSecret", "githubToken"],
       );
       const policies = resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy");
-      expect(policies).to.have.length(50 + 6);
+      expect(policies).to.have.length(50 + 7);
       for (const rolePolicy of policies) {
         expect((rolePolicy.inputs["policy"] as string).length, rolePolicy.name).to.be.below(10240);
       }

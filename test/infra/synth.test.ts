@@ -64,7 +64,26 @@ describe("npm run synth (offline synth under mocks)", function () {
       '          "CodePipeline Pipeline Execution State Change"',
       '              "prefix": "branchline-dev-pr-"',
       "aws:sns/topic:Topic  notifications-topic",
-      "    kmsMasterKeyId: alias/aws/sns",
+      "aws:kms/key:Key  notifications-key",
+      "aws:sns/topicPolicy:TopicPolicy  notifications-topic-policy",
+      "          principal: Service cloudwatch.amazonaws.com",
+      "aws:sqs/queue:Queue  delivery-queue",
+      "aws:sqs/queue:Queue  delivery-dead-letter-queue",
+      "    fifoQueue: true",
+      "    visibilityTimeoutSeconds: 360",
+      "      - [DenyInsecureTransport] Deny sqs:*",
+      "aws:lambda/function:Function  worker-function",
+      "aws:lambda/eventSourceMapping:EventSourceMapping  worker-deliveries",
+      "      maximumConcurrency: 5",
+      "aws:iam/rolePolicy:RolePolicy  worker-role-policy",
+      "      - [QueueDeliveries] Allow sqs:SendMessage",
+      "      - [ConsumeDeliveries] Allow sqs:ChangeMessageVisibility, sqs:DeleteMessage, sqs:GetQueueAttributes, sqs:ReceiveMessage",
+      "      - [DeadLetterDeliveries] Allow sqs:SendMessage",
+      "aws:cloudwatch/metricAlarm:MetricAlarm  worker-dead-letters-alarm",
+      "aws:cloudwatch/metricAlarm:MetricAlarm  worker-oldest-delivery-alarm",
+      "    deliveryQueueUrl: https://sqs.eu-west-1.amazonaws.com/123456789012/delivery-queue-0000000.fifo",
+      "    deadLetterQueueUrl: https://sqs.eu-west-1.amazonaws.com/123456789012/delivery-dead-letter-queue-0000000.fifo",
+      "    workerFunctionName: worker-function-0000000",
       "      - [PublishNotifications] Allow sns:Publish",
       "    notificationTopicArn: arn:aws:sns:eu-west-1:123456789012:notifications-topic-0000000",
       "    reconcilerFunctionName: reconciler-function-0000000",
@@ -74,7 +93,7 @@ describe("npm run synth (offline synth under mocks)", function () {
     ]) {
       expect(text).to.include(line);
     }
-    for (const name of ["webhook", "reconcile", "notify"]) {
+    for (const name of ["webhook", "reconcile", "notify", "worker"]) {
       expect(text).to.match(
         new RegExp(`# ${name} bundle \\(index\\.js\\): \\d+ bytes, sha256 [0-9a-f]{64}`),
       );

@@ -26,6 +26,7 @@ import {
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const at = `eu-west-1:${MOCK_ACCOUNT}`;
 const topicArn = `arn:aws:sns:${at}:notifications-topic-0000000`;
+const keyArn = `arn:aws:kms:${at}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const tokenArn = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
 const functionArn = `arn:aws:lambda:${at}:function:notifications-function-0000000`;
 const ruleArn = `arn:aws:events:${at}:rule/notifications-rule-0000000`;
@@ -109,14 +110,90 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
       outputs = await synth(minimal);
     });
 
-    it("creates a topic encrypted with the SNS-managed key, no subscription, no topic policy", async () => {
+    it("creates a topic encrypted with its own key (the delivery alarms publish to it), no subscription", async () => {
       expect(resourceNamed("notifications-topic").inputs).to.deep.equal({
         displayName: "branchline",
-        kmsMasterKeyId: "alias/aws/sns",
+        kmsMasterKeyId: keyArn,
+      });
+      expect(resourceNamed("notifications-key").inputs).to.deep.include({
+        enableKeyRotation: true,
       });
       expect(resourcesOfType("aws:sns/topicSubscription:TopicSubscription")).to.have.length(0);
-      expect(resourcesOfType("aws:sns/topicPolicy:TopicPolicy")).to.have.length(0);
       expect(await unwrap(outputs.notificationTopicArn)).to.equal(topicArn);
+    });
+
+    it("lets CloudWatch use the key and publish to the topic for the stack's alarms only", () => {
+      const fromAlarms = {
+        StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+        ArnLike: {
+          "aws:SourceArn": `arn:aws:cloudwatch:eu-west-1:${MOCK_ACCOUNT}:alarm:branchline-dev-delivery-*`,
+        },
+      };
+      const account = `arn:aws:iam::${MOCK_ACCOUNT}:root`;
+      expect(policyOf(resourceNamed("notifications-key"))).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AccountAdministers",
+            Effect: "Allow",
+            Principal: { AWS: account },
+            Action: "kms:*",
+            Resource: "*",
+          },
+          {
+            Sid: "AccountUsesThroughSns",
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Resource: "*",
+            Condition: {
+              StringEquals: {
+                "kms:CallerAccount": MOCK_ACCOUNT,
+                "kms:ViaService": "sns.eu-west-1.amazonaws.com",
+              },
+            },
+          },
+          {
+            Sid: "CloudWatchAlarms",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Resource: "*",
+            Condition: fromAlarms,
+          },
+        ],
+      });
+      const topicPolicy = resourceNamed("notifications-topic-policy");
+      expect(topicPolicy.inputs["arn"]).to.equal(topicArn);
+      expect(policyOf(topicPolicy)).to.deep.equal({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "TopicOwner",
+            Effect: "Allow",
+            Principal: { AWS: account },
+            Action: [
+              "sns:AddPermission",
+              "sns:DeleteTopic",
+              "sns:GetTopicAttributes",
+              "sns:ListSubscriptionsByTopic",
+              "sns:Publish",
+              "sns:RemovePermission",
+              "sns:SetTopicAttributes",
+              "sns:Subscribe",
+            ],
+            Resource: topicArn,
+          },
+          {
+            Sid: "CloudWatchAlarms",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: topicArn,
+            Condition: fromAlarms,
+          },
+        ],
+      });
     });
 
     it("matches the execution state changes of the source pipeline and its clones only", () => {
@@ -294,6 +371,21 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
         detail: { pipeline: [long, { prefix: `${long}-pr-` }] },
       });
       expect(matchesPipeline(pattern, cloneName(long, 1234567))).to.equal(true);
+    });
+  });
+
+  describe("inline delivery (no alarm publishes)", () => {
+    before(async () => {
+      await synth({ ...minimal, delivery: { mode: "inline" } });
+    });
+
+    it("keeps the SNS-managed key and SNS's default policy: no key, no topic policy", () => {
+      expect(resourceNamed("notifications-topic").inputs).to.deep.equal({
+        displayName: "branchline",
+        kmsMasterKeyId: "alias/aws/sns",
+      });
+      expect(resourcesOfType("aws:kms/key:Key")).to.have.length(0);
+      expect(resourcesOfType("aws:sns/topicPolicy:TopicPolicy")).to.have.length(0);
     });
   });
 });

@@ -28,6 +28,7 @@ const at = `eu-west-1:${MOCK_ACCOUNT}`;
 const tokenArn = `arn:aws:secretsmanager:${at}:secret:webhook-github-token-0000000-AbCdEf`;
 const functionArn = `arn:aws:lambda:${at}:function:reconciler-function-0000000`;
 const ruleArn = `arn:aws:events:${at}:rule/reconciler-schedule-0000000`;
+const webhookUrl = "https://abcdef1234.execute-api.eu-west-1.amazonaws.com/webhook";
 
 async function synth(config: Record<string, string | object>): Promise<BranchlineOutputs> {
   await recordDependencies();
@@ -232,6 +233,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
         [ENV.allowForks]: "false",
         [ENV.buildDrafts]: "true",
         [ENV.stateTableName]: "state-table-0000000",
+        [ENV.webhookUrl]: webhookUrl,
       });
       expect(readSettings(variables)).to.deep.include({
         sourcePipelineName: "branchline-dev",
@@ -291,6 +293,7 @@ describe("infra/components/reconciler (the stack under Pulumi mocks)", () => {
         [ENV.allowForks]: "true",
         [ENV.buildDrafts]: "false",
         [ENV.stateTableName]: "state-table-0000000",
+        [ENV.webhookUrl]: webhookUrl,
         [ENV.githubTokenSecretArn]: tokenArn,
       });
       expect(readSettings(variables).githubToken).to.deep.equal({

@@ -1,7 +1,7 @@
 /**
  * The state table (replay protection) as the whole stack declares it, under Pulumi mocks: the table's
- * inputs exactly, the table name in the webhook and reconciler environments (checked against the
- * handlers' settings reader), and the roles' statement on it, exactly and by simulation with
+ * inputs exactly, the table name in the webhook, worker and reconciler environments (checked against
+ * the handlers' settings reader), and the roles' statement on it, exactly and by simulation with
  * @cloud-copilot/iam-simulate: UpdateItem on this table and this source pipeline's keys only. Mocks
  * cannot prove that AWS accepts the table or the policy.
  */
@@ -55,7 +55,7 @@ async function decide(
   const response = await runSimulation(
     {
       request: {
-        principal: `arn:aws:iam::${MOCK_ACCOUNT}:role/webhook-role-0000000`,
+        principal: `arn:aws:iam::${MOCK_ACCOUNT}:role/worker-role-0000000`,
         action,
         resource: { resource, accountId: MOCK_ACCOUNT },
         contextVariables: leadingKeys === undefined ? {} : { "dynamodb:LeadingKeys": leadingKeys },
@@ -93,8 +93,8 @@ describe("infra/components/state-table (the stack under Pulumi mocks)", () => {
     expect(components.map((c) => c.name)).to.deep.equal(["state"]);
   });
 
-  it("gives the webhook and the reconciler the table's name in the variable the handlers read", () => {
-    for (const name of ["webhook-function", "reconciler-function"]) {
+  it("gives the webhook, the worker and the reconciler the table's name in the variable the handlers read", () => {
+    for (const name of ["webhook-function", "worker-function", "reconciler-function"]) {
       const variables = variablesOf(resourceNamed(name));
       expect(variables[ENV.stateTableName], name).to.equal(TABLE_NAME);
       expect(readSettings({ ...variables, [ENV.webhookSecret]: "x" }).stateTableName).to.equal(
@@ -106,24 +106,26 @@ describe("infra/components/state-table (the stack under Pulumi mocks)", () => {
     );
   });
 
-  it("lets both roles update marks of this source pipeline on this table, and nothing more", () => {
-    for (const name of ["webhook-role-policy", "reconciler-role-policy"]) {
+  it("lets the worker and the reconciler update marks of this source pipeline on this table, and nothing more", () => {
+    for (const name of ["worker-role-policy", "reconciler-role-policy"]) {
       const statements = policyOf(resourceNamed(name)).Statement;
       expect(
         statements.filter((s) => JSON.stringify(s.Action).includes("dynamodb:")),
       ).to.deep.equal([marksStatement]);
-      // Right before writing the logs, which stays last.
-      expect(statements[statements.length - 2], name).to.deep.equal(marksStatement);
     }
-    expect(JSON.stringify(policyOf(resourceNamed("notifications-role-policy")))).to.not.include(
-      "dynamodb",
-    );
+    // The reconciler's right before writing the logs, which stays last.
+    const reconciler = policyOf(resourceNamed("reconciler-role-policy")).Statement;
+    expect(reconciler[reconciler.length - 2]).to.deep.equal(marksStatement);
+    // The webhook only queues deliveries; notify never writes marks.
+    for (const name of ["webhook-role-policy", "notifications-role-policy"]) {
+      expect(JSON.stringify(policyOf(resourceNamed(name))), name).to.not.include("dynamodb");
+    }
   });
 
   describe("by simulation (@cloud-copilot/iam-simulate)", () => {
     let policy: PolicyDocument;
     before(() => {
-      policy = policyOf(resourceNamed("webhook-role-policy"));
+      policy = policyOf(resourceNamed("worker-role-policy"));
     });
 
     it("allows UpdateItem on the table for this source pipeline's keys", async () => {
