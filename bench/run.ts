@@ -6,6 +6,8 @@
  *
  * Flags (defaults are the figures the project reports):
  *   --burst-prs=100 --burst-rate=1        figure 4: pull requests opened at once, CreatePipeline/s
+ *   --burst-concurrency=5 --burst-batch=10 figure 4: the event source mapping (the stack's defaults)
+ *   --ingest-samples=300                  figure 4: webhook answers and bare SendMessage calls timed
  *   --reconcile-open=1000 --reconcile-rate=20   figure 5: open pull requests, GetPipeline/s
  *   --services=50 --services-repos=20 --services-open=20 --services-rate=40
  *                                         figure 6: services, repositories, open pull requests per
@@ -21,6 +23,8 @@ import { GitHubApiDouble } from "../test/helpers/github-api.js";
 import { measureBurst } from "./burst.js";
 import { measureCalls } from "./calls.js";
 import { measureColdStart } from "./cold-start.js";
+import { DEFAULTS } from "../infra/config.js";
+import { WORKER_TIMEOUT_SECONDS } from "../infra/components/worker.js";
 import { table, type Figure } from "./lib.js";
 import { measureOverhead } from "./overhead.js";
 import { measureReconcile } from "./reconcile.js";
@@ -80,6 +84,11 @@ async function main(): Promise<void> {
       measureBurst(aws, github, {
         pullRequests: numberFlag(args, "burst-prs", 100),
         rate: numberFlag(args, "burst-rate", 1),
+        maxConcurrency: numberFlag(args, "burst-concurrency", DEFAULTS.delivery.maxConcurrency),
+        batchSize: numberFlag(args, "burst-batch", DEFAULTS.delivery.batchSize),
+        workerTimeoutSeconds: WORKER_TIMEOUT_SECONDS,
+        maxReceiveCount: DEFAULTS.delivery.maxReceiveCount,
+        samples: numberFlag(args, "ingest-samples", 300),
         limitMs: 240_000,
       }),
     );
