@@ -156,7 +156,7 @@ export function costReport(clones: CloneCost[]): CostReport {
 }
 
 export async function costCommand(argv: string[], io: CliIo): Promise<number> {
-  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, COST_USAGE);
+  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, "cost");
   if (values.help) {
     io.stdout.write(COST_USAGE);
     return 0;

@@ -37,16 +37,73 @@ export const OUTPUT_HELP = `  --json                      print JSON for scripts
   --verbose                   log what the shared code does, on stderr
   -h, --help                  show this help`;
 
+/** Flags whose value must be an absolute http(s) URL, checked as soon as they are parsed. */
+const URL_FLAGS = ["github-api-url", "dead-letter-queue-url"];
+
+/**
+ * The command's flags, or a `UsageError` (exit 2, a hint to `branchline <command> --help`) for an
+ * unknown flag, a missing value or a URL flag that is not an absolute http(s) URL.
+ */
 export function parseFlags<const O extends ParseArgsOptionsConfig>(
   argv: string[],
   options: O,
-  usage: string,
+  command: string,
+) {
+  const values = parse(argv, options, command);
+  for (const flag of URL_FLAGS) {
+    const value = (values as Record<string, unknown>)[flag];
+    if (typeof value === "string") {
+      const problem = urlProblem(value);
+      if (problem) throw new UsageError(`--${flag} ${problem}`, command);
+    }
+  }
+  return values;
+}
+
+function parse<const O extends ParseArgsOptionsConfig>(
+  argv: string[],
+  options: O,
+  command: string,
 ) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error), usage);
+    throw new UsageError(parseErrorMessage(error), command);
   }
+}
+
+/** Why `value` is not an absolute http(s) URL, or `undefined` when it is one. */
+export function urlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `must be an absolute http(s) URL, got ${JSON.stringify(value)}`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `must be an http(s) URL, got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+/** node:util parseArgs's messages, shortened to one line in the CLI's words. */
+function parseErrorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const flag = /'(-[^' ]+)/.exec(message)?.[1];
+  const positional = /^Unexpected argument '(.*)'\./.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) return `unknown option ${flag}`;
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" && positional !== undefined) {
+    return `unexpected argument ${JSON.stringify(positional)}`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
+    if (/argument missing/.test(message)) return `${flag} needs a value`;
+    if (/does not take an argument/.test(message)) return `${flag} takes no value`;
+    if (/ambiguous/.test(message)) {
+      return `${flag} needs a value (for a value starting with a dash, write ${flag}=-value)`;
+    }
+  }
+  return message.split("\n")[0] ?? message;
 }
 
 /** The GitHub token and API URL: flags first, then GITHUB_TOKEN and GITHUB_API_URL. */

@@ -25,27 +25,53 @@ export interface CliIo {
   now?: () => Date;
   /** Aborts in-flight calls; `serve` stops when it is aborted. */
   signal?: AbortSignal;
+  /** Waits between polls (`dlq redrive --wait`, `serve`'s parent check); default: a real timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
-/** An error meant for the operator: printed as one line, never with a stack trace. */
+/** `io.sleep`, or a timer that ends early (without error) when the run is aborted. */
+export function sleeper(io: CliIo): (ms: number) => Promise<void> {
+  if (io.sleep) return io.sleep;
+  return (ms) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        io.signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      io.signal?.addEventListener("abort", done, { once: true });
+    });
+}
+
+/**
+ * An error meant for the operator: printed as `branchline: error: <message>`, never with a stack
+ * trace, and at most one `hint: <hint>` line after it.
+ */
 export class CliError extends Error {
-  override readonly name = "CliError";
+  override readonly name: string = "CliError";
   constructor(
     message: string,
     readonly exitCode = 1,
+    readonly hint?: string,
   ) {
     super(message);
   }
 }
 
-/** Wrong command line: printed with the usage, exit code 2. */
+/** Wrong command line: exit code 2, with a hint to the command's `--help` (not the whole usage). */
 export class UsageError extends CliError {
-  constructor(
-    message: string,
-    readonly usage: string,
-  ) {
-    super(message, 2);
+  override readonly name = "UsageError";
+  constructor(message: string, command?: string) {
+    super(message, 2, helpHint(command));
   }
+}
+
+/** `run 'branchline list --help' for its options`, or the commands' list without a command. */
+export function helpHint(command?: string): string {
+  return command === undefined
+    ? "run 'branchline --help' for the commands"
+    : `run 'branchline ${command} --help' for its options`;
 }
 
 export function line(out: CliOutput, text = ""): void {

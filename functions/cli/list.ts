@@ -28,7 +28,7 @@ export interface ListedClone {
 }
 
 export async function listCommand(argv: string[], io: CliIo): Promise<number> {
-  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, LIST_USAGE);
+  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, "list");
   if (values.help) {
     io.stdout.write(LIST_USAGE);
     return 0;

@@ -74,7 +74,7 @@ export async function pruneCommand(argv: string[], io: CliIo): Promise<number> {
   const values = parseFlags(
     argv,
     { ...NAME_FLAGS, ...GITHUB_FLAGS, ...OUTPUT_FLAGS, "dry-run": { type: "boolean" } },
-    PRUNE_USAGE,
+    "prune",
   );
   if (values.help) {
     io.stdout.write(PRUNE_USAGE);

@@ -52,7 +52,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       "webhook-secret": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
-    SERVE_USAGE,
+    "serve",
   );
   if (values.help) {
     io.stdout.write(SERVE_USAGE);
@@ -60,7 +60,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const port = Number(values.port ?? "3000");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port must be a port number, got ${values.port}`, SERVE_USAGE);
+    throw new UsageError(`--port must be a port number, got ${values.port}`, "serve");
   }
   const host = values.host ?? "127.0.0.1";
   const secret = values["webhook-secret"] || io.env[ENV.webhookSecret] || undefined;

@@ -55,7 +55,7 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
       "allow-forks": { type: "boolean" },
       "skip-drafts": { type: "boolean" },
     },
-    SYNC_USAGE,
+    "sync",
   );
   if (values.help) {
     io.stdout.write(SYNC_USAGE);
