@@ -37,9 +37,19 @@ export async function connectAws(signal?: AbortSignal): Promise<AwsContext> {
   };
 }
 
-/** An SQS client, checked for a region and credentials like `connectAws`'s clients. */
-export async function connectSqs(): Promise<SQSClient> {
-  const sqs = new SQSClient(awsClientConfig({ requestTimeoutMs: 15_000 }));
+/**
+ * An SQS client for a queue, checked for a region and credentials like `connectAws`'s clients. The
+ * region is the queue URL's (`https://sqs.<region>.amazonaws.com/...`) when it names one, and calls
+ * go to the region's endpoint (or AWS_ENDPOINT_URL), not to the queue URL's host: the SDK would
+ * otherwise warn on the console whenever the two differ.
+ */
+export async function connectSqs(queueUrl: string): Promise<SQSClient> {
+  const region = /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\//.exec(queueUrl)?.[1];
+  const sqs = new SQSClient({
+    ...awsClientConfig({ requestTimeoutMs: 15_000 }),
+    ...(region ? { region } : {}),
+    useQueueUrlAsEndpoint: false,
+  });
   await ensureRegionAndCredentials(sqs);
   return sqs;
 }

@@ -157,7 +157,7 @@ async function listDeadLetters(argv: string[], io: CliIo): Promise<number> {
   }
   const json = values.json === true;
   const queueUrl = await deadLetterQueueUrl(io, values);
-  const sqs = await connectSqs();
+  const sqs = await connectSqs(queueUrl);
   const options = callOptions(io.signal);
   const counts = await queueCounts(sqs, queueUrl, options);
   const progress = startProgress(io, json, `receiving from ${queueUrl}`);
@@ -255,7 +255,7 @@ async function redrive(argv: string[], io: CliIo): Promise<number> {
   }
   const json = values.json === true;
   const queueUrl = await deadLetterQueueUrl(io, values);
-  const sqs = await connectSqs();
+  const sqs = await connectSqs(queueUrl);
   const options = callOptions(io.signal);
   const counts = await queueCounts(sqs, queueUrl, options);
   const sourceArn = counts.arn;
