@@ -6,7 +6,7 @@
 import type { ExecutionRecord } from "../adapters/pipeline-history.js";
 import { connectAws, loadSource } from "./aws.js";
 import { CONCURRENCY, listOnce, managedClones, type ManagedClone } from "./clones.js";
-import { NAME_FLAGS, NAME_HELP, OUTPUT_FLAGS, OUTPUT_HELP, parseFlags } from "./flags.js";
+import { JSON_FLAGS, JSON_HELP, NAME_FLAGS, NAME_HELP, parseFlags } from "./flags.js";
 import {
   DAY,
   formatAge,
@@ -51,7 +51,7 @@ It is an estimate: the free tier and the builds' own CodeBuild, S3 and ECR charg
 
 Options:
 ${NAME_HELP}
-${OUTPUT_HELP}
+${JSON_HELP}
 `;
 
 export interface CloneCost {
@@ -156,7 +156,7 @@ export function costReport(clones: CloneCost[]): CostReport {
 }
 
 export async function costCommand(argv: string[], io: CliIo): Promise<number> {
-  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, "cost");
+  const values = parseFlags(argv, { ...NAME_FLAGS, ...JSON_FLAGS }, "cost");
   if (values.help) {
     io.stdout.write(COST_USAGE);
     return 0;

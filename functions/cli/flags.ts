@@ -18,10 +18,15 @@ export const GITHUB_FLAGS = {
   "github-api-url": { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;
 
-export const OUTPUT_FLAGS = {
+/** For the commands that only read (list, cost): no --verbose, they have nothing more to say. */
+export const JSON_FLAGS = {
   json: { type: "boolean" },
-  verbose: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsOptionsConfig;
+
+export const OUTPUT_FLAGS = {
+  ...JSON_FLAGS,
+  verbose: { type: "boolean" },
 } as const satisfies ParseArgsOptionsConfig;
 
 export const NAME_HELP = `  --stack <name>              the Pulumi stack whose outputs name the resources
@@ -33,8 +38,11 @@ export const REPOSITORY_HELP = `  --repositories <a,b,...>    the pull request t
   --repository <name>         one such repository (may be combined with --repositories)`;
 export const GITHUB_HELP = `  --github-token <token>      a GitHub token (default: GITHUB_TOKEN)
   --github-api-url <url>      GitHub's API, for GitHub Enterprise (default: GITHUB_API_URL or api.github.com)`;
+export const JSON_HELP = `  --json                      print JSON for scripts (no progress indicator)
+  -h, --help                  show this help`;
 export const OUTPUT_HELP = `  --json                      print JSON for scripts (no progress indicator)
-  --verbose                   log what the shared code does, on stderr
+  --verbose                   print every error (without it: the first 10 and how many more), and
+                              log on stderr the pull requests that failed or were left alone
   -h, --help                  show this help`;
 
 /** Flags whose value must be an absolute http(s) URL, checked as soon as they are parsed. */

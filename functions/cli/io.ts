@@ -110,6 +110,25 @@ export function formatNumbers(numbers: number[]): string {
   return numbers.length === 0 ? "-" : numbers.map((n) => `#${n}`).join(", ");
 }
 
+/** Errors a summary prints before `... and N more` (all of them with --verbose or --json). */
+export const ERRORS_SHOWN = 10;
+
+/**
+ * A summary's error list, one `  - <error>` line each: the first `ERRORS_SHOWN` and a count of the
+ * rest, or every one with `all` (--verbose).
+ */
+export function printErrors(
+  out: (text: string) => void,
+  errors: readonly string[],
+  all: boolean,
+): void {
+  const shown = all ? errors : errors.slice(0, ERRORS_SHOWN);
+  for (const error of shown) out(`  - ${error}`);
+  if (shown.length < errors.length) {
+    out(`  ... and ${errors.length - shown.length} more (run with --verbose)`);
+  }
+}
+
 export interface Progress {
   update(text: string): void;
   stop(): void;
