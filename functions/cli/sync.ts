@@ -201,11 +201,16 @@ function printSummary(io: CliIo, summary: ReconcileSummary, verbose: boolean, in
   out(`images deleted: ${formatNumbers(summary.imagesDeleted)}`);
   out(`unchanged:      ${formatNumbers(summary.unchanged)}`);
   out(`errors:         ${summary.errors.length === 0 ? "none" : summary.errors.length}`);
-  printErrors(out, summary.errors, verbose);
+  printErrors(out, inOrder(summary.errors), verbose);
   if (summary.misconfigured) {
     out(`misconfigured:  ${summary.misconfigured.length}`);
-    printErrors(out, summary.misconfigured, verbose);
+    printErrors(out, inOrder(summary.misconfigured), verbose);
   }
+}
+
+/** Sorted with the numbers in them compared as numbers (`#2` before `#10`), as prune's are. */
+function inOrder(texts: readonly string[]): string[] {
+  return [...texts].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
 }
 
 /**
