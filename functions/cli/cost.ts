@@ -61,6 +61,8 @@ export interface CloneCost {
   pipeline: string;
   pipelineType: string;
   ageDays: number | null;
+  /** The age to the second, as `list` has it; the table rounds it like `list`'s (45m, 5h, 12d). */
+  ageSeconds: number | null;
   /** Executions started in the last 30 days. */
   executions: number;
   /** V2 only: estimated action-minutes in the last 30 days. */
@@ -91,6 +93,7 @@ export function estimateClone(
     pipeline: clone.pipeline,
     pipelineType: clone.pipelineType,
     ageDays: ageMs === undefined ? null : Math.floor(ageMs / DAY),
+    ageSeconds: ageMs === undefined ? null : Math.max(0, Math.floor(ageMs / 1000)),
     executions: executions.length,
   };
   if (clone.pipelineType === "V2") {
@@ -225,7 +228,7 @@ export async function costCommand(argv: string[], io: CliIo): Promise<number> {
         `#${clone.pullRequest}`,
         clone.pipeline,
         clone.pipelineType,
-        clone.ageDays === null ? "-" : formatAge(clone.ageDays * DAY),
+        clone.ageSeconds === null ? "-" : formatAge(clone.ageSeconds * 1000),
         String(clone.executions),
         money(clone.usd),
         clone.basis,
