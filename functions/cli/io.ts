@@ -25,8 +25,17 @@ export interface CliIo {
   now?: () => Date;
   /** Aborts in-flight calls; `serve` stops when it is aborted. */
   signal?: AbortSignal;
-  /** Waits between polls (`dlq redrive --wait`, `serve`'s parent check); default: a real timer. */
+  /** Waits between polls (`dlq redrive --wait`); default: a real timer. */
   sleep?: (ms: number) => Promise<void>;
+  /** How `serve` learns that the process that started it went away (default: process.ppid). */
+  parentCheck?: ParentCheck;
+}
+
+export interface ParentCheck {
+  /** False once the parent process is gone. */
+  alive: () => boolean;
+  /** How often to ask. */
+  everyMs: number;
 }
 
 /** `io.sleep`, or a timer that ends early (without error) when the run is aborted. */
