@@ -50,7 +50,11 @@ describe("cli sync and prune output (wire level)", function () {
       stderr: tty,
     });
     expect(drawn.code).to.equal(0);
-    const texts = [...tty.text.matchAll(/\r. (reconciling [^\r\x1b]*)\x1b\[K/g)].map((m) => m[1]);
+    // Each redraw is `\r<frame> <text><ESC>[K`.
+    const texts = tty.text
+      .split("\r")
+      .map((draw) => draw.slice(2).split("\u001b[K")[0] ?? "")
+      .filter((text) => text.startsWith("reconciling "));
     expect(texts).to.include(
       "reconciling hello-world: 2 open, 0 checked, 0 created, 0 updated, 0 deleted",
     );
