@@ -1,6 +1,6 @@
 /** Command-line flags: the sets the commands share, and parsing that turns mistakes into usage errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "./io.js";
+import { CliError, UsageError } from "./io.js";
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
 
@@ -119,8 +119,15 @@ export function gitHubAccess(
   values: { "github-token"?: string | undefined; "github-api-url"?: string | undefined },
   env: Readonly<Record<string, string | undefined>>,
 ): { token: string | undefined; apiUrl: string | undefined } {
-  return {
-    token: values["github-token"] || env["GITHUB_TOKEN"] || undefined,
-    apiUrl: values["github-api-url"] || env["GITHUB_API_URL"] || undefined,
-  };
+  const apiUrl = values["github-api-url"] || env["GITHUB_API_URL"] || undefined;
+  // The flag is checked when parsed; the variable here, before any call.
+  const problem = apiUrl === undefined ? undefined : urlProblem(apiUrl);
+  if (problem) {
+    throw new CliError(
+      `GITHUB_API_URL ${problem}`,
+      1,
+      "set it to GitHub's API, e.g. https://github.example.com/api/v3, or unset it for api.github.com",
+    );
+  }
+  return { token: values["github-token"] || env["GITHUB_TOKEN"] || undefined, apiUrl };
 }

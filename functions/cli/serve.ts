@@ -83,6 +83,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       "serve needs the webhook secret: pass --webhook-secret or set WEBHOOK_SECRET (or WEBHOOK_SECRET_ARN)",
     );
   }
+  const github = gitHubAccess(values, io.env);
   // One service: the handler serves one source pipeline here (the stack's routing table is in its
   // deployment archive, not in the outputs).
   const services = await resolveServices(
@@ -103,7 +104,6 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       2,
     );
   }
-  const github = gitHubAccess(values, io.env);
   const json = values.json === true;
   // Fails now, with one clear line, when there are no AWS credentials.
   const aws = await connectAws(io.signal);

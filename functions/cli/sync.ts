@@ -71,6 +71,7 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const json = values.json === true;
+  const github = gitHubAccess(values, io.env);
   const services = await resolveServices(
     io,
     {
@@ -84,7 +85,6 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
   );
   const tier = readCloneTier(io.env);
   warnIfSingleTier(tier, { warn: (message) => line(io.stderr, `warning: ${message}`) });
-  const github = gitHubAccess(values, io.env);
   const aws = await connectAws(io.signal);
   const client = new OctokitPullRequests(createOctokit(github.token, github.apiUrl, io.signal));
   const names = services.map((service) => service.sourcePipelineName).join(", ");

@@ -127,6 +127,28 @@ describe("cli command line", function () {
     expect(wire.aws.calls).to.deep.equal([]);
   });
 
+  it("checks GITHUB_API_URL before any call", async () => {
+    for (const command of ["sync", "prune", "serve"]) {
+      const result = await runCli(
+        [command, "--source-pipeline", "app", "--repository", "app", "--github-token", "t"],
+        {
+          env: {
+            PATH: emptyDirectory(),
+            GITHUB_API_URL: "github.example/api",
+            WEBHOOK_SECRET: "s",
+          },
+        },
+      );
+      expect(result, command).to.deep.equal({
+        code: 1,
+        stdout: "",
+        stderr:
+          'branchline: error: GITHUB_API_URL must be an absolute http(s) URL, got "github.example/api"\nhint: set it to GitHub\'s API, e.g. https://github.example.com/api/v3, or unset it for api.github.com\n',
+      });
+    }
+    expect(wire.aws.calls).to.deep.equal([]);
+  });
+
   it("reports an AWS endpoint that cannot be reached as a network failure", async () => {
     const port = await closedPort();
     const result = await withEnv({ AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` }, () =>
