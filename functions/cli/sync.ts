@@ -36,7 +36,9 @@ export const SYNC_USAGE = `Usage: branchline sync [options]
 Runs the reconciler now, from this machine: creates missing clones, updates stale ones, deletes
 those of closed pull requests and their pr- images. Exits 1 when the sweep reports errors. With the
 stack's services output it sweeps every service (or the one --service picks) in one run, with the
-reconciler's own multi-service sweep, and prints a summary per service.
+reconciler's own multi-service sweep, and prints a summary per service. On a terminal it shows its
+progress on stderr: open pull requests listed, pull requests read, clones created, updated and
+deleted, pull requests that failed.
 
 Options:
 ${NAME_HELP}
