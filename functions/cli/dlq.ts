@@ -14,6 +14,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
+  ListDeadLetterSourceQueuesCommand,
   ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   StartMessageMoveTaskCommand,
@@ -75,12 +76,17 @@ ${JSON_HELP}
 
 export const DLQ_REDRIVE_USAGE = `Usage: branchline dlq redrive [options]
 
-Moves the messages of the dead-letter queue back to the queue they came from (the delivery queue)
-with an SQS message move task, and prints the task's handle. Refuses while a move task is already
-running on the queue.
+Moves the messages of the dead-letter queue back to the delivery queue with an SQS message move
+task, and prints the task's handle. The delivery queue is --delivery-queue-url, or the stack output
+deliveryQueueUrl, or else the one queue whose redrive policy names the dead-letter queue; it is
+named as the task's destination, so that the deliveries the worker put in the dead-letter queue
+itself (misconfigured ones, with a reason) move too. Refuses while a move task is already running
+on the queue.
 
 Options:
 ${QUEUE_HELP}
+  --delivery-queue-url <url>     the queue to move the messages to (default: the stack output
+                                 deliveryQueueUrl, or the dead-letter queue's one source queue)
   --wait                         follow the task until it ends (progress on stderr); exit 1 if it
                                  fails or is cancelled
 ${JSON_HELP}
@@ -156,7 +162,7 @@ async function listDeadLetters(argv: string[], io: CliIo): Promise<number> {
     throw new UsageError(`--max must be a whole number from 1, got ${values.max}`, "dlq list");
   }
   const json = values.json === true;
-  const queueUrl = await deadLetterQueueUrl(io, values);
+  const { queueUrl } = await queues(io, values);
   const sqs = await connectSqs(queueUrl);
   const options = callOptions(io.signal);
   const counts = await queueCounts(sqs, queueUrl, options);
@@ -248,13 +254,17 @@ async function listDeadLetters(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function redrive(argv: string[], io: CliIo): Promise<number> {
-  const values = parseFlags(argv, { ...QUEUE_FLAGS, wait: { type: "boolean" } }, "dlq redrive");
+  const values = parseFlags(
+    argv,
+    { ...QUEUE_FLAGS, "delivery-queue-url": { type: "string" }, wait: { type: "boolean" } },
+    "dlq redrive",
+  );
   if (values.help) {
     io.stdout.write(DLQ_REDRIVE_USAGE);
     return 0;
   }
   const json = values.json === true;
-  const queueUrl = await deadLetterQueueUrl(io, values);
+  const { queueUrl, deliveryQueueUrl } = await queues(io, values);
   const sqs = await connectSqs(queueUrl);
   const options = callOptions(io.signal);
   const counts = await queueCounts(sqs, queueUrl, options);
@@ -276,20 +286,28 @@ async function redrive(argv: string[], io: CliIo): Promise<number> {
     else line(io.stdout, `the dead-letter queue ${queueUrl} is empty: nothing to redrive`);
     return 0;
   }
+  const destinationUrl = deliveryQueueUrl ?? (await onlySource(sqs, queueUrl, options));
+  const destinationArn = (await queueCounts(sqs, destinationUrl, options, "delivery queue")).arn;
   const started = await sqs.send(
-    new StartMessageMoveTaskCommand({ SourceArn: sourceArn }),
+    new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }),
     options,
   );
   const handle = started.TaskHandle ?? "";
   if (!json) {
     line(
       io.stdout,
-      `moving about ${counts.visible} message(s) from ${queueUrl} back to their source queue: task ${handle}`,
+      `moving about ${counts.visible} message(s) from ${queueUrl} to ${destinationUrl}: task ${handle}`,
     );
   }
   if (values.wait !== true) {
     if (json)
-      printJson(io.stdout, { queueUrl, sourceArn, taskHandle: handle, messages: counts.visible });
+      printJson(io.stdout, {
+        queueUrl,
+        sourceArn,
+        destinationArn,
+        taskHandle: handle,
+        messages: counts.visible,
+      });
     return 0;
   }
 
@@ -313,6 +331,7 @@ async function redrive(argv: string[], io: CliIo): Promise<number> {
   const result = {
     queueUrl,
     sourceArn,
+    destinationArn,
     taskHandle: handle,
     status: task.Status ?? "UNKNOWN",
     moved: task.ApproximateNumberOfMessagesMoved ?? 0,
@@ -328,17 +347,33 @@ async function redrive(argv: string[], io: CliIo): Promise<number> {
   );
 }
 
-/** `--dead-letter-queue-url`, or the stack output; a stack in inline mode has no such queue. */
-async function deadLetterQueueUrl(
+/**
+ * The dead-letter queue: `--dead-letter-queue-url`, or the stack output (a stack in inline mode has
+ * none); and the delivery queue to redrive to: `--delivery-queue-url`, or the stack output when the
+ * stack was read.
+ */
+async function queues(
   io: CliIo,
-  values: { stack?: string | undefined; "dead-letter-queue-url"?: string | undefined },
-): Promise<string> {
+  values: {
+    stack?: string | undefined;
+    "dead-letter-queue-url"?: string | undefined;
+    "delivery-queue-url"?: string | undefined;
+  },
+): Promise<{ queueUrl: string; deliveryQueueUrl: string | undefined }> {
   const given = values["dead-letter-queue-url"];
-  if (given) return given;
+  if (given) return { queueUrl: given, deliveryQueueUrl: values["delivery-queue-url"] };
   const outputs = await stackOutputs(io, { stack: values.stack }, ["--dead-letter-queue-url"]);
   const url = outputs[DLQ_OUTPUT.deadLetterQueueUrl];
-  if (typeof url === "string" && url !== "") return url;
-  if (outputs[DLQ_OUTPUT.deliveryQueueUrl] === undefined) {
+  const delivery = outputs[DLQ_OUTPUT.deliveryQueueUrl];
+  if (typeof url === "string" && url !== "") {
+    return {
+      queueUrl: url,
+      deliveryQueueUrl:
+        values["delivery-queue-url"] ||
+        (typeof delivery === "string" && delivery !== "" ? delivery : undefined),
+    };
+  }
+  if (delivery === undefined) {
     throw new CliError(
       "the stack has no dead-letter queue: it runs in inline mode (the webhook handles each delivery itself, without the delivery queue), so no delivery is dead-lettered",
       1,
@@ -349,6 +384,32 @@ async function deadLetterQueueUrl(
     `the stack has a delivery queue but no output ${DLQ_OUTPUT.deadLetterQueueUrl}`,
     1,
     "pass --dead-letter-queue-url",
+  );
+}
+
+/**
+ * The one queue whose redrive policy names this dead-letter queue. The move task is given it as
+ * its destination: a delivery the worker sent to the dead-letter queue itself (a misconfigured
+ * one, with its `reason`) has no source queue SQS could move it back to.
+ */
+async function onlySource(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: { abortSignal?: AbortSignal },
+): Promise<string> {
+  const answer = await sqs.send(
+    new ListDeadLetterSourceQueuesCommand({ QueueUrl: queueUrl }),
+    options,
+  );
+  const sources = answer.queueUrls ?? [];
+  const [only] = sources;
+  if (sources.length === 1 && only !== undefined) return only;
+  throw new CliError(
+    sources.length === 0
+      ? `no queue names ${queueUrl} as its dead-letter queue, so there is no queue to move its messages back to`
+      : `${sources.length} queues name ${queueUrl} as their dead-letter queue (${sources.join(", ")})`,
+    1,
+    "pass --delivery-queue-url",
   );
 }
 
@@ -365,6 +426,7 @@ async function queueCounts(
   sqs: SQSClient,
   queueUrl: string,
   options: { abortSignal?: AbortSignal },
+  what = "dead-letter queue",
 ): Promise<QueueCounts> {
   try {
     const { Attributes: attributes = {} } = await sqs.send(
@@ -386,9 +448,9 @@ async function queueCounts(
   } catch (error) {
     if (error instanceof Error && error.name === "QueueDoesNotExist") {
       throw new CliError(
-        `the dead-letter queue ${queueUrl} does not exist in this account and region`,
+        `the ${what} ${queueUrl} does not exist in this account and region`,
         1,
-        "check AWS_PROFILE, AWS_REGION or --dead-letter-queue-url",
+        `check AWS_PROFILE, AWS_REGION or --${what === "delivery queue" ? "delivery-queue-url" : "dead-letter-queue-url"}`,
       );
     }
     throw error;

@@ -46,7 +46,7 @@ export const OUTPUT_HELP = `  --json                      print JSON for scripts
   -h, --help                  show this help`;
 
 /** Flags whose value must be an absolute http(s) URL, checked as soon as they are parsed. */
-const URL_FLAGS = ["github-api-url", "dead-letter-queue-url"];
+const URL_FLAGS = ["github-api-url", "dead-letter-queue-url", "delivery-queue-url"];
 
 /**
  * The command's flags, or a `UsageError` (exit 2, a hint to `branchline <command> --help`) for an

@@ -37,6 +37,7 @@ describe("cli dlq (wire level)", function () {
   let dlqUrl: string;
   let dlqArn: string;
   let queueUrl: string;
+  const queueArn = () => `arn:aws:sqs:${wire.aws.region}:${wire.aws.accountId}:${QUEUE}`;
   const call = (operation: string, input: Record<string, unknown>) =>
     sqsCall(wire.aws.env().AWS_ENDPOINT_URL, operation, input);
 
@@ -57,13 +58,15 @@ describe("cli dlq (wire level)", function () {
   });
 
   /** Sends the bodies to the delivery queue (one group each) and fails them into the DLQ. */
+  let sent = 0;
   async function deadLetter(bodies: string[]): Promise<void> {
+    const before = wire.aws.queueMessages(DLQ).length;
     for (const [i, body] of bodies.entries()) {
       await call("SendMessage", {
         QueueUrl: queueUrl,
         MessageBody: body,
         MessageGroupId: `octo/shop#${i}`,
-        MessageDeduplicationId: `m-${i}`,
+        MessageDeduplicationId: `m-${sent++}`,
       });
     }
     // Received once (maxReceiveCount 1), not deleted; the next receives move them to the DLQ.
@@ -76,7 +79,7 @@ describe("cli dlq (wire level)", function () {
     }
     wire.aws.advanceTime(61_000);
     await call("ReceiveMessage", { QueueUrl: queueUrl, MaxNumberOfMessages: 10 });
-    expect(wire.aws.queueMessages(DLQ)).to.have.length(bodies.length);
+    expect(wire.aws.queueMessages(DLQ)).to.have.length(before + bodies.length);
   }
 
   /** Five minutes after the last message went into the delivery queue. */
@@ -262,21 +265,89 @@ describe("cli dlq (wire level)", function () {
   });
 
   describe("redrive", () => {
-    it("starts a move task back to the source queue and prints its handle", async () => {
+    it("starts a move task to the delivery queue and prints its handle", async () => {
       await deadLetter([delivery(1), delivery(2)]);
       const result = await dlq(["redrive"]);
       expect(result.code).to.equal(0);
       const starts = wire.aws.calls.filter((c) => c.operation === "StartMessageMoveTask");
-      expect(starts.map((c) => c.input)).to.deep.equal([{ SourceArn: dlqArn }]);
+      expect(starts.map((c) => c.input)).to.deep.equal([
+        { SourceArn: dlqArn, DestinationArn: queueArn() },
+      ]);
       const handle = /task (\S+)$/m.exec(result.stdout)?.[1];
       expect(result.stdout).to.equal(
-        `moving about 2 message(s) from ${dlqUrl} back to their source queue: task ${handle}\n`,
+        `moving about 2 message(s) from ${dlqUrl} to ${queueUrl}: task ${handle}\n`,
       );
       expect(wire.aws.queueMessages(DLQ)).to.deep.equal([]);
       expect(wire.aws.queueMessages(QUEUE).map((m) => m.body)).to.deep.equal([
         delivery(1),
         delivery(2),
       ]);
+    });
+
+    it("moves a delivery the worker sent to the dead-letter queue itself, with its reason", async () => {
+      // A misconfigured delivery: sent straight to the DLQ, so SQS knows no source queue for it.
+      await call("SendMessage", {
+        QueueUrl: dlqUrl,
+        MessageBody: delivery(9, { reason: "the service's source pipeline does not exist" }),
+        MessageGroupId: "octo/shop#9",
+        MessageDeduplicationId: "d-9",
+      });
+      const listed = await dlq(["list", "--json"]);
+      expect(
+        (JSON.parse(listed.stdout) as { reason: string }[]).map((m) => m.reason),
+      ).to.deep.equal(["the service's source pipeline does not exist"]);
+      const result = await dlq(["redrive", "--wait"]);
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.match(/\ndone: 1 message\(s\) moved back\n$/);
+      expect(wire.aws.queueMessages(QUEUE).map((m) => m.body)).to.deep.equal([
+        delivery(9, { reason: "the service's source pipeline does not exist" }),
+      ]);
+    });
+
+    it("takes the delivery queue from --delivery-queue-url, or the stack output", async () => {
+      const other = (
+        await call("CreateQueue", { QueueName: "other.fifo", Attributes: { FifoQueue: "true" } })
+      ).QueueUrl as string;
+      const otherArn = `arn:aws:sqs:${wire.aws.region}:${wire.aws.accountId}:other.fifo`;
+      await deadLetter([delivery(1)]);
+      const flagged = await dlq(["redrive", "--delivery-queue-url", other]);
+      expect(flagged.code).to.equal(0);
+      expect(wire.aws.queueMessages("other.fifo")).to.have.length(1);
+
+      await deadLetter([delivery(2)]);
+      const bin = emptyDirectory();
+      writeFileSync(
+        join(bin, "pulumi"),
+        `#!/bin/sh\necho '${JSON.stringify({ deliveryQueueUrl: other, deadLetterQueueUrl: dlqUrl })}'\n`,
+      );
+      chmodSync(join(bin, "pulumi"), 0o755);
+      const fromStack = await runCli(["dlq", "redrive", "--json"], { env: { PATH: bin } });
+      expect(fromStack.code).to.equal(0);
+      expect(JSON.parse(fromStack.stdout)).to.deep.include({
+        sourceArn: dlqArn,
+        destinationArn: otherArn,
+        messages: 1,
+      });
+      expect(wire.aws.queueMessages("other.fifo")).to.have.length(2);
+      expect(wire.aws.callCount("ListDeadLetterSourceQueues")).to.equal(0);
+    });
+
+    it("refuses to guess among several source queues", async () => {
+      await call("CreateQueue", {
+        QueueName: "second.fifo",
+        Attributes: {
+          FifoQueue: "true",
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }),
+        },
+      });
+      await deadLetter([delivery(1)]);
+      const result = await dlq(["redrive"]);
+      expect(result).to.deep.equal({
+        code: 1,
+        stdout: "",
+        stderr: `branchline: error: 2 queues name ${dlqUrl} as their dead-letter queue (${queueUrl}, ${wire.aws.queueUrl("second.fifo")})\nhint: pass --delivery-queue-url\n`,
+      });
+      expect(wire.aws.callCount("StartMessageMoveTask")).to.equal(0);
     });
 
     it("follows the task with --wait until it completes, with progress", async () => {
@@ -308,6 +379,7 @@ describe("cli dlq (wire level)", function () {
       expect(printed).to.deep.equal({
         queueUrl: dlqUrl,
         sourceArn: dlqArn,
+        destinationArn: queueArn(),
         taskHandle: printed.taskHandle,
         status: "COMPLETED",
         moved: 1,
