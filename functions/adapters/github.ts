@@ -97,6 +97,13 @@ function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
 function translate(error: unknown, what: string): unknown {
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status !== "number") return error;
+  const unreachable = networkFailure(error);
+  if (unreachable !== undefined) {
+    // A plain Error with Node's code: classified transient (core/errors.ts), as before.
+    return Object.assign(new Error(`${unreachable.message} (reading ${what})`, { cause: error }), {
+      code: unreachable.code,
+    });
+  }
   const headers =
     (error as { response?: { headers?: Record<string, unknown> } }).response?.headers ?? {};
   const message = error instanceof Error ? error.message : "";
@@ -113,6 +120,45 @@ function translate(error: unknown, what: string): unknown {
     );
   }
   return new Error(`GitHub answered ${status} reading ${what}: ${message}`);
+}
+
+/**
+ * `cannot reach GitHub at <origin>: <code>` for a request that got no answer: Octokit wraps a fetch
+ * failure (refused, unknown host, cut connection) in a RequestError with status 500 but no
+ * response, its cause fetch's TypeError whose own cause carries Node's code. A real 500 answer has
+ * a response and is not one.
+ */
+function networkFailure(error: unknown): { message: string; code: string | undefined } | undefined {
+  const shape = error as {
+    status?: unknown;
+    response?: unknown;
+    cause?: unknown;
+    request?: unknown;
+  };
+  if (shape.status !== 500 || shape.response !== undefined || !(shape.cause instanceof Error)) {
+    return undefined;
+  }
+  const cause = shape.cause as Error & { cause?: unknown };
+  const inner = cause.cause as { code?: unknown; message?: unknown } | undefined;
+  const detail =
+    typeof inner?.code === "string"
+      ? inner.code
+      : typeof inner?.message === "string"
+        ? inner.message
+        : cause.message;
+  const url = (shape.request as { url?: unknown } | undefined)?.url;
+  let origin = "its API URL";
+  if (typeof url === "string") {
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      origin = url;
+    }
+  }
+  return {
+    message: `cannot reach GitHub at ${origin}: ${detail}`,
+    code: typeof inner?.code === "string" ? inner.code : undefined,
+  };
 }
 
 export function splitRepository(repository: string): [string, string] {
