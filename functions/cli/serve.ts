@@ -116,6 +116,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     [ENV.webhookSecret]: secret,
     [ENV.githubToken]: github.token,
     [ENV.githubApiUrl]: github.apiUrl,
+    // serve does the work itself, whatever queue the shell's environment names.
+    [ENV.queueUrl]: undefined,
   };
   const handler = createHandler(defaultWebhookDeps(env, { logger: stderrLogger(io) }));
 

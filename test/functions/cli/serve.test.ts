@@ -21,7 +21,11 @@ describe("cli serve (wire level)", function () {
   const wire = useWireDoubles({ github: false, repository: REPOSITORY });
 
   /** Starts `serve` on a free port; resolves with its URL once it listens. */
-  function start(args: string[] = [], parentCheck?: { alive: () => boolean; everyMs: number }) {
+  function start(
+    args: string[] = [],
+    parentCheck?: { alive: () => boolean; everyMs: number },
+    env: Record<string, string> = {},
+  ) {
     const controller = new AbortController();
     const stdout = capture();
     let listening: (url: string) => void = () => undefined;
@@ -48,7 +52,7 @@ describe("cli serve (wire level)", function () {
         ...args,
       ],
       {
-        env: { PATH: emptyDirectory() },
+        env: { PATH: emptyDirectory(), ...env },
         signal: controller.signal,
         stdout,
         stderr,
@@ -112,6 +116,23 @@ describe("cli serve (wire level)", function () {
     expect(
       lines.filter((l) => l.message === "delivery handled").map((l) => l.status),
     ).to.deep.equal([200, 200, 401]);
+  });
+
+  it("does the work itself even where the shell exports a delivery queue's QUEUE_URL", async () => {
+    const server = start([], undefined, {
+      QUEUE_URL: `https://sqs.${wire.aws.region}.amazonaws.com/${wire.aws.accountId}/q.fifo`,
+    });
+    try {
+      const opened = await post(
+        await server.url,
+        signedEvent(pullRequestPayload({ number: 4 }), { secret: SECRET }),
+      );
+      expect(opened.status).to.equal(200);
+      expect(opened.body).to.include({ outcome: "created", pipeline: "hello-world-pr-4" });
+    } finally {
+      server.stop();
+    }
+    expect((await server.done).code).to.equal(0);
   });
 
   it("answers 404 off /webhook and 405 for other methods", async () => {
