@@ -171,7 +171,7 @@ export class OctokitPullRequests implements GitHubPullRequests, OpenPullRequests
           state: "open",
           ...(baseBranch !== undefined ? { base: baseBranch } : {}),
           per_page: 100,
-          page,
+          ...(page > 1 ? { page } : {}),
           ...(kept ? { headers: { "if-none-match": kept.etag } } : {}),
         });
         items = response.data.map((data) => ({
