@@ -2,7 +2,7 @@
  * A GitHub App for tests: a key pair made here (RSA 2048, the private key as PKCS#1 PEM like the
  * one GitHub hands out), registered with the GitHub API double and installed on repositories.
  */
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import type { GitHubApiDouble } from "./github-api.js";
 
 export interface TestApp {
@@ -18,8 +18,9 @@ function keyPair(): { privateKey: string; publicKey: KeyObject } {
   const pair = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
   });
-  return { privateKey: pair.privateKey, publicKey: pair.publicKey };
+  return { privateKey: pair.privateKey, publicKey: createPublicKey(pair.publicKey) };
 }
 
 /** The App (one key pair per process: making one takes a moment). */
