@@ -9,6 +9,7 @@
  * `expires_at` GitHub gave them and then replaced by a new one. A token GitHub refuses anyway (401)
  * is replaced once and the request retried.
  */
+import { createPrivateKey } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import type { Octokit } from "@octokit/rest";
 import { ConfigurationError } from "../core/errors.js";
@@ -58,8 +59,9 @@ export class GitHubAppSession {
    */
   async authenticate(octokit: Octokit): Promise<void> {
     let key = await this.privateKey();
-    const build = (pem: string) =>
-      createAppAuth({
+    const build = (pem: string) => {
+      checkPrivateKey(pem, this.appId);
+      return createAppAuth({
         appId: this.appId,
         privateKey: pem,
         cache: this.tokens,
@@ -67,6 +69,7 @@ export class GitHubAppSession {
         // auth-app warns only about a clock skew it corrects itself.
         log: { warn: () => undefined },
       });
+    };
     let auth = build(key);
     /** The installation of the last request that named a repository (for those that do not). */
     let last: number | undefined = this.options.installationId;
@@ -208,6 +211,21 @@ function repositoryOf(options: Record<string, unknown>, path: string): string | 
   return named
     ? `${decodeURIComponent(named[1] ?? "")}/${decodeURIComponent(named[2] ?? "")}`
     : undefined;
+}
+
+/**
+ * Fails with a ConfigurationError when `pem` is no private key the JWT can be signed with (the
+ * message never shows the value).
+ */
+function checkPrivateKey(pem: string, appId: string): void {
+  try {
+    if (createPrivateKey(pem).asymmetricKeyType === "rsa") return;
+  } catch {
+    // Reported below.
+  }
+  throw new ConfigurationError(
+    `the private key of the GitHub App ${appId} is not an RSA private key in PEM form (the .pem file GitHub generates for the App)`,
+  );
 }
 
 function statusOf(error: unknown): unknown {

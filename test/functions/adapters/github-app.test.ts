@@ -159,6 +159,17 @@ describe("GitHub App authentication (wire level)", () => {
     expect(github.requests.filter((r) => r.path.includes("/pulls/"))).to.deep.equal([]);
   });
 
+  it("a value that is no RSA private key is a configuration error that does not show it", async () => {
+    const garbage =
+      "-----BEGIN RSA PRIVATE KEY-----\nnot-a-key-but-secret\n-----END RSA PRIVATE KEY-----";
+    const error = await read(credentials({ privateKey: garbage })).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(ConfigurationError);
+    expect((error as Error).message).to.equal(
+      `the private key of the GitHub App ${app.id} is not an RSA private key in PEM form (the .pem file GitHub generates for the App)`,
+    );
+    expect(github.requests).to.deep.equal([]);
+  });
+
   it("the double refuses a JWT that is not RS256-signed by the App's key", async () => {
     const response = await fetch(`${github.url}/app`, {
       headers: { authorization: "bearer eyJhbGciOiJub25lIn0.eyJpc3MiOjQyNDI0Mn0.e30" },
