@@ -1,10 +1,12 @@
 /**
- * What the two functions that manage clones (the webhook and the reconciler) are given alike: the
- * source pipeline, the pull request tier and the state table, and the environment the handlers'
- * settings reader expects from them (functions/app/settings.ts).
+ * What the functions that manage clones (the webhook, the worker and the reconciler) are given
+ * alike: the source pipeline, the pull request tier and the state table, the environment the
+ * handlers' settings reader expects from them (functions/app/settings.ts), and what their policy
+ * builders (infra/policies.ts) take of it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
+import type { AccountScope, ServiceSet } from "../policies";
 
 export interface CloneManagerArgs {
   sourcePipelineName: pulumi.Input<string>;
@@ -67,5 +69,44 @@ export function gitHubAppVariables(
     ...(app.installationId !== undefined
       ? { [ENV.githubAppInstallationId]: String(app.installationId) }
       : {}),
+  };
+}
+
+/** The one-service clone manager's part of a role's policy inputs. */
+export function cloneManagerPolicyInputs(
+  args: CloneManagerArgs & { scope: pulumi.Input<AccountScope> },
+): {
+  scope: pulumi.Input<AccountScope>;
+  sourcePipelineName: pulumi.Input<string>;
+  cloneRoleArn: pulumi.Input<string>;
+  prRepositoryArns: pulumi.Input<string[]>;
+  connectionArn: pulumi.Input<string>;
+  stateTableArn: pulumi.Input<string>;
+} {
+  return {
+    scope: args.scope,
+    sourcePipelineName: args.sourcePipelineName,
+    cloneRoleArn: args.cloneRoleArn,
+    prRepositoryArns: args.prRepositoryArns,
+    connectionArn: args.connectionArn,
+    stateTableArn: args.stateTableArn,
+  };
+}
+
+/** The many-service clone manager's part of a role's policy inputs: the services' set. */
+export function servicesPolicyInputs(
+  args: CloneManagerArgs,
+  set: pulumi.Input<ServiceSet>,
+): {
+  set: pulumi.Input<ServiceSet>;
+  cloneRoleArn: pulumi.Input<string>;
+  connectionArn: pulumi.Input<string>;
+  stateTableArn: pulumi.Input<string>;
+} {
+  return {
+    set,
+    cloneRoleArn: args.cloneRoleArn,
+    connectionArn: args.connectionArn,
+    stateTableArn: args.stateTableArn,
   };
 }

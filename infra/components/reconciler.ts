@@ -25,6 +25,8 @@ import {
   type CloneManagerArgs,
   gitHubAppVariables,
   type GitHubAppAccess,
+  cloneManagerPolicyInputs,
+  servicesPolicyInputs,
 } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
@@ -106,21 +108,13 @@ export class Reconciler extends pulumi.ComponentResource {
           services === undefined
             ? pulumi
                 .output({
-                  scope: args.scope,
-                  sourcePipelineName: args.sourcePipelineName,
-                  cloneRoleArn: args.cloneRoleArn,
-                  prRepositoryArns: args.prRepositoryArns,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
+                  ...cloneManagerPolicyInputs(args),
                   githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(reconcilerRoleStatements)
             : pulumi
                 .output({
-                  set: services.set,
-                  cloneRoleArn: args.cloneRoleArn,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
+                  ...servicesPolicyInputs(args, services.set),
                   githubTokenSecretArn: githubSecretArn,
                 })
                 .apply((input) =>

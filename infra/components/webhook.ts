@@ -22,6 +22,8 @@ import {
   gitHubAppVariables,
   type CloneManagerArgs,
   type GitHubAppAccess,
+  cloneManagerPolicyInputs,
+  servicesPolicyInputs,
 } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 
@@ -162,21 +164,13 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             : services === undefined
               ? pulumi
                   .output({
-                    scope: args.scope,
-                    sourcePipelineName: args.sourcePipelineName,
-                    cloneRoleArn: args.cloneRoleArn,
-                    prRepositoryArns: args.prRepositoryArns,
-                    connectionArn: args.connectionArn,
-                    stateTableArn: args.stateTableArn,
+                    ...cloneManagerPolicyInputs(args),
                     secretArns,
                   })
                   .apply(webhookRoleStatements)
               : pulumi
                   .output({
-                    set: services.set,
-                    cloneRoleArn: args.cloneRoleArn,
-                    connectionArn: args.connectionArn,
-                    stateTableArn: args.stateTableArn,
+                    ...servicesPolicyInputs(args, services.set),
                     secretArns,
                   })
                   .apply(servicesWebhookRoleStatements),

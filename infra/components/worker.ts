@@ -24,6 +24,8 @@ import {
   type CloneManagerArgs,
   gitHubAppVariables,
   type GitHubAppAccess,
+  cloneManagerPolicyInputs,
+  servicesPolicyInputs,
 } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
@@ -117,22 +119,14 @@ export class DeliveryWorker extends pulumi.ComponentResource {
             ? pulumi
                 .output({
                   ...queues,
-                  scope: args.scope,
-                  sourcePipelineName: args.sourcePipelineName,
-                  cloneRoleArn: args.cloneRoleArn,
-                  prRepositoryArns: args.prRepositoryArns,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
+                  ...cloneManagerPolicyInputs(args),
                   githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(workerRoleStatements)
             : pulumi
                 .output({
                   ...queues,
-                  set: services.set,
-                  cloneRoleArn: args.cloneRoleArn,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
+                  ...servicesPolicyInputs(args, services.set),
                   githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(servicesWorkerRoleStatements),
