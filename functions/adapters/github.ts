@@ -225,14 +225,39 @@ function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
 
 /** Octokit's request errors as messages a reader can act on; rate limits get their own type. */
 function translate(error: unknown, what: string): unknown {
+  const shared = commonFailure(error, what);
+  if (shared !== undefined) return shared.error;
+  const status = (error as { status: number }).status;
+  const message = error instanceof Error ? error.message : "";
+  if (status === 401) return new Error(`GitHub refused the token (401) reading ${what}`);
+  if (status === 404) {
+    return new Error(
+      `GitHub answered 404 for ${what} (it does not exist, or the repository is private and needs a token)`,
+    );
+  }
+  return new Error(`GitHub answered ${status} reading ${what}: ${message}`);
+}
+
+/**
+ * What every GitHub adapter makes of a failed request before wording the HTTP answers of its own
+ * calls: an error without an HTTP status (or already a rate-limit error) as it is; a request that got
+ * no answer as `cannot reach GitHub` (a plain Error with Node's code: classified transient by
+ * core/errors.ts); a used-up rate limit as a GitHubRateLimitError. `undefined`: an HTTP answer the
+ * caller words.
+ */
+export function commonFailure(error: unknown, what: string): { error: unknown } | undefined {
   const status = (error as { status?: unknown } | null)?.status;
-  if (typeof status !== "number" || error instanceof GitHubRateLimitError) return error;
+  if (typeof status !== "number" || error instanceof GitHubRateLimitError) return { error };
   const unreachable = networkFailure(error);
   if (unreachable !== undefined) {
-    // A plain Error with Node's code: classified transient (core/errors.ts), as before.
-    return Object.assign(new Error(`${unreachable.message} (reading ${what})`, { cause: error }), {
-      code: unreachable.code,
-    });
+    return {
+      error: Object.assign(
+        new Error(`${unreachable.message} (reading ${what})`, { cause: error }),
+        {
+          code: unreachable.code,
+        },
+      ),
+    };
   }
   const headers =
     (error as { response?: { headers?: Record<string, unknown> } }).response?.headers ?? {};
@@ -241,15 +266,9 @@ function translate(error: unknown, what: string): unknown {
     (status === 403 || status === 429) &&
     (headers["x-ratelimit-remaining"] === "0" || /rate limit/i.test(message))
   ) {
-    return new GitHubRateLimitError(`GitHub's rate limit is used up (reading ${what})`);
+    return { error: new GitHubRateLimitError(`GitHub's rate limit is used up (reading ${what})`) };
   }
-  if (status === 401) return new Error(`GitHub refused the token (401) reading ${what}`);
-  if (status === 404) {
-    return new Error(
-      `GitHub answered 404 for ${what} (it does not exist, or the repository is private and needs a token)`,
-    );
-  }
-  return new Error(`GitHub answered ${status} reading ${what}: ${message}`);
+  return undefined;
 }
 
 /**
