@@ -78,3 +78,14 @@ export function createMetrics(serviceName: string): Metrics {
     },
   };
 }
+
+/**
+ * The function's metrics: `service` is `AWS_LAMBDA_FUNCTION_NAME` (Lambda sets it), or `fallback`
+ * outside Lambda.
+ */
+export function functionMetrics(
+  env: Readonly<Record<string, string | undefined>>,
+  fallback: string,
+): Metrics {
+  return createMetrics(env["AWS_LAMBDA_FUNCTION_NAME"] || fallback);
+}

@@ -11,7 +11,11 @@ function captured(write: () => void): { stdout: string[]; stderr: string[] } {
   const stderr = process.stderr.write.bind(process.stderr);
   const keep = (lines: string[]) =>
     ((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split("\n").filter((line) => line.trim() !== ""));
+      lines.push(
+        ...String(chunk)
+          .split("\n")
+          .filter((line) => line.trim() !== ""),
+      );
       return true;
     }) as typeof process.stdout.write;
   process.stdout.write = keep(out);
@@ -28,7 +32,11 @@ function captured(write: () => void): { stdout: string[]; stderr: string[] } {
 interface Emf {
   _aws: {
     Timestamp: number;
-    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; Unit: string }[];
+    }[];
   };
   [key: string]: unknown;
 }
