@@ -42,6 +42,16 @@ interface Emf {
 }
 
 describe("createMetrics (EMF through Powertools Metrics behind the Metrics port)", () => {
+  // The suite keeps Powertools Metrics quiet (test/helpers/quiet-metrics.ts): not here.
+  let disabled: string | undefined;
+  before(() => {
+    disabled = process.env["POWERTOOLS_METRICS_DISABLED"];
+    Reflect.deleteProperty(process.env, "POWERTOOLS_METRICS_DISABLED");
+  });
+  after(() => {
+    if (disabled !== undefined) process.env["POWERTOOLS_METRICS_DISABLED"] = disabled;
+  });
+
   it("writes one valid EMF line per set of dimensions on stdout, counts summed, durations kept", () => {
     const before = Date.now();
     const { stdout, stderr } = captured(() => {
