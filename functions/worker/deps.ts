@@ -26,7 +26,10 @@ export interface WorkerDepsOverrides {
   metrics?: Metrics;
   recordBudgetMs?: number;
   marginMs?: number;
-  /** The clock secrets are re-read by (tests move it past the one-minute limit). */
+  /**
+   * The clock secrets are re-read by (tests move it past the one-minute limit) and records' queue
+   * age is measured by.
+   */
   now?: () => number;
 }
 
@@ -69,5 +72,6 @@ export function defaultWorkerDeps(
       : {}),
     ...(overrides.recordBudgetMs !== undefined ? { recordBudgetMs: overrides.recordBudgetMs } : {}),
     ...(overrides.marginMs !== undefined ? { marginMs: overrides.marginMs } : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
   };
 }

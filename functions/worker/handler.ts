@@ -169,7 +169,8 @@ async function settle(
     delivery = decodeDelivery(record.body);
   } catch (error) {
     // Never succeeds: left to the queue's redrive, which ends it in the dead-letter queue.
-    countError(deps.metrics, error);
+    // A body that is no delivery is bad input (the dead-letter queue's alarm tells of it), not a bug.
+    deps.metrics.count(METRIC.errors, 1, { [DIMENSION.kind]: "bad-request" });
     deps.metrics.count(METRIC.deliveries, 1, { [DIMENSION.outcome]: "unreadable" });
     deps.logger.error("delivery record cannot be read", {
       ...fields,
