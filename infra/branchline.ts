@@ -711,7 +711,8 @@ export class Branchline extends pulumi.ComponentResource {
               },
         alarmTopicArn: notifications.topicArn,
       },
-      top,
+      // New: no former URN to alias.
+      { parent: this },
     );
 
     let webhookId: pulumi.Output<number> | undefined;
