@@ -711,8 +711,7 @@ export class Branchline extends pulumi.ComponentResource {
               },
         alarmTopicArn: notifications.topicArn,
       },
-      // New: no former URN to alias.
-      { parent: this },
+      top,
     );
 
     let webhookId: pulumi.Output<number> | undefined;

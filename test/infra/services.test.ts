@@ -772,6 +772,7 @@ describe("infra: a stack of many services (branchline:services)", () => {
           "delivery",
           "worker",
           "github-webhook",
+          "monitoring",
           "notifications",
           "pipeline",
           "pr-artifacts",
