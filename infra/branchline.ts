@@ -126,7 +126,10 @@ export interface RoutingEntry {
   buildDraftPullRequests: boolean;
 }
 
-/** The stack's alarms are named `<prefix>-delivery-...` (the topic lets CloudWatch publish for these). */
+/**
+ * The delivery alarms are named `<prefix>-delivery-...`, the functions' error alarms
+ * `<prefix>-errors-...` (components/monitoring.ts): the topic lets CloudWatch publish for these.
+ */
 export function alarmNamePrefix(prefix: string): string {
   return `${prefix}-delivery-`;
 }

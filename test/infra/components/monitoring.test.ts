@@ -243,6 +243,14 @@ describe("infra/components/monitoring (the stack under Pulumi mocks)", () => {
       );
     });
 
+    it("grants no CloudWatch action: the metrics are log lines (EMF) in each function's own log group", () => {
+      const policies = resourcesOfType("aws:iam/rolePolicy:RolePolicy");
+      expect(policies).to.have.length.greaterThan(0);
+      for (const policy of policies) {
+        expect(policy.inputs["policy"] as string, policy.name).not.to.match(/"cloudwatch:/);
+      }
+    });
+
     it("each log group output is the one its function logs to", () => {
       for (const [fn, logs] of [
         ["webhook-function", "webhook-logs-0000000"],
