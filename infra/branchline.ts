@@ -37,6 +37,7 @@ import { Reconciler } from "./components/reconciler";
 import { Registry } from "./components/registry";
 import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
+import type { CloneManagerArgs } from "./components/clone-manager";
 import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
 import type { BranchlineConfig, ServiceConfig } from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
@@ -561,6 +562,21 @@ export class Branchline extends pulumi.ComponentResource {
     this.functionCode = code;
 
     const state = new StateTable(child("state"), top);
+    // What the webhook, the worker and the reconciler each need to manage the first service's clones
+    // (a many-service stack's functions read the routing table instead).
+    const cloneManager: CloneManagerArgs = {
+      sourcePipelineName: first.pipeline.pipelineName,
+      cloneRoleArn: first.pipeline.cloneRole.arn,
+      prBuildProjects,
+      prArtifactBucketName: prArtifacts.bucketName,
+      prRepositoryNames: first.prRegistry.repositoryNames,
+      prRepositoryArns: first.prRegistry.repositoryArns,
+      connectionArn,
+      allowForkPullRequests: first.config.allowForkPullRequests,
+      buildDraftPullRequests: first.config.buildDraftPullRequests,
+      stateTableName: state.tableName,
+      stateTableArn: state.tableArn,
+    };
 
     const delivery = config.delivery;
     const deliveryQueue =
@@ -578,22 +594,13 @@ export class Branchline extends pulumi.ComponentResource {
     const webhook = new WebhookReceiver(
       child("webhook"),
       {
+        ...cloneManager,
         code: code.webhook,
-        sourcePipelineName: first.pipeline.pipelineName,
-        cloneRoleArn: first.pipeline.cloneRole.arn,
-        prBuildProjects,
-        prArtifactBucketName: prArtifacts.bucketName,
-        prRepositoryNames: first.prRegistry.repositoryNames,
-        prRepositoryArns: first.prRegistry.repositoryArns,
-        connectionArn,
         webhookSecret: config.webhookSecret,
         githubToken: config.githubToken,
-        allowForkPullRequests: first.config.allowForkPullRequests,
-        buildDraftPullRequests: first.config.buildDraftPullRequests,
+        githubApp: config.githubApp,
         logRetentionDays: config.logRetentionDays,
         scope,
-        stateTableName: state.tableName,
-        stateTableArn: state.tableArn,
         services: manyServices,
         queue:
           deliveryQueue === undefined
@@ -606,23 +613,14 @@ export class Branchline extends pulumi.ComponentResource {
     const reconciler = new Reconciler(
       child("reconciler"),
       {
+        ...cloneManager,
         code: code.reconcile,
-        sourcePipelineName: first.pipeline.pipelineName,
-        cloneRoleArn: first.pipeline.cloneRole.arn,
-        prBuildProjects,
-        prArtifactBucketName: prArtifacts.bucketName,
-        prRepositoryNames: first.prRegistry.repositoryNames,
-        prRepositoryArns: first.prRegistry.repositoryArns,
-        connectionArn,
         githubTokenSecretArn: webhook.githubTokenSecretArn,
-        allowForkPullRequests: first.config.allowForkPullRequests,
-        buildDraftPullRequests: first.config.buildDraftPullRequests,
+        githubApp: webhook.githubApp,
         webhookUrl: webhook.webhookUrl,
         schedule: config.reconcileSchedule,
         logRetentionDays: config.logRetentionDays,
         scope,
-        stateTableName: state.tableName,
-        stateTableArn: state.tableArn,
         services: manyServices,
       },
       top,
@@ -634,6 +632,7 @@ export class Branchline extends pulumi.ComponentResource {
         code: code.notify,
         sourcePipelineName: first.pipeline.pipelineName,
         githubTokenSecretArn: webhook.githubTokenSecretArn,
+        githubApp: webhook.githubApp,
         email: config.notificationEmail,
         logRetentionDays: config.logRetentionDays,
         scope,
@@ -656,21 +655,12 @@ export class Branchline extends pulumi.ComponentResource {
         : new DeliveryWorker(
             child("worker"),
             {
+              ...cloneManager,
               code: code.worker,
-              sourcePipelineName: first.pipeline.pipelineName,
-              cloneRoleArn: first.pipeline.cloneRole.arn,
-              prBuildProjects,
-              prArtifactBucketName: prArtifacts.bucketName,
-              prRepositoryNames: first.prRegistry.repositoryNames,
-              prRepositoryArns: first.prRegistry.repositoryArns,
-              connectionArn,
               githubTokenSecretArn: webhook.githubTokenSecretArn,
-              allowForkPullRequests: first.config.allowForkPullRequests,
-              buildDraftPullRequests: first.config.buildDraftPullRequests,
+              githubApp: webhook.githubApp,
               logRetentionDays: config.logRetentionDays,
               scope,
-              stateTableName: state.tableName,
-              stateTableArn: state.tableArn,
               services: manyServices,
               queue: {
                 url: deliveryQueue.queueUrl,

@@ -764,7 +764,7 @@ export interface ReconcilerRoleInput {
   cloneRoleArn: string;
   prRepositoryArns: string[];
   connectionArn: string;
-  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  /** The GitHub secret: the token's, or the GitHub App's private key; `undefined`: none is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
   /** The state table (replay protection); `undefined`: none. */
@@ -809,7 +809,7 @@ export interface NotifierRoleInput {
   scope: AccountScope;
   sourcePipelineName: string;
   topicArn: string;
-  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  /** The GitHub secret: the token's, or the GitHub App's private key; `undefined`: none is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
 }
@@ -1263,7 +1263,7 @@ export interface WorkerRoleInput extends WorkerQueues {
   cloneRoleArn: string;
   prRepositoryArns: string[];
   connectionArn: string;
-  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  /** The GitHub secret: the token's, or the GitHub App's private key; `undefined`: none is readable. */
   githubTokenSecretArn: string | undefined;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;

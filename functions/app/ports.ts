@@ -187,9 +187,28 @@ export interface DeliveryQueue {
   send(message: QueueMessage, signal?: AbortSignal): Promise<void>;
 }
 
-/** GitHub refused a request because the caller's rate limit is used up. */
+/**
+ * GitHub refused a request because the caller's rate limit is used up, or (with `reserve`) the
+ * request was not sent because the budget left is the reserve a sweep keeps for the webhook.
+ */
 export class GitHubRateLimitError extends Error {
   override readonly name = "GitHubRateLimitError";
+  constructor(
+    message: string,
+    /** Set when the sweep stopped at its reserve: what was left, and when the budget resets. */
+    readonly reserve?: { remaining: number; resetAt: Date },
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * "GitHub rate limit: N left until HH:MM UTC, sweep stopped": the sweep's word for stopping at its
+ * reserve.
+ */
+export function rateLimitStopMessage(reserve: { remaining: number; resetAt: Date }): string {
+  const time = reserve.resetAt.toISOString().slice(11, 16);
+  return `GitHub rate limit: ${reserve.remaining} left until ${time} UTC, sweep stopped`;
 }
 
 /** A logger that adds `fields` to every line. */

@@ -43,6 +43,7 @@ import { BadRequestError } from "../core/errors.js";
 import { routeDelivery, type ServiceEntry } from "../core/services.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import { countError, errorResponse, failureLog, respond, type Response } from "./responses.js";
+import { readEachPullRequestOnce } from "./read-once.js";
 
 /** What one invocation works with; built per invocation around the container's clients. */
 export interface Services {
@@ -112,7 +113,7 @@ export async function processDelivery(
     return forService(deps, services, one, event, fields);
   }
   // The pull request as GitHub shows it now is read once for every service of the delivery.
-  const read = services.pullRequests && onceGet(services.pullRequests);
+  const read = services.pullRequests && readEachPullRequestOnce(services.pullRequests);
   const answers = await Promise.all(
     targets.map(async (service) => {
       const own = { ...fields, service: service.name };
@@ -137,30 +138,6 @@ export async function processDelivery(
       ...(JSON.parse(response.body) as Record<string, unknown>),
     })),
   });
-}
-
-/**
- * `get` answered once per pull request (a failed read is tried again): the first read of a delivery
- * shared by its services. The check after a clone is created reads GitHub afresh.
- */
-function onceGet(github: GitHubPullRequests): GitHubPullRequests {
-  const reads = new Map<string, Promise<PullRequest>>();
-  return {
-    repository: (name) => github.repository(name),
-    get: (repository, number) => {
-      const key = `${repository.toLowerCase()}#${number}`;
-      let read = reads.get(key);
-      if (read === undefined) {
-        const started = github.get(repository, number);
-        read = started;
-        reads.set(key, started);
-        started.catch(() => {
-          if (reads.get(key) === started) reads.delete(key);
-        });
-      }
-      return read;
-    },
-  };
 }
 
 /**

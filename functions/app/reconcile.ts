@@ -22,6 +22,7 @@ import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import {
   GitHubRateLimitError,
+  rateLimitStopMessage,
   withFields,
   type GitHubPullRequests,
   type ImageId,
@@ -212,6 +213,8 @@ export async function reconcile(
   // Pull requests with a clone or images but not among the open ones: GitHub is asked about each
   // before anything is deleted (one may have been opened since the listing).
   let rateLimited = false;
+  /** Set when the sweep stopped at its reserve rather than at an empty budget. */
+  let stoppedAtReserve: string | undefined;
   const unchecked: number[] = [];
   const settle = async (n: number): Promise<void> => {
     const name = clones.get(n);
@@ -236,6 +239,7 @@ export async function reconcile(
       pr = await ports.pullRequests.get(source.ref.repository, n);
     } catch (error) {
       if (!(error instanceof GitHubRateLimitError)) throw error;
+      if (!rateLimited && error.reserve) stoppedAtReserve = rateLimitStopMessage(error.reserve);
       rateLimited = true;
       unchecked.push(n);
       return;
@@ -304,7 +308,7 @@ export async function reconcile(
   }
   if (unchecked.length > 0) {
     summary.errors.push(
-      `GitHub's rate limit is used up: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,
+      `${stoppedAtReserve ?? "GitHub's rate limit is used up"}: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,
     );
   }
   if (notStarted.length > 0) {

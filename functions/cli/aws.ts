@@ -5,6 +5,7 @@
  */
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { ECRClient } from "@aws-sdk/client-ecr";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { CodePipelineStore } from "../adapters/codepipeline.js";
 import { EcrImageStore } from "../adapters/ecr.js";
@@ -28,21 +29,44 @@ export async function connectAws(signal?: AbortSignal): Promise<AwsContext> {
   const config = awsClientConfig({ requestTimeoutMs: 15_000 });
   const codepipeline = new CodePipelineClient(config);
   const ecr = new ECRClient(config);
-  try {
-    await codepipeline.config.region();
-  } catch {
-    throw new CliError(NO_REGION_MESSAGE);
-  }
-  try {
-    await codepipeline.config.credentials();
-  } catch (error) {
-    throw isCredentialsError(error) ? new CliError(NO_CREDENTIALS_MESSAGE) : error;
-  }
+  await ensureRegionAndCredentials(codepipeline);
   return {
     pipelines: new CodePipelineStore(codepipeline, signal),
     images: new EcrImageStore(ecr, signal),
     history: new CodePipelineHistory(codepipeline, signal),
   };
+}
+
+/**
+ * An SQS client for a queue, checked for a region and credentials like `connectAws`'s clients. The
+ * region is the queue URL's (`https://sqs.<region>.amazonaws.com/...`) when it names one, and calls
+ * go to the region's endpoint (or AWS_ENDPOINT_URL), not to the queue URL's host: the SDK would
+ * otherwise warn on the console whenever the two differ.
+ */
+export async function connectSqs(queueUrl: string): Promise<SQSClient> {
+  const region = /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\//.exec(queueUrl)?.[1];
+  const sqs = new SQSClient({
+    ...awsClientConfig({ requestTimeoutMs: 15_000 }),
+    ...(region ? { region } : {}),
+    useQueueUrlAsEndpoint: false,
+  });
+  await ensureRegionAndCredentials(sqs);
+  return sqs;
+}
+
+async function ensureRegionAndCredentials(client: {
+  config: { region: () => Promise<string>; credentials: () => Promise<unknown> };
+}): Promise<void> {
+  try {
+    await client.config.region();
+  } catch {
+    throw new CliError(NO_REGION_MESSAGE);
+  }
+  try {
+    await client.config.credentials();
+  } catch (error) {
+    throw isCredentialsError(error) ? new CliError(NO_CREDENTIALS_MESSAGE) : error;
+  }
 }
 
 /** The SDK found no credentials (or could not refresh them) anywhere in its chain. */

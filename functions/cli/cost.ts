@@ -6,7 +6,7 @@
 import type { ExecutionRecord } from "../adapters/pipeline-history.js";
 import { connectAws, loadSource } from "./aws.js";
 import { CONCURRENCY, listOnce, managedClones, type ManagedClone } from "./clones.js";
-import { NAME_FLAGS, NAME_HELP, OUTPUT_FLAGS, OUTPUT_HELP, parseFlags } from "./flags.js";
+import { JSON_FLAGS, JSON_HELP, NAME_FLAGS, NAME_HELP, parseFlags } from "./flags.js";
 import {
   DAY,
   formatAge,
@@ -51,7 +51,7 @@ It is an estimate: the free tier and the builds' own CodeBuild, S3 and ECR charg
 
 Options:
 ${NAME_HELP}
-${OUTPUT_HELP}
+${JSON_HELP}
 `;
 
 export interface CloneCost {
@@ -61,6 +61,8 @@ export interface CloneCost {
   pipeline: string;
   pipelineType: string;
   ageDays: number | null;
+  /** The age to the second, as `list` has it; the table rounds it like `list`'s (45m, 5h, 12d). */
+  ageSeconds: number | null;
   /** Executions started in the last 30 days. */
   executions: number;
   /** V2 only: estimated action-minutes in the last 30 days. */
@@ -91,6 +93,7 @@ export function estimateClone(
     pipeline: clone.pipeline,
     pipelineType: clone.pipelineType,
     ageDays: ageMs === undefined ? null : Math.floor(ageMs / DAY),
+    ageSeconds: ageMs === undefined ? null : Math.max(0, Math.floor(ageMs / 1000)),
     executions: executions.length,
   };
   if (clone.pipelineType === "V2") {
@@ -156,7 +159,7 @@ export function costReport(clones: CloneCost[]): CostReport {
 }
 
 export async function costCommand(argv: string[], io: CliIo): Promise<number> {
-  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, COST_USAGE);
+  const values = parseFlags(argv, { ...NAME_FLAGS, ...JSON_FLAGS }, "cost");
   if (values.help) {
     io.stdout.write(COST_USAGE);
     return 0;
@@ -225,7 +228,7 @@ export async function costCommand(argv: string[], io: CliIo): Promise<number> {
         `#${clone.pullRequest}`,
         clone.pipeline,
         clone.pipelineType,
-        clone.ageDays === null ? "-" : formatAge(clone.ageDays * DAY),
+        clone.ageSeconds === null ? "-" : formatAge(clone.ageSeconds * 1000),
         String(clone.executions),
         money(clone.usd),
         clone.basis,

@@ -25,27 +25,62 @@ export interface CliIo {
   now?: () => Date;
   /** Aborts in-flight calls; `serve` stops when it is aborted. */
   signal?: AbortSignal;
+  /** Waits between polls (`dlq redrive --wait`); default: a real timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** How `serve` learns that the process that started it went away (default: process.ppid). */
+  parentCheck?: ParentCheck;
 }
 
-/** An error meant for the operator: printed as one line, never with a stack trace. */
+export interface ParentCheck {
+  /** False once the parent process is gone. */
+  alive: () => boolean;
+  /** How often to ask. */
+  everyMs: number;
+}
+
+/** `io.sleep`, or a timer that ends early (without error) when the run is aborted. */
+export function sleeper(io: CliIo): (ms: number) => Promise<void> {
+  if (io.sleep) return io.sleep;
+  return (ms) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        io.signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      io.signal?.addEventListener("abort", done, { once: true });
+    });
+}
+
+/**
+ * An error meant for the operator: printed as `branchline: error: <message>`, never with a stack
+ * trace, and at most one `hint: <hint>` line after it.
+ */
 export class CliError extends Error {
-  override readonly name = "CliError";
+  override readonly name: string = "CliError";
   constructor(
     message: string,
     readonly exitCode = 1,
+    readonly hint?: string,
   ) {
     super(message);
   }
 }
 
-/** Wrong command line: printed with the usage, exit code 2. */
+/** Wrong command line: exit code 2, with a hint to the command's `--help` (not the whole usage). */
 export class UsageError extends CliError {
-  constructor(
-    message: string,
-    readonly usage: string,
-  ) {
-    super(message, 2);
+  override readonly name = "UsageError";
+  constructor(message: string, command?: string) {
+    super(message, 2, helpHint(command));
   }
+}
+
+/** `run 'branchline list --help' for its options`, or the commands' list without a command. */
+export function helpHint(command?: string): string {
+  return command === undefined
+    ? "run 'branchline --help' for the commands"
+    : `run 'branchline ${command} --help' for its options`;
 }
 
 export function line(out: CliOutput, text = ""): void {
@@ -82,6 +117,25 @@ export function formatAge(ms: number): string {
 
 export function formatNumbers(numbers: number[]): string {
   return numbers.length === 0 ? "-" : numbers.map((n) => `#${n}`).join(", ");
+}
+
+/** Errors a summary prints before `... and N more` (all of them with --verbose or --json). */
+export const ERRORS_SHOWN = 10;
+
+/**
+ * A summary's error list, one `  - <error>` line each: the first `ERRORS_SHOWN` and a count of the
+ * rest, or every one with `all` (--verbose).
+ */
+export function printErrors(
+  out: (text: string) => void,
+  errors: readonly string[],
+  all: boolean,
+): void {
+  const shown = all ? errors : errors.slice(0, ERRORS_SHOWN);
+  for (const error of shown) out(`  - ${error}`);
+  if (shown.length < errors.length) {
+    out(`  ... and ${errors.length - shown.length} more (run with --verbose)`);
+  }
 }
 
 export interface Progress {

@@ -1,7 +1,7 @@
 /** `branchline list`: the managed clones with their pull request, branch, last execution and age. */
 import { connectAws, loadSource } from "./aws.js";
 import { CONCURRENCY, listOnce, managedClones } from "./clones.js";
-import { NAME_FLAGS, NAME_HELP, OUTPUT_FLAGS, OUTPUT_HELP, parseFlags } from "./flags.js";
+import { JSON_FLAGS, JSON_HELP, NAME_FLAGS, NAME_HELP, parseFlags } from "./flags.js";
 import { formatAge, line, mapLimit, printJson, startProgress, table, type CliIo } from "./io.js";
 import { resolveServices } from "./names.js";
 
@@ -12,7 +12,7 @@ picks): pull request, branch, last execution state and age.
 
 Options:
 ${NAME_HELP}
-${OUTPUT_HELP}
+${JSON_HELP}
 `;
 
 export interface ListedClone {
@@ -28,7 +28,7 @@ export interface ListedClone {
 }
 
 export async function listCommand(argv: string[], io: CliIo): Promise<number> {
-  const values = parseFlags(argv, { ...NAME_FLAGS, ...OUTPUT_FLAGS }, LIST_USAGE);
+  const values = parseFlags(argv, { ...NAME_FLAGS, ...JSON_FLAGS }, "list");
   if (values.help) {
     io.stdout.write(LIST_USAGE);
     return 0;

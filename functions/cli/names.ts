@@ -228,7 +228,11 @@ export function repositoryNameOf(uri: string): string {
   return name;
 }
 
-async function stackOutputs(
+/**
+ * The stack's outputs (`pulumi stack output --json`); `missing` names the flags that would have made
+ * reading them unnecessary, for the error when they cannot be read.
+ */
+export async function stackOutputs(
   io: CliIo,
   flags: NameFlags,
   missing: string[],

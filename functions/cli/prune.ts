@@ -27,6 +27,7 @@ import {
   formatNumbers,
   line,
   mapLimit,
+  printErrors,
   printJson,
   startProgress,
   type CliIo,
@@ -74,7 +75,7 @@ export async function pruneCommand(argv: string[], io: CliIo): Promise<number> {
   const values = parseFlags(
     argv,
     { ...NAME_FLAGS, ...GITHUB_FLAGS, ...OUTPUT_FLAGS, "dry-run": { type: "boolean" } },
-    PRUNE_USAGE,
+    "prune",
   );
   if (values.help) {
     io.stdout.write(PRUNE_USAGE);
@@ -150,11 +151,11 @@ export async function pruneCommand(argv: string[], io: CliIo): Promise<number> {
       printJson(io.stdout, out);
     }
   } else if (!several) {
-    printSummary(io, total, dryRun);
+    printSummary(io, total, dryRun, values.verbose === true);
   } else {
     for (const { service, summary } of summaries) {
       line(io.stdout, `service ${service.name ?? "-"} (${service.sourcePipelineName}):`);
-      printSummary(io, summary, dryRun, "  ");
+      printSummary(io, summary, dryRun, values.verbose === true, "  ");
     }
   }
   return total.errors.length > 0 ? 1 : 0;
@@ -244,7 +245,13 @@ function totals(summaries: { service: CliService; summary: PruneSummary }[]): Pr
   return total;
 }
 
-function printSummary(io: CliIo, summary: PruneSummary, dryRun: boolean, indent = ""): void {
+function printSummary(
+  io: CliIo,
+  summary: PruneSummary,
+  dryRun: boolean,
+  verbose: boolean,
+  indent = "",
+): void {
   const out = (text: string) => line(io.stdout, `${indent}${text}`);
   if (dryRun) out(`would delete:   ${formatNumbers(summary.closed)}`);
   else {
@@ -253,5 +260,5 @@ function printSummary(io: CliIo, summary: PruneSummary, dryRun: boolean, indent 
   }
   out(`kept (open):    ${formatNumbers(summary.kept)}`);
   out(`errors:         ${summary.errors.length === 0 ? "none" : summary.errors.length}`);
-  for (const error of summary.errors) out(`  - ${error}`);
+  printErrors(out, summary.errors, verbose);
 }

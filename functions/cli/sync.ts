@@ -19,7 +19,16 @@ import {
   parseFlags,
   REPOSITORY_HELP,
 } from "./flags.js";
-import { cliLogger, formatNumbers, line, printJson, startProgress, type CliIo } from "./io.js";
+import {
+  cliLogger,
+  formatNumbers,
+  line,
+  printErrors,
+  printJson,
+  startProgress,
+  type CliIo,
+  type Progress,
+} from "./io.js";
 import { resolveServices, type CliService } from "./names.js";
 
 export const SYNC_USAGE = `Usage: branchline sync [options]
@@ -27,7 +36,9 @@ export const SYNC_USAGE = `Usage: branchline sync [options]
 Runs the reconciler now, from this machine: creates missing clones, updates stale ones, deletes
 those of closed pull requests and their pr- images. Exits 1 when the sweep reports errors. With the
 stack's services output it sweeps every service (or the one --service picks) in one run, with the
-reconciler's own multi-service sweep, and prints a summary per service.
+reconciler's own multi-service sweep, and prints a summary per service. On a terminal it shows its
+progress on stderr: open pull requests listed, pull requests read, clones created, updated and
+deleted, pull requests that failed.
 
 Options:
 ${NAME_HELP}
@@ -55,13 +66,14 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
       "allow-forks": { type: "boolean" },
       "skip-drafts": { type: "boolean" },
     },
-    SYNC_USAGE,
+    "sync",
   );
   if (values.help) {
     io.stdout.write(SYNC_USAGE);
     return 0;
   }
   const json = values.json === true;
+  const github = gitHubAccess(values, io.env);
   const services = await resolveServices(
     io,
     {
@@ -75,23 +87,23 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
   );
   const tier = readCloneTier(io.env);
   warnIfSingleTier(tier, { warn: (message) => line(io.stderr, `warning: ${message}`) });
-  const github = gitHubAccess(values, io.env);
   const aws = await connectAws(io.signal);
   const client = new OctokitPullRequests(createOctokit(github.token, github.apiUrl, io.signal));
+  const names = services.map((service) => service.sourcePipelineName).join(", ");
+  const progress = startProgress(io, json, `reconciling ${names}`);
+  const counts = new SweepCounts(progress, `reconciling ${names}`);
   const ports: ReconcilePorts = {
-    pipelines: aws.pipelines,
+    pipelines: counts.pipelines(aws.pipelines),
     images: aws.images,
-    pullRequests: client,
-    openPullRequests: github.token ? client : undefined,
-    logger: cliLogger(io, values.verbose === true),
+    pullRequests: counts.pullRequests(client),
+    openPullRequests: github.token ? counts.openPullRequests(client) : undefined,
+    logger: counts.logger(cliLogger(io, values.verbose === true)),
   };
   const settings = {
     ...tier,
     allowForks: values["allow-forks"] === true,
     buildDrafts: values["skip-drafts"] !== true,
   };
-  const names = services.map((service) => service.sourcePipelineName).join(", ");
-  const progress = startProgress(io, json, `reconciling ${names}`);
   let result: SyncResult;
   try {
     result = await sweep(ports, services, settings, io.signal);
@@ -99,14 +111,15 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
     progress.stop();
   }
 
+  const verbose = values.verbose === true;
   if (json) printJson(io.stdout, result.json);
   else if (result.byService.length === 1 && services.length === 1) {
-    printSummary(io, (result.byService[0] as ServiceSummary).summary);
+    printSummary(io, (result.byService[0] as ServiceSummary).summary, verbose);
   } else {
     for (const { service, summary } of result.byService) {
       const pipeline = services.find((s) => s.name === service)?.sourcePipelineName ?? "-";
       line(io.stdout, `service ${service} (${pipeline}):`);
-      printSummary(io, summary, "  ");
+      printSummary(io, summary, verbose, "  ");
     }
     const unreached = result.total.notReached;
     if (unreached && unreached.length > 0) {
@@ -182,7 +195,7 @@ async function sweep(
   };
 }
 
-function printSummary(io: CliIo, summary: ReconcileSummary, indent = ""): void {
+function printSummary(io: CliIo, summary: ReconcileSummary, verbose: boolean, indent = ""): void {
   const out = (text: string) => line(io.stdout, `${indent}${text}`);
   out(`created:        ${formatNumbers(summary.created)}`);
   out(`updated:        ${formatNumbers(summary.updated)}`);
@@ -190,9 +203,105 @@ function printSummary(io: CliIo, summary: ReconcileSummary, indent = ""): void {
   out(`images deleted: ${formatNumbers(summary.imagesDeleted)}`);
   out(`unchanged:      ${formatNumbers(summary.unchanged)}`);
   out(`errors:         ${summary.errors.length === 0 ? "none" : summary.errors.length}`);
-  for (const error of summary.errors) out(`  - ${error}`);
+  printErrors(out, inOrder(summary.errors), verbose);
   if (summary.misconfigured) {
     out(`misconfigured:  ${summary.misconfigured.length}`);
-    for (const problem of summary.misconfigured) out(`  - ${problem}`);
+    printErrors(out, inOrder(summary.misconfigured), verbose);
+  }
+}
+
+/** Sorted with the numbers in them compared as numbers (`#2` before `#10`), as prune's are. */
+function inOrder(texts: readonly string[]): string[] {
+  return [...texts].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+}
+
+/**
+ * What the sweep has done so far, counted at the ports it calls (the reconciler reports only at
+ * the end), redrawn on the progress line: open pull requests listed, pull requests read from
+ * GitHub, clones created, updated and deleted, pull requests that failed.
+ */
+export class SweepCounts {
+  open = 0;
+  checked = 0;
+  created = 0;
+  updated = 0;
+  deleted = 0;
+  failed = 0;
+
+  constructor(
+    private readonly progress: Progress,
+    private readonly prefix: string,
+  ) {}
+
+  text(): string {
+    const parts = [
+      `${this.open} open`,
+      `${this.checked} checked`,
+      `${this.created} created`,
+      `${this.updated} updated`,
+      `${this.deleted} deleted`,
+      ...(this.failed > 0 ? [`${this.failed} failed`] : []),
+    ];
+    return `${this.prefix}: ${parts.join(", ")}`;
+  }
+
+  private bump(key: "open" | "checked" | "created" | "updated" | "deleted" | "failed", by = 1) {
+    this[key] += by;
+    this.progress.update(this.text());
+  }
+
+  /** The store, its create, update and delete counted once they succeed. */
+  pipelines(store: ReconcilePorts["pipelines"]): ReconcilePorts["pipelines"] {
+    const counted: Record<string, "created" | "updated" | "deleted"> = {
+      create: "created",
+      update: "updated",
+      delete: "deleted",
+    };
+    return new Proxy(store, {
+      get: (target, property) => {
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== "function") return value;
+        const key = typeof property === "string" ? counted[property] : undefined;
+        const call = (value as (...args: unknown[]) => unknown).bind(target);
+        if (key === undefined) return call;
+        return async (...args: unknown[]) => {
+          const result = await call(...args);
+          this.bump(key);
+          return result;
+        };
+      },
+    });
+  }
+
+  pullRequests(client: OctokitPullRequests): ReconcilePorts["pullRequests"] {
+    return {
+      get: async (repository, number) => {
+        const pr = await client.get(repository, number);
+        this.bump("checked");
+        return pr;
+      },
+      repository: (repository) => client.repository(repository),
+    };
+  }
+
+  openPullRequests(client: OctokitPullRequests): NonNullable<ReconcilePorts["openPullRequests"]> {
+    return {
+      listOpen: async (repository, baseBranch) => {
+        const open = await client.listOpen(repository, baseBranch);
+        this.bump("open", open.length);
+        return open;
+      },
+    };
+  }
+
+  logger(logger: ReconcilePorts["logger"]): ReconcilePorts["logger"] {
+    return {
+      info: logger.info,
+      warn: logger.warn,
+      error: (message, fields) => {
+        if (message === "pull request not reconciled") this.bump("failed");
+        logger.error(message, fields);
+      },
+    };
   }
 }

@@ -8,16 +8,12 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { CodePipelineStore } from "../adapters/codepipeline.js";
-import {
-  GitHubIdentity,
-  OctokitCommitStatuses,
-  OctokitPullRequestComments,
-} from "../adapters/github-feedback.js";
+import { RateLimitObserver } from "../adapters/github.js";
+import { OctokitCommitStatuses, OctokitPullRequestComments } from "../adapters/github-feedback.js";
 import { createLogger } from "../adapters/logger.js";
 import { functionMetrics } from "../adapters/metrics.js";
 import { CodePipelineExecutions } from "../adapters/pipeline-executions.js";
-import { secretReader } from "../adapters/secrets.js";
-import { lazy, tokenOctokit } from "../adapters/services.js";
+import { gitHubCredentials, lazy } from "../adapters/services.js";
 import { SnsNotifications } from "../adapters/sns.js";
 import { cachedSourceFacts, type FeedbackPorts } from "../app/feedback.js";
 import { MESSAGES } from "../app/messages.js";
@@ -40,9 +36,9 @@ export function defaultNotifyDeps(
   const codepipeline = lazy(() => new CodePipelineClient(awsClientConfig(clientOptions)));
   const sns = lazy(() => new SNSClient(awsClientConfig(clientOptions)));
   const secrets = lazy(() => new SecretsManagerClient(awsClientConfig(clientOptions)));
-  const githubToken = lazy(() => secretReader("GitHub token", settings().githubToken, secrets));
-  // Whose comments are branchline's: asked of GitHub once per container.
-  const identity = new GitHubIdentity();
+  // The token or the App, and whose comments are branchline's: kept for the container.
+  const github = lazy(() => gitHubCredentials(settings(), { secretsClient: secrets }));
+  const rateLimit = new RateLimitObserver();
   // Each service's source pipeline facts, cached apart.
   const sources = new Map<string, () => Promise<SourceFacts>>();
   const source = (name: string): (() => Promise<SourceFacts>) => {
@@ -78,12 +74,13 @@ export function defaultNotifyDeps(
         executions: new CodePipelineExecutions(codepipeline(), signal),
         source: source(sourcePipelineName),
       };
-      const token = githubToken();
-      if (token) {
-        const octokit = await tokenOctokit(token, settings().githubApiUrl, signal);
+      const credentials = github();
+      if (credentials) {
+        const octokit = await credentials.octokit(settings().githubApiUrl, signal);
+        rateLimit.watch(octokit);
         ports.github = {
           statuses: new OctokitCommitStatuses(octokit),
-          comments: new OctokitPullRequestComments(octokit, identity),
+          comments: new OctokitPullRequestComments(octokit, credentials.identity),
         };
       }
       const topic = settings().notificationTopicArn;

@@ -45,3 +45,27 @@ export function cloneManagerVariables(
     [ENV.stateTableName]: args.stateTableName,
   };
 }
+
+/**
+ * A GitHub App the functions authenticate as (`branchline:githubApp`): its id, the optional
+ * installation, and the Secrets Manager secret holding its private key (the webhook component's).
+ */
+export interface GitHubAppAccess {
+  appId: number;
+  installationId?: number | undefined;
+  privateKeySecretArn: pulumi.Input<string>;
+}
+
+/** The variables that name the App to a function (functions/app/settings.ts `readGitHubAuth`). */
+export function gitHubAppVariables(
+  app: GitHubAppAccess | undefined,
+): Record<string, pulumi.Input<string>> {
+  if (app === undefined) return {};
+  return {
+    [ENV.githubAppId]: String(app.appId),
+    [ENV.githubAppPrivateKeySecretArn]: app.privateKeySecretArn,
+    ...(app.installationId !== undefined
+      ? { [ENV.githubAppInstallationId]: String(app.installationId) }
+      : {}),
+  };
+}

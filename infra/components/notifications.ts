@@ -28,6 +28,7 @@ import {
   type AccountScope,
   type ServiceSet,
 } from "../policies";
+import { gitHubAppVariables, type GitHubAppAccess } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import type { ManyServices } from "./webhook";
 
@@ -67,6 +68,11 @@ export interface NotificationsArgs {
   sourcePipelineName: pulumi.Input<string>;
   /** The GitHub token's secret; `undefined`: no commit statuses or comments, notifications only. */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
+  /**
+   * The GitHub App the function authenticates as instead of a token (never both); `undefined`:
+   * none. Its private key's secret is the one GitHub secret the role may read.
+   */
+  githubApp?: GitHubAppAccess | undefined;
   /** Subscribes this address to the topic (AWS mails a confirmation link); `undefined`: none. */
   email: string | undefined;
   logRetentionDays: pulumi.Input<number>;
@@ -168,6 +174,9 @@ export class Notifications extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    Object.assign(variables, gitHubAppVariables(args.githubApp));
+    // The one GitHub secret the role reads: the token's, or the App's private key.
+    const githubSecretArn = args.githubTokenSecretArn ?? args.githubApp?.privateKeySecretArn;
     const services = args.services;
     if (services !== undefined) {
       Reflect.deleteProperty(variables, ENV.sourcePipelineName);
@@ -191,14 +200,14 @@ export class Notifications extends pulumi.ComponentResource {
                   scope: args.scope,
                   sourcePipelineName: args.sourcePipelineName,
                   topicArn: this.topic.arn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(notifierRoleStatements)
             : pulumi
                 .output({
                   set: services.set as pulumi.Input<ServiceSet>,
                   topicArn: this.topic.arn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(servicesNotifierRoleStatements),
       },

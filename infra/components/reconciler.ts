@@ -20,7 +20,12 @@ import {
   servicesReconcilerRoleStatements,
   type AccountScope,
 } from "../policies";
-import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
+import {
+  cloneManagerVariables,
+  type CloneManagerArgs,
+  gitHubAppVariables,
+  type GitHubAppAccess,
+} from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
 
@@ -44,6 +49,11 @@ export interface ReconcilerArgs extends CloneManagerArgs {
    * reports what it could not check).
    */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
+  /**
+   * The GitHub App the function authenticates as instead of a token (never both); `undefined`:
+   * none. Its private key's secret is the one GitHub secret the role may read.
+   */
+  githubApp?: GitHubAppAccess | undefined;
   /**
    * The webhook's URL (`WEBHOOK_URL`): the function finds the repository's GitHub hook by it, to
    * redeliver the hook's failed deliveries.
@@ -78,6 +88,9 @@ export class Reconciler extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    Object.assign(variables, gitHubAppVariables(args.githubApp));
+    // The one GitHub secret the role reads: the token's, or the App's private key.
+    const githubSecretArn = args.githubTokenSecretArn ?? args.githubApp?.privateKeySecretArn;
     const services = args.services;
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
 
@@ -101,7 +114,7 @@ export class Reconciler extends pulumi.ComponentResource {
                   prRepositoryArns: args.prRepositoryArns,
                   connectionArn: args.connectionArn,
                   stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(reconcilerRoleStatements)
             : pulumi
@@ -110,7 +123,7 @@ export class Reconciler extends pulumi.ComponentResource {
                   cloneRoleArn: args.cloneRoleArn,
                   connectionArn: args.connectionArn,
                   stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply((input) =>
                   servicesReconcilerRoleStatements({

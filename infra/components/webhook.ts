@@ -17,7 +17,12 @@ import {
   type AccountScope,
   type ServiceSet,
 } from "../policies";
-import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
+import {
+  cloneManagerVariables,
+  gitHubAppVariables,
+  type CloneManagerArgs,
+  type GitHubAppAccess,
+} from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 
 export const WEBHOOK_ROUTE_KEY = "POST /webhook";
@@ -29,6 +34,13 @@ export interface WebhookReceiverArgs extends CloneManagerArgs {
   webhookSecret: pulumi.Input<string>;
   /** Creates the GitHub token secret; `undefined`: none (the handler then posts no statuses). */
   githubToken: pulumi.Input<string> | undefined;
+  /**
+   * Authenticate as this GitHub App instead of a token (never both): creates the secret of its
+   * private key; `undefined`: none.
+   */
+  githubApp?:
+    | { appId: number; privateKey: pulumi.Input<string>; installationId?: number | undefined }
+    | undefined;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
   /**
@@ -61,6 +73,11 @@ export class WebhookReceiver extends pulumi.ComponentResource {
   public readonly deliveryResources: pulumi.Resource[];
   /** The GitHub token's secret (shared with the reconciler and notify functions); `undefined`: none. */
   public readonly githubTokenSecretArn: pulumi.Output<string> | undefined;
+  /**
+   * The GitHub App with its private key's secret (for the reconciler, worker and notify
+   * functions); `undefined`: no App.
+   */
+  public readonly githubApp: GitHubAppAccess | undefined;
 
   constructor(name: string, args: WebhookReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:webhook:WebhookReceiver", name, {}, opts);
@@ -90,7 +107,29 @@ export class WebhookReceiver extends pulumi.ComponentResource {
         parent,
       );
     }
-    const secretArns = [webhookSecret.arn, ...(githubTokenSecret ? [githubTokenSecret.arn] : [])];
+    let githubApp: GitHubAppAccess | undefined;
+    if (args.githubApp !== undefined) {
+      if (args.githubToken !== undefined) {
+        throw new Error("a GitHub token and a GitHub App are both given: give one");
+      }
+      const keySecret = new aws.secretsmanager.Secret(
+        `${name}-github-app-private-key`,
+        { description: "branchline: the GitHub App's private key" },
+        parent,
+      );
+      new aws.secretsmanager.SecretVersion(
+        `${name}-github-app-private-key-value`,
+        { secretId: keySecret.id, secretString: pulumi.secret(args.githubApp.privateKey) },
+        parent,
+      );
+      githubApp = {
+        appId: args.githubApp.appId,
+        installationId: args.githubApp.installationId,
+        privateKeySecretArn: keySecret.arn,
+      };
+    }
+    const githubSecretArn = githubTokenSecret?.arn ?? githubApp?.privateKeySecretArn;
+    const secretArns = [webhookSecret.arn, ...(githubSecretArn ? [githubSecretArn] : [])];
 
     const services = args.services;
     const variables: Record<string, pulumi.Input<string>> = {
@@ -102,6 +141,8 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       variables[ENV.queueUrl] = queue.url;
     } else if (githubTokenSecret !== undefined) {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
+    } else {
+      Object.assign(variables, gitHubAppVariables(githubApp));
     }
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
 
@@ -200,6 +241,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
 
     this.deliveryResources = [integration, route, stage, permission];
     this.githubTokenSecretArn = githubTokenSecret?.arn;
+    this.githubApp = githubApp;
     this.webhookUrl = pulumi.interpolate`${this.api.apiEndpoint}${WEBHOOK_PATH}`;
     this.registerOutputs({ webhookUrl: this.webhookUrl, functionName: this.function.name });
   }

@@ -19,7 +19,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import { servicesWorkerRoleStatements, workerRoleStatements, type AccountScope } from "../policies";
-import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
+import {
+  cloneManagerVariables,
+  type CloneManagerArgs,
+  gitHubAppVariables,
+  type GitHubAppAccess,
+} from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
 
@@ -41,6 +46,11 @@ export interface DeliveryWorkerArgs extends CloneManagerArgs {
   code: pulumi.Input<pulumi.asset.Archive>;
   /** The GitHub token's secret; `undefined`: none (no statuses, anonymous reads). */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
+  /**
+   * The GitHub App the function authenticates as instead of a token (never both); `undefined`:
+   * none. Its private key's secret is the one GitHub secret the role may read.
+   */
+  githubApp?: GitHubAppAccess | undefined;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
   /** The many-service stack's routing table and services (see the webhook's). */
@@ -86,6 +96,9 @@ export class DeliveryWorker extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    Object.assign(variables, gitHubAppVariables(args.githubApp));
+    // The one GitHub secret the role reads: the token's, or the App's private key.
+    const githubSecretArn = args.githubTokenSecretArn ?? args.githubApp?.privateKeySecretArn;
     variables[ENV.deadLetterQueueUrl] = args.deadLetterQueue.url;
     const services = args.services;
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
@@ -112,7 +125,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
                   prRepositoryArns: args.prRepositoryArns,
                   connectionArn: args.connectionArn,
                   stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(workerRoleStatements)
             : pulumi
@@ -122,7 +135,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
                   cloneRoleArn: args.cloneRoleArn,
                   connectionArn: args.connectionArn,
                   stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(servicesWorkerRoleStatements),
       },

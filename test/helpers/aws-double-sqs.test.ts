@@ -188,6 +188,84 @@ describe("AWS double: SQS (JSON 1.0)", () => {
     ]);
   });
 
+  it("changes the visibility of a batch, reporting each entry that fails", async () => {
+    const url = await fifo();
+    await send(url, "a", "g1", "a");
+    await send(url, "b", "g2", "b");
+    const taken = await receive(url);
+    expect(taken.map((m) => m.Body)).to.deep.equal(["a", "b"]);
+    expect(await receive(url)).to.deep.equal([]);
+    const answer = await call("ChangeMessageVisibilityBatch", {
+      QueueUrl: url,
+      Entries: [
+        ...taken.map((m, i) => ({
+          Id: `m${i}`,
+          ReceiptHandle: m.ReceiptHandle,
+          VisibilityTimeout: 0,
+        })),
+        {
+          Id: "stale",
+          ReceiptHandle: Buffer.from("ingest.fifo nope x").toString("base64"),
+          VisibilityTimeout: 0,
+        },
+      ],
+    });
+    expect(answer.Successful).to.deep.equal([{ Id: "m0" }, { Id: "m1" }]);
+    expect(answer.Failed).to.deep.equal([
+      {
+        Id: "stale",
+        SenderFault: true,
+        Code: "MessageNotInflight",
+        Message: "The message referred to isn't in flight.",
+      },
+    ]);
+    // Visible again at once, with their receive counts kept.
+    expect(
+      (await receive(url)).map((m) => [m.Body, m.Attributes.ApproximateReceiveCount]),
+    ).to.deep.equal([
+      ["a", "2"],
+      ["b", "2"],
+    ]);
+    const empty = await sqsRequest(aws.url, "ChangeMessageVisibilityBatch", {
+      QueueUrl: url,
+      Entries: [],
+    });
+    expect(empty.body.__type).to.equal("com.amazonaws.sqs#EmptyBatchRequest");
+    const same = await sqsRequest(aws.url, "ChangeMessageVisibilityBatch", {
+      QueueUrl: url,
+      Entries: [
+        { Id: "x", ReceiptHandle: "h" },
+        { Id: "x", ReceiptHandle: "h" },
+      ],
+    });
+    expect(same.body.__type).to.equal("com.amazonaws.sqs#BatchEntryIdsNotDistinct");
+  });
+
+  it("lists a held move task RUNNING, its moved count growing, then COMPLETED", async () => {
+    const dlqUrl = await fifo("ingest-dlq.fifo");
+    const dlqArn = `arn:aws:sqs:${aws.region}:${aws.accountId}:ingest-dlq.fifo`;
+    await fifo("ingest.fifo", {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }),
+    });
+    for (const body of ["a", "b", "c", "d"]) await send(dlqUrl, body, "g", body);
+    aws.holdMoveTasks(2);
+    await call("StartMessageMoveTask", {
+      SourceArn: dlqArn,
+      DestinationArn: `arn:aws:sqs:${aws.region}:${aws.accountId}:ingest.fifo`,
+    });
+    const states = [];
+    for (let i = 0; i < 3; i += 1) {
+      const { Results } = await call("ListMessageMoveTasks", { SourceArn: dlqArn });
+      const [task] = Results as { Status: string; ApproximateNumberOfMessagesMoved: number }[];
+      states.push([task?.Status, task?.ApproximateNumberOfMessagesMoved]);
+    }
+    expect(states).to.deep.equal([
+      ["RUNNING", 0],
+      ["RUNNING", 2],
+      ["COMPLETED", 4],
+    ]);
+  });
+
   it("answers with the errors the model lists, and validates input against the model", async () => {
     const url = await fifo();
     const missing = await sqsRequest(aws.url, "SendMessage", {

@@ -34,6 +34,10 @@ export interface CliOptions {
   stdout?: CapturedOutput;
   stderr?: CapturedOutput;
   cwd?: string;
+  /** Replaces the waits between polls (`dlq redrive --wait`, `serve`'s parent check). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Replaces `serve`'s check of its parent process. */
+  parentCheck?: CliIo["parentCheck"];
 }
 
 /** A directory with nothing in it: as PATH, it hides every program (the Pulumi CLI among them). */
@@ -51,6 +55,8 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
     ...(options.now ? { now: () => options.now as Date } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.parentCheck ? { parentCheck: options.parentCheck } : {}),
   };
   const code = await run(argv, io);
   return { code, stdout: stdout.text, stderr: stderr.text };

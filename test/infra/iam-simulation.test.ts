@@ -22,6 +22,7 @@ import {
   runWithConfig,
   stubArchives,
 } from "../helpers/pulumi-mocks.js";
+import { testApp } from "../helpers/github-app.js";
 
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const at = `eu-west-1:${MOCK_ACCOUNT}`;
@@ -925,4 +926,71 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
       expect(await publish("branchline-dev-delivery-dead-letters")).to.equal("ImplicitlyDenied");
     });
   });
+});
+
+describe("IAM grants by simulation: a GitHub App (branchline:githubApp)", () => {
+  const appKey = `arn:aws:secretsmanager:${at}:secret:webhook-github-app-private-key-0000000-AbCdEf`;
+  const webhookSecret = `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`;
+  const anotherSecret = `arn:aws:secretsmanager:${at}:secret:production-database-AbCdEf`;
+  const getSecret = (resource: string) => ({
+    action: "secretsmanager:GetSecretValue",
+    resource,
+  });
+
+  for (const mode of ["queue", "inline"] as const) {
+    describe(`${mode} mode`, () => {
+      before(async () => {
+        await runWithConfig(
+          {
+            ...minimal,
+            githubApp: { appId: 424242, privateKey: testApp().privateKey },
+            delivery: { mode },
+          },
+          () => createBranchline(loadConfig(), stubArchives()),
+          ["webhookSecret", "githubApp"],
+        );
+      });
+
+      const readers =
+        mode === "queue"
+          ? ["worker-role-policy", "reconciler-role-policy", "notifications-role-policy"]
+          : ["webhook-role-policy", "reconciler-role-policy", "notifications-role-policy"];
+
+      for (const role of readers) {
+        it(`${role} reads the App's private key and no other secret but its own`, async () => {
+          const policy = rolePolicy(role);
+          await expectDecision(policy, getSecret(appKey), "Allowed");
+          await expectDecision(policy, getSecret(anotherSecret), "ImplicitlyDenied");
+          await expectDecision(
+            policy,
+            { action: "secretsmanager:PutSecretValue", resource: appKey },
+            "ImplicitlyDenied",
+          );
+          if (role !== "webhook-role-policy") {
+            await expectDecision(policy, getSecret(webhookSecret), "ImplicitlyDenied");
+          }
+        });
+      }
+
+      if (mode === "queue") {
+        it("the queue-mode webhook cannot read the App's private key", async () => {
+          await expectDecision(
+            rolePolicy("webhook-role-policy"),
+            getSecret(appKey),
+            "ImplicitlyDenied",
+          );
+        });
+      }
+
+      it("the build and clone roles cannot read the App's private key", async () => {
+        for (const role of [
+          "build-role-policy",
+          "pr-build-role-policy",
+          "pipeline-clone-role-policy",
+        ]) {
+          await expectDecision(rolePolicy(role), getSecret(appKey), "ImplicitlyDenied");
+        }
+      });
+    });
+  }
 });

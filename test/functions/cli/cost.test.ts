@@ -75,6 +75,7 @@ describe("cli cost (wire level)", function () {
           pipeline: "hello-world-pr-2",
           pipelineType: "V1",
           ageDays: 10,
+          ageSeconds: 10 * 86_400,
           executions: 1,
           actionMinutes: null,
           usd: 0,
@@ -85,6 +86,7 @@ describe("cli cost (wire level)", function () {
           pipeline: "hello-world-pr-3",
           pipelineType: "V1",
           ageDays: 40,
+          ageSeconds: 40 * 86_400,
           executions: 1,
           actionMinutes: null,
           usd: 1,
@@ -95,6 +97,7 @@ describe("cli cost (wire level)", function () {
           pipeline: "hello-world-pr-4",
           pipelineType: "V1",
           ageDays: 60,
+          ageSeconds: 60 * 86_400,
           executions: 0,
           actionMinutes: null,
           usd: 0,
@@ -105,6 +108,7 @@ describe("cli cost (wire level)", function () {
           pipeline: "hello-world-pr-5",
           pipelineType: "V2",
           ageDays: 50,
+          ageSeconds: 50 * 86_400,
           executions: 3,
           actionMinutes: 20,
           usd: 0.04,
@@ -139,6 +143,24 @@ describe("cli cost (wire level)", function () {
         "",
       ].join("\n"),
     );
+  });
+
+  it("rounds a young clone's age like list does (hours, minutes), not to 0 days", async () => {
+    seedClone(7, ago(5 * 60 * MINUTE + 10 * MINUTE));
+    seedClone(8, ago(42 * MINUTE));
+    const result = await runCli(["cost", "--source-pipeline", SOURCE], { now: NOW });
+    const ages = result.stdout
+      .split("\n")
+      .filter((row) => /^#[78] /.test(row))
+      .map((row) => row.split(/\s+/)[3]);
+    expect(ages).to.deep.equal(["5h", "42m"]);
+    const list = await runCli(["list", "--source-pipeline", SOURCE], { now: NOW });
+    expect(
+      list.stdout
+        .split("\n")
+        .filter((row) => /^#[78] /.test(row))
+        .map((row) => row.split(/\s+/).at(-1)),
+    ).to.deep.equal(["5h", "42m"]);
   });
 
   it("keeps the prices in one table", () => {

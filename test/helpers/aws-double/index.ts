@@ -337,6 +337,15 @@ export class AwsDouble {
     return this.sqsState.messages(name);
   }
 
+  /**
+   * Message move tasks started from now on are listed RUNNING (their moved count growing) by this
+   * many ListMessageMoveTasks answers before COMPLETED (default 0: completed at once). Reset with
+   * the double.
+   */
+  holdMoveTasks(listings: number): void {
+    this.sqsState.moveTaskRunningListings = listings;
+  }
+
   // ---- SNS ----
 
   /** The messages published so far, oldest first. */

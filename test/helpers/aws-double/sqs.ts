@@ -48,6 +48,9 @@ interface MoveTask {
   destinationArn?: string;
   moved: number;
   startedAt: number;
+  /** ListMessageMoveTasks answers still to report it RUNNING (0: COMPLETED), of `listings`. */
+  runningListings: number;
+  listings: number;
 }
 
 const md5 = (text: string): string => createHash("md5").update(text, "utf8").digest("hex");
@@ -60,6 +63,11 @@ export class SqsState {
   readonly queues = new Map<string, Queue>();
   private readonly tasks: MoveTask[] = [];
   private sequence = 0n;
+  /**
+   * How many ListMessageMoveTasks answers report a new move task RUNNING (its moved count growing)
+   * before COMPLETED. The messages move at once either way; 0 (the default) completes at once.
+   */
+  moveTaskRunningListings = 0;
 
   constructor(
     private readonly region: string,
@@ -70,6 +78,7 @@ export class SqsState {
   reset(): void {
     this.queues.clear();
     this.tasks.length = 0;
+    this.moveTaskRunningListings = 0;
   }
 
   queueUrl(name: string): string {
@@ -97,6 +106,8 @@ export class SqsState {
         return this.deleteMessage(input);
       case "ChangeMessageVisibility":
         return this.changeMessageVisibility(input);
+      case "ChangeMessageVisibilityBatch":
+        return this.changeMessageVisibilityBatch(input);
       case "PurgeQueue":
         this.byUrl(input.QueueUrl).messages = [];
         return {};
@@ -432,6 +443,45 @@ export class SqsState {
     return {};
   }
 
+  /** Each entry as ChangeMessageVisibility would; failures per entry, as SQS reports them. */
+  private changeMessageVisibilityBatch(input: Input): unknown {
+    this.byUrl(input.QueueUrl); // QueueDoesNotExist before any entry
+    const entries = (input.Entries as Input[] | undefined) ?? [];
+    if (entries.length === 0) {
+      throw new AwsError(
+        "EmptyBatchRequest",
+        "There should be at least one ChangeMessageVisibilityBatchRequestEntry in the request.",
+      );
+    }
+    if (entries.length > 10) {
+      throw new AwsError(
+        "TooManyEntriesInBatchRequest",
+        `Maximum number of entries per request are 10. You have sent ${entries.length}.`,
+      );
+    }
+    const ids = entries.map((entry) => str(entry.Id) ?? "");
+    if (new Set(ids).size !== ids.length) {
+      throw new AwsError("BatchEntryIdsNotDistinct", "Two or more batch entries have the same Id.");
+    }
+    const successful: { Id: string }[] = [];
+    const failed: { Id: string; SenderFault: boolean; Code: string; Message: string }[] = [];
+    for (const entry of entries) {
+      const id = str(entry.Id) ?? "";
+      try {
+        this.changeMessageVisibility({
+          QueueUrl: input.QueueUrl,
+          ReceiptHandle: entry.ReceiptHandle,
+          VisibilityTimeout: entry.VisibilityTimeout ?? 0,
+        });
+        successful.push({ Id: id });
+      } catch (error) {
+        if (!(error instanceof AwsError)) throw error;
+        failed.push({ Id: id, SenderFault: true, Code: error.type, Message: error.message });
+      }
+    }
+    return { Successful: successful, Failed: failed };
+  }
+
   private sourcesOf(dlq: Queue): Queue[] {
     return [...this.queues.values()].filter((q) => {
       const policy = q.attributes.RedrivePolicy;
@@ -461,6 +511,8 @@ export class SqsState {
       destinationArn,
       moved: 0,
       startedAt: now,
+      runningListings: this.moveTaskRunningListings,
+      listings: this.moveTaskRunningListings,
     };
     for (const message of [...dlq.messages]) {
       const target = this.byArn(destinationArn ?? message.deadLetterSourceArn ?? "");
@@ -488,20 +540,29 @@ export class SqsState {
       );
     }
     const max = typeof input.MaxResults === "number" ? input.MaxResults : 1;
-    return {
-      Results: this.tasks
-        .filter((t) => t.sourceArn === sourceArn)
-        .reverse()
-        .slice(0, max)
-        .map((t) => ({
+    const results = this.tasks
+      .filter((t) => t.sourceArn === sourceArn)
+      .reverse()
+      .slice(0, max)
+      .map((t) => {
+        const running = t.runningListings > 0;
+        // While it runs, the moved count grows with each listing (none moved at the first).
+        const moved = running
+          ? Math.floor((t.moved * (t.listings - t.runningListings)) / t.listings)
+          : t.moved;
+        return {
           TaskHandle: t.taskHandle,
-          Status: "COMPLETED",
+          Status: running ? "RUNNING" : "COMPLETED",
           SourceArn: t.sourceArn,
           ...(t.destinationArn ? { DestinationArn: t.destinationArn } : {}),
-          ApproximateNumberOfMessagesMoved: t.moved,
+          ApproximateNumberOfMessagesMoved: moved,
           ApproximateNumberOfMessagesToMove: t.moved,
           StartedTimestamp: t.startedAt,
-        })),
-    };
+        };
+      });
+    for (const task of this.tasks) {
+      if (task.sourceArn === sourceArn && task.runningListings > 0) task.runningListings -= 1;
+    }
+    return { Results: results };
   }
 }
