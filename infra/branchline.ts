@@ -14,7 +14,9 @@
  * request build role, the webhook endpoint and function, the reconciler, notify, the topic, the
  * secrets, the state table, the connection, and one GitHub webhook per repository; with durable
  * delivery (`branchline:delivery` mode `queue`, the default) the delivery queue, its dead-letter
- * queue, the worker function, its event source mapping and two alarms (and the topic's own key).
+ * queue, the worker function, its event source mapping and two alarms; a CloudWatch dashboard
+ * (`<prefix>`) and one error alarm per function (infra/components/monitoring.ts), to the topic, which
+ * has its own key for them.
  *
  * `legacyNames` (the one-service form of `infra/index.ts`, today's keys): the children keep the names
  * the stack had before this component (`artifacts`, `pipeline`, ...) and alias their former top-level
@@ -28,6 +30,7 @@ import { ArtifactStore } from "./components/artifacts";
 import { BuildProject, ecrRepositoryOfImage } from "./components/build";
 import { SourceConnection } from "./components/connection";
 import { DeliveryQueue } from "./components/delivery-queue";
+import { errorAlarmNamePrefix, Monitoring } from "./components/monitoring";
 import { Notifications } from "./components/notifications";
 import { SharedPipelineRoles, SourcePipeline } from "./components/pipeline";
 import { Reconciler } from "./components/reconciler";
@@ -93,6 +96,21 @@ export interface BranchlineOutputs {
   deadLetterQueueUrl: pulumi.Output<string> | undefined;
   /** The delivery worker Lambda; `undefined`: inline delivery. */
   workerFunctionName: pulumi.Output<string> | undefined;
+  /** Each function's CloudWatch Logs group (`worker` only with durable delivery). */
+  logGroups: pulumi.Output<LogGroupNames>;
+  /** The stack's CloudWatch dashboard (`<prefix>`). */
+  dashboardName: pulumi.Output<string>;
+  /** The dashboard in the CloudWatch console. */
+  dashboardUrl: pulumi.Output<string>;
+}
+
+/** The functions' log group names, as the stack outputs them. */
+export interface LogGroupNames {
+  webhook: string;
+  /** Absent with inline delivery. */
+  worker?: string;
+  reconciler: string;
+  notify: string;
 }
 
 /** One entry of the routing table (S1's format: functions/app reads it). */
@@ -109,7 +127,10 @@ export interface RoutingEntry {
   buildDraftPullRequests: boolean;
 }
 
-/** The stack's alarms are named `<prefix>-delivery-...` (the topic lets CloudWatch publish for these). */
+/**
+ * The delivery alarms are named `<prefix>-delivery-...`, the functions' error alarms
+ * `<prefix>-errors-...` (components/monitoring.ts): the topic lets CloudWatch publish for these.
+ */
 export function alarmNamePrefix(prefix: string): string {
   return `${prefix}-delivery-`;
 }
@@ -617,10 +638,13 @@ export class Branchline extends pulumi.ComponentResource {
         scope,
         services:
           manyServices === undefined ? undefined : { ...manyServices, prefix: config.prefix },
-        alarms:
-          deliveryQueue === undefined
-            ? undefined
-            : { alarmNamePrefix: alarmNamePrefix(config.prefix) },
+        // The functions' error alarms in every stack; the delivery alarms with durable delivery.
+        alarms: {
+          alarmNamePrefix:
+            deliveryQueue === undefined
+              ? errorAlarmNamePrefix(config.prefix)
+              : [alarmNamePrefix(config.prefix), errorAlarmNamePrefix(config.prefix)],
+        },
       },
       top,
     );
@@ -658,6 +682,30 @@ export class Branchline extends pulumi.ComponentResource {
             },
             top,
           );
+
+    const monitoring = new Monitoring(
+      child("monitoring"),
+      {
+        dashboardName: config.prefix,
+        prefix: config.prefix,
+        region: scope.apply((s) => s.region),
+        functions: {
+          webhook: webhook.function.name,
+          worker: worker?.functionName,
+          reconciler: reconciler.functionName,
+          notify: notifications.function.name,
+        },
+        queues:
+          deliveryQueue === undefined
+            ? undefined
+            : {
+                queueName: deliveryQueue.queue.name,
+                deadLetterQueueName: deliveryQueue.deadLetterQueue.name,
+              },
+        alarmTopicArn: notifications.topicArn,
+      },
+      top,
+    );
 
     let webhookId: pulumi.Output<number> | undefined;
     // Registration only with the registration token: it stays in the program (and, encrypted, in the
@@ -727,6 +775,21 @@ export class Branchline extends pulumi.ComponentResource {
       deliveryQueueUrl: deliveryQueue?.queueUrl,
       deadLetterQueueUrl: deliveryQueue?.deadLetterQueueUrl,
       workerFunctionName: worker?.functionName,
+      logGroups: pulumi
+        .all([
+          webhook.logGroupName,
+          worker?.logGroupName,
+          reconciler.logGroupName,
+          notifications.logGroupName,
+        ])
+        .apply(([webhookLogs, workerLogs, reconcilerLogs, notifyLogs]) => ({
+          webhook: webhookLogs,
+          ...(workerLogs === undefined ? {} : { worker: workerLogs }),
+          reconciler: reconcilerLogs,
+          notify: notifyLogs,
+        })),
+      dashboardName: monitoring.dashboardName,
+      dashboardUrl: monitoring.dashboardUrl,
     };
     this.registerOutputs({
       webhookUrl: this.outputs.webhookUrl,
@@ -736,6 +799,8 @@ export class Branchline extends pulumi.ComponentResource {
       deliveryQueueUrl: this.outputs.deliveryQueueUrl,
       deadLetterQueueUrl: this.outputs.deadLetterQueueUrl,
       workerFunctionName: this.outputs.workerFunctionName,
+      logGroups: this.outputs.logGroups,
+      dashboardName: this.outputs.dashboardName,
     });
   }
 }

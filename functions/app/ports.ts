@@ -65,6 +65,30 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** A metric's dimensions besides the function's own: names and values from closed sets only. */
+export type MetricDimensions = Readonly<Record<string, string>>;
+
+/**
+ * Metrics (functions/shared/metrics.ts names them): kept during an invocation and published once at
+ * its end (`flush`). Never a secret, and no dimension from an open set (a pull request number, a
+ * branch): CloudWatch bills and keeps every distinct set of dimension values as a metric of its own.
+ */
+export interface Metrics {
+  /** Adds `value` (default 1) to a count. */
+  count(name: string, value?: number, dimensions?: MetricDimensions): void;
+  /** Records one duration in milliseconds. */
+  duration(name: string, ms: number, dimensions?: MetricDimensions): void;
+  /** Publishes what was recorded since the last flush; never throws. */
+  flush(): void;
+}
+
+/** Metrics that go nowhere: the default where a caller gives none. */
+export const noMetrics: Metrics = {
+  count: () => undefined,
+  duration: () => undefined,
+  flush: () => undefined,
+};
+
 /** CreatePipeline found a pipeline with that name already. */
 export class PipelineNameInUseError extends Error {
   override readonly name = "PipelineNameInUseError";

@@ -20,6 +20,7 @@ import {
   type GitHubPullRequests,
   type ImageStore,
   type Logger,
+  type Metrics,
   type PipelineStore,
   type PullRequestMarks,
 } from "./ports.js";
@@ -41,7 +42,7 @@ import {
 import { BadRequestError } from "../core/errors.js";
 import { routeDelivery, type ServiceEntry } from "../core/services.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
-import { errorResponse, failureLog, respond, type Response } from "./responses.js";
+import { countError, errorResponse, failureLog, respond, type Response } from "./responses.js";
 import { readEachPullRequestOnce } from "./read-once.js";
 
 /** What one invocation works with; built per invocation around the container's clients. */
@@ -61,6 +62,8 @@ export interface Services {
 export interface DeliveryDeps {
   services: (signal: AbortSignal) => Promise<Services> | Services;
   logger: Logger;
+  /** Clones changed and errors by kind (default: none). */
+  metrics?: Metrics;
 }
 
 const CREATE_FIRST = new Set(["opened", "reopened"]);
@@ -119,6 +122,7 @@ export async function processDelivery(
         return { service, response };
       } catch (error) {
         const response = errorResponse(error, { authenticated: true });
+        countError(deps.metrics, error);
         if (response.statusCode >= 422) {
           const { level, fields: details } = failureLog(error);
           withFields(deps.logger, own)[level]("delivery failed for a service", details);
@@ -166,6 +170,7 @@ async function forService(
       prBuildProjects: service.prBuildProjects,
       prArtifactBucket: service.prArtifactBucket,
     },
+    deps.metrics,
   );
   const source = await pipelines.source();
   const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);

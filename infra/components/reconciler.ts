@@ -72,6 +72,8 @@ export interface ReconcilerArgs extends CloneManagerArgs {
 export class Reconciler extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly functionName: pulumi.Output<string>;
+  /** The function's CloudWatch Logs group. */
+  public readonly logGroupName: pulumi.Output<string>;
   public readonly scheduleRule: aws.cloudwatch.EventRule;
   /**
    * Invokes the function on `pulumi destroy` to remove the clones and pull request images. Resources
@@ -168,6 +170,7 @@ export class Reconciler extends pulumi.ComponentResource {
     );
 
     this.functionName = this.function.name;
+    this.logGroupName = lambda.logGroup.name;
     this.registerOutputs({
       functionName: this.functionName,
       scheduleRuleArn: this.scheduleRule.arn,

@@ -63,6 +63,8 @@ export interface ManyServices {
 
 export class WebhookReceiver extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
+  /** The function's CloudWatch Logs group. */
+  public readonly logGroupName: pulumi.Output<string>;
   public readonly api: aws.apigatewayv2.Api;
   public readonly webhookUrl: pulumi.Output<string>;
   /**
@@ -146,7 +148,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
     }
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
 
-    this.function = new LambdaFunction(
+    const lambda = new LambdaFunction(
       name,
       {
         description: "branchline: receives GitHub pull request webhooks",
@@ -176,7 +178,9 @@ export class WebhookReceiver extends pulumi.ComponentResource {
                   .apply(servicesWebhookRoleStatements),
       },
       parent,
-    ).function;
+    );
+    this.function = lambda.function;
+    this.logGroupName = lambda.logGroup.name;
 
     this.api = new aws.apigatewayv2.Api(
       `${name}-api`,

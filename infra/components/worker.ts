@@ -85,6 +85,8 @@ export interface DeliveryWorkerArgs extends CloneManagerArgs {
 export class DeliveryWorker extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly functionName: pulumi.Output<string>;
+  /** The function's CloudWatch Logs group. */
+  public readonly logGroupName: pulumi.Output<string>;
   public readonly eventSourceMapping: aws.lambda.EventSourceMapping;
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
@@ -205,6 +207,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
     ];
 
     this.functionName = this.function.name;
+    this.logGroupName = lambda.logGroup.name;
     this.registerOutputs({ functionName: this.functionName });
   }
 }

@@ -822,7 +822,7 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
       await synth(minimal);
     });
 
-    it("the topic policy lets CloudWatch publish for the stack's delivery alarms, no other alarm", async () => {
+    it("the topic policy lets CloudWatch publish for the stack's delivery and error alarms, no other alarm", async () => {
       const resourcePolicy = policyDocument(
         resourceNamed("notifications-topic-policy").inputs["policy"],
       );
@@ -835,7 +835,14 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
       expect(await publish(fromAlarm("branchline-dev-delivery-oldest-delivery"))).to.equal(
         "Allowed",
       );
+      for (const role of ["webhook", "worker", "reconciler", "notify"]) {
+        expect(await publish(fromAlarm(`branchline-dev-errors-${role}`))).to.equal("Allowed");
+      }
       expect(await publish(fromAlarm("someone-elses-alarm"))).to.equal("ImplicitlyDenied");
+      expect(await publish(fromAlarm("branchline-dev-other-alarm"))).to.equal("ImplicitlyDenied");
+      expect(await publish(fromAlarm("branchline-dev-errors-webhook", "210987654321"))).to.equal(
+        "ImplicitlyDenied",
+      );
       expect(
         await publish(fromAlarm("branchline-dev-delivery-dead-letters", "210987654321")),
       ).to.equal("ImplicitlyDenied");
@@ -850,6 +857,9 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
             { action, resource: key, principal: cloudwatch, context },
           );
         expect(await byCloudWatch(fromAlarm("branchline-dev-delivery-dead-letters"))).to.equal(
+          "Allowed",
+        );
+        expect(await byCloudWatch(fromAlarm("branchline-dev-errors-reconciler"))).to.equal(
           "Allowed",
         );
         expect(await byCloudWatch(fromAlarm("someone-elses-alarm"))).to.equal("ImplicitlyDenied");
@@ -889,10 +899,31 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
 
     describeCloneManager("webhook-role-policy");
 
-    it("declares no queue, no worker and no alarm", () => {
+    it("declares no queue and no worker", () => {
       expect(() => resourceNamed("delivery-queue")).to.throw();
       expect(() => resourceNamed("worker-role-policy")).to.throw();
-      expect(() => resourceNamed("notifications-topic-policy")).to.throw();
+    });
+
+    it("the topic and its key serve the functions' error alarms only: no delivery alarm", async () => {
+      const topic = `arn:aws:sns:${at}:notifications-topic-0000000`;
+      const resourcePolicy = policyDocument(
+        resourceNamed("notifications-topic-policy").inputs["policy"],
+      );
+      const publish = (name: string) =>
+        simulateAccess(
+          { resourcePolicy },
+          {
+            action: "sns:Publish",
+            resource: topic,
+            principal: "cloudwatch.amazonaws.com",
+            context: {
+              "aws:SourceAccount": MOCK_ACCOUNT,
+              "aws:SourceArn": `arn:aws:cloudwatch:eu-west-1:${MOCK_ACCOUNT}:alarm:${name}`,
+            },
+          },
+        );
+      expect(await publish("branchline-dev-errors-webhook")).to.equal("Allowed");
+      expect(await publish("branchline-dev-delivery-dead-letters")).to.equal("ImplicitlyDenied");
     });
   });
 });
