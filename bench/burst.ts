@@ -116,7 +116,9 @@ export async function measureBurst(
       return worker(event, { getRemainingTimeInMillis: () => deadline - Date.now() });
     },
   });
-  const totalMs = elapsedMs(start);
+  // Records handed back waited for the visibility timeout, which the driver skipped by moving the
+  // double's clock: a real queue makes them wait, so that time counts.
+  const totalMs = elapsedMs(start) + report.clockAdvancedMs;
   if (totalMs > options.limitMs) problems.push(`burst: the queue took ${totalMs} ms to drain`);
   const notCloned = missing();
   if (notCloned.length > 0) {
@@ -156,6 +158,7 @@ export async function measureBurst(
     workerInvocations: invocations,
     pollerRounds: report.rounds,
     recordsRetried: report.failed,
+    visibilityWaitMs: report.clockAdvancedMs,
     deadLetters,
     createPipelineCalls: createCalls,
     createPipelineThrottled: throttled,

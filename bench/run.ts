@@ -55,7 +55,9 @@ async function main(): Promise<void> {
   const aws = await startAwsDouble();
   const github = new GitHubApiDouble();
   await github.start();
-  const restoreEnv = setEnv({ ...aws.env() });
+  // The functions' metrics (one EMF line per invocation on stdout) stay off, as in the tests: the
+  // bench's table is on stdout, and the logs are discarded likewise (lib.ts discardLogger).
+  const restoreEnv = setEnv({ ...aws.env(), POWERTOOLS_METRICS_DISABLED: "true" });
   const figures: Figure[] = [];
   const details: Record<string, unknown> = {};
   const problems: string[] = [];

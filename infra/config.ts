@@ -124,7 +124,12 @@ export interface DeliveryConfig {
   maxConcurrency: number;
   /** Receives of a delivery before SQS moves it to the dead-letter queue. */
   maxReceiveCount: number;
-  /** Deliveries per worker invocation (a FIFO event source takes at most 10). */
+  /**
+   * Deliveries per worker invocation (a FIFO event source takes at most 10). Up to maxConcurrency x
+   * batchSize deliveries are carried out at once, and each retries its throttled calls for 20 s at
+   * most before it goes back to the queue (for the 6-minute visibility timeout): the default 1 keeps
+   * a burst's deliveries within what CodePipeline's throttle lets through in that time.
+   */
   batchSize: number;
   /** The alarm on the queue's oldest message fires at this age (seconds). */
   oldestMessageAlarmSeconds: number;
@@ -190,7 +195,7 @@ export const DEFAULTS = {
     mode: "queue" as DeliveryMode,
     maxConcurrency: 5,
     maxReceiveCount: 5,
-    batchSize: 10,
+    batchSize: 1,
     oldestMessageAlarmSeconds: 900,
   },
 } as const;

@@ -32,6 +32,11 @@ export interface PollerReport {
   failed: number;
   /** True when the queue had nothing left, visible or in flight. */
   drained: boolean;
+  /**
+   * How far the driver moved the double's clock to bring failed records back (the visibility
+   * timeouts a real queue would have made them wait): a measurement of elapsed time must add it.
+   */
+  clockAdvancedMs: number;
 }
 
 export async function runPoller(aws: AwsDouble, options: PollerOptions): Promise<PollerReport> {
@@ -47,7 +52,14 @@ export async function runPoller(aws: AwsDouble, options: PollerOptions): Promise
       AttributeNames: ["QueueArn", "VisibilityTimeout"],
     })
   ).Attributes as Record<string, string>;
-  const report: PollerReport = { rounds: 0, events: [], deleted: 0, failed: 0, drained: false };
+  const report: PollerReport = {
+    rounds: 0,
+    events: [],
+    deleted: 0,
+    failed: 0,
+    drained: false,
+    clockAdvancedMs: 0,
+  };
 
   const poll = async (): Promise<number> => {
     const answer = await sqsCall(endpoint, "ReceiveMessage", {
@@ -110,7 +122,9 @@ export async function runPoller(aws: AwsDouble, options: PollerOptions): Promise
       report.drained = true;
       break;
     }
-    aws.advanceTime(Number(attributes.VisibilityTimeout ?? "30") * 1000);
+    const visibilityMs = Number(attributes.VisibilityTimeout ?? "30") * 1000;
+    aws.advanceTime(visibilityMs);
+    report.clockAdvancedMs += visibilityMs;
   }
   return report;
 }

@@ -678,7 +678,7 @@ describe("infra/config: branchline:delivery", () => {
       mode: "queue",
       maxConcurrency: 5,
       maxReceiveCount: 5,
-      batchSize: 10,
+      batchSize: 1,
       oldestMessageAlarmSeconds: 900,
     });
   });
@@ -691,7 +691,7 @@ describe("infra/config: branchline:delivery", () => {
             mode: "inline",
             maxConcurrency: 2,
             maxReceiveCount: 1000,
-            batchSize: 1,
+            batchSize: 10,
             oldestMessageAlarmSeconds: 60,
           }),
         ),
@@ -700,7 +700,7 @@ describe("infra/config: branchline:delivery", () => {
       mode: "inline",
       maxConcurrency: 2,
       maxReceiveCount: 1000,
-      batchSize: 1,
+      batchSize: 10,
       oldestMessageAlarmSeconds: 60,
     });
     expect(parseConfig(reader(delivery({ maxConcurrency: 1000 }))).delivery).to.deep.equal({

@@ -115,7 +115,7 @@ describe("infra/components/worker (the stack under Pulumi mocks)", () => {
       expect(resourceNamed("worker-deliveries").inputs).to.deep.equal({
         eventSourceArn: `arn:aws:sqs:${at}:delivery-queue-0000000.fifo`,
         functionName: `arn:aws:lambda:${at}:function:worker-function-0000000`,
-        batchSize: 10,
+        batchSize: 1,
         scalingConfig: { maximumConcurrency: 5 },
         functionResponseTypes: ["ReportBatchItemFailures"],
       });
@@ -174,13 +174,13 @@ describe("infra/components/worker (the stack under Pulumi mocks)", () => {
     before(async () => {
       await synth({
         ...minimal,
-        delivery: { maxConcurrency: 20, batchSize: 1, oldestMessageAlarmSeconds: 300 },
+        delivery: { maxConcurrency: 20, batchSize: 4, oldestMessageAlarmSeconds: 300 },
       });
     });
 
     it("uses them in the mapping and the alarm", () => {
       expect(resourceNamed("worker-deliveries").inputs).to.deep.include({
-        batchSize: 1,
+        batchSize: 4,
         scalingConfig: { maximumConcurrency: 20 },
       });
       expect(resourceNamed("worker-oldest-delivery-alarm").inputs).to.deep.include({
