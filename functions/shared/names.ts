@@ -20,6 +20,16 @@ export const ENV = {
   githubApiUrl: "GITHUB_API_URL",
   allowForks: "ALLOW_FORK_PULL_REQUESTS",
   buildDrafts: "BUILD_DRAFT_PULL_REQUESTS",
+  /**
+   * The one service's label rules, JSON `{ "require"?: [...], "skip"?: [...] }` (webhook, worker,
+   * reconciler); unset: every pull request, whatever its labels. A table entry's `labels`.
+   */
+  pullRequestLabels: "PULL_REQUEST_LABELS",
+  /**
+   * The one service's path rules, JSON `{ "include"?: [globs], "exclude"?: [globs] }`; unset: every
+   * pull request, whatever it changes. A table entry's `paths`.
+   */
+  pullRequestPaths: "PULL_REQUEST_PATHS",
   /** The SNS topic that receives execution success and failure messages (notify function). */
   notificationTopicArn: "NOTIFICATION_TOPIC_ARN",
   /**
