@@ -27,6 +27,7 @@ import {
   type ReconcileSummary,
 } from "./reconcile.js";
 import { teardown, type TeardownPorts, type TeardownSummary } from "./teardown.js";
+import { once } from "./selection.js";
 
 export interface ServicesSweepSummary extends ReconcileSummary {
   /** Each service's own summary, by service name. */
@@ -75,6 +76,7 @@ export async function reconcileServices(
       prArtifactBucket: service.prArtifactBucket,
       allowForks: service.allowForks,
       buildDrafts: service.buildDrafts,
+      selection: service.selection,
       ...options,
     });
     // The time ran out during this service: some of its pull requests may not have been reached.
@@ -168,22 +170,12 @@ function openOncePerRepository(github: OpenPullRequests): OpenPullRequests {
  * closed pull request with a clone in every service of a monorepo). A failed read is not kept.
  */
 function readOncePerSweep(github: GitHubPullRequests): GitHubPullRequests {
-  const reads = new Map<string, Promise<PullRequest>>();
+  const files = github.changedFiles?.bind(github);
   return {
     repository: (repository) => github.repository(repository),
-    get: (repository, number) => {
-      const key = `${repository.toLowerCase()}#${number}`;
-      let read = reads.get(key);
-      if (read === undefined) {
-        const started = github.get(repository, number);
-        read = started;
-        reads.set(key, started);
-        started.catch(() => {
-          if (reads.get(key) === started) reads.delete(key);
-        });
-      }
-      return read;
-    },
+    get: once((repository, number) => github.get(repository, number)),
+    // The files too: the services of a monorepo with path rules share one listing per pull request.
+    ...(files ? { changedFiles: once(files) } : {}),
   };
 }
 

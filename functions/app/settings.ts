@@ -147,7 +147,8 @@ function singleService(env: Environment): ServiceEntry {
   const selection = parseSelection(
     json(ENV.pullRequestLabels),
     json(ENV.pullRequestPaths),
-    (key) => `environment variable ${key === "labels" ? ENV.pullRequestLabels : ENV.pullRequestPaths}`,
+    (key) =>
+      `environment variable ${key === "labels" ? ENV.pullRequestLabels : ENV.pullRequestPaths}`,
   );
   return {
     ...(Object.keys(selection).length > 0 ? { selection } : {}),

@@ -30,8 +30,7 @@ export interface ChangedFiles {
 }
 
 export type SelectionDecision =
-  | { build: true; note?: string }
-  | { build: false; reason: string; description: string };
+  { build: true; note?: string } | { build: false; reason: string; description: string };
 
 /** Whether the service has path rules (only then are the pull request's files read). */
 export function hasPathRules(selection: Selection | undefined): boolean {
@@ -65,7 +64,10 @@ export function byLabels(
  * limit are unknown, and a huge pull request must never be skipped silently): the decision's note
  * says so.
  */
-export function byPaths(selection: Selection | undefined, changed: ChangedFiles): SelectionDecision {
+export function byPaths(
+  selection: Selection | undefined,
+  changed: ChangedFiles,
+): SelectionDecision {
   if (!hasPathRules(selection)) return { build: true };
   const include = (selection?.paths?.include ?? []).map(globMatcher);
   const exclude = (selection?.paths?.exclude ?? []).map(globMatcher);
@@ -191,9 +193,7 @@ function stringLists<K extends string>(
   const result: Partial<Record<K, string[]>> = {};
   for (const [key, list] of Object.entries(value as Record<string, unknown>)) {
     if (!(keys as readonly string[]).includes(key)) {
-      throw new ConfigurationError(
-        `${label}: ${key} is not one of ${keys.join(", ")}`,
-      );
+      throw new ConfigurationError(`${label}: ${key} is not one of ${keys.join(", ")}`);
     }
     if (
       !Array.isArray(list) ||
