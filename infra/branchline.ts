@@ -35,7 +35,7 @@ import { Registry } from "./components/registry";
 import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
 import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
-import type { BranchlineConfig, ServiceConfig } from "./config";
+import type { BranchlineConfig, LabelRules, PathRules, ServiceConfig } from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
 import {
   codebuildProjectArn,
@@ -106,6 +106,10 @@ export interface RoutingEntry {
   artifactBucket: string;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** Present only when the service has label rules. */
+  labels?: LabelRules;
+  /** Present only when the service has path rules. */
+  paths?: PathRules;
 }
 
 /** The stack's alarms are named `<prefix>-delivery-...` (the topic lets CloudWatch publish for these). */
@@ -523,6 +527,8 @@ export class Branchline extends pulumi.ComponentResource {
                 artifactBucket: bucket,
                 allowForkPullRequests: service.config.allowForkPullRequests,
                 buildDraftPullRequests: service.config.buildDraftPullRequests,
+                ...(service.config.labels !== undefined ? { labels: service.config.labels } : {}),
+                ...(service.config.paths !== undefined ? { paths: service.config.paths } : {}),
               }),
             ),
         ),
@@ -569,6 +575,8 @@ export class Branchline extends pulumi.ComponentResource {
         githubToken: config.githubToken,
         allowForkPullRequests: first.config.allowForkPullRequests,
         buildDraftPullRequests: first.config.buildDraftPullRequests,
+        labels: first.config.labels,
+        paths: first.config.paths,
         logRetentionDays: config.logRetentionDays,
         scope,
         stateTableName: state.tableName,
@@ -596,6 +604,8 @@ export class Branchline extends pulumi.ComponentResource {
         githubTokenSecretArn: webhook.githubTokenSecretArn,
         allowForkPullRequests: first.config.allowForkPullRequests,
         buildDraftPullRequests: first.config.buildDraftPullRequests,
+        labels: first.config.labels,
+        paths: first.config.paths,
         webhookUrl: webhook.webhookUrl,
         schedule: config.reconcileSchedule,
         logRetentionDays: config.logRetentionDays,
@@ -643,6 +653,8 @@ export class Branchline extends pulumi.ComponentResource {
               githubTokenSecretArn: webhook.githubTokenSecretArn,
               allowForkPullRequests: first.config.allowForkPullRequests,
               buildDraftPullRequests: first.config.buildDraftPullRequests,
+              labels: first.config.labels,
+              paths: first.config.paths,
               logRetentionDays: config.logRetentionDays,
               scope,
               stateTableName: state.tableName,

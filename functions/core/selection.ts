@@ -13,6 +13,7 @@
  * matches itself. A glob without `/` (such as `*.md`) matches the file name in any folder.
  */
 import { ConfigurationError } from "./errors.js";
+import { pathGlobProblem } from "../shared/names.js";
 
 export interface Selection {
   labels?: { require?: string[]; skip?: string[] };
@@ -172,12 +173,7 @@ export function parseSelection(
 }
 
 /** Why a glob is refused, or `undefined`. */
-export function globProblem(glob: string): string | undefined {
-  if (glob.trim() === "") return "is empty";
-  if (glob.startsWith("!")) return "starts with !: use exclude instead of negation";
-  if (/[[\]{}]/.test(glob)) return "uses [ ] or { }, which are not supported (only *, ** and ?)";
-  return undefined;
-}
+export const globProblem = pathGlobProblem;
 
 function stringLists<K extends string>(
   value: unknown,

@@ -159,3 +159,14 @@ export function cloneName(sourcePipelineName: string, prNumber: number): string 
 export function cloneNameWildcard(sourcePipelineName: string): string {
   return `${cloneStem(sourcePipelineName)}${CLONE_INFIX}*`;
 }
+
+/**
+ * Why a path glob of a service's `paths` rules is refused, or `undefined` (functions/core/selection.ts
+ * matches `*`, `**` and `?` only); shared by the stack's configuration and the functions' settings.
+ */
+export function pathGlobProblem(glob: string): string | undefined {
+  if (glob.trim() === "") return "is empty";
+  if (glob.startsWith("!")) return "starts with !: use exclude instead of negation";
+  if (/[[\]{}]/.test(glob)) return "uses [ ] or { }, which are not supported (only *, ** and ?)";
+  return undefined;
+}
