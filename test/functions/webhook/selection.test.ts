@@ -27,9 +27,10 @@ describe("webhook: label and path rules (wire level)", function () {
   const wire = useWireDoubles({ github: true, seed: false });
   let statuses: GitHubComments;
 
-  beforeEach(() => {
+  before(() => {
     statuses = new GitHubComments(wire.github);
   });
+  beforeEach(() => statuses.reset());
 
   /** The routing table of `api` (with `rules`) and `web` (without), both seeded. */
   function table(rules: Record<string, unknown>, webRules: Record<string, unknown> = {}): string {
