@@ -124,3 +124,39 @@ describe("reconcile handler: label and path rules (wire level)", function () {
     expect(wire.aws.pipelineNames().filter((name) => name.includes("-pr-"))).to.deep.equal([]);
   });
 });
+
+describe("reconcile handler: one service's PULL_REQUEST_LABELS (wire level)", function () {
+  const wire = useWireDoubles({ repository: "hello-world" });
+
+  it("removes the clone of a pull request labelled to skip, and creates it once the label is gone", async () => {
+    const sweep = () =>
+      createReconcileHandler(
+        defaultReconcileDeps(
+          {
+            SOURCE_PIPELINE_NAME: "hello-world",
+            ECR_REPOSITORY_NAME: "hello-world",
+            PULL_REQUEST_LABELS: JSON.stringify({ skip: ["branchline:skip"] }),
+            GITHUB_TOKEN: "ghs_test-token",
+            GITHUB_API_URL: wire.github.url,
+          },
+          { logger: wire.logger },
+        ),
+      )();
+    const show = (labels: string[]) =>
+      wire.github.addPullRequest({
+        number: 7,
+        state: "open",
+        head: { ref: "feature-7", sha: "a".repeat(40), repo: REPO },
+        base: { ref: "master", repo: REPO },
+        labels,
+      });
+    show([]);
+    expect(await sweep()).to.deep.include({ created: [7], deleted: [] });
+    show(["branchline:skip"]);
+    expect(await sweep()).to.deep.include({ created: [], deleted: [7] });
+    expect(wire.aws.pipeline("hello-world-pr-7")).to.equal(undefined);
+    expect(wire.github.requests.filter((r) => r.path.endsWith("/files"))).to.deep.equal([]);
+    show([]);
+    expect(await sweep()).to.deep.include({ created: [7] });
+  });
+});
