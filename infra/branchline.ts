@@ -14,7 +14,9 @@
  * request build role, the webhook endpoint and function, the reconciler, notify, the topic, the
  * secrets, the state table, the connection, and one GitHub webhook per repository; with durable
  * delivery (`branchline:delivery` mode `queue`, the default) the delivery queue, its dead-letter
- * queue, the worker function, its event source mapping and two alarms (and the topic's own key).
+ * queue, the worker function, its event source mapping and two alarms; a CloudWatch dashboard
+ * (`<prefix>`) and one error alarm per function (infra/components/monitoring.ts), to the topic, which
+ * has its own key for them.
  *
  * `legacyNames` (the one-service form of `infra/index.ts`, today's keys): the children keep the names
  * the stack had before this component (`artifacts`, `pipeline`, ...) and alias their former top-level
@@ -28,12 +30,14 @@ import { ArtifactStore } from "./components/artifacts";
 import { BuildProject, ecrRepositoryOfImage } from "./components/build";
 import { SourceConnection } from "./components/connection";
 import { DeliveryQueue } from "./components/delivery-queue";
+import { errorAlarmNamePrefix, Monitoring } from "./components/monitoring";
 import { Notifications } from "./components/notifications";
 import { SharedPipelineRoles, SourcePipeline } from "./components/pipeline";
 import { Reconciler } from "./components/reconciler";
 import { Registry } from "./components/registry";
 import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
+import type { CloneManagerArgs } from "./components/clone-manager";
 import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
 import type { BranchlineConfig, LabelRules, PathRules, ServiceConfig } from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
@@ -92,6 +96,21 @@ export interface BranchlineOutputs {
   deadLetterQueueUrl: pulumi.Output<string> | undefined;
   /** The delivery worker Lambda; `undefined`: inline delivery. */
   workerFunctionName: pulumi.Output<string> | undefined;
+  /** Each function's CloudWatch Logs group (`worker` only with durable delivery). */
+  logGroups: pulumi.Output<LogGroupNames>;
+  /** The stack's CloudWatch dashboard (`<prefix>`). */
+  dashboardName: pulumi.Output<string>;
+  /** The dashboard in the CloudWatch console. */
+  dashboardUrl: pulumi.Output<string>;
+}
+
+/** The functions' log group names, as the stack outputs them. */
+export interface LogGroupNames {
+  webhook: string;
+  /** Absent with inline delivery. */
+  worker?: string;
+  reconciler: string;
+  notify: string;
 }
 
 /** One entry of the routing table (S1's format: functions/app reads it). */
@@ -112,7 +131,10 @@ export interface RoutingEntry {
   paths?: PathRules;
 }
 
-/** The stack's alarms are named `<prefix>-delivery-...` (the topic lets CloudWatch publish for these). */
+/**
+ * The delivery alarms are named `<prefix>-delivery-...`, the functions' error alarms
+ * `<prefix>-errors-...` (components/monitoring.ts): the topic lets CloudWatch publish for these.
+ */
 export function alarmNamePrefix(prefix: string): string {
   return `${prefix}-delivery-`;
 }
@@ -546,6 +568,23 @@ export class Branchline extends pulumi.ComponentResource {
     this.functionCode = code;
 
     const state = new StateTable(child("state"), top);
+    // What the webhook, the worker and the reconciler each need to manage the first service's clones
+    // (a many-service stack's functions read the routing table instead).
+    const cloneManager: CloneManagerArgs = {
+      sourcePipelineName: first.pipeline.pipelineName,
+      cloneRoleArn: first.pipeline.cloneRole.arn,
+      prBuildProjects,
+      prArtifactBucketName: prArtifacts.bucketName,
+      prRepositoryNames: first.prRegistry.repositoryNames,
+      prRepositoryArns: first.prRegistry.repositoryArns,
+      connectionArn,
+      allowForkPullRequests: first.config.allowForkPullRequests,
+      buildDraftPullRequests: first.config.buildDraftPullRequests,
+      labels: first.config.labels,
+      paths: first.config.paths,
+      stateTableName: state.tableName,
+      stateTableArn: state.tableArn,
+    };
 
     const delivery = config.delivery;
     const deliveryQueue =
@@ -563,24 +602,13 @@ export class Branchline extends pulumi.ComponentResource {
     const webhook = new WebhookReceiver(
       child("webhook"),
       {
+        ...cloneManager,
         code: code.webhook,
-        sourcePipelineName: first.pipeline.pipelineName,
-        cloneRoleArn: first.pipeline.cloneRole.arn,
-        prBuildProjects,
-        prArtifactBucketName: prArtifacts.bucketName,
-        prRepositoryNames: first.prRegistry.repositoryNames,
-        prRepositoryArns: first.prRegistry.repositoryArns,
-        connectionArn,
         webhookSecret: config.webhookSecret,
         githubToken: config.githubToken,
-        allowForkPullRequests: first.config.allowForkPullRequests,
-        buildDraftPullRequests: first.config.buildDraftPullRequests,
-        labels: first.config.labels,
-        paths: first.config.paths,
+        githubApp: config.githubApp,
         logRetentionDays: config.logRetentionDays,
         scope,
-        stateTableName: state.tableName,
-        stateTableArn: state.tableArn,
         services: manyServices,
         queue:
           deliveryQueue === undefined
@@ -593,25 +621,14 @@ export class Branchline extends pulumi.ComponentResource {
     const reconciler = new Reconciler(
       child("reconciler"),
       {
+        ...cloneManager,
         code: code.reconcile,
-        sourcePipelineName: first.pipeline.pipelineName,
-        cloneRoleArn: first.pipeline.cloneRole.arn,
-        prBuildProjects,
-        prArtifactBucketName: prArtifacts.bucketName,
-        prRepositoryNames: first.prRegistry.repositoryNames,
-        prRepositoryArns: first.prRegistry.repositoryArns,
-        connectionArn,
         githubTokenSecretArn: webhook.githubTokenSecretArn,
-        allowForkPullRequests: first.config.allowForkPullRequests,
-        buildDraftPullRequests: first.config.buildDraftPullRequests,
-        labels: first.config.labels,
-        paths: first.config.paths,
+        githubApp: webhook.githubApp,
         webhookUrl: webhook.webhookUrl,
         schedule: config.reconcileSchedule,
         logRetentionDays: config.logRetentionDays,
         scope,
-        stateTableName: state.tableName,
-        stateTableArn: state.tableArn,
         services: manyServices,
       },
       top,
@@ -623,15 +640,19 @@ export class Branchline extends pulumi.ComponentResource {
         code: code.notify,
         sourcePipelineName: first.pipeline.pipelineName,
         githubTokenSecretArn: webhook.githubTokenSecretArn,
+        githubApp: webhook.githubApp,
         email: config.notificationEmail,
         logRetentionDays: config.logRetentionDays,
         scope,
         services:
           manyServices === undefined ? undefined : { ...manyServices, prefix: config.prefix },
-        alarms:
-          deliveryQueue === undefined
-            ? undefined
-            : { alarmNamePrefix: alarmNamePrefix(config.prefix) },
+        // The functions' error alarms in every stack; the delivery alarms with durable delivery.
+        alarms: {
+          alarmNamePrefix:
+            deliveryQueue === undefined
+              ? errorAlarmNamePrefix(config.prefix)
+              : [alarmNamePrefix(config.prefix), errorAlarmNamePrefix(config.prefix)],
+        },
       },
       top,
     );
@@ -642,23 +663,12 @@ export class Branchline extends pulumi.ComponentResource {
         : new DeliveryWorker(
             child("worker"),
             {
+              ...cloneManager,
               code: code.worker,
-              sourcePipelineName: first.pipeline.pipelineName,
-              cloneRoleArn: first.pipeline.cloneRole.arn,
-              prBuildProjects,
-              prArtifactBucketName: prArtifacts.bucketName,
-              prRepositoryNames: first.prRegistry.repositoryNames,
-              prRepositoryArns: first.prRegistry.repositoryArns,
-              connectionArn,
               githubTokenSecretArn: webhook.githubTokenSecretArn,
-              allowForkPullRequests: first.config.allowForkPullRequests,
-              buildDraftPullRequests: first.config.buildDraftPullRequests,
-              labels: first.config.labels,
-              paths: first.config.paths,
+              githubApp: webhook.githubApp,
               logRetentionDays: config.logRetentionDays,
               scope,
-              stateTableName: state.tableName,
-              stateTableArn: state.tableArn,
               services: manyServices,
               queue: {
                 url: deliveryQueue.queueUrl,
@@ -680,6 +690,30 @@ export class Branchline extends pulumi.ComponentResource {
             },
             top,
           );
+
+    const monitoring = new Monitoring(
+      child("monitoring"),
+      {
+        dashboardName: config.prefix,
+        prefix: config.prefix,
+        region: scope.apply((s) => s.region),
+        functions: {
+          webhook: webhook.function.name,
+          worker: worker?.functionName,
+          reconciler: reconciler.functionName,
+          notify: notifications.function.name,
+        },
+        queues:
+          deliveryQueue === undefined
+            ? undefined
+            : {
+                queueName: deliveryQueue.queue.name,
+                deadLetterQueueName: deliveryQueue.deadLetterQueue.name,
+              },
+        alarmTopicArn: notifications.topicArn,
+      },
+      top,
+    );
 
     let webhookId: pulumi.Output<number> | undefined;
     // Registration only with the registration token: it stays in the program (and, encrypted, in the
@@ -749,6 +783,21 @@ export class Branchline extends pulumi.ComponentResource {
       deliveryQueueUrl: deliveryQueue?.queueUrl,
       deadLetterQueueUrl: deliveryQueue?.deadLetterQueueUrl,
       workerFunctionName: worker?.functionName,
+      logGroups: pulumi
+        .all([
+          webhook.logGroupName,
+          worker?.logGroupName,
+          reconciler.logGroupName,
+          notifications.logGroupName,
+        ])
+        .apply(([webhookLogs, workerLogs, reconcilerLogs, notifyLogs]) => ({
+          webhook: webhookLogs,
+          ...(workerLogs === undefined ? {} : { worker: workerLogs }),
+          reconciler: reconcilerLogs,
+          notify: notifyLogs,
+        })),
+      dashboardName: monitoring.dashboardName,
+      dashboardUrl: monitoring.dashboardUrl,
     };
     this.registerOutputs({
       webhookUrl: this.outputs.webhookUrl,
@@ -758,6 +807,8 @@ export class Branchline extends pulumi.ComponentResource {
       deliveryQueueUrl: this.outputs.deliveryQueueUrl,
       deadLetterQueueUrl: this.outputs.deadLetterQueueUrl,
       workerFunctionName: this.outputs.workerFunctionName,
+      logGroups: this.outputs.logGroups,
+      dashboardName: this.outputs.dashboardName,
     });
   }
 }

@@ -58,6 +58,12 @@ export interface BranchlineConfig {
    */
   githubToken: pulumi.Output<string> | undefined;
   /**
+   * `branchline:githubApp`: the functions authenticate as this GitHub App instead of a token (never
+   * both). The private key is stored in Secrets Manager; the Lambdas get its ARN. The App's own
+   * webhook serves every repository it is installed on: the stack registers no repository webhook.
+   */
+  githubApp: GitHubAppConfig | undefined;
+  /**
    * The registration token: administers the repository's webhooks. Used by `pulumi up` and
    * `pulumi destroy` only (the GitHubWebhook resource); never stored in Secrets Manager nor given to a
    * Lambda. `undefined`: none.
@@ -96,6 +102,16 @@ export interface BranchlineConfig {
   multiService: boolean;
   /** How webhook deliveries are processed (`branchline:delivery`): stack-wide, in both forms. */
   delivery: DeliveryConfig;
+}
+
+/** `branchline:githubApp`: `{ appId, privateKey, installationId? }`, the private key a secret. */
+export interface GitHubAppConfig {
+  /** The App's numeric id. */
+  appId: number;
+  /** The App's private key (PEM), as the stack's secret. */
+  privateKey: pulumi.Output<string>;
+  /** The installation to act as; `undefined`: each repository's, asked of GitHub. */
+  installationId: number | undefined;
 }
 
 /**
@@ -308,7 +324,7 @@ const SECRET_ARN_SUFFIX_PATTERN = /-[A-Za-z0-9]{6}$/;
 
 export function parseConfig(reader: ConfigReader): BranchlineConfig {
   const config = parseServices(reader);
-  checkPathRulesReadable(config, reader);
+  checkPathRulesReadable(config);
   return config;
 }
 
@@ -397,13 +413,13 @@ function stringLists<K extends string>(
  * reliably (private repositories, rate limits): a service with path rules and no GitHub credential
  * is refused here, naming the service, instead of being built as if every pull request matched.
  */
-function checkPathRulesReadable(config: BranchlineConfig, reader: ConfigReader): void {
-  if (config.githubToken !== undefined || reader.get("githubApp") !== undefined) return;
+function checkPathRulesReadable(config: BranchlineConfig): void {
+  if (config.githubToken !== undefined || config.githubApp !== undefined) return;
   const service = config.services.find((candidate) => candidate.paths !== undefined);
   if (service === undefined) return;
   throw new ConfigError(
     "paths",
-    `(service ${service.name}) needs a GitHub credential (branchline:githubToken): a pull request's changed files are read from GitHub to apply path rules`,
+    `(service ${service.name}) needs a GitHub credential (branchline:githubToken or branchline:githubApp): a pull request's changed files are read from GitHub to apply path rules`,
   );
 }
 
@@ -489,12 +505,25 @@ function parseStackWide(reader: ConfigReader): StackWideKeys {
   }
 
   const githubToken = reader.getSecret("githubToken");
+  const githubApp = parseGitHubApp(reader);
+  if (githubApp !== undefined && githubToken !== undefined) {
+    throw new ConfigError(
+      "githubApp",
+      "and branchline:githubToken are both set: the functions authenticate with one of them (remove githubToken to use the App)",
+    );
+  }
   const githubRegistrationToken = reader.getSecret("githubRegistrationToken");
   const registerWebhook = parseBoolean(
     reader,
     "registerWebhook",
-    githubRegistrationToken !== undefined,
+    githubRegistrationToken !== undefined && githubApp === undefined,
   );
+  if (registerWebhook && githubApp !== undefined) {
+    throw new ConfigError(
+      "registerWebhook",
+      "cannot be true with branchline:githubApp: the App's webhook (its URL set to the stack's webhookUrl output, its secret branchline:webhookSecret) serves every repository the App is installed on, so the stack registers no repository webhook",
+    );
+  }
   if (registerWebhook && githubRegistrationToken === undefined) {
     throw new ConfigError(
       "registerWebhook",
@@ -505,6 +534,7 @@ function parseStackWide(reader: ConfigReader): StackWideKeys {
   return {
     webhookSecret,
     githubToken,
+    githubApp,
     githubRegistrationToken,
     registerWebhook,
     allowForkPullRequests: parseBoolean(reader, "allowForkPullRequests", false),
@@ -533,6 +563,65 @@ function parseStackWide(reader: ConfigReader): StackWideKeys {
     forceDestroy: parseBoolean(reader, "forceDestroy", false),
     delivery: parseDelivery(reader.get("delivery")),
   };
+}
+
+const GITHUB_APP_FIELDS = ["appId", "privateKey", "installationId"] as const;
+
+/**
+ * `branchline:githubApp`, an object: `appId` (a positive integer, or its digits), `privateKey` (the
+ * App's PEM private key; set it as a secret, e.g. `pulumi config set --secret --path
+ * branchline:githubApp.privateKey < app.pem`), optional `installationId` (a positive integer).
+ */
+export function parseGitHubApp(reader: ConfigReader): GitHubAppConfig | undefined {
+  const raw = reader.get("githubApp");
+  if (raw === undefined) return undefined;
+  const value = parseJson("githubApp", raw);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError("githubApp", "must be an object: { appId, privateKey, installationId? }");
+  }
+  const fields = value as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter(
+    (field) => !(GITHUB_APP_FIELDS as readonly string[]).includes(field),
+  );
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      "githubApp",
+      `has unknown field(s) ${unknown.join(", ")} (known: ${GITHUB_APP_FIELDS.join(", ")})`,
+    );
+  }
+  const id = (field: string, optional: boolean): number | undefined => {
+    const given = fields[field];
+    if (given === undefined && optional) return undefined;
+    const number = typeof given === "string" && /^\d+$/.test(given) ? Number(given) : given;
+    if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 1) {
+      throw new ConfigError(
+        `githubApp.${field}`,
+        `must be a positive integer${optional ? " when set" : ""}, got ${JSON.stringify(given)}`,
+      );
+    }
+    return number;
+  };
+  const appId = id("appId", false) as number;
+  const installationId = id("installationId", true);
+  const key = fields["privateKey"];
+  if (
+    typeof key !== "string" ||
+    !/-----BEGIN (?:RSA )?PRIVATE KEY-----[\s\S]+-----END (?:RSA )?PRIVATE KEY-----/.test(key)
+  ) {
+    // The value is a secret: the message never shows it.
+    throw new ConfigError(
+      "githubApp.privateKey",
+      "must be the App's private key in PEM form (-----BEGIN RSA PRIVATE KEY----- ...), set as a secret: `pulumi config set --secret --path branchline:githubApp.privateKey < app.pem`",
+    );
+  }
+  const secret = reader.getSecret("githubApp");
+  const privateKey =
+    secret === undefined
+      ? pulumi.secret(key)
+      : pulumi.secret(
+          secret.apply((text) => (JSON.parse(text) as { privateKey: string }).privateKey),
+        );
+  return { appId, privateKey, installationId };
 }
 
 const DELIVERY_FIELDS = [

@@ -36,3 +36,8 @@ export const deliveryQueueUrl = outputs.deliveryQueueUrl;
 export const deadLetterQueueUrl = outputs.deadLetterQueueUrl;
 /** The delivery worker Lambda; absent when inline. */
 export const workerFunctionName = outputs.workerFunctionName;
+/** Each function's CloudWatch Logs group: { webhook, worker (queue mode only), reconciler, notify }. */
+export const logGroups = outputs.logGroups;
+/** The stack's CloudWatch dashboard, and its page in the console. */
+export const dashboardName = outputs.dashboardName;
+export const dashboardUrl = outputs.dashboardUrl;

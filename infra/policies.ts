@@ -764,7 +764,7 @@ export interface ReconcilerRoleInput {
   cloneRoleArn: string;
   prRepositoryArns: string[];
   connectionArn: string;
-  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  /** The GitHub secret: the token's, or the GitHub App's private key; `undefined`: none is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
   /** The state table (replay protection); `undefined`: none. */
@@ -809,7 +809,7 @@ export interface NotifierRoleInput {
   scope: AccountScope;
   sourcePipelineName: string;
   topicArn: string;
-  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  /** The GitHub secret: the token's, or the GitHub App's private key; `undefined`: none is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
 }
@@ -1263,7 +1263,7 @@ export interface WorkerRoleInput extends WorkerQueues {
   cloneRoleArn: string;
   prRepositoryArns: string[];
   connectionArn: string;
-  /** The GitHub token's secret; `undefined`: no secret is readable. */
+  /** The GitHub secret: the token's, or the GitHub App's private key; `undefined`: none is readable. */
   githubTokenSecretArn: string | undefined;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;
@@ -1342,14 +1342,23 @@ export function alarmsArn(scope: AccountScope, alarmNamePrefix: string): string 
   return `arn:${scope.partition}:cloudwatch:${scope.region}:${scope.accountId}:alarm:${alarmNamePrefix}*`;
 }
 
+/**
+ * The stack's alarm names: one prefix, or several (the delivery alarms `<prefix>-delivery-*`, the
+ * functions' error alarms `<prefix>-errors-*`).
+ */
+export type AlarmNamePrefixes = string | readonly string[];
+
 /** CloudWatch alarms of this account and the stack's names only (confused-deputy prevention). */
 function alarmsCondition(
   scope: AccountScope,
-  alarmNamePrefix: string,
+  alarmNamePrefixes: AlarmNamePrefixes,
 ): NonNullable<PolicyStatement["Condition"]> {
+  const arns = (
+    typeof alarmNamePrefixes === "string" ? [alarmNamePrefixes] : alarmNamePrefixes
+  ).map((prefix) => alarmsArn(scope, prefix));
   return {
     StringEquals: { "aws:SourceAccount": scope.accountId },
-    ArnLike: { "aws:SourceArn": alarmsArn(scope, alarmNamePrefix) },
+    ArnLike: { "aws:SourceArn": arns.length === 1 ? (arns[0] as string) : arns },
   };
 }
 
@@ -1373,7 +1382,7 @@ export const TOPIC_OWNER_ACTIONS = [
 export function notificationTopicPolicy(
   topicArn: string,
   scope: AccountScope,
-  alarmNamePrefix: string,
+  alarmNamePrefix: AlarmNamePrefixes,
 ): PolicyDocument {
   return document([
     {
@@ -1406,7 +1415,7 @@ export const TOPIC_KEY_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"] as 
  */
 export function notificationKeyPolicy(
   scope: AccountScope,
-  alarmNamePrefix: string,
+  alarmNamePrefix: AlarmNamePrefixes,
 ): PolicyDocument {
   return document([
     {

@@ -22,8 +22,28 @@ import {
 } from "../test/helpers/pulumi-mocks";
 
 const ROOT = path.join(__dirname, "..");
-const SECRET_KEYS = ["webhookSecret", "githubToken", "githubRegistrationToken"];
+const SECRET_KEYS = ["webhookSecret", "githubToken", "githubRegistrationToken", "githubApp"];
 const PLACEHOLDER = "synth-placeholder";
+/** What a secure value nested in an object key stands for (the App's key must look like a PEM). */
+const NESTED_PLACEHOLDERS: Readonly<Record<string, string>> = {
+  privateKey: "-----BEGIN RSA PRIVATE KEY-----\nsynth-placeholder\n-----END RSA PRIVATE KEY-----",
+};
+
+function isSecure(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "secure" in value;
+}
+
+/** `value` with every nested secure value replaced by a placeholder (never decrypted). */
+function withoutSecrets(value: unknown, key: string): unknown {
+  if (isSecure(value)) return NESTED_PLACEHOLDERS[key] ?? PLACEHOLDER;
+  if (Array.isArray(value)) return value.map((item) => withoutSecrets(item, key));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([name, item]) => [name, withoutSecrets(item, name)]),
+    );
+  }
+  return value;
+}
 
 // Wire-form signatures of special values in resource inputs (see @pulumi/pulumi runtime/rpc).
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -64,10 +84,10 @@ export function readStackConfig(file: string): {
   for (const [fullKey, value] of Object.entries(document.config ?? {})) {
     if (!fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
-    if (typeof value === "object" && value !== null && "secure" in value) {
+    if (isSecure(value)) {
       config[key] = PLACEHOLDER;
     } else if (typeof value === "object" && value !== null) {
-      config[key] = value;
+      config[key] = withoutSecrets(value, key) as object;
     } else {
       config[key] = String(value);
     }

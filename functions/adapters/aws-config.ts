@@ -26,6 +26,8 @@ export interface AwsClientOptions {
   requestTimeoutMs?: number;
   /** Pace the client to the rate AWS accepts once it is throttled. */
   sweep?: boolean;
+  /** Called for each throttled attempt (the `Throttles` metric; see `SweepRetryOptions`). */
+  onThrottle?: () => void;
 }
 
 export function awsClientConfig(options: AwsClientOptions = {}) {
@@ -36,6 +38,7 @@ export function awsClientConfig(options: AwsClientOptions = {}) {
       maxAttempts,
       maxThrottledAttempts: options.maxThrottledAttempts ?? (options.sweep ? 100 : 30),
       pace: options.sweep === true,
+      ...(options.onThrottle ? { onThrottle: options.onThrottle } : {}),
     }),
     requestHandler: {
       connectionTimeout: 1000,

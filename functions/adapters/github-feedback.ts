@@ -30,22 +30,26 @@ export class OctokitCommitStatuses implements CommitStatuses {
  * Who branchline's token writes comments as. For a user's token (a personal access token, a
  * machine user's token) `GET /user` names the login. A GitHub App installation token may not call
  * `GET /user` (GitHub answers 403 "Resource not accessible by integration") and cannot learn its
- * App's slug either; until App support passes the slug in, such a token owns the comments written
- * by a GitHub App's bot (`user.type` "Bot", login `<app-slug>[bot]` with `performed_via_github_app`
- * naming that App): any App installed on the repository, never a person.
+ * App's slug either: such a token owns the comments written by a GitHub App's bot (`user.type`
+ * "Bot", login `<app-slug>[bot]` with `performed_via_github_app` naming that App): any App
+ * installed on the repository, never a person. When branchline authenticates as the App itself it
+ * knows the slug (`GET /app`), and only that App's bot's comments are its own.
  */
-export type CommentAuthor = { kind: "user"; login: string } | { kind: "app" };
+export type CommentAuthor = { kind: "user"; login: string } | { kind: "app"; slug?: string };
 
 /**
  * The token's {@link CommentAuthor}, asked of GitHub once and kept: build one per container and
- * hand it to every {@link OctokitPullRequestComments}. A failed look-up is not kept.
+ * hand it to every {@link OctokitPullRequestComments}. A failed look-up is not kept. `lookup`
+ * (default: `GET /user`) is how it is asked.
  */
 export class GitHubIdentity {
   private known: Promise<CommentAuthor> | undefined;
 
+  constructor(private readonly lookup: (octokit: Octokit) => Promise<CommentAuthor> = whoAmI) {}
+
   of(octokit: Octokit): Promise<CommentAuthor> {
     if (!this.known) {
-      const lookup = whoAmI(octokit);
+      const lookup = this.lookup(octokit);
       this.known = lookup;
       lookup.catch(() => {
         if (this.known === lookup) this.known = undefined;
@@ -81,6 +85,7 @@ export function writtenBy(comment: CommentData, author: CommentAuthor): boolean 
   if (!login) return false;
   if (author.kind === "user") return login.toLowerCase() === author.login.toLowerCase();
   const slug = comment.performed_via_github_app?.slug;
+  if (author.slug !== undefined && slug !== author.slug) return false;
   return comment.user?.type === "Bot" && !!slug && login === `${slug}[bot]`;
 }
 

@@ -3,9 +3,9 @@
  * deliveries (cursor pagination by the Link header), and redeliver one.
  */
 import type { Octokit } from "@octokit/rest";
-import { GitHubRateLimitError, HookAccessError, type WebhookDeliveries } from "../app/ports.js";
+import { HookAccessError, type WebhookDeliveries } from "../app/ports.js";
 import type { DeliveryRecord } from "../core/redelivery.js";
-import { splitRepository } from "./github.js";
+import { commonFailure, splitRepository } from "./github.js";
 
 export class OctokitWebhookDeliveries implements WebhookDeliveries {
   constructor(private readonly octokit: Octokit) {}
@@ -115,17 +115,10 @@ export function nextCursor(link: string | undefined): string | undefined {
 }
 
 function translate(error: unknown, what: string): unknown {
-  const status = (error as { status?: unknown } | null)?.status;
-  if (typeof status !== "number") return error;
-  const headers =
-    (error as { response?: { headers?: Record<string, unknown> } }).response?.headers ?? {};
+  const shared = commonFailure(error, what);
+  if (shared !== undefined) return shared.error;
+  const status = (error as { status: number }).status;
   const message = error instanceof Error ? error.message : "";
-  if (
-    (status === 403 || status === 429) &&
-    (headers["x-ratelimit-remaining"] === "0" || /rate limit/i.test(message))
-  ) {
-    return new GitHubRateLimitError(`GitHub's rate limit is used up (reading ${what})`);
-  }
   if (status === 403 || status === 404) {
     return new HookAccessError(`GitHub answered ${status} for ${what}: ${message}`, status);
   }

@@ -20,7 +20,13 @@ import { awsClientConfig, type AwsClientOptions } from "./aws-config.js";
 import { CodePipelineStore } from "./codepipeline.js";
 import { DynamoDbPullRequestMarks } from "./dynamodb-marks.js";
 import { EcrImageStore } from "./ecr.js";
-import { createOctokit, OctokitPullRequests } from "./github.js";
+import {
+  createOctokit,
+  OctokitPullRequests,
+  OpenPullRequestCache,
+  RateLimitObserver,
+} from "./github.js";
+import { GitHubAppSession } from "./github-app.js";
 import { OctokitWebhookDeliveries } from "./github-hooks.js";
 import {
   GitHubIdentity,
@@ -56,9 +62,12 @@ export class DefaultServices {
   );
   private readonly ecr = lazy(() => new ECRClient(awsClientConfig(this.clientOptions)));
   private readonly dynamodb = lazy(() => new DynamoDBClient(awsClientConfig(this.clientOptions)));
-  /** Whose pull request comments are branchline's, asked of GitHub once per container. */
-  private readonly identity = new GitHubIdentity();
-  readonly githubToken: SecretReader | undefined;
+  /** The GitHub token or App (none: anonymous), with its identity, kept for the container. */
+  readonly github: GitHubCredentials | undefined;
+  /** GitHub's rate-limit headers, as the last answer showed them. */
+  readonly rateLimit = new RateLimitObserver();
+  /** The reconciler's last answers to its listings of open pull requests, with their ETags. */
+  private readonly openPullRequests = new OpenPullRequestCache();
 
   /** `clientOptions` apply to the CodePipeline and ECR clients (default: the webhook's). */
   constructor(
@@ -66,9 +75,7 @@ export class DefaultServices {
     private readonly clientOptions: AwsClientOptions = {},
     secretOptions: SecretOptions = {},
   ) {
-    const { secretsClient = lazy(() => new SecretsManagerClient(awsClientConfig())), ...refresh } =
-      secretOptions;
-    this.githubToken = secretReader("GitHub token", settings.githubToken, secretsClient, refresh);
+    this.github = gitHubCredentials(settings, secretOptions);
   }
 
   /**
@@ -78,16 +85,22 @@ export class DefaultServices {
   async gitHub(signal: AbortSignal): Promise<{
     client: OctokitPullRequests;
     authenticated: boolean;
-    /** The webhook's deliveries: only with a token (GitHub shows hooks to their admins only). */
+    /**
+     * The webhook's deliveries: only with a token (GitHub shows hooks to their admins only; a
+     * GitHub App has no repository hook, its own webhook serves every installation).
+     */
     deliveries?: OctokitWebhookDeliveries;
   }> {
-    const octokit = this.githubToken
-      ? await tokenOctokit(this.githubToken, this.settings.githubApiUrl, signal)
+    const github = this.github;
+    const octokit = github
+      ? await github.octokit(this.settings.githubApiUrl, signal)
       : createOctokit(undefined, this.settings.githubApiUrl, signal);
+    // The sweep leaves the last part of the budget to the webhook and the worker.
+    this.rateLimit.watch(octokit, { reserve: true });
     return {
-      client: new OctokitPullRequests(octokit),
-      authenticated: !!this.githubToken,
-      ...(this.githubToken ? { deliveries: new OctokitWebhookDeliveries(octokit) } : {}),
+      client: new OctokitPullRequests(octokit, github ? this.openPullRequests : undefined),
+      authenticated: github !== undefined,
+      ...(github?.kind === "token" ? { deliveries: new OctokitWebhookDeliveries(octokit) } : {}),
     };
   }
 
@@ -103,14 +116,61 @@ export class DefaultServices {
         signal,
       );
     }
-    if (this.githubToken) {
-      const octokit = await tokenOctokit(this.githubToken, this.settings.githubApiUrl, signal);
+    if (this.github) {
+      const octokit = await this.github.octokit(this.settings.githubApiUrl, signal);
+      this.rateLimit.watch(octokit);
       services.pullRequests = new OctokitPullRequests(octokit);
-      services.comments = new OctokitPullRequestComments(octokit, this.identity);
+      services.comments = new OctokitPullRequestComments(octokit, this.github.identity);
       services.statuses = new OctokitCommitStatuses(octokit);
     }
     return services;
   }
+}
+
+/** GitHub credentials kept for the container: a token, or a GitHub App. */
+export interface GitHubCredentials {
+  kind: "token" | "app";
+  /** An Octokit client for one invocation, authenticated with these credentials. */
+  octokit(baseUrl: string | undefined, signal: AbortSignal): Promise<Octokit>;
+  /** Whose pull request comments are branchline's, asked of GitHub once per container. */
+  identity: GitHubIdentity;
+}
+
+/**
+ * The configured GitHub credentials (settings/readGitHubAuth never gives both), or `undefined`
+ * for anonymous access. Secrets are read on first use.
+ */
+export function gitHubCredentials(
+  settings: Pick<Settings, "githubToken" | "githubApp">,
+  options: SecretOptions = {},
+): GitHubCredentials | undefined {
+  const { secretsClient = lazy(() => new SecretsManagerClient(awsClientConfig())), ...refresh } =
+    options;
+  if (settings.githubApp) {
+    const app = settings.githubApp;
+    const key = secretReader("GitHub App private key", app.privateKey, secretsClient, refresh);
+    if (!key) throw new ConfigurationError("the GitHub App's private key is not configured");
+    const session = new GitHubAppSession(app.appId, key, {
+      installationId: app.installationId,
+      ...(refresh.now ? { now: refresh.now } : {}),
+    });
+    return {
+      kind: "app",
+      identity: session.identity,
+      octokit: async (baseUrl, signal) => {
+        const octokit = createOctokit(undefined, baseUrl, signal);
+        await session.authenticate(octokit);
+        return octokit;
+      },
+    };
+  }
+  const token = secretReader("GitHub token", settings.githubToken, secretsClient, refresh);
+  if (!token) return undefined;
+  return {
+    kind: "token",
+    identity: new GitHubIdentity(),
+    octokit: (baseUrl, signal) => tokenOctokit(token, baseUrl, signal),
+  };
 }
 
 /**

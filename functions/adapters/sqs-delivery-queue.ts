@@ -1,15 +1,15 @@
 /** A FIFO delivery queue over the AWS SDK v3 SQS client (SendMessage only). */
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { DeliveryQueue, QueueMessage } from "../app/ports.js";
-import { awsClientConfig, callOptions } from "./aws-config.js";
+import { awsClientConfig, callOptions, type AwsClientOptions } from "./aws-config.js";
 
 /**
  * The SQS client of the delivery queues: requests go to the endpoint the SDK resolves (the region's,
  * or AWS_ENDPOINT_URL), not to the queue URL's host, which is the same in AWS and a test double's
  * made-up one locally.
  */
-export function deliveryQueueClient(): SQSClient {
-  return new SQSClient({ ...awsClientConfig(), useQueueUrlAsEndpoint: false });
+export function deliveryQueueClient(options: AwsClientOptions = {}): SQSClient {
+  return new SQSClient({ ...awsClientConfig(options), useQueueUrlAsEndpoint: false });
 }
 
 export class SqsDeliveryQueue implements DeliveryQueue {

@@ -110,6 +110,11 @@ export interface SweepRetryOptions {
   pace?: boolean;
   /** A number in [0, 1); `Math.random` unless a test fixes it. */
   random?: () => number;
+  /**
+   * Called once for each throttled attempt (not for a misconfiguration the SDK counts as throttling,
+   * such as LimitExceededException): the functions count it as their `Throttles` metric.
+   */
+  onThrottle?: () => void;
 }
 
 class SweepRetryToken implements RetryToken {
@@ -153,7 +158,10 @@ export class SweepRetryStrategy implements RetryStrategyV2 {
     // A misconfiguration is never retried, even when the SDK counts it as throttling
     // (LimitExceededException: a quota is used up) or as transient.
     const misconfigured = info.error !== undefined && AWS_CONFIGURATION_ERRORS.has(info.error.name);
-    if (info.errorType === "THROTTLING" && !misconfigured) this.pacer?.throttled();
+    if (info.errorType === "THROTTLING" && !misconfigured) {
+      this.pacer?.throttled();
+      this.options.onThrottle?.();
+    }
     const attempts = token.getRetryCount() + 1;
     const limit = misconfigured
       ? 0

@@ -66,6 +66,30 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** A metric's dimensions besides the function's own: names and values from closed sets only. */
+export type MetricDimensions = Readonly<Record<string, string>>;
+
+/**
+ * Metrics (functions/shared/metrics.ts names them): kept during an invocation and published once at
+ * its end (`flush`). Never a secret, and no dimension from an open set (a pull request number, a
+ * branch): CloudWatch bills and keeps every distinct set of dimension values as a metric of its own.
+ */
+export interface Metrics {
+  /** Adds `value` (default 1) to a count. */
+  count(name: string, value?: number, dimensions?: MetricDimensions): void;
+  /** Records one duration in milliseconds. */
+  duration(name: string, ms: number, dimensions?: MetricDimensions): void;
+  /** Publishes what was recorded since the last flush; never throws. */
+  flush(): void;
+}
+
+/** Metrics that go nowhere: the default where a caller gives none. */
+export const noMetrics: Metrics = {
+  count: () => undefined,
+  duration: () => undefined,
+  flush: () => undefined,
+};
+
 /** CreatePipeline found a pipeline with that name already. */
 export class PipelineNameInUseError extends Error {
   override readonly name = "PipelineNameInUseError";
@@ -170,9 +194,28 @@ export interface DeliveryQueue {
   send(message: QueueMessage, signal?: AbortSignal): Promise<void>;
 }
 
-/** GitHub refused a request because the caller's rate limit is used up. */
+/**
+ * GitHub refused a request because the caller's rate limit is used up, or (with `reserve`) the
+ * request was not sent because the budget left is the reserve a sweep keeps for the webhook.
+ */
 export class GitHubRateLimitError extends Error {
   override readonly name = "GitHubRateLimitError";
+  constructor(
+    message: string,
+    /** Set when the sweep stopped at its reserve: what was left, and when the budget resets. */
+    readonly reserve?: { remaining: number; resetAt: Date },
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * "GitHub rate limit: N left until HH:MM UTC, sweep stopped": the sweep's word for stopping at its
+ * reserve.
+ */
+export function rateLimitStopMessage(reserve: { remaining: number; resetAt: Date }): string {
+  const time = reserve.resetAt.toISOString().slice(11, 16);
+  return `GitHub rate limit: ${reserve.remaining} left until ${time} UTC, sweep stopped`;
 }
 
 /** A logger that adds `fields` to every line. */

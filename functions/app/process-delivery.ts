@@ -20,6 +20,7 @@ import {
   type GitHubPullRequests,
   type ImageStore,
   type Logger,
+  type Metrics,
   type PipelineStore,
   type PullRequestMarks,
 } from "./ports.js";
@@ -32,7 +33,6 @@ import {
   type PullRequestComments,
 } from "./feedback.js";
 import { MESSAGES } from "./messages.js";
-import { once } from "./selection.js";
 import { sourceFacts } from "../core/feedback.js";
 import {
   classify,
@@ -46,7 +46,8 @@ import { routeDelivery, type ServiceEntry } from "../core/services.js";
 import { hasLabelRules } from "../core/selection.js";
 import { selectionOf } from "./selection.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
-import { errorResponse, failureLog, respond, type Response } from "./responses.js";
+import { countError, errorResponse, failureLog, respond, type Response } from "./responses.js";
+import { readEachPullRequestOnce } from "./read-once.js";
 
 /** What one invocation works with; built per invocation around the container's clients. */
 export interface Services {
@@ -65,6 +66,8 @@ export interface Services {
 export interface DeliveryDeps {
   services: (signal: AbortSignal) => Promise<Services> | Services;
   logger: Logger;
+  /** Clones changed and errors by kind (default: none). */
+  metrics?: Metrics;
 }
 
 const CREATE_FIRST = new Set(["opened", "reopened"]);
@@ -120,7 +123,7 @@ export async function processDelivery(
     return forService(deps, services, one, event, fields);
   }
   // The pull request as GitHub shows it now is read once for every service of the delivery.
-  const read = services.pullRequests && onceGet(services.pullRequests);
+  const read = services.pullRequests && readEachPullRequestOnce(services.pullRequests);
   const answers = await Promise.all(
     targets.map(async (service) => {
       const own = { ...fields, service: service.name };
@@ -129,6 +132,7 @@ export async function processDelivery(
         return { service, response };
       } catch (error) {
         const response = errorResponse(error, { authenticated: true });
+        countError(deps.metrics, error);
         if (response.statusCode >= 422) {
           const { level, fields: details } = failureLog(error);
           withFields(deps.logger, own)[level]("delivery failed for a service", details);
@@ -144,20 +148,6 @@ export async function processDelivery(
       ...(JSON.parse(response.body) as Record<string, unknown>),
     })),
   });
-}
-
-/**
- * `get` answered once per pull request (a failed read is tried again): the first read of a delivery
- * shared by its services. The check after a clone is created reads GitHub afresh.
- */
-function onceGet(github: GitHubPullRequests): GitHubPullRequests {
-  const get = once((repository: string, number: number) => github.get(repository, number));
-  const files = github.changedFiles?.bind(github);
-  return {
-    repository: (name) => github.repository(name),
-    get,
-    ...(files ? { changedFiles: once(files) } : {}),
-  };
 }
 
 /**
@@ -190,6 +180,7 @@ async function forService(
       prBuildProjects: service.prBuildProjects,
       prArtifactBucket: service.prArtifactBucket,
     },
+    deps.metrics,
   );
   const source = await pipelines.source();
   const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);

@@ -16,11 +16,14 @@ import { ConfigurationError, ConflictError } from "../core/errors.js";
 import { chunk, ECR_BATCH_LIMIT, pullRequestImageIds } from "../core/images.js";
 import { siblingPipelineArn, type PipelineDeclaration, type Tag } from "../core/pipeline.js";
 import { cloneName } from "../shared/names.js";
+import { CLONE_ACTIONS, DIMENSION, METRIC } from "../shared/metrics.js";
 import {
+  noMetrics,
   PipelineNameInUseError,
   type ImageId,
   type ImageStore,
   type Logger,
+  type Metrics,
   type PipelineStore,
   type StoredPipeline,
 } from "./ports.js";
@@ -67,7 +70,13 @@ export class PullRequestPipelines {
     private readonly images: ImageStore,
     private readonly logger: Logger,
     private readonly config: PullRequestPipelinesConfig,
+    /** Counts each clone created, updated or deleted (`Clones`, by `action`). */
+    private readonly metrics: Metrics = noMetrics,
   ) {}
+
+  private changed(action: (typeof CLONE_ACTIONS)[number]): void {
+    this.metrics.count(METRIC.clones, 1, { [DIMENSION.action]: action });
+  }
 
   /** The source pipeline, with the repository and branch it builds. */
   async source(): Promise<SourcePipeline> {
@@ -90,6 +99,7 @@ export class PullRequestPipelines {
     const created = async (): Promise<EnsureOutcome | undefined> => {
       try {
         await this.pipelines.create(desired, tags);
+        this.changed("created");
         return { result: "created", pipeline: desired.name };
       } catch (error) {
         if (error instanceof PipelineNameInUseError) return undefined;
@@ -142,6 +152,7 @@ export class PullRequestPipelines {
         executionsStopped++;
       }
       await this.pipelines.delete(name);
+      this.changed("deleted");
       result = "deleted";
     }
     const imagesDeleted = await this.removeImages(prNumber, knownImages);
@@ -211,6 +222,7 @@ export class PullRequestPipelines {
     const tags = await this.pipelines.tags(existing.arn);
     if (!tags || !isManagedClone(tags, this.config.sourcePipelineName)) throw notOurs(desired.name);
     await this.pipelines.update(desired);
+    this.changed("updated");
     return { result: "updated", pipeline: desired.name };
   }
 }

@@ -14,12 +14,7 @@
  */
 import type { PullRequest } from "../core/classify.js";
 import type { ServiceEntry } from "../core/services.js";
-import type {
-  GitHubPullRequests,
-  OpenPullRequests,
-  PipelineStore,
-  PipelineSummary,
-} from "./ports.js";
+import type { OpenPullRequests, PipelineStore, PipelineSummary } from "./ports.js";
 import {
   reconcile,
   type ReconcileOptions,
@@ -27,7 +22,7 @@ import {
   type ReconcileSummary,
 } from "./reconcile.js";
 import { teardown, type TeardownPorts, type TeardownSummary } from "./teardown.js";
-import { once } from "./selection.js";
+import { readEachPullRequestOnce } from "./read-once.js";
 
 export interface ServicesSweepSummary extends ReconcileSummary {
   /** Each service's own summary, by service name. */
@@ -57,7 +52,7 @@ export async function reconcileServices(
     ...ports,
     pipelines: listedOnce(ports.pipelines),
     openPullRequests: ports.openPullRequests && openOncePerRepository(ports.openPullRequests),
-    pullRequests: readOncePerSweep(ports.pullRequests),
+    pullRequests: readEachPullRequestOnce(ports.pullRequests),
   };
   const summaries: Record<string, ReconcileSummary> = {};
   const notReached: string[] = [];
@@ -162,20 +157,6 @@ function openOncePerRepository(github: OpenPullRequests): OpenPullRequests {
       const all = await listing;
       return baseBranch === undefined ? all : all.filter((pr) => pr.baseBranch === baseBranch);
     },
-  };
-}
-
-/**
- * Reads each pull request once per sweep, however many services of its repository ask about it (a
- * closed pull request with a clone in every service of a monorepo). A failed read is not kept.
- */
-function readOncePerSweep(github: GitHubPullRequests): GitHubPullRequests {
-  const files = github.changedFiles?.bind(github);
-  return {
-    repository: (repository) => github.repository(repository),
-    get: once((repository, number) => github.get(repository, number)),
-    // The files too: the services of a monorepo with path rules share one listing per pull request.
-    ...(files ? { changedFiles: once(files) } : {}),
   };
 }
 

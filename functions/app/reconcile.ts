@@ -24,15 +24,19 @@ import type { Selection } from "../core/selection.js";
 import { selectionOf } from "./selection.js";
 import {
   GitHubRateLimitError,
+  rateLimitStopMessage,
   withFields,
   type GitHubPullRequests,
   type ImageId,
   type ImageStore,
   type Logger,
+  type Metrics,
   type OpenPullRequests,
   type PipelineStore,
   type PullRequestMarks,
 } from "./ports.js";
+import { countError } from "./responses.js";
+import { DIMENSION, METRIC } from "../shared/metrics.js";
 import {
   PullRequestPipelines,
   type EnsureStrategy,
@@ -71,6 +75,8 @@ export interface ReconcilePorts {
    */
   marks?: PullRequestMarks | undefined;
   logger: Logger;
+  /** Clones changed, and each failure by kind (`Errors`); default: none. */
+  metrics?: Metrics | undefined;
 }
 
 export interface ReconcileOptions extends ClassifyOptions {
@@ -113,13 +119,19 @@ export async function reconcile(
     unchanged: [],
     errors: [],
   };
-  const app = new PullRequestPipelines(ports.pipelines, ports.images, ports.logger, {
-    sourcePipelineName: options.sourcePipelineName,
-    repositoryNames: options.repositoryNames,
-    cloneRoleArn: options.cloneRoleArn,
-    prBuildProjects: options.prBuildProjects,
-    prArtifactBucket: options.prArtifactBucket,
-  });
+  const app = new PullRequestPipelines(
+    ports.pipelines,
+    ports.images,
+    ports.logger,
+    {
+      sourcePipelineName: options.sourcePipelineName,
+      repositoryNames: options.repositoryNames,
+      cloneRoleArn: options.cloneRoleArn,
+      prBuildProjects: options.prBuildProjects,
+      prArtifactBucket: options.prArtifactBucket,
+    },
+    ports.metrics,
+  );
 
   let source: SourcePipeline;
   let pipelineNames: string[];
@@ -146,7 +158,7 @@ export async function reconcile(
     pipelineNames = listed.map((pipeline) => pipeline.name);
     open = openList;
   } catch (error) {
-    report(summary, `sweep not started: ${message(error)}`, error);
+    report(summary, `sweep not started: ${message(error)}`, error, ports.metrics);
     return finish(summary);
   }
   if (open === undefined) summary.errors.push(NO_TOKEN_MESSAGE);
@@ -244,6 +256,8 @@ export async function reconcile(
   // Pull requests with a clone or images but not among the open ones: GitHub is asked about each
   // before anything is deleted (one may have been opened since the listing).
   let rateLimited = false;
+  /** Set when the sweep stopped at its reserve rather than at an empty budget. */
+  let stoppedAtReserve: string | undefined;
   const unchecked: number[] = [];
   const settle = async (n: number): Promise<void> => {
     const name = clones.get(n);
@@ -268,6 +282,7 @@ export async function reconcile(
       pr = await ports.pullRequests.get(source.ref.repository, n);
     } catch (error) {
       if (!(error instanceof GitHubRateLimitError)) throw error;
+      if (!rateLimited && error.reserve) stoppedAtReserve = rateLimitStopMessage(error.reserve);
       rateLimited = true;
       unchecked.push(n);
       return;
@@ -311,7 +326,7 @@ export async function reconcile(
     options.signal,
     (task, error) => {
       const text = `pull request #${task.prNumber}: ${message(error)}`;
-      report(summary, text, error);
+      report(summary, text, error, ports.metrics);
       withFields(ports.logger, { pullRequest: task.prNumber }).error(
         "pull request not reconciled",
         {
@@ -323,10 +338,13 @@ export async function reconcile(
   );
   // Configuration problems are reported apart from retryable errors: a sweep cannot heal them.
   const problems = renamed.problems();
-  if (problems.length > 0) (summary.misconfigured ??= []).push(...problems);
+  if (problems.length > 0) {
+    (summary.misconfigured ??= []).push(...problems);
+    ports.metrics?.count(METRIC.errors, problems.length, { [DIMENSION.kind]: "configuration" });
+  }
   if (unchecked.length > 0) {
     summary.errors.push(
-      `GitHub's rate limit is used up: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,
+      `${stoppedAtReserve ?? "GitHub's rate limit is used up"}: ${unchecked.length} pull request(s) were not checked: ${list(unchecked)}`,
     );
   }
   if (notStarted.length > 0) {
@@ -430,8 +448,17 @@ function list(numbers: number[]): string {
     .join(", ");
 }
 
-/** Adds `text` to `misconfigured` for a configuration problem, otherwise to `errors`. */
-function report(summary: ReconcileSummary, text: string, error: unknown): void {
+/**
+ * Adds `text` to `misconfigured` for a configuration problem, otherwise to `errors`; counts the
+ * failure by its kind.
+ */
+function report(
+  summary: ReconcileSummary,
+  text: string,
+  error: unknown,
+  metrics: Metrics | undefined,
+): void {
+  countError(metrics, error);
   if (classifyError(error) === "configuration") (summary.misconfigured ??= []).push(text);
   else summary.errors.push(text);
 }

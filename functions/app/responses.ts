@@ -20,6 +20,8 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { classifyError, ConfigurationError, redact, type ErrorKind } from "../core/errors.js";
+import { DIMENSION, METRIC } from "../shared/metrics.js";
+import type { Metrics } from "./ports.js";
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
@@ -98,6 +100,11 @@ export function failureLog(error: unknown): {
   if (kind === "bug" && error instanceof Error && error.stack) fields["stack"] = error.stack;
   const level = kind === "configuration" || kind === "bug" ? "error" : "warn";
   return { level, fields };
+}
+
+/** Counts a failure as the `Errors` metric, by its kind (`classifyError`). */
+export function countError(metrics: Metrics | undefined, error: unknown): void {
+  metrics?.count(METRIC.errors, 1, { [DIMENSION.kind]: classifyError(error) });
 }
 
 /** The message of one of our own domain errors (written for the caller), without ARNs. */

@@ -39,26 +39,3 @@ export async function selectionOf(
   if (decision.build && decision.note !== undefined) logger.info(decision.note);
   return decision;
 }
-
-/**
- * `read` answered once per pull request (GitHub's names are case-insensitive); a failed read is not
- * kept, so the next caller tries again.
- */
-export function once<T>(
-  read: (repository: string, number: number) => Promise<T>,
-): (repository: string, number: number) => Promise<T> {
-  const reads = new Map<string, Promise<T>>();
-  return (repository, number) => {
-    const key = `${repository.toLowerCase()}#${number}`;
-    let current = reads.get(key);
-    if (current === undefined) {
-      const started = read(repository, number);
-      current = started;
-      reads.set(key, started);
-      started.catch(() => {
-        if (reads.get(key) === started) reads.delete(key);
-      });
-    }
-    return current;
-  };
-}

@@ -41,6 +41,8 @@ export interface Settings {
   prArtifactBucket: string | undefined;
   webhookSecret: { value?: string | undefined; arn?: string | undefined };
   githubToken: { value?: string | undefined; arn?: string | undefined };
+  /** A GitHub App instead of a token; never both (a configuration error). */
+  githubApp?: GitHubAppSettings;
   githubApiUrl: string | undefined;
   allowForks: boolean;
   buildDrafts: boolean;
@@ -52,6 +54,78 @@ export interface Settings {
    * that the other functions' settings do not change).
    */
   webhookUrl?: string;
+}
+
+/** How the functions authenticate to GitHub as an App. */
+export interface GitHubAppSettings {
+  /** The App's id (digits). */
+  appId: string;
+  /** The App's private key (PEM): a plain value (local runs) or a Secrets Manager secret. */
+  privateKey: { value?: string | undefined; arn?: string | undefined };
+  /** The installation to act as; `undefined`: each repository's, asked of GitHub. */
+  installationId: number | undefined;
+}
+
+/**
+ * The GitHub credentials: a token (`GITHUB_TOKEN` or `GITHUB_TOKEN_SECRET_ARN`), a GitHub App
+ * (`GITHUB_APP_ID` with `GITHUB_APP_PRIVATE_KEY_SECRET_ARN` or `GITHUB_APP_PRIVATE_KEY`, optional
+ * `GITHUB_APP_INSTALLATION_ID`), or neither (anonymous). Both is a configuration error naming both.
+ */
+export function readGitHubAuth(env: Environment): {
+  githubToken: { value?: string | undefined; arn?: string | undefined };
+  githubApp?: GitHubAppSettings;
+} {
+  const githubToken = {
+    value: env[ENV.githubToken] || undefined,
+    arn: env[ENV.githubTokenSecretArn] || undefined,
+  };
+  const appId = env[ENV.githubAppId]?.trim() || undefined;
+  const privateKey = {
+    value: env[ENV.githubAppPrivateKey] || undefined,
+    arn: env[ENV.githubAppPrivateKeySecretArn] || undefined,
+  };
+  const installation = env[ENV.githubAppInstallationId]?.trim() || undefined;
+  const appVariables = [
+    ...(appId !== undefined ? [ENV.githubAppId] : []),
+    ...(privateKey.arn !== undefined ? [ENV.githubAppPrivateKeySecretArn] : []),
+    ...(privateKey.value !== undefined ? [ENV.githubAppPrivateKey] : []),
+    ...(installation !== undefined ? [ENV.githubAppInstallationId] : []),
+  ];
+  if (appVariables.length === 0) return { githubToken };
+  const tokenVariables = [
+    ...(githubToken.value !== undefined ? [ENV.githubToken] : []),
+    ...(githubToken.arn !== undefined ? [ENV.githubTokenSecretArn] : []),
+  ];
+  if (tokenVariables.length > 0) {
+    throw new ConfigurationError(
+      `both a GitHub token (${tokenVariables.join(", ")}) and a GitHub App (${appVariables.join(", ")}) are configured: configure one`,
+    );
+  }
+  if (appId === undefined || !/^[1-9]\d*$/.test(appId)) {
+    throw new ConfigurationError(
+      appId === undefined
+        ? `environment variable ${ENV.githubAppId} is not set (a GitHub App is configured: ${appVariables.join(", ")})`
+        : `environment variable ${ENV.githubAppId} must be the App's numeric id, got ${appId}`,
+    );
+  }
+  if (privateKey.arn === undefined && privateKey.value === undefined) {
+    throw new ConfigurationError(
+      `environment variable ${ENV.githubAppPrivateKeySecretArn} (or ${ENV.githubAppPrivateKey}) is not set: the GitHub App ${appId} needs its private key`,
+    );
+  }
+  if (installation !== undefined && !/^[1-9]\d*$/.test(installation)) {
+    throw new ConfigurationError(
+      `environment variable ${ENV.githubAppInstallationId} must be a numeric installation id, got ${installation}`,
+    );
+  }
+  return {
+    githubToken,
+    githubApp: {
+      appId,
+      privateKey,
+      installationId: installation === undefined ? undefined : Number(installation),
+    },
+  };
 }
 
 /** Reads a file of the deployment archive (the routing table); tests pass their own. */
@@ -75,10 +149,7 @@ export function readSettings(env: Environment, readFile: ReadFile = readFileText
       value: env[ENV.webhookSecret] || undefined,
       arn: env[ENV.webhookSecretArn] || undefined,
     },
-    githubToken: {
-      value: env[ENV.githubToken] || undefined,
-      arn: env[ENV.githubTokenSecretArn] || undefined,
-    },
+    ...readGitHubAuth(env),
     githubApiUrl: env[ENV.githubApiUrl] || undefined,
     allowForks: first.allowForks,
     buildDrafts: first.buildDrafts,

@@ -17,7 +17,7 @@ import { ConfigurationError } from "../core/errors.js";
 import { siblingPipelineArn } from "../core/pipeline.js";
 import { cloneNumberOf, imagesByPullRequest } from "../core/reconcile.js";
 import { cloneNameWildcard, TAG } from "../shared/names.js";
-import type { ImageStore, Logger, PipelineStore } from "./ports.js";
+import type { ImageStore, Logger, Metrics, PipelineStore } from "./ports.js";
 import { PullRequestPipelines, type KnownImages } from "./pull-request-pipelines.js";
 
 export interface TeardownSummary {
@@ -34,6 +34,8 @@ export interface TeardownPorts {
   pipelines: PipelineStore;
   images: ImageStore;
   logger: Logger;
+  /** Clones deleted; default: none. */
+  metrics?: Metrics | undefined;
 }
 
 export interface TeardownOptions {
@@ -49,10 +51,13 @@ export async function teardown(
   options: TeardownOptions,
 ): Promise<TeardownSummary> {
   const summary: TeardownSummary = { deleted: [], imagesDeleted: [], leftAlone: [], errors: [] };
-  const app = new PullRequestPipelines(ports.pipelines, ports.images, ports.logger, {
-    sourcePipelineName: options.sourcePipelineName,
-    repositoryNames: options.repositoryNames,
-  });
+  const app = new PullRequestPipelines(
+    ports.pipelines,
+    ports.images,
+    ports.logger,
+    { sourcePipelineName: options.sourcePipelineName, repositoryNames: options.repositoryNames },
+    ports.metrics,
+  );
 
   const source = await app.source().catch((error: unknown) => {
     if (!(error instanceof ConfigurationError)) throw error;

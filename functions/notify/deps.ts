@@ -8,37 +8,37 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { CodePipelineStore } from "../adapters/codepipeline.js";
-import {
-  GitHubIdentity,
-  OctokitCommitStatuses,
-  OctokitPullRequestComments,
-} from "../adapters/github-feedback.js";
+import { RateLimitObserver } from "../adapters/github.js";
+import { OctokitCommitStatuses, OctokitPullRequestComments } from "../adapters/github-feedback.js";
 import { createLogger } from "../adapters/logger.js";
+import { functionMetrics } from "../adapters/metrics.js";
 import { CodePipelineExecutions } from "../adapters/pipeline-executions.js";
-import { secretReader } from "../adapters/secrets.js";
-import { lazy, tokenOctokit } from "../adapters/services.js";
+import { gitHubCredentials, lazy } from "../adapters/services.js";
 import { SnsNotifications } from "../adapters/sns.js";
 import { cachedSourceFacts, type FeedbackPorts } from "../app/feedback.js";
 import { MESSAGES } from "../app/messages.js";
-import type { Logger } from "../app/ports.js";
+import type { Logger, Metrics } from "../app/ports.js";
 import type { Environment } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
 import { githubWebUrl, sourceFacts, type SourceFacts } from "../core/feedback.js";
 import { serviceOfPipeline } from "../core/services.js";
+import { METRIC } from "../shared/metrics.js";
 import type { NotifyDeps } from "./handler.js";
 import { readNotifySettings } from "./settings.js";
 
 export function defaultNotifyDeps(
   env: Environment,
-  overrides: { logger?: Logger; budgetMs?: number } = {},
+  overrides: { logger?: Logger; metrics?: Metrics; budgetMs?: number } = {},
 ): NotifyDeps {
   const settings = lazy(() => readNotifySettings(env));
-  const codepipeline = lazy(() => new CodePipelineClient(awsClientConfig()));
-  const sns = lazy(() => new SNSClient(awsClientConfig()));
-  const secrets = lazy(() => new SecretsManagerClient(awsClientConfig()));
-  const githubToken = lazy(() => secretReader("GitHub token", settings().githubToken, secrets));
-  // Whose comments are branchline's: asked of GitHub once per container.
-  const identity = new GitHubIdentity();
+  const metrics = overrides.metrics ?? functionMetrics(env, "branchline-notify");
+  const clientOptions = { onThrottle: () => metrics.count(METRIC.throttles) };
+  const codepipeline = lazy(() => new CodePipelineClient(awsClientConfig(clientOptions)));
+  const sns = lazy(() => new SNSClient(awsClientConfig(clientOptions)));
+  const secrets = lazy(() => new SecretsManagerClient(awsClientConfig(clientOptions)));
+  // The token or the App, and whose comments are branchline's: kept for the container.
+  const github = lazy(() => gitHubCredentials(settings(), { secretsClient: secrets }));
+  const rateLimit = new RateLimitObserver();
   // Each service's source pipeline facts, cached apart.
   const sources = new Map<string, () => Promise<SourceFacts>>();
   const source = (name: string): (() => Promise<SourceFacts>) => {
@@ -74,12 +74,13 @@ export function defaultNotifyDeps(
         executions: new CodePipelineExecutions(codepipeline(), signal),
         source: source(sourcePipelineName),
       };
-      const token = githubToken();
-      if (token) {
-        const octokit = await tokenOctokit(token, settings().githubApiUrl, signal);
+      const credentials = github();
+      if (credentials) {
+        const octokit = await credentials.octokit(settings().githubApiUrl, signal);
+        rateLimit.watch(octokit);
         ports.github = {
           statuses: new OctokitCommitStatuses(octokit),
-          comments: new OctokitPullRequestComments(octokit, identity),
+          comments: new OctokitPullRequestComments(octokit, credentials.identity),
         };
       }
       const topic = settings().notificationTopicArn;
@@ -87,6 +88,7 @@ export function defaultNotifyDeps(
       return ports;
     },
     logger: overrides.logger ?? createLogger("branchline-notify"),
+    metrics,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
   };
 }

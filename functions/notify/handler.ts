@@ -15,7 +15,9 @@ import {
   type FeedbackOutcome,
   type FeedbackPorts,
 } from "../app/feedback.js";
-import { withFields, type Logger } from "../app/ports.js";
+import { noMetrics, withFields, type Logger, type Metrics } from "../app/ports.js";
+import { countError } from "../app/responses.js";
+import { DIMENSION, METRIC } from "../shared/metrics.js";
 import { BadRequestError } from "../core/errors.js";
 import {
   foreignEventReason,
@@ -36,6 +38,11 @@ export interface NotifyDeps {
     sourcePipelineName: string,
   ) => Promise<FeedbackPorts> | FeedbackPorts;
   logger: Logger;
+  /**
+   * Events by outcome, failed feedback steps, errors by kind (and, through the clients, throttles),
+   * published once per event (default: none).
+   */
+  metrics?: Metrics;
   /** The most time one event may take (default 20 s). */
   budgetMs?: number;
 }
@@ -56,9 +63,32 @@ export type NotifyResult = FeedbackOutcome | { outcome: "rejected"; reason: stri
 const DEFAULT_BUDGET_MS = 20_000;
 
 export function createHandler(deps: NotifyDeps) {
+  const metrics = deps.metrics ?? noMetrics;
+  const handle = createEventHandler(deps, metrics);
   return async function handler(
     event: unknown,
     context?: LambdaContextLike,
+  ): Promise<NotifyResult> {
+    let outcome = "failed";
+    try {
+      const result = await handle(event, context);
+      outcome = result.outcome;
+      return result;
+    } catch (error) {
+      // An incomplete feedback's failures are counted as FeedbackErrors already.
+      if (!(error instanceof FeedbackIncompleteError)) countError(metrics, error);
+      throw error;
+    } finally {
+      metrics.count(METRIC.events, 1, { [DIMENSION.outcome]: outcome });
+      metrics.flush();
+    }
+  };
+}
+
+function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
+  return async function handle(
+    event: unknown,
+    context: LambdaContextLike | undefined,
   ): Promise<NotifyResult> {
     const started = Date.now();
     let parsed: ExecutionEvent;
@@ -120,6 +150,7 @@ export function createHandler(deps: NotifyDeps) {
       errors: outcome.errors.length,
       durationMs: Date.now() - started,
     });
+    if (outcome.errors.length > 0) metrics.count(METRIC.feedbackErrors, outcome.errors.length);
     if (outcome.retry) {
       throw new FeedbackIncompleteError(
         `feedback for ${parsed.pipeline} execution ${parsed.executionId} is incomplete: ${outcome.errors.join("; ")}`,

@@ -1,5 +1,11 @@
 /** The notify function's settings, read from an environment record (the handler passes `process.env`). */
-import { readServicesTable, type Environment, type ReadFile } from "../app/settings.js";
+import {
+  readGitHubAuth,
+  readServicesTable,
+  type Environment,
+  type GitHubAppSettings,
+  type ReadFile,
+} from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
 import type { ServiceEntry } from "../core/services.js";
 import { ENV } from "../shared/names.js";
@@ -10,6 +16,8 @@ export interface NotifySettings {
   /** The first service's source pipeline (the only one without a routing table). */
   sourcePipelineName: string;
   githubToken: { value?: string | undefined; arn?: string | undefined };
+  /** A GitHub App instead of a token; never both (a configuration error). */
+  githubApp?: GitHubAppSettings;
   githubApiUrl: string | undefined;
   /** Without a topic, no notification is sent. */
   notificationTopicArn: string | undefined;
@@ -29,10 +37,7 @@ export function readNotifySettings(env: Environment, readFile?: ReadFile): Notif
   return {
     services: [first, ...others],
     sourcePipelineName: first.sourcePipelineName,
-    githubToken: {
-      value: env[ENV.githubToken] || undefined,
-      arn: env[ENV.githubTokenSecretArn] || undefined,
-    },
+    ...readGitHubAuth(env),
     githubApiUrl: env[ENV.githubApiUrl] || undefined,
     notificationTopicArn: env[ENV.notificationTopicArn] || undefined,
   };

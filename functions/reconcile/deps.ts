@@ -2,15 +2,19 @@
  * The reconciler's default dependencies, from an environment record: the same settings and
  * container-wide clients as the webhook. Nothing is read or built until the first sweep needs it.
  */
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { awsClientConfig } from "../adapters/aws-config.js";
 import { createLogger } from "../adapters/logger.js";
+import { functionMetrics } from "../adapters/metrics.js";
 import { DefaultServices, lazy } from "../adapters/services.js";
-import type { Logger } from "../app/ports.js";
+import type { Logger, Metrics } from "../app/ports.js";
 import {
   readSettings,
   warnIfSingleTierPerService,
   warnIfUnprotected,
   type Environment,
 } from "../app/settings.js";
+import { METRIC } from "../shared/metrics.js";
 import type { ReconcileDeps, ReconcileServices } from "./handler.js";
 
 /**
@@ -22,14 +26,20 @@ const SWEEP_CLIENT_OPTIONS = { sweep: true, maxAttempts: 10 };
 
 export function defaultReconcileDeps(
   env: Environment,
-  overrides: { logger?: Logger; budgetMs?: number; concurrency?: number } = {},
+  overrides: { logger?: Logger; metrics?: Metrics; budgetMs?: number; concurrency?: number } = {},
 ): ReconcileDeps {
   const settings = lazy(() => readSettings(env));
   const logger = overrides.logger ?? createLogger("branchline-reconcile");
+  const metrics = overrides.metrics ?? functionMetrics(env, "branchline-reconcile");
+  const onThrottle = () => metrics.count(METRIC.throttles);
   const services = lazy(() => {
     warnIfUnprotected(settings(), logger);
     warnIfSingleTierPerService(settings(), logger);
-    return new DefaultServices(settings(), SWEEP_CLIENT_OPTIONS);
+    return new DefaultServices(
+      settings(),
+      { ...SWEEP_CLIENT_OPTIONS, onThrottle },
+      { secretsClient: lazy(() => new SecretsManagerClient(awsClientConfig({ onThrottle }))) },
+    );
   });
   return {
     settings,
@@ -50,6 +60,7 @@ export function defaultReconcileDeps(
       return { pipelines: aws.pipelines, images: aws.images };
     },
     logger,
+    metrics,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
     ...(overrides.concurrency !== undefined ? { concurrency: overrides.concurrency } : {}),
   };

@@ -9,15 +9,19 @@
  * so that the destroy stops with the reason; on `create` and `update` it does nothing.
  */
 import type { ScheduledEvent } from "aws-lambda";
-import type {
-  GitHubPullRequests,
-  ImageStore,
-  Logger,
-  OpenPullRequests,
-  PipelineStore,
-  PullRequestMarks,
-  WebhookDeliveries,
+import {
+  noMetrics,
+  type GitHubPullRequests,
+  type ImageStore,
+  type Logger,
+  type Metrics,
+  type OpenPullRequests,
+  type PipelineStore,
+  type PullRequestMarks,
+  type WebhookDeliveries,
 } from "../app/ports.js";
+import { countError } from "../app/responses.js";
+import { DIMENSION, METRIC, SWEEP_RESULTS } from "../shared/metrics.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
 import {
   HookCache,
@@ -59,6 +63,11 @@ export interface ReconcileDeps {
   services: (signal: AbortSignal) => Promise<ReconcileServices> | ReconcileServices;
   teardownServices: (signal: AbortSignal) => Promise<TeardownServices> | TeardownServices;
   logger: Logger;
+  /**
+   * Sweep duration and results, clones changed, errors by kind (and, through the clients,
+   * throttles), published once per invocation (default: none).
+   */
+  metrics?: Metrics;
   /** The most time one sweep may take (default 10 minutes, less the Lambda's remaining time). */
   budgetMs?: number;
   /** Pull requests worked on at once (default 8). */
@@ -117,17 +126,22 @@ const DEFAULT_BUDGET_MS = 10 * 60 * 1000;
 const MARGIN_MS = 5000;
 
 export function createReconcileHandler(deps: ReconcileDeps): ReconcileHandler {
-  const sweep = createSweep(deps);
-  const lifecycle = createLifecycle(deps);
+  const metrics = deps.metrics ?? noMetrics;
+  const sweep = createSweep(deps, metrics);
+  const lifecycle = createLifecycle(deps, metrics);
   async function handler(
     event: ReconcileEvent | LifecycleEvent = {},
     context?: LambdaContextLike,
   ): Promise<SweepSummary | LifecycleAnswer> {
     const action = lifecycleActionOf(event);
-    // Without a lifecycle action the event is a schedule's or `{}`: only its id and detail-type are read.
-    return action === undefined
-      ? sweep(event as ReconcileEvent, context)
-      : lifecycle(action, context);
+    try {
+      // Without a lifecycle action the event is a schedule's or `{}`: only its id and detail-type are read.
+      return action === undefined
+        ? await sweep(event as ReconcileEvent, context)
+        : await lifecycle(action, context);
+    } finally {
+      metrics.flush();
+    }
   }
   return handler as ReconcileHandler;
 }
@@ -141,7 +155,7 @@ export function lifecycleActionOf(event: unknown): string | undefined {
   return typeof action === "string" ? action : undefined;
 }
 
-function createLifecycle(deps: ReconcileDeps) {
+function createLifecycle(deps: ReconcileDeps, metrics: Metrics) {
   return async function lifecycle(
     action: string,
     context: LambdaContextLike | undefined,
@@ -154,7 +168,12 @@ function createLifecycle(deps: ReconcileDeps) {
     const settings = deps.settings();
     const signal = AbortSignal.timeout(budget(deps, context));
     const services = await deps.teardownServices(signal);
-    const ports = { pipelines: services.pipelines, images: services.images, logger: deps.logger };
+    const ports = {
+      pipelines: services.pipelines,
+      images: services.images,
+      logger: deps.logger,
+      metrics,
+    };
     const summary =
       settings.services.length === 1
         ? await teardown(ports, {
@@ -181,7 +200,7 @@ function createLifecycle(deps: ReconcileDeps) {
   };
 }
 
-function createSweep(deps: ReconcileDeps) {
+function createSweep(deps: ReconcileDeps, metrics: Metrics) {
   /**
    * With several services: the one the last sweep of this container did not finish, where the next
    * starts. A cold container has none: then the order starts at a service derived from the time.
@@ -229,6 +248,7 @@ function createSweep(deps: ReconcileDeps) {
         openPullRequests: services.openPullRequests,
         marks: services.marks,
         logger: deps.logger,
+        metrics,
       };
       if (settings.services.length > 1) {
         const order = sweepOrder(settings.services, resumeAt, (deps.now ?? Date.now)());
@@ -258,6 +278,7 @@ function createSweep(deps: ReconcileDeps) {
       const message = error instanceof Error ? error.message : String(error);
       const text = `sweep not started: ${message}`;
       const misconfigured = classifyError(error) === "configuration";
+      countError(metrics, error);
       summary = {
         created: [],
         updated: [],
@@ -272,6 +293,20 @@ function createSweep(deps: ReconcileDeps) {
     for (const error of summary.errors) deps.logger.error("reconcile error", { ...trigger, error });
     for (const error of summary.misconfigured ?? [])
       deps.logger.error("reconcile misconfiguration", { ...trigger, error });
+    const durationMs = Date.now() - started;
+    metrics.duration(METRIC.sweepDuration, durationMs);
+    const results: Record<(typeof SWEEP_RESULTS)[number], number> = {
+      created: summary.created.length,
+      updated: summary.updated.length,
+      deleted: summary.deleted.length,
+      imagesDeleted: summary.imagesDeleted.length,
+      redelivered: redelivery?.redelivered ?? 0,
+      errors: summary.errors.length,
+      misconfigured: summary.misconfigured?.length ?? 0,
+    };
+    for (const result of SWEEP_RESULTS) {
+      metrics.count(METRIC.sweepResults, results[result], { [DIMENSION.result]: result });
+    }
     deps.logger.info("reconciled", {
       ...trigger,
       ...counts(summary),
@@ -279,7 +314,7 @@ function createSweep(deps: ReconcileDeps) {
       ...(redelivery
         ? { redelivered: redelivery.redelivered, redeliveryErrors: redelivery.errors.length }
         : {}),
-      durationMs: Date.now() - started,
+      durationMs,
     });
     return summary;
   };

@@ -17,6 +17,16 @@ export const ENV = {
   webhookSecret: "WEBHOOK_SECRET",
   githubTokenSecretArn: "GITHUB_TOKEN_SECRET_ARN",
   githubToken: "GITHUB_TOKEN",
+  /**
+   * A GitHub App instead of a token (webhook, worker, reconciler, notify): the App's id, its
+   * private key (PEM) in a Secrets Manager secret (or, for local runs, the PEM itself), and
+   * optionally the installation to act as; unset, the installation of each repository is asked of
+   * GitHub (`GET /repos/{owner}/{repo}/installation`) once per container.
+   */
+  githubAppId: "GITHUB_APP_ID",
+  githubAppPrivateKeySecretArn: "GITHUB_APP_PRIVATE_KEY_SECRET_ARN",
+  githubAppPrivateKey: "GITHUB_APP_PRIVATE_KEY",
+  githubAppInstallationId: "GITHUB_APP_INSTALLATION_ID",
   githubApiUrl: "GITHUB_API_URL",
   allowForks: "ALLOW_FORK_PULL_REQUESTS",
   buildDrafts: "BUILD_DRAFT_PULL_REQUESTS",

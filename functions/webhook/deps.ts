@@ -6,6 +6,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { createLogger } from "../adapters/logger.js";
+import { functionMetrics } from "../adapters/metrics.js";
 import {
   DefaultServices,
   lazy,
@@ -14,18 +15,21 @@ import {
 } from "../adapters/services.js";
 import { verifySignature } from "../adapters/signature.js";
 import { deliveryQueueClient, SqsDeliveryQueue } from "../adapters/sqs-delivery-queue.js";
-import type { Logger } from "../app/ports.js";
+import type { Logger, Metrics } from "../app/ports.js";
 import {
   readSettings,
   warnIfSingleTierPerService,
   warnIfUnprotected,
   type Environment,
 } from "../app/settings.js";
+import { METRIC } from "../shared/metrics.js";
 import { ENV } from "../shared/names.js";
 import type { WebhookDeps } from "./handler.js";
 
 export interface WebhookDepsOverrides {
   logger?: Logger;
+  /** Default: EMF through Powertools, `service` the function's name (see adapters/metrics.ts). */
+  metrics?: Metrics;
   budgetMs?: number;
   /** The clock secrets are re-read by (tests move it past the one-minute limit). */
   now?: () => number;
@@ -35,8 +39,10 @@ export function defaultWebhookDeps(
   env: Environment,
   overrides: WebhookDepsOverrides = {},
 ): WebhookDeps {
+  const metrics = overrides.metrics ?? functionMetrics(env, "branchline-webhook");
+  const clientOptions = { onThrottle: () => metrics.count(METRIC.throttles) };
   const secretOptions: SecretOptions = {
-    secretsClient: lazy(() => new SecretsManagerClient(awsClientConfig())),
+    secretsClient: lazy(() => new SecretsManagerClient(awsClientConfig(clientOptions))),
     ...(overrides.now ? { now: overrides.now } : {}),
   };
   const settings = lazy(() => readSettings(env));
@@ -44,7 +50,7 @@ export function defaultWebhookDeps(
   const services = lazy(() => {
     warnIfUnprotected(settings(), logger);
     warnIfSingleTierPerService(settings(), logger);
-    return new DefaultServices(settings(), {}, secretOptions);
+    return new DefaultServices(settings(), clientOptions, secretOptions);
   });
   const webhookSecret = lazy(() =>
     webhookSecretReader(
@@ -62,10 +68,14 @@ export function defaultWebhookDeps(
     services: (signal) => services().forInvocation(signal),
     verify: verifySignature,
     logger,
+    metrics,
     ...(overrides.budgetMs !== undefined ? { budgetMs: overrides.budgetMs } : {}),
     ...(queueUrl !== undefined
       ? {
-          queue: new SqsDeliveryQueue(lazy(deliveryQueueClient), queueUrl),
+          queue: new SqsDeliveryQueue(
+            lazy(() => deliveryQueueClient(clientOptions)),
+            queueUrl,
+          ),
         }
       : {}),
     ...(overrides.now ? { now: overrides.now } : {}),

@@ -13,7 +13,13 @@
  *   within a time budget GitHub's 10 seconds allow.
  */
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { withFields, type DeliveryQueue, type Logger } from "../app/ports.js";
+import {
+  noMetrics,
+  withFields,
+  type DeliveryQueue,
+  type Logger,
+  type Metrics,
+} from "../app/ports.js";
 import {
   deliveryTargets,
   noService,
@@ -30,7 +36,9 @@ import {
 } from "../core/delivery.js";
 import { UnauthorizedError } from "../core/errors.js";
 import { header, parsePayload, rawBody, type RawRequest } from "../core/request.js";
+import { DIMENSION, METRIC } from "../shared/metrics.js";
 import {
+  countError,
   errorResponse,
   failureLog,
   MESSAGES,
@@ -53,6 +61,11 @@ export interface WebhookDeps {
   services: (signal: AbortSignal) => Promise<Services> | Services;
   verify: (secret: string, body: string, signature: string) => Promise<boolean>;
   logger: Logger;
+  /**
+   * Deliveries by outcome, clones changed, errors by kind (and, through the clients, throttles),
+   * published once per delivery (default: none).
+   */
+  metrics?: Metrics;
   /** The most time one delivery may take; GitHub gives up after 10 s. */
   budgetMs?: number;
   /**
@@ -89,21 +102,29 @@ export function createHandler(deps: WebhookDeps) {
     };
     const logger = withFields(deps.logger, fields);
     const state = { authenticated: false };
+    const metrics = deps.metrics ?? noMetrics;
     let response: Response;
     try {
-      response = await handle(deps, request, fields, budget(deps, context), state);
-    } catch (error) {
-      response = errorResponse(error, state);
-      if (response.statusCode >= 422) {
-        const { level, fields: details } = failureLog(error);
-        logger[level]("delivery failed", details);
+      try {
+        response = await handle(deps, request, fields, budget(deps, context), state);
+      } catch (error) {
+        response = errorResponse(error, state);
+        countError(metrics, error);
+        if (response.statusCode >= 422) {
+          const { level, fields: details } = failureLog(error);
+          logger[level]("delivery failed", details);
+        }
       }
+      const outcome = outcomeOf(response);
+      metrics.count(METRIC.deliveries, 1, { [DIMENSION.outcome]: outcome ?? "unknown" });
+      logger.info("delivery handled", {
+        status: response.statusCode,
+        outcome,
+        durationMs: Date.now() - started,
+      });
+    } finally {
+      metrics.flush();
     }
-    logger.info("delivery handled", {
-      status: response.statusCode,
-      outcome: outcomeOf(response),
-      durationMs: Date.now() - started,
-    });
     return response;
   };
 }
@@ -180,6 +201,7 @@ async function enqueue(
   try {
     await queue.send(message, AbortSignal.timeout(budgetMs));
   } catch (error) {
+    countError(deps.metrics, error);
     const { fields: details } = failureLog(error);
     withFields(deps.logger, delivery.fields).error("delivery not queued", details);
     return respond(503, { outcome: "failed", message: MESSAGES.notQueued });

@@ -29,14 +29,26 @@
  * rate AWS accepts; past it the record goes back to the queue.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { withFields, type DeliveryQueue, type Logger } from "../app/ports.js";
+import {
+  noMetrics,
+  withFields,
+  type DeliveryQueue,
+  type Logger,
+  type Metrics,
+} from "../app/ports.js";
 import {
   deliveryTargets,
   noService,
   processDelivery,
   type Services,
 } from "../app/process-delivery.js";
-import { errorResponse, failureLog, outcomeOf, type Response } from "../app/responses.js";
+import {
+  countError,
+  errorResponse,
+  failureLog,
+  outcomeOf,
+  type Response,
+} from "../app/responses.js";
 import type { Settings } from "../app/settings.js";
 import {
   decodeDelivery,
@@ -44,6 +56,7 @@ import {
   encodeDelivery,
   type QueuedDelivery,
 } from "../core/delivery.js";
+import { DIMENSION, METRIC, type RECORD_RESULTS } from "../shared/metrics.js";
 
 export interface WorkerDeps {
   settings: () => Settings;
@@ -51,6 +64,13 @@ export interface WorkerDeps {
   /** The dead-letter queue (DEAD_LETTER_QUEUE_URL); `undefined` when unset. */
   deadLetters?: DeliveryQueue;
   logger: Logger;
+  /**
+   * Deliveries by outcome, records by result, queue age, clones changed, errors by kind (and,
+   * through the clients, throttles), published once per batch (default: none).
+   */
+  metrics?: Metrics;
+  /** The clock records' queue age is measured by (default `Date.now`). */
+  now?: () => number;
   /** The most time one record may take (default 20 s). */
   recordBudgetMs?: number;
   /**
@@ -82,26 +102,36 @@ export function createWorkerHandler(deps: WorkerDeps) {
       const group = record.attributes?.MessageGroupId ?? record.messageId;
       groups.set(group, [...(groups.get(group) ?? []), record]);
     }
+    const metrics = deps.metrics ?? noMetrics;
+    const result = (value: (typeof RECORD_RESULTS)[number]) =>
+      metrics.count(METRIC.deliveryRecords, 1, { [DIMENSION.result]: value });
     const failed = new Set<string>();
-    await Promise.all(
-      [...groups.values()].map(async (records) => {
-        let stopped = false;
-        for (const record of records) {
-          if (!stopped) {
-            const budget = recordBudget(deps, context);
-            if (budget === undefined) {
-              deps.logger.warn("delivery record not started: the invocation's time is short", {
-                messageId: record.messageId,
-              });
-              stopped = true;
-            } else if ((await settle(deps, record, budget)) === "failed") {
-              stopped = true;
+    try {
+      await Promise.all(
+        [...groups.values()].map(async (records) => {
+          let stopped = false;
+          for (const record of records) {
+            let fate: Fate | "skipped" = "skipped";
+            if (!stopped) {
+              const budget = recordBudget(deps, context);
+              if (budget === undefined) {
+                deps.logger.warn("delivery record not started: the invocation's time is short", {
+                  messageId: record.messageId,
+                });
+                stopped = true;
+              } else {
+                fate = await settle({ ...deps, metrics }, record, budget);
+                if (fate === "failed") stopped = true;
+              }
             }
+            if (stopped) failed.add(record.messageId);
+            result(fate);
           }
-          if (stopped) failed.add(record.messageId);
-        }
-      }),
-    );
+        }),
+      );
+    } finally {
+      metrics.flush();
+    }
     return {
       batchItemFailures: event.Records.filter((record) => failed.has(record.messageId)).map(
         (record) => ({ itemIdentifier: record.messageId }),
@@ -120,8 +150,16 @@ function recordBudget(deps: WorkerDeps, context: WorkerContext | undefined): num
 }
 
 /** Carries out one record; never throws. */
-async function settle(deps: WorkerDeps, record: SQSRecord, budgetMs: number): Promise<Fate> {
+async function settle(
+  deps: WorkerDeps & { metrics: Metrics },
+  record: SQSRecord,
+  budgetMs: number,
+): Promise<Fate> {
   const started = Date.now();
+  const sent = Number(record.attributes?.SentTimestamp);
+  if (Number.isFinite(sent) && sent > 0) {
+    deps.metrics.duration(METRIC.queueAge, (deps.now ?? Date.now)() - sent);
+  }
   const fields: Record<string, unknown> = {
     messageId: record.messageId,
     receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 0) || undefined,
@@ -131,6 +169,9 @@ async function settle(deps: WorkerDeps, record: SQSRecord, budgetMs: number): Pr
     delivery = decodeDelivery(record.body);
   } catch (error) {
     // Never succeeds: left to the queue's redrive, which ends it in the dead-letter queue.
+    // A body that is no delivery is bad input (the dead-letter queue's alarm tells of it), not a bug.
+    deps.metrics.count(METRIC.errors, 1, { [DIMENSION.kind]: "bad-request" });
+    deps.metrics.count(METRIC.deliveries, 1, { [DIMENSION.outcome]: "unreadable" });
     deps.logger.error("delivery record cannot be read", {
       ...fields,
       ...failureLog(error).fields,
@@ -162,11 +203,15 @@ async function settle(deps: WorkerDeps, record: SQSRecord, budgetMs: number): Pr
           );
   } catch (error) {
     response = errorResponse(error, { authenticated: true });
+    countError(deps.metrics, error);
     if (response.statusCode >= 422) {
       const { level, fields: details } = failureLog(error);
       logger[level]("delivery failed", details);
     }
   }
+  deps.metrics.count(METRIC.deliveries, 1, {
+    [DIMENSION.outcome]: outcomeOf(response) ?? "unknown",
+  });
   const fate = await fateOf(deps, record, delivery, response, logger);
   logger.info("delivery processed", {
     status: response.statusCode,
@@ -206,6 +251,7 @@ async function fateOf(
       attributes: { reason },
     });
   } catch (error) {
+    countError(deps.metrics, error);
     logger.error("delivery misconfigured, and could not be moved to the dead-letter queue", {
       reason,
       ...failureLog(error).fields,

@@ -1,11 +1,13 @@
 /**
- * What the two functions that manage clones (the webhook and the reconciler) are given alike: the
- * source pipeline, the pull request tier and the state table, and the environment the handlers'
- * settings reader expects from them (functions/app/settings.ts).
+ * What the functions that manage clones (the webhook, the worker and the reconciler) are given
+ * alike: the source pipeline, the pull request tier and the state table, the environment the
+ * handlers' settings reader expects from them (functions/app/settings.ts), and what their policy
+ * builders (infra/policies.ts) take of it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import type { LabelRules, PathRules } from "../config";
+import type { AccountScope, ServiceSet } from "../policies";
 
 export interface CloneManagerArgs {
   sourcePipelineName: pulumi.Input<string>;
@@ -50,5 +52,68 @@ export function cloneManagerVariables(
     [ENV.stateTableName]: args.stateTableName,
     ...(args.labels !== undefined ? { [ENV.pullRequestLabels]: JSON.stringify(args.labels) } : {}),
     ...(args.paths !== undefined ? { [ENV.pullRequestPaths]: JSON.stringify(args.paths) } : {}),
+  };
+}
+
+/**
+ * A GitHub App the functions authenticate as (`branchline:githubApp`): its id, the optional
+ * installation, and the Secrets Manager secret holding its private key (the webhook component's).
+ */
+export interface GitHubAppAccess {
+  appId: number;
+  installationId?: number | undefined;
+  privateKeySecretArn: pulumi.Input<string>;
+}
+
+/** The variables that name the App to a function (functions/app/settings.ts `readGitHubAuth`). */
+export function gitHubAppVariables(
+  app: GitHubAppAccess | undefined,
+): Record<string, pulumi.Input<string>> {
+  if (app === undefined) return {};
+  return {
+    [ENV.githubAppId]: String(app.appId),
+    [ENV.githubAppPrivateKeySecretArn]: app.privateKeySecretArn,
+    ...(app.installationId !== undefined
+      ? { [ENV.githubAppInstallationId]: String(app.installationId) }
+      : {}),
+  };
+}
+
+/** The one-service clone manager's part of a role's policy inputs. */
+export function cloneManagerPolicyInputs(
+  args: CloneManagerArgs & { scope: pulumi.Input<AccountScope> },
+): {
+  scope: pulumi.Input<AccountScope>;
+  sourcePipelineName: pulumi.Input<string>;
+  cloneRoleArn: pulumi.Input<string>;
+  prRepositoryArns: pulumi.Input<string[]>;
+  connectionArn: pulumi.Input<string>;
+  stateTableArn: pulumi.Input<string>;
+} {
+  return {
+    scope: args.scope,
+    sourcePipelineName: args.sourcePipelineName,
+    cloneRoleArn: args.cloneRoleArn,
+    prRepositoryArns: args.prRepositoryArns,
+    connectionArn: args.connectionArn,
+    stateTableArn: args.stateTableArn,
+  };
+}
+
+/** The many-service clone manager's part of a role's policy inputs: the services' set. */
+export function servicesPolicyInputs(
+  args: CloneManagerArgs,
+  set: pulumi.Input<ServiceSet>,
+): {
+  set: pulumi.Input<ServiceSet>;
+  cloneRoleArn: pulumi.Input<string>;
+  connectionArn: pulumi.Input<string>;
+  stateTableArn: pulumi.Input<string>;
+} {
+  return {
+    set,
+    cloneRoleArn: args.cloneRoleArn,
+    connectionArn: args.connectionArn,
+    stateTableArn: args.stateTableArn,
   };
 }

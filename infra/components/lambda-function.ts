@@ -6,6 +6,9 @@
  *
  * The policy is the caller's statements (built by the pure functions of infra/policies.ts) followed
  * by writing to this log group, which the component always grants and nothing else grants.
+ * Writing to the log group is also all the functions' metrics need: they are embedded metric format
+ * log lines (functions/adapters/metrics.ts) that CloudWatch Logs turns into metrics, so no role is
+ * granted `cloudwatch:PutMetricData`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -8,7 +8,8 @@
  * policy (only principals of this account may publish or subscribe): the stack adds no topic policy.
  * The notify function publishes through its role; EventBridge never publishes to the topic.
  *
- * When the stack's CloudWatch alarms publish to the topic too (`alarms`, durable delivery), the
+ * When the stack's CloudWatch alarms publish to the topic too (`alarms`: the functions' error alarms
+ * in every stack, and the delivery alarms with durable delivery), the
  * AWS-managed key will not do: CloudWatch cannot use it and its key policy cannot be changed, so an
  * alarm action on a topic it encrypts fails without a trace. The topic then has its own KMS key
  * (rotated yearly) whose policy lets the account's principals use it through SNS, as the AWS-managed
@@ -19,6 +20,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloneNameWildcard, ENV } from "../../functions/shared/names";
 import {
+  type AlarmNamePrefixes,
   notificationKeyPolicy,
   notificationTopicPolicy,
   notifierRoleStatements,
@@ -26,6 +28,7 @@ import {
   type AccountScope,
   type ServiceSet,
 } from "../policies";
+import { gitHubAppVariables, type GitHubAppAccess } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import type { ManyServices } from "./webhook";
 
@@ -65,6 +68,11 @@ export interface NotificationsArgs {
   sourcePipelineName: pulumi.Input<string>;
   /** The GitHub token's secret; `undefined`: no commit statuses or comments, notifications only. */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
+  /**
+   * The GitHub App the function authenticates as instead of a token (never both); `undefined`:
+   * none. Its private key's secret is the one GitHub secret the role may read.
+   */
+  githubApp?: GitHubAppAccess | undefined;
   /** Subscribes this address to the topic (AWS mails a confirmation link); `undefined`: none. */
   email: string | undefined;
   logRetentionDays: pulumi.Input<number>;
@@ -75,10 +83,11 @@ export interface NotificationsArgs {
    */
   services?: (ManyServices & { prefix: string }) | undefined;
   /**
-   * The stack's CloudWatch alarms publish to the topic: their names start with `alarmNamePrefix`.
-   * `undefined`: no alarm does (the topic keeps the AWS-managed key and SNS's default policy).
+   * The stack's CloudWatch alarms publish to the topic: their names start with `alarmNamePrefix`
+   * (one of them, when several). `undefined`: no alarm does (the topic keeps the AWS-managed key and
+   * SNS's default policy).
    */
-  alarms?: { alarmNamePrefix: string } | undefined;
+  alarms?: { alarmNamePrefix: AlarmNamePrefixes } | undefined;
 }
 
 /**
@@ -102,6 +111,8 @@ export class Notifications extends pulumi.ComponentResource {
   public readonly topic: aws.sns.Topic;
   public readonly topicArn: pulumi.Output<string>;
   public readonly function: aws.lambda.Function;
+  /** The function's CloudWatch Logs group. */
+  public readonly logGroupName: pulumi.Output<string>;
   public readonly rule: aws.cloudwatch.EventRule;
 
   constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -163,13 +174,16 @@ export class Notifications extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    Object.assign(variables, gitHubAppVariables(args.githubApp));
+    // The one GitHub secret the role reads: the token's, or the App's private key.
+    const githubSecretArn = args.githubTokenSecretArn ?? args.githubApp?.privateKeySecretArn;
     const services = args.services;
     if (services !== undefined) {
       Reflect.deleteProperty(variables, ENV.sourcePipelineName);
       variables[ENV.servicesFile] = services.file;
     }
 
-    this.function = new LambdaFunction(
+    const lambda = new LambdaFunction(
       name,
       {
         description: "branchline: reports pipeline executions to GitHub and the SNS topic",
@@ -186,19 +200,21 @@ export class Notifications extends pulumi.ComponentResource {
                   scope: args.scope,
                   sourcePipelineName: args.sourcePipelineName,
                   topicArn: this.topic.arn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(notifierRoleStatements)
             : pulumi
                 .output({
                   set: services.set as pulumi.Input<ServiceSet>,
                   topicArn: this.topic.arn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(servicesNotifierRoleStatements),
       },
       parent,
-    ).function;
+    );
+    this.function = lambda.function;
+    this.logGroupName = lambda.logGroup.name;
 
     this.rule = new aws.cloudwatch.EventRule(
       `${name}-rule`,

@@ -20,7 +20,14 @@ import {
   servicesReconcilerRoleStatements,
   type AccountScope,
 } from "../policies";
-import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
+import {
+  cloneManagerVariables,
+  type CloneManagerArgs,
+  gitHubAppVariables,
+  type GitHubAppAccess,
+  cloneManagerPolicyInputs,
+  servicesPolicyInputs,
+} from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
 
@@ -45,6 +52,11 @@ export interface ReconcilerArgs extends CloneManagerArgs {
    */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
   /**
+   * The GitHub App the function authenticates as instead of a token (never both); `undefined`:
+   * none. Its private key's secret is the one GitHub secret the role may read.
+   */
+  githubApp?: GitHubAppAccess | undefined;
+  /**
    * The webhook's URL (`WEBHOOK_URL`): the function finds the repository's GitHub hook by it, to
    * redeliver the hook's failed deliveries.
    */
@@ -60,6 +72,8 @@ export interface ReconcilerArgs extends CloneManagerArgs {
 export class Reconciler extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly functionName: pulumi.Output<string>;
+  /** The function's CloudWatch Logs group. */
+  public readonly logGroupName: pulumi.Output<string>;
   public readonly scheduleRule: aws.cloudwatch.EventRule;
   /**
    * Invokes the function on `pulumi destroy` to remove the clones and pull request images. Resources
@@ -76,6 +90,9 @@ export class Reconciler extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    Object.assign(variables, gitHubAppVariables(args.githubApp));
+    // The one GitHub secret the role reads: the token's, or the App's private key.
+    const githubSecretArn = args.githubTokenSecretArn ?? args.githubApp?.privateKeySecretArn;
     const services = args.services;
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
 
@@ -93,22 +110,14 @@ export class Reconciler extends pulumi.ComponentResource {
           services === undefined
             ? pulumi
                 .output({
-                  scope: args.scope,
-                  sourcePipelineName: args.sourcePipelineName,
-                  cloneRoleArn: args.cloneRoleArn,
-                  prRepositoryArns: args.prRepositoryArns,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  ...cloneManagerPolicyInputs(args),
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(reconcilerRoleStatements)
             : pulumi
                 .output({
-                  set: services.set,
-                  cloneRoleArn: args.cloneRoleArn,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  ...servicesPolicyInputs(args, services.set),
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply((input) =>
                   servicesReconcilerRoleStatements({
@@ -161,6 +170,7 @@ export class Reconciler extends pulumi.ComponentResource {
     );
 
     this.functionName = this.function.name;
+    this.logGroupName = lambda.logGroup.name;
     this.registerOutputs({
       functionName: this.functionName,
       scheduleRuleArn: this.scheduleRule.arn,

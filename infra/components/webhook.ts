@@ -17,7 +17,14 @@ import {
   type AccountScope,
   type ServiceSet,
 } from "../policies";
-import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
+import {
+  cloneManagerVariables,
+  gitHubAppVariables,
+  type CloneManagerArgs,
+  type GitHubAppAccess,
+  cloneManagerPolicyInputs,
+  servicesPolicyInputs,
+} from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 
 export const WEBHOOK_ROUTE_KEY = "POST /webhook";
@@ -29,6 +36,13 @@ export interface WebhookReceiverArgs extends CloneManagerArgs {
   webhookSecret: pulumi.Input<string>;
   /** Creates the GitHub token secret; `undefined`: none (the handler then posts no statuses). */
   githubToken: pulumi.Input<string> | undefined;
+  /**
+   * Authenticate as this GitHub App instead of a token (never both): creates the secret of its
+   * private key; `undefined`: none.
+   */
+  githubApp?:
+    | { appId: number; privateKey: pulumi.Input<string>; installationId?: number | undefined }
+    | undefined;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
   /**
@@ -49,6 +63,8 @@ export interface ManyServices {
 
 export class WebhookReceiver extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
+  /** The function's CloudWatch Logs group. */
+  public readonly logGroupName: pulumi.Output<string>;
   public readonly api: aws.apigatewayv2.Api;
   public readonly webhookUrl: pulumi.Output<string>;
   /**
@@ -59,6 +75,11 @@ export class WebhookReceiver extends pulumi.ComponentResource {
   public readonly deliveryResources: pulumi.Resource[];
   /** The GitHub token's secret (shared with the reconciler and notify functions); `undefined`: none. */
   public readonly githubTokenSecretArn: pulumi.Output<string> | undefined;
+  /**
+   * The GitHub App with its private key's secret (for the reconciler, worker and notify
+   * functions); `undefined`: no App.
+   */
+  public readonly githubApp: GitHubAppAccess | undefined;
 
   constructor(name: string, args: WebhookReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:webhook:WebhookReceiver", name, {}, opts);
@@ -88,7 +109,29 @@ export class WebhookReceiver extends pulumi.ComponentResource {
         parent,
       );
     }
-    const secretArns = [webhookSecret.arn, ...(githubTokenSecret ? [githubTokenSecret.arn] : [])];
+    let githubApp: GitHubAppAccess | undefined;
+    if (args.githubApp !== undefined) {
+      if (args.githubToken !== undefined) {
+        throw new Error("a GitHub token and a GitHub App are both given: give one");
+      }
+      const keySecret = new aws.secretsmanager.Secret(
+        `${name}-github-app-private-key`,
+        { description: "branchline: the GitHub App's private key" },
+        parent,
+      );
+      new aws.secretsmanager.SecretVersion(
+        `${name}-github-app-private-key-value`,
+        { secretId: keySecret.id, secretString: pulumi.secret(args.githubApp.privateKey) },
+        parent,
+      );
+      githubApp = {
+        appId: args.githubApp.appId,
+        installationId: args.githubApp.installationId,
+        privateKeySecretArn: keySecret.arn,
+      };
+    }
+    const githubSecretArn = githubTokenSecret?.arn ?? githubApp?.privateKeySecretArn;
+    const secretArns = [webhookSecret.arn, ...(githubSecretArn ? [githubSecretArn] : [])];
 
     const services = args.services;
     const variables: Record<string, pulumi.Input<string>> = {
@@ -100,10 +143,12 @@ export class WebhookReceiver extends pulumi.ComponentResource {
       variables[ENV.queueUrl] = queue.url;
     } else if (githubTokenSecret !== undefined) {
       variables[ENV.githubTokenSecretArn] = githubTokenSecret.arn;
+    } else {
+      Object.assign(variables, gitHubAppVariables(githubApp));
     }
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
 
-    this.function = new LambdaFunction(
+    const lambda = new LambdaFunction(
       name,
       {
         description: "branchline: receives GitHub pull request webhooks",
@@ -121,27 +166,21 @@ export class WebhookReceiver extends pulumi.ComponentResource {
             : services === undefined
               ? pulumi
                   .output({
-                    scope: args.scope,
-                    sourcePipelineName: args.sourcePipelineName,
-                    cloneRoleArn: args.cloneRoleArn,
-                    prRepositoryArns: args.prRepositoryArns,
-                    connectionArn: args.connectionArn,
-                    stateTableArn: args.stateTableArn,
+                    ...cloneManagerPolicyInputs(args),
                     secretArns,
                   })
                   .apply(webhookRoleStatements)
               : pulumi
                   .output({
-                    set: services.set,
-                    cloneRoleArn: args.cloneRoleArn,
-                    connectionArn: args.connectionArn,
-                    stateTableArn: args.stateTableArn,
+                    ...servicesPolicyInputs(args, services.set),
                     secretArns,
                   })
                   .apply(servicesWebhookRoleStatements),
       },
       parent,
-    ).function;
+    );
+    this.function = lambda.function;
+    this.logGroupName = lambda.logGroup.name;
 
     this.api = new aws.apigatewayv2.Api(
       `${name}-api`,
@@ -196,6 +235,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
 
     this.deliveryResources = [integration, route, stage, permission];
     this.githubTokenSecretArn = githubTokenSecret?.arn;
+    this.githubApp = githubApp;
     this.webhookUrl = pulumi.interpolate`${this.api.apiEndpoint}${WEBHOOK_PATH}`;
     this.registerOutputs({ webhookUrl: this.webhookUrl, functionName: this.function.name });
   }

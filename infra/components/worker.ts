@@ -19,7 +19,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import { servicesWorkerRoleStatements, workerRoleStatements, type AccountScope } from "../policies";
-import { cloneManagerVariables, type CloneManagerArgs } from "./clone-manager";
+import {
+  cloneManagerVariables,
+  type CloneManagerArgs,
+  gitHubAppVariables,
+  type GitHubAppAccess,
+  cloneManagerPolicyInputs,
+  servicesPolicyInputs,
+} from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
 
@@ -41,6 +48,11 @@ export interface DeliveryWorkerArgs extends CloneManagerArgs {
   code: pulumi.Input<pulumi.asset.Archive>;
   /** The GitHub token's secret; `undefined`: none (no statuses, anonymous reads). */
   githubTokenSecretArn: pulumi.Input<string> | undefined;
+  /**
+   * The GitHub App the function authenticates as instead of a token (never both); `undefined`:
+   * none. Its private key's secret is the one GitHub secret the role may read.
+   */
+  githubApp?: GitHubAppAccess | undefined;
   logRetentionDays: pulumi.Input<number>;
   scope: pulumi.Input<AccountScope>;
   /** The many-service stack's routing table and services (see the webhook's). */
@@ -73,6 +85,8 @@ export interface DeliveryWorkerArgs extends CloneManagerArgs {
 export class DeliveryWorker extends pulumi.ComponentResource {
   public readonly function: aws.lambda.Function;
   public readonly functionName: pulumi.Output<string>;
+  /** The function's CloudWatch Logs group. */
+  public readonly logGroupName: pulumi.Output<string>;
   public readonly eventSourceMapping: aws.lambda.EventSourceMapping;
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
@@ -84,6 +98,9 @@ export class DeliveryWorker extends pulumi.ComponentResource {
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }
+    Object.assign(variables, gitHubAppVariables(args.githubApp));
+    // The one GitHub secret the role reads: the token's, or the App's private key.
+    const githubSecretArn = args.githubTokenSecretArn ?? args.githubApp?.privateKeySecretArn;
     variables[ENV.deadLetterQueueUrl] = args.deadLetterQueue.url;
     const services = args.services;
     if (services !== undefined) replaceWithServicesFile(variables, services.file);
@@ -104,23 +121,15 @@ export class DeliveryWorker extends pulumi.ComponentResource {
             ? pulumi
                 .output({
                   ...queues,
-                  scope: args.scope,
-                  sourcePipelineName: args.sourcePipelineName,
-                  cloneRoleArn: args.cloneRoleArn,
-                  prRepositoryArns: args.prRepositoryArns,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  ...cloneManagerPolicyInputs(args),
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(workerRoleStatements)
             : pulumi
                 .output({
                   ...queues,
-                  set: services.set,
-                  cloneRoleArn: args.cloneRoleArn,
-                  connectionArn: args.connectionArn,
-                  stateTableArn: args.stateTableArn,
-                  githubTokenSecretArn: args.githubTokenSecretArn,
+                  ...servicesPolicyInputs(args, services.set),
+                  githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(servicesWorkerRoleStatements),
       },
@@ -198,6 +207,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
     ];
 
     this.functionName = this.function.name;
+    this.logGroupName = lambda.logGroup.name;
     this.registerOutputs({ functionName: this.functionName });
   }
 }

@@ -5,7 +5,16 @@
  * Repositories have numeric ids, as on GitHub. A renamed repository answers as GitHub does: any
  * request under its old name gets a 301 whose Location is the same request under
  * `/repositories/{id}`, which answers with the new name.
+ *
+ * GitHub Apps: {@link GitHubApiDouble.registerApp} makes it check App JWTs (RS256, verified with the
+ * App's public key against the real clock, since the client signs with it) on the `/app` routes and
+ * `GET /repos/{o}/{r}/installation`; `POST /app/installations/{id}/access_tokens` issues installation
+ * tokens that expire `tokenLifetimeMs` after issue by the double's clock `now` (a test moves it), and
+ * a request with an expired one answers 401. Every answer carries GitHub's rate-limit headers from a
+ * budget a test sets ({@link GitHubApiDouble.setRateLimit}); a GET with a matching `If-None-Match`
+ * answers 304, which does not count against the budget.
  */
+import { createHash, randomBytes, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -74,6 +83,35 @@ export interface RouteAnswer {
   headers?: Record<string, string>;
 }
 
+/** A GitHub App the double knows: its JWTs verify with `publicKey`. */
+export interface FakeApp {
+  id: number;
+  slug: string;
+  publicKey: KeyObject;
+}
+
+/** An installation of the App: on every repository (`"all"`) or on the listed ones. */
+export interface FakeInstallation {
+  id: number;
+  account: string;
+  repositories: "all" | string[];
+}
+
+/** An installation access token the double issued. */
+export interface FakeInstallationToken {
+  installationId: number;
+  /** Epoch milliseconds by the double's clock. */
+  expiresAt: number;
+}
+
+/** The rate-limit budget every answer reports (GitHub's `x-ratelimit-*` headers). */
+export interface FakeRateLimit {
+  limit: number;
+  remaining: number;
+  /** Epoch seconds at which the budget is whole again. */
+  reset: number;
+}
+
 /** A route may answer later (a promise), e.g. after delivering a webhook event. */
 type Route = (
   match: RegExpMatchArray,
@@ -94,8 +132,60 @@ export class GitHubApiDouble {
   private nextRepositoryId = 1296269;
   private server: Server | undefined;
   url = "";
+  /** The App whose JWTs are accepted; `undefined`: no App routes answer. */
+  app: FakeApp | undefined;
+  readonly installations = new Map<number, FakeInstallation>();
+  readonly installationTokens = new Map<string, FakeInstallationToken>();
+  /** How long an installation token lives (GitHub: one hour). */
+  tokenLifetimeMs = 60 * 60 * 1000;
+  /** The clock installation tokens expire by (epoch milliseconds). */
+  now: () => number = Date.now;
+  rateLimit: FakeRateLimit = defaultRateLimit();
 
   constructor() {
+    // The App's own routes: a valid App JWT only.
+    this.on("GET", /^\/app$/, (_m, { authorization }) => {
+      const app = this.appOf(authorization);
+      if ("status" in app) return app;
+      return { status: 200, body: { id: app.id, slug: app.slug, name: app.slug } };
+    });
+    this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/installation$/, (m, { authorization }) => {
+      const app = this.appOf(authorization);
+      if ("status" in app) return app;
+      const installation = this.installationOf(`${m[1]}/${m[2]}`);
+      return installation
+        ? {
+            status: 200,
+            body: {
+              id: installation.id,
+              app_id: app.id,
+              app_slug: app.slug,
+              account: { login: installation.account },
+              repository_selection: installation.repositories === "all" ? "all" : "selected",
+              permissions: APP_PERMISSIONS,
+            },
+          }
+        : { status: 404, body: { message: "Not Found" } };
+    });
+    this.on("POST", /^\/app\/installations\/(\d+)\/access_tokens$/, (m, { authorization }) => {
+      const app = this.appOf(authorization);
+      if ("status" in app) return app;
+      const installation = this.installations.get(Number(m[1]));
+      if (!installation) return { status: 404, body: { message: "Not Found" } };
+      const token = `ghs_${randomBytes(18).toString("hex")}`;
+      const expiresAt = this.now() + this.tokenLifetimeMs;
+      this.installationTokens.set(token, { installationId: installation.id, expiresAt });
+      this.tokens.set(token, { app: app.slug });
+      return {
+        status: 201,
+        body: {
+          token,
+          expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          permissions: APP_PERMISSIONS,
+          repository_selection: installation.repositories === "all" ? "all" : "selected",
+        },
+      };
+    });
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)$/, (m) => {
       const id = this.ids.get(`${m[1]}/${m[2]}`.toLowerCase());
       const fullName = id === undefined ? undefined : this.names.get(id);
@@ -205,10 +295,19 @@ export class GitHubApiDouble {
     return this.requests.filter((request) => request.path === path);
   }
 
-  /** Forgets pull requests, repositories, renames, tokens and recorded requests; routes stay. */
+  /**
+   * Forgets pull requests, repositories, renames, tokens, the App and its installations, and
+   * recorded requests; the budget and the clock are set back. Routes stay.
+   */
   reset(): void {
     this.pullRequests.clear();
     this.tokens.clear();
+    this.app = undefined;
+    this.installations.clear();
+    this.installationTokens.clear();
+    this.tokenLifetimeMs = 60 * 60 * 1000;
+    this.now = Date.now;
+    this.rateLimit = defaultRateLimit();
     this.requests.length = 0;
     this.ids.clear();
     this.names.clear();
@@ -249,6 +348,84 @@ export class GitHubApiDouble {
     const token = authorization?.replace(/^(token|bearer)\s+/i, "");
     if (!token) return undefined;
     return this.tokens.get(token) ?? { user: DEFAULT_TOKEN_USER };
+  }
+
+  /** Makes the double accept the App's JWTs (see the file comment). */
+  registerApp(app: FakeApp): void {
+    this.app = app;
+  }
+
+  /** Installs the App on `repositories` (full names) or on every repository. */
+  addInstallation(installation: FakeInstallation): void {
+    this.installations.set(installation.id, installation);
+  }
+
+  /** Sets the budget: `remaining` of `limit` requests until `resetAt` (default in an hour). */
+  setRateLimit(limit: number, remaining: number, resetAt = new Date(Date.now() + 3600_000)): void {
+    this.rateLimit = { limit, remaining, reset: Math.floor(resetAt.getTime() / 1000) };
+  }
+
+  /** The installation of the App covering `repository`, if any. */
+  installationOf(repository: string): FakeInstallation | undefined {
+    const name = repository.toLowerCase();
+    return [...this.installations.values()].find(
+      (installation) =>
+        installation.repositories === "all" ||
+        installation.repositories.some((r) => r.toLowerCase() === name),
+    );
+  }
+
+  /** The App a `bearer <JWT>` header proves, or GitHub's 401 answer. */
+  private appOf(authorization: string | undefined): FakeApp | RouteAnswer {
+    const refused = (message: string): RouteAnswer => ({ status: 401, body: { message } });
+    const app = this.app;
+    if (!app) return { status: 404, body: { message: "Not Found" } };
+    const jwt = /^bearer\s+(.+)$/i.exec(authorization ?? "")?.[1];
+    if (!jwt) {
+      return refused("A JSON web token could not be decoded (this endpoint needs the App's JWT)");
+    }
+    const problem = jwtProblem(jwt, app, Math.floor(Date.now() / 1000));
+    return problem === undefined ? app : refused(problem);
+  }
+
+  /**
+   * GitHub's refusal of a request authenticated by an installation token: 401 once it expired,
+   * 404 for a repository the installation does not cover (GitHub does not say it exists).
+   */
+  private installationRefusal(
+    authorization: string | undefined,
+    pathname: string,
+  ): RouteAnswer | undefined {
+    const token = /^(?:token|bearer)\s+(ghs_\S+)$/i.exec(authorization ?? "")?.[1];
+    const issued = token === undefined ? undefined : this.installationTokens.get(token);
+    if (!issued) return undefined;
+    if (this.now() >= issued.expiresAt) {
+      return {
+        status: 401,
+        body: {
+          message: "Bad credentials",
+          documentation_url: "https://docs.github.com/rest",
+          status: "401",
+        },
+      };
+    }
+    const named = /^\/repos\/([^/]+)\/([^/]+)/.exec(pathname);
+    if (named && this.installationOf(`${named[1]}/${named[2]}`)?.id !== issued.installationId) {
+      return { status: 404, body: { message: "Not Found" } };
+    }
+    return undefined;
+  }
+
+  /** GitHub's rate-limit headers for the budget as it is now. */
+  private rateLimitHeaders(): Record<string, string> {
+    const { limit, remaining, reset } = this.rateLimit;
+    return {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(remaining),
+      "x-ratelimit-reset": String(reset),
+      "x-ratelimit-used": String(limit - remaining),
+      "x-ratelimit-resource": "core",
+    };
   }
 
   /** Adds a route; later routes win over earlier ones for the same request. */
@@ -354,24 +531,114 @@ export class GitHubApiDouble {
       const current = this.names.get(Number(byId[1]));
       if (current !== undefined) pathname = `/repos/${current}${byId[2] ?? ""}`;
     }
+    const answer = (await this.answer(method, url, pathname, body, req.headers.authorization)) ?? {
+      status: 404,
+      body: { message: "Not Found" },
+    };
+    const answerText = answer.body === undefined ? "" : JSON.stringify(answer.body);
+    const etag =
+      method === "GET" && answer.status === 200
+        ? `W/"${createHash("sha1")
+            .update(answerText + (answer.headers?.["link"] ?? ""))
+            .digest("hex")}"`
+        : undefined;
+    if (etag !== undefined && req.headers["if-none-match"] === etag) {
+      // A conditional request whose answer did not change: 304, not counted against the budget.
+      res.writeHead(304, { etag, ...this.rateLimitHeaders() });
+      res.end();
+      return;
+    }
+    this.rateLimit.remaining = Math.max(0, this.rateLimit.remaining - 1);
+    res.writeHead(answer.status, {
+      "content-type": "application/json",
+      ...this.rateLimitHeaders(),
+      ...(etag !== undefined ? { etag } : {}),
+      ...answer.headers,
+    });
+    res.end(answerText);
+  }
+
+  /** The first route's answer, after the budget and the installation token are checked. */
+  private async answer(
+    method: string,
+    url: URL,
+    pathname: string,
+    body: unknown,
+    authorization: string | undefined,
+  ): Promise<RouteAnswer | undefined> {
+    if (this.rateLimit.remaining <= 0) {
+      return {
+        status: 403,
+        body: {
+          message: "API rate limit exceeded",
+          documentation_url:
+            "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api",
+        },
+      };
+    }
+    const refusal = this.installationRefusal(authorization, pathname);
+    if (refusal) return refusal;
     for (const { method: m, pattern, route } of this.routes) {
       if (m !== method) continue;
       const match = pathname.match(pattern);
       if (!match) continue;
-      const answer = await route(match, {
-        method,
-        url,
-        body,
-        authorization: req.headers.authorization,
-      });
-      if (!answer) continue;
-      res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
-      res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
-      return;
+      const answer = await route(match, { method, url, body, authorization });
+      if (answer) return answer;
     }
-    res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ message: "Not Found" }));
+    return undefined;
   }
+}
+
+/** The permissions branchline's App asks for (installation answers echo them). */
+const APP_PERMISSIONS = {
+  metadata: "read",
+  contents: "read",
+  pull_requests: "read",
+  statuses: "write",
+  issues: "write",
+};
+
+function defaultRateLimit(): FakeRateLimit {
+  return { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
+}
+
+/**
+ * Why GitHub would refuse the JWT, or `undefined` when it is a valid App JWT: RS256 signed by the
+ * App's key, issued by the App's id, issued no later than a minute from now, not expired, and
+ * living at most ten minutes.
+ */
+export function jwtProblem(jwt: string, app: FakeApp, nowSeconds: number): string | undefined {
+  const parts = jwt.split(".");
+  if (parts.length !== 3) return "A JSON web token could not be decoded";
+  const [header, payload, signature] = parts as [string, string, string];
+  let claims: { iss?: unknown; iat?: unknown; exp?: unknown };
+  let alg: unknown;
+  try {
+    alg = (JSON.parse(Buffer.from(header, "base64url").toString("utf8")) as { alg?: unknown }).alg;
+    claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as typeof claims;
+  } catch {
+    return "A JSON web token could not be decoded";
+  }
+  if (alg !== "RS256") return "A JSON web token could not be decoded";
+  const valid = verify(
+    "sha256",
+    Buffer.from(`${header}.${payload}`),
+    app.publicKey,
+    Buffer.from(signature, "base64url"),
+  );
+  if (!valid) return "A JSON web token could not be decoded";
+  if (String(claims.iss) !== String(app.id)) {
+    return "'Issuer' claim ('iss') must be an Integer";
+  }
+  if (typeof claims.iat !== "number" || claims.iat > nowSeconds + 60) {
+    return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+  }
+  if (typeof claims.exp !== "number" || claims.exp <= nowSeconds) {
+    return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
+  }
+  if (claims.exp - claims.iat > 600)
+    return "'Expiration time' claim ('exp') is too far in the future";
+  return undefined;
 }
 
 function key(repository: string, number: number): string {

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -108,6 +108,63 @@ describe("infra/bundle (the webhook Lambda as pulumi up ships it)", function () 
       }
       Object.assign(process.env, saved);
     }
+  });
+
+  it("publishes its metrics once per delivery as EMF on stdout, named after the function", async () => {
+    const file = path.join(directory, "metrics", BUNDLE_FILE);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, bundle);
+    const secret = "it's a secret to everybody";
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      [ENV.webhookSecret]: secret,
+      [ENV.sourcePipelineName]: "branchline-dev",
+      [ENV.ecrRepositoryName]: "branchline",
+      AWS_REGION: "eu-west-1",
+      AWS_LAMBDA_FUNCTION_NAME: "webhook-function-1a2b3c4",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    });
+    // The suite keeps Powertools Metrics quiet (test/helpers/quiet-metrics.ts): not here.
+    Reflect.deleteProperty(process.env, "POWERTOOLS_METRICS_DISABLED");
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    try {
+      const loaded = createRequire(file)(file) as { handler: Handler };
+      const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+      process.stdout.write = ((chunk: string | Uint8Array) => {
+        lines.push(
+          ...String(chunk)
+            .split("\n")
+            .filter((line) => line.trim() !== ""),
+        );
+        return true;
+      }) as typeof process.stdout.write;
+      const response = await loaded.handler(pingEvent(body, secret), lambdaContext);
+      expect(response.statusCode).to.equal(200);
+    } finally {
+      process.stdout.write = write;
+      for (const key of Object.keys(process.env)) {
+        if (!(key in saved)) Reflect.deleteProperty(process.env, key);
+      }
+      Object.assign(process.env, saved);
+    }
+    const emf = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => "_aws" in line);
+    expect(emf).to.have.length(1);
+    const { _aws: meta, ...values } = emf[0] as { _aws: { CloudWatchMetrics: unknown } };
+    expect(meta.CloudWatchMetrics).to.deep.equal([
+      {
+        Namespace: "branchline",
+        Dimensions: [["service", "outcome"]],
+        Metrics: [{ Name: "Deliveries", Unit: "Count" }],
+      },
+    ]);
+    expect(values).to.deep.equal({
+      service: "webhook-function-1a2b3c4",
+      outcome: "pong",
+      Deliveries: 1,
+    });
   });
 });
 

@@ -22,6 +22,7 @@ import {
   runWithConfig,
   stubArchives,
 } from "../helpers/pulumi-mocks.js";
+import { testApp } from "../helpers/github-app.js";
 
 const minimal = { repository: "octo/shop", webhookSecret: "s3cret" };
 const at = `eu-west-1:${MOCK_ACCOUNT}`;
@@ -821,7 +822,7 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
       await synth(minimal);
     });
 
-    it("the topic policy lets CloudWatch publish for the stack's delivery alarms, no other alarm", async () => {
+    it("the topic policy lets CloudWatch publish for the stack's delivery and error alarms, no other alarm", async () => {
       const resourcePolicy = policyDocument(
         resourceNamed("notifications-topic-policy").inputs["policy"],
       );
@@ -834,7 +835,14 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
       expect(await publish(fromAlarm("branchline-dev-delivery-oldest-delivery"))).to.equal(
         "Allowed",
       );
+      for (const role of ["webhook", "worker", "reconciler", "notify"]) {
+        expect(await publish(fromAlarm(`branchline-dev-errors-${role}`))).to.equal("Allowed");
+      }
       expect(await publish(fromAlarm("someone-elses-alarm"))).to.equal("ImplicitlyDenied");
+      expect(await publish(fromAlarm("branchline-dev-other-alarm"))).to.equal("ImplicitlyDenied");
+      expect(await publish(fromAlarm("branchline-dev-errors-webhook", "210987654321"))).to.equal(
+        "ImplicitlyDenied",
+      );
       expect(
         await publish(fromAlarm("branchline-dev-delivery-dead-letters", "210987654321")),
       ).to.equal("ImplicitlyDenied");
@@ -849,6 +857,9 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
             { action, resource: key, principal: cloudwatch, context },
           );
         expect(await byCloudWatch(fromAlarm("branchline-dev-delivery-dead-letters"))).to.equal(
+          "Allowed",
+        );
+        expect(await byCloudWatch(fromAlarm("branchline-dev-errors-reconciler"))).to.equal(
           "Allowed",
         );
         expect(await byCloudWatch(fromAlarm("someone-elses-alarm"))).to.equal("ImplicitlyDenied");
@@ -888,10 +899,98 @@ describe("IAM grants by simulation: durable delivery (branchline:delivery)", () 
 
     describeCloneManager("webhook-role-policy");
 
-    it("declares no queue, no worker and no alarm", () => {
+    it("declares no queue and no worker", () => {
       expect(() => resourceNamed("delivery-queue")).to.throw();
       expect(() => resourceNamed("worker-role-policy")).to.throw();
-      expect(() => resourceNamed("notifications-topic-policy")).to.throw();
+    });
+
+    it("the topic and its key serve the functions' error alarms only: no delivery alarm", async () => {
+      const topic = `arn:aws:sns:${at}:notifications-topic-0000000`;
+      const resourcePolicy = policyDocument(
+        resourceNamed("notifications-topic-policy").inputs["policy"],
+      );
+      const publish = (name: string) =>
+        simulateAccess(
+          { resourcePolicy },
+          {
+            action: "sns:Publish",
+            resource: topic,
+            principal: "cloudwatch.amazonaws.com",
+            context: {
+              "aws:SourceAccount": MOCK_ACCOUNT,
+              "aws:SourceArn": `arn:aws:cloudwatch:eu-west-1:${MOCK_ACCOUNT}:alarm:${name}`,
+            },
+          },
+        );
+      expect(await publish("branchline-dev-errors-webhook")).to.equal("Allowed");
+      expect(await publish("branchline-dev-delivery-dead-letters")).to.equal("ImplicitlyDenied");
     });
   });
+});
+
+describe("IAM grants by simulation: a GitHub App (branchline:githubApp)", () => {
+  const appKey = `arn:aws:secretsmanager:${at}:secret:webhook-github-app-private-key-0000000-AbCdEf`;
+  const webhookSecret = `arn:aws:secretsmanager:${at}:secret:webhook-webhook-secret-0000000-AbCdEf`;
+  const anotherSecret = `arn:aws:secretsmanager:${at}:secret:production-database-AbCdEf`;
+  const getSecret = (resource: string) => ({
+    action: "secretsmanager:GetSecretValue",
+    resource,
+  });
+
+  for (const mode of ["queue", "inline"] as const) {
+    describe(`${mode} mode`, () => {
+      before(async () => {
+        await runWithConfig(
+          {
+            ...minimal,
+            githubApp: { appId: 424242, privateKey: testApp().privateKey },
+            delivery: { mode },
+          },
+          () => createBranchline(loadConfig(), stubArchives()),
+          ["webhookSecret", "githubApp"],
+        );
+      });
+
+      const readers =
+        mode === "queue"
+          ? ["worker-role-policy", "reconciler-role-policy", "notifications-role-policy"]
+          : ["webhook-role-policy", "reconciler-role-policy", "notifications-role-policy"];
+
+      for (const role of readers) {
+        it(`${role} reads the App's private key and no other secret but its own`, async () => {
+          const policy = rolePolicy(role);
+          await expectDecision(policy, getSecret(appKey), "Allowed");
+          await expectDecision(policy, getSecret(anotherSecret), "ImplicitlyDenied");
+          await expectDecision(
+            policy,
+            { action: "secretsmanager:PutSecretValue", resource: appKey },
+            "ImplicitlyDenied",
+          );
+          if (role !== "webhook-role-policy") {
+            await expectDecision(policy, getSecret(webhookSecret), "ImplicitlyDenied");
+          }
+        });
+      }
+
+      if (mode === "queue") {
+        it("the queue-mode webhook cannot read the App's private key", async () => {
+          await expectDecision(
+            rolePolicy("webhook-role-policy"),
+            getSecret(appKey),
+            "ImplicitlyDenied",
+          );
+        });
+      }
+
+      it("the build and clone roles cannot read the App's private key", async () => {
+        for (const role of [
+          "build-role-policy",
+          "pr-build-role-policy",
+          "pipeline-clone-role-policy",
+        ]) {
+          await expectDecision(rolePolicy(role), getSecret(appKey), "ImplicitlyDenied");
+        }
+      });
+    });
+  }
 });

@@ -49,8 +49,7 @@ const DURABLE_DELIVERY_RESOURCES = [
   "aws:lambda/eventSourceMapping:EventSourceMapping worker-deliveries",
   "aws:cloudwatch/metricAlarm:MetricAlarm worker-dead-letters-alarm",
   "aws:cloudwatch/metricAlarm:MetricAlarm worker-oldest-delivery-alarm",
-  "aws:kms/key:Key notifications-key",
-  "aws:sns/topicPolicy:TopicPolicy notifications-topic-policy",
+  "aws:cloudwatch/metricAlarm:MetricAlarm monitoring-worker-errors-alarm",
 ];
 
 /** What a clone manager (the worker; the webhook when inline) may do, before its secrets. */
@@ -290,6 +289,14 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           "branchline:lambda:Function notifications",
           "aws:dynamodb/table:Table state-table",
           "branchline:state:StateTable state",
+          // The dashboard and the functions' error alarms, to the topic with its own key.
+          "branchline:monitoring:Monitoring monitoring",
+          "aws:cloudwatch/dashboard:Dashboard monitoring-dashboard",
+          "aws:cloudwatch/metricAlarm:MetricAlarm monitoring-webhook-errors-alarm",
+          "aws:cloudwatch/metricAlarm:MetricAlarm monitoring-reconciler-errors-alarm",
+          "aws:cloudwatch/metricAlarm:MetricAlarm monitoring-notify-errors-alarm",
+          "aws:kms/key:Key notifications-key",
+          "aws:sns/topicPolicy:TopicPolicy notifications-topic-policy",
           ...DURABLE_DELIVERY_RESOURCES,
         ].sort(),
       );
@@ -1131,7 +1138,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
       }));
     });
 
-    it("declares today's resources: no queue, worker, alarm, topic key or topic policy", () => {
+    it("declares no queue, worker or delivery alarm; the topic keeps its own key for the error alarms", () => {
       const names = (list: RecordedResource[]) => list.map((r) => `${r.type} ${r.name}`).sort();
       expect(names(resources)).to.deep.equal(
         names(queued)
@@ -1139,7 +1146,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
           .sort(),
       );
       expect(resourceNamed("notifications-topic").inputs["kmsMasterKeyId"]).to.equal(
-        "alias/aws/sns",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
       );
     });
 

@@ -83,8 +83,11 @@ function expectWholeStack(report: RunnerReport): void {
   expect(report.outputs).to.deep.equal([
     "connectionArn",
     "connectionStatus",
+    "dashboardName",
+    "dashboardUrl",
     "deadLetterQueueUrl",
     "deliveryQueueUrl",
+    "logGroups",
     "notificationTopicArn",
     "prArtifactBucketName",
     "prRepositoryNames",

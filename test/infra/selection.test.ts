@@ -137,7 +137,7 @@ describe("infra: label and path rules", () => {
           ),
         ),
       ).to.equal(
-        "branchline:paths (service cart) needs a GitHub credential (branchline:githubToken): a pull request's changed files are read from GitHub to apply path rules",
+        "branchline:paths (service cart) needs a GitHub credential (branchline:githubToken or branchline:githubApp): a pull request's changed files are read from GitHub to apply path rules",
       );
       // Label rules need no token: the delivery carries the labels.
       expect(() =>

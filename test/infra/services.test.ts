@@ -772,6 +772,7 @@ describe("infra: a stack of many services (branchline:services)", () => {
           "delivery",
           "worker",
           "github-webhook",
+          "monitoring",
           "notifications",
           "pipeline",
           "pr-artifacts",
@@ -867,9 +868,10 @@ describe("infra: a stack of many services (branchline:services)", () => {
         counts[count] = custom.length;
         // Per service: 2 repositories + 2 lifecycle policies (one image), 2 log groups, 2 projects,
         // its build role + policy, its pipeline = 11; one GitHub webhook per repository; shared: 49,
-        // and durable delivery's 14 (2 queues, their 2 policies, the redrive allow policy, the
-        // worker's log group, role, policy, function and mapping, 2 alarms, the topic's key and policy).
-        expect(custom.length).to.equal(49 + 14 + 11 * count + repositories);
+        // the dashboard, 3 error alarms, the topic's key and policy (6), and durable delivery's 13
+        // (2 queues, their 2 policies, the redrive allow policy, the worker's log group, role,
+        // policy, function and mapping, 2 delivery alarms and its error alarm).
+        expect(custom.length).to.equal(49 + 6 + 13 + 11 * count + repositories);
         expect(resourcesOfType("aws:codepipeline/pipeline:Pipeline")).to.have.length(count);
         expect(resourcesOfType("aws:iam/role:Role")).to.have.length(count + 7);
         expect(resourcesOfType("aws:s3/bucket:Bucket")).to.have.length(2);

@@ -1,7 +1,9 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { expect } from "chai";
-import { parseArgs } from "../../infra/synth.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { parseArgs, readStackConfig } from "../../infra/synth.js";
 
 const ROOT = path.join(__dirname, "..", "..");
 const STACK_FILE = path.join(ROOT, "test", "fixtures", "stacks", "Pulumi.dev.yaml");
@@ -127,6 +129,31 @@ describe("npm run synth (offline synth under mocks)", function () {
     });
     expect(() => parseArgs(["--file="])).to.throw("synth: --file needs a path");
     expect(() => parseArgs(["--files", "x"])).to.throw("synth: unknown argument --files");
+  });
+
+  it("never reads a secure value nested in an object key (the GitHub App's private key)", () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "synth-")), "Pulumi.app.yaml");
+    writeFileSync(
+      file,
+      [
+        "config:",
+        "  branchline:repository: acme/shop",
+        "  branchline:webhookSecret:",
+        "    secure: v1:AAAA",
+        "  branchline:githubApp:",
+        "    appId: 123456",
+        "    privateKey:",
+        "      secure: v1:BBBB",
+        "",
+      ].join("\n"),
+    );
+    const { config } = readStackConfig(file);
+    const app = config["githubApp"] as Record<string, unknown>;
+    expect(app["appId"]).to.equal(123456);
+    expect(app["privateKey"])
+      .to.be.a("string")
+      .and.match(/^-----BEGIN RSA PRIVATE KEY-----/);
+    expect(JSON.stringify(config)).not.to.include("secure");
   });
 
   it("fails with a message for a stack without a file", () => {

@@ -207,6 +207,24 @@ describe("SweepRetryStrategy", () => {
     expect(low.backoffMs(5)).to.equal(0);
   });
 
+  it("tells onThrottle of each throttled attempt, not of a transient error or a used-up quota", async () => {
+    let throttles = 0;
+    const strategy = new SweepRetryStrategy({
+      maxAttempts: 10,
+      pacer: pacer(),
+      random: () => 0,
+      onThrottle: () => throttles++,
+    });
+    let token = await strategy.acquireInitialRetryToken("");
+    token = await strategy.refreshRetryTokenForRetry(token, failure("THROTTLING"));
+    token = await strategy.refreshRetryTokenForRetry(token, failure("THROTTLING"));
+    token = await strategy.refreshRetryTokenForRetry(token, failure("TRANSIENT"));
+    await rejection(
+      strategy.refreshRetryTokenForRetry(token, failure("THROTTLING", "LimitExceededException")),
+    );
+    expect(throttles).to.equal(2);
+  });
+
   it("only throttling errors slow the pacer down", async () => {
     const shared = pacer();
     const strategy = new SweepRetryStrategy({ maxAttempts: 5, pacer: shared, random: () => 0 });
@@ -235,6 +253,26 @@ describe("webhook clients against a throttled double", function () {
       expect(["AbortError", "TimeoutError"]).to.include(error.name);
       // Far more than the 4 attempts the webhook used to give up after.
       expect(wire.aws.callCount("GetPipeline")).to.be.greaterThan(4);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+describe("a client's throttles, counted over the wire", function () {
+  const wire = useWireDoubles({ github: false, seed: false });
+
+  it("reach onThrottle once per ThrottlingException the double answered", async () => {
+    wire.aws.reset();
+    wire.aws.seedPipeline(pipelineFixture("v1-ecs"));
+    wire.aws.inject({ operation: "GetPipeline", error: "ThrottlingException", times: 3 });
+    let throttles = 0;
+    const client = new CodePipelineClient(awsClientConfig({ onThrottle: () => throttles++ }));
+    try {
+      const answer = await client.send(new GetPipelineCommand({ name: "hello-world" }));
+      expect(answer.pipeline?.name).to.equal("hello-world");
+      expect(wire.aws.callCount("GetPipeline")).to.equal(4);
+      expect(throttles).to.equal(3);
     } finally {
       client.destroy();
     }

@@ -1,12 +1,78 @@
 /** The functions' settings: the pull request tier and the PR repositories read from the environment. */
 import { expect } from "chai";
 import { readSettings, warnIfSingleTier } from "../../../functions/app/settings.js";
+import { readNotifySettings } from "../../../functions/notify/settings.js";
 import { ConfigurationError } from "../../../functions/core/errors.js";
 import { captureLogger } from "../../helpers/capture-logger.js";
 
 const BASE = { SOURCE_PIPELINE_NAME: "shop-dev", ECR_REPOSITORY_NAME: "shop-dev-pr/app" };
 
 describe("app/settings", () => {
+  describe("GitHub App", () => {
+    const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:branchline/app-key-AbCdEf";
+
+    it("reads the App's id, the key's secret and the installation; no App without its variables", () => {
+      const settings = readSettings({
+        ...BASE,
+        GITHUB_APP_ID: "424242",
+        GITHUB_APP_PRIVATE_KEY_SECRET_ARN: ARN,
+        GITHUB_APP_INSTALLATION_ID: "7",
+      });
+      expect(settings.githubApp).to.deep.equal({
+        appId: "424242",
+        privateKey: { value: undefined, arn: ARN },
+        installationId: 7,
+      });
+      expect(
+        readSettings({ ...BASE, GITHUB_APP_ID: "1", GITHUB_APP_PRIVATE_KEY: "pem" }).githubApp,
+      ).to.deep.equal({
+        appId: "1",
+        privateKey: { value: "pem", arn: undefined },
+        installationId: undefined,
+      });
+      expect(readSettings(BASE)).not.to.have.property("githubApp");
+      expect(readSettings({ ...BASE, GITHUB_TOKEN: "ghp_x" })).not.to.have.property("githubApp");
+    });
+
+    it("a token and an App both configured: a configuration error naming both", () => {
+      const both = {
+        ...BASE,
+        GITHUB_TOKEN_SECRET_ARN: "arn:token",
+        GITHUB_APP_ID: "424242",
+        GITHUB_APP_PRIVATE_KEY_SECRET_ARN: ARN,
+      };
+      const message =
+        "both a GitHub token (GITHUB_TOKEN_SECRET_ARN) and a GitHub App (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY_SECRET_ARN) are configured: configure one";
+      expect(() => readSettings(both)).to.throw(ConfigurationError, message);
+      expect(() => readNotifySettings(both)).to.throw(ConfigurationError, message);
+    });
+
+    it("refuses an App without its id or key, or with ids that are not numbers, naming the variable", () => {
+      expect(() => readSettings({ ...BASE, GITHUB_APP_PRIVATE_KEY_SECRET_ARN: ARN })).to.throw(
+        ConfigurationError,
+        "environment variable GITHUB_APP_ID is not set (a GitHub App is configured: GITHUB_APP_PRIVATE_KEY_SECRET_ARN)",
+      );
+      expect(() => readSettings({ ...BASE, GITHUB_APP_ID: "42" })).to.throw(
+        ConfigurationError,
+        "environment variable GITHUB_APP_PRIVATE_KEY_SECRET_ARN (or GITHUB_APP_PRIVATE_KEY) is not set: the GitHub App 42 needs its private key",
+      );
+      expect(() =>
+        readSettings({ ...BASE, GITHUB_APP_ID: "my-app", GITHUB_APP_PRIVATE_KEY_SECRET_ARN: ARN }),
+      ).to.throw(ConfigurationError, "GITHUB_APP_ID must be the App's numeric id, got my-app");
+      expect(() =>
+        readSettings({
+          ...BASE,
+          GITHUB_APP_ID: "42",
+          GITHUB_APP_PRIVATE_KEY_SECRET_ARN: ARN,
+          GITHUB_APP_INSTALLATION_ID: "0",
+        }),
+      ).to.throw(
+        ConfigurationError,
+        "GITHUB_APP_INSTALLATION_ID must be a numeric installation id, got 0",
+      );
+    });
+  });
+
   describe("webhook URL (reconciler redelivery)", () => {
     it("reads WEBHOOK_URL, and leaves the member out when it is unset or empty", () => {
       const url = "https://abc123.execute-api.eu-west-1.amazonaws.com/webhook";

@@ -126,7 +126,10 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
       const fromAlarms = {
         StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
         ArnLike: {
-          "aws:SourceArn": `arn:aws:cloudwatch:eu-west-1:${MOCK_ACCOUNT}:alarm:branchline-dev-delivery-*`,
+          "aws:SourceArn": [
+            `arn:aws:cloudwatch:eu-west-1:${MOCK_ACCOUNT}:alarm:branchline-dev-delivery-*`,
+            `arn:aws:cloudwatch:eu-west-1:${MOCK_ACCOUNT}:alarm:branchline-dev-errors-*`,
+          ],
         },
       };
       const account = `arn:aws:iam::${MOCK_ACCOUNT}:root`;
@@ -374,18 +377,35 @@ describe("infra/components/notifications (the stack under Pulumi mocks)", () => 
     });
   });
 
-  describe("inline delivery (no alarm publishes)", () => {
+  describe("inline delivery (the functions' error alarms publish)", () => {
     before(async () => {
       await synth({ ...minimal, delivery: { mode: "inline" } });
     });
 
-    it("keeps the SNS-managed key and SNS's default policy: no key, no topic policy", () => {
+    it("gives the topic its own key too, usable by CloudWatch for the error alarms only", () => {
       expect(resourceNamed("notifications-topic").inputs).to.deep.equal({
         displayName: "branchline",
-        kmsMasterKeyId: "alias/aws/sns",
+        kmsMasterKeyId:
+          "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
       });
-      expect(resourcesOfType("aws:kms/key:Key")).to.have.length(0);
-      expect(resourcesOfType("aws:sns/topicPolicy:TopicPolicy")).to.have.length(0);
+      const fromErrorAlarms = {
+        StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+        ArnLike: {
+          "aws:SourceArn": `arn:aws:cloudwatch:eu-west-1:${MOCK_ACCOUNT}:alarm:branchline-dev-errors-*`,
+        },
+      };
+      const key = policyOf(resourceNamed("notifications-key")) as {
+        Statement: { Sid: string; Condition?: unknown }[];
+      };
+      expect(key.Statement.find((s) => s.Sid === "CloudWatchAlarms")?.Condition).to.deep.equal(
+        fromErrorAlarms,
+      );
+      const topic = policyOf(resourceNamed("notifications-topic-policy")) as {
+        Statement: { Sid: string; Condition?: unknown }[];
+      };
+      expect(topic.Statement.find((s) => s.Sid === "CloudWatchAlarms")?.Condition).to.deep.equal(
+        fromErrorAlarms,
+      );
     });
   });
 });

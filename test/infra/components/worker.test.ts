@@ -151,7 +151,11 @@ describe("infra/components/worker (the stack under Pulumi mocks)", () => {
           900,
         ),
       );
-      expect(resourcesOfType("aws:cloudwatch/metricAlarm:MetricAlarm")).to.have.length(2);
+      expect(
+        resourcesOfType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((alarm) =>
+          alarm.name.startsWith("worker-"),
+        ),
+      ).to.have.length(2);
     });
 
     it("gives the webhook the queue's URL and no GitHub token, and keeps its routing variables", () => {
@@ -199,7 +203,16 @@ describe("infra/components/worker (the stack under Pulumi mocks)", () => {
     it("declares no worker, mapping or alarm", () => {
       expect(resourcesOfType("branchline:delivery:DeliveryWorker")).to.have.length(0);
       expect(resourcesOfType("aws:lambda/eventSourceMapping:EventSourceMapping")).to.have.length(0);
-      expect(resourcesOfType("aws:cloudwatch/metricAlarm:MetricAlarm")).to.have.length(0);
+      // The functions' error alarms only (infra/components/monitoring.ts), none of the worker's.
+      expect(
+        resourcesOfType("aws:cloudwatch/metricAlarm:MetricAlarm")
+          .map((alarm) => alarm.name)
+          .sort(),
+      ).to.deep.equal([
+        "monitoring-notify-errors-alarm",
+        "monitoring-reconciler-errors-alarm",
+        "monitoring-webhook-errors-alarm",
+      ]);
       expect(resourcesOfType("aws:lambda/function:Function")).to.have.length(3);
     });
   });
