@@ -39,7 +39,7 @@ import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
 import type { CloneManagerArgs } from "./components/clone-manager";
 import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
-import type { BranchlineConfig, ServiceConfig } from "./config";
+import type { BranchlineConfig, LabelRules, PathRules, ServiceConfig } from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
 import {
   codebuildProjectArn,
@@ -125,6 +125,10 @@ export interface RoutingEntry {
   artifactBucket: string;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** Present only when the service has label rules. */
+  labels?: LabelRules;
+  /** Present only when the service has path rules. */
+  paths?: PathRules;
 }
 
 /**
@@ -545,6 +549,8 @@ export class Branchline extends pulumi.ComponentResource {
                 artifactBucket: bucket,
                 allowForkPullRequests: service.config.allowForkPullRequests,
                 buildDraftPullRequests: service.config.buildDraftPullRequests,
+                ...(service.config.labels !== undefined ? { labels: service.config.labels } : {}),
+                ...(service.config.paths !== undefined ? { paths: service.config.paths } : {}),
               }),
             ),
         ),
@@ -574,6 +580,8 @@ export class Branchline extends pulumi.ComponentResource {
       connectionArn,
       allowForkPullRequests: first.config.allowForkPullRequests,
       buildDraftPullRequests: first.config.buildDraftPullRequests,
+      labels: first.config.labels,
+      paths: first.config.paths,
       stateTableName: state.tableName,
       stateTableArn: state.tableArn,
     };

@@ -4,7 +4,11 @@
  * `loadConfig` binds it to the stack's Pulumi config (namespace `branchline`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CLONE_INFIX, SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../functions/shared/names";
+import {
+  CLONE_INFIX,
+  pathGlobProblem,
+  SOURCE_PIPELINE_NAME_MAX_LENGTH,
+} from "../functions/shared/names";
 import type { ImageSpec, SecondRegistry } from "./build/buildspec";
 
 export const CONFIG_NAMESPACE = "branchline";
@@ -69,6 +73,10 @@ export interface BranchlineConfig {
   registerWebhook: boolean;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** `branchline:labels`: the stack-wide label rules (a service's own replace them). */
+  labels: LabelRules | undefined;
+  /** `branchline:paths`: the stack-wide path rules (a service's own replace them). */
+  paths: PathRules | undefined;
   /** When the reconciler runs: an EventBridge `rate(...)` or `cron(...)` expression. */
   reconcileSchedule: string;
   /** Subscribed to the notification topic; `undefined`: no subscription. */
@@ -149,6 +157,25 @@ export interface ServiceConfig {
   build: BuildConfig;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** Its label rules (its entry's `labels`, else `branchline:labels`); `undefined`: none. */
+  labels: LabelRules | undefined;
+  /** Its path rules (its entry's `paths`, else `branchline:paths`); `undefined`: none. */
+  paths: PathRules | undefined;
+}
+
+/**
+ * Which pull requests a service builds by label: only those with one of `require` (when given), and
+ * none with one of `skip` (which also removes an existing clone).
+ */
+export interface LabelRules {
+  require?: string[];
+  skip?: string[];
+}
+
+/** Which pull requests a service builds by the files they change (globs: `*`, `**`, `?`). */
+export interface PathRules {
+  include?: string[];
+  exclude?: string[];
 }
 
 /** The keys of the one-service form, which `branchline:services` replaces. */
@@ -301,6 +328,12 @@ const SECRET_ARN_PATTERN =
 const SECRET_ARN_SUFFIX_PATTERN = /-[A-Za-z0-9]{6}$/;
 
 export function parseConfig(reader: ConfigReader): BranchlineConfig {
+  const config = parseServices(reader);
+  checkPathRulesReadable(config);
+  return config;
+}
+
+function parseServices(reader: ConfigReader): BranchlineConfig {
   const rawServices = reader.get("services");
   if (rawServices !== undefined) return parseManyServices(reader, rawServices);
   if (reader.get("prefix") !== undefined) {
@@ -324,11 +357,75 @@ export function parseConfig(reader: ConfigReader): BranchlineConfig {
         build: single.build,
         allowForkPullRequests: single.allowForkPullRequests,
         buildDraftPullRequests: single.buildDraftPullRequests,
+        labels: single.labels,
+        paths: single.paths,
       },
     ],
     prefix: single.pipelineName,
     multiService: false,
   };
+}
+
+/** `branchline:labels` or a service's `labels`: `{ require?: string[], skip?: string[] }`. */
+export function parseLabelRules(key: string, value: unknown): LabelRules | undefined {
+  return stringLists(key, value, ["require", "skip"]);
+}
+
+/** `branchline:paths` or a service's `paths`: `{ include?: string[], exclude?: string[] }`. */
+export function parsePathRules(key: string, value: unknown): PathRules | undefined {
+  const rules = stringLists(key, value, ["include", "exclude"]);
+  for (const [field, globs] of Object.entries(rules ?? {})) {
+    for (const glob of globs) {
+      const problem = pathGlobProblem(glob);
+      if (problem !== undefined) {
+        throw new ConfigError(`${key}.${field}`, `glob ${JSON.stringify(glob)} ${problem}`);
+      }
+    }
+  }
+  return rules;
+}
+
+function stringLists<K extends string>(
+  key: string,
+  value: unknown,
+  fields: readonly K[],
+): Partial<Record<K, string[]>> | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    throw new ConfigError(
+      key,
+      `must be an object { ${fields.map((field) => `${field}?: string[]`).join(", ")} }`,
+    );
+  }
+  rejectUnknownFields(key, value, [...fields]);
+  const rules: Partial<Record<K, string[]>> = {};
+  for (const field of fields) {
+    const list = value[field];
+    if (list === undefined) continue;
+    if (
+      !Array.isArray(list) ||
+      !list.every((item: unknown) => typeof item === "string" && item.trim() !== "")
+    ) {
+      throw new ConfigError(`${key}.${field}`, "must be a list of non-empty strings");
+    }
+    if (list.length > 0) rules[field] = [...new Set(list as string[])];
+  }
+  return Object.keys(rules).length > 0 ? rules : undefined;
+}
+
+/**
+ * Path rules need the pull request's changed files, which only an authenticated GitHub client lists
+ * reliably (private repositories, rate limits): a service with path rules and no GitHub credential
+ * is refused here, naming the service, instead of being built as if every pull request matched.
+ */
+function checkPathRulesReadable(config: BranchlineConfig): void {
+  if (config.githubToken !== undefined || config.githubApp !== undefined) return;
+  const service = config.services.find((candidate) => candidate.paths !== undefined);
+  if (service === undefined) return;
+  throw new ConfigError(
+    "paths",
+    `(service ${service.name}) needs a GitHub credential (branchline:githubToken or branchline:githubApp): a pull request's changed files are read from GitHub to apply path rules`,
+  );
 }
 
 type StackWideConfig = Omit<BranchlineConfig, "services" | "prefix" | "multiService">;
@@ -447,6 +544,8 @@ function parseStackWide(reader: ConfigReader): StackWideKeys {
     registerWebhook,
     allowForkPullRequests: parseBoolean(reader, "allowForkPullRequests", false),
     buildDraftPullRequests: parseBoolean(reader, "buildDraftPullRequests", true),
+    labels: parseLabelRules("labels", jsonKey(reader, "labels")),
+    paths: parsePathRules("paths", jsonKey(reader, "paths")),
     reconcileSchedule: parseSchedule(reader.get("reconcileSchedule")),
     notificationEmail: parseEmail(reader.get("notificationEmail")),
     prImageRetentionDays: parseDays(reader, "prImageRetentionDays", DEFAULTS.prImageRetentionDays),
@@ -650,6 +749,8 @@ const SERVICE_FIELDS = [
   "pipelineType",
   "allowForkPullRequests",
   "buildDraftPullRequests",
+  "labels",
+  "paths",
 ];
 
 function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig {
@@ -667,7 +768,7 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
   if (!Array.isArray(value) || value.length === 0) {
     throw new ConfigError(
       "services",
-      "must be a non-empty list of { name, repository, branch?, images?, deploy?, build?, pipelineType?, allowForkPullRequests?, buildDraftPullRequests? }",
+      "must be a non-empty list of { name, repository, branch?, images?, deploy?, build?, pipelineType?, allowForkPullRequests?, buildDraftPullRequests?, labels?, paths? }",
     );
   }
   const names = new Set<string>();
@@ -732,6 +833,14 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
       build: underService(index, () => parseBuild(jsonOf("build"), reader.awsRegion)),
       allowForkPullRequests: flag("allowForkPullRequests", stackWide.allowForkPullRequests),
       buildDraftPullRequests: flag("buildDraftPullRequests", stackWide.buildDraftPullRequests),
+      labels:
+        item["labels"] === undefined
+          ? stackWide.labels
+          : parseLabelRules(`${key}.labels`, item["labels"]),
+      paths:
+        item["paths"] === undefined
+          ? stackWide.paths
+          : parsePathRules(`${key}.paths`, item["paths"]),
     };
   });
   const first = services[0] as ServiceConfig;
@@ -790,6 +899,12 @@ function parsePipelineName(configured: string | undefined, fallback: string): st
     "pipelineName",
     `must be ${PIPELINE_NAME_RULE}, got ${JSON.stringify(name)} (${name.length} characters)${write}`,
   );
+}
+
+/** A key holding a JSON value; `undefined` when unset. */
+function jsonKey(reader: ConfigReader, key: string): unknown {
+  const raw = reader.get(key);
+  return raw === undefined ? undefined : parseJson(key, raw);
 }
 
 function parseJson(key: string, raw: string): unknown {

@@ -9,6 +9,7 @@ import {
 import { normaliseTimestamp, type PullRequest } from "../core/classify.js";
 import { BadRequestError } from "../core/errors.js";
 import type { RepositoryIdentity } from "../core/reconcile.js";
+import { GITHUB_FILES_LIMIT, type ChangedFiles } from "../core/selection.js";
 
 /** An Octokit client; without a token it is anonymous (public repositories, a low rate limit). */
 export function createOctokit(
@@ -134,6 +135,27 @@ export class OctokitPullRequests implements GitHubPullRequests, OpenPullRequests
     }
   }
 
+  /** Every page of the pull request's files, 100 a page; GitHub stops at 3000 files. */
+  async changedFiles(repository: string, number: number): Promise<ChangedFiles> {
+    const [owner, repo] = splitRepository(repository);
+    try {
+      const files = await this.octokit.paginate(this.octokit.rest.pulls.listFiles, {
+        owner,
+        repo,
+        pull_number: number,
+        per_page: 100,
+      });
+      // A renamed file matches by its new name and by its old one.
+      const names = files.flatMap((file) => [
+        file.filename,
+        ...(file.previous_filename ? [file.previous_filename] : []),
+      ]);
+      return { files: names, truncated: files.length >= GITHUB_FILES_LIMIT };
+    } catch (error) {
+      throw translate(error, `the files of pull request #${number} of ${repository}`);
+    }
+  }
+
   async listOpen(repository: string, baseBranch?: string): Promise<PullRequest[]> {
     const [owner, repo] = splitRepository(repository);
     if (this.openCache) return this.listOpenConditionally(owner, repo, baseBranch, this.openCache);
@@ -206,6 +228,7 @@ interface GitHubPullRequestData {
   head: { ref: string; sha: string; repo: { full_name: string } | null };
   base: { ref: string; repo: { full_name: string; id?: number } };
   updated_at?: string | undefined;
+  labels?: { name?: string | undefined }[] | undefined;
 }
 
 function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
@@ -220,6 +243,9 @@ function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
     baseRepository: data.base.repo.full_name,
     ...(typeof data.base.repo.id === "number" ? { baseRepositoryId: data.base.repo.id } : {}),
     updatedAt: data.updated_at === undefined ? undefined : normaliseTimestamp(data.updated_at),
+    labels: (data.labels ?? []).flatMap((label) =>
+      typeof label.name === "string" ? [label.name] : [],
+    ),
   };
 }
 

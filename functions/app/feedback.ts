@@ -339,3 +339,30 @@ export function refuseFork(
     description: FORK_REFUSED_DESCRIPTION,
   });
 }
+
+/**
+ * The context of a service's selection status: `branchline/<service>` (the clones' own statuses are
+ * `branchline/<service>-pr-<n>`, so neither overwrites the other).
+ */
+export function selectionContext(service: string): string {
+  return `branchline/${service}`;
+}
+
+/**
+ * Says on the pull request's head commit whether the service's label and path rules build it: a
+ * `success` status (not building is what the rules ask for, so it never blocks a merge) whose
+ * description is the reason. Posting it again changes nothing.
+ */
+export function reportSelection(
+  statuses: CommitStatuses,
+  repository: string,
+  sha: string,
+  service: string,
+  description: string,
+): Promise<void> {
+  return statuses.post(repository, sha, {
+    state: "success",
+    context: selectionContext(service),
+    description,
+  });
+}

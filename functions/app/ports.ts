@@ -6,6 +6,7 @@ import type { PullRequest } from "../core/classify.js";
 import type { PipelineDeclaration, Tag } from "../core/pipeline.js";
 import type { DeliveryRecord } from "../core/redelivery.js";
 import type { RepositoryIdentity } from "../core/reconcile.js";
+import type { ChangedFiles } from "../core/selection.js";
 
 export interface PipelineSummary {
   name: string;
@@ -102,6 +103,12 @@ export interface GitHubPullRequests {
    * repository, GitHub answers the old name with the new one.
    */
   repository(repository: string): Promise<RepositoryIdentity>;
+  /**
+   * The files the pull request changes (GitHub's `GET /repos/{o}/{r}/pulls/{n}/files`, 100 a page,
+   * at most 3000 files: `truncated` then). Read only for a service with path rules; absent: the
+   * files cannot be read, and path rules count as matching.
+   */
+  changedFiles?(repository: string, number: number): Promise<ChangedFiles>;
 }
 
 export interface OpenPullRequests {

@@ -28,6 +28,7 @@ import type { Settings } from "./settings.js";
 import {
   announceClone,
   refuseFork,
+  reportSelection,
   type CommitStatuses,
   type PullRequestComments,
 } from "./feedback.js";
@@ -35,12 +36,15 @@ import { MESSAGES } from "./messages.js";
 import { sourceFacts } from "../core/feedback.js";
 import {
   classify,
+  LABEL_ACTIONS,
   type Intent,
   type PullRequest,
   type PullRequestEvent,
 } from "../core/classify.js";
 import { BadRequestError } from "../core/errors.js";
 import { routeDelivery, type ServiceEntry } from "../core/services.js";
+import { hasLabelRules } from "../core/selection.js";
+import { selectionOf } from "./selection.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import { countError, errorResponse, failureLog, respond, type Response } from "./responses.js";
 import { readEachPullRequestOnce } from "./read-once.js";
@@ -75,7 +79,7 @@ const CREATE_FIRST = new Set(["opened", "reopened"]);
  */
 export function deliveryTargets(settings: Settings, event: PullRequestEvent): ServiceEntry[] {
   const pr = event.pullRequest;
-  return settings.routed
+  const routed = settings.routed
     ? routeDelivery(settings.services, {
         action: event.action,
         repository: pr.baseRepository,
@@ -83,6 +87,10 @@ export function deliveryTargets(settings: Settings, event: PullRequestEvent): Se
         previousBaseBranch: event.previousBaseBranch,
       })
     : settings.services;
+  // A label added or removed changes nothing for a service without label rules.
+  return LABEL_ACTIONS.has(event.action)
+    ? routed.filter((service) => hasLabelRules(service.selection))
+    : routed;
 }
 
 /** The answer for a delivery no service wants. */
@@ -90,7 +98,9 @@ export function noService(event: PullRequestEvent): Response {
   const pr = event.pullRequest;
   return respond(202, {
     outcome: "ignored",
-    reason: `no service builds ${pr.baseRepository}:${pr.baseBranch}`,
+    reason: LABEL_ACTIONS.has(event.action)
+      ? `action ${event.action}: no service of ${pr.baseRepository}:${pr.baseBranch} has label rules`
+      : `no service builds ${pr.baseRepository}:${pr.baseBranch}`,
   });
 }
 
@@ -175,13 +185,52 @@ async function forService(
   const source = await pipelines.source();
   const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);
   if (newer !== undefined) return respond(202, { outcome: "ignored", reason: newer });
-  const intent = await currentIntent(event, source, service, read);
+  const classified = await currentIntent(event, source, service, read);
   fields["clone"] = cloneName(service.sourcePipelineName, event.pullRequest.number);
-  return act(
-    { pipelines, source, services, logger: withFields(deps.logger, fields) },
-    intent,
-    CREATE_FIRST.has(event.action) ? "create-first" : "read-first",
-  );
+  const logger = withFields(deps.logger, fields);
+  const work = { pipelines, source, services, logger };
+  let intent = classified;
+  if (classified.kind === "ensure" && service.selection !== undefined) {
+    const pr = classified.pullRequest;
+    const decision = await selectionOf(service, pr, read, logger);
+    if (!decision.build) {
+      logger.info("pull request not built by the service's rules", { reason: decision.reason });
+      await selectionStatus(work, service, pr, decision.description);
+      intent = { kind: "remove", pullRequest: pr, reason: decision.reason };
+    } else if (LABEL_ACTIONS.has(event.action)) {
+      // A label removed (or added) builds it again: the status that said it was not built yields.
+      await selectionStatus(
+        work,
+        service,
+        pr,
+        `Built: ${cloneName(service.sourcePipelineName, pr.number)}`,
+      );
+    }
+  }
+  return act(work, intent, CREATE_FIRST.has(event.action) ? "create-first" : "read-first");
+}
+
+/** Best effort, like the comment: a GitHub failure is logged and the delivery is still answered. */
+async function selectionStatus(
+  work: Work,
+  service: ServiceEntry,
+  pr: PullRequest,
+  description: string,
+): Promise<void> {
+  if (!work.services.statuses) return;
+  try {
+    await reportSelection(
+      work.services.statuses,
+      pr.baseRepository,
+      pr.headSha,
+      service.name,
+      description,
+    );
+  } catch (error) {
+    work.logger.warn("could not post the commit status of the service's rules", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 /**

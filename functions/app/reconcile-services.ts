@@ -71,6 +71,7 @@ export async function reconcileServices(
       prArtifactBucket: service.prArtifactBucket,
       allowForks: service.allowForks,
       buildDrafts: service.buildDrafts,
+      selection: service.selection,
       ...options,
     });
     // The time ran out during this service: some of its pull requests may not have been reached.

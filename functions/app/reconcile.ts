@@ -20,6 +20,8 @@ import {
 } from "../core/reconcile.js";
 import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
+import type { Selection } from "../core/selection.js";
+import { selectionOf } from "./selection.js";
 import {
   GitHubRateLimitError,
   rateLimitStopMessage,
@@ -87,6 +89,11 @@ export interface ReconcileOptions extends ClassifyOptions {
   prBuildProjects?: Readonly<Record<string, string>> | undefined;
   /** The pull request tier's artifact bucket; `undefined`: the source's artifact store. */
   prArtifactBucket?: string | undefined;
+  /**
+   * The service's label and path rules: a pull request they do not build gets no clone, and loses
+   * the one it has. `undefined`: none.
+   */
+  selection?: Selection | undefined;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
   /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
@@ -180,11 +187,47 @@ export async function reconcile(
     return false;
   };
 
+  /** Removes the clone (when `tags` says it exists) and the images of a pull request not built. */
+  const unwanted = async (pr: PullRequest, tags: Tag[] | undefined): Promise<void> => {
+    const n = pr.number;
+    if (!(await current(pr))) return;
+    if (tags !== undefined) {
+      const outcome = await app.remove(source, n, knownImages(n), tags);
+      if (outcome.result === "deleted") summary.deleted.push(n);
+      if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
+    } else if ((await app.removeImages(n, knownImages(n))) > 0) {
+      summary.imagesDeleted.push(n);
+    }
+  };
+
+  /**
+   * The clone's tags when the pull request has a clone branchline manages; `undefined` when it has
+   * none, or one that is not branchline's (left alone).
+   */
+  const managedTags = async (n: number): Promise<Tag[] | undefined> => {
+    const name = clones.get(n);
+    if (name === undefined) return undefined;
+    const tags = await ports.pipelines.tags(siblingPipelineArn(source.arn, name));
+    return tags !== undefined && isManagedClone(tags, options.sourcePipelineName)
+      ? tags
+      : undefined;
+  };
+
   const ensure = async (
     wanted: Extract<Verdict, { kind: "ensure" }>,
     strategy: EnsureStrategy,
   ): Promise<void> => {
     const pr = wanted.pullRequest;
+    if (options.selection !== undefined) {
+      const decision = await selectionOf(options, pr, ports.pullRequests, ports.logger);
+      if (!decision.build) {
+        ports.logger.info("pull request not built by the service's rules", {
+          pullRequest: pr.number,
+          reason: decision.reason,
+        });
+        return unwanted(pr, strategy === "read-first" ? await managedTags(pr.number) : undefined);
+      }
+    }
     if (!(await current(pr))) return;
     const outcome = await app.ensure(
       source,
@@ -254,14 +297,7 @@ export async function reconcile(
       if (hasClone) summary.unchanged.push(n);
       return;
     }
-    if (!(await current(pr))) return;
-    if (hasClone) {
-      const outcome = await app.remove(source, n, knownImages(n), tags);
-      if (outcome.result === "deleted") summary.deleted.push(n);
-      if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
-    } else if ((await app.removeImages(n, knownImages(n))) > 0) {
-      summary.imagesDeleted.push(n);
-    }
+    return unwanted(pr, tags);
   };
   const tasks: Task[] = [];
   const openNumbers = new Set<number>();

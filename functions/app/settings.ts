@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigurationError } from "../core/errors.js";
 import { parseServicesTable, type ServiceEntry } from "../core/services.js";
+import { parseSelection } from "../core/selection.js";
 import { ENV } from "../shared/names.js";
 import { withFields, type Logger } from "./ports.js";
 
@@ -206,12 +207,22 @@ const SINGLE_SERVICE_VARIABLES = [
   ENV.prArtifactBucket,
   ENV.allowForks,
   ENV.buildDrafts,
+  ENV.pullRequestLabels,
+  ENV.pullRequestPaths,
 ];
 
 /** The one service of the single-service variables; its repository and branch are the source pipeline's. */
 function singleService(env: Environment): ServiceEntry {
   const sourcePipelineName = required(env, ENV.sourcePipelineName);
+  const json = (name: string): unknown => (env[name] ? parseJson(env[name], name) : undefined);
+  const selection = parseSelection(
+    json(ENV.pullRequestLabels),
+    json(ENV.pullRequestPaths),
+    (key) =>
+      `environment variable ${key === "labels" ? ENV.pullRequestLabels : ENV.pullRequestPaths}`,
+  );
   return {
+    ...(Object.keys(selection).length > 0 ? { selection } : {}),
     name: sourcePipelineName,
     sourcePipelineName,
     ref: undefined,

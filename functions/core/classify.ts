@@ -41,6 +41,11 @@ export interface PullRequest {
    * earlier ones; `undefined` when the source did not carry it.
    */
   updatedAt?: string | undefined;
+  /**
+   * The names of its labels; `undefined` when unknown (a queued delivery written before labels were
+   * carried): then the labels GitHub shows now are used when a token is configured, none otherwise.
+   */
+  labels?: string[] | undefined;
 }
 
 export interface PullRequestEvent {
@@ -73,6 +78,12 @@ export const FORK_REFUSED_DESCRIPTION =
 const BUILD_ACTIONS = new Set(["opened", "reopened", "synchronize", "ready_for_review"]);
 
 /**
+ * Actions that matter only to services with label rules (functions/core/selection.ts): for them a
+ * label added or removed is re-evaluated like a new commit.
+ */
+export const LABEL_ACTIONS: ReadonlySet<string> = new Set(["labeled", "unlabeled"]);
+
+/**
  * The longest head branch a clone can build: CodePipeline's trigger branch filters
  * (GitBranchNamePattern) take at most 255 characters, and GitHub's branch names stay within it.
  */
@@ -98,6 +109,7 @@ export function preclassify(
   const event = parsePullRequestEvent(payload);
   const relevant =
     BUILD_ACTIONS.has(event.action) ||
+    LABEL_ACTIONS.has(event.action) ||
     event.action === "closed" ||
     (event.action === "edited" && event.previousBaseBranch !== undefined);
   if (!relevant) return { kind: "ignore", reason: `action ${event.action} is not handled` };
@@ -227,6 +239,7 @@ export function parsePullRequestEvent(payload: Record<string, unknown>): PullReq
         "pull_request.base.repo.full_name",
       ),
       updatedAt: timestampAt(pr, "updated_at", "pull_request.updated_at"),
+      labels: labelNames(pr["labels"]),
     },
   };
   const baseRepositoryId = objectAt(pr, ["base", "repo"])["id"];
@@ -241,6 +254,22 @@ export function parsePullRequestEvent(payload: Record<string, unknown>): PullReq
     }
   }
   return event;
+}
+
+/**
+ * The names of GitHub's `labels` (a list of `{ name }` objects); `undefined` when the member is
+ * absent. A malformed list is a bad request.
+ */
+export function labelNames(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw new BadRequestError("pull_request.labels must be a list");
+  return value.map((label: unknown) => {
+    const name = isObject(label) ? label["name"] : undefined;
+    if (typeof name !== "string") {
+      throw new BadRequestError("pull_request.labels[].name must be a string");
+    }
+    return name;
+  });
 }
 
 /**

@@ -10,6 +10,10 @@
  *       "receivedAt": "2026-01-01T00:00:00.000Z",
  *       "pullRequestEvent": { "action": "opened", "pullRequest": { ... }, "previousBaseBranch"?: "..." },
  *       "reason"?: "why the worker moved it to the dead-letter queue" }
+ *
+ * `pullRequest.labels` (the label names) is optional: messages queued before it was carried have
+ * none, and decode with `labels` undefined (unknown: the worker then uses the labels GitHub shows
+ * now when a token is configured, none otherwise).
  */
 import { createHash } from "node:crypto";
 import { normaliseTimestamp, type PullRequest, type PullRequestEvent } from "./classify.js";
@@ -148,6 +152,13 @@ function pullRequest(root: Record<string, unknown>): PullRequest {
       throw new DeliveryFormatError(`${at}updatedAt must be a normalised timestamp`);
     }
     pr.updatedAt = updatedAt;
+  }
+  const labels = root["labels"];
+  if (labels !== undefined && labels !== null) {
+    if (!Array.isArray(labels) || !labels.every((label) => typeof label === "string")) {
+      throw new DeliveryFormatError(`${at}labels must be a list of strings`);
+    }
+    pr.labels = labels as string[];
   }
   return pr;
 }

@@ -11,10 +11,14 @@
  *
  * where the last five members are optional and mean what `CLONE_ROLE_ARN`, `PR_BUILD_PROJECTS`,
  * `PR_ARTIFACT_BUCKET`, `ALLOW_FORK_PULL_REQUESTS` and `BUILD_DRAFT_PULL_REQUESTS` mean for one service.
+ * Two more optional members, `labels` (`{ "require"?: [...], "skip"?: [...] }`) and `paths`
+ * (`{ "include"?: [globs], "exclude"?: [globs] }`), are the service's selection rules
+ * (functions/core/selection.ts), what `PULL_REQUEST_LABELS` and `PULL_REQUEST_PATHS` are for one.
  */
 import { sameRepository } from "./classify.js";
 import { ConfigurationError } from "./errors.js";
 import { cloneNumberOf } from "./reconcile.js";
+import { parseSelection, type Selection } from "./selection.js";
 import { SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../shared/names.js";
 
 /** One service of the table. */
@@ -34,6 +38,8 @@ export interface ServiceEntry {
   prArtifactBucket: string | undefined;
   allowForks: boolean;
   buildDrafts: boolean;
+  /** Its label and path rules; absent: every pull request into its branch is built. */
+  selection?: Selection;
 }
 
 const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -50,6 +56,8 @@ const KNOWN = new Set([
   "artifactBucket",
   "allowForkPullRequests",
   "buildDraftPullRequests",
+  "labels",
+  "paths",
 ]);
 
 /**
@@ -135,7 +143,16 @@ function parseEntry(raw: unknown, index: number, origin: string): ServiceEntry {
   ) {
     throw fail("ecrRepositories", "must be a list of one or more repository names");
   }
+  let selection: Selection;
+  try {
+    selection = parseSelection(entry["labels"], entry["paths"], (key) => key);
+  } catch (error) {
+    throw new ConfigurationError(
+      `${origin}: entry ${label}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   return {
+    ...(Object.keys(selection).length > 0 ? { selection } : {}),
     name,
     sourcePipelineName,
     ref: { repository, branch },

@@ -270,6 +270,7 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
           prArtifactBucket: settings.prArtifactBucket,
           allowForks: settings.allowForks,
           buildDrafts: settings.buildDrafts,
+          selection: settings.services[0]?.selection,
           signal,
           ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
         });

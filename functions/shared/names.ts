@@ -30,6 +30,16 @@ export const ENV = {
   githubApiUrl: "GITHUB_API_URL",
   allowForks: "ALLOW_FORK_PULL_REQUESTS",
   buildDrafts: "BUILD_DRAFT_PULL_REQUESTS",
+  /**
+   * The one service's label rules, JSON `{ "require"?: [...], "skip"?: [...] }` (webhook, worker,
+   * reconciler); unset: every pull request, whatever its labels. A table entry's `labels`.
+   */
+  pullRequestLabels: "PULL_REQUEST_LABELS",
+  /**
+   * The one service's path rules, JSON `{ "include"?: [globs], "exclude"?: [globs] }`; unset: every
+   * pull request, whatever it changes. A table entry's `paths`.
+   */
+  pullRequestPaths: "PULL_REQUEST_PATHS",
   /** The SNS topic that receives execution success and failure messages (notify function). */
   notificationTopicArn: "NOTIFICATION_TOPIC_ARN",
   /**
@@ -158,4 +168,15 @@ export function cloneName(sourcePipelineName: string, prNumber: number): string 
  */
 export function cloneNameWildcard(sourcePipelineName: string): string {
   return `${cloneStem(sourcePipelineName)}${CLONE_INFIX}*`;
+}
+
+/**
+ * Why a path glob of a service's `paths` rules is refused, or `undefined` (functions/core/selection.ts
+ * matches `*`, `**` and `?` only); shared by the stack's configuration and the functions' settings.
+ */
+export function pathGlobProblem(glob: string): string | undefined {
+  if (glob.trim() === "") return "is empty";
+  if (glob.startsWith("!")) return "starts with !: use exclude instead of negation";
+  if (/[[\]{}]/.test(glob)) return "uses [ ] or { }, which are not supported (only *, ** and ?)";
+  return undefined;
 }

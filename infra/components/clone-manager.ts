@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
+import type { LabelRules, PathRules } from "../config";
 import type { AccountScope, ServiceSet } from "../policies";
 
 export interface CloneManagerArgs {
@@ -23,6 +24,10 @@ export interface CloneManagerArgs {
   connectionArn: pulumi.Input<string>;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** The service's label rules (`PULL_REQUEST_LABELS`); `undefined`: none, the variable is not set. */
+  labels?: LabelRules | undefined;
+  /** The service's path rules (`PULL_REQUEST_PATHS`); `undefined`: none, the variable is not set. */
+  paths?: PathRules | undefined;
   /** The state table (see `StateTable`): replay protection. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
@@ -45,6 +50,8 @@ export function cloneManagerVariables(
     [ENV.allowForks]: String(args.allowForkPullRequests),
     [ENV.buildDrafts]: String(args.buildDraftPullRequests),
     [ENV.stateTableName]: args.stateTableName,
+    ...(args.labels !== undefined ? { [ENV.pullRequestLabels]: JSON.stringify(args.labels) } : {}),
+    ...(args.paths !== undefined ? { [ENV.pullRequestPaths]: JSON.stringify(args.paths) } : {}),
   };
 }
 

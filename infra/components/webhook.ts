@@ -253,6 +253,8 @@ export const ONE_SERVICE_VARIABLES = [
   ENV.prArtifactBucket,
   ENV.allowForks,
   ENV.buildDrafts,
+  ENV.pullRequestLabels,
+  ENV.pullRequestPaths,
 ] as const;
 
 export function replaceWithServicesFile(

@@ -27,7 +27,14 @@ export interface FakePullRequest {
   base: { ref: string; repo: string };
   /** GitHub's `updated_at` (default 2026-01-01T00:00:00Z). */
   updatedAt?: string;
+  /** Its labels' names (default none). */
+  labels?: string[];
+  /** The files it changes, as `GET .../pulls/{n}/files` lists them (at most 3000; default none). */
+  files?: string[];
 }
+
+/** GitHub lists at most this many files of a pull request. */
+export const GITHUB_FILES_LISTED = 3000;
 
 export interface RecordedRequest {
   method: string;
@@ -209,6 +216,20 @@ export class GitHubApiDouble {
         ? { status: 200, body: this.render(pr) }
         : { status: 404, body: { message: "Not Found" } };
     });
+    // GET /repos/:o/:r/pulls/:n/files?per_page=&page=: at most 3000 files, as GitHub lists them.
+    this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)\/files$/, (m, { url }) => {
+      const pr = this.pullRequests.get(key(`${m[1]}/${m[2]}`, Number(m[3])));
+      if (!pr) return { status: 404, body: { message: "Not Found" } };
+      const files = (pr.files ?? []).slice(0, GITHUB_FILES_LISTED);
+      return this.page(url, files, (filename, index) => ({
+        sha: index.toString(16).padStart(40, "0"),
+        filename,
+        status: "modified",
+        additions: 1,
+        deletions: 0,
+        changes: 1,
+      }));
+    });
     // GET /repos/:o/:r/pulls?state=&base=&per_page=&page=: sorted by number, newest first as
     // GitHub does, with a Link header naming the next and last pages.
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/pulls$/, (m, { url }) => {
@@ -237,6 +258,30 @@ export class GitHubApiDouble {
         ...(links.length > 0 ? { headers: { link: links.join(", ") } } : {}),
       };
     });
+  }
+
+  /** One page of `items` (`per_page`, at most 100, and `page`), with GitHub's Link header. */
+  private page<T>(
+    url: URL,
+    items: readonly T[],
+    render: (item: T, index: number) => unknown,
+  ): RouteAnswer {
+    const perPage = Math.min(100, Number(url.searchParams.get("per_page") ?? "30"));
+    const pageNumber = Math.max(1, Number(url.searchParams.get("page") ?? "1"));
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const start = (pageNumber - 1) * perPage;
+    const link = (page: number, rel: string) => {
+      const next = new URL(url.pathname, this.url);
+      url.searchParams.forEach((value, name) => next.searchParams.set(name, value));
+      next.searchParams.set("page", String(page));
+      return `<${next.toString()}>; rel="${rel}"`;
+    };
+    const links = pageNumber < last ? [link(pageNumber + 1, "next"), link(last, "last")] : [];
+    return {
+      status: 200,
+      body: items.slice(start, start + perPage).map((item, i) => render(item, start + i)),
+      ...(links.length > 0 ? { headers: { link: links.join(", ") } } : {}),
+    };
   }
 
   /** A `pulls.list` item: like `pulls.get` but with `merged_at` instead of `merged`. */
@@ -419,6 +464,12 @@ export class GitHubApiDouble {
       },
       base: { ref: pr.base.ref, sha: "0".repeat(40), repo: repo(pr.base.repo) },
       updated_at: pr.updatedAt ?? "2026-01-01T00:00:00Z",
+      labels: (pr.labels ?? []).map((name, index) => ({
+        id: 208045946 + index,
+        name,
+        color: "f29513",
+        default: false,
+      })),
     };
   }
 

@@ -33,6 +33,8 @@ export interface PullRequestVariant {
   headRepo?: string | null;
   /** For `edited`: the base branch before the edit. */
   previousBase?: string;
+  /** The pull request's labels' names (replacing the example's). */
+  labels?: string[];
 }
 
 /** A pull_request payload built from the real example for the action, changed as asked. */
@@ -57,6 +59,14 @@ export function pullRequestPayload(variant: PullRequestVariant = {}): Payload {
   }
   if (variant.previousBase !== undefined)
     payload["changes"] = { base: { ref: { from: variant.previousBase } } };
+  if (variant.labels !== undefined) {
+    const example = ((pr["labels"] as Payload[] | undefined) ?? [])[0] ?? {};
+    pr["labels"] = variant.labels.map((name, index) => ({
+      ...example,
+      id: 208045946 + index,
+      name,
+    }));
+  }
   return payload;
 }
 

@@ -237,3 +237,78 @@ describe("app/settings: the routing table", () => {
     ]);
   });
 });
+
+describe("app/settings: label and path rules", () => {
+  it("reads a table entry's labels and paths, and leaves an entry without them unselected", () => {
+    const settings = readSettings(
+      table(
+        {
+          ...API,
+          labels: { require: ["preview"], skip: ["branchline:skip"] },
+          paths: { include: ["services/api/**"], exclude: ["**/*.md"] },
+        },
+        WEB,
+      ),
+    );
+    expect(settings.services[0]?.selection).to.deep.equal({
+      labels: { require: ["preview"], skip: ["branchline:skip"] },
+      paths: { include: ["services/api/**"], exclude: ["**/*.md"] },
+    });
+    expect(settings.services[1]).to.not.have.property("selection");
+  });
+
+  it("refuses a malformed entry, naming the origin, the entry and the member", () => {
+    expect(() => readSettings(table({ ...API, labels: { skip: "branchline:skip" } })))
+      .to.throw(ConfigurationError)
+      .with.property(
+        "message",
+        "environment variable BRANCHLINE_SERVICES: entry 0 (api): labels.skip must be a list of non-empty strings",
+      );
+    expect(() => readSettings(table({ ...API, paths: { include: ["src/[ab]/**"] } })))
+      .to.throw(ConfigurationError)
+      .with.property(
+        "message",
+        'environment variable BRANCHLINE_SERVICES: entry 0 (api): paths: glob "src/[ab]/**" uses [ ] or { }, which are not supported (only *, ** and ?)',
+      );
+  });
+
+  it("reads the one service's PULL_REQUEST_LABELS and PULL_REQUEST_PATHS", () => {
+    expect(ENV.pullRequestLabels).to.equal("PULL_REQUEST_LABELS");
+    expect(ENV.pullRequestPaths).to.equal("PULL_REQUEST_PATHS");
+    const settings = readSettings({
+      SOURCE_PIPELINE_NAME: "shop-dev",
+      ECR_REPOSITORY_NAME: "shop-dev-pr/app",
+      PULL_REQUEST_LABELS: JSON.stringify({ skip: ["wip"] }),
+      PULL_REQUEST_PATHS: JSON.stringify({ exclude: ["docs/**"] }),
+    });
+    expect(settings.services[0]?.selection).to.deep.equal({
+      labels: { skip: ["wip"] },
+      paths: { exclude: ["docs/**"] },
+    });
+    expect(() =>
+      readSettings({
+        SOURCE_PIPELINE_NAME: "shop-dev",
+        ECR_REPOSITORY_NAME: "shop-dev-pr/app",
+        PULL_REQUEST_PATHS: JSON.stringify({ include: "services/**" }),
+      }),
+    )
+      .to.throw(ConfigurationError)
+      .with.property(
+        "message",
+        "environment variable PULL_REQUEST_PATHS.include must be a list of non-empty strings",
+      );
+    expect(() =>
+      readSettings({
+        SOURCE_PIPELINE_NAME: "shop-dev",
+        ECR_REPOSITORY_NAME: "shop-dev-pr/app",
+        PULL_REQUEST_LABELS: "{",
+      }),
+    ).to.throw(ConfigurationError, "environment variable PULL_REQUEST_LABELS is not valid JSON");
+  });
+
+  it("refuses PULL_REQUEST_LABELS with the routing table (its entries carry the rules)", () => {
+    expect(() =>
+      readSettings({ ...table(API), PULL_REQUEST_LABELS: JSON.stringify({ skip: ["wip"] }) }),
+    ).to.throw(ConfigurationError, /PULL_REQUEST_LABELS/);
+  });
+});

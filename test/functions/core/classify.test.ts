@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import {
   classify,
+  parsePullRequestEvent,
   preclassify,
   type ClassifyOptions,
   type Intent,
@@ -41,7 +42,8 @@ describe("core/classify", () => {
       expect(() => preclassify(undefined, {})).to.throw(BadRequestError, /X-GitHub-Event/);
     });
 
-    const ignored = ["labeled", "assigned", "locked", "review_requested", "converted_to_draft"];
+    // labeled and unlabeled matter to services with label rules: see the block at the end.
+    const ignored = ["assigned", "locked", "review_requested", "converted_to_draft"];
     for (const action of ignored) {
       it(`ignores ${action}`, () => {
         expect(preclassify("pull_request", pullRequestPayload({ action })).kind).to.equal("ignore");
@@ -267,5 +269,33 @@ describe("core/classify", () => {
     it("reads the base repository's id from the payload", () => {
       expect(eventOf({}).pullRequest.baseRepositoryId).to.equal(186853002);
     });
+  });
+});
+
+describe("core/classify: labeled and unlabeled", () => {
+  for (const action of ["labeled", "unlabeled"]) {
+    it(`accepts ${action} with the pull request's label names (GitHub's example payload)`, () => {
+      const first = preclassify("pull_request", pullRequestPayload({ action }));
+      expect(first.kind).to.equal("pull_request");
+      if (first.kind !== "pull_request") return;
+      expect(first.event.action).to.equal(action);
+      expect(first.event.pullRequest.labels).to.deep.equal(["bug"]);
+      const intent = classify(
+        first.event,
+        { repository: "Codertocat/Hello-World", branch: "master" },
+        { allowForks: false, buildDrafts: true },
+      );
+      expect(intent.kind).to.equal("ensure");
+    });
+  }
+
+  it("reads labels as names, none as an empty list, and refuses a malformed list", () => {
+    const none = pullRequestPayload({ labels: [] });
+    expect(parsePullRequestEvent(none).pullRequest.labels).to.deep.equal([]);
+    const bad = pullRequestPayload();
+    (bad["pull_request"] as Record<string, unknown>)["labels"] = "bug";
+    expect(() => parsePullRequestEvent(bad))
+      .to.throw(BadRequestError)
+      .with.property("message", "pull_request.labels must be a list");
   });
 });

@@ -161,3 +161,32 @@ describe("core/delivery (the queue message)", () => {
     }
   });
 });
+
+describe("core/delivery: pull request labels", () => {
+  it("carries the labels of the payload through encode and decode", () => {
+    const queued = delivery(eventOf({ action: "labeled", labels: ["branchline:skip", "bug"] }));
+    expect(queued.pullRequestEvent.pullRequest.labels).to.deep.equal(["branchline:skip", "bug"]);
+    expect(decodeDelivery(encodeDelivery(queued))).to.deep.equal(queued);
+  });
+
+  it("decodes a version-1 message queued before labels were carried: labels unknown", () => {
+    const queued = delivery();
+    const old = JSON.parse(encodeDelivery(queued)) as {
+      pullRequestEvent: { pullRequest: Record<string, unknown> };
+    };
+    delete old.pullRequestEvent.pullRequest["labels"];
+    const decoded = decodeDelivery(JSON.stringify(old));
+    expect(decoded.pullRequestEvent.pullRequest).to.not.have.property("labels");
+    expect(decoded.pullRequestEvent.pullRequest.number).to.equal(2);
+  });
+
+  it("refuses labels that are not a list of strings", () => {
+    const old = JSON.parse(encodeDelivery(delivery())) as {
+      pullRequestEvent: { pullRequest: Record<string, unknown> };
+    };
+    old.pullRequestEvent.pullRequest["labels"] = [{ name: "bug" }];
+    expect(() => decodeDelivery(JSON.stringify(old)))
+      .to.throw(DeliveryFormatError)
+      .with.property("message", "pullRequestEvent.pullRequest.labels must be a list of strings");
+  });
+});

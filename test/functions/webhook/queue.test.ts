@@ -144,9 +144,14 @@ describe("webhook: queue mode, the ingest (wire level)", function () {
         outcome: "ignored",
         reason: "event issues is not handled",
       });
+      expect((await deliver(signed({ action: "assigned" }))).body).to.deep.equal({
+        outcome: "ignored",
+        reason: "action assigned is not handled",
+      });
+      // A label changes nothing for a service without label rules: not queued either.
       expect((await deliver(signed({ action: "labeled" }))).body).to.deep.equal({
         outcome: "ignored",
-        reason: "action labeled is not handled",
+        reason: `action labeled: no service of ${REPO}:master has label rules`,
       });
       expect(wire.aws.calls).to.deep.equal([]);
       expect(messages()).to.deep.equal([]);
