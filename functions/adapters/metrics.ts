@@ -30,6 +30,10 @@ interface Pending {
  */
 export function createMetrics(serviceName: string): Metrics {
   const pending = new Map<string, Pending>();
+  // One Powertools instance for the container, made on the first flush: building one (its console,
+  // its reading of the environment) costs more than an invocation's metrics do, and
+  // `publishStoredMetrics` clears its metrics and dimensions after each line.
+  let powertools: PowertoolsMetrics | undefined;
   const entry = (name: string, unit: Unit, dimensions: MetricDimensions = {}) => {
     const sorted = Object.fromEntries(
       Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
@@ -60,7 +64,8 @@ export function createMetrics(serviceName: string): Metrics {
       pending.clear();
       for (const group of groups) {
         try {
-          const emf = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName });
+          powertools ??= new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName });
+          const emf = powertools;
           for (const [name, value] of Object.entries(group.dimensions)) {
             emf.addDimension(name, value);
           }
@@ -69,6 +74,8 @@ export function createMetrics(serviceName: string): Metrics {
           }
           emf.publishStoredMetrics();
         } catch (error) {
+          // What the refused group left on the instance must not reach the next line.
+          powertools = undefined;
           // Metrics never fail an invocation: say why these were lost, and go on.
           process.stderr.write(
             `${JSON.stringify({ level: "WARN", message: "metrics not published", service: serviceName, error: error instanceof Error ? error.message : String(error) })}\n`,

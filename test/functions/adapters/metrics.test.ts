@@ -141,6 +141,28 @@ describe("createMetrics (EMF through Powertools Metrics behind the Metrics port)
     });
   });
 
+  it("keeps each invocation's dimensions to its own lines, a refused group's too", () => {
+    const { stdout } = captured(() => {
+      const metrics = createMetrics("f");
+      metrics.count("Deliveries", 1, { outcome: "queued" });
+      metrics.flush();
+      metrics.count("Throttles", 2);
+      metrics.flush();
+      metrics.count("", 1, { kind: "bug" });
+      metrics.flush();
+      metrics.count("Clones", 1, { action: "created" });
+      metrics.flush();
+    });
+    const lines = stdout.map((line) => JSON.parse(line) as Emf);
+    expect(lines.map((line) => line._aws.CloudWatchMetrics[0]?.Dimensions)).to.deep.equal([
+      [["service", "outcome"]],
+      [["service"]],
+      [["service", "action"]],
+    ]);
+    expect(lines[1]).not.to.have.property("outcome");
+    expect(lines[2]).not.to.have.property("kind");
+  });
+
   it("names every error kind classifyError gives, and no other", () => {
     const kinds: readonly ErrorKind[] = ERROR_KINDS;
     const all: Record<ErrorKind, true> = {
