@@ -50,13 +50,15 @@ describe("reconcile handler and GitHub's rate limit (wire level)", function () {
       seedClone(n);
       wire.github.addPullRequest(fakePullRequest(n, { state: "closed" }));
     }
-    const resetAt = new Date("2026-12-02T11:47:00Z");
+    // An hour from now, whole minutes: the reserve holds until then.
+    const resetAt = new Date(Math.ceil((Date.now() + 3_600_000) / 60_000) * 60_000);
+    const until = resetAt.toISOString().slice(11, 16);
     wire.github.setRateLimit(100, 13, resetAt);
     const summary = await container(withToken())();
     // The listing leaves 12, two reads leave 10: the reserve (10 of 100) is reached.
     expect(summary.deleted).to.deep.equal([2, 3]);
     expect(summary.errors).to.deep.equal([
-      "GitHub rate limit: 10 left until 11:47 UTC, sweep stopped: 3 pull request(s) were not checked: #4, #5, #6",
+      `GitHub rate limit: 10 left until ${until} UTC, sweep stopped: 3 pull request(s) were not checked: #4, #5, #6`,
     ]);
     expect(wire.github.rateLimit.remaining).to.equal(10);
     expect(wire.github.requests.map((r) => r.path)).to.deep.equal([
@@ -66,7 +68,9 @@ describe("reconcile handler and GitHub's rate limit (wire level)", function () {
     ]);
     expect(wire.aws.pipeline(cloneName(SOURCE, 4))).not.to.equal(undefined);
     const logged = wire.logger.lines.find((line) => line.message === "reconcile error");
-    expect(logged?.fields["error"]).to.match(/^GitHub rate limit: 10 left until 11:47 UTC/);
+    expect(logged?.fields["error"]).to.match(
+      new RegExp(`^GitHub rate limit: 10 left until ${until} UTC`),
+    );
   });
 
   it("the reserve holds only until the budget's reset time", async () => {
