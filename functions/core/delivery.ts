@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { normaliseTimestamp, type PullRequest, type PullRequestEvent } from "./classify.js";
+import { BadRequestError } from "./errors.js";
 
 /** The format version this code writes and reads. */
 export const DELIVERY_FORMAT_VERSION = 1;
@@ -35,7 +36,7 @@ export interface QueuedDelivery {
 }
 
 /** A queue message that is not a delivery this code can read; it can never succeed. */
-export class DeliveryFormatError extends Error {
+export class DeliveryFormatError extends BadRequestError {
   override readonly name = "DeliveryFormatError";
 }
 

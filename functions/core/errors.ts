@@ -3,7 +3,7 @@
  * them to status codes in one place (functions/app/responses.ts).
  */
 export class BadRequestError extends Error {
-  override readonly name = "BadRequestError";
+  override readonly name: string = "BadRequestError";
 }
 
 export class UnauthorizedError extends Error {

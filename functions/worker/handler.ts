@@ -168,9 +168,9 @@ async function settle(
   try {
     delivery = decodeDelivery(record.body);
   } catch (error) {
-    // Never succeeds: left to the queue's redrive, which ends it in the dead-letter queue.
-    // A body that is no delivery is bad input (the dead-letter queue's alarm tells of it), not a bug.
-    deps.metrics.count(METRIC.errors, 1, { [DIMENSION.kind]: "bad-request" });
+    // Never succeeds: left to the queue's redrive, which ends it in the dead-letter queue. A body
+    // that is no delivery is bad input (a BadRequestError; the dead-letter queue's alarm tells of it).
+    countError(deps.metrics, error);
     deps.metrics.count(METRIC.deliveries, 1, { [DIMENSION.outcome]: "unreadable" });
     deps.logger.error("delivery record cannot be read", {
       ...fields,
