@@ -1,5 +1,6 @@
 /**
- * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, the
+ * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, Lambda's
+ * Invoke (REST-JSON, running registered handlers in process), the
  * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem), the SQS JSON 1.0 API (standard and FIFO
  * queues, visibility, redrive; time from an injectable clock) and SNS (awsQuery). Tests
  * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
@@ -19,6 +20,13 @@ import { loadModel, type ServiceModel } from "./model.js";
 import { SecretsState } from "./secretsmanager.js";
 import { SQS_ERROR_NAMESPACE, SqsState, type SqsMessage } from "./sqs.js";
 import { isQueryRequest, sendQuery, SnsState } from "./sns.js";
+import {
+  isLambdaRequest,
+  LambdaState,
+  sendLambda,
+  type Invocation,
+  type LambdaHandler,
+} from "./lambda.js";
 import { validationMessage, Validator } from "./validate.js";
 
 export type { SeedExecution, SourceRevision } from "./codepipeline.js";
@@ -26,8 +34,10 @@ export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 export type { PublishedMessage } from "./sns.js";
 export type { AttributeValue, Item } from "./dynamodb.js";
 export type { SqsMessage } from "./sqs.js";
+export type { Invocation, LambdaHandler } from "./lambda.js";
 
-export type ServiceName = "codepipeline" | "ecr" | "secretsmanager" | "sns" | "dynamodb" | "sqs";
+export type ServiceName =
+  "codepipeline" | "ecr" | "secretsmanager" | "sns" | "dynamodb" | "sqs" | "lambda";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -112,7 +122,7 @@ interface Bucket {
 }
 
 /** The services reached with JSON (1.1, or 1.0 for DynamoDB) and an X-Amz-Target header. */
-type JsonServiceName = Exclude<ServiceName, "sns">;
+type JsonServiceName = Exclude<ServiceName, "sns" | "lambda">;
 
 const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   CodePipeline_20150709: "codepipeline",
@@ -178,6 +188,9 @@ export class AwsDouble {
   private readonly snsState = new SnsState();
   private readonly dynamodbState: DynamoDbState;
   private readonly sqsState: SqsState;
+  private readonly lambdaState: LambdaState;
+  private readonly lambdaModel = loadModel("lambda");
+  private readonly lambdaValidator = new Validator(this.lambdaModel);
   private clockOffsetMs = 0;
   private readonly routes = new Map<ServiceName, Route>();
   private faults: ActiveFault[] = [];
@@ -200,6 +213,7 @@ export class AwsDouble {
     this.ecrState = new EcrState(this.accountId);
     this.secretsState = new SecretsState(this.region, this.accountId);
     this.dynamodbState = new DynamoDbState(this.region, this.accountId);
+    this.lambdaState = new LambdaState(this.region, this.accountId);
     const now = options.now ?? Date.now;
     this.sqsState = new SqsState(this.region, this.accountId, () => now() + this.clockOffsetMs);
     // SNS (awsQuery) is routed by content type, not by X-Amz-Target: see handleQuery.
@@ -301,6 +315,18 @@ export class AwsDouble {
     }));
   }
 
+  // ---- Lambda ----
+
+  /** Registers a function that Invoke runs in process; returns its ARN. */
+  registerFunction(name: string, handler: LambdaHandler): string {
+    return this.lambdaState.register(name, handler);
+  }
+
+  /** Every invocation so far, in order. */
+  get invocations(): readonly Invocation[] {
+    return this.lambdaState.invocations;
+  }
+
   // ---- Secrets Manager ----
 
   /** Stores a secret string under a name (or a full secret ARN); returns the secret's ARN. */
@@ -394,6 +420,7 @@ export class AwsDouble {
     this.sqsState.reset();
     this.clockOffsetMs = 0;
     this.calls.length = 0;
+    this.lambdaState.reset();
     this.faults = [];
     this.buckets.clear();
   }
@@ -412,6 +439,10 @@ export class AwsDouble {
     const body = await readBody(request);
     if (request.method === "POST" && isQueryRequest(request.headers["content-type"])) {
       await this.handleQuery(body, response);
+      return;
+    }
+    if (isLambdaRequest(request.method, request.url)) {
+      await this.handleLambda(request, body, response);
       return;
     }
     const target = String(request.headers["x-amz-target"] ?? "");
@@ -461,6 +492,32 @@ export class AwsDouble {
       return;
     }
     const result = this.execute(route, operation, input);
+    answer(fault?.error ? faultError(fault.error) : result);
+  }
+
+  /** A Lambda REST-JSON request (Invoke): recorded, throttled and faulted like the JSON operations. */
+  private async handleLambda(
+    request: IncomingMessage,
+    body: string,
+    response: ServerResponse,
+  ): Promise<void> {
+    const input = this.lambdaState.input(this.lambdaModel, request);
+    const call: RecordedCall = { service: "lambda", operation: "Invoke", input, status: 0 };
+    this.calls.push(call);
+    const answer = (result: Parameters<typeof sendLambda>[1]): void => {
+      call.status = sendLambda(response, result);
+    };
+    if (!this.takeToken("Invoke")) {
+      answer(new AwsError("TooManyRequestsException", "Rate exceeded", 429));
+      return;
+    }
+    const fault = this.takeFault("Invoke");
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.error && fault.after !== "apply") {
+      answer(faultError(fault.error));
+      return;
+    }
+    const result = await this.lambdaState.invoke(this.lambdaValidator, input, body);
     answer(fault?.error ? faultError(fault.error) : result);
   }
 

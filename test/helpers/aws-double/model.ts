@@ -35,6 +35,7 @@ export const MODEL_FILES = {
   ecr: "ecr-2015-09-21.json",
   dynamodb: "dynamodb-2012-08-10.json",
   sqs: "sqs-2012-11-05.json",
+  lambda: "lambda-2015-03-31.json",
 } as const;
 
 export type ModelledService = keyof typeof MODEL_FILES;
