@@ -1,7 +1,8 @@
 /**
  * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, the
  * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem), the SQS JSON 1.0 API (standard and FIFO
- * queues, visibility, redrive; time from an injectable clock) and SNS (awsQuery). Tests
+ * queues, visibility, redrive; time from an injectable clock), SNS (awsQuery), CodeBuild
+ * BatchGetBuilds and CloudWatch Logs GetLogEvents (JSON 1.1, seeded builds and log streams). Tests
  * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
  * faults and read back what the code under test did. Requests are validated against the official
  * Smithy models vendored in test/fixtures/aws-models.
