@@ -641,6 +641,7 @@ export class Branchline extends pulumi.ComponentResource {
         sourcePipelineName: first.pipeline.pipelineName,
         githubTokenSecretArn: webhook.githubTokenSecretArn,
         githubApp: webhook.githubApp,
+        prBuildProjects: first.prBuild.projectName.apply((project) => [project]),
         email: config.notificationEmail,
         logRetentionDays: config.logRetentionDays,
         scope,

@@ -51,6 +51,16 @@ export function codebuildProjectArn(scope: AccountScope, projectName: string): s
   return `arn:${scope.partition}:codebuild:${scope.region}:${scope.accountId}:project/${projectName}`;
 }
 
+/** A build project's log group: ours alone, never CodeBuild's default `/aws/codebuild/<project>`. */
+export function buildLogGroupName(projectName: string): string {
+  return `/branchline/${projectName}/build`;
+}
+
+/** Every log stream of a build project's log group (what `logs:GetLogEvents` is granted on). */
+export function buildLogStreamsArn(scope: AccountScope, projectName: string): string {
+  return `arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${buildLogGroupName(projectName)}:log-stream:*`;
+}
+
 /** A trust policy letting one AWS service assume the role (Lambda functions' roles). */
 export function assumeRolePolicy(service: string): PolicyDocument {
   return document([{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }]);
@@ -812,6 +822,11 @@ export interface NotifierRoleInput {
   /** The GitHub secret: the token's, or the GitHub App's private key; `undefined`: none is readable. */
   githubTokenSecretArn: string | undefined;
   logGroupArn: string;
+  /**
+   * With a GitHub App: the clones' check runs, which read the clones' action executions and the
+   * failing build's log, from these pull request build projects only. `undefined`: no check runs.
+   */
+  checks?: { prBuildProjects: string[] } | undefined;
 }
 
 /**
@@ -857,6 +872,48 @@ export function notifierRoleStatements(
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
+    ...(input.checks === undefined
+      ? []
+      : checkRunStatements({
+          clones,
+          condition: managedCloneCondition(input.sourcePipelineName),
+          projects: input.checks.prBuildProjects.map((p) => codebuildProjectArn(input.scope, p)),
+          logStreams: input.checks.prBuildProjects.map((p) => buildLogStreamsArn(input.scope, p)),
+        })),
+  ];
+}
+
+/**
+ * What a clone execution's check run reads: the clones' action executions (the stage table), the
+ * pull request builds (the failing build's log location) and those builds' log streams (the log's
+ * tail). Never a source project's build or log: the source tier's logs stay in AWS.
+ */
+export function checkRunStatements(input: {
+  clones: string;
+  condition: Record<string, Record<string, string | string[]>>;
+  projects: string[];
+  logStreams: string[];
+}): PolicyStatement[] {
+  return [
+    {
+      Sid: "ReadCloneActionExecutions",
+      Effect: "Allow",
+      Action: "codepipeline:ListActionExecutions",
+      Resource: input.clones,
+      Condition: input.condition,
+    },
+    {
+      Sid: "ReadPullRequestBuilds",
+      Effect: "Allow",
+      Action: "codebuild:BatchGetBuilds",
+      Resource: input.projects,
+    },
+    {
+      Sid: "ReadPullRequestBuildLogs",
+      Effect: "Allow",
+      Action: "logs:GetLogEvents",
+      Resource: input.logStreams,
+    },
   ];
 }
 
@@ -1164,6 +1221,8 @@ export function servicesNotifierRoleStatements(input: {
   set: ServiceSet;
   topicArn: string;
   githubTokenSecretArn: string | undefined;
+  /** With a GitHub App: the clones' check runs (see {@link checkRunStatements}). */
+  checks?: boolean | undefined;
 }): PolicyStatement[] {
   const clones = serviceClonesArn(input.set);
   const reads = ["codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"];
@@ -1196,6 +1255,14 @@ export function servicesNotifierRoleStatements(input: {
     ...readSecretsStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
+    ...(input.checks === true
+      ? checkRunStatements({
+          clones,
+          condition: managedCloneCondition(input.set.sourcePipelineNames),
+          projects: [servicePrProjectsArn(input.set)],
+          logStreams: [buildLogStreamsArn(input.set.scope, `${input.set.prefix}-*-pr`)],
+        })
+      : []),
   ];
 }
 

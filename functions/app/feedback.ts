@@ -9,6 +9,7 @@
  * attempt; once a message has been published, a retry would send it twice, and the failure is only
  * logged.
  */
+import type { StepEvent } from "../core/checks.js";
 import { FORK_REFUSED_DESCRIPTION } from "../core/classify.js";
 import { isManagedClone } from "../core/clone.js";
 import {
@@ -29,11 +30,13 @@ import {
   type ExecutionEvent,
   type ExecutionState,
   type NotificationMessage,
+  type AwsLocation,
   type RevisionLike,
   type SourceFacts,
 } from "../core/feedback.js";
 import type { PipelineDeclaration } from "../core/pipeline.js";
 import { cloneNameWildcard, TAG } from "../shared/names.js";
+import { writeCheckRun, type CheckPorts, type CheckResult } from "./checks.js";
 import type { Messages } from "./messages.js";
 import type { Logger, PipelineStore } from "./ports.js";
 
@@ -94,6 +97,8 @@ export interface FeedbackPorts {
   github?: { statuses: CommitStatuses; comments: PullRequestComments };
   /** Absent when no topic is configured. */
   notifications?: Notifications;
+  /** A clone execution's check run: present only with a GitHub App (the Checks API is the Apps'). */
+  checks?: CheckPorts;
 }
 
 export interface FeedbackConfig {
@@ -101,6 +106,8 @@ export interface FeedbackConfig {
   /** GitHub's web address, for pull request links. */
   githubWebUrl: string;
   messages: Messages;
+  /** The service's name: its clones' check run is `branchline / <service>`. */
+  service: string;
 }
 
 type Step<T extends string> = T | "skipped" | "failed";
@@ -117,6 +124,8 @@ export interface FeedbackOutcome {
   status: Step<"posted">;
   comment: Step<CommentResult>;
   notification: Step<"published">;
+  /** A clone's check run (with a GitHub App only). */
+  check?: Step<CheckResult>;
   errors: string[];
   /** Whether retrying the event is safe (nothing non-idempotent done) and useful (a step failed). */
   retry: boolean;
@@ -206,6 +215,30 @@ export async function reportExecution(
     }
   }
 
+  if (ports.checks && target.kind === "clone" && sha && details) {
+    try {
+      const written = await writeCheckRun(
+        {
+          service: config.service,
+          pipeline: event.pipeline,
+          executionId: event.executionId,
+          region: event.region,
+          repository: facts.repository,
+          sha,
+          declaration: target.declaration,
+          details,
+          create: true,
+        },
+        ports.checks,
+        logger,
+      );
+      outcome.check = written.result;
+      for (const error of written.errors) fail("check run", error);
+    } catch (error) {
+      outcome.check = fail("check run", error);
+    }
+  }
+
   if (ports.notifications && NOTIFIED_STATES.has(event.state)) {
     const message = notificationMessage(config.messages.notification, {
       event,
@@ -235,9 +268,85 @@ export async function reportExecution(
   return outcome;
 }
 
+export interface StepOutcome {
+  outcome: "ignored" | "reported";
+  reason?: string;
+  pipeline: string;
+  /** The stage or action event's kind and state, as EventBridge said it. */
+  step: StepEvent["kind"];
+  state: string;
+  pullRequest?: number;
+  commit?: string;
+  check: Step<CheckResult>;
+  errors: string[];
+  /** A check run write is idempotent: a failed one is retried. */
+  retry: boolean;
+}
+
+/**
+ * A stage or action state change of a clone's execution: edits the execution's check run (never
+ * creates one: the execution's own events do, so that the many events at an execution's start do
+ * not race to create it), from the execution as CodePipeline shows it now. No commit status,
+ * comment or notification: those follow the execution's own events only.
+ */
+export async function reportStep(
+  event: StepEvent,
+  ports: FeedbackPorts,
+  config: FeedbackConfig,
+  logger: Logger,
+): Promise<StepOutcome> {
+  const outcome: StepOutcome = {
+    outcome: "reported",
+    pipeline: event.pipeline,
+    step: event.kind,
+    state: event.state,
+    check: "skipped",
+    errors: [],
+    retry: false,
+  };
+  const ignore = (reason: string): StepOutcome => ({ ...outcome, outcome: "ignored", reason });
+  if (!ports.checks) return ignore("check runs need a GitHub App");
+  const target = await identify(event, ports, config);
+  if (typeof target === "string") return ignore(target);
+  if (target.kind !== "clone") return ignore("check runs are for clones only");
+  outcome.pullRequest = target.prNumber;
+  const facts = await ports.source();
+  const details = await ports.executions.find(event.pipeline, event.executionId);
+  if (!details) return ignore(`execution ${event.executionId} no longer exists`);
+  const sha = commitOf(details.revisions, facts);
+  if (!sha) return ignore("no commit known for the execution yet");
+  outcome.commit = sha;
+  try {
+    const written = await writeCheckRun(
+      {
+        service: config.service,
+        pipeline: event.pipeline,
+        executionId: event.executionId,
+        region: event.region,
+        repository: facts.repository,
+        sha,
+        declaration: target.declaration,
+        details,
+        create: false,
+      },
+      ports.checks,
+      logger,
+    );
+    outcome.check = written.result;
+    outcome.errors.push(...written.errors.map((error) => `check run: ${error}`));
+  } catch (error) {
+    const message = `check run: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    outcome.errors.push(message);
+    outcome.check = "failed";
+    logger.error("feedback step failed", { step: "check run", error: message });
+  }
+  outcome.retry = outcome.errors.length > 0;
+  return outcome;
+}
+
 /** The source pipeline, a managed clone of it (with its pull request), or why it is ignored. */
 async function identify(
-  event: ExecutionEvent,
+  event: Pick<ExecutionEvent, "pipeline"> & AwsLocation,
   ports: FeedbackPorts,
   config: FeedbackConfig,
 ): Promise<Target | string> {

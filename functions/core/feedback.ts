@@ -84,7 +84,7 @@ export function locationOfArn(arn: string | undefined): AwsLocation | undefined 
  * Why an event does not come from this function's own partition, region and account (it is then
  * not from one of our pipelines), or `undefined` when it does.
  */
-export function foreignEventReason(event: ExecutionEvent, self: AwsLocation): string | undefined {
+export function foreignEventReason(event: AwsLocation, self: AwsLocation): string | undefined {
   const theirs = `${event.partition}:${event.region}:${event.account}`;
   const ours = `${self.partition}:${self.region}:${self.account}`;
   return theirs === ours

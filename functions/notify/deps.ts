@@ -3,12 +3,17 @@
  * token's GitHub identity are built on the first event and kept for the container's life; so are
  * the source pipeline's facts, refreshed every few minutes.
  */
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { CodePipelineActionExecutions } from "../adapters/action-executions.js";
 import { awsClientConfig } from "../adapters/aws-config.js";
+import { CodeBuildLogs } from "../adapters/build-logs.js";
 import { CodePipelineStore } from "../adapters/codepipeline.js";
 import { RateLimitObserver } from "../adapters/github.js";
+import { OctokitCheckRuns } from "../adapters/github-checks.js";
 import { OctokitCommitStatuses, OctokitPullRequestComments } from "../adapters/github-feedback.js";
 import { createLogger } from "../adapters/logger.js";
 import { functionMetrics } from "../adapters/metrics.js";
@@ -36,6 +41,8 @@ export function defaultNotifyDeps(
   const codepipeline = lazy(() => new CodePipelineClient(awsClientConfig(clientOptions)));
   const sns = lazy(() => new SNSClient(awsClientConfig(clientOptions)));
   const secrets = lazy(() => new SecretsManagerClient(awsClientConfig(clientOptions)));
+  const codebuild = lazy(() => new CodeBuildClient(awsClientConfig(clientOptions)));
+  const logs = lazy(() => new CloudWatchLogsClient(awsClientConfig(clientOptions)));
   // The token or the App, and whose comments are branchline's: kept for the container.
   const github = lazy(() => gitHubCredentials(settings(), { secretsClient: secrets }));
   const rateLimit = new RateLimitObserver();
@@ -66,6 +73,7 @@ export function defaultNotifyDeps(
         sourcePipelineName: service.sourcePipelineName,
         githubWebUrl: githubWebUrl(settings().githubApiUrl),
         messages: MESSAGES,
+        service: service.name,
       };
     },
     ports: async (signal, sourcePipelineName) => {
@@ -82,6 +90,14 @@ export function defaultNotifyDeps(
           statuses: new OctokitCommitStatuses(octokit),
           comments: new OctokitPullRequestComments(octokit, credentials.identity),
         };
+        // Check runs are the GitHub Apps' (a token gets 403): with a token, statuses only.
+        if (settings().githubApp !== undefined) {
+          ports.checks = {
+            runs: new OctokitCheckRuns(octokit),
+            actions: new CodePipelineActionExecutions(codepipeline(), signal),
+            logs: new CodeBuildLogs(codebuild(), logs(), signal),
+          };
+        }
       }
       const topic = settings().notificationTopicArn;
       if (topic) ports.notifications = new SnsNotifications(sns(), topic, signal);

@@ -1,7 +1,10 @@
 /**
  * The notify handler: an EventBridge "CodePipeline Pipeline Execution State Change" event in, a
- * commit status, the clone's pull request comment and (on success and failure) a notification out.
- * Everything it touches comes in through `NotifyDeps`.
+ * commit status, the clone's pull request comment, its check run (with a GitHub App) and (on
+ * success and failure) a notification out. A "CodePipeline Stage Execution State Change" or
+ * "CodePipeline Action Execution State Change" event of a clone (sent with a GitHub App only)
+ * edits the execution's check run and nothing else. Everything it touches comes in through
+ * `NotifyDeps`.
  *
  * Lambda retries an asynchronous invocation that throws. The handler throws only when the use case
  * says a retry is safe and useful (see functions/app/feedback.ts): a malformed event, an event from
@@ -11,13 +14,16 @@
  */
 import {
   reportExecution,
+  reportStep,
   type FeedbackConfig,
   type FeedbackOutcome,
   type FeedbackPorts,
+  type StepOutcome,
 } from "../app/feedback.js";
 import { noMetrics, withFields, type Logger, type Metrics } from "../app/ports.js";
 import { countError } from "../app/responses.js";
 import { DIMENSION, METRIC } from "../shared/metrics.js";
+import { isStepEvent, parseStepEvent, type StepEvent } from "../core/checks.js";
 import { BadRequestError } from "../core/errors.js";
 import {
   foreignEventReason,
@@ -58,7 +64,7 @@ export class FeedbackIncompleteError extends Error {
   override readonly name = "FeedbackIncompleteError";
 }
 
-export type NotifyResult = FeedbackOutcome | { outcome: "rejected"; reason: string };
+export type NotifyResult = FeedbackOutcome | StepOutcome | { outcome: "rejected"; reason: string };
 
 const DEFAULT_BUDGET_MS = 20_000;
 
@@ -91,6 +97,7 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
     context: LambdaContextLike | undefined,
   ): Promise<NotifyResult> {
     const started = Date.now();
+    if (isStepEvent(event)) return handleStep(event, context, started);
     let parsed: ExecutionEvent;
     try {
       parsed = parseExecutionEvent(event);
@@ -146,6 +153,7 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
       commit: outcome.commit,
       status: outcome.status,
       comment: outcome.comment,
+      ...(outcome.check !== undefined ? { check: outcome.check } : {}),
       notification: outcome.notification,
       errors: outcome.errors.length,
       durationMs: Date.now() - started,
@@ -158,6 +166,90 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
     }
     return outcome;
   };
+
+  /** A stage or action state change: the clone execution's check run only. */
+  async function handleStep(
+    event: unknown,
+    context: LambdaContextLike | undefined,
+    started: number,
+  ): Promise<NotifyResult> {
+    let parsed: StepEvent;
+    try {
+      parsed = parseStepEvent(event);
+    } catch (error) {
+      if (!(error instanceof BadRequestError)) throw error;
+      deps.logger.warn("event rejected", { reason: error.message });
+      return { outcome: "rejected", reason: error.message };
+    }
+    const self = locationOfArn(context?.invokedFunctionArn);
+    if (!self) {
+      const reason = "the function's own ARN (context.invokedFunctionArn) is missing or malformed";
+      deps.logger.error("event rejected", { reason, pipeline: parsed.pipeline });
+      return { outcome: "rejected", reason };
+    }
+    const foreign = foreignEventReason(parsed, self);
+    if (foreign) {
+      deps.logger.warn("event rejected", { reason: foreign, pipeline: parsed.pipeline });
+      return { outcome: "rejected", reason: foreign };
+    }
+    const logger = withFields(deps.logger, {
+      eventId: (event as { id?: unknown }).id,
+      pipeline: parsed.pipeline,
+      executionId: parsed.executionId,
+      step: parsed.kind,
+      stage: parsed.stage,
+      ...(parsed.action !== undefined ? { action: parsed.action } : {}),
+      state: parsed.state,
+    });
+    const budget = Math.max(
+      0,
+      Math.min(
+        deps.budgetMs ?? DEFAULT_BUDGET_MS,
+        (context?.getRemainingTimeInMillis?.() ?? Infinity) - 500,
+      ),
+    );
+    let outcome: StepOutcome;
+    try {
+      const config = deps.config(parsed.pipeline);
+      if (config === undefined) {
+        const reason = `${parsed.pipeline} belongs to no service of this stack`;
+        logger.info("event ignored", { reason });
+        return {
+          outcome: "ignored",
+          reason,
+          pipeline: parsed.pipeline,
+          step: parsed.kind,
+          state: parsed.state,
+          check: "skipped",
+          errors: [],
+          retry: false,
+        };
+      }
+      const ports = await deps.ports(AbortSignal.timeout(budget), config.sourcePipelineName);
+      outcome = await reportStep(parsed, ports, config, logger);
+    } catch (error) {
+      logger.error("event failed before any feedback was given", {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+      throw error;
+    }
+    logger.info("event handled", {
+      outcome: outcome.outcome,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      pullRequest: outcome.pullRequest,
+      commit: outcome.commit,
+      check: outcome.check,
+      errors: outcome.errors.length,
+      durationMs: Date.now() - started,
+    });
+    if (outcome.errors.length > 0) metrics.count(METRIC.feedbackErrors, outcome.errors.length);
+    if (outcome.retry) {
+      throw new FeedbackIncompleteError(
+        `check run for ${parsed.pipeline} execution ${parsed.executionId} is incomplete: ${outcome.errors.join("; ")}`,
+      );
+    }
+    return outcome;
+  }
 }
 
 function ignored(event: ExecutionEvent, reason: string): FeedbackOutcome {

@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
   buildImageRepositoryPolicy,
+  buildLogGroupName,
   buildRolePolicy,
   codebuildProjectArn,
   serviceTrustPolicy,
@@ -68,10 +69,7 @@ export function ecrRepositoryOfImage(image: string): string | undefined {
   return ECR_IMAGE_PATTERN.exec(image)?.[1];
 }
 
-/** The build's log group: ours alone, never CodeBuild's default `/aws/codebuild/<project>`. */
-export function buildLogGroupName(projectName: string): string {
-  return `/branchline/${projectName}/build`;
-}
+export { buildLogGroupName };
 
 export class BuildProject extends pulumi.ComponentResource {
   public readonly project: aws.codebuild.Project;

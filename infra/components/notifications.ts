@@ -18,7 +18,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cloneNameWildcard, ENV } from "../../functions/shared/names";
+import { CLONE_INFIX, cloneNameWildcard, ENV } from "../../functions/shared/names";
 import {
   type AlarmNamePrefixes,
   notificationKeyPolicy,
@@ -39,6 +39,36 @@ export const NOTIFIER_TIMEOUT_SECONDS = 30;
 export const SNS_MANAGED_KEY = "alias/aws/sns";
 
 export const EXECUTION_STATE_CHANGE = "CodePipeline Pipeline Execution State Change";
+
+/** The stage and action state changes that edit a clone execution's check run (GitHub App only). */
+export const STEP_STATE_CHANGES = [
+  "CodePipeline Stage Execution State Change",
+  "CodePipeline Action Execution State Change",
+];
+
+/**
+ * The EventBridge pattern matching the stage and action state changes of the clones only (the
+ * source pipeline has no check run), in the stack's own account and region: with one service the
+ * clones' name stem, with many every `<prefix>-*-pr-*`.
+ */
+export function stepEventPattern(
+  clones: { sourcePipelineName: string } | { prefix: string },
+  scope: Pick<AccountScope, "accountId" | "region">,
+): object {
+  return {
+    source: ["aws.codepipeline"],
+    "detail-type": STEP_STATE_CHANGES,
+    account: [scope.accountId],
+    region: [scope.region],
+    detail: {
+      pipeline: [
+        "sourcePipelineName" in clones
+          ? { prefix: cloneNameWildcard(clones.sourcePipelineName).slice(0, -1) }
+          : { wildcard: `${clones.prefix}-*${CLONE_INFIX}*` },
+      ],
+    },
+  };
+}
 
 /**
  * The EventBridge pattern matching the execution state changes of the source pipeline and of its
@@ -88,6 +118,12 @@ export interface NotificationsArgs {
    * SNS's default policy).
    */
   alarms?: { alarmNamePrefix: AlarmNamePrefixes } | undefined;
+  /**
+   * The pull request build projects whose failing builds' logs a clone's check run shows (one
+   * service; the many-service stack names them by its prefix). Check runs need the GitHub App:
+   * without one, no stage or action events are sent and the role reads no build or log.
+   */
+  prBuildProjects?: pulumi.Input<string[]> | undefined;
 }
 
 /**
@@ -114,6 +150,8 @@ export class Notifications extends pulumi.ComponentResource {
   /** The function's CloudWatch Logs group. */
   public readonly logGroupName: pulumi.Output<string>;
   public readonly rule: aws.cloudwatch.EventRule;
+  /** The clones' stage and action state changes (with a GitHub App only). */
+  public readonly stepRule: aws.cloudwatch.EventRule | undefined;
 
   constructor(name: string, args: NotificationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:notifications:Notifications", name, {}, opts);
@@ -178,6 +216,7 @@ export class Notifications extends pulumi.ComponentResource {
     // The one GitHub secret the role reads: the token's, or the App's private key.
     const githubSecretArn = args.githubTokenSecretArn ?? args.githubApp?.privateKeySecretArn;
     const services = args.services;
+    const checks = args.githubApp !== undefined;
     if (services !== undefined) {
       Reflect.deleteProperty(variables, ENV.sourcePipelineName);
       variables[ENV.servicesFile] = services.file;
@@ -201,13 +240,20 @@ export class Notifications extends pulumi.ComponentResource {
                   sourcePipelineName: args.sourcePipelineName,
                   topicArn: this.topic.arn,
                   githubTokenSecretArn: githubSecretArn,
+                  prBuildProjects: args.prBuildProjects ?? [],
                 })
-                .apply(notifierRoleStatements)
+                .apply(({ prBuildProjects, ...input }) =>
+                  notifierRoleStatements({
+                    ...input,
+                    ...(checks ? { checks: { prBuildProjects } } : {}),
+                  }),
+                )
             : pulumi
                 .output({
                   set: services.set as pulumi.Input<ServiceSet>,
                   topicArn: this.topic.arn,
                   githubTokenSecretArn: githubSecretArn,
+                  ...(checks ? { checks: true } : {}),
                 })
                 .apply(servicesNotifierRoleStatements),
       },
@@ -250,7 +296,49 @@ export class Notifications extends pulumi.ComponentResource {
       { parent: this, dependsOn: [permission] },
     );
 
+    this.stepRule = checks ? this.stepRuleFor(name, args) : undefined;
+
     this.topicArn = this.topic.arn;
     this.registerOutputs({ topicArn: this.topicArn, functionName: this.function.name });
+  }
+
+  /** The clones' stage and action state changes -> the same function (their check runs). */
+  private stepRuleFor(name: string, args: NotificationsArgs): aws.cloudwatch.EventRule {
+    const services = args.services;
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-steps-rule`,
+      {
+        description: "branchline: stage and action state changes of the clones (check runs)",
+        eventPattern: pulumi
+          .output({ source: args.sourcePipelineName, scope: args.scope })
+          .apply(({ source, scope }) =>
+            JSON.stringify(
+              stepEventPattern(
+                services === undefined
+                  ? { sourcePipelineName: source }
+                  : { prefix: services.prefix },
+                scope,
+              ),
+            ),
+          ),
+      },
+      { parent: this },
+    );
+    const permission = new aws.lambda.Permission(
+      `${name}-steps-permission`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.function.name,
+        principal: "events.amazonaws.com",
+        sourceArn: rule.arn,
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-steps-target`,
+      { rule: rule.name, arn: this.function.arn },
+      { parent: this, dependsOn: [permission] },
+    );
+    return rule;
   }
 }

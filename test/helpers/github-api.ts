@@ -599,6 +599,7 @@ const APP_PERMISSIONS = {
   pull_requests: "read",
   statuses: "write",
   issues: "write",
+  checks: "write",
 };
 
 function defaultRateLimit(): FakeRateLimit {

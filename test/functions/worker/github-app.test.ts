@@ -16,6 +16,7 @@ import { createWorkerHandler } from "../../../functions/worker/handler.js";
 import { createDeliveryQueues, type DeliveryQueues } from "../../helpers/delivery-queues.js";
 import { deliveryRecord, queuedDelivery } from "../../helpers/delivery-records.js";
 import { fixture } from "../../helpers/fixtures.js";
+import { GitHubChecks } from "../../helpers/github-checks.js";
 import { GitHubComments } from "../../helpers/github-comments.js";
 import { pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
 import { installApp, type TestApp } from "../../helpers/github-app.js";
@@ -31,16 +32,19 @@ const MARKER = `<!-- branchline:${CLONE} -->`;
 describe("the functions as a GitHub App (wire level)", function () {
   const wire = useWireDoubles({ repository: REPOSITORY });
   let comments: GitHubComments;
+  let checks: GitHubChecks;
   let queues: DeliveryQueues;
   let app: TestApp;
   let keyArn: string;
 
   before(() => {
     comments = new GitHubComments(wire.github);
+    checks = new GitHubChecks(wire.github);
   });
 
   beforeEach(async () => {
     comments.reset();
+    checks.reset();
     queues = await createDeliveryQueues(wire.aws);
     app = installApp(wire.github);
     keyArn = wire.aws.seedSecret("branchline/github-app-private-key", app.privateKey);
@@ -136,7 +140,11 @@ describe("the functions as a GitHub App (wire level)", function () {
       { ...base, detail: { ...(base["detail"] as object), pipeline: CLONE, "execution-id": id } },
       { invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:notify" },
     );
-    expect(result).to.deep.include({ comment: "updated" });
+    // As the App, the execution gets its check run too.
+    expect(result).to.deep.include({ comment: "updated", check: "created" });
+    expect(checks.runs.map((r) => [r.name, r.app])).to.deep.equal([
+      ["branchline / hello-world", app.slug],
+    ]);
     const after = comments.comments.get(2) ?? [];
     expect(after.map((c) => [c.id, c.user?.login])).to.deep.equal([
       [1, "other-app[bot]"],

@@ -46,6 +46,28 @@ export interface SeedExecution {
   statusSummary?: string;
 }
 
+/** One action's run in a pipeline execution (ListActionExecutions). */
+export interface SeedActionExecution {
+  stageName: string;
+  actionName: string;
+  /** InProgress, Abandoned, Succeeded or Failed. */
+  status: string;
+  startTime?: Date;
+  lastUpdateTime?: Date;
+  actionTypeId?: { category: string; owner: string; provider: string; version: string };
+  configuration?: Record<string, string>;
+  externalExecutionId?: string;
+  externalExecutionUrl?: string;
+  errorDetails?: { code: string; message: string };
+}
+
+interface ActionExecutionState extends SeedActionExecution {
+  pipelineExecutionId: string;
+  actionExecutionId: string;
+  startTime: Date;
+  lastUpdateTime: Date;
+}
+
 type Input = Record<string, unknown>;
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -58,6 +80,8 @@ function str(input: Input, name: string): string {
 export class CodePipelineState {
   readonly pipelines = new Map<string, StoredPipelineState>();
   readonly executionsByPipeline = new Map<string, ExecutionState[]>();
+  /** Action executions by pipeline name, in the order seeded. */
+  readonly actionExecutions = new Map<string, ActionExecutionState[]>();
   /** Strictly increasing clock so that listings sorted by time are deterministic. */
   private lastTick = 0;
 
@@ -80,6 +104,52 @@ export class CodePipelineState {
   reset(): void {
     this.pipelines.clear();
     this.executionsByPipeline.clear();
+    this.actionExecutions.clear();
+  }
+
+  /** Records an action's run in an execution; returns its action execution id. */
+  seedActionExecution(
+    pipelineName: string,
+    pipelineExecutionId: string,
+    seed: SeedActionExecution,
+  ): string {
+    const list = this.actionExecutions.get(pipelineName) ?? [];
+    const now = new Date(this.now());
+    const action: ActionExecutionState = {
+      ...clone(seed),
+      pipelineExecutionId,
+      actionExecutionId: randomUUID(),
+      startTime: seed.startTime ?? now,
+      lastUpdateTime: seed.lastUpdateTime ?? seed.startTime ?? now,
+    };
+    list.push(action);
+    this.actionExecutions.set(pipelineName, list);
+    return action.actionExecutionId;
+  }
+
+  /** Changes a seeded action execution (its status, times, result). */
+  updateActionExecution(
+    pipelineName: string,
+    actionExecutionId: string,
+    change: Partial<SeedActionExecution>,
+  ): void {
+    const action = this.actionExecutions
+      .get(pipelineName)
+      ?.find((a) => a.actionExecutionId === actionExecutionId);
+    if (!action) throw new Error(`no action execution ${actionExecutionId} in ${pipelineName}`);
+    Object.assign(action, clone(change));
+  }
+
+  /** Changes a seeded execution's status (and when it last changed: now unless given). */
+  updateExecution(
+    pipelineName: string,
+    executionId: string,
+    change: { status: string; lastUpdateTime?: Date },
+  ): void {
+    const execution = this.findExecution(pipelineName, executionId);
+    if (!execution) throw new Error(`no execution ${executionId} in ${pipelineName}`);
+    execution.status = change.status;
+    execution.lastUpdateTime = change.lastUpdateTime?.getTime() ?? this.now();
   }
 
   // ---- seeding (test-facing) ----
@@ -357,6 +427,36 @@ export class CodePipelineState {
           updated: seconds(pipeline.updated),
         };
       }
+      case "ListActionExecutions": {
+        const name = str(input, "pipelineName");
+        this.requirePipeline(name);
+        const filter = (input.filter as Input | undefined) ?? {};
+        const executionId = filter.pipelineExecutionId as string | undefined;
+        if (executionId !== undefined && !this.findExecution(name, executionId)) {
+          throw new AwsError(
+            "PipelineExecutionNotFoundException",
+            `Pipeline execution '${executionId}' not found in pipeline '${name}'`,
+          );
+        }
+        // Newest first, as CodePipeline lists them.
+        const matching = (this.actionExecutions.get(name) ?? [])
+          .filter((a) => executionId === undefined || a.pipelineExecutionId === executionId)
+          .map((a, index) => ({ a, index }))
+          .sort((x, y) => y.a.startTime.getTime() - x.a.startTime.getTime() || y.index - x.index)
+          .map(({ a }) => a);
+        const { items, nextToken } = page(
+          matching,
+          `ListActionExecutions:${name}:${executionId ?? ""}`,
+          input.nextToken,
+          input.maxResults,
+          100,
+          "InvalidNextTokenException",
+        );
+        return {
+          actionExecutionDetails: items.map((a) => actionExecutionDetail(a)),
+          ...(nextToken ? { nextToken } : {}),
+        };
+      }
       case "StartPipelineExecution": {
         const name = str(input, "name");
         const pipeline = this.requirePipeline(name);
@@ -510,4 +610,31 @@ function checkStructure(declaration: PipelineDeclaration): void {
     }
     for (const name of producedHere.keys()) produced.add(name);
   });
+}
+
+function actionExecutionDetail(a: ActionExecutionState): unknown {
+  const result = {
+    ...(a.externalExecutionId ? { externalExecutionId: a.externalExecutionId } : {}),
+    ...(a.externalExecutionUrl ? { externalExecutionUrl: a.externalExecutionUrl } : {}),
+    ...(a.errorDetails ? { errorDetails: clone(a.errorDetails) } : {}),
+  };
+  return {
+    pipelineExecutionId: a.pipelineExecutionId,
+    actionExecutionId: a.actionExecutionId,
+    pipelineVersion: 1,
+    stageName: a.stageName,
+    actionName: a.actionName,
+    startTime: seconds(a.startTime.getTime()),
+    lastUpdateTime: seconds(a.lastUpdateTime.getTime()),
+    status: a.status,
+    input: {
+      actionTypeId: clone(
+        a.actionTypeId ?? { category: "Build", owner: "AWS", provider: "CodeBuild", version: "1" },
+      ),
+      configuration: clone(a.configuration ?? {}),
+      resolvedConfiguration: clone(a.configuration ?? {}),
+      inputArtifacts: [],
+    },
+    output: { outputArtifacts: [], executionResult: result, outputVariables: {} },
+  };
 }

@@ -2,7 +2,8 @@
  * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, Lambda's
  * Invoke (REST-JSON, running registered handlers in process), the
  * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem), the SQS JSON 1.0 API (standard and FIFO
- * queues, visibility, redrive; time from an injectable clock) and SNS (awsQuery). Tests
+ * queues, visibility, redrive; time from an injectable clock), SNS (awsQuery), CodeBuild
+ * BatchGetBuilds and CloudWatch Logs GetLogEvents (JSON 1.1, seeded builds and log streams). Tests
  * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
  * faults and read back what the code under test did. Requests are validated against the official
  * Smithy models vendored in test/fixtures/aws-models.
@@ -12,7 +13,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
 import type { PipelineDeclaration, Tag } from "../../../functions/core/pipeline.js";
-import { CodePipelineState, type SeedExecution, type SourceRevision } from "./codepipeline.js";
+import { CodeBuildState, type SeedBuild } from "./codebuild.js";
+import {
+  CodePipelineState,
+  type SeedActionExecution,
+  type SeedExecution,
+  type SourceRevision,
+} from "./codepipeline.js";
+import { LogsState, type SeedLogEvent } from "./logs.js";
 import { DYNAMODB_ERROR_NAMESPACE, DynamoDbState, type Item } from "./dynamodb.js";
 import { EcrState, type ImageDeleteFailure, type SeedImage } from "./ecr.js";
 import { AwsError, COMMON_ERRORS } from "./errors.js";
@@ -29,7 +37,9 @@ import {
 } from "./lambda.js";
 import { validationMessage, Validator } from "./validate.js";
 
-export type { SeedExecution, SourceRevision } from "./codepipeline.js";
+export type { SeedActionExecution, SeedExecution, SourceRevision } from "./codepipeline.js";
+export type { SeedBuild } from "./codebuild.js";
+export type { SeedLogEvent } from "./logs.js";
 export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 export type { PublishedMessage } from "./sns.js";
 export type { AttributeValue, Item } from "./dynamodb.js";
@@ -37,7 +47,15 @@ export type { SqsMessage } from "./sqs.js";
 export type { Invocation, LambdaHandler } from "./lambda.js";
 
 export type ServiceName =
-  "codepipeline" | "ecr" | "secretsmanager" | "sns" | "dynamodb" | "sqs" | "lambda";
+  | "codepipeline"
+  | "ecr"
+  | "secretsmanager"
+  | "sns"
+  | "dynamodb"
+  | "sqs"
+  | "lambda"
+  | "codebuild"
+  | "logs";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -130,6 +148,8 @@ const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   secretsmanager: "secretsmanager",
   DynamoDB_20120810: "dynamodb",
   AmazonSQS: "sqs",
+  CodeBuild_20161006: "codebuild",
+  Logs_20140328: "logs",
 };
 
 /** How a JSON service answers: its content type, and the namespace its error types carry. */
@@ -191,6 +211,8 @@ export class AwsDouble {
   private readonly lambdaState: LambdaState;
   private readonly lambdaModel = loadModel("lambda");
   private readonly lambdaValidator = new Validator(this.lambdaModel);
+  private readonly codebuildState: CodeBuildState;
+  private readonly logsState = new LogsState();
   private clockOffsetMs = 0;
   private readonly routes = new Map<ServiceName, Route>();
   private faults: ActiveFault[] = [];
@@ -214,6 +236,7 @@ export class AwsDouble {
     this.secretsState = new SecretsState(this.region, this.accountId);
     this.dynamodbState = new DynamoDbState(this.region, this.accountId);
     this.lambdaState = new LambdaState(this.region, this.accountId);
+    this.codebuildState = new CodeBuildState(this.region, this.accountId);
     const now = options.now ?? Date.now;
     this.sqsState = new SqsState(this.region, this.accountId, () => now() + this.clockOffsetMs);
     // SNS (awsQuery) is routed by content type, not by X-Amz-Target: see handleQuery.
@@ -286,6 +309,45 @@ export class AwsDouble {
       if (e.stopTrigger) view.stopTrigger = structuredClone(e.stopTrigger);
       return view;
     });
+  }
+
+  /** Records an action's run in an execution (ListActionExecutions); returns its id. */
+  seedActionExecution(
+    pipelineName: string,
+    executionId: string,
+    seed: SeedActionExecution,
+  ): string {
+    return this.codepipelineState.seedActionExecution(pipelineName, executionId, seed);
+  }
+
+  /** Changes a seeded action execution. */
+  updateActionExecution(
+    pipelineName: string,
+    actionExecutionId: string,
+    change: Partial<SeedActionExecution>,
+  ): void {
+    this.codepipelineState.updateActionExecution(pipelineName, actionExecutionId, change);
+  }
+
+  /** Changes a seeded execution's status (and last update time, now unless given). */
+  updateExecution(
+    pipelineName: string,
+    executionId: string,
+    change: { status: string; lastUpdateTime?: Date },
+  ): void {
+    this.codepipelineState.updateExecution(pipelineName, executionId, change);
+  }
+
+  // ---- CodeBuild, CloudWatch Logs ----
+
+  /** Stores a build BatchGetBuilds answers with. */
+  seedBuild(build: SeedBuild): void {
+    this.codebuildState.seedBuild(build);
+  }
+
+  /** Appends events to a log stream (created on first use). */
+  seedLogEvents(group: string, stream: string, events: (string | SeedLogEvent)[]): void {
+    this.logsState.seedLogEvents(group, stream, events);
   }
 
   // ---- ECR ----
@@ -418,6 +480,8 @@ export class AwsDouble {
     this.snsState.reset();
     this.dynamodbState.reset();
     this.sqsState.reset();
+    this.codebuildState.reset();
+    this.logsState.reset();
     this.clockOffsetMs = 0;
     this.calls.length = 0;
     this.lambdaState.reset();
@@ -580,6 +644,10 @@ export class AwsDouble {
           return this.dynamodbState.handle(operation, input);
         case "sqs":
           return this.sqsState.handle(operation, input);
+        case "codebuild":
+          return this.codebuildState.handle(operation, input);
+        case "logs":
+          return this.logsState.handle(operation, input);
       }
     } catch (error) {
       if (!(error instanceof AwsError)) {

@@ -36,6 +36,8 @@ export const MODEL_FILES = {
   dynamodb: "dynamodb-2012-08-10.json",
   sqs: "sqs-2012-11-05.json",
   lambda: "lambda-2015-03-31.json",
+  codebuild: "codebuild-2016-10-06.json",
+  logs: "cloudwatch-logs-2014-03-28.json",
 } as const;
 
 export type ModelledService = keyof typeof MODEL_FILES;
