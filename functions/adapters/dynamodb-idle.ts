@@ -46,7 +46,10 @@ export class DynamoDbIdleMarkers implements IdleMarkers {
         TableName: this.tableName,
         Key: { [IDLE_ATTRIBUTES.key]: { S: key } },
         UpdateExpression: "SET #h = :h, #e = :e",
-        ExpressionAttributeNames: { "#h": IDLE_ATTRIBUTES.headSha, "#e": IDLE_ATTRIBUTES.expiresAt },
+        ExpressionAttributeNames: {
+          "#h": IDLE_ATTRIBUTES.headSha,
+          "#e": IDLE_ATTRIBUTES.expiresAt,
+        },
         ExpressionAttributeValues: { ":h": { S: headSha }, ":e": { N: String(expiresAt) } },
       }),
       callOptions(this.signal),

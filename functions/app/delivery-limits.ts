@@ -120,7 +120,8 @@ export async function freeSlotTaken(
         return outcome === "waiting" ? "waiting" : outcome === "created" ? "built" : "skipped";
       },
     );
-    if (built.length > 0) work.logger.info("freed clone slot given to waiting pull requests", { built });
+    if (built.length > 0)
+      work.logger.info("freed clone slot given to waiting pull requests", { built });
   } catch (error) {
     work.logger.warn("could not build the oldest waiting pull request; the next sweep will", {
       error: error instanceof Error ? error.message : String(error),

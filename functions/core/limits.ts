@@ -161,7 +161,11 @@ export function isIdle(lastPush: number, now: number, idleDays: number): boolean
  * Whether a clone created at `created` can be idle at all: one younger than `idleDays` cannot, so
  * its executions are not read.
  */
-export function oldEnoughToIdle(created: number | undefined, now: number, idleDays: number): boolean {
+export function oldEnoughToIdle(
+  created: number | undefined,
+  now: number,
+  idleDays: number,
+): boolean {
   return created === undefined || isIdle(created, now, idleDays);
 }
 
