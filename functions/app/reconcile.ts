@@ -139,7 +139,8 @@ export const NO_TOKEN_MESSAGE =
 
 const DEFAULT_CONCURRENCY = 8;
 
-type Task = { prNumber: number; run: () => Promise<void> };
+/** `creates`: an ensure for a pull request without a clone (it may take a clone slot). */
+type Task = { prNumber: number; run: () => Promise<void>; creates?: boolean };
 
 export async function reconcile(
   ports: ReconcilePorts,
@@ -412,7 +413,11 @@ export async function reconcile(
     openNumbers.add(pr.number);
     const verdict = await verdictOf(pr);
     if (verdict.kind === "ensure") {
-      tasks.push({ prNumber: pr.number, run: () => ensure(verdict, strategyFor(pr.number)) });
+      tasks.push({
+        prNumber: pr.number,
+        run: () => ensure(verdict, strategyFor(pr.number)),
+        creates: !clones.has(pr.number),
+      });
     } else if (verdict.kind === "misconfigured") {
       renamed.unmatched.push(pr.number);
     } else if (verdict.kind === "keep") {
@@ -427,22 +432,24 @@ export async function reconcile(
     if (!openNumbers.has(n)) tasks.push({ prNumber: n, run: () => settle(n) });
   }
 
-  const notStarted = await runAll(
-    tasks,
-    options.concurrency ?? DEFAULT_CONCURRENCY,
-    options.signal,
-    (task, error) => {
-      const text = `pull request #${task.prNumber}: ${message(error)}`;
-      report(summary, text, error, ports.metrics);
-      withFields(ports.logger, { pullRequest: task.prNumber }).error(
-        "pull request not reconciled",
-        {
-          clone: cloneName(options.sourcePipelineName, task.prNumber),
-          error: message(error),
-        },
-      );
-    },
-  );
+  // With a clone limit, what removes clones (and refreshes or expires existing ones) runs first:
+  // the clones it removes free slots for the waiting pull requests created after it.
+  const phases = limitsApply
+    ? [tasks.filter((task) => !task.creates), tasks.filter((task) => task.creates)]
+    : [tasks];
+  const onError = (task: Task, error: unknown): void => {
+    const text = `pull request #${task.prNumber}: ${message(error)}`;
+    report(summary, text, error, ports.metrics);
+    withFields(ports.logger, { pullRequest: task.prNumber }).error("pull request not reconciled", {
+      clone: cloneName(options.sourcePipelineName, task.prNumber),
+      error: message(error),
+    });
+  };
+  const notStarted: number[] = [];
+  for (const phase of phases) {
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    notStarted.push(...(await runAll(phase, concurrency, options.signal, onError)));
+  }
   // Configuration problems are reported apart from retryable errors: a sweep cannot heal them.
   const problems = renamed.problems();
   if (problems.length > 0) {
