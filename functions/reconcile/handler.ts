@@ -294,6 +294,7 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
           allowForks: settings.allowForks,
           buildDrafts: settings.buildDrafts,
           selection: settings.services[0]?.selection,
+          name: settings.services[0]?.name,
           maxClones: settings.services[0]?.maxClones,
           idleDays: settings.services[0]?.idleDays,
           signal,

@@ -188,6 +188,10 @@ describe("webhook: clone limits (wire level)", function () {
     expect(outcomes.filter((o) => o === "waiting")).to.have.length(15);
     expect(clones()).to.have.length(5);
     const built = numbers.filter((_, i) => outcomes[i] === "created");
+    // Every clone created beyond the limit removed itself again.
+    const count = (operation: string) =>
+      wire.aws.calls.filter((call) => call.operation === operation).length;
+    expect(count("CreatePipeline") - count("DeletePipeline")).to.equal(5);
     expect(clones()).to.deep.equal(built.map((n) => `shop-api-pr-${n}`).sort());
     const lastStates = numbers.map((n) => statusesOf(n).at(-1) as { state: string });
     expect(lastStates.filter((s) => s.state === "pending")).to.have.length(15);
