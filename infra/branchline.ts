@@ -129,6 +129,10 @@ export interface RoutingEntry {
   labels?: LabelRules;
   /** Present only when the service has path rules. */
   paths?: PathRules;
+  /** Present only when the service has a clone limit. */
+  maxClones?: number;
+  /** Present only when the service's clones expire. */
+  idleDays?: number;
 }
 
 /**
@@ -551,6 +555,12 @@ export class Branchline extends pulumi.ComponentResource {
                 buildDraftPullRequests: service.config.buildDraftPullRequests,
                 ...(service.config.labels !== undefined ? { labels: service.config.labels } : {}),
                 ...(service.config.paths !== undefined ? { paths: service.config.paths } : {}),
+                ...(service.config.maxClones !== undefined
+                  ? { maxClones: service.config.maxClones }
+                  : {}),
+                ...(service.config.idleDays !== undefined
+                  ? { idleDays: service.config.idleDays }
+                  : {}),
               }),
             ),
         ),
@@ -582,6 +592,9 @@ export class Branchline extends pulumi.ComponentResource {
       buildDraftPullRequests: first.config.buildDraftPullRequests,
       labels: first.config.labels,
       paths: first.config.paths,
+      maxClones: first.config.maxClones,
+      idleDays: first.config.idleDays,
+      stackMaxClones: config.maxClones,
       stateTableName: state.tableName,
       stateTableArn: state.tableArn,
     };

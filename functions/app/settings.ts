@@ -6,8 +6,7 @@ import { readFileSync } from "node:fs";
 import { ConfigurationError } from "../core/errors.js";
 import { parseServicesTable, type ServiceEntry } from "../core/services.js";
 import { parseSelection } from "../core/selection.js";
-import { positiveWholeNumberProblem } from "../core/limits.js";
-import { ENV } from "../shared/names.js";
+import { ENV, positiveWholeNumberProblem } from "../shared/names.js";
 import { withFields, type Logger } from "./ports.js";
 
 export type Environment = Readonly<Record<string, string | undefined>>;

@@ -173,14 +173,3 @@ export function oldEnoughToIdle(
 export function keptFromIdle(labels: readonly string[] | undefined): boolean {
   return (labels ?? []).some((label) => label.toLowerCase() === KEEP_LABEL);
 }
-
-/**
- * Validates a limit's or a day count's value: a whole number at least 1. Returns why it is not, or
- * `undefined`; shared by the functions' settings and the stack's configuration.
- */
-export function positiveWholeNumberProblem(value: unknown): string | undefined {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    return `must be a whole number of at least 1, got ${JSON.stringify(value)}`;
-  }
-  return undefined;
-}

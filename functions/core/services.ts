@@ -21,8 +21,7 @@ import { sameRepository } from "./classify.js";
 import { ConfigurationError } from "./errors.js";
 import { cloneNumberOf } from "./reconcile.js";
 import { parseSelection, type Selection } from "./selection.js";
-import { SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../shared/names.js";
-import { positiveWholeNumberProblem } from "./limits.js";
+import { positiveWholeNumberProblem, SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../shared/names.js";
 
 /** One service of the table. */
 export interface ServiceEntry {

@@ -197,3 +197,15 @@ export function pathGlobProblem(glob: string): string | undefined {
   if (/[[\]{}]/.test(glob)) return "uses [ ] or { }, which are not supported (only *, ** and ?)";
   return undefined;
 }
+
+/**
+ * Why a clone limit's or a day count's value (`maxClones`, `idleDays`) is refused: it must be a
+ * whole number of at least 1; `undefined` when it is one. Shared by the stack's configuration and the
+ * functions' settings.
+ */
+export function positiveWholeNumberProblem(value: unknown): string | undefined {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    return `must be a whole number of at least 1, got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}

@@ -28,7 +28,16 @@ export interface CloneManagerArgs {
   labels?: LabelRules | undefined;
   /** The service's path rules (`PULL_REQUEST_PATHS`); `undefined`: none, the variable is not set. */
   paths?: PathRules | undefined;
-  /** The state table (see `StateTable`): replay protection. */
+  /** The service's clone limit (`SERVICE_MAX_CLONES`); `undefined`: none, the variable is not set. */
+  maxClones?: number | undefined;
+  /** The service's idle expiry in days (`IDLE_DAYS`); `undefined`: never. */
+  idleDays?: number | undefined;
+  /**
+   * The stack's limit over every service (`BRANCHLINE_MAX_CLONES`): every function that creates
+   * clones gets it, in both forms; `undefined`: none.
+   */
+  stackMaxClones?: number | undefined;
+  /** The state table (see `StateTable`): replay protection, idle-expiry markers. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
 }
@@ -52,6 +61,9 @@ export function cloneManagerVariables(
     [ENV.stateTableName]: args.stateTableName,
     ...(args.labels !== undefined ? { [ENV.pullRequestLabels]: JSON.stringify(args.labels) } : {}),
     ...(args.paths !== undefined ? { [ENV.pullRequestPaths]: JSON.stringify(args.paths) } : {}),
+    ...(args.maxClones !== undefined ? { [ENV.serviceMaxClones]: String(args.maxClones) } : {}),
+    ...(args.idleDays !== undefined ? { [ENV.idleDays]: String(args.idleDays) } : {}),
+    ...(args.stackMaxClones !== undefined ? { [ENV.maxClones]: String(args.stackMaxClones) } : {}),
   };
 }
 
