@@ -54,6 +54,7 @@ import {
   serviceClonesArn,
   sourcePipelinesTrustPolicy,
   type AccountScope,
+  type LimitGrants,
   type ServiceSet,
 } from "./policies";
 
@@ -595,6 +596,7 @@ export class Branchline extends pulumi.ComponentResource {
       maxClones: first.config.maxClones,
       idleDays: first.config.idleDays,
       stackMaxClones: config.maxClones,
+      limitGrants: limitGrantsOf(config),
       stateTableName: state.tableName,
       stateTableArn: state.tableArn,
     };
@@ -824,4 +826,15 @@ export class Branchline extends pulumi.ComponentResource {
       dashboardName: this.outputs.dashboardName,
     });
   }
+}
+
+/** What clone limits and idle expiry need granted, over every service; `undefined`: neither is set. */
+export function limitGrantsOf(
+  config: Pick<BranchlineConfig, "maxClones" | "services">,
+): LimitGrants | undefined {
+  const listPipelines =
+    config.maxClones !== undefined ||
+    config.services.some((service) => service.maxClones !== undefined);
+  const idleMarkers = config.services.some((service) => service.idleDays !== undefined);
+  return listPipelines || idleMarkers ? { listPipelines, idleMarkers } : undefined;
 }

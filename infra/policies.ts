@@ -699,6 +699,52 @@ export function pullRequestMarksStatements(
   ];
 }
 
+/**
+ * What clone limits and idle expiry add (functions/app/limits.ts, functions/app/idle.ts), only when
+ * the stack configures them: counting the clones (ListPipelines, which supports no resource-level
+ * permissions and returns names only; `withList` false where the role has it already), and reading
+ * and clearing the idle markers (`<source>#<n>#idle`: GetItem and DeleteItem on the state table, on
+ * the same keys as the marks; writing one is the marks' UpdateItem).
+ */
+export interface LimitGrants {
+  /** Some limit is set (`branchline:maxClones`, a service's `maxClones`). */
+  listPipelines: boolean;
+  /** Some service has `idleDays`. */
+  idleMarkers: boolean;
+}
+
+export function cloneLimitsStatements(
+  limits: LimitGrants | undefined,
+  stateTableArn: string | undefined,
+  keyPattern: string,
+  withList = true,
+): PolicyStatement[] {
+  if (limits === undefined) return [];
+  return [
+    ...(limits.listPipelines && withList
+      ? [
+          {
+            Sid: "CountClones",
+            Effect: "Allow" as const,
+            Action: "codepipeline:ListPipelines",
+            Resource: "*",
+          },
+        ]
+      : []),
+    ...(limits.idleMarkers && stateTableArn !== undefined
+      ? [
+          {
+            Sid: "IdleMarkers",
+            Effect: "Allow" as const,
+            Action: ["dynamodb:DeleteItem", "dynamodb:GetItem"],
+            Resource: stateTableArn,
+            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": keyPattern } },
+          },
+        ]
+      : []),
+  ];
+}
+
 /** A Lambda function writing to its own log group. */
 export function writeLogsStatement(logGroupArn: string): PolicyStatement {
   return {
@@ -730,6 +776,8 @@ export interface WebhookRoleInput {
   logGroupArn: string;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /**
@@ -750,6 +798,11 @@ export function webhookRoleStatements(
     }),
     ...readSecretsStatements(input.secretArns),
     ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
+    ...cloneLimitsStatements(
+      input.limits,
+      input.stateTableArn,
+      markKeyPattern(input.sourcePipelineName),
+    ),
   ];
 }
 
@@ -769,6 +822,8 @@ export interface ReconcilerRoleInput {
   logGroupArn: string;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /**
@@ -797,6 +852,12 @@ export function reconcilerRoleStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
     ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
+    ...cloneLimitsStatements(
+      input.limits,
+      input.stateTableArn,
+      markKeyPattern(input.sourcePipelineName),
+      false,
+    ),
   ];
 }
 
@@ -1131,6 +1192,8 @@ function servicesMarksStatements(
 export interface ServicesFunctionRoleInput extends ServicesCloneManagementInput {
   secretArns: string[];
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /** The many-service webhook handler's role statements. */
@@ -1139,6 +1202,7 @@ export function servicesWebhookRoleStatements(input: ServicesFunctionRoleInput):
     ...servicesCloneManagementStatements(input),
     ...readSecretsStatements(input.secretArns),
     ...servicesMarksStatements(input.stateTableArn, input.set),
+    ...cloneLimitsStatements(input.limits, input.stateTableArn, `${input.set.prefix}-*`),
   ];
 }
 
@@ -1156,6 +1220,7 @@ export function servicesReconcilerRoleStatements(
     ...servicesCloneManagementStatements(input),
     ...readSecretsStatements(input.secretArns),
     ...servicesMarksStatements(input.stateTableArn, input.set),
+    ...cloneLimitsStatements(input.limits, input.stateTableArn, `${input.set.prefix}-*`, false),
   ];
 }
 
@@ -1267,6 +1332,8 @@ export interface WorkerRoleInput extends WorkerQueues {
   githubTokenSecretArn: string | undefined;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /**
@@ -1283,6 +1350,7 @@ export function workerRoleStatements(input: WorkerRoleInput): PolicyStatement[] 
       connectionArn: input.connectionArn,
       secretArns: input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
       stateTableArn: input.stateTableArn,
+      limits: input.limits,
     }),
     ...workerQueueStatements(input),
   ];
@@ -1291,6 +1359,8 @@ export function workerRoleStatements(input: WorkerRoleInput): PolicyStatement[] 
 export interface ServicesWorkerRoleInput extends ServicesCloneManagementInput, WorkerQueues {
   githubTokenSecretArn: string | undefined;
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /** The many-service worker: {@link servicesWebhookRoleStatements} (token only), plus its queues. */
@@ -1302,6 +1372,7 @@ export function servicesWorkerRoleStatements(input: ServicesWorkerRoleInput): Po
       connectionArn: input.connectionArn,
       secretArns: input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
       stateTableArn: input.stateTableArn,
+      limits: input.limits,
     }),
     ...workerQueueStatements(input),
   ];

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import type { LabelRules, PathRules } from "../config";
-import type { AccountScope, ServiceSet } from "../policies";
+import type { AccountScope, LimitGrants, ServiceSet } from "../policies";
 
 export interface CloneManagerArgs {
   sourcePipelineName: pulumi.Input<string>;
@@ -37,6 +37,11 @@ export interface CloneManagerArgs {
    * clones gets it, in both forms; `undefined`: none.
    */
   stackMaxClones?: number | undefined;
+  /**
+   * What clone limits and idle expiry need granted, over every service of the stack; `undefined`:
+   * neither is configured.
+   */
+  limitGrants?: LimitGrants | undefined;
   /** The state table (see `StateTable`): replay protection, idle-expiry markers. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
@@ -101,6 +106,7 @@ export function cloneManagerPolicyInputs(
   prRepositoryArns: pulumi.Input<string[]>;
   connectionArn: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
+  limits?: LimitGrants;
 } {
   return {
     scope: args.scope,
@@ -109,6 +115,7 @@ export function cloneManagerPolicyInputs(
     prRepositoryArns: args.prRepositoryArns,
     connectionArn: args.connectionArn,
     stateTableArn: args.stateTableArn,
+    ...(args.limitGrants !== undefined ? { limits: args.limitGrants } : {}),
   };
 }
 
@@ -121,11 +128,13 @@ export function servicesPolicyInputs(
   cloneRoleArn: pulumi.Input<string>;
   connectionArn: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
+  limits?: LimitGrants;
 } {
   return {
     set,
     cloneRoleArn: args.cloneRoleArn,
     connectionArn: args.connectionArn,
     stateTableArn: args.stateTableArn,
+    ...(args.limitGrants !== undefined ? { limits: args.limitGrants } : {}),
   };
 }
