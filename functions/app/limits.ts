@@ -110,6 +110,17 @@ export async function ensureWithinLimits(input: GateInput): Promise<Gated> {
   return { kind: "ensured", outcome };
 }
 
+/**
+ * Says again that a pull request waits, without counting: for a sweep that found the limit full for
+ * an older pull request of the same service moments before.
+ */
+export async function stillWaiting(
+  input: Pick<GateInput, "statuses" | "logger" | "service" | "pr">,
+  description: string,
+): Promise<void> {
+  await postStatus(input, "pending", description);
+}
+
 async function waiting(input: GateInput, reached: LimitReached): Promise<Gated> {
   const description = waitingDescription(reached, input.service.name);
   input.logger.info("pull request waits for a clone slot", {

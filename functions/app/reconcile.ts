@@ -38,7 +38,7 @@ import {
   type PullRequestMarks,
 } from "./ports.js";
 import type { CommitStatuses } from "./feedback.js";
-import { CloneSlots, ensureWithinLimits } from "./limits.js";
+import { CloneSlots, ensureWithinLimits, stillWaiting, type Gated } from "./limits.js";
 import { checkIdleMarker, idleClone, markIdle, postServiceStatus } from "./idle.js";
 import { builtDescription, idleDescription } from "../core/limits.js";
 import { countError } from "./responses.js";
@@ -181,6 +181,8 @@ export async function reconcile(
     ...(options.idleDays !== undefined ? { idleDays: options.idleDays } : {}),
   };
   const limitsApply = ports.limits?.slots.applies(limitService) === true;
+  /** What the first pull request of this sweep that found a limit full was told. */
+  let waitingSince: Extract<Gated, { kind: "waiting" }> | undefined;
   try {
     source = await app.source();
     const [listed, , openList] = await Promise.all([
@@ -333,8 +335,20 @@ export async function reconcile(
         statuses: limits.statuses,
         logger,
       });
-    const gated = limitsApply ? await limits.serial(gate) : await gate();
+    // Once an older pull request waited, a younger one waits too: the removals of this sweep ran
+    // before its creations, so no count is made again (checked in turn, oldest first).
+    const gateInTurn = async (): Promise<Gated> => {
+      if (waitingSince === undefined) return gate();
+      const { description } = waitingSince;
+      await stillWaiting(
+        { statuses: limits.statuses, logger, service: limitService, pr },
+        description,
+      );
+      return waitingSince;
+    };
+    const gated = limitsApply ? await limits.serial(gateInTurn) : await gate();
     if (gated.kind === "waiting") {
+      waitingSince ??= gated;
       (summary.waiting ??= []).push(n);
       return;
     }

@@ -125,7 +125,7 @@ describe("reconcile handler: clone limits and idle expiry (wire level)", functio
   it("fills the slots a lost close freed, oldest first; the others wait with a pending status", async () => {
     seedClone(3);
     seedClone(4);
-    for (const n of [1, 2, 3]) onGitHub(n);
+    for (const n of [1, 2, 3, 5]) onGitHub(n);
     onGitHub(4, { state: "closed" });
     const entry = { maxClones: 2 };
     const summary = await sweep(entry);
@@ -134,7 +134,7 @@ describe("reconcile handler: clone limits and idle expiry (wire level)", functio
       created: [1],
       deleted: [4],
       unchanged: [3],
-      waiting: [2],
+      waiting: [2, 5],
     });
     expect(clones()).to.deep.equal(["shop-api-pr-1", "shop-api-pr-3"]);
     expect(statusesAt(shaOf(2))).to.deep.equal([
@@ -147,9 +147,13 @@ describe("reconcile handler: clone limits and idle expiry (wire level)", functio
     expect(statusesAt(shaOf(1))).to.deep.equal([
       { state: "success", context: "branchline/api", description: "Built: shop-api-pr-1" },
     ]);
-    // A second sweep changes nothing: #2 still waits.
+    expect(statusesAt(shaOf(5))).to.deep.equal(statusesAt(shaOf(2)));
+    // A second sweep changes nothing: #2 and #5 still wait. Its listings: the sweep's, and the one
+    // count that found the limit full for #2 (#5, younger, is not counted again).
+    wire.aws.calls.length = 0;
     const again = await sweep(entry);
-    expect(again).to.deep.equal({ ...empty, unchanged: [1, 3], waiting: [2] });
+    expect(again).to.deep.equal({ ...empty, unchanged: [1, 3], waiting: [2, 5] });
+    expect(operations("ListPipelines")).to.equal(2);
   });
 
   it("without a limit or idle days: no extra call (one ListPipelines, no executions, no markers)", async () => {
