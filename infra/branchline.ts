@@ -54,6 +54,7 @@ import {
   serviceClonesArn,
   sourcePipelinesTrustPolicy,
   type AccountScope,
+  type LimitGrants,
   type ServiceSet,
 } from "./policies";
 
@@ -129,6 +130,10 @@ export interface RoutingEntry {
   labels?: LabelRules;
   /** Present only when the service has path rules. */
   paths?: PathRules;
+  /** Present only when the service has a clone limit. */
+  maxClones?: number;
+  /** Present only when the service's clones expire. */
+  idleDays?: number;
 }
 
 /**
@@ -551,6 +556,12 @@ export class Branchline extends pulumi.ComponentResource {
                 buildDraftPullRequests: service.config.buildDraftPullRequests,
                 ...(service.config.labels !== undefined ? { labels: service.config.labels } : {}),
                 ...(service.config.paths !== undefined ? { paths: service.config.paths } : {}),
+                ...(service.config.maxClones !== undefined
+                  ? { maxClones: service.config.maxClones }
+                  : {}),
+                ...(service.config.idleDays !== undefined
+                  ? { idleDays: service.config.idleDays }
+                  : {}),
               }),
             ),
         ),
@@ -582,6 +593,10 @@ export class Branchline extends pulumi.ComponentResource {
       buildDraftPullRequests: first.config.buildDraftPullRequests,
       labels: first.config.labels,
       paths: first.config.paths,
+      maxClones: first.config.maxClones,
+      idleDays: first.config.idleDays,
+      stackMaxClones: config.maxClones,
+      limitGrants: limitGrantsOf(config),
       stateTableName: state.tableName,
       stateTableArn: state.tableArn,
     };
@@ -812,4 +827,15 @@ export class Branchline extends pulumi.ComponentResource {
       dashboardName: this.outputs.dashboardName,
     });
   }
+}
+
+/** What clone limits and idle expiry need granted, over every service; `undefined`: neither is set. */
+export function limitGrantsOf(
+  config: Pick<BranchlineConfig, "maxClones" | "services">,
+): LimitGrants | undefined {
+  const listPipelines =
+    config.maxClones !== undefined ||
+    config.services.some((service) => service.maxClones !== undefined);
+  const idleMarkers = config.services.some((service) => service.idleDays !== undefined);
+  return listPipelines || idleMarkers ? { listPipelines, idleMarkers } : undefined;
 }

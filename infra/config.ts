@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   CLONE_INFIX,
   pathGlobProblem,
+  positiveWholeNumberProblem,
   SOURCE_PIPELINE_NAME_MAX_LENGTH,
 } from "../functions/shared/names";
 import type { ImageSpec, SecondRegistry } from "./build/buildspec";
@@ -77,6 +78,15 @@ export interface BranchlineConfig {
   labels: LabelRules | undefined;
   /** `branchline:paths`: the stack-wide path rules (a service's own replace them). */
   paths: PathRules | undefined;
+  /**
+   * `branchline:maxClones`: the most clones of every service together; `undefined`: no limit. A
+   * pull request beyond it waits (a pending status) until a clone goes.
+   */
+  maxClones: number | undefined;
+  /** `branchline:maxClonesPerService`: each service's limit unless its entry sets `maxClones`. */
+  maxClonesPerService: number | undefined;
+  /** `branchline:idleDays`: days without a push after which a clone goes; `undefined`: never. */
+  idleDays: number | undefined;
   /** When the reconciler runs: an EventBridge `rate(...)` or `cron(...)` expression. */
   reconcileSchedule: string;
   /** Subscribed to the notification topic; `undefined`: no subscription. */
@@ -161,6 +171,10 @@ export interface ServiceConfig {
   labels: LabelRules | undefined;
   /** Its path rules (its entry's `paths`, else `branchline:paths`); `undefined`: none. */
   paths: PathRules | undefined;
+  /** Its clone limit (its entry's `maxClones`, else `branchline:maxClonesPerService`). */
+  maxClones: number | undefined;
+  /** Its idle expiry in days (its entry's `idleDays`, else `branchline:idleDays`). */
+  idleDays: number | undefined;
 }
 
 /**
@@ -359,6 +373,8 @@ function parseServices(reader: ConfigReader): BranchlineConfig {
         buildDraftPullRequests: single.buildDraftPullRequests,
         labels: single.labels,
         paths: single.paths,
+        maxClones: single.maxClonesPerService,
+        idleDays: single.idleDays,
       },
     ],
     prefix: single.pipelineName,
@@ -546,6 +562,9 @@ function parseStackWide(reader: ConfigReader): StackWideKeys {
     buildDraftPullRequests: parseBoolean(reader, "buildDraftPullRequests", true),
     labels: parseLabelRules("labels", jsonKey(reader, "labels")),
     paths: parsePathRules("paths", jsonKey(reader, "paths")),
+    maxClones: parseCount(reader.get("maxClones"), "maxClones"),
+    maxClonesPerService: parseCount(reader.get("maxClonesPerService"), "maxClonesPerService"),
+    idleDays: parseCount(reader.get("idleDays"), "idleDays"),
     reconcileSchedule: parseSchedule(reader.get("reconcileSchedule")),
     notificationEmail: parseEmail(reader.get("notificationEmail")),
     prImageRetentionDays: parseDays(reader, "prImageRetentionDays", DEFAULTS.prImageRetentionDays),
@@ -751,6 +770,8 @@ const SERVICE_FIELDS = [
   "buildDraftPullRequests",
   "labels",
   "paths",
+  "maxClones",
+  "idleDays",
 ];
 
 function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig {
@@ -768,7 +789,7 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
   if (!Array.isArray(value) || value.length === 0) {
     throw new ConfigError(
       "services",
-      "must be a non-empty list of { name, repository, branch?, images?, deploy?, build?, pipelineType?, allowForkPullRequests?, buildDraftPullRequests?, labels?, paths? }",
+      "must be a non-empty list of { name, repository, branch?, images?, deploy?, build?, pipelineType?, allowForkPullRequests?, buildDraftPullRequests?, labels?, paths?, maxClones?, idleDays? }",
     );
   }
   const names = new Set<string>();
@@ -841,6 +862,8 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
         item["paths"] === undefined
           ? stackWide.paths
           : parsePathRules(`${key}.paths`, item["paths"]),
+      maxClones: parseCount(item["maxClones"], `${key}.maxClones`) ?? stackWide.maxClonesPerService,
+      idleDays: parseCount(item["idleDays"], `${key}.idleDays`) ?? stackWide.idleDays,
     };
   });
   const first = services[0] as ServiceConfig;
@@ -1274,6 +1297,18 @@ function parseBoolean(reader: ConfigReader, key: string, fallback: boolean): boo
   if (raw === "true") return true;
   if (raw === "false") return false;
   throw new ConfigError(key, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+/**
+ * A clone limit or a day count (`maxClones`, `maxClonesPerService`, `idleDays`, or a service's own):
+ * a whole number of at least 1, given as a number or its digits; `undefined` when not set.
+ */
+function parseCount(raw: unknown, key: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = typeof raw === "string" && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  const problem = positiveWholeNumberProblem(value);
+  if (problem !== undefined) throw new ConfigError(key, problem);
+  return value as number;
 }
 
 function parseDays(reader: ConfigReader, key: string, fallback: number): number {

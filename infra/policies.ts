@@ -709,6 +709,52 @@ export function pullRequestMarksStatements(
   ];
 }
 
+/**
+ * What clone limits and idle expiry add (functions/app/limits.ts, functions/app/idle.ts), only when
+ * the stack configures them: counting the clones (ListPipelines, which supports no resource-level
+ * permissions and returns names only; `withList` false where the role has it already), and reading
+ * and clearing the idle markers (`<source>#<n>#idle`: GetItem and DeleteItem on the state table, on
+ * the same keys as the marks; writing one is the marks' UpdateItem).
+ */
+export interface LimitGrants {
+  /** Some limit is set (`branchline:maxClones`, a service's `maxClones`). */
+  listPipelines: boolean;
+  /** Some service has `idleDays`. */
+  idleMarkers: boolean;
+}
+
+export function cloneLimitsStatements(
+  limits: LimitGrants | undefined,
+  stateTableArn: string | undefined,
+  keyPattern: string,
+  withList = true,
+): PolicyStatement[] {
+  if (limits === undefined) return [];
+  return [
+    ...(limits.listPipelines && withList
+      ? [
+          {
+            Sid: "CountClones",
+            Effect: "Allow" as const,
+            Action: "codepipeline:ListPipelines",
+            Resource: "*",
+          },
+        ]
+      : []),
+    ...(limits.idleMarkers && stateTableArn !== undefined
+      ? [
+          {
+            Sid: "IdleMarkers",
+            Effect: "Allow" as const,
+            Action: ["dynamodb:DeleteItem", "dynamodb:GetItem"],
+            Resource: stateTableArn,
+            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": keyPattern } },
+          },
+        ]
+      : []),
+  ];
+}
+
 /** A Lambda function writing to its own log group. */
 export function writeLogsStatement(logGroupArn: string): PolicyStatement {
   return {
@@ -740,6 +786,8 @@ export interface WebhookRoleInput {
   logGroupArn: string;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /**
@@ -760,6 +808,11 @@ export function webhookRoleStatements(
     }),
     ...readSecretsStatements(input.secretArns),
     ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
+    ...cloneLimitsStatements(
+      input.limits,
+      input.stateTableArn,
+      markKeyPattern(input.sourcePipelineName),
+    ),
   ];
 }
 
@@ -779,6 +832,8 @@ export interface ReconcilerRoleInput {
   logGroupArn: string;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /**
@@ -807,6 +862,12 @@ export function reconcilerRoleStatements(
       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
     ),
     ...pullRequestMarksStatements(input.stateTableArn, input.sourcePipelineName),
+    ...cloneLimitsStatements(
+      input.limits,
+      input.stateTableArn,
+      markKeyPattern(input.sourcePipelineName),
+      false,
+    ),
   ];
 }
 
@@ -1188,6 +1249,8 @@ function servicesMarksStatements(
 export interface ServicesFunctionRoleInput extends ServicesCloneManagementInput {
   secretArns: string[];
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /** The many-service webhook handler's role statements. */
@@ -1196,6 +1259,7 @@ export function servicesWebhookRoleStatements(input: ServicesFunctionRoleInput):
     ...servicesCloneManagementStatements(input),
     ...readSecretsStatements(input.secretArns),
     ...servicesMarksStatements(input.stateTableArn, input.set),
+    ...cloneLimitsStatements(input.limits, input.stateTableArn, `${input.set.prefix}-*`),
   ];
 }
 
@@ -1213,6 +1277,7 @@ export function servicesReconcilerRoleStatements(
     ...servicesCloneManagementStatements(input),
     ...readSecretsStatements(input.secretArns),
     ...servicesMarksStatements(input.stateTableArn, input.set),
+    ...cloneLimitsStatements(input.limits, input.stateTableArn, `${input.set.prefix}-*`, false),
   ];
 }
 
@@ -1334,6 +1399,8 @@ export interface WorkerRoleInput extends WorkerQueues {
   githubTokenSecretArn: string | undefined;
   /** The state table (replay protection); `undefined`: none. */
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /**
@@ -1350,6 +1417,7 @@ export function workerRoleStatements(input: WorkerRoleInput): PolicyStatement[] 
       connectionArn: input.connectionArn,
       secretArns: input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
       stateTableArn: input.stateTableArn,
+      limits: input.limits,
     }),
     ...workerQueueStatements(input),
   ];
@@ -1358,6 +1426,8 @@ export function workerRoleStatements(input: WorkerRoleInput): PolicyStatement[] 
 export interface ServicesWorkerRoleInput extends ServicesCloneManagementInput, WorkerQueues {
   githubTokenSecretArn: string | undefined;
   stateTableArn?: string | undefined;
+  /** Clone limits and idle expiry; `undefined`: neither is configured. */
+  limits?: LimitGrants | undefined;
 }
 
 /** The many-service worker: {@link servicesWebhookRoleStatements} (token only), plus its queues. */
@@ -1369,6 +1439,7 @@ export function servicesWorkerRoleStatements(input: ServicesWorkerRoleInput): Po
       connectionArn: input.connectionArn,
       secretArns: input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
       stateTableArn: input.stateTableArn,
+      limits: input.limits,
     }),
     ...workerQueueStatements(input),
   ];

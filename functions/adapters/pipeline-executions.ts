@@ -5,6 +5,7 @@ import {
   type CodePipelineClient,
 } from "@aws-sdk/client-codepipeline";
 import type { ExecutionDetails, PipelineExecutions } from "../app/feedback.js";
+import type { PipelineActivity } from "../app/ports.js";
 import { callOptions, isAwsError } from "./aws-config.js";
 
 export class CodePipelineExecutions implements PipelineExecutions {
@@ -58,6 +59,27 @@ export class CodePipelineExecutions implements PipelineExecutions {
       if (isAwsError(error, "PipelineNotFoundException", "PipelineExecutionNotFoundException")) {
         return undefined;
       }
+      throw error;
+    }
+  }
+}
+
+/** PipelineActivity: one ListPipelineExecutions call (newest first, one result). */
+export class CodePipelineActivity implements PipelineActivity {
+  constructor(
+    private readonly client: CodePipelineClient,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  async latestStart(pipelineName: string): Promise<Date | undefined> {
+    try {
+      const listed = await this.client.send(
+        new ListPipelineExecutionsCommand({ pipelineName, maxResults: 1 }),
+        callOptions(this.signal),
+      );
+      return listed.pipelineExecutionSummaries?.[0]?.startTime;
+    } catch (error) {
+      if (isAwsError(error, "PipelineNotFoundException")) return undefined;
       throw error;
     }
   }

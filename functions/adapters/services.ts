@@ -10,11 +10,16 @@ import type { Octokit } from "@octokit/rest";
 import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
 import type {
   GitHubPullRequests,
+  IdleMarkers,
   ImageStore,
+  OpenPullRequests,
+  PipelineActivity,
   PipelineStore,
   PullRequestMarks,
   WebhookDeliveries,
 } from "../app/ports.js";
+import { DynamoDbIdleMarkers } from "./dynamodb-idle.js";
+import { CodePipelineActivity } from "./pipeline-executions.js";
 import type { Settings } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
 import { awsClientConfig, type AwsClientOptions } from "./aws-config.js";
@@ -44,6 +49,10 @@ export interface AwsServices {
   statuses?: CommitStatuses;
   /** Present only when a state table is configured (STATE_TABLE_NAME). */
   marks?: PullRequestMarks;
+  /** Idle-expiry markers: present only with a state table and a service with `idleDays`. */
+  idleMarkers?: IdleMarkers;
+  /** The open pull requests (a freed clone slot goes to the oldest waiting): with GitHub only. */
+  openPullRequests?: OpenPullRequests;
 }
 
 /** Builds each client once, when first asked for. */
@@ -91,6 +100,8 @@ export class DefaultServices {
      * their admins only); with an App, the App's own webhook, which serves every installation.
      */
     deliveries?: WebhookDeliveries;
+    /** Commit statuses (waiting, idle): only when authenticated. */
+    statuses?: CommitStatuses;
   }> {
     const github = this.github;
     const octokit = github
@@ -102,7 +113,18 @@ export class DefaultServices {
       client: new OctokitPullRequests(octokit, github ? this.openPullRequests : undefined),
       authenticated: github !== undefined,
       ...(github ? { deliveries: webhookDeliveries(github.kind, octokit) } : {}),
+      ...(github ? { statuses: new OctokitCommitStatuses(octokit) } : {}),
     };
+  }
+
+  /** Whether some service removes idle clones (then the idle markers are read and written). */
+  private idleExpiry(): boolean {
+    return this.settings.services.some((service) => service.idleDays !== undefined);
+  }
+
+  /** The clones' last runs, for idle expiry: only when some service has `idleDays`. */
+  activity(signal: AbortSignal): PipelineActivity | undefined {
+    return this.idleExpiry() ? new CodePipelineActivity(this.codepipeline(), signal) : undefined;
   }
 
   async forInvocation(signal: AbortSignal): Promise<AwsServices> {
@@ -116,11 +138,19 @@ export class DefaultServices {
         this.settings.stateTableName,
         signal,
       );
+      if (this.idleExpiry()) {
+        services.idleMarkers = new DynamoDbIdleMarkers(
+          this.dynamodb(),
+          this.settings.stateTableName,
+          signal,
+        );
+      }
     }
     if (this.github) {
       const octokit = await this.github.octokit(this.settings.githubApiUrl, signal);
       this.rateLimit.watch(octokit);
       services.pullRequests = new OctokitPullRequests(octokit);
+      services.openPullRequests = new OctokitPullRequests(octokit, this.openPullRequests);
       services.comments = new OctokitPullRequestComments(octokit, this.github.identity);
       services.statuses = new OctokitCommitStatuses(octokit);
     }

@@ -232,3 +232,22 @@ export function withFields(logger: Logger, fields: Record<string, unknown>): Log
     error: (message, more) => logger.error(message, { ...fields, ...more }),
   };
 }
+
+/**
+ * Per pull request, the head commit its clone was removed at by idle expiry (in the state table):
+ * the reconciler does not bring such a clone back while the head is the same; a push or a reopen
+ * clears it.
+ */
+export interface IdleMarkers {
+  /** The head commit recorded at expiry, or `undefined` when there is no marker. */
+  get(key: string): Promise<string | undefined>;
+  put(key: string, headSha: string): Promise<void>;
+  /** Clearing a marker that does not exist succeeds. */
+  clear(key: string): Promise<void>;
+}
+
+/** When a pipeline last ran: its newest execution's start (a push starts one). */
+export interface PipelineActivity {
+  /** `undefined` when it never ran (or is gone). */
+  latestStart(pipelineName: string): Promise<Date | undefined>;
+}

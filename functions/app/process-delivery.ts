@@ -18,7 +18,9 @@ import {
 import {
   withFields,
   type GitHubPullRequests,
+  type IdleMarkers,
   type ImageStore,
+  type OpenPullRequests,
   type Logger,
   type Metrics,
   type PipelineStore,
@@ -48,6 +50,8 @@ import { selectionOf } from "./selection.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import { countError, errorResponse, failureLog, respond, type Response } from "./responses.js";
 import { readEachPullRequestOnce } from "./read-once.js";
+import { CloneSlots } from "./limits.js";
+import { deliveryGate, freeSlotTaken, notBuiltStatus } from "./delivery-limits.js";
 
 /** What one invocation works with; built per invocation around the container's clients. */
 export interface Services {
@@ -61,6 +65,10 @@ export interface Services {
   statuses?: CommitStatuses;
   /** Present only when a state table is configured: then an older delivery never undoes a newer one. */
   marks?: PullRequestMarks;
+  /** Idle-expiry markers: with a state table and a service with `idleDays` only. */
+  idleMarkers?: IdleMarkers;
+  /** Open pull requests, for the oldest waiting one when a clone slot frees: with GitHub only. */
+  openPullRequests?: OpenPullRequests;
 }
 
 export interface DeliveryDeps {
@@ -118,9 +126,14 @@ export async function processDelivery(
   signal: AbortSignal,
 ): Promise<Response> {
   const services = await deps.services(signal);
+  const slots = new CloneSlots(
+    services.pipelines,
+    settings.services.map((service) => service.sourcePipelineName),
+    settings.maxClones,
+  );
   const one = targets[0];
   if (settings.services.length === 1 && one !== undefined) {
-    return forService(deps, services, one, event, fields);
+    return forService(deps, services, slots, one, event, fields);
   }
   // The pull request as GitHub shows it now is read once for every service of the delivery.
   const read = services.pullRequests && readEachPullRequestOnce(services.pullRequests);
@@ -128,7 +141,7 @@ export async function processDelivery(
     targets.map(async (service) => {
       const own = { ...fields, service: service.name };
       try {
-        const response = await forService(deps, services, service, event, own, read);
+        const response = await forService(deps, services, slots, service, event, own, read);
         return { service, response };
       } catch (error) {
         const response = errorResponse(error, { authenticated: true });
@@ -164,6 +177,7 @@ export function worstStatus(statuses: readonly number[]): number {
 async function forService(
   deps: DeliveryDeps,
   services: Services,
+  slots: CloneSlots,
   service: ServiceEntry,
   event: PullRequestEvent,
   fields: Record<string, unknown>,
@@ -188,7 +202,7 @@ async function forService(
   const classified = await currentIntent(event, source, service, read);
   fields["clone"] = cloneName(service.sourcePipelineName, event.pullRequest.number);
   const logger = withFields(deps.logger, fields);
-  const work = { pipelines, source, services, logger };
+  const work: Work = { pipelines, source, services, logger, service, slots, action: event.action };
   let intent = classified;
   if (classified.kind === "ensure" && service.selection !== undefined) {
     const pr = classified.pullRequest;
@@ -289,11 +303,15 @@ async function newerSeen(
   return `a newer event for pull request #${number} was processed already (this delivery's updated_at is ${updatedAt})`;
 }
 
-interface Work {
+export interface Work {
   pipelines: PullRequestPipelines;
   source: SourcePipeline;
   services: Services;
   logger: Logger;
+  service: ServiceEntry;
+  slots: CloneSlots;
+  /** The delivery's action. */
+  action: string;
 }
 
 async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promise<Response> {
@@ -304,18 +322,30 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
       return respond(200, { outcome: "pong" });
     case "ignore":
       if (intent.refusedFork) await refused(work, intent.refusedFork);
+      if (intent.draft) await notBuiltStatus(work, intent.draft);
       return respond(202, { outcome: "ignored", reason: intent.reason });
     case "ensure": {
       const pr = intent.pullRequest;
-      const outcome = await pipelines.ensure(
-        source,
-        {
-          prNumber: pr.number,
-          headBranch: pr.headBranch,
-          headRepository: intent.headRepository,
-        },
-        strategy,
+      // The last gates: idle expiry's marker, then the clone limits.
+      const gated = await deliveryGate(work, pr, () =>
+        pipelines.ensure(
+          source,
+          {
+            prNumber: pr.number,
+            headBranch: pr.headBranch,
+            headRepository: intent.headRepository,
+          },
+          strategy,
+        ),
       );
+      if (gated.kind !== "ensured") {
+        return respond(202, {
+          outcome: gated.kind,
+          pullRequest: pr.number,
+          reason: gated.description,
+        });
+      }
+      const outcome = gated.outcome;
       if (outcome.result === "created" && pullRequests) {
         // The pull request may have closed after GitHub was read and the `closed` delivery may
         // have found no clone to delete yet: look again now that the clone exists.
@@ -329,9 +359,17 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
         pullRequest: pr.number,
       });
     }
-    case "remove":
-      return removed(pipelines, source, intent.pullRequest, intent.reason);
+    case "remove": {
+      const response = await removed(pipelines, source, intent.pullRequest, intent.reason);
+      await freeSlotTaken(work, response, intent.pullRequest.number, buildWaiting);
+      return response;
+    }
   }
+}
+
+/** Builds a waiting pull request when a slot freed: as a sweep would, through every gate. */
+async function buildWaiting(work: Work, intent: Intent & { kind: "ensure" }): Promise<Response> {
+  return act(work, intent, "create-first");
 }
 
 async function removed(

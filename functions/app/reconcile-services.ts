@@ -72,6 +72,9 @@ export async function reconcileServices(
       allowForks: service.allowForks,
       buildDrafts: service.buildDrafts,
       selection: service.selection,
+      name: service.name,
+      maxClones: service.maxClones,
+      idleDays: service.idleDays,
       ...options,
     });
     // The time ran out during this service: some of its pull requests may not have been reached.
@@ -108,6 +111,14 @@ function totals(summaries: Record<string, ReconcileSummary>): ReconcileSummary {
     if (summary.misconfigured) {
       (total.misconfigured ??= []).push(...summary.misconfigured.map((m) => `${name}: ${m}`));
     }
+    for (const key of ["waiting", "idle"] as const) {
+      const numbers = summary[key];
+      if (numbers !== undefined) (total[key] ??= []).push(...numbers);
+    }
+  }
+  for (const key of ["waiting", "idle"] as const) {
+    const numbers = total[key];
+    if (numbers !== undefined) total[key] = [...new Set(numbers)].sort((a, b) => a - b);
   }
   for (const key of ["created", "updated", "deleted", "imagesDeleted", "unchanged"] as const) {
     total[key] = [...new Set(total[key])].sort((a, b) => a - b);

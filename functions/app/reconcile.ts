@@ -33,8 +33,14 @@ import {
   type Metrics,
   type OpenPullRequests,
   type PipelineStore,
+  type IdleMarkers,
+  type PipelineActivity,
   type PullRequestMarks,
 } from "./ports.js";
+import type { CommitStatuses } from "./feedback.js";
+import { CloneSlots, ensureWithinLimits, stillWaiting, type Gated } from "./limits.js";
+import { checkIdleMarker, idleClone, markIdle, postServiceStatus } from "./idle.js";
+import { builtDescription, idleDescription } from "../core/limits.js";
 import { countError } from "./responses.js";
 import { DIMENSION, METRIC } from "../shared/metrics.js";
 import {
@@ -59,6 +65,26 @@ export interface ReconcileSummary {
    * retrying will not help until someone fixes it. Present only when there is some.
    */
   misconfigured?: string[];
+  /** Pull requests waiting for a clone slot (a clone limit is full); present only when some. */
+  waiting?: number[];
+  /**
+   * Pull requests whose clone idle expiry removed in this sweep, or left removed; present only when
+   * some.
+   */
+  idle?: number[];
+}
+
+/** What clone limits and idle expiry need in a sweep (absent: neither applies). */
+export interface SweepLimits {
+  /** Counts with a fresh listing each time (never the sweep's cached one). */
+  slots: CloneSlots;
+  statuses?: CommitStatuses | undefined;
+  idleMarkers?: IdleMarkers | undefined;
+  activity?: PipelineActivity | undefined;
+  /** The clock idle expiry reads. */
+  now: () => number;
+  /** Gated creations one at a time, oldest pull request first. */
+  serial: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 export interface ReconcilePorts {
@@ -77,6 +103,8 @@ export interface ReconcilePorts {
   logger: Logger;
   /** Clones changed, and each failure by kind (`Errors`); default: none. */
   metrics?: Metrics | undefined;
+  /** Clone limits and idle expiry; absent: neither. */
+  limits?: SweepLimits | undefined;
 }
 
 export interface ReconcileOptions extends ClassifyOptions {
@@ -94,6 +122,12 @@ export interface ReconcileOptions extends ClassifyOptions {
    * the one it has. `undefined`: none.
    */
   selection?: Selection | undefined;
+  /** The service's name (its statuses' context); default: the source pipeline's. */
+  name?: string | undefined;
+  /** The service's own clone limit (functions/core/limits.ts); `undefined`: none. */
+  maxClones?: number | undefined;
+  /** Days without a push after which its clones are removed; `undefined`: never. */
+  idleDays?: number | undefined;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
   /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
@@ -105,7 +139,8 @@ export const NO_TOKEN_MESSAGE =
 
 const DEFAULT_CONCURRENCY = 8;
 
-type Task = { prNumber: number; run: () => Promise<void> };
+/** `creates`: an ensure for a pull request without a clone (it may take a clone slot). */
+type Task = { prNumber: number; run: () => Promise<void>; creates?: boolean };
 
 export async function reconcile(
   ports: ReconcilePorts,
@@ -138,6 +173,16 @@ export async function reconcile(
   /** Per repository listed, its images by pull request. */
   const listedImages = new Map<string, Map<number, ImageId[]>>();
   let open: PullRequest[] | undefined;
+  const createdAt = new Map<string, Date | undefined>();
+  const limitService = {
+    name: options.name ?? options.sourcePipelineName,
+    sourcePipelineName: options.sourcePipelineName,
+    ...(options.maxClones !== undefined ? { maxClones: options.maxClones } : {}),
+    ...(options.idleDays !== undefined ? { idleDays: options.idleDays } : {}),
+  };
+  const limitsApply = ports.limits?.slots.applies(limitService) === true;
+  /** What the first pull request of this sweep that found a limit full was told. */
+  let waitingSince: Extract<Gated, { kind: "waiting" }> | undefined;
   try {
     source = await app.source();
     const [listed, , openList] = await Promise.all([
@@ -156,7 +201,9 @@ export async function reconcile(
       ports.openPullRequests?.listOpen(source.ref.repository, source.ref.branch),
     ]);
     pipelineNames = listed.map((pipeline) => pipeline.name);
-    open = openList;
+    for (const pipeline of listed) createdAt.set(pipeline.name, pipeline.created);
+    // With a clone limit, the oldest waiting pull requests are tried first.
+    open = limitsApply ? openList?.sort((a, b) => a.number - b.number) : openList;
   } catch (error) {
     report(summary, `sweep not started: ${message(error)}`, error, ports.metrics);
     return finish(summary);
@@ -229,12 +276,87 @@ export async function reconcile(
       }
     }
     if (!(await current(pr))) return;
-    const outcome = await app.ensure(
-      source,
-      { prNumber: pr.number, headBranch: pr.headBranch, headRepository: wanted.headRepository },
-      strategy,
-    );
-    summary[outcome.result].push(pr.number);
+    const limits = ports.limits;
+    const create = () =>
+      app.ensure(
+        source,
+        { prNumber: pr.number, headBranch: pr.headBranch, headRepository: wanted.headRepository },
+        strategy,
+      );
+    if (limits === undefined) {
+      summary[(await create()).result].push(pr.number);
+      return;
+    }
+    const n = pr.number;
+    const logger = withFields(ports.logger, { pullRequest: n });
+    const name = clones.get(n);
+    if (name !== undefined) {
+      // Idle expiry: only with the markers that keep the sweep from bringing the clone back.
+      const idle =
+        limits.idleMarkers !== undefined &&
+        limits.activity !== undefined &&
+        (await idleClone(
+          { activity: limits.activity, now: limits.now },
+          limitService,
+          pr,
+          createdAt.get(name),
+        ));
+      if (idle && options.idleDays !== undefined) {
+        await markIdle(limits.idleMarkers, limitService, pr);
+        const tags = await managedTags(n);
+        if (tags !== undefined) {
+          const outcome = await app.remove(source, n, knownImages(n), tags);
+          if (outcome.result === "deleted") summary.deleted.push(n);
+          if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
+        }
+        (summary.idle ??= []).push(n);
+        logger.info("clone removed: no push for the service's idle days", {
+          idleDays: options.idleDays,
+        });
+        const description = idleDescription(options.idleDays);
+        await postServiceStatus(limits.statuses, logger, limitService, pr, description);
+        return;
+      }
+      summary[(await create()).result].push(n);
+      return;
+    }
+    const marker = await checkIdleMarker(limits.idleMarkers, limitService, pr, false);
+    if (marker.kind === "expired") {
+      (summary.idle ??= []).push(n);
+      return;
+    }
+    const gate = () =>
+      ensureWithinLimits({
+        slots: limits.slots,
+        service: limitService,
+        pr,
+        ensure: create,
+        remove: () => app.remove(source, n),
+        statuses: limits.statuses,
+        logger,
+      });
+    // Once an older pull request waited, a younger one waits too: the removals of this sweep ran
+    // before its creations, so no count is made again (checked in turn, oldest first).
+    const gateInTurn = async (): Promise<Gated> => {
+      if (waitingSince === undefined) return gate();
+      const { description } = waitingSince;
+      await stillWaiting(
+        { statuses: limits.statuses, logger, service: limitService, pr },
+        description,
+      );
+      return waitingSince;
+    };
+    const gated = limitsApply ? await limits.serial(gateInTurn) : await gate();
+    if (gated.kind === "waiting") {
+      waitingSince ??= gated;
+      (summary.waiting ??= []).push(n);
+      return;
+    }
+    summary[gated.outcome.result].push(n);
+    if (marker.kind === "cleared" && gated.outcome.result === "created" && !limitsApply) {
+      const description = builtDescription(gated.outcome.pipeline);
+      await postServiceStatus(limits.statuses, logger, limitService, pr, description);
+    }
   };
 
   // A pull request of another name than the configured repository's: GitHub followed a rename or
@@ -305,7 +427,11 @@ export async function reconcile(
     openNumbers.add(pr.number);
     const verdict = await verdictOf(pr);
     if (verdict.kind === "ensure") {
-      tasks.push({ prNumber: pr.number, run: () => ensure(verdict, strategyFor(pr.number)) });
+      tasks.push({
+        prNumber: pr.number,
+        run: () => ensure(verdict, strategyFor(pr.number)),
+        creates: !clones.has(pr.number),
+      });
     } else if (verdict.kind === "misconfigured") {
       renamed.unmatched.push(pr.number);
     } else if (verdict.kind === "keep") {
@@ -320,22 +446,24 @@ export async function reconcile(
     if (!openNumbers.has(n)) tasks.push({ prNumber: n, run: () => settle(n) });
   }
 
-  const notStarted = await runAll(
-    tasks,
-    options.concurrency ?? DEFAULT_CONCURRENCY,
-    options.signal,
-    (task, error) => {
-      const text = `pull request #${task.prNumber}: ${message(error)}`;
-      report(summary, text, error, ports.metrics);
-      withFields(ports.logger, { pullRequest: task.prNumber }).error(
-        "pull request not reconciled",
-        {
-          clone: cloneName(options.sourcePipelineName, task.prNumber),
-          error: message(error),
-        },
-      );
-    },
-  );
+  // With a clone limit, what removes clones (and refreshes or expires existing ones) runs first:
+  // the clones it removes free slots for the waiting pull requests created after it.
+  const phases = limitsApply
+    ? [tasks.filter((task) => !task.creates), tasks.filter((task) => task.creates)]
+    : [tasks];
+  const onError = (task: Task, error: unknown): void => {
+    const text = `pull request #${task.prNumber}: ${message(error)}`;
+    report(summary, text, error, ports.metrics);
+    withFields(ports.logger, { pullRequest: task.prNumber }).error("pull request not reconciled", {
+      clone: cloneName(options.sourcePipelineName, task.prNumber),
+      error: message(error),
+    });
+  };
+  const notStarted: number[] = [];
+  for (const phase of phases) {
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    notStarted.push(...(await runAll(phase, concurrency, options.signal, onError)));
+  }
   // Configuration problems are reported apart from retryable errors: a sweep cannot heal them.
   const problems = renamed.problems();
   if (problems.length > 0) {
@@ -437,6 +565,10 @@ async function runAll(
 function finish(summary: ReconcileSummary): ReconcileSummary {
   for (const key of ["created", "updated", "deleted", "imagesDeleted", "unchanged"] as const) {
     summary[key] = [...new Set(summary[key])].sort((a, b) => a - b);
+  }
+  for (const key of ["waiting", "idle"] as const) {
+    const numbers = summary[key];
+    if (numbers !== undefined) summary[key] = [...new Set(numbers)].sort((a, b) => a - b);
   }
   return summary;
 }

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { ConfigurationError } from "../core/errors.js";
 import { parseServicesTable, type ServiceEntry } from "../core/services.js";
 import { parseSelection } from "../core/selection.js";
-import { ENV } from "../shared/names.js";
+import { ENV, positiveWholeNumberProblem } from "../shared/names.js";
 import { withFields, type Logger } from "./ports.js";
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -54,6 +54,10 @@ export interface Settings {
    * that the other functions' settings do not change).
    */
   webhookUrl?: string;
+  /**
+   * The most clones of every service together (`BRANCHLINE_MAX_CLONES`); present only when set.
+   */
+  maxClones?: number;
 }
 
 /** How the functions authenticate to GitHub as an App. */
@@ -155,7 +159,26 @@ export function readSettings(env: Environment, readFile: ReadFile = readFileText
     buildDrafts: first.buildDrafts,
     stateTableName: env[ENV.stateTableName] || undefined,
     ...(env[ENV.webhookUrl] ? { webhookUrl: env[ENV.webhookUrl] } : {}),
+    ...count(env, ENV.maxClones, "maxClones"),
   };
+}
+
+/** A whole-number variable (at least 1) as `{ [member]: value }`, or `{}` when it is unset. */
+function count<K extends string>(
+  env: Environment,
+  name: string,
+  member: K,
+): Partial<Record<K, number>> {
+  const text = env[name]?.trim();
+  if (!text) return {};
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  const problem = positiveWholeNumberProblem(value);
+  if (problem !== undefined) {
+    throw new ConfigurationError(
+      `environment variable ${name} must be a whole number of at least 1, got ${text}`,
+    );
+  }
+  return { [member]: value } as Partial<Record<K, number>>;
 }
 
 /**
@@ -209,6 +232,8 @@ const SINGLE_SERVICE_VARIABLES = [
   ENV.buildDrafts,
   ENV.pullRequestLabels,
   ENV.pullRequestPaths,
+  ENV.serviceMaxClones,
+  ENV.idleDays,
 ];
 
 /** The one service of the single-service variables; its repository and branch are the source pipeline's. */
@@ -223,6 +248,8 @@ function singleService(env: Environment): ServiceEntry {
   );
   return {
     ...(Object.keys(selection).length > 0 ? { selection } : {}),
+    ...count(env, ENV.serviceMaxClones, "maxClones"),
+    ...count(env, ENV.idleDays, "idleDays"),
     name: sourcePipelineName,
     sourcePipelineName,
     ref: undefined,

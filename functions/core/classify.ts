@@ -62,6 +62,8 @@ export type Intent =
       reason: string;
       /** Set when the pull request is refused for being from a fork: the reason belongs on it. */
       refusedFork?: PullRequest;
+      /** Set when the pull request is a draft not built yet: the reason belongs on it. */
+      draft?: PullRequest;
     }
   /** `headRepository`: the repository the clone reads (the source's own name unless a fork). */
   | { kind: "ensure"; pullRequest: PullRequest; headRepository: string }
@@ -176,6 +178,7 @@ function wanted(pr: PullRequest, source: SourceRef, options: ClassifyOptions): I
     return {
       kind: "ignore",
       reason: `pull request #${pr.number} is a draft; waiting for ready_for_review`,
+      draft: pr,
     };
   }
   return {

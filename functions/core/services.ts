@@ -14,12 +14,14 @@
  * Two more optional members, `labels` (`{ "require"?: [...], "skip"?: [...] }`) and `paths`
  * (`{ "include"?: [globs], "exclude"?: [globs] }`), are the service's selection rules
  * (functions/core/selection.ts), what `PULL_REQUEST_LABELS` and `PULL_REQUEST_PATHS` are for one.
+ * `maxClones` and `idleDays` (whole numbers, at least 1) are its clone limit and idle expiry
+ * (functions/core/limits.ts), what `SERVICE_MAX_CLONES` and `IDLE_DAYS` are for one.
  */
 import { sameRepository } from "./classify.js";
 import { ConfigurationError } from "./errors.js";
 import { cloneNumberOf } from "./reconcile.js";
 import { parseSelection, type Selection } from "./selection.js";
-import { SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../shared/names.js";
+import { positiveWholeNumberProblem, SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../shared/names.js";
 
 /** One service of the table. */
 export interface ServiceEntry {
@@ -40,6 +42,10 @@ export interface ServiceEntry {
   buildDrafts: boolean;
   /** Its label and path rules; absent: every pull request into its branch is built. */
   selection?: Selection;
+  /** The most clones it has at once (functions/core/limits.ts); absent: no limit of its own. */
+  maxClones?: number;
+  /** Days without a push after which a clone is removed; absent: never. */
+  idleDays?: number;
 }
 
 const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -58,6 +64,8 @@ const KNOWN = new Set([
   "buildDraftPullRequests",
   "labels",
   "paths",
+  "maxClones",
+  "idleDays",
 ]);
 
 /**
@@ -151,8 +159,17 @@ function parseEntry(raw: unknown, index: number, origin: string): ServiceEntry {
       `${origin}: entry ${label}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+  const count = (key: "maxClones" | "idleDays"): { [k in typeof key]?: number } => {
+    const value = entry[key];
+    if (value === undefined) return {};
+    const problem = positiveWholeNumberProblem(value);
+    if (problem !== undefined) throw fail(key, problem);
+    return { [key]: value as number };
+  };
   return {
     ...(Object.keys(selection).length > 0 ? { selection } : {}),
+    ...count("maxClones"),
+    ...count("idleDays"),
     name,
     sourcePipelineName,
     ref: { repository, branch },

@@ -46,6 +46,7 @@ export function defaultReconcileDeps(
     services: async (signal): Promise<ReconcileServices> => {
       const aws = await services().forInvocation(signal);
       const github = await services().gitHub(signal);
+      const activity = services().activity(signal);
       return {
         pipelines: aws.pipelines,
         images: aws.images,
@@ -53,6 +54,9 @@ export function defaultReconcileDeps(
         ...(github.authenticated ? { openPullRequests: github.client } : {}),
         ...(github.deliveries ? { deliveries: github.deliveries } : {}),
         ...(aws.marks ? { marks: aws.marks } : {}),
+        ...(github.statuses ? { statuses: github.statuses } : {}),
+        ...(aws.idleMarkers ? { idleMarkers: aws.idleMarkers } : {}),
+        ...(activity ? { activity } : {}),
       };
     },
     teardownServices: async (signal) => {

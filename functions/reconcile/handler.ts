@@ -12,7 +12,9 @@ import type { ScheduledEvent } from "aws-lambda";
 import {
   noMetrics,
   type GitHubPullRequests,
+  type IdleMarkers,
   type ImageStore,
+  type PipelineActivity,
   type Logger,
   type Metrics,
   type OpenPullRequests,
@@ -21,6 +23,8 @@ import {
   type WebhookDeliveries,
 } from "../app/ports.js";
 import { countError } from "../app/responses.js";
+import type { CommitStatuses } from "../app/feedback.js";
+import { CloneSlots, serially } from "../app/limits.js";
 import { DIMENSION, METRIC, SWEEP_RESULTS } from "../shared/metrics.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
 import {
@@ -54,6 +58,12 @@ export interface ReconcileServices {
    * present only when GitHub credentials are configured.
    */
   deliveries?: WebhookDeliveries;
+  /** Commit statuses (waiting, idle); present only when GitHub credentials are configured. */
+  statuses?: CommitStatuses;
+  /** Idle-expiry markers; present only with a state table and a service with `idleDays`. */
+  idleMarkers?: IdleMarkers;
+  /** The clones' last runs; present only when a service has `idleDays`. */
+  activity?: PipelineActivity;
 }
 
 /** What the teardown needs: AWS only, never GitHub. */
@@ -253,6 +263,19 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
         marks: services.marks,
         logger: deps.logger,
         metrics,
+        limits: {
+          // The uncached store: each count sees the clones created since.
+          slots: new CloneSlots(
+            services.pipelines,
+            settings.services.map((service) => service.sourcePipelineName),
+            settings.maxClones,
+          ),
+          statuses: services.statuses,
+          idleMarkers: services.idleMarkers,
+          activity: services.activity,
+          now: deps.now ?? Date.now,
+          serial: serially(),
+        },
       };
       if (settings.services.length > 1) {
         const order = sweepOrder(settings.services, resumeAt, (deps.now ?? Date.now)());
@@ -275,6 +298,9 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
           allowForks: settings.allowForks,
           buildDrafts: settings.buildDrafts,
           selection: settings.services[0]?.selection,
+          name: settings.services[0]?.name,
+          maxClones: settings.services[0]?.maxClones,
+          idleDays: settings.services[0]?.idleDays,
           signal,
           ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
         });

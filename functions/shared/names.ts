@@ -70,6 +70,15 @@ export const ENV = {
    * deliveries are redelivered once before each sweep. Unset: no redelivery.
    */
   webhookUrl: "WEBHOOK_URL",
+  /**
+   * The most clones the stack has at once over every service (webhook, worker, reconciler); unset:
+   * no limit. A pull request beyond it waits with a pending status (functions/core/limits.ts).
+   */
+  maxClones: "BRANCHLINE_MAX_CLONES",
+  /** The one service's own clone limit; unset: none. A table entry's `maxClones`. */
+  serviceMaxClones: "SERVICE_MAX_CLONES",
+  /** Days without a push after which the one service's clone is removed; unset: never. `idleDays`. */
+  idleDays: "IDLE_DAYS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -109,6 +118,14 @@ export const MARK_KEY_SEPARATOR = "#";
  */
 export function pullRequestMarkKey(sourcePipelineName: string, prNumber: number): string {
   return `${sourcePipelineName}${MARK_KEY_SEPARATOR}${prNumber}`;
+}
+
+/**
+ * The state table key of a pull request's idle-expiry marker: `<source>#<n>#idle` (under the same
+ * `<source>#` prefix IAM allows).
+ */
+export function idleMarkerKey(sourcePipelineName: string, prNumber: number): string {
+  return `${pullRequestMarkKey(sourcePipelineName, prNumber)}${MARK_KEY_SEPARATOR}idle`;
 }
 
 /** The IAM `dynamodb:LeadingKeys` pattern covering every mark key of a source pipeline. */
@@ -178,5 +195,17 @@ export function pathGlobProblem(glob: string): string | undefined {
   if (glob.trim() === "") return "is empty";
   if (glob.startsWith("!")) return "starts with !: use exclude instead of negation";
   if (/[[\]{}]/.test(glob)) return "uses [ ] or { }, which are not supported (only *, ** and ?)";
+  return undefined;
+}
+
+/**
+ * Why a clone limit's or a day count's value (`maxClones`, `idleDays`) is refused: it must be a
+ * whole number of at least 1; `undefined` when it is one. Shared by the stack's configuration and the
+ * functions' settings.
+ */
+export function positiveWholeNumberProblem(value: unknown): string | undefined {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    return `must be a whole number of at least 1, got ${JSON.stringify(value)}`;
+  }
   return undefined;
 }

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import type { LabelRules, PathRules } from "../config";
-import type { AccountScope, ServiceSet } from "../policies";
+import type { AccountScope, LimitGrants, ServiceSet } from "../policies";
 
 export interface CloneManagerArgs {
   sourcePipelineName: pulumi.Input<string>;
@@ -28,7 +28,21 @@ export interface CloneManagerArgs {
   labels?: LabelRules | undefined;
   /** The service's path rules (`PULL_REQUEST_PATHS`); `undefined`: none, the variable is not set. */
   paths?: PathRules | undefined;
-  /** The state table (see `StateTable`): replay protection. */
+  /** The service's clone limit (`SERVICE_MAX_CLONES`); `undefined`: none, the variable is not set. */
+  maxClones?: number | undefined;
+  /** The service's idle expiry in days (`IDLE_DAYS`); `undefined`: never. */
+  idleDays?: number | undefined;
+  /**
+   * The stack's limit over every service (`BRANCHLINE_MAX_CLONES`): every function that creates
+   * clones gets it, in both forms; `undefined`: none.
+   */
+  stackMaxClones?: number | undefined;
+  /**
+   * What clone limits and idle expiry need granted, over every service of the stack; `undefined`:
+   * neither is configured.
+   */
+  limitGrants?: LimitGrants | undefined;
+  /** The state table (see `StateTable`): replay protection, idle-expiry markers. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
 }
@@ -52,6 +66,9 @@ export function cloneManagerVariables(
     [ENV.stateTableName]: args.stateTableName,
     ...(args.labels !== undefined ? { [ENV.pullRequestLabels]: JSON.stringify(args.labels) } : {}),
     ...(args.paths !== undefined ? { [ENV.pullRequestPaths]: JSON.stringify(args.paths) } : {}),
+    ...(args.maxClones !== undefined ? { [ENV.serviceMaxClones]: String(args.maxClones) } : {}),
+    ...(args.idleDays !== undefined ? { [ENV.idleDays]: String(args.idleDays) } : {}),
+    ...(args.stackMaxClones !== undefined ? { [ENV.maxClones]: String(args.stackMaxClones) } : {}),
   };
 }
 
@@ -89,6 +106,7 @@ export function cloneManagerPolicyInputs(
   prRepositoryArns: pulumi.Input<string[]>;
   connectionArn: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
+  limits?: LimitGrants;
 } {
   return {
     scope: args.scope,
@@ -97,6 +115,7 @@ export function cloneManagerPolicyInputs(
     prRepositoryArns: args.prRepositoryArns,
     connectionArn: args.connectionArn,
     stateTableArn: args.stateTableArn,
+    ...(args.limitGrants !== undefined ? { limits: args.limitGrants } : {}),
   };
 }
 
@@ -109,11 +128,13 @@ export function servicesPolicyInputs(
   cloneRoleArn: pulumi.Input<string>;
   connectionArn: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
+  limits?: LimitGrants;
 } {
   return {
     set,
     cloneRoleArn: args.cloneRoleArn,
     connectionArn: args.connectionArn,
     stateTableArn: args.stateTableArn,
+    ...(args.limitGrants !== undefined ? { limits: args.limitGrants } : {}),
   };
 }

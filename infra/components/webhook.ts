@@ -255,6 +255,8 @@ export const ONE_SERVICE_VARIABLES = [
   ENV.buildDrafts,
   ENV.pullRequestLabels,
   ENV.pullRequestPaths,
+  ENV.serviceMaxClones,
+  ENV.idleDays,
 ] as const;
 
 export function replaceWithServicesFile(

@@ -221,10 +221,12 @@ describe("core/classify", () => {
         reason: "pull request #2 comes from a fork; forks are not built",
         refusedFork: event.pullRequest,
       });
-      const draft = classify(eventOf({ draft: true }), source, { ...defaults, buildDrafts: false });
+      const draftEvent = eventOf({ draft: true });
+      const draft = classify(draftEvent, source, { ...defaults, buildDrafts: false });
       expect(draft).to.deep.equal({
         kind: "ignore",
         reason: "pull request #2 is a draft; waiting for ready_for_review",
+        draft: draftEvent.pullRequest,
       });
     });
 
