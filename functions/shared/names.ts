@@ -70,6 +70,12 @@ export const ENV = {
    * deliveries are redelivered once before each sweep. Unset: no redelivery.
    */
   webhookUrl: "WEBHOOK_URL",
+  /**
+   * The one service's preview environments, JSON `PreviewSettings` (functions/core/preview.ts) with
+   * the task and execution roles filled in (webhook, worker, reconciler); unset: no previews. A table
+   * entry's `preview`.
+   */
+  preview: "PREVIEW_SETTINGS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
