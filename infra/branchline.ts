@@ -32,6 +32,7 @@ import { SourceConnection } from "./components/connection";
 import { DeliveryQueue } from "./components/delivery-queue";
 import { errorAlarmNamePrefix, Monitoring } from "./components/monitoring";
 import { Notifications } from "./components/notifications";
+import { PreviewEnvironment } from "./components/preview";
 import { SharedPipelineRoles, SourcePipeline } from "./components/pipeline";
 import { Reconciler } from "./components/reconciler";
 import { Registry } from "./components/registry";
@@ -39,7 +40,13 @@ import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
 import type { CloneManagerArgs } from "./components/clone-manager";
 import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
-import type { BranchlineConfig, LabelRules, PathRules, ServiceConfig } from "./config";
+import type {
+  BranchlineConfig,
+  LabelRules,
+  PathRules,
+  PreviewConfig,
+  ServiceConfig,
+} from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
 import {
   codebuildProjectArn,
@@ -129,6 +136,8 @@ export interface RoutingEntry {
   labels?: LabelRules;
   /** Present only when the service has path rules. */
   paths?: PathRules;
+  /** Present only when the service has previews: its settings with the task and execution roles. */
+  preview?: PreviewConfig;
 }
 
 /**
@@ -211,12 +220,16 @@ interface DeclaredService {
   build: BuildProject;
   prBuild: BuildProject;
   pipeline: SourcePipeline;
+  /** Its preview environments' log group and roles; `undefined`: no previews. */
+  preview: PreviewEnvironment | undefined;
 }
 
 export class Branchline extends pulumi.ComponentResource {
   public readonly outputs: BranchlineOutputs;
   /** The deployment archives the functions run (with the routing table when many services). */
   public readonly functionCode: FunctionArchives;
+  /** The preview environments of the services that have them, in the configured order. */
+  public readonly previews: PreviewEnvironment[];
 
   constructor(name: string, args: BranchlineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:index:Branchline", name, {}, opts);
@@ -385,7 +398,7 @@ export class Branchline extends pulumi.ComponentResource {
       imagePullers.set(repository, projects);
     }
 
-    const declared: DeclaredService[] = config.services.map((service) => {
+    const declared: DeclaredService[] = config.services.map((service, index) => {
       const serviceChild = (suffix: string): string =>
         legacy ? suffix : many ? `${name}-${service.name}-${suffix}` : `${name}-${suffix}`;
       const serviceOpts = top;
@@ -513,7 +526,22 @@ export class Branchline extends pulumi.ComponentResource {
         },
         serviceOpts,
       );
-      return { config: service, registry, prRegistry, build, prBuild, pipeline };
+      const preview =
+        service.preview === undefined
+          ? undefined
+          : new PreviewEnvironment(
+              serviceChild("preview"),
+              {
+                configKey: many ? `services[${index}].preview` : "preview",
+                sourcePipelineName: service.pipelineName,
+                preview: service.preview,
+                prRepositoryArns: prRegistry.repositoryArns,
+                logRetentionDays: config.logRetentionDays,
+                scope,
+              },
+              serviceOpts,
+            );
+      return { config: service, registry, prRegistry, build, prBuild, pipeline, preview };
     });
 
     const first = declared[0] as DeclaredService;
@@ -536,9 +564,18 @@ export class Branchline extends pulumi.ComponentResource {
               service.build.projectName,
               service.prBuild.projectName,
               prArtifacts.bucketName,
+              service.preview?.settings,
             ])
             .apply(
-              ([sourcePipeline, ecrRepositories, cloneRoleArn, project, prProject, bucket]) => ({
+              ([
+                sourcePipeline,
+                ecrRepositories,
+                cloneRoleArn,
+                project,
+                prProject,
+                bucket,
+                preview,
+              ]) => ({
                 name: service.config.name,
                 sourcePipeline,
                 repository: service.config.repository,
@@ -551,6 +588,7 @@ export class Branchline extends pulumi.ComponentResource {
                 buildDraftPullRequests: service.config.buildDraftPullRequests,
                 ...(service.config.labels !== undefined ? { labels: service.config.labels } : {}),
                 ...(service.config.paths !== undefined ? { paths: service.config.paths } : {}),
+                ...(preview !== undefined ? { preview } : {}),
               }),
             ),
         ),
@@ -566,6 +604,9 @@ export class Branchline extends pulumi.ComponentResource {
     }
 
     this.functionCode = code;
+    this.previews = declared.flatMap((service) =>
+      service.preview === undefined ? [] : [service.preview],
+    );
 
     const state = new StateTable(child("state"), top);
     // What the webhook, the worker and the reconciler each need to manage the first service's clones
@@ -582,6 +623,7 @@ export class Branchline extends pulumi.ComponentResource {
       buildDraftPullRequests: first.config.buildDraftPullRequests,
       labels: first.config.labels,
       paths: first.config.paths,
+      preview: first.preview?.settings,
       stateTableName: state.tableName,
       stateTableArn: state.tableArn,
     };

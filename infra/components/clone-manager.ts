@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
-import type { LabelRules, PathRules } from "../config";
+import type { LabelRules, PathRules, PreviewConfig } from "../config";
 import type { AccountScope, ServiceSet } from "../policies";
 
 export interface CloneManagerArgs {
@@ -28,6 +28,11 @@ export interface CloneManagerArgs {
   labels?: LabelRules | undefined;
   /** The service's path rules (`PULL_REQUEST_PATHS`); `undefined`: none, the variable is not set. */
   paths?: PathRules | undefined;
+  /**
+   * The service's preview settings, roles filled in (`PREVIEW_SETTINGS`); `undefined`: no previews,
+   * the variable is not set.
+   */
+  preview?: pulumi.Input<PreviewConfig> | undefined;
   /** The state table (see `StateTable`): replay protection. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
@@ -52,6 +57,9 @@ export function cloneManagerVariables(
     [ENV.stateTableName]: args.stateTableName,
     ...(args.labels !== undefined ? { [ENV.pullRequestLabels]: JSON.stringify(args.labels) } : {}),
     ...(args.paths !== undefined ? { [ENV.pullRequestPaths]: JSON.stringify(args.paths) } : {}),
+    ...(args.preview !== undefined
+      ? { [ENV.preview]: pulumi.output(args.preview).apply((preview) => JSON.stringify(preview)) }
+      : {}),
   };
 }
 

@@ -255,6 +255,7 @@ export const ONE_SERVICE_VARIABLES = [
   ENV.buildDrafts,
   ENV.pullRequestLabels,
   ENV.pullRequestPaths,
+  ENV.preview,
 ] as const;
 
 export function replaceWithServicesFile(
