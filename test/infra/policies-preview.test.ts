@@ -36,7 +36,6 @@ const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/preview-execution-role-0000
 const PROD_TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/shop-task`;
 
 const target: PreviewTarget = {
-  sourcePipelineName: "acme-shop",
   clusterArn: CLUSTER,
   listenerArn: LISTENER,
   taskRoleArn: TASK_ROLE,
@@ -51,22 +50,23 @@ const targetGroup = (name: string) =>
 const rule = (listener: string, id: string) =>
   `${listener.replace(":listener/", ":listener-rule/")}/${id}`;
 
-const ours = (kind: "RequestTag" | "ResourceTag", source = "acme-shop") => ({
+const ours = (kind: "RequestTag" | "ResourceTag", stack = "acme") => ({
   [`aws:${kind}/branchline:managed-by`]: "branchline",
-  [`aws:${kind}/branchline:source-pipeline`]: source,
+  [`aws:${kind}/branchline:stack`]: stack,
 });
+const set = (targets: PreviewTarget[]) => ({ scope, stackPrefix: "acme", targets });
 
-const SERVICES = `arn:aws:ecs:${at}:service/previews/acme-shop-pr-*`;
-const TASK_DEFINITIONS = `arn:aws:ecs:${at}:task-definition/acme-shop-pr-*:*`;
+const SERVICES = `arn:aws:ecs:${at}:service/previews/acme-*`;
+const TASK_DEFINITIONS = `arn:aws:ecs:${at}:task-definition/acme-*:*`;
 const TARGET_GROUPS = `arn:aws:elasticloadbalancing:${at}:targetgroup/*`;
 const RULES = `arn:aws:elasticloadbalancing:${at}:listener-rule/app/shop/0123456789abcdef/fedcba9876543210/*`;
 const requestTags = {
   "aws:RequestTag/branchline:managed-by": "branchline",
-  "aws:RequestTag/branchline:source-pipeline": "acme-shop",
+  "aws:RequestTag/branchline:stack": "acme",
 };
 const resourceTags = {
   "aws:ResourceTag/branchline:managed-by": "branchline",
-  "aws:ResourceTag/branchline:source-pipeline": "acme-shop",
+  "aws:ResourceTag/branchline:stack": "acme",
 };
 const passRoles = {
   Sid: "PassPreviewRoles",
@@ -99,12 +99,12 @@ describe("infra/policies: previews", () => {
   });
 
   it("grants nothing without a service with a preview", () => {
-    expect(previewManagementStatements(scope, [])).to.deep.equal([]);
-    expect(previewDeployStatements(scope, [])).to.deep.equal([]);
+    expect(previewManagementStatements(set([]))).to.deep.equal([]);
+    expect(previewDeployStatements(set([]))).to.deep.equal([]);
   });
 
   it("the preview managers' statements, exactly", () => {
-    expect(previewManagementStatements(scope, [target])).to.deep.equal([
+    expect(previewManagementStatements(set([target]))).to.deep.equal([
       {
         Sid: "CreatePreviewServices",
         Effect: "Allow",
@@ -224,32 +224,26 @@ describe("infra/policies: previews", () => {
     ]);
   });
 
-  it("several services: their source pipelines, clusters, listeners and roles, each once and sorted", () => {
+  it("several services: their clusters, listeners and roles, each once and sorted", () => {
     const other: PreviewTarget = {
-      sourcePipelineName: "acme-api",
-      clusterArn: CLUSTER,
+      clusterArn: `arn:aws:ecs:${at}:cluster/api-previews`,
       listenerArn: OTHER_LISTENER,
       taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/api-preview`,
       executionRoleArn: EXECUTION_ROLE,
     };
-    const statements = previewManagementStatements(scope, [target, other]);
-    const create = statements.find((statement) => statement.Sid === "CreatePreviewServices");
-    expect(create).to.deep.equal({
-      Sid: "CreatePreviewServices",
-      Effect: "Allow",
-      Action: "ecs:CreateService",
-      Resource: [
-        `arn:aws:ecs:${at}:service/previews/acme-api-pr-*`,
-        `arn:aws:ecs:${at}:service/previews/acme-shop-pr-*`,
-      ],
-      Condition: {
-        StringEquals: {
-          "aws:RequestTag/branchline:managed-by": "branchline",
-          "aws:RequestTag/branchline:source-pipeline": ["acme-api", "acme-shop"],
+    const statements = previewManagementStatements(set([target, other]));
+    expect(statements.find((statement) => statement.Sid === "CreatePreviewServices")).to.deep.equal(
+      {
+        Sid: "CreatePreviewServices",
+        Effect: "Allow",
+        Action: "ecs:CreateService",
+        Resource: [`arn:aws:ecs:${at}:service/api-previews/acme-*`, SERVICES],
+        Condition: {
+          StringEquals: requestTags,
+          ArnEquals: { "ecs:cluster": [`arn:aws:ecs:${at}:cluster/api-previews`, CLUSTER] },
         },
-        ArnEquals: { "ecs:cluster": CLUSTER },
       },
-    });
+    );
     expect(
       statements.find((statement) => statement.Sid === "CreatePreviewRules")?.Resource,
     ).to.deep.equal([OTHER_LISTENER, LISTENER]);
@@ -259,7 +253,7 @@ describe("infra/policies: previews", () => {
   });
 
   it("the clone role's deploy statements, exactly: no create, no delete, nothing on the load balancer", () => {
-    expect(previewDeployStatements(scope, [target])).to.deep.equal([
+    expect(previewDeployStatements(set([target]))).to.deep.equal([
       {
         Sid: "DeployPreviewServices",
         Effect: "Allow",
@@ -352,8 +346,8 @@ describe("infra/policies: previews", () => {
 });
 
 describe("infra/policies: previews by simulation", () => {
-  const manager = policy(previewManagementStatements(scope, [target]));
-  const deployer = policy(previewDeployStatements(scope, [target]));
+  const manager = policy(previewManagementStatements(set([target])));
+  const deployer = policy(previewDeployStatements(set([target])));
   const previewService = service("previews", "acme-shop-pr-7");
   const createService = (resource: string, cluster: string, tags: Record<string, string>) => ({
     action: "ecs:CreateService",
@@ -378,7 +372,7 @@ describe("infra/policies: previews by simulation", () => {
     );
   });
 
-  it("cannot create a service in another cluster, without the tags, for another stack, or under another name", async () => {
+  it("cannot create a service in another cluster, without the tags, for another stack, or without the prefix", async () => {
     await expectDecision(
       manager,
       createService(service("prod", "acme-shop-pr-7"), PROD_CLUSTER, ours("RequestTag")),
@@ -395,9 +389,17 @@ describe("infra/policies: previews by simulation", () => {
       createService(service("previews", "shop"), CLUSTER, ours("RequestTag")),
       "ImplicitlyDenied",
     );
+    await expectDecision(
+      manager,
+      createService(previewService, CLUSTER, {
+        "aws:RequestTag/branchline:managed-by": "someone-else",
+        "aws:RequestTag/branchline:stack": "acme",
+      }),
+      "ImplicitlyDenied",
+    );
   });
 
-  it("updates and deletes a tagged preview service: allowed; an untagged or production service: denied", async () => {
+  it("updates and deletes a preview service tagged for this stack: allowed; untagged, another stack's or production's: denied", async () => {
     for (const action of ["ecs:UpdateService", "ecs:DeleteService"]) {
       await expectDecision(
         manager,
@@ -411,6 +413,15 @@ describe("infra/policies: previews by simulation", () => {
       await expectDecision(
         manager,
         { action, resource: previewService, context: { "ecs:cluster": CLUSTER } },
+        "ImplicitlyDenied",
+      );
+      await expectDecision(
+        manager,
+        {
+          action,
+          resource: previewService,
+          context: { ...ours("ResourceTag", "acme-staging"), "ecs:cluster": CLUSTER },
+        },
         "ImplicitlyDenied",
       );
       await expectDecision(

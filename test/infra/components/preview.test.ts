@@ -4,10 +4,12 @@
  * configuration names them, and the settings the functions read: `PREVIEW_SETTINGS` in the one-service
  * form (webhook, worker, reconciler), the routing table entry's `preview` with many services.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { ENV } from "../../../functions/shared/names.js";
 import { Branchline, SERVICES_FILE } from "../../../infra/branchline.js";
 import { loadConfig } from "../../../infra/config.js";
+import type { PreviewSet } from "../../../infra/policies.js";
 import { createBranchline } from "../../../infra/program.js";
 import {
   archiveFileText,
@@ -16,6 +18,7 @@ import {
   resourceNamed,
   runWithConfig,
   stubArchives,
+  unwrap,
   type RecordedResource,
 } from "../../helpers/pulumi-mocks.js";
 
@@ -187,7 +190,7 @@ describe("infra/components/preview", () => {
   });
 
   it("many services: the routing table entry of a service with a preview carries it", async () => {
-    await runWithConfig(
+    const run = await runWithConfig(
       {
         webhookSecret: "s3cret",
         prefix: "acme",
@@ -199,6 +202,19 @@ describe("infra/components/preview", () => {
       () => new Branchline("acme", { config: loadConfig(), code: stubArchives() }),
       ["webhookSecret"],
     );
+    const { result: branchline } = run;
+    expect(await unwrap(branchline.previewSet as pulumi.Output<PreviewSet>)).to.deep.equal({
+      scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
+      stackPrefix: "acme",
+      targets: [
+        {
+          clusterArn: `arn:aws:ecs:${at}:cluster/previews`,
+          listenerArn: LISTENER,
+          taskRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/acme-shop-preview-task-role-0000000`,
+          executionRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/acme-shop-preview-execution-role-0000000`,
+        },
+      ],
+    });
     expect(
       componentResources("acme-")
         .filter((resource) => resource.name.includes("preview"))
