@@ -65,7 +65,8 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
     this.logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
       {
-        name: previewLogGroupName(args.sourcePipelineName),
+        // Through the checked scope: whatever else the stack declares, the check fails the program.
+        name: scope.apply(() => previewLogGroupName(args.sourcePipelineName)),
         retentionInDays: args.logRetentionDays,
       },
       parent,

@@ -4,15 +4,17 @@
  * configuration names them, and the settings the functions read: `PREVIEW_SETTINGS` in the one-service
  * form (webhook, worker, reconciler), the routing table entry's `preview` with many services.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { ENV } from "../../../functions/shared/names.js";
 import { Branchline, SERVICES_FILE } from "../../../infra/branchline.js";
-import { loadConfig } from "../../../infra/config.js";
+import { PreviewEnvironment } from "../../../infra/components/preview.js";
+import { ConfigError, loadConfig, parseConfig, type PreviewConfig } from "../../../infra/config.js";
 import type { PreviewSet } from "../../../infra/policies.js";
 import { createBranchline } from "../../../infra/program.js";
 import {
   archiveFileText,
+  installMocks,
   MOCK_ACCOUNT,
   recordedResources,
   resourceNamed,
@@ -162,6 +164,40 @@ describe("infra/components/preview", () => {
       expect(JSON.parse(variablesOf(name)[ENV.preview] ?? "null"), name).to.deep.equal(settings);
     }
     expect(variablesOf("notifications-function")).to.not.have.property(ENV.preview);
+  });
+
+  it("refuses a listener of another account, naming the key, in what the log group's name waits for", async () => {
+    await installMocks();
+    const foreign = LISTENER.replace(MOCK_ACCOUNT, "210987654321");
+    const parsed = parseConfig({
+      get: (key) =>
+        ({
+          repository: "octo/shop",
+          deploy: JSON.stringify(deploy),
+          preview: JSON.stringify({ ...preview, listenerArn: foreign }),
+        })[key],
+      getSecret: (key) => (key === "webhookSecret" ? pulumi.output("s3cret") : undefined),
+      defaultPipelineName: "branchline-dev",
+    });
+    const component = new PreviewEnvironment("foreign", {
+      configKey: "preview",
+      sourcePipelineName: "branchline-dev",
+      preview: parsed.services[0]?.preview as PreviewConfig,
+      prRepositoryArns: [],
+      logRetentionDays: 30,
+      scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
+    });
+    // Output#promise is @pulumi/pulumi's internal way to await an output that may fail.
+    const failure = await (component.target as unknown as { promise(): Promise<unknown> })
+      .promise()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failure).to.be.instanceOf(ConfigError);
+    expect((failure as Error).message).to.include(
+      `branchline:preview.listenerArn must be in this stack's account ${MOCK_ACCOUNT} and region eu-west-1, got ${foreign}`,
+    );
   });
 
   it("configured roles: no role is created, the settings carry those", async () => {
