@@ -32,6 +32,7 @@ import { SourceConnection } from "./components/connection";
 import { DeliveryQueue } from "./components/delivery-queue";
 import { errorAlarmNamePrefix, Monitoring } from "./components/monitoring";
 import { Notifications } from "./components/notifications";
+import { PreviewEnvironment } from "./components/preview";
 import { SharedPipelineRoles, SourcePipeline } from "./components/pipeline";
 import { Reconciler } from "./components/reconciler";
 import { Registry } from "./components/registry";
@@ -39,7 +40,13 @@ import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
 import type { CloneManagerArgs } from "./components/clone-manager";
 import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
-import type { BranchlineConfig, LabelRules, PathRules, ServiceConfig } from "./config";
+import type {
+  BranchlineConfig,
+  LabelRules,
+  PathRules,
+  PreviewConfig,
+  ServiceConfig,
+} from "./config";
 import { GitHubWebhook } from "./github/webhook-resource";
 import {
   codebuildProjectArn,
@@ -55,6 +62,7 @@ import {
   sourcePipelinesTrustPolicy,
   type AccountScope,
   type LimitGrants,
+  type PreviewSet,
   type ServiceSet,
 } from "./policies";
 
@@ -134,6 +142,8 @@ export interface RoutingEntry {
   maxClones?: number;
   /** Present only when the service's clones expire. */
   idleDays?: number;
+  /** Present only when the service has previews: its settings with the task and execution roles. */
+  preview?: PreviewConfig;
 }
 
 /**
@@ -216,12 +226,21 @@ interface DeclaredService {
   build: BuildProject;
   prBuild: BuildProject;
   pipeline: SourcePipeline;
+  /** Its preview environments' log group and roles; `undefined`: no previews. */
+  preview: PreviewEnvironment | undefined;
 }
 
 export class Branchline extends pulumi.ComponentResource {
   public readonly outputs: BranchlineOutputs;
   /** The deployment archives the functions run (with the routing table when many services). */
   public readonly functionCode: FunctionArchives;
+  /** The preview environments of the services that have them, in the configured order. */
+  public readonly previews: PreviewEnvironment[];
+  /**
+   * What the preview IAM statements take (`previewManagementStatements`, `previewDeployStatements`);
+   * `undefined`: no service has previews. Not attached to any role yet.
+   */
+  public readonly previewSet: pulumi.Output<PreviewSet> | undefined;
 
   constructor(name: string, args: BranchlineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:index:Branchline", name, {}, opts);
@@ -390,7 +409,7 @@ export class Branchline extends pulumi.ComponentResource {
       imagePullers.set(repository, projects);
     }
 
-    const declared: DeclaredService[] = config.services.map((service) => {
+    const declared: DeclaredService[] = config.services.map((service, index) => {
       const serviceChild = (suffix: string): string =>
         legacy ? suffix : many ? `${name}-${service.name}-${suffix}` : `${name}-${suffix}`;
       const serviceOpts = top;
@@ -518,7 +537,22 @@ export class Branchline extends pulumi.ComponentResource {
         },
         serviceOpts,
       );
-      return { config: service, registry, prRegistry, build, prBuild, pipeline };
+      const preview =
+        service.preview === undefined
+          ? undefined
+          : new PreviewEnvironment(
+              serviceChild("preview"),
+              {
+                configKey: many ? `services[${index}].preview` : "preview",
+                sourcePipelineName: service.pipelineName,
+                preview: service.preview,
+                prRepositoryArns: prRegistry.repositoryArns,
+                logRetentionDays: config.logRetentionDays,
+                scope,
+              },
+              serviceOpts,
+            );
+      return { config: service, registry, prRegistry, build, prBuild, pipeline, preview };
     });
 
     const first = declared[0] as DeclaredService;
@@ -541,9 +575,18 @@ export class Branchline extends pulumi.ComponentResource {
               service.build.projectName,
               service.prBuild.projectName,
               prArtifacts.bucketName,
+              service.preview?.settings,
             ])
             .apply(
-              ([sourcePipeline, ecrRepositories, cloneRoleArn, project, prProject, bucket]) => ({
+              ([
+                sourcePipeline,
+                ecrRepositories,
+                cloneRoleArn,
+                project,
+                prProject,
+                bucket,
+                preview,
+              ]) => ({
                 name: service.config.name,
                 sourcePipeline,
                 repository: service.config.repository,
@@ -562,6 +605,7 @@ export class Branchline extends pulumi.ComponentResource {
                 ...(service.config.idleDays !== undefined
                   ? { idleDays: service.config.idleDays }
                   : {}),
+                ...(preview !== undefined ? { preview } : {}),
               }),
             ),
         ),
@@ -577,6 +621,15 @@ export class Branchline extends pulumi.ComponentResource {
     }
 
     this.functionCode = code;
+    this.previews = declared.flatMap((service) =>
+      service.preview === undefined ? [] : [service.preview],
+    );
+    this.previewSet =
+      this.previews.length === 0
+        ? undefined
+        : pulumi
+            .all([scope, pulumi.all(this.previews.map((preview) => preview.target))])
+            .apply(([s, targets]) => ({ scope: s, stackPrefix: config.prefix, targets }));
 
     const state = new StateTable(child("state"), top);
     // What the webhook, the worker and the reconciler each need to manage the first service's clones
@@ -597,6 +650,7 @@ export class Branchline extends pulumi.ComponentResource {
       idleDays: first.config.idleDays,
       stackMaxClones: config.maxClones,
       limitGrants: limitGrantsOf(config),
+      preview: first.preview?.settings,
       stateTableName: state.tableName,
       stateTableArn: state.tableArn,
     };

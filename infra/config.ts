@@ -175,6 +175,11 @@ export interface ServiceConfig {
   maxClones: number | undefined;
   /** Its idle expiry in days (its entry's `idleDays`, else `branchline:idleDays`). */
   idleDays: number | undefined;
+  /**
+   * Its pull requests' preview environments (its entry's `preview`, or `branchline:preview` in the
+   * one-service form): absent, none (previews are opt-in, per service).
+   */
+  preview?: PreviewConfig;
 }
 
 /**
@@ -201,6 +206,7 @@ export const SINGLE_SERVICE_KEYS = [
   "build",
   "pipelineName",
   "pipelineType",
+  "preview",
 ] as const;
 
 /**
@@ -375,6 +381,11 @@ function parseServices(reader: ConfigReader): BranchlineConfig {
         paths: single.paths,
         maxClones: single.maxClonesPerService,
         idleDays: single.idleDays,
+        ...previewOf("preview", jsonKey(reader, "preview"), {
+          service: single.pipelineName,
+          deploy: single.deploy,
+          awsRegion: reader.awsRegion,
+        }),
       },
     ],
     prefix: single.pipelineName,
@@ -772,6 +783,7 @@ const SERVICE_FIELDS = [
   "paths",
   "maxClones",
   "idleDays",
+  "preview",
 ];
 
 function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig {
@@ -864,6 +876,11 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
           : parsePathRules(`${key}.paths`, item["paths"]),
       maxClones: parseCount(item["maxClones"], `${key}.maxClones`) ?? stackWide.maxClonesPerService,
       idleDays: parseCount(item["idleDays"], `${key}.idleDays`) ?? stackWide.idleDays,
+      ...previewOf(`${key}.preview`, item["preview"], {
+        service: name,
+        deploy: underService(index, () => parseDeploy(jsonOf("deploy"))),
+        awsRegion: reader.awsRegion,
+      }),
     };
   });
   const first = services[0] as ServiceConfig;
@@ -1346,4 +1363,379 @@ function parseLogRetention(reader: ConfigReader): number {
     );
   }
   return days;
+}
+
+/*
+ * Preview environments (`preview` of a service): a per-pull-request ECS service on Fargate behind the
+ * team's Application Load Balancer, at `pr-<n>.<service>.<domain>`.
+ */
+
+/**
+ * A service's `preview`, with its defaults applied. The same fields and defaults as the functions'
+ * `PreviewSettings` (functions/core/preview.ts), which read what the stack writes: the routing table
+ * entry's `preview`, or `PREVIEW_SETTINGS` in the one-service form. `taskRoleArn` and
+ * `executionRoleArn` are the configured roles; when absent the stack creates them (see
+ * infra/components/preview.ts) and writes their ARNs into what the functions read.
+ */
+export interface PreviewConfig {
+  /** The ECS cluster of the previews: its name, or its ARN in this stack's region and account. */
+  cluster: string;
+  /** The subnets of the preview tasks (awsvpc): 1 to 16 `subnet-...` ids. */
+  subnets: string[];
+  /** The security groups of the preview tasks: 1 to 5 `sg-...` ids. */
+  securityGroups: string[];
+  /** The HTTPS listener of the team's Application Load Balancer that gets one rule per preview. */
+  listenerArn: string;
+  /** A preview is served at `pr-<n>.<service>.<domain>`. */
+  domain: string;
+  /** The container port the target group forwards to. */
+  port: number;
+  healthCheckPath: string;
+  /** Fargate task CPU units, as ECS writes them ("256" = 0.25 vCPU). */
+  cpu: string;
+  /** Fargate task memory (MiB), a valid pair with {@link cpu}. */
+  memory: string;
+  /** The role the preview tasks run as; absent: the stack's preview task role (no permissions). */
+  taskRoleArn?: string;
+  /** The task execution role; absent: the stack's (pulls the PR tier's images, writes the logs). */
+  executionRoleArn?: string;
+  /** A preview without a push or a request for this long is scaled to zero. */
+  idleHours: number;
+  assignPublicIp: boolean;
+  /** The most live previews of the service at once. */
+  maxPreviews: number;
+}
+
+export const PREVIEW_DEFAULTS = {
+  port: 80,
+  healthCheckPath: "/",
+  cpu: "256",
+  memory: "512",
+  idleHours: 24,
+  assignPublicIp: false,
+  maxPreviews: 10,
+} as const;
+
+export const PREVIEW_FIELDS = [
+  "cluster",
+  "subnets",
+  "securityGroups",
+  "listenerArn",
+  "domain",
+  "port",
+  "healthCheckPath",
+  "cpu",
+  "memory",
+  "taskRoleArn",
+  "executionRoleArn",
+  "idleHours",
+  "assignPublicIp",
+  "maxPreviews",
+] as const;
+
+/** ECS's limits on an awsvpc network configuration. */
+export const PREVIEW_LIMITS = { subnets: 16, securityGroups: 5 } as const;
+
+/**
+ * The task sizes Fargate accepts (Linux): CPU units -> the memory values (MiB) allowed with it
+ * (Amazon ECS developer guide, "Task CPU and memory").
+ */
+export const FARGATE_TASK_SIZES: Readonly<Record<string, readonly number[]>> = {
+  "256": [512, 1024, 2048],
+  "512": steps(1024, 4096, 1024),
+  "1024": steps(2048, 8192, 1024),
+  "2048": steps(4096, 16384, 1024),
+  "4096": steps(8192, 30720, 1024),
+  "8192": steps(16384, 61440, 4096),
+  "16384": steps(32768, 122880, 8192),
+};
+
+function steps(from: number, to: number, by: number): number[] {
+  const values: number[] = [];
+  for (let value = from; value <= to; value += by) values.push(value);
+  return values;
+}
+
+/**
+ * The longest host a preview has: `pr-<10 digits>.<service>.<domain>`. An ALB host-header condition
+ * value holds at most 128 characters.
+ */
+export const PREVIEW_HOST_MAX_LENGTH = 128;
+const LONGEST_PREVIEW_LABEL = "pr-9999999999";
+
+const CLUSTER_ARN_PATTERN =
+  /^arn:(aws[a-z-]*):ecs:([a-z0-9-]+):(\d{12}):cluster\/([A-Za-z0-9_-]{1,255})$/;
+const SUBNET_PATTERN = /^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const SECURITY_GROUP_PATTERN = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** An Application Load Balancer's listener (host-header rules need one: not a network or gateway LB). */
+const LISTENER_ARN_PATTERN =
+  /^arn:(aws[a-z-]*):elasticloadbalancing:([a-z0-9-]+):(\d{12}):listener\/app\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}\/[0-9a-f]{16}$/;
+const DNS_LABEL_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** `{ preview }` when the value is given, `{}` when it is absent (the key stays off the service). */
+function previewOf(
+  key: string,
+  value: unknown,
+  service: { service: string; deploy: DeployConfig | undefined; awsRegion: string | undefined },
+): { preview?: PreviewConfig } {
+  if (value === undefined) return {};
+  return { preview: parsePreview(key, value, service) };
+}
+
+/**
+ * A service's `preview`: every field checked, the error naming the field. A preview needs the
+ * service's ECS deploy (`deploy: { cluster, service }`): the preview's task definition is derived
+ * from that service's.
+ */
+export function parsePreview(
+  key: string,
+  value: unknown,
+  context: { service: string; deploy: DeployConfig | undefined; awsRegion?: string | undefined },
+): PreviewConfig {
+  if (!isRecord(value)) {
+    throw new ConfigError(
+      key,
+      "must be an object { cluster, subnets, securityGroups, listenerArn, domain, port?, healthCheckPath?, cpu?, memory?, taskRoleArn?, executionRoleArn?, idleHours?, assignPublicIp?, maxPreviews? }",
+    );
+  }
+  rejectUnknownFields(key, value, [...PREVIEW_FIELDS]);
+  if (context.deploy === undefined) {
+    const deployKey = key.endsWith(".preview")
+      ? `${key.slice(0, -".preview".length)}.deploy`
+      : "deploy";
+    throw new ConfigError(
+      key,
+      `needs the service's ECS deploy (${CONFIG_NAMESPACE}:${deployKey} { cluster, service }): a preview runs the task definition of that ECS service with the pull request's images`,
+    );
+  }
+  const field = (name: (typeof PREVIEW_FIELDS)[number]): string => `${key}.${name}`;
+
+  const cluster = optionalString(field("cluster"), value["cluster"]);
+  if (cluster === undefined) throw new ConfigError(field("cluster"), "is required");
+  const clusterArn = CLUSTER_ARN_PATTERN.exec(cluster);
+  if (clusterArn === null && !ECS_NAME_PATTERN.test(cluster)) {
+    throw new ConfigError(
+      field("cluster"),
+      `must be an ECS cluster's name (1-255 letters, digits, - and _) or ARN (arn:aws:ecs:<region>:<account>:cluster/<name>), got ${JSON.stringify(cluster)}`,
+    );
+  }
+  if (clusterArn !== null) checkRegion(field("cluster"), cluster, clusterArn[2], context.awsRegion);
+
+  const subnets = idList(
+    field("subnets"),
+    value["subnets"],
+    SUBNET_PATTERN,
+    "subnet-",
+    PREVIEW_LIMITS.subnets,
+  );
+  const securityGroups = idList(
+    field("securityGroups"),
+    value["securityGroups"],
+    SECURITY_GROUP_PATTERN,
+    "sg-",
+    PREVIEW_LIMITS.securityGroups,
+  );
+
+  const listenerArn = optionalString(field("listenerArn"), value["listenerArn"]);
+  if (listenerArn === undefined) throw new ConfigError(field("listenerArn"), "is required");
+  const listener = LISTENER_ARN_PATTERN.exec(listenerArn);
+  if (listener === null) {
+    throw new ConfigError(
+      field("listenerArn"),
+      `must be an Application Load Balancer listener's ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>), got ${JSON.stringify(listenerArn)}`,
+    );
+  }
+  checkRegion(field("listenerArn"), listenerArn, listener[2], context.awsRegion);
+
+  const domain = optionalString(field("domain"), value["domain"]);
+  if (domain === undefined) throw new ConfigError(field("domain"), "is required");
+  const labels = domain.split(".");
+  if (labels.length < 2 || !labels.every((label) => DNS_LABEL_PATTERN.test(label))) {
+    throw new ConfigError(
+      field("domain"),
+      `must be a lower-case DNS name of two labels or more (letters, digits, - inside a label, no trailing dot), got ${JSON.stringify(domain)}`,
+    );
+  }
+  const serviceLabel = previewServiceLabel(context.service);
+  const longestHost = `${LONGEST_PREVIEW_LABEL}.${serviceLabel}.${domain}`;
+  if (longestHost.length > PREVIEW_HOST_MAX_LENGTH) {
+    throw new ConfigError(
+      field("domain"),
+      `is too long: the host ${longestHost} has ${longestHost.length} characters, an ALB host-header rule holds at most ${PREVIEW_HOST_MAX_LENGTH}`,
+    );
+  }
+
+  const port = wholeNumber(field("port"), value["port"], PREVIEW_DEFAULTS.port, 1, 65535);
+
+  const healthCheckPath =
+    optionalString(field("healthCheckPath"), value["healthCheckPath"]) ??
+    PREVIEW_DEFAULTS.healthCheckPath;
+  if (
+    !healthCheckPath.startsWith("/") ||
+    healthCheckPath.length > 1024 ||
+    /\s/.test(healthCheckPath)
+  ) {
+    throw new ConfigError(
+      field("healthCheckPath"),
+      `must be a path starting with / (at most 1024 characters, no spaces), got ${JSON.stringify(healthCheckPath)}`,
+    );
+  }
+
+  const cpu = taskSize(field("cpu"), value["cpu"], PREVIEW_DEFAULTS.cpu);
+  const memory = taskSize(field("memory"), value["memory"], PREVIEW_DEFAULTS.memory);
+  const memories = FARGATE_TASK_SIZES[cpu];
+  if (memories === undefined) {
+    throw new ConfigError(
+      field("cpu"),
+      `must be one of Fargate's CPU values ${Object.keys(FARGATE_TASK_SIZES).join(", ")} (CPU units, 1024 = 1 vCPU), got ${JSON.stringify(cpu)}`,
+    );
+  }
+  if (!memories.includes(Number(memory))) {
+    const first = memories[0] as number;
+    const last = memories[memories.length - 1] as number;
+    const step = memories.length > 1 ? (memories[1] as number) - first : 0;
+    const allowed = cpu === "256" ? memories.join(", ") : `${first} to ${last} in steps of ${step}`;
+    throw new ConfigError(
+      field("memory"),
+      `must be a memory value Fargate accepts with cpu ${cpu}: ${allowed} (MiB), got ${JSON.stringify(memory)}`,
+    );
+  }
+
+  const preview: PreviewConfig = {
+    cluster,
+    subnets,
+    securityGroups,
+    listenerArn,
+    domain,
+    port,
+    healthCheckPath,
+    cpu,
+    memory,
+    idleHours: wholeNumber(field("idleHours"), value["idleHours"], PREVIEW_DEFAULTS.idleHours, 1),
+    assignPublicIp: previewFlag(field("assignPublicIp"), value["assignPublicIp"]),
+    maxPreviews: wholeNumber(
+      field("maxPreviews"),
+      value["maxPreviews"],
+      PREVIEW_DEFAULTS.maxPreviews,
+      1,
+    ),
+  };
+  for (const roleField of ["taskRoleArn", "executionRoleArn"] as const) {
+    const role = optionalString(field(roleField), value[roleField]);
+    if (role === undefined) continue;
+    if (!ROLE_ARN_PATTERN.test(role)) {
+      throw new ConfigError(
+        field(roleField),
+        `must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got ${JSON.stringify(role)}`,
+      );
+    }
+    preview[roleField] = role;
+  }
+  return preview;
+}
+
+/**
+ * The service's label in a preview's host (`pr-<n>.<label>.<domain>`): its name lower-cased, every
+ * character outside a-z 0-9 - turned into -, at most 63 characters, no - at either end.
+ */
+export function previewServiceLabel(service: string): string {
+  return service
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, "");
+}
+
+/**
+ * The preview's cluster and listener must be in the stack's account and region (IAM scopes the
+ * functions to them): checked with the region at config time, and with the account in the program.
+ */
+export function checkPreviewScope(
+  key: string,
+  preview: PreviewConfig,
+  scope: { region: string; accountId?: string | undefined },
+): void {
+  const arns: [string, string][] = [[`${key}.listenerArn`, preview.listenerArn]];
+  if (preview.cluster.startsWith("arn:")) arns.push([`${key}.cluster`, preview.cluster]);
+  for (const [field, arn] of arns) {
+    const [, , , region, accountId] = arn.split(":");
+    if (
+      region !== scope.region ||
+      (scope.accountId !== undefined && accountId !== scope.accountId)
+    ) {
+      const here =
+        scope.accountId === undefined
+          ? `region ${scope.region}`
+          : `account ${scope.accountId} and region ${scope.region}`;
+      throw new ConfigError(field, `must be in this stack's ${here}, got ${arn}`);
+    }
+  }
+}
+
+function checkRegion(
+  key: string,
+  arn: string,
+  region: string | undefined,
+  awsRegion: string | undefined,
+): void {
+  if (awsRegion !== undefined && region !== awsRegion) {
+    throw new ConfigError(key, `must be in this stack's region ${awsRegion}, got ${arn}`);
+  }
+}
+
+function idList(
+  key: string,
+  value: unknown,
+  pattern: RegExp,
+  prefix: string,
+  max: number,
+): string[] {
+  if (value === undefined) throw new ConfigError(key, "is required");
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+    throw new ConfigError(key, `must be a list of 1 to ${max} ${prefix}... ids`);
+  }
+  const seen = new Set<string>();
+  return value.map((item: unknown, index) => {
+    if (typeof item !== "string" || !pattern.test(item)) {
+      throw new ConfigError(
+        `${key}[${index}]`,
+        `must be an id ${prefix}<8 or 17 hexadecimal digits>, got ${JSON.stringify(item)}`,
+      );
+    }
+    if (seen.has(item)) throw new ConfigError(`${key}[${index}]`, `repeats ${item}`);
+    seen.add(item);
+    return item;
+  });
+}
+
+function wholeNumber(
+  key: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new ConfigError(key, `must be a whole number ${range}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A task size: a string of digits as ECS writes it, or a whole number. */
+function taskSize(key: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value > 0) return String(value);
+  if (typeof value === "string" && /^[1-9][0-9]*$/.test(value)) return value;
+  throw new ConfigError(
+    key,
+    `must be a whole number as Fargate writes it (CPU units or MiB, e.g. "256", "512"), got ${JSON.stringify(value)}`,
+  );
+}
+
+function previewFlag(key: string, value: unknown): boolean {
+  if (value === undefined) return PREVIEW_DEFAULTS.assignPublicIp;
+  if (typeof value !== "boolean") throw new ConfigError(key, "must be true or false");
+  return value;
 }

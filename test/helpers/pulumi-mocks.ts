@@ -3,6 +3,7 @@
  * the same mocha process never call it, so they are unaffected); every registered resource is
  * recorded with its type, name and inputs; invokes for the account, region and partition are answered.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { functionArchive, type FunctionArchives } from "../../infra/bundle.js";
 
@@ -88,14 +89,51 @@ function outputsFor(
         apiEndpoint: `https://abcdef1234.execute-api.${MOCK_REGION}.amazonaws.com`,
         executionArn: `${prefix}:execute-api:${at}:abcdef1234`,
       };
+    case "aws:acm/certificate:Certificate": {
+      // One DNS validation record per name, as ACM answers it.
+      const domain = String(inputs["domainName"] ?? "example.com");
+      return {
+        arn: `${prefix}:acm:${at}:certificate/00000000-0000-0000-0000-000000000000`,
+        domainValidationOptions: [
+          {
+            domainName: domain,
+            resourceRecordName: `_0123456789abcdef.${domain.replace(/^\*\./, "")}.`,
+            resourceRecordType: "CNAME",
+            resourceRecordValue: "_fedcba9876543210.acm-validations.aws.",
+          },
+        ],
+      };
+    }
+    case "aws:route53/record:Record":
+      return { fqdn: String(inputs["name"] ?? physical) };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return {
+        arn: `${prefix}:elasticloadbalancing:${at}:loadbalancer/app/${name}/0123456789abcdef`,
+        dnsName: `${name}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
+        zoneId: "Z32O12XQLNTSW2",
+      };
+    case "aws:lb/listener:Listener":
+      return {
+        arn: `${prefix}:elasticloadbalancing:${at}:listener/app/${name}/0123456789abcdef/fedcba9876543210`,
+      };
+    case "aws:ecs/cluster:Cluster":
+      return { name: physical, arn: `${prefix}:ecs:${at}:cluster/${physical}` };
     default:
       return {};
   }
 }
 
+/** The id a resource gets: `<name>-id`, or the provider's id form where programs check it. */
+function physicalId(type: string, name: string): string {
+  if (type === "aws:ec2/securityGroup:SecurityGroup") {
+    return `sg-${createHash("sha256").update(name).digest("hex").slice(0, 17)}`;
+  }
+  return `${name}-id`;
+}
+
 const mocks: pulumi.runtime.Mocks = {
   newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-    const id = `${args.name}-id`;
+    const id = physicalId(args.type, args.name);
     recorded.push({ type: args.type, name: args.name, inputs: args.inputs, id });
     return { id, state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs) } };
   },
