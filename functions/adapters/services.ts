@@ -9,6 +9,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Octokit } from "@octokit/rest";
 import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
 import type {
+  GitHubCommandPorts,
   GitHubPullRequests,
   ImageStore,
   PipelineStore,
@@ -27,6 +28,7 @@ import {
   RateLimitObserver,
 } from "./github.js";
 import { GitHubAppSession } from "./github-app.js";
+import { OctokitCommandPorts } from "./github-commands.js";
 import { OctokitWebhookDeliveries } from "./github-hooks.js";
 import {
   GitHubIdentity,
@@ -41,6 +43,7 @@ export interface AwsServices {
   pullRequests?: GitHubPullRequests;
   comments?: PullRequestComments;
   statuses?: CommitStatuses;
+  commands?: GitHubCommandPorts;
   /** Present only when a state table is configured (STATE_TABLE_NAME). */
   marks?: PullRequestMarks;
 }
@@ -122,6 +125,7 @@ export class DefaultServices {
       services.pullRequests = new OctokitPullRequests(octokit);
       services.comments = new OctokitPullRequestComments(octokit, this.github.identity);
       services.statuses = new OctokitCommitStatuses(octokit);
+      services.commands = new OctokitCommandPorts(octokit);
     }
     return services;
   }

@@ -126,6 +126,9 @@ function listedOnce(pipelines: PipelineStore): PipelineStore {
     tags: (arn) => pipelines.tags(arn),
     inProgressExecutions: (name) => pipelines.inProgressExecutions(name),
     stopExecution: (name, id, reason) => pipelines.stopExecution(name, id, reason),
+    startExecution: (name, pins, token) => pipelines.startExecution(name, pins, token),
+    tag: (arn, tags) => pipelines.tag(arn, tags),
+    recentExecutions: (name, max) => pipelines.recentExecutions(name, max),
     list: () => {
       const current = (listing ??= pipelines.list());
       current.catch(() => {

@@ -207,6 +207,7 @@ const SINGLE_SERVICE_VARIABLES = [
   ENV.prArtifactBucket,
   ENV.allowForks,
   ENV.buildDrafts,
+  ENV.requireApproval,
   ENV.pullRequestLabels,
   ENV.pullRequestPaths,
 ];
@@ -230,6 +231,7 @@ function singleService(env: Environment): ServiceEntry {
     ...readCloneTier(env),
     allowForks: flag(env, ENV.allowForks, false),
     buildDrafts: flag(env, ENV.buildDrafts, true),
+    requireApproval: flag(env, ENV.requireApproval, true),
   };
 }
 

@@ -38,6 +38,11 @@ export interface ServiceEntry {
   prArtifactBucket: string | undefined;
   allowForks: boolean;
   buildDrafts: boolean;
+  /**
+   * Untrusted pull requests (a fork's, or an author's without write permission) are built only once
+   * a maintainer approves their head commit. Absent: true.
+   */
+  requireApproval?: boolean;
   /** Its label and path rules; absent: every pull request into its branch is built. */
   selection?: Selection;
 }
@@ -56,6 +61,7 @@ const KNOWN = new Set([
   "artifactBucket",
   "allowForkPullRequests",
   "buildDraftPullRequests",
+  "requireApproval",
   "labels",
   "paths",
 ]);
@@ -162,6 +168,7 @@ function parseEntry(raw: unknown, index: number, origin: string): ServiceEntry {
     prArtifactBucket: optionalText("artifactBucket"),
     allowForks: flag("allowForkPullRequests", false),
     buildDrafts: flag("buildDraftPullRequests", true),
+    requireApproval: flag("requireApproval", true),
   };
 }
 
