@@ -49,7 +49,7 @@ export function permissionsOnce(ports: GitHubCommandPorts): GitHubCommandPorts {
 }
 
 /** Whether the service builds untrusted pull requests only once approved (default: yes). */
-export function requiresApproval(service: ServiceEntry): boolean {
+export function requiresApproval(service: Pick<ServiceEntry, "requireApproval">): boolean {
   return service.requireApproval !== false;
 }
 
@@ -63,7 +63,7 @@ export async function trustOfPullRequest(
 }
 
 export interface ApprovalInput {
-  service: ServiceEntry;
+  service: Pick<ServiceEntry, "name" | "sourcePipelineName" | "requireApproval">;
   pr: PullRequest;
   pipelines: PipelineStore;
   /** The source pipeline's ARN: the clone's is its sibling's. */
@@ -102,7 +102,7 @@ export async function approvalGate(
  */
 export async function reportWaiting(
   statuses: CommitStatuses | undefined,
-  service: ServiceEntry,
+  service: Pick<ServiceEntry, "name">,
   pr: PullRequest,
   description: string,
   logger: Logger,

@@ -15,6 +15,7 @@
 import type { PullRequest } from "../core/classify.js";
 import type { ServiceEntry } from "../core/services.js";
 import type { OpenPullRequests, PipelineStore, PipelineSummary } from "./ports.js";
+import { permissionsOnce } from "./approval.js";
 import {
   reconcile,
   type ReconcileOptions,
@@ -53,6 +54,7 @@ export async function reconcileServices(
     pipelines: listedOnce(ports.pipelines),
     openPullRequests: ports.openPullRequests && openOncePerRepository(ports.openPullRequests),
     pullRequests: readEachPullRequestOnce(ports.pullRequests),
+    commands: ports.commands && permissionsOnce(ports.commands),
   };
   const summaries: Record<string, ReconcileSummary> = {};
   const notReached: string[] = [];
@@ -72,6 +74,8 @@ export async function reconcileServices(
       allowForks: service.allowForks,
       buildDrafts: service.buildDrafts,
       selection: service.selection,
+      requireApproval: service.requireApproval,
+      serviceName: service.name,
       ...options,
     });
     // The time ran out during this service: some of its pull requests may not have been reached.

@@ -22,10 +22,13 @@ import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import type { Selection } from "../core/selection.js";
 import { selectionOf } from "./selection.js";
+import { approvalGate, reportWaiting } from "./approval.js";
+import type { CommitStatuses } from "./feedback.js";
 import {
   GitHubRateLimitError,
   rateLimitStopMessage,
   withFields,
+  type GitHubCommandPorts,
   type GitHubPullRequests,
   type ImageId,
   type ImageStore,
@@ -77,6 +80,10 @@ export interface ReconcilePorts {
   logger: Logger;
   /** Clones changed, and each failure by kind (`Errors`); default: none. */
   metrics?: Metrics | undefined;
+  /** Authors' permissions (the approval rule); `undefined`: no GitHub credentials. */
+  commands?: GitHubCommandPorts | undefined;
+  /** The pending status of an untrusted pull request; `undefined`: none posted. */
+  statuses?: CommitStatuses | undefined;
 }
 
 export interface ReconcileOptions extends ClassifyOptions {
@@ -94,6 +101,10 @@ export interface ReconcileOptions extends ClassifyOptions {
    * the one it has. `undefined`: none.
    */
   selection?: Selection | undefined;
+  /** Untrusted pull requests wait for an approval (app/approval.ts); default true. */
+  requireApproval?: boolean | undefined;
+  /** The service's name (its status context `branchline/<name>`); default: the source's name. */
+  serviceName?: string | undefined;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
   /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
@@ -229,9 +240,37 @@ export async function reconcile(
       }
     }
     if (!(await current(pr))) return;
+    // The approval rule, as the webhook applies it: an untrusted pull request gets no clone until
+    // its head commit is approved, and its clone is not touched while a newer push waits.
+    const gate = await approvalGate({
+      service: {
+        name: options.serviceName ?? options.sourcePipelineName,
+        sourcePipelineName: options.sourcePipelineName,
+        requireApproval: options.requireApproval,
+      },
+      pr,
+      pipelines: ports.pipelines,
+      sourceArn: source.arn,
+      commands: ports.commands,
+    });
+    if (!gate.build) {
+      ports.logger.info("untrusted pull request waits for approval", {
+        pullRequest: pr.number,
+        reason: gate.reason,
+      });
+      const service = { name: options.serviceName ?? options.sourcePipelineName };
+      await reportWaiting(ports.statuses, service, pr, gate.description, ports.logger);
+      if (gate.unapprovedClone) await unwanted(pr, await managedTags(pr.number));
+      return;
+    }
     const outcome = await app.ensure(
       source,
-      { prNumber: pr.number, headBranch: pr.headBranch, headRepository: wanted.headRepository },
+      {
+        prNumber: pr.number,
+        headBranch: pr.headBranch,
+        headRepository: wanted.headRepository,
+        ...(gate.approvedSha !== undefined ? { approvedSha: gate.approvedSha } : {}),
+      },
       strategy,
     );
     summary[outcome.result].push(pr.number);

@@ -53,6 +53,8 @@ export function defaultReconcileDeps(
         ...(github.authenticated ? { openPullRequests: github.client } : {}),
         ...(github.deliveries ? { deliveries: github.deliveries } : {}),
         ...(aws.marks ? { marks: aws.marks } : {}),
+        ...(aws.commands ? { commands: aws.commands } : {}),
+        ...(aws.statuses ? { statuses: aws.statuses } : {}),
       };
     },
     teardownServices: async (signal) => {

@@ -20,6 +20,8 @@ import {
   type PullRequestMarks,
   type WebhookDeliveries,
 } from "../app/ports.js";
+import type { GitHubCommandPorts } from "../app/ports.js";
+import type { CommitStatuses } from "../app/feedback.js";
 import { countError } from "../app/responses.js";
 import { DIMENSION, METRIC, SWEEP_RESULTS } from "../shared/metrics.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
@@ -50,6 +52,10 @@ export interface ReconcileServices {
   marks?: PullRequestMarks;
   /** The webhook's deliveries; present only when a GitHub token is configured. */
   deliveries?: WebhookDeliveries;
+  /** Permissions (the approval rule); present only when GitHub credentials are configured. */
+  commands?: GitHubCommandPorts;
+  /** The pending status of an untrusted pull request; present only with GitHub credentials. */
+  statuses?: CommitStatuses;
 }
 
 /** What the teardown needs: AWS only, never GitHub. */
@@ -247,6 +253,8 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
         pullRequests: services.pullRequests,
         openPullRequests: services.openPullRequests,
         marks: services.marks,
+        commands: services.commands,
+        statuses: services.statuses,
         logger: deps.logger,
         metrics,
       };
@@ -271,6 +279,8 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
           allowForks: settings.allowForks,
           buildDrafts: settings.buildDrafts,
           selection: settings.services[0]?.selection,
+          requireApproval: settings.services[0]?.requireApproval,
+          serviceName: settings.services[0]?.name,
           signal,
           ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
         });
