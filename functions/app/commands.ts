@@ -21,6 +21,7 @@ import { classify, sameRepository, type PullRequest } from "../core/classify.js"
 import { approvedShaOf } from "../core/clone.js";
 import {
   COMMAND_PREFIX,
+  executionToken,
   namesCommit,
   shortSha,
   TRUSTED_PERMISSIONS,
@@ -241,6 +242,7 @@ async function onClone(
       ...(gate?.approvedSha !== undefined ? { approvedSha: gate.approvedSha } : {}),
     },
     commit,
+    executionToken(fields["deliveryId"], name),
   );
   return {
     answer: { done: true, execution, commit },

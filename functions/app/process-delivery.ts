@@ -50,6 +50,7 @@ import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import { countError, errorResponse, failureLog, respond, type Response } from "./responses.js";
 import { readEachPullRequestOnce } from "./read-once.js";
 import { approvalGate, permissionsOnce, reportWaiting } from "./approval.js";
+import { executionToken } from "../core/commands.js";
 
 /** What a command asks of a delivery (app/commands.ts). */
 export interface DeliveryOptions {
@@ -250,7 +251,11 @@ async function forService(
       return respond(202, { outcome: "ignored", reason: gate.reason, awaitingApproval: true });
     }
     if (gate.approvedSha !== undefined) {
-      approval = { sha: gate.approvedSha, start: options.approving !== undefined };
+      approval = {
+        sha: gate.approvedSha,
+        start: options.approving !== undefined,
+        token: executionToken(fields["deliveryId"], String(fields["clone"])),
+      };
     }
   }
   const strategy = CREATE_FIRST.has(event.action) ? "create-first" : "read-first";
@@ -264,6 +269,8 @@ async function forService(
 interface Approval {
   sha: string;
   start: boolean;
+  /** The idempotency token of the execution it starts. */
+  token: string | undefined;
 }
 
 /** Best effort, like the comment: a GitHub failure is logged and the delivery is still answered. */
@@ -387,7 +394,13 @@ async function act(
       if (outcome.result === "created") await announce(work, outcome.pipeline, pr);
       const started =
         approval !== undefined && (approval.start || outcome.result === "created")
-          ? await startApproved(work, intent, approval.sha, outcome.result === "created")
+          ? await startApproved(
+              work,
+              intent,
+              approval.sha,
+              outcome.result === "created",
+              approval.token,
+            )
           : undefined;
       return respond(200, {
         outcome: outcome.result,
@@ -411,6 +424,7 @@ async function startApproved(
   intent: Extract<Intent, { kind: "ensure" }>,
   sha: string,
   created: boolean,
+  token: string | undefined,
 ): Promise<string> {
   const pr = intent.pullRequest;
   if (created) {
@@ -428,6 +442,7 @@ async function startApproved(
       approvedSha: sha,
     },
     sha,
+    token,
   );
 }
 

@@ -129,12 +129,17 @@ export class PullRequestPipelines {
    * request's head (StartPipelineExecution `sourceRevisions`, COMMIT_ID): whatever was pushed
    * since, that commit is what it builds. Returns the execution's id.
    */
-  async startPinned(source: SourcePipeline, target: CloneTarget, commit: string): Promise<string> {
+  async startPinned(
+    source: SourcePipeline,
+    target: CloneTarget,
+    commit: string,
+    token?: string,
+  ): Promise<string> {
     const desired = cloneDeclaration(source.declaration, target, this.tier(source));
     const pins = headSourceActions(desired, target.headRepository, target.headBranch).map(
       (actionName) => ({ actionName, commit }),
     );
-    return this.pipelines.startExecution(desired.name, pins);
+    return this.pipelines.startExecution(desired.name, pins, token);
   }
 
   /** Stops the clone's executions in progress; returns how many. */

@@ -13,6 +13,7 @@
  * `check_suite` `rerequested` (the "Re-run" button on the App's checks) is a `retest` of each pull
  * request of the suite.
  */
+import { createHash } from "node:crypto";
 import { isFork, type PullRequest } from "./classify.js";
 import { BadRequestError } from "./errors.js";
 
@@ -79,6 +80,15 @@ export function namesCommit(given: string | undefined, headSha: string): boolean
   if (given === undefined || !/^[0-9a-f]+$/i.test(given)) return false;
   if (given.length < MIN_SHA_PREFIX || given.length > headSha.length) return false;
   return headSha.toLowerCase().startsWith(given.toLowerCase());
+}
+
+/**
+ * StartPipelineExecution's idempotency token for a delivery's start of a clone: a delivery carried
+ * out again (a worker's retry, GitHub's redelivery) does not start a second execution.
+ */
+export function executionToken(deliveryId: unknown, clone: string): string | undefined {
+  if (typeof deliveryId !== "string" || deliveryId === "") return undefined;
+  return createHash("sha256").update(`${deliveryId}\n${clone}`, "utf8").digest("hex");
 }
 
 /** A commit's short form, as GitHub shows it. */
