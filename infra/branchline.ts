@@ -134,6 +134,8 @@ export interface RoutingEntry {
   artifactBucket: string;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** Present only when false: untrusted pull requests are built without approval. */
+  requireApproval?: false;
   /** Present only when the service has label rules. */
   labels?: LabelRules;
   /** Present only when the service has path rules. */
@@ -597,6 +599,9 @@ export class Branchline extends pulumi.ComponentResource {
                 artifactBucket: bucket,
                 allowForkPullRequests: service.config.allowForkPullRequests,
                 buildDraftPullRequests: service.config.buildDraftPullRequests,
+                ...(service.config.requireApproval === false
+                  ? { requireApproval: false as const }
+                  : {}),
                 ...(service.config.labels !== undefined ? { labels: service.config.labels } : {}),
                 ...(service.config.paths !== undefined ? { paths: service.config.paths } : {}),
                 ...(service.config.maxClones !== undefined
@@ -644,6 +649,7 @@ export class Branchline extends pulumi.ComponentResource {
       connectionArn,
       allowForkPullRequests: first.config.allowForkPullRequests,
       buildDraftPullRequests: first.config.buildDraftPullRequests,
+      ...(first.config.requireApproval === false ? { requireApproval: false as const } : {}),
       labels: first.config.labels,
       paths: first.config.paths,
       maxClones: first.config.maxClones,

@@ -74,6 +74,11 @@ export interface BranchlineConfig {
   registerWebhook: boolean;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /**
+   * `branchline:requireApproval` false: untrusted pull requests (a fork's, an author's without write
+   * permission) are built without a maintainer's approval. Absent: true (approval required).
+   */
+  requireApproval?: false;
   /** `branchline:labels`: the stack-wide label rules (a service's own replace them). */
   labels: LabelRules | undefined;
   /** `branchline:paths`: the stack-wide path rules (a service's own replace them). */
@@ -167,6 +172,8 @@ export interface ServiceConfig {
   build: BuildConfig;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** Its entry's `requireApproval`, else `branchline:requireApproval`: present only when false. */
+  requireApproval?: false;
   /** Its label rules (its entry's `labels`, else `branchline:labels`); `undefined`: none. */
   labels: LabelRules | undefined;
   /** Its path rules (its entry's `paths`, else `branchline:paths`); `undefined`: none. */
@@ -377,6 +384,7 @@ function parseServices(reader: ConfigReader): BranchlineConfig {
         build: single.build,
         allowForkPullRequests: single.allowForkPullRequests,
         buildDraftPullRequests: single.buildDraftPullRequests,
+        ...(single.requireApproval === false ? { requireApproval: false as const } : {}),
         labels: single.labels,
         paths: single.paths,
         maxClones: single.maxClonesPerService,
@@ -571,6 +579,7 @@ function parseStackWide(reader: ConfigReader): StackWideKeys {
     registerWebhook,
     allowForkPullRequests: parseBoolean(reader, "allowForkPullRequests", false),
     buildDraftPullRequests: parseBoolean(reader, "buildDraftPullRequests", true),
+    ...(parseBoolean(reader, "requireApproval", true) ? {} : { requireApproval: false as const }),
     labels: parseLabelRules("labels", jsonKey(reader, "labels")),
     paths: parsePathRules("paths", jsonKey(reader, "paths")),
     maxClones: parseCount(reader.get("maxClones"), "maxClones"),
@@ -779,6 +788,7 @@ const SERVICE_FIELDS = [
   "pipelineType",
   "allowForkPullRequests",
   "buildDraftPullRequests",
+  "requireApproval",
   "labels",
   "paths",
   "maxClones",
@@ -866,6 +876,9 @@ function parseManyServices(reader: ConfigReader, raw: string): BranchlineConfig 
       build: underService(index, () => parseBuild(jsonOf("build"), reader.awsRegion)),
       allowForkPullRequests: flag("allowForkPullRequests", stackWide.allowForkPullRequests),
       buildDraftPullRequests: flag("buildDraftPullRequests", stackWide.buildDraftPullRequests),
+      ...(flag("requireApproval", stackWide.requireApproval !== false)
+        ? {}
+        : { requireApproval: false as const }),
       labels:
         item["labels"] === undefined
           ? stackWide.labels

@@ -515,16 +515,18 @@ export const CLONE_TAG_KEYS = [
   TAG.sourcePipeline,
   TAG.pullRequest,
   TAG.branch,
+  TAG.approvedSha,
 ] as const;
 
 /**
  * What the webhook handler and the reconciler may do to a clone that carries branchline's tags for
- * this source pipeline: update it, delete it, list and stop its executions. No UntagResource: nothing
- * removes a tag.
+ * this source pipeline: update it, delete it, list, start (an approved commit, a `/branchline
+ * retest`) and stop its executions. No UntagResource: nothing removes a tag.
  */
 export const MANAGED_CLONE_ACTIONS = [
   "codepipeline:DeletePipeline",
   "codepipeline:ListPipelineExecutions",
+  "codepipeline:StartPipelineExecution",
   "codepipeline:StopPipelineExecution",
   "codepipeline:UpdatePipeline",
 ] as const;

@@ -103,6 +103,19 @@ bl_init() {
   fi
   commit="${commit,,}"
   BL_SHA7="${commit:0:7}"
+
+  # An untrusted pull request's clone names the one commit a maintainer approved: any other commit
+  # (a push that landed after the approval) is refused before anything of it runs.
+  local approved="${BRANCHLINE_APPROVED_SHA:-}"
+  if [ -n "$approved" ]; then
+    approved="${approved,,}"
+    if [ "$BL_TIER" != pull-request ]; then
+      bl_fail "BRANCHLINE_APPROVED_SHA is set in a source tier build: only a pull request's clone names an approved commit"
+    fi
+    if [ "$commit" != "$approved" ]; then
+      bl_fail "commit $commit is not the approved commit $approved: a maintainer must approve it (/branchline approve $BL_SHA7) before it is built"
+    fi
+  fi
 }
 
 # bl_tag immutable|moving: prints the tag of that kind (see the scheme above).

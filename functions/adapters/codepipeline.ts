@@ -6,7 +6,9 @@ import {
   ListPipelineExecutionsCommand,
   paginateListPipelines,
   paginateListTagsForResource,
+  StartPipelineExecutionCommand,
   StopPipelineExecutionCommand,
+  TagResourceCommand,
   UpdatePipelineCommand,
   type CodePipelineClient,
   type PipelineDeclaration as SdkPipelineDeclaration,
@@ -135,6 +137,59 @@ export class CodePipelineStore implements PipelineStore {
           ...(revision.revisionId ? { revisionId: revision.revisionId } : {}),
         })),
       }));
+  }
+
+  async startExecution(
+    name: string,
+    pins: readonly { actionName: string; commit: string }[],
+    clientRequestToken?: string,
+  ): Promise<string> {
+    const out = await this.client.send(
+      new StartPipelineExecutionCommand({
+        name,
+        ...(pins.length > 0
+          ? {
+              sourceRevisions: pins.map((pin) => ({
+                actionName: pin.actionName,
+                revisionType: "COMMIT_ID" as const,
+                revisionValue: pin.commit,
+              })),
+            }
+          : {}),
+        ...(clientRequestToken !== undefined ? { clientRequestToken } : {}),
+      }),
+      callOptions(this.signal),
+    );
+    return out.pipelineExecutionId ?? "";
+  }
+
+  async tag(arn: string, tags: Tag[]): Promise<void> {
+    await this.client.send(
+      new TagResourceCommand({ resourceArn: arn, tags }),
+      callOptions(this.signal),
+    );
+  }
+
+  async recentExecutions(name: string, max: number): Promise<PipelineExecutionSummary[]> {
+    let out;
+    try {
+      out = await this.client.send(
+        new ListPipelineExecutionsCommand({ pipelineName: name, maxResults: max }),
+        callOptions(this.signal),
+      );
+    } catch (error) {
+      if (isAwsError(error, "PipelineNotFoundException")) return [];
+      throw error;
+    }
+    return (out.pipelineExecutionSummaries ?? []).slice(0, max).map((summary) => ({
+      pipelineExecutionId: summary.pipelineExecutionId ?? "",
+      status: summary.status ?? "",
+      ...(summary.startTime ? { startTime: summary.startTime } : {}),
+      sourceRevisions: (summary.sourceRevisions ?? []).map((revision) => ({
+        actionName: revision.actionName ?? "",
+        ...(revision.revisionId ? { revisionId: revision.revisionId } : {}),
+      })),
+    }));
   }
 
   async stopExecution(name: string, executionId: string, reason: string): Promise<void> {

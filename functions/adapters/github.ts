@@ -229,6 +229,8 @@ interface GitHubPullRequestData {
   base: { ref: string; repo: { full_name: string; id?: number } };
   updated_at?: string | undefined;
   labels?: { name?: string | undefined }[] | undefined;
+  user?: { login: string } | null | undefined;
+  author_association?: string | undefined;
 }
 
 function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
@@ -246,6 +248,10 @@ function fromGitHub(data: GitHubPullRequestData): Omit<PullRequest, "merged"> {
     labels: (data.labels ?? []).flatMap((label) =>
       typeof label.name === "string" ? [label.name] : [],
     ),
+    ...(data.user?.login !== undefined ? { author: data.user.login } : {}),
+    ...(data.author_association !== undefined
+      ? { authorAssociation: data.author_association }
+      : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Octokit } from "@octokit/rest";
 import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
 import type {
+  GitHubCommandPorts,
   GitHubPullRequests,
   IdleMarkers,
   ImageStore,
@@ -33,6 +34,7 @@ import {
   RateLimitObserver,
 } from "./github.js";
 import { GitHubAppSession } from "./github-app.js";
+import { OctokitCommandPorts } from "./github-commands.js";
 import { OctokitAppWebhookDeliveries, OctokitWebhookDeliveries } from "./github-hooks.js";
 import {
   GitHubIdentity,
@@ -47,6 +49,7 @@ export interface AwsServices {
   pullRequests?: GitHubPullRequests;
   comments?: PullRequestComments;
   statuses?: CommitStatuses;
+  commands?: GitHubCommandPorts;
   /** Present only when a state table is configured (STATE_TABLE_NAME). */
   marks?: PullRequestMarks;
   /** Idle-expiry markers: present only with a state table and a service with `idleDays`. */
@@ -153,6 +156,7 @@ export class DefaultServices {
       services.openPullRequests = new OctokitPullRequests(octokit, this.openPullRequests);
       services.comments = new OctokitPullRequestComments(octokit, this.github.identity);
       services.statuses = new OctokitCommitStatuses(octokit);
+      services.commands = new OctokitCommandPorts(octokit);
     }
     return services;
   }

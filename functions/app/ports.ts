@@ -43,6 +43,19 @@ export interface PipelineStore {
   inProgressExecutions(name: string): Promise<PipelineExecutionSummary[]>;
   /** Stops (abandons) an execution; one that already stopped or finished is not an error. */
   stopExecution(name: string, executionId: string, reason: string): Promise<void>;
+  /**
+   * Starts an execution with each named source action pinned to a commit (StartPipelineExecution's
+   * `sourceRevisions`, revision type COMMIT_ID); returns the execution's id.
+   */
+  startExecution(
+    name: string,
+    pins: readonly { actionName: string; commit: string }[],
+    clientRequestToken?: string,
+  ): Promise<string>;
+  /** Adds or overwrites tags of the pipeline with this ARN (TagResource). */
+  tag(arn: string, tags: Tag[]): Promise<void>;
+  /** The newest executions, newest first (at most `max`); none when the pipeline is gone. */
+  recentExecutions(name: string, max: number): Promise<PipelineExecutionSummary[]>;
 }
 
 export interface ImageId {
@@ -109,6 +122,26 @@ export interface GitHubPullRequests {
    * files cannot be read, and path rules count as matching.
    */
   changedFiles?(repository: string, number: number): Promise<ChangedFiles>;
+}
+
+/**
+ * What the commands and the approval rule ask of GitHub beyond the pull request: who may command,
+ * and the answers on the pull request. Present only when GitHub credentials are configured.
+ */
+export interface GitHubCommandPorts {
+  /**
+   * The user's permission on the repository (`GET /repos/{o}/{r}/collaborators/{u}/permission`):
+   * `admin`, `maintain`, `write`, `triage`, `read` or `none` (a user who is no collaborator).
+   */
+  permission(repository: string, login: string): Promise<string>;
+  /** A reaction on a comment (`+1`, `-1`, `eyes`, ...). */
+  react(
+    repository: string,
+    commentId: number,
+    content: "+1" | "-1" | "eyes" | "confused",
+  ): Promise<void>;
+  /** A new comment on the pull request. */
+  reply(repository: string, prNumber: number, body: string): Promise<void>;
 }
 
 export interface OpenPullRequests {

@@ -17,6 +17,7 @@ import {
 } from "./pull-request-pipelines.js";
 import {
   withFields,
+  type GitHubCommandPorts,
   type GitHubPullRequests,
   type IdleMarkers,
   type ImageStore,
@@ -52,6 +53,14 @@ import { countError, errorResponse, failureLog, respond, type Response } from ".
 import { readEachPullRequestOnce } from "./read-once.js";
 import { CloneSlots } from "./limits.js";
 import { deliveryGate, freeSlotTaken, notBuiltStatus } from "./delivery-limits.js";
+import { approvalGate, permissionsOnce, reportWaiting } from "./approval.js";
+import { executionToken } from "../core/commands.js";
+
+/** What a command asks of a delivery (app/commands.ts). */
+export interface DeliveryOptions {
+  /** The head commit a maintainer approves now (`/branchline approve`): its clone is started. */
+  approving?: string | undefined;
+}
 
 /** What one invocation works with; built per invocation around the container's clients. */
 export interface Services {
@@ -63,6 +72,8 @@ export interface Services {
   comments?: PullRequestComments;
   /** Present only when a GitHub token is configured. */
   statuses?: CommitStatuses;
+  /** Present only when GitHub credentials are configured: permissions, reactions, replies. */
+  commands?: GitHubCommandPorts;
   /** Present only when a state table is configured: then an older delivery never undoes a newer one. */
   marks?: PullRequestMarks;
   /** Idle-expiry markers: with a state table and a service with `idleDays` only. */
@@ -124,8 +135,11 @@ export async function processDelivery(
   event: PullRequestEvent,
   fields: Record<string, unknown>,
   signal: AbortSignal,
+  options: DeliveryOptions = {},
 ): Promise<Response> {
-  const services = await deps.services(signal);
+  const given = await deps.services(signal);
+  // The author's permission (the approval rule) is read once for every service of the delivery.
+  const services = given.commands ? { ...given, commands: permissionsOnce(given.commands) } : given;
   const slots = new CloneSlots(
     services.pipelines,
     settings.services.map((service) => service.sourcePipelineName),
@@ -133,7 +147,7 @@ export async function processDelivery(
   );
   const one = targets[0];
   if (settings.services.length === 1 && one !== undefined) {
-    return forService(deps, services, slots, one, event, fields);
+    return forService(deps, services, slots, one, event, fields, undefined, options);
   }
   // The pull request as GitHub shows it now is read once for every service of the delivery.
   const read = services.pullRequests && readEachPullRequestOnce(services.pullRequests);
@@ -141,7 +155,16 @@ export async function processDelivery(
     targets.map(async (service) => {
       const own = { ...fields, service: service.name };
       try {
-        const response = await forService(deps, services, slots, service, event, own, read);
+        const response = await forService(
+          deps,
+          services,
+          slots,
+          service,
+          event,
+          own,
+          read,
+          options,
+        );
         return { service, response };
       } catch (error) {
         const response = errorResponse(error, { authenticated: true });
@@ -173,17 +196,14 @@ export function worstStatus(statuses: readonly number[]): number {
   return statuses.includes(200) ? 200 : 202;
 }
 
-/** One service's part of a delivery: its clone created, updated or removed, independently. */
-async function forService(
+/** The clones of one service, for one delivery or command. */
+export function pipelinesOf(
   deps: DeliveryDeps,
   services: Services,
-  slots: CloneSlots,
   service: ServiceEntry,
-  event: PullRequestEvent,
   fields: Record<string, unknown>,
-  read: GitHubPullRequests | undefined = services.pullRequests,
-): Promise<Response> {
-  const pipelines = new PullRequestPipelines(
+): PullRequestPipelines {
+  return new PullRequestPipelines(
     services.pipelines,
     services.images,
     withFields(deps.logger, fields),
@@ -196,6 +216,20 @@ async function forService(
     },
     deps.metrics,
   );
+}
+
+/** One service's part of a delivery: its clone created, updated or removed, independently. */
+async function forService(
+  deps: DeliveryDeps,
+  services: Services,
+  slots: CloneSlots,
+  service: ServiceEntry,
+  event: PullRequestEvent,
+  fields: Record<string, unknown>,
+  read: GitHubPullRequests | undefined = services.pullRequests,
+  options: DeliveryOptions = {},
+): Promise<Response> {
+  const pipelines = pipelinesOf(deps, services, service, fields);
   const source = await pipelines.source();
   const newer = await newerSeen(event, source, service, services.marks, fields["deliveryId"]);
   if (newer !== undefined) return respond(202, { outcome: "ignored", reason: newer });
@@ -221,7 +255,64 @@ async function forService(
       );
     }
   }
-  return act(work, intent, CREATE_FIRST.has(event.action) ? "create-first" : "read-first");
+  let approval: Approval | undefined;
+  if (intent.kind === "ensure") {
+    const gated = await approvalOf(work, intent, options.approving, fields["deliveryId"]);
+    if ("statusCode" in gated) return gated;
+    approval = gated.approval;
+  }
+  const strategy = CREATE_FIRST.has(event.action) ? "create-first" : "read-first";
+  return act(work, intent, strategy, approval);
+}
+
+/**
+ * The approval rule (app/approval.ts) for a pull request about to be built: the answer when it waits
+ * (its pending status posted; an unapproved clone it still has removed), or its approved commit when
+ * it is untrusted and approved (`undefined`: trusted).
+ */
+async function approvalOf(
+  work: Work,
+  intent: Extract<Intent, { kind: "ensure" }>,
+  approving: string | undefined,
+  deliveryId: unknown,
+): Promise<Response | { approval: Approval | undefined }> {
+  const { services, service, source, logger } = work;
+  const pr = intent.pullRequest;
+  const gate = await approvalGate({
+    service,
+    pr,
+    pipelines: services.pipelines,
+    sourceArn: source.arn,
+    commands: services.commands,
+    approving,
+  });
+  if (!gate.build) {
+    logger.info("untrusted pull request waits for approval", { reason: gate.reason });
+    await reportWaiting(services.statuses, service, pr, gate.description, logger);
+    if (gate.unapprovedClone) {
+      return act(work, { kind: "remove", pullRequest: pr, reason: gate.reason }, "read-first");
+    }
+    return respond(202, { outcome: "ignored", reason: gate.reason, awaitingApproval: true });
+  }
+  if (gate.approvedSha === undefined) return { approval: undefined };
+  return {
+    approval: {
+      sha: gate.approvedSha,
+      start: approving !== undefined,
+      token: executionToken(deliveryId, cloneName(service.sourcePipelineName, pr.number)),
+    },
+  };
+}
+
+/**
+ * An untrusted pull request's approved head commit; `start`: a maintainer approved it just now, so
+ * its clone runs it even if the clone existed already.
+ */
+interface Approval {
+  sha: string;
+  start: boolean;
+  /** The idempotency token of the execution it starts. */
+  token: string | undefined;
 }
 
 /** Best effort, like the comment: a GitHub failure is logged and the delivery is still answered. */
@@ -314,7 +405,12 @@ export interface Work {
   action: string;
 }
 
-async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promise<Response> {
+async function act(
+  work: Work,
+  intent: Intent,
+  strategy: EnsureStrategy,
+  approval?: Approval,
+): Promise<Response> {
   const { pipelines, source, services } = work;
   const pullRequests = services.pullRequests;
   switch (intent.kind) {
@@ -334,6 +430,7 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
             prNumber: pr.number,
             headBranch: pr.headBranch,
             headRepository: intent.headRepository,
+            ...(approval !== undefined ? { approvedSha: approval.sha } : {}),
           },
           strategy,
         ),
@@ -353,10 +450,21 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
         if (now.state === "closed") return removed(pipelines, source, now);
       }
       if (outcome.result === "created") await announce(work, outcome.pipeline, pr);
+      const started =
+        approval !== undefined && (approval.start || outcome.result === "created")
+          ? await startApproved(
+              work,
+              intent,
+              approval.sha,
+              outcome.result === "created",
+              approval.token,
+            )
+          : undefined;
       return respond(200, {
         outcome: outcome.result,
         pipeline: outcome.pipeline,
         pullRequest: pr.number,
+        ...(started !== undefined ? { approvedSha: approval?.sha, execution: started } : {}),
       });
     }
     case "remove": {
@@ -367,9 +475,46 @@ async function act(work: Work, intent: Intent, strategy: EnsureStrategy): Promis
   }
 }
 
-/** Builds a waiting pull request when a slot freed: as a sweep would, through every gate. */
+/**
+ * Builds a waiting pull request when a slot freed: as a sweep would, through every gate (the
+ * approval rule's too: an untrusted pull request is built only on its approved commit).
+ */
 async function buildWaiting(work: Work, intent: Intent & { kind: "ensure" }): Promise<Response> {
-  return act(work, intent, "create-first");
+  const gated = await approvalOf(work, intent, undefined, undefined);
+  if ("statusCode" in gated) return gated;
+  return act(work, intent, "create-first", gated.approval);
+}
+
+/**
+ * Runs an untrusted clone on its approved commit. CodePipeline starts a new pipeline once on
+ * creation, on the branch's newest commit, which may be a push made after the approval: that
+ * execution is stopped (abandoned) and one pinned to the approved commit is started instead.
+ */
+async function startApproved(
+  work: Work,
+  intent: Extract<Intent, { kind: "ensure" }>,
+  sha: string,
+  created: boolean,
+  token: string | undefined,
+): Promise<string> {
+  const pr = intent.pullRequest;
+  if (created) {
+    await work.pipelines.stopRunning(
+      pr.number,
+      "started on creation: only the approved commit is built",
+    );
+  }
+  return work.pipelines.startPinned(
+    work.source,
+    {
+      prNumber: pr.number,
+      headBranch: pr.headBranch,
+      headRepository: intent.headRepository,
+      approvedSha: sha,
+    },
+    sha,
+    token,
+  );
 }
 
 async function removed(

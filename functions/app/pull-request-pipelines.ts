@@ -3,8 +3,10 @@
  * clone and its images. The webhook and the reconciler both call it.
  */
 import {
+  approvedShaOf,
   cloneDeclaration,
   cloneTags,
+  headSourceActions,
   isManagedClone,
   sameDeclaration,
   sourceRefOf,
@@ -94,8 +96,75 @@ export class PullRequestPipelines {
     target: CloneTarget,
     strategy: EnsureStrategy,
   ): Promise<EnsureOutcome> {
+    const outcome = await this.ensureDeclared(source, target, strategy);
+    if (target.approvedSha !== undefined && outcome.result !== "created") {
+      await this.recordApproval(source, target, target.approvedSha);
+    }
+    return outcome;
+  }
+
+  /**
+   * Tags the clone with the commit a maintainer approved (with branchline's other tags: the clone
+   * managers may tag a clone only with them), unless it carries it already.
+   */
+  private async recordApproval(
+    source: SourcePipeline,
+    target: CloneTarget,
+    sha: string,
+  ): Promise<void> {
+    const arn = siblingPipelineArn(
+      source.arn,
+      cloneName(this.config.sourcePipelineName, target.prNumber),
+    );
+    const tags = await this.pipelines.tags(arn);
+    if (tags === undefined || approvedShaOf(tags) === sha) return;
+    await this.pipelines.tag(
+      arn,
+      cloneTags(this.config.sourcePipelineName, target.prNumber, target.headBranch, sha),
+    );
+  }
+
+  /**
+   * Starts an execution of the clone pinned to `commit` on each source action that reads the pull
+   * request's head (StartPipelineExecution `sourceRevisions`, COMMIT_ID): whatever was pushed
+   * since, that commit is what it builds. Returns the execution's id.
+   */
+  async startPinned(
+    source: SourcePipeline,
+    target: CloneTarget,
+    commit: string,
+    token?: string,
+  ): Promise<string> {
     const desired = cloneDeclaration(source.declaration, target, this.tier(source));
-    const tags = cloneTags(this.config.sourcePipelineName, target.prNumber, target.headBranch);
+    const pins = headSourceActions(desired, target.headRepository, target.headBranch).map(
+      (actionName) => ({ actionName, commit }),
+    );
+    return this.pipelines.startExecution(desired.name, pins, token);
+  }
+
+  /** Stops the clone's executions in progress; returns how many. */
+  async stopRunning(prNumber: number, reason: string): Promise<number> {
+    const name = cloneName(this.config.sourcePipelineName, prNumber);
+    let stopped = 0;
+    for (const execution of await this.pipelines.inProgressExecutions(name)) {
+      await this.pipelines.stopExecution(name, execution.pipelineExecutionId, reason);
+      stopped++;
+    }
+    return stopped;
+  }
+
+  private async ensureDeclared(
+    source: SourcePipeline,
+    target: CloneTarget,
+    strategy: EnsureStrategy,
+  ): Promise<EnsureOutcome> {
+    const desired = cloneDeclaration(source.declaration, target, this.tier(source));
+    const tags = cloneTags(
+      this.config.sourcePipelineName,
+      target.prNumber,
+      target.headBranch,
+      target.approvedSha,
+    );
     const created = async (): Promise<EnsureOutcome | undefined> => {
       try {
         await this.pipelines.create(desired, tags);

@@ -15,6 +15,7 @@
 import type { PullRequest } from "../core/classify.js";
 import type { ServiceEntry } from "../core/services.js";
 import type { OpenPullRequests, PipelineStore, PipelineSummary } from "./ports.js";
+import { permissionsOnce } from "./approval.js";
 import {
   reconcile,
   type ReconcileOptions,
@@ -53,6 +54,7 @@ export async function reconcileServices(
     pipelines: listedOnce(ports.pipelines),
     openPullRequests: ports.openPullRequests && openOncePerRepository(ports.openPullRequests),
     pullRequests: readEachPullRequestOnce(ports.pullRequests),
+    commands: ports.commands && permissionsOnce(ports.commands),
   };
   const summaries: Record<string, ReconcileSummary> = {};
   const notReached: string[] = [];
@@ -75,6 +77,7 @@ export async function reconcileServices(
       name: service.name,
       maxClones: service.maxClones,
       idleDays: service.idleDays,
+      requireApproval: service.requireApproval,
       ...options,
     });
     // The time ran out during this service: some of its pull requests may not have been reached.
@@ -137,6 +140,9 @@ function listedOnce(pipelines: PipelineStore): PipelineStore {
     tags: (arn) => pipelines.tags(arn),
     inProgressExecutions: (name) => pipelines.inProgressExecutions(name),
     stopExecution: (name, id, reason) => pipelines.stopExecution(name, id, reason),
+    startExecution: (name, pins, token) => pipelines.startExecution(name, pins, token),
+    tag: (arn, tags) => pipelines.tag(arn, tags),
+    recentExecutions: (name, max) => pipelines.recentExecutions(name, max),
     list: () => {
       const current = (listing ??= pipelines.list());
       current.catch(() => {

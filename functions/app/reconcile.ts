@@ -22,10 +22,13 @@ import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import { cloneName, pullRequestMarkKey } from "../shared/names.js";
 import type { Selection } from "../core/selection.js";
 import { selectionOf } from "./selection.js";
+import { approvalGate, reportWaiting } from "./approval.js";
+import type { CommitStatuses } from "./feedback.js";
 import {
   GitHubRateLimitError,
   rateLimitStopMessage,
   withFields,
+  type GitHubCommandPorts,
   type GitHubPullRequests,
   type ImageId,
   type ImageStore,
@@ -37,7 +40,6 @@ import {
   type PipelineActivity,
   type PullRequestMarks,
 } from "./ports.js";
-import type { CommitStatuses } from "./feedback.js";
 import { CloneSlots, ensureWithinLimits, stillWaiting, type Gated } from "./limits.js";
 import { checkIdleMarker, idleClone, markIdle, postServiceStatus } from "./idle.js";
 import { builtDescription, idleDescription } from "../core/limits.js";
@@ -105,6 +107,10 @@ export interface ReconcilePorts {
   metrics?: Metrics | undefined;
   /** Clone limits and idle expiry; absent: neither. */
   limits?: SweepLimits | undefined;
+  /** Authors' permissions (the approval rule); `undefined`: no GitHub credentials. */
+  commands?: GitHubCommandPorts | undefined;
+  /** The pending status of an untrusted pull request; `undefined`: none posted. */
+  statuses?: CommitStatuses | undefined;
 }
 
 export interface ReconcileOptions extends ClassifyOptions {
@@ -122,12 +128,14 @@ export interface ReconcileOptions extends ClassifyOptions {
    * the one it has. `undefined`: none.
    */
   selection?: Selection | undefined;
-  /** The service's name (its statuses' context); default: the source pipeline's. */
+  /** The service's name (its statuses' context `branchline/<name>`); default: the source's. */
   name?: string | undefined;
   /** The service's own clone limit (functions/core/limits.ts); `undefined`: none. */
   maxClones?: number | undefined;
   /** Days without a push after which its clones are removed; `undefined`: never. */
   idleDays?: number | undefined;
+  /** Untrusted pull requests wait for an approval (app/approval.ts); default true. */
+  requireApproval?: boolean | undefined;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
   /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
@@ -276,11 +284,39 @@ export async function reconcile(
       }
     }
     if (!(await current(pr))) return;
+    // The approval rule, as the webhook applies it: an untrusted pull request gets no clone until
+    // its head commit is approved, and its clone is not touched while a newer push waits.
+    const approval = await approvalGate({
+      service: {
+        name: options.name ?? options.sourcePipelineName,
+        sourcePipelineName: options.sourcePipelineName,
+        requireApproval: options.requireApproval,
+      },
+      pr,
+      pipelines: ports.pipelines,
+      sourceArn: source.arn,
+      commands: ports.commands,
+    });
+    if (!approval.build) {
+      ports.logger.info("untrusted pull request waits for approval", {
+        pullRequest: pr.number,
+        reason: approval.reason,
+      });
+      const service = { name: options.name ?? options.sourcePipelineName };
+      await reportWaiting(ports.statuses, service, pr, approval.description, ports.logger);
+      if (approval.unapprovedClone) await unwanted(pr, await managedTags(pr.number));
+      return;
+    }
     const limits = ports.limits;
     const create = () =>
       app.ensure(
         source,
-        { prNumber: pr.number, headBranch: pr.headBranch, headRepository: wanted.headRepository },
+        {
+          prNumber: pr.number,
+          headBranch: pr.headBranch,
+          headRepository: wanted.headRepository,
+          ...(approval.approvedSha !== undefined ? { approvedSha: approval.approvedSha } : {}),
+        },
         strategy,
       );
     if (limits === undefined) {

@@ -299,6 +299,9 @@ export function readOnce(pipelines: PipelineStore, names: readonly string[]): Pi
     list: () => pipelines.list(),
     inProgressExecutions: (name) => pipelines.inProgressExecutions(name),
     stopExecution: (name, id, reason) => pipelines.stopExecution(name, id, reason),
+    startExecution: (name, pins, token) => pipelines.startExecution(name, pins, token),
+    tag: (arn, tags) => pipelines.tag(arn, tags),
+    recentExecutions: (name, max) => pipelines.recentExecutions(name, max),
   };
 }
 

@@ -230,6 +230,7 @@ const SINGLE_SERVICE_VARIABLES = [
   ENV.prArtifactBucket,
   ENV.allowForks,
   ENV.buildDrafts,
+  ENV.requireApproval,
   ENV.pullRequestLabels,
   ENV.pullRequestPaths,
   ENV.serviceMaxClones,
@@ -257,6 +258,7 @@ function singleService(env: Environment): ServiceEntry {
     ...readCloneTier(env),
     allowForks: flag(env, ENV.allowForks, false),
     buildDrafts: flag(env, ENV.buildDrafts, true),
+    requireApproval: flag(env, ENV.requireApproval, true),
   };
 }
 

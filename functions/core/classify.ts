@@ -4,6 +4,7 @@
  */
 import { PR_NUMBER_MAX_DIGITS } from "../shared/names.js";
 import { BadRequestError } from "./errors.js";
+import { parseCheckSuiteDelivery, parseCommentDelivery, type CommandEvent } from "./commands.js";
 
 /** The repository and branch the source pipeline builds. */
 export interface SourceRef {
@@ -46,6 +47,10 @@ export interface PullRequest {
    * carried): then the labels GitHub shows now are used when a token is configured, none otherwise.
    */
   labels?: string[] | undefined;
+  /** The login of its author, when known (the approval rule reads its permission). */
+  author?: string | undefined;
+  /** GitHub's `author_association` (`OWNER`, `MEMBER`, ...), when known. */
+  authorAssociation?: string | undefined;
 }
 
 export interface PullRequestEvent {
@@ -101,11 +106,17 @@ export function preclassify(
 ):
   | { kind: "ping" }
   | { kind: "ignore"; reason: string }
-  | { kind: "pull_request"; event: PullRequestEvent } {
+  | { kind: "pull_request"; event: PullRequestEvent }
+  | { kind: "commands"; events: CommandEvent[] } {
   if (eventName === "ping") return { kind: "ping" };
   if (eventName === undefined || eventName === "") {
     throw new BadRequestError("missing X-GitHub-Event header");
   }
+  if (eventName === "issue_comment") {
+    const comment = parseCommentDelivery(payload);
+    return comment.kind === "command" ? { kind: "commands", events: [comment.event] } : comment;
+  }
+  if (eventName === "check_suite") return parseCheckSuiteDelivery(payload);
   if (eventName !== "pull_request")
     return { kind: "ignore", reason: `event ${eventName} is not handled` };
   const event = parsePullRequestEvent(payload);
@@ -245,6 +256,10 @@ export function parsePullRequestEvent(payload: Record<string, unknown>): PullReq
       labels: labelNames(pr["labels"]),
     },
   };
+  const user = pr["user"];
+  if (isObject(user) && typeof user["login"] === "string") event.pullRequest.author = user["login"];
+  if (typeof pr["author_association"] === "string")
+    event.pullRequest.authorAssociation = pr["author_association"];
   const baseRepositoryId = objectAt(pr, ["base", "repo"])["id"];
   if (typeof baseRepositoryId === "number" && Number.isSafeInteger(baseRepositoryId))
     event.pullRequest.baseRepositoryId = baseRepositoryId;

@@ -12,6 +12,7 @@ import {
 } from "../shared/names.js";
 import { sameRepository, type SourceRef } from "./classify.js";
 import { ConfigurationError } from "./errors.js";
+import { APPROVED_SHA_VARIABLE } from "./commands.js";
 import {
   CODEBUILD_PROVIDER,
   COMMANDS_PROVIDER,
@@ -30,6 +31,13 @@ export interface CloneTarget {
   headBranch: string;
   /** `owner/name` of the head repository (differs from the source's only for allowed forks). */
   headRepository: string;
+  /**
+   * Set for an untrusted pull request: the head commit a maintainer approved. Its clone then starts
+   * only when branchline starts it, pinned to that commit: no triggers, `DetectChanges` false on
+   * its source actions, and `BRANCHLINE_APPROVED_SHA` on its CodeBuild actions, which branchline's
+   * buildspec checks against the commit it builds.
+   */
+  approvedSha?: string | undefined;
 }
 
 /**
@@ -155,10 +163,16 @@ export function cloneDeclaration(
           withConfiguration(action, {
             FullRepositoryId: target.headRepository,
             BranchName: target.headBranch,
+            ...(target.approvedSha !== undefined ? { DetectChanges: "false" } : {}),
           }),
         );
       } else if (action.actionTypeId.provider === CODEBUILD_PROVIDER) {
-        const built = withImageTagPrefix(action, imageTagPrefix(target.prNumber), where(action));
+        const built = withImageTagPrefix(
+          action,
+          imageTagPrefix(target.prNumber),
+          where(action),
+          target.approvedSha,
+        );
         actions.push(
           tier.buildProjects ? inProject(built, tier.buildProjects, where(action)) : built,
         );
@@ -188,7 +202,7 @@ export function cloneDeclaration(
   if (tier.artifactBucket !== undefined) {
     inArtifactBucket(clone, source, tier.artifactBucket, tier.region);
   }
-  if (source.triggers) {
+  if (source.triggers && target.approvedSha === undefined) {
     clone.triggers = source.triggers.map((trigger) =>
       rewritten.has(trigger.gitConfiguration.sourceActionName)
         ? branchOnlyTrigger(trigger, target.headBranch, source.name)
@@ -329,13 +343,43 @@ const keptMembers = ({
 const stageMembers = ({ actions: _actions, ...rest }: StageDeclaration) => rest;
 
 /** The tags that mark a clone as branchline's and say whose it is. */
-export function cloneTags(sourcePipelineName: string, prNumber: number, branch: string): Tag[] {
+export function cloneTags(
+  sourcePipelineName: string,
+  prNumber: number,
+  branch: string,
+  approvedSha?: string,
+): Tag[] {
   return [
     { key: TAG.managedBy, value: MANAGED_BY_VALUE },
     { key: TAG.sourcePipeline, value: sanitiseTagValue(sourcePipelineName) },
     { key: TAG.pullRequest, value: String(prNumber) },
     { key: TAG.branch, value: sanitiseTagValue(branch) },
+    ...(approvedSha !== undefined ? [{ key: TAG.approvedSha, value: approvedSha }] : []),
   ];
+}
+
+/** The commit a maintainer approved, as the clone's tags record it; `undefined`: none. */
+export function approvedShaOf(tags: readonly Tag[] | undefined): string | undefined {
+  return tags?.find((tag) => tag.key === TAG.approvedSha)?.value;
+}
+
+/**
+ * The source actions of a clone that read the pull request's head (the ones an execution is pinned
+ * by): CodeConnections sources of `headRepository`, branch `headBranch`.
+ */
+export function headSourceActions(
+  clone: PipelineDeclaration,
+  headRepository: string,
+  headBranch: string,
+): string[] {
+  return [...allActions(clone)]
+    .filter(
+      (action) =>
+        isConnectionSource(action) &&
+        sameRepository(action.configuration?.["FullRepositoryId"] ?? "", headRepository) &&
+        action.configuration?.["BranchName"] === headBranch,
+    )
+    .map((action) => action.name);
 }
 
 /** True when the tags say the pipeline is a branchline clone of this source pipeline. */
@@ -411,6 +455,7 @@ function withImageTagPrefix(
   action: ActionDeclaration,
   prefix: string,
   where: string,
+  approvedSha?: string,
 ): ActionDeclaration {
   const current = action.configuration?.["EnvironmentVariables"];
   let variables: CodeBuildVariable[] = [];
@@ -430,8 +475,14 @@ function withImageTagPrefix(
     if (!entries.every(isVariable)) throw invalid();
     variables = entries;
   }
-  const kept = variables.filter((variable) => variable.name !== IMAGE_TAG_PREFIX_VARIABLE);
+  const kept = variables.filter(
+    (variable) =>
+      variable.name !== IMAGE_TAG_PREFIX_VARIABLE && variable.name !== APPROVED_SHA_VARIABLE,
+  );
   kept.push({ name: IMAGE_TAG_PREFIX_VARIABLE, value: prefix, type: "PLAINTEXT" });
+  if (approvedSha !== undefined) {
+    kept.push({ name: APPROVED_SHA_VARIABLE, value: approvedSha, type: "PLAINTEXT" });
+  }
   const json = JSON.stringify(kept);
   if (json.length > LIMITS.configurationValue) {
     throw new ConfigurationError(

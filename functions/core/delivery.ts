@@ -13,11 +13,22 @@
  *
  * `pullRequest.labels` (the label names) is optional: messages queued before it was carried have
  * none, and decode with `labels` undefined (unknown: the worker then uses the labels GitHub shows
- * now when a token is configured, none otherwise).
+ * now when a token is configured, none otherwise). `pullRequest.author` and
+ * `pullRequest.authorAssociation` are optional too.
+ *
+ * A command (a `/branchline` comment, a check suite's re-run: core/commands.ts) is a message of the
+ * same version with `"kind": "command"` and a `commandEvent` instead of `pullRequestEvent`:
+ *
+ *     { "version": 1, "kind": "command", "deliveryId": "...", "event": "issue_comment",
+ *       "receivedAt": "...", "commandEvent": { "repository": "o/r", "prNumber": 7, "actor": "...",
+ *       "command": { "kind": "approve", "sha": "..." }, "source": { "kind": "comment", "commentId": 1 } } }
+ *
+ * Messages without `kind` are pull request deliveries, as every message queued before commands was.
  */
 import { createHash } from "node:crypto";
 import { normaliseTimestamp, type PullRequest, type PullRequestEvent } from "./classify.js";
 import { BadRequestError } from "./errors.js";
+import type { Command, CommandEvent, CommandSource } from "./commands.js";
 
 /** The format version this code writes and reads. */
 export const DELIVERY_FORMAT_VERSION = 1;
@@ -34,6 +45,20 @@ export interface QueuedDelivery {
   /** Set by the worker on a delivery it moved to the dead-letter queue: why. */
   reason?: string;
 }
+
+/** A queued command (core/commands.ts): same envelope, `kind` `command`. */
+export interface QueuedCommand {
+  version: typeof DELIVERY_FORMAT_VERSION;
+  kind: "command";
+  deliveryId: string;
+  event: string;
+  receivedAt: string;
+  commandEvent: CommandEvent;
+  reason?: string;
+}
+
+/** Any message of the delivery queue. */
+export type QueuedMessage = QueuedDelivery | QueuedCommand;
 
 /** A queue message that is not a delivery this code can read; it can never succeed. */
 export class DeliveryFormatError extends BadRequestError {
@@ -70,13 +95,114 @@ export function deliveryGroupId(event: PullRequestEvent): string {
   return fifoId(`${pr.baseRepository.toLowerCase()}#${pr.number}`);
 }
 
+/** A command's group: its pull request's, so that it is ordered with the pull request's events. */
+export function commandGroupId(event: CommandEvent): string {
+  return fifoId(`${event.repository.toLowerCase()}#${event.prNumber}`);
+}
+
+/** The group of any message. */
+export function messageGroupId(message: QueuedMessage): string {
+  return "commandEvent" in message
+    ? commandGroupId(message.commandEvent)
+    : deliveryGroupId(message.pullRequestEvent);
+}
+
 /** The deduplication id of a delivery: its delivery id (hashed when SQS would refuse it). */
 export function deliveryDeduplicationId(deliveryId: string): string {
   return fifoId(deliveryId);
 }
 
-export function encodeDelivery(delivery: QueuedDelivery): string {
+export function encodeDelivery(delivery: QueuedMessage): string {
   return JSON.stringify(delivery);
+}
+
+/**
+ * Reads a queue message's body: a pull request delivery or a command; anything else is a
+ * DeliveryFormatError.
+ */
+export function decodeMessage(body: string): QueuedMessage {
+  const root = envelope(body);
+  if (root["kind"] === undefined) return decodeDelivery(body);
+  if (root["kind"] !== "command") {
+    throw new DeliveryFormatError(`kind must be command, got ${JSON.stringify(root["kind"])}`);
+  }
+  const message: QueuedCommand = {
+    version: DELIVERY_FORMAT_VERSION,
+    kind: "command",
+    deliveryId: text(root, "deliveryId"),
+    event: text(root, "event"),
+    receivedAt: text(root, "receivedAt"),
+    commandEvent: commandEvent(object(root["commandEvent"], "commandEvent")),
+  };
+  const reason = optionalText(root, "reason");
+  if (reason !== undefined) message.reason = reason;
+  return message;
+}
+
+function envelope(body: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new DeliveryFormatError("the message body is not JSON");
+  }
+  const root = object(parsed, "the message body");
+  if (root["version"] !== DELIVERY_FORMAT_VERSION) {
+    throw new DeliveryFormatError(
+      `version must be ${DELIVERY_FORMAT_VERSION}, got ${JSON.stringify(root["version"]) ?? "nothing"}`,
+    );
+  }
+  const receivedAt = text(root, "receivedAt");
+  if (normaliseTimestamp(receivedAt) === undefined) {
+    throw new DeliveryFormatError(`receivedAt must be an ISO-8601 timestamp, got ${receivedAt}`);
+  }
+  return root;
+}
+
+function commandEvent(root: Record<string, unknown>): CommandEvent {
+  const at = "commandEvent.";
+  const prNumber = root["prNumber"];
+  if (typeof prNumber !== "number" || !Number.isSafeInteger(prNumber) || prNumber < 1) {
+    throw new DeliveryFormatError(`${at}prNumber must be a positive integer`);
+  }
+  return {
+    repository: text(root, "repository", at),
+    prNumber,
+    actor: text(root, "actor", at),
+    command: command(object(root["command"], `${at}command`)),
+    source: commandSource(object(root["source"], `${at}source`)),
+  };
+}
+
+function command(root: Record<string, unknown>): Command {
+  const kind = text(root, "kind", "commandEvent.command.");
+  switch (kind) {
+    case "approve":
+      return { kind, sha: optionalText(root, "sha", "commandEvent.command.") };
+    case "retest":
+    case "cancel":
+    case "status":
+      return { kind };
+    case "unknown":
+      return { kind, text: text(root, "text", "commandEvent.command.") };
+    default:
+      throw new DeliveryFormatError(`commandEvent.command.kind ${kind} is not a command`);
+  }
+}
+
+function commandSource(root: Record<string, unknown>): CommandSource {
+  const kind = text(root, "kind", "commandEvent.source.");
+  if (kind === "comment") {
+    const id = root["commentId"];
+    if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) {
+      throw new DeliveryFormatError("commandEvent.source.commentId must be a positive integer");
+    }
+    return { kind, commentId: id };
+  }
+  if (kind === "check_suite") {
+    return { kind, headSha: text(root, "headSha", "commandEvent.source.") };
+  }
+  throw new DeliveryFormatError(`commandEvent.source.kind ${kind} is not a command source`);
 }
 
 /** Reads a queue message's body; a body that is not a version-1 delivery is a DeliveryFormatError. */
@@ -161,6 +287,10 @@ function pullRequest(root: Record<string, unknown>): PullRequest {
     }
     pr.labels = labels as string[];
   }
+  const author = optionalText(root, "author", at);
+  if (author !== undefined) pr.author = author;
+  const association = optionalText(root, "authorAssociation", at);
+  if (association !== undefined) pr.authorAssociation = association;
   return pr;
 }
 

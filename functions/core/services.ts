@@ -40,6 +40,11 @@ export interface ServiceEntry {
   prArtifactBucket: string | undefined;
   allowForks: boolean;
   buildDrafts: boolean;
+  /**
+   * Untrusted pull requests (a fork's, or an author's without write permission) are built only once
+   * a maintainer approves their head commit. Absent: true.
+   */
+  requireApproval?: boolean;
   /** Its label and path rules; absent: every pull request into its branch is built. */
   selection?: Selection;
   /** The most clones it has at once (functions/core/limits.ts); absent: no limit of its own. */
@@ -62,6 +67,7 @@ const KNOWN = new Set([
   "artifactBucket",
   "allowForkPullRequests",
   "buildDraftPullRequests",
+  "requireApproval",
   "labels",
   "paths",
   "maxClones",
@@ -179,6 +185,7 @@ function parseEntry(raw: unknown, index: number, origin: string): ServiceEntry {
     prArtifactBucket: optionalText("artifactBucket"),
     allowForks: flag("allowForkPullRequests", false),
     buildDrafts: flag("buildDraftPullRequests", true),
+    requireApproval: flag("requireApproval", true),
   };
 }
 

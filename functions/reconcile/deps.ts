@@ -57,6 +57,7 @@ export function defaultReconcileDeps(
         ...(github.statuses ? { statuses: github.statuses } : {}),
         ...(aws.idleMarkers ? { idleMarkers: aws.idleMarkers } : {}),
         ...(activity ? { activity } : {}),
+        ...(aws.commands ? { commands: aws.commands } : {}),
       };
     },
     teardownServices: async (signal) => {

@@ -22,8 +22,9 @@ import {
   type PullRequestMarks,
   type WebhookDeliveries,
 } from "../app/ports.js";
-import { countError } from "../app/responses.js";
+import type { GitHubCommandPorts } from "../app/ports.js";
 import type { CommitStatuses } from "../app/feedback.js";
+import { countError } from "../app/responses.js";
 import { CloneSlots, serially } from "../app/limits.js";
 import { DIMENSION, METRIC, SWEEP_RESULTS } from "../shared/metrics.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
@@ -58,12 +59,17 @@ export interface ReconcileServices {
    * present only when GitHub credentials are configured.
    */
   deliveries?: WebhookDeliveries;
-  /** Commit statuses (waiting, idle); present only when GitHub credentials are configured. */
+  /**
+   * Commit statuses (waiting, idle, waiting for approval); present only when GitHub credentials
+   * are configured.
+   */
   statuses?: CommitStatuses;
   /** Idle-expiry markers; present only with a state table and a service with `idleDays`. */
   idleMarkers?: IdleMarkers;
   /** The clones' last runs; present only when a service has `idleDays`. */
   activity?: PipelineActivity;
+  /** Permissions (the approval rule); present only when GitHub credentials are configured. */
+  commands?: GitHubCommandPorts;
 }
 
 /** What the teardown needs: AWS only, never GitHub. */
@@ -261,6 +267,8 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
         pullRequests: services.pullRequests,
         openPullRequests: services.openPullRequests,
         marks: services.marks,
+        commands: services.commands,
+        statuses: services.statuses,
         logger: deps.logger,
         metrics,
         limits: {
@@ -301,6 +309,7 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
           name: settings.services[0]?.name,
           maxClones: settings.services[0]?.maxClones,
           idleDays: settings.services[0]?.idleDays,
+          requireApproval: settings.services[0]?.requireApproval,
           signal,
           ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
         });

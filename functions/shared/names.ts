@@ -31,6 +31,12 @@ export const ENV = {
   allowForks: "ALLOW_FORK_PULL_REQUESTS",
   buildDrafts: "BUILD_DRAFT_PULL_REQUESTS",
   /**
+   * Whether the one service builds untrusted pull requests (a fork's, or an author's without write
+   * permission) only once a maintainer comments `/branchline approve <sha>` (default true). A table
+   * entry's `requireApproval`.
+   */
+  requireApproval: "REQUIRE_APPROVAL",
+  /**
    * The one service's label rules, JSON `{ "require"?: [...], "skip"?: [...] }` (webhook, worker,
    * reconciler); unset: every pull request, whatever its labels. A table entry's `labels`.
    */
@@ -95,6 +101,11 @@ export const TAG = {
   sourcePipeline: "branchline:source-pipeline",
   pullRequest: "branchline:pull-request",
   branch: "branchline:branch",
+  /**
+   * On an untrusted pull request's clone: the head commit a maintainer approved
+   * (`/branchline approve <sha>`); only that commit is built.
+   */
+  approvedSha: "branchline:approved-sha",
 } as const;
 
 export const MANAGED_BY_VALUE = "branchline";

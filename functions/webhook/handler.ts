@@ -28,8 +28,12 @@ import {
 } from "../app/process-delivery.js";
 import type { Settings } from "../app/settings.js";
 import { preclassify, type PullRequestEvent } from "../core/classify.js";
+import type { CommandEvent } from "../core/commands.js";
+import { commandTargets, processCommand } from "../app/commands.js";
+import { worstStatus } from "../app/process-delivery.js";
 import {
   bodyDigest,
+  commandGroupId,
   deliveryDeduplicationId,
   deliveryGroupId,
   encodeDelivery,
@@ -151,6 +155,9 @@ async function handle(
   const first = preclassify(eventName, payload);
   if (first.kind === "ping") return respond(200, { outcome: "pong" });
   if (first.kind === "ignore") return respond(202, { outcome: "ignored", reason: first.reason });
+  if (first.kind === "commands") {
+    return commands(deps, first.events, { eventName: eventName ?? "", body, fields }, budgetMs);
+  }
 
   const event = first.event;
   Object.assign(fields, { action: event.action, pullRequest: event.pullRequest.number });
@@ -165,6 +172,77 @@ async function handle(
     return enqueue(deps, deps.queue, { eventName: eventName ?? "", event, body, fields }, budgetMs);
   }
   return processDelivery(deps, settings, targets, event, fields, AbortSignal.timeout(budgetMs));
+}
+
+/**
+ * Commands (a `/branchline` comment, a check suite's re-run): routed by repository alone (a comment
+ * carries no base branch), then queued, one message per pull request in its pull request's group,
+ * or carried out here (app/commands.ts).
+ */
+async function commands(
+  deps: WebhookDeps,
+  events: CommandEvent[],
+  delivery: { eventName: string; body: string; fields: Record<string, unknown> },
+  budgetMs: number,
+): Promise<Response> {
+  const first = events[0];
+  Object.assign(delivery.fields, {
+    command: first?.command.kind,
+    pullRequest: events.length === 1 ? first?.prNumber : events.map((event) => event.prNumber),
+  });
+  const settings = deps.settings();
+  if (first === undefined || !commandTargets(settings, first.repository)) {
+    return respond(202, {
+      outcome: "ignored",
+      reason: `no service builds ${first?.repository ?? "this repository"}`,
+    });
+  }
+  const queue = deps.queue;
+  if (queue) {
+    const given = delivery.fields["deliveryId"];
+    const deliveryId =
+      typeof given === "string" && given !== "" ? given : bodyDigest(delivery.body);
+    const now = deps.now ?? Date.now;
+    try {
+      for (const event of events) {
+        const id = events.length === 1 ? deliveryId : `${deliveryId}#${event.prNumber}`;
+        await queue.send(
+          {
+            body: encodeDelivery({
+              version: 1,
+              kind: "command",
+              deliveryId: id,
+              event: delivery.eventName,
+              receivedAt: new Date(now()).toISOString(),
+              commandEvent: event,
+            }),
+            groupId: commandGroupId(event),
+            deduplicationId: deliveryDeduplicationId(id),
+          },
+          AbortSignal.timeout(budgetMs),
+        );
+      }
+    } catch (error) {
+      countError(deps.metrics, error);
+      withFields(deps.logger, delivery.fields).error(
+        "delivery not queued",
+        failureLog(error).fields,
+      );
+      return respond(503, { outcome: "failed", message: MESSAGES.notQueued });
+    }
+    return respond(202, { outcome: "queued" });
+  }
+  const signal = AbortSignal.timeout(budgetMs);
+  const answers: Response[] = [];
+  for (const event of events) {
+    answers.push(await processCommand(deps, settings, event, delivery.fields, signal));
+  }
+  const only = answers[0];
+  if (answers.length === 1 && only !== undefined) return only;
+  return respond(worstStatus(answers.map((answer) => answer.statusCode)), {
+    outcome: "handled",
+    pullRequests: answers.map((answer) => JSON.parse(answer.body) as unknown),
+  });
 }
 
 /**

@@ -51,11 +51,12 @@ import {
 } from "../app/responses.js";
 import type { Settings } from "../app/settings.js";
 import {
-  decodeDelivery,
-  deliveryGroupId,
+  decodeMessage,
   encodeDelivery,
-  type QueuedDelivery,
+  messageGroupId,
+  type QueuedMessage,
 } from "../core/delivery.js";
+import { processCommand } from "../app/commands.js";
 import { DIMENSION, METRIC, type RECORD_RESULTS } from "../shared/metrics.js";
 
 export interface WorkerDeps {
@@ -164,9 +165,9 @@ async function settle(
     messageId: record.messageId,
     receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 0) || undefined,
   };
-  let delivery: QueuedDelivery;
+  let delivery: QueuedMessage;
   try {
-    delivery = decodeDelivery(record.body);
+    delivery = decodeMessage(record.body);
   } catch (error) {
     // Never succeeds: left to the queue's redrive, which ends it in the dead-letter queue. A body
     // that is no delivery is bad input (a BadRequestError; the dead-letter queue's alarm tells of it).
@@ -178,29 +179,33 @@ async function settle(
     });
     return "failed";
   }
-  const event = delivery.pullRequestEvent;
-  Object.assign(fields, {
-    deliveryId: delivery.deliveryId,
-    event: delivery.event,
-    action: event.action,
-    pullRequest: event.pullRequest.number,
-  });
+  Object.assign(fields, { deliveryId: delivery.deliveryId, event: delivery.event });
+  if ("commandEvent" in delivery) {
+    Object.assign(fields, {
+      command: delivery.commandEvent.command.kind,
+      pullRequest: delivery.commandEvent.prNumber,
+    });
+  } else {
+    Object.assign(fields, {
+      action: delivery.pullRequestEvent.action,
+      pullRequest: delivery.pullRequestEvent.pullRequest.number,
+    });
+  }
   const logger = withFields(deps.logger, fields);
   let response: Response;
   try {
     const settings = deps.settings();
-    const targets = deliveryTargets(settings, event);
-    response =
-      targets.length === 0
-        ? noService(event)
-        : await processDelivery(
-            deps,
-            settings,
-            targets,
-            event,
-            fields,
-            AbortSignal.timeout(budgetMs),
-          );
+    const signal = AbortSignal.timeout(budgetMs);
+    if ("commandEvent" in delivery) {
+      response = await processCommand(deps, settings, delivery.commandEvent, fields, signal);
+    } else {
+      const event = delivery.pullRequestEvent;
+      const targets = deliveryTargets(settings, event);
+      response =
+        targets.length === 0
+          ? noService(event)
+          : await processDelivery(deps, settings, targets, event, fields, signal);
+    }
   } catch (error) {
     response = errorResponse(error, { authenticated: true });
     countError(deps.metrics, error);
@@ -225,7 +230,7 @@ async function settle(
 async function fateOf(
   deps: WorkerDeps,
   record: SQSRecord,
-  delivery: QueuedDelivery,
+  delivery: QueuedMessage,
   response: Response,
   logger: Logger,
 ): Promise<Fate> {
@@ -246,7 +251,7 @@ async function fateOf(
   try {
     await deps.deadLetters.send({
       body: encodeDelivery({ ...delivery, reason }),
-      groupId: record.attributes?.MessageGroupId ?? deliveryGroupId(delivery.pullRequestEvent),
+      groupId: record.attributes?.MessageGroupId ?? messageGroupId(delivery),
       deduplicationId: record.attributes?.MessageDeduplicationId ?? record.messageId,
       attributes: { reason },
     });

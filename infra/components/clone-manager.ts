@@ -24,6 +24,8 @@ export interface CloneManagerArgs {
   connectionArn: pulumi.Input<string>;
   allowForkPullRequests: boolean;
   buildDraftPullRequests: boolean;
+  /** False: `REQUIRE_APPROVAL=false` (untrusted pull requests built without approval); else unset. */
+  requireApproval?: false;
   /** The service's label rules (`PULL_REQUEST_LABELS`); `undefined`: none, the variable is not set. */
   labels?: LabelRules | undefined;
   /** The service's path rules (`PULL_REQUEST_PATHS`); `undefined`: none, the variable is not set. */
@@ -69,6 +71,7 @@ export function cloneManagerVariables(
     [ENV.allowForks]: String(args.allowForkPullRequests),
     [ENV.buildDrafts]: String(args.buildDraftPullRequests),
     [ENV.stateTableName]: args.stateTableName,
+    ...(args.requireApproval === false ? { [ENV.requireApproval]: "false" } : {}),
     ...(args.labels !== undefined ? { [ENV.pullRequestLabels]: JSON.stringify(args.labels) } : {}),
     ...(args.paths !== undefined ? { [ENV.pullRequestPaths]: JSON.stringify(args.paths) } : {}),
     ...(args.maxClones !== undefined ? { [ENV.serviceMaxClones]: String(args.maxClones) } : {}),

@@ -253,6 +253,7 @@ export const ONE_SERVICE_VARIABLES = [
   ENV.prArtifactBucket,
   ENV.allowForks,
   ENV.buildDrafts,
+  ENV.requireApproval,
   ENV.pullRequestLabels,
   ENV.pullRequestPaths,
   ENV.serviceMaxClones,

@@ -31,6 +31,10 @@ export interface FakePullRequest {
   labels?: string[];
   /** The files it changes, as `GET .../pulls/{n}/files` lists them (at most 3000; default none). */
   files?: string[];
+  /** Its author's login (default `Codertocat`, the example payloads' author). */
+  author?: string;
+  /** GitHub's `author_association` (default `OWNER`, as in the example payloads). */
+  authorAssociation?: string;
 }
 
 /** GitHub lists at most this many files of a pull request. */
@@ -467,6 +471,8 @@ export class GitHubApiDouble {
       },
       base: { ref: pr.base.ref, sha: "0".repeat(40), repo: repo(pr.base.repo) },
       updated_at: pr.updatedAt ?? "2026-01-01T00:00:00Z",
+      user: { login: pr.author ?? "Codertocat", type: "User" },
+      author_association: pr.authorAssociation ?? "OWNER",
       labels: (pr.labels ?? []).map((name, index) => ({
         id: 208045946 + index,
         name,

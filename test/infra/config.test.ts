@@ -853,3 +853,26 @@ describe("infra/config: the example stack file's placeholder repository", () => 
     );
   });
 });
+
+describe("infra/config: approvals (branchline:requireApproval)", () => {
+  it("requires approval unless told not to: the stack-wide key, and a service's own over it", () => {
+    expect(parseConfig(reader(minimal)).requireApproval).to.equal(undefined);
+    expect(parseConfig(reader({ ...minimal, requireApproval: "false" })).requireApproval).to.equal(
+      false,
+    );
+    const many = parseConfig(
+      reader({
+        webhookSecret: "s3cret",
+        requireApproval: "false",
+        services: JSON.stringify([
+          { name: "api", repository: "octo/api" },
+          { name: "web", repository: "octo/web", requireApproval: true },
+        ]),
+      }),
+    );
+    expect(many.services.map((service) => [service.name, service.requireApproval])).to.deep.equal([
+      ["api", false],
+      ["web", undefined],
+    ]);
+  });
+});

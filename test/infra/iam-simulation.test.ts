@@ -159,11 +159,34 @@ function describeCloneManager(role: string): void {
       }
     });
 
-    it("updates, deletes, stops and lists executions of branchline's clones only: never the source, an untagged <source>-pr-x or another source's clone", async () => {
+    it("records an approval on a clone: TagResource with branchline's tags and branchline:approved-sha only", async () => {
+      const policy = rolePolicy(role);
+      const clone = pipelineAt("branchline-dev-pr-1");
+      const keys = [...cloneTagKeys, "branchline:approved-sha"];
+      const tagged = { ...tagsOf("RequestTag"), "aws:TagKeys": keys };
+      await expectDecision(
+        policy,
+        { action: "codepipeline:TagResource", resource: clone, context: tagged },
+        "Allowed",
+      );
+      for (const context of [
+        { "aws:TagKeys": ["branchline:approved-sha"] }, // the approval alone: not branchline's tags
+        { ...tagged, "aws:TagKeys": [...keys, "owner"] },
+      ]) {
+        await expectDecision(
+          policy,
+          { action: "codepipeline:TagResource", resource: clone, context },
+          "ImplicitlyDenied",
+        );
+      }
+    });
+
+    it("updates, deletes, starts, stops and lists executions of branchline's clones only: never the source, an untagged <source>-pr-x or another source's clone", async () => {
       const policy = rolePolicy(role);
       for (const action of [
         "codepipeline:UpdatePipeline",
         "codepipeline:DeletePipeline",
+        "codepipeline:StartPipelineExecution",
         "codepipeline:StopPipelineExecution",
         "codepipeline:ListPipelineExecutions",
       ]) {

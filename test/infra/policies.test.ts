@@ -73,6 +73,7 @@ const cloneManagement = [
           "branchline:source-pipeline",
           "branchline:pull-request",
           "branchline:branch",
+          "branchline:approved-sha",
         ],
       },
     },
@@ -83,6 +84,7 @@ const cloneManagement = [
     Action: [
       "codepipeline:DeletePipeline",
       "codepipeline:ListPipelineExecutions",
+      "codepipeline:StartPipelineExecution",
       "codepipeline:StopPipelineExecution",
       "codepipeline:UpdatePipeline",
     ],

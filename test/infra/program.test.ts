@@ -82,6 +82,7 @@ const cloneManagerStatements = [
           "branchline:source-pipeline",
           "branchline:pull-request",
           "branchline:branch",
+          "branchline:approved-sha",
         ],
       },
     },
@@ -92,6 +93,7 @@ const cloneManagerStatements = [
     Action: [
       "codepipeline:DeletePipeline",
       "codepipeline:ListPipelineExecutions",
+      "codepipeline:StartPipelineExecution",
       "codepipeline:StopPipelineExecution",
       "codepipeline:UpdatePipeline",
     ],
@@ -677,6 +679,7 @@ describe("infra/program (whole stack under Pulumi mocks)", () => {
             prArtifactBucket: "pr-artifacts-bucket-0000000",
             allowForks: false,
             buildDrafts: true,
+            requireApproval: true,
           },
         ],
         routed: false,

@@ -54,6 +54,7 @@ describe("app/settings: the routing table", () => {
         prArtifactBucket: undefined,
         allowForks: false,
         buildDrafts: true,
+        requireApproval: true,
       },
       {
         name: "web",
@@ -65,6 +66,7 @@ describe("app/settings: the routing table", () => {
         prArtifactBucket: "shop-pr-artifacts",
         allowForks: true,
         buildDrafts: false,
+        requireApproval: true,
       },
     ]);
   });
@@ -113,6 +115,7 @@ describe("app/settings: the routing table", () => {
         prArtifactBucket: undefined,
         allowForks: true,
         buildDrafts: true,
+        requireApproval: true,
       },
     ]);
     expect(settings.sourcePipelineName).to.equal("shop-dev");

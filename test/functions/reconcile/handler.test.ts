@@ -209,7 +209,7 @@ describe("reconcile handler (wire level)", function () {
     expect(summary).to.deep.equal({ ...empty, unchanged: [3] });
     expect(wire.aws.pipelineNames()).to.deep.equal([SOURCE, cloneName(SOURCE, 3)]);
 
-    const allowed = await sweep({ ALLOW_FORK_PULL_REQUESTS: "true" });
+    const allowed = await sweep({ ALLOW_FORK_PULL_REQUESTS: "true", REQUIRE_APPROVAL: "false" });
     expect(allowed.created).to.deep.equal([2, 4]);
     expect(
       wire.aws.pipeline(cloneName(SOURCE, 4))?.declaration.stages[0]?.actions[0]?.configuration,

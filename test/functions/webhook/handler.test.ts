@@ -197,7 +197,11 @@ describe("webhook handler (wire level)", function () {
       const fork = pr({ headRepo: "someone/Hello-World" });
       expect((await deliver(fork)).status).to.equal(202);
       expect(wire.aws.pipeline(CLONE)).to.equal(undefined);
-      const answer = await deliver(fork, {}, { ALLOW_FORK_PULL_REQUESTS: "true" });
+      const answer = await deliver(
+        fork,
+        {},
+        { ALLOW_FORK_PULL_REQUESTS: "true", REQUIRE_APPROVAL: "false" },
+      );
       expect(answer.status).to.equal(200);
       const source = wire.aws.pipeline(CLONE)?.declaration.stages[0]?.actions[0]?.configuration;
       expect(source).to.include({ FullRepositoryId: "someone/Hello-World", BranchName: "changes" });

@@ -89,7 +89,7 @@ describe("webhook handler: pull request identity (wire level)", function () {
     it("gets no clone, even with forks allowed: never the base repository's branch", async () => {
       const answer = await deliver(
         { action: "synchronize", headRepo: null },
-        { ALLOW_FORK_PULL_REQUESTS: "true" },
+        { ALLOW_FORK_PULL_REQUESTS: "true", REQUIRE_APPROVAL: "false" },
       );
       expect(answer).to.deep.equal({
         status: 200,
@@ -111,7 +111,7 @@ describe("webhook handler: pull request identity (wire level)", function () {
       wire.aws.seedExecution(CLONE, { status: "InProgress" });
       const answer = await deliver(
         { action: "edited", previousBase: "develop", headRepo: null },
-        { ALLOW_FORK_PULL_REQUESTS: "true" },
+        { ALLOW_FORK_PULL_REQUESTS: "true", REQUIRE_APPROVAL: "false" },
       );
       expect(answer).to.deep.equal({
         status: 200,
@@ -138,7 +138,7 @@ describe("webhook handler: pull request identity (wire level)", function () {
       });
       const answer = await deliver(
         { action: "synchronize", headRepo: FORK },
-        { ...withToken(), ALLOW_FORK_PULL_REQUESTS: "true" },
+        { ...withToken(), ALLOW_FORK_PULL_REQUESTS: "true", REQUIRE_APPROVAL: "false" },
       );
       expect(answer.status).to.equal(200);
       expect(answer.body).to.deep.include({ outcome: "deleted", reason: DELETED_REASON });
@@ -236,7 +236,7 @@ describe("webhook handler: pull request identity (wire level)", function () {
       });
       const answer = await deliver(
         { headRepo: FORK },
-        { ...withToken(), ALLOW_FORK_PULL_REQUESTS: "true" },
+        { ...withToken(), ALLOW_FORK_PULL_REQUESTS: "true", REQUIRE_APPROVAL: "false" },
       );
       expect(answer.body["outcome"]).to.equal("created");
       expect(wire.aws.pipeline(CLONE)?.declaration.stages[0]?.actions[0]?.configuration).to.include(

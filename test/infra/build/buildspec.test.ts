@@ -512,6 +512,33 @@ describe("infra/build/buildspec", () => {
       }
     });
 
+    it("refuses an untrusted clone's build of a commit other than the approved one", () => {
+      expectRefused(
+        { ...prEnv(7), BRANCHLINE_APPROVED_SHA: "b".repeat(40) },
+        `commit ${COMMIT} is not the approved commit ${"b".repeat(40)}`,
+      );
+    });
+
+    it("builds an untrusted clone's approved commit (compared without case)", () => {
+      const src = checkout(["app"]);
+      const result = runBuildspec(
+        renderBuildspec({ images: [{ name: "app", context: "app" }] }),
+        src,
+        { ...prEnv(7), BRANCHLINE_APPROVED_SHA: COMMIT.toUpperCase() },
+      );
+      expect(result.ok, result.output).to.equal(true);
+      expect(written(result, "imagedefinitions.json")).to.equal(
+        `[{"name":"app","imageUri":"${PR_PREFIX}/app:pr-7-${SHA7}"}]\n`,
+      );
+    });
+
+    it("refuses a source tier build with BRANCHLINE_APPROVED_SHA", () => {
+      expectRefused(
+        { BRANCHLINE_APPROVED_SHA: COMMIT },
+        "BRANCHLINE_APPROVED_SHA is set in a source tier build",
+      );
+    });
+
     it("refuses a source tier build with IMAGE_TAG_PREFIX", () => {
       expectRefused(
         { IMAGE_TAG_PREFIX: "pr-12" },

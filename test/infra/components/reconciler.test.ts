@@ -85,6 +85,7 @@ const baseStatements = [
           "branchline:source-pipeline",
           "branchline:pull-request",
           "branchline:branch",
+          "branchline:approved-sha",
         ],
       },
     },
@@ -95,6 +96,7 @@ const baseStatements = [
     Action: [
       "codepipeline:DeletePipeline",
       "codepipeline:ListPipelineExecutions",
+      "codepipeline:StartPipelineExecution",
       "codepipeline:StopPipelineExecution",
       "codepipeline:UpdatePipeline",
     ],
