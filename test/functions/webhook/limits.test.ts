@@ -9,6 +9,7 @@ import { expect } from "chai";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import { GitHubComments } from "../../helpers/github-comments.js";
+import { GitHubPermissions } from "../../helpers/github-permissions.js";
 import {
   pullRequestPayload,
   signedEvent,
@@ -137,6 +138,31 @@ describe("webhook: clone limits (wire level)", function () {
     expect(statusesOf(2).at(-1)).to.deep.include({ state: "pending" });
     // The filled clone is announced like any other.
     expect(statuses.comments.get(1)).to.have.length(1);
+  });
+
+  it("a freed slot never builds an untrusted pull request that is not approved", async () => {
+    new GitHubPermissions(wire.github).set("outsider", "read");
+    seedServices(wire.aws, [api]);
+    const services = table([tableEntry(api, { maxClones: 1 })]);
+    onGitHub(1);
+    wire.github.addPullRequest({
+      number: 2,
+      state: "open",
+      head: { ref: "feature-2", sha: shaOf(2), repo: REPO },
+      base: { ref: "master", repo: REPO },
+      author: "outsider",
+      authorAssociation: "CONTRIBUTOR",
+    });
+    expect((await deliver(services, 1)).body).to.deep.include({ outcome: "created" });
+    expect((await deliver(services, 2)).body).to.deep.include({ awaitingApproval: true });
+
+    // #1 closes: #2 is the only open pull request without a clone, and it is not approved.
+    onGitHub(1, { state: "closed" });
+    const closed = await deliver(services, 1, { action: "closed", state: "closed" });
+    expect(closed.body).to.deep.include({ outcome: "deleted" });
+    expect(clones()).to.deep.equal([]);
+    expect(statusesOf(2).at(-1)).to.deep.include({ state: "pending", context: "branchline/api" });
+    expect(String(statusesOf(2).at(-1)?.["description"])).to.match(/^Waiting for approval/);
   });
 
   it("an existing clone is never removed to make room: a lowered limit takes effect as clones go", async () => {
