@@ -74,7 +74,7 @@ describe("cloneDeclaration with a preview environment", () => {
         accessKeyId: env.AWS_ACCESS_KEY_ID,
         secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
       },
-      retryStrategy: fastRetryStrategy(),
+      retryStrategy: fastRetryStrategy(3),
     });
   });
   after(async () => {

@@ -161,8 +161,9 @@ describe("webhook: clone limits (wire level)", function () {
     const closed = await deliver(services, 1, { action: "closed", state: "closed" });
     expect(closed.body).to.deep.include({ outcome: "deleted" });
     expect(clones()).to.deep.equal([]);
-    expect(statusesOf(2).at(-1)).to.deep.include({ state: "pending", context: "branchline/api" });
-    expect(String(statusesOf(2).at(-1)?.["description"])).to.match(/^Waiting for approval/);
+    const last = statusesOf(2).at(-1) as Record<string, unknown> | undefined;
+    expect(last).to.deep.include({ state: "pending", context: "branchline/api" });
+    expect(String(last?.["description"])).to.match(/^Waiting for approval/);
   });
 
   it("an existing clone is never removed to make room: a lowered limit takes effect as clones go", async () => {
