@@ -19,7 +19,6 @@ import {
   DeleteRuleCommand,
   DeleteTargetGroupCommand,
   DescribeListenersCommand,
-  DescribeRulesCommand,
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,

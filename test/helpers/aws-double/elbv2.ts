@@ -61,7 +61,10 @@ const str = (value: unknown): string | undefined => (typeof value === "string" ?
 
 export class ElbState {
   readonly listeners = new Map<string, StoredListener>();
-  readonly loadBalancers = new Map<string, { arn: string; name: string; tags: ElbTag[] }>();
+  readonly loadBalancers = new Map<
+    string,
+    { arn: string; name: string; vpcId: string; tags: ElbTag[] }
+  >();
   readonly targetGroups = new Map<string, StoredTargetGroup>();
 
   constructor(
@@ -86,12 +89,18 @@ export class ElbState {
       port?: number;
       protocol?: string;
       ruleLimit?: number;
+      vpcId?: string;
     } = {},
   ): string {
     const name = options.loadBalancerName ?? "previews";
     let loadBalancer = [...this.loadBalancers.values()].find((lb) => lb.name === name);
     if (!loadBalancer) {
-      loadBalancer = { arn: this.arn(`loadbalancer/app/${name}/${hex(8)}`), name, tags: [] };
+      loadBalancer = {
+        arn: this.arn(`loadbalancer/app/${name}/${hex(8)}`),
+        name,
+        vpcId: options.vpcId ?? "vpc-0a1b2c3d4e5f60718",
+        tags: [],
+      };
       this.loadBalancers.set(loadBalancer.arn, loadBalancer);
     }
     const lbPath = loadBalancer.arn.split(":loadbalancer/")[1] ?? "";
@@ -155,6 +164,8 @@ export class ElbState {
         return this.describeRules(input);
       case "DescribeListeners":
         return this.describeListeners(input);
+      case "DescribeLoadBalancers":
+        return this.describeLoadBalancers(input);
       case "AddTags":
         return this.addTags(input);
       case "DescribeTags":
@@ -407,6 +418,39 @@ export class ElbState {
         DefaultActions: structuredClone(
           l.rules.find((r) => r.priority === "default")?.actions ?? [],
         ),
+      })),
+      ...(next ? { NextMarker: next } : {}),
+    };
+  }
+
+  private describeLoadBalancers(input: Input): unknown {
+    const arns = (input.LoadBalancerArns as string[] | undefined) ?? [];
+    const names = (input.Names as string[] | undefined) ?? [];
+    let found = [...this.loadBalancers.values()];
+    if (arns.length > 0 || names.length > 0) {
+      const missing = [
+        ...arns.filter((a) => !this.loadBalancers.has(a)),
+        ...names.filter((n) => !found.some((lb) => lb.name === n)),
+      ];
+      if (missing.length > 0) {
+        throw new AwsError(
+          "LoadBalancerNotFound",
+          `Load balancers '[${missing.join(", ")}]' not found`,
+        );
+      }
+      found = found.filter((lb) => arns.includes(lb.arn) || names.includes(lb.name));
+    }
+    const { items, next } = this.page(found, input, "DescribeLoadBalancers");
+    return {
+      LoadBalancers: items.map((lb) => ({
+        LoadBalancerArn: lb.arn,
+        LoadBalancerName: lb.name,
+        DNSName: `${lb.name}-123456789.${this.region}.elb.amazonaws.com`,
+        Scheme: "internet-facing",
+        VpcId: lb.vpcId,
+        State: { Code: "active" },
+        Type: "application",
+        IpAddressType: "ipv4",
       })),
       ...(next ? { NextMarker: next } : {}),
     };
