@@ -14,8 +14,10 @@ import { createHash } from "node:crypto";
 import { ConfigurationError } from "./errors.js";
 
 export {
+  PREVIEW_TAG,
   previewNames,
   previewTargetGroupPrefix,
+  targetGroupStems,
   previewEcsNamePrefix,
   type PreviewNames,
 } from "../shared/preview-names.js";
@@ -422,11 +424,23 @@ function canonical(value: unknown): string {
 export const RULE_PRIORITY_MIN = 1;
 export const RULE_PRIORITY_MAX = 50000;
 
+/** The priorities previews may take (all of ELB's by default). */
+export interface PriorityRange {
+  min: number;
+  max: number;
+}
+
+export const ALL_PRIORITIES: PriorityRange = { min: RULE_PRIORITY_MIN, max: RULE_PRIORITY_MAX };
+
 /** The first priority a preview tries: spread over the range by a hash of service and number. */
-export function firstRulePriority(service: string, prNumber: number): number {
+export function firstRulePriority(
+  service: string,
+  prNumber: number,
+  range: PriorityRange = ALL_PRIORITIES,
+): number {
   const digest = createHash("sha256").update(`${service}#${prNumber}`, "utf8").digest();
-  const span = RULE_PRIORITY_MAX - RULE_PRIORITY_MIN + 1;
-  return RULE_PRIORITY_MIN + (digest.readUInt32BE(0) % span);
+  const span = range.max - range.min + 1;
+  return range.min + (digest.readUInt32BE(0) % span);
 }
 
 /**
@@ -440,24 +454,48 @@ export function nextRulePriority(
   service: string,
   prNumber: number,
   taken: ReadonlySet<number>,
+  range: PriorityRange = ALL_PRIORITIES,
 ): number | undefined {
-  const span = RULE_PRIORITY_MAX - RULE_PRIORITY_MIN + 1;
-  const first = firstRulePriority(service, prNumber);
+  if (
+    !Number.isInteger(range.min) ||
+    !Number.isInteger(range.max) ||
+    range.min < RULE_PRIORITY_MIN ||
+    range.max > RULE_PRIORITY_MAX ||
+    range.min > range.max
+  ) {
+    throw new RangeError(
+      `rule priorities must lie within ${RULE_PRIORITY_MIN}..${RULE_PRIORITY_MAX}, got ${range.min}..${range.max}`,
+    );
+  }
+  const span = range.max - range.min + 1;
+  const first = firstRulePriority(service, prNumber, range);
   for (let i = 0; i < span; i++) {
-    const candidate = RULE_PRIORITY_MIN + ((first - RULE_PRIORITY_MIN + i) % span);
+    const candidate = range.min + ((first - range.min + i) % span);
     if (!taken.has(candidate)) return candidate;
   }
   return undefined;
 }
 
-/** The message when the listener takes no more rules. */
-export function listenerFullMessage(listenerArn: string, limit: number | undefined): string {
-  const quota =
-    limit === undefined ? "its rule quota (100 rules by default)" : `its limit of ${limit} rules`;
+/**
+ * The message when the listener takes no more rules: `rules` is how many it holds besides the
+ * default rule when ELB said TooManyRules, which is its limit (100 unless the quota was raised).
+ */
+export function listenerFullMessage(listenerArn: string, rules: number): string {
   return (
-    `listener ${listenerArn} is full: it has reached ${quota}, so no preview rule can be added. ` +
-    `Close previews, lower preview.maxPreviews, or raise the "Rules per Application Load Balancer" quota.`
+    `listener ${listenerArn} is full: it holds ${rules} rules besides its default rule, its limit ` +
+    `(Elastic Load Balancing's quota "Rules per Application Load Balancer", 100 by default), so no ` +
+    `preview rule can be added. Close previews, lower preview.maxPreviews, or raise the quota.`
   );
+}
+
+/** The message when every priority of the range is taken. */
+export function prioritiesExhaustedMessage(listenerArn: string, range: PriorityRange): string {
+  return `listener ${listenerArn} has no free rule priority within ${range.min}..${range.max}`;
+}
+
+/** True when the preview has had no push and no request for `idleHours` at `now`. */
+export function isIdle(lastActivity: Date, now: Date, idleHours: number): boolean {
+  return now.getTime() - lastActivity.getTime() >= idleHours * 3_600_000;
 }
 
 // ---- cost ----

@@ -55,6 +55,18 @@ export function previewEcsNamePrefix(stackPrefix: string): string {
   return `${stackPrefix}-`;
 }
 
+/**
+ * The two stems of a service's preview target group names (`<stem>-<n>`): `<tg-prefix>-<service>`,
+ * used while the name fits 32 characters, and `<tg-prefix>-<6 hex of prefix/service>` beyond.
+ */
+export function targetGroupStems(stackPrefix: string, service: string): [string, string] {
+  const tgPrefix = previewTargetGroupPrefix(stackPrefix);
+  return [
+    `${tgPrefix}-${dnsLabel(service)}`,
+    `${tgPrefix}-${hash(`${stackPrefix}/${service}`, 6)}`,
+  ];
+}
+
 export interface PreviewNames {
   /** `pr-<n>.<service>.<domain>`, lower case. */
   host: string;
@@ -95,14 +107,20 @@ export function previewNames(
       `preview service name ${ecsName} must start with a letter and have at most ${ECS_NAME_MAX_LENGTH} characters`,
     );
   }
-  const tgPrefix = previewTargetGroupPrefix(stackPrefix);
-  const plain = `${tgPrefix}-${serviceLabel}-${prNumber}`;
+  const [plainStem, hashedStem] = targetGroupStems(stackPrefix, service);
+  const plain = `${plainStem}-${prNumber}`;
   const targetGroupName =
-    plain.length <= TARGET_GROUP_NAME_MAX_LENGTH
-      ? plain
-      : `${tgPrefix}-${hash(`${stackPrefix}/${service}`, 6)}-${prNumber}`;
+    plain.length <= TARGET_GROUP_NAME_MAX_LENGTH ? plain : `${hashedStem}-${prNumber}`;
   if (targetGroupName.startsWith("internal-")) {
     throw new RangeError(`target group names may not start with internal-: ${targetGroupName}`);
   }
   return { host, serviceName: ecsName, family: ecsName, targetGroupName };
 }
+
+/** Tags every preview resource carries besides `branchline:managed-by` and the pull request's. */
+export const PREVIEW_TAG = {
+  /** The stack's prefix: a preview of another stack sharing the listener is never touched. */
+  stack: "branchline:stack",
+  /** The service (services table name) the preview belongs to. */
+  service: "branchline:service",
+} as const;
