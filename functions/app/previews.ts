@@ -27,6 +27,8 @@ import {
   targetGroupStems,
   type PreviewNames,
   type PreviewSettings,
+  type PreviewTaskDefinition,
+  type TaskDefinitionLike,
   type PriorityRange,
 } from "../core/preview.js";
 import { ConfigurationError, ConflictError } from "../core/errors.js";
@@ -163,13 +165,23 @@ export async function ensurePreview(
       `task definition ${source.taskDefinition} of ECS service ${target.source.service} does not exist`,
     );
   }
-  const wanted = previewTaskDefinition(sourceDefinition.definition, {
+  const derived = previewTaskDefinition(sourceDefinition.definition, {
     family: names.family,
     prNumber,
     settings,
     images: { ...target.images, tag: options.imageTag ?? imageTagPrefix(prNumber) },
   });
-  const current = await ecs.describeTaskDefinition(names.family);
+  // The revision the preview service runs, else the family's newest. The clone's ECS deploy action
+  // registers revisions of the family with each push's images: without an explicit `imageTag`,
+  // the images of the running revision are kept, so an ensure never rolls a deploy back.
+  const service = await ecs.describeService(settings.cluster, names.serviceName);
+  if (service?.status === "ACTIVE" && !isOurs(service.tags, target, prNumber)) {
+    throw notOurs(`ECS service ${names.serviceName}`);
+  }
+  const running = service?.status === "ACTIVE" ? service.taskDefinition : undefined;
+  const current = await ecs.describeTaskDefinition(running ?? names.family);
+  const wanted =
+    current && options.imageTag === undefined ? withImagesOf(derived, current.definition) : derived;
   let taskDefinitionArn: string;
   if (current && sameTaskDefinition(current.definition, wanted)) {
     taskDefinitionArn = current.arn;
@@ -236,8 +248,7 @@ export async function ensurePreview(
     changed.push("rule");
   }
 
-  // 4. The service, scaled to one task on the wanted revision.
-  const service = await ecs.describeService(settings.cluster, names.serviceName);
+  // 4. The service (read above), scaled to one task on the wanted revision.
   if (!service) {
     await ecs.createService({
       cluster: settings.cluster,
@@ -259,7 +270,6 @@ export async function ensurePreview(
       `ECS service ${names.serviceName} is still ${service.status} after a removal: retry once it is INACTIVE`,
     );
   } else {
-    if (!isOurs(service.tags, target, prNumber)) throw notOurs(`ECS service ${names.serviceName}`);
     if (service.taskDefinition !== taskDefinitionArn || service.desiredCount !== 1) {
       await ecs.updateService(settings.cluster, names.serviceName, {
         desiredCount: 1,
@@ -276,6 +286,23 @@ export async function ensurePreview(
     changed,
   });
   return { names, taskDefinitionArn, targetGroupArn: group.arn, ruleArn, priority, changed };
+}
+
+/** `wanted` with each container's image taken from the container of the same name in `current`. */
+function withImagesOf(
+  wanted: PreviewTaskDefinition,
+  current: TaskDefinitionLike,
+): PreviewTaskDefinition {
+  const images = new Map(
+    (current.containerDefinitions ?? []).map((c) => [c.name, c.image] as const),
+  );
+  return {
+    ...wanted,
+    containerDefinitions: wanted.containerDefinitions.map((c) => {
+      const image = images.get(c.name);
+      return image === undefined ? c : { ...c, image };
+    }),
+  };
 }
 
 /**

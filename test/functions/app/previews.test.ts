@@ -1,4 +1,10 @@
-import { CreateServiceCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import {
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type RegisterTaskDefinitionCommandInput,
+} from "@aws-sdk/client-ecs";
 import {
   AddTagsCommand,
   CreateRuleCommand,
@@ -68,6 +74,9 @@ describe("previews over the wire (ECS and ELBv2 adapters against the AWS double)
   let aws: AwsDouble;
   let ecsClient: ECSClient;
   let elbClient: ElasticLoadBalancingV2Client;
+  /** Clients that never retry: a fault the double injects reaches the use case. */
+  let ecsOnce: ECSClient;
+  let elbOnce: ElasticLoadBalancingV2Client;
   let deps: PreviewDeps;
   let target: PreviewTarget;
   let listenerArn: string;
@@ -78,15 +87,22 @@ describe("previews over the wire (ECS and ELBv2 adapters against the AWS double)
       endpoint: aws.url,
       region: aws.region,
       credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
-      retryStrategy: fastRetryStrategy(1),
     };
-    ecsClient = new ECSClient(config);
-    elbClient = new ElasticLoadBalancingV2Client(config);
+    // A reset connection (a kept-alive socket the double closes) is retried, as the SDK does.
+    ecsClient = new ECSClient({ ...config, retryStrategy: fastRetryStrategy(3) });
+    elbClient = new ElasticLoadBalancingV2Client({
+      ...config,
+      retryStrategy: fastRetryStrategy(3),
+    });
+    ecsOnce = new ECSClient({ ...config, retryStrategy: fastRetryStrategy(1) });
+    elbOnce = new ElasticLoadBalancingV2Client({ ...config, retryStrategy: fastRetryStrategy(1) });
   });
 
   after(async () => {
     ecsClient.destroy();
     elbClient.destroy();
+    ecsOnce.destroy();
+    elbOnce.destroy();
     await aws.close();
   });
 
@@ -287,6 +303,44 @@ describe("previews over the wire (ECS and ELBv2 adapters against the AWS double)
     expect(containers.map((c) => c.image)).to.deep.equal([`${REGISTRY}/shop-pr/web:pr-7-9b8c7d6`]);
   });
 
+  it("keeps the images the clone's ECS deploy put on the service, so an ensure never rolls a push back", async () => {
+    const first = await ensurePreview(deps, target, 7);
+    // What CodePipeline's ECS deploy action does: a new revision with the push's image, then the service moved to it.
+    const registered = aws.taskDefinitions("shop-web-pr-7")[0]?.definition ?? {};
+    const deployed = await ecsClient.send(
+      new RegisterTaskDefinitionCommand({
+        ...(registered as object),
+        containerDefinitions: (registered.containerDefinitions as { image: string }[]).map(
+          (c, i) => (i === 0 ? { ...c, image: `${REGISTRY}/shop-pr/web:pr-7-5e6f7a8` } : c),
+        ),
+      } as RegisterTaskDefinitionCommandInput),
+    );
+    const deployedArn = deployed.taskDefinition?.taskDefinitionArn ?? "";
+    await ecsClient.send(
+      new UpdateServiceCommand({
+        cluster: "previews",
+        service: "shop-web-pr-7",
+        taskDefinition: deployedArn,
+      }),
+    );
+
+    const again = await ensurePreview(deps, target, 7);
+    expect(again.changed).to.deep.equal([]);
+    expect(again.taskDefinitionArn).to.equal(deployedArn);
+    expect(aws.ecsService("previews", "shop-web-pr-7")?.taskDefinition).to.equal(deployedArn);
+
+    // A change of the preview's settings registers a revision that still runs the deployed image.
+    target = { ...target, settings: { ...target.settings, memory: "1024" } };
+    const resized = await ensurePreview(deps, target, 7);
+    expect(resized.changed).to.deep.equal(["task-definition", "service"]);
+    const newest = aws.taskDefinitions("shop-web-pr-7").at(-1);
+    expect(newest?.definition.memory).to.equal("1024");
+    expect((newest?.definition.containerDefinitions as { image: string }[])[0]?.image).to.equal(
+      `${REGISTRY}/shop-pr/web:pr-7-5e6f7a8`,
+    );
+    expect(first.taskDefinitionArn).not.to.equal(resized.taskDefinitionArn);
+  });
+
   it("removes rule, target group, service and task definitions in that order, and repeating is harmless", async () => {
     await ensurePreview(deps, target, 7);
     await ensurePreview(deps, target, 7, { imageTag: "pr-7-b" });
@@ -353,6 +407,7 @@ describe("previews over the wire (ECS and ELBv2 adapters against the AWS double)
   });
 
   it("completes after a crash between any two steps of ensure and of remove", async () => {
+    deps = { ecs: new EcsPreviewServices(ecsOnce), elb: new ElbPreviewLoadBalancer(elbOnce) };
     const steps = ["RegisterTaskDefinition", "CreateTargetGroup", "CreateRule", "CreateService"];
     for (const [i, operation] of steps.entries()) {
       // The operation is carried out but its answer is lost: the call fails as if the function crashed.
@@ -497,6 +552,7 @@ describe("previews over the wire (ECS and ELBv2 adapters against the AWS double)
   it("lists the previews whose pieces are left, for a reconciler to remove", async () => {
     await ensurePreview(deps, target, 3);
     await ensurePreview(deps, target, 4);
+    deps = { ecs: new EcsPreviewServices(ecsOnce), elb: new ElbPreviewLoadBalancer(elbOnce) };
     aws.inject({ operation: "DeleteTargetGroup", error: "InternalFailure" });
     await removePreview(deps, target, 4).catch(() => undefined);
     const from = aws.calls.length;
