@@ -1,6 +1,8 @@
 /**
- * A repository webhook's deliveries through Octokit: find the hook by its URL, list its recent
- * deliveries (cursor pagination by the Link header), and redeliver one.
+ * A webhook's deliveries through Octokit: find the hook by its URL, list its recent deliveries
+ * (cursor pagination by the Link header), and redeliver one. A repository webhook's with a token
+ * ({@link OctokitWebhookDeliveries}); the GitHub App's own webhook with the App's JWT
+ * ({@link OctokitAppWebhookDeliveries}).
  */
 import type { Octokit } from "@octokit/rest";
 import { HookAccessError, type WebhookDeliveries } from "../app/ports.js";
@@ -71,6 +73,68 @@ export class OctokitWebhookDeliveries implements WebhookDeliveries {
       });
     } catch (error) {
       throw translate(error, `redelivery ${deliveryId} of webhook ${hookId} of ${repository}`);
+    }
+  }
+}
+
+/** The id {@link OctokitAppWebhookDeliveries} gives the App's one webhook (GitHub names none). */
+export const APP_WEBHOOK_ID = 0;
+
+/**
+ * The GitHub App's webhook (`/app/hook/...`, authenticated with the App's JWT: see
+ * functions/adapters/github-app.ts): it delivers every installed repository's events, so the
+ * `repository` arguments are ignored. GitHub keeps its deliveries 3 days, as a repository hook's.
+ */
+export class OctokitAppWebhookDeliveries implements WebhookDeliveries {
+  readonly appWide = true;
+
+  constructor(private readonly octokit: Octokit) {}
+
+  /** GET /app/hook/config: {@link APP_WEBHOOK_ID} when the App's webhook URL is `url`. */
+  async findHook(_repository: string, url: string): Promise<number | undefined> {
+    try {
+      const { data } = await this.octokit.rest.apps.getWebhookConfigForApp();
+      return data.url === url ? APP_WEBHOOK_ID : undefined;
+    } catch (error) {
+      throw translate(error, "the GitHub App's webhook");
+    }
+  }
+
+  /** GET /app/hook/deliveries, newest first, by `cursor`. */
+  async recentDeliveries(
+    _repository: string,
+    _hookId: number,
+    since: number,
+    options: { perPage: number; maxPages: number },
+  ): Promise<{ deliveries: DeliveryRecord[]; pages: number }> {
+    const deliveries: DeliveryRecord[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    try {
+      do {
+        const { data, headers } = await this.octokit.rest.apps.listWebhookDeliveries({
+          per_page: options.perPage,
+          ...(cursor !== undefined ? { cursor } : {}),
+        });
+        pages++;
+        const page = data.map(fromGitHub);
+        deliveries.push(...page);
+        const oldest = page.at(-1);
+        if (oldest === undefined || Date.parse(oldest.deliveredAt) < since) break;
+        cursor = nextCursor(headers.link);
+      } while (cursor !== undefined && pages < options.maxPages);
+    } catch (error) {
+      throw translate(error, "the deliveries of the GitHub App's webhook");
+    }
+    return { deliveries, pages };
+  }
+
+  /** POST /app/hook/deliveries/{delivery_id}/attempts (202). */
+  async redeliver(_repository: string, _hookId: number, deliveryId: number): Promise<void> {
+    try {
+      await this.octokit.rest.apps.redeliverWebhookDelivery({ delivery_id: deliveryId });
+    } catch (error) {
+      throw translate(error, `redelivery ${deliveryId} of the GitHub App's webhook`);
     }
   }
 }

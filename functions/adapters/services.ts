@@ -13,6 +13,7 @@ import type {
   ImageStore,
   PipelineStore,
   PullRequestMarks,
+  WebhookDeliveries,
 } from "../app/ports.js";
 import type { Settings } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
@@ -27,7 +28,7 @@ import {
   RateLimitObserver,
 } from "./github.js";
 import { GitHubAppSession } from "./github-app.js";
-import { OctokitWebhookDeliveries } from "./github-hooks.js";
+import { OctokitAppWebhookDeliveries, OctokitWebhookDeliveries } from "./github-hooks.js";
 import {
   GitHubIdentity,
   OctokitCommitStatuses,
@@ -86,10 +87,10 @@ export class DefaultServices {
     client: OctokitPullRequests;
     authenticated: boolean;
     /**
-     * The webhook's deliveries: only with a token (GitHub shows hooks to their admins only; a
-     * GitHub App has no repository hook, its own webhook serves every installation).
+     * The webhook's deliveries: with a token, each repository's webhook (GitHub shows hooks to
+     * their admins only); with an App, the App's own webhook, which serves every installation.
      */
-    deliveries?: OctokitWebhookDeliveries;
+    deliveries?: WebhookDeliveries;
   }> {
     const github = this.github;
     const octokit = github
@@ -100,7 +101,7 @@ export class DefaultServices {
     return {
       client: new OctokitPullRequests(octokit, github ? this.openPullRequests : undefined),
       authenticated: github !== undefined,
-      ...(github?.kind === "token" ? { deliveries: new OctokitWebhookDeliveries(octokit) } : {}),
+      ...(github ? { deliveries: webhookDeliveries(github.kind, octokit) } : {}),
     };
   }
 
@@ -241,4 +242,11 @@ function refusedToken(): ConfigurationError {
   return new ConfigurationError(
     "GitHub refused the GitHub token (401): it is wrong, expired or revoked",
   );
+}
+
+/** A repository webhook's deliveries with a token; the App's own webhook's with an App. */
+function webhookDeliveries(kind: "token" | "app", octokit: Octokit): WebhookDeliveries {
+  return kind === "app"
+    ? new OctokitAppWebhookDeliveries(octokit)
+    : new OctokitWebhookDeliveries(octokit);
 }

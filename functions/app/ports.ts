@@ -138,6 +138,12 @@ export interface PullRequestMarks {
  */
 export interface WebhookDeliveries {
   /**
+   * `true` for a GitHub App's webhook: one webhook serves every installed repository, so its
+   * deliveries are read once a sweep (the `repository` arguments are then ignored) rather than
+   * once per repository.
+   */
+  readonly appWide?: boolean;
+  /**
    * The id of the repository's webhook whose `config.url` is `url`, or `undefined` when it has none.
    * Throws a {@link HookAccessError} when the token cannot read the repository's webhooks.
    */

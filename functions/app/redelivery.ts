@@ -1,7 +1,8 @@
 /**
  * Before each sweep the reconciler asks GitHub to redeliver the webhook's failed deliveries, so that
  * a lost delivery is healed by the webhook (with its feedback) minutes after it failed rather than
- * by the sweep's own comparison. Per repository the stack serves:
+ * by the sweep's own comparison. Per repository the stack serves (with a GitHub App: once, for the
+ * App's own webhook, {@link APP_WEBHOOK}, which serves every installed repository):
  *
  * 1. the webhook is found by its URL (`WEBHOOK_URL`) among the repository's hooks, once per
  *    container (its id is kept); a token that cannot read the hooks, or no hook with that URL, is
@@ -50,6 +51,12 @@ export const MAX_DELIVERY_PAGES = 10;
  * asks for them.
  */
 export const MAX_REDELIVERIES_PER_REPOSITORY = 50;
+
+/**
+ * What the redelivery works through with a GitHub App, in place of the repositories: the App's one
+ * webhook, which delivers every installed repository's events (its name in the summary and logs).
+ */
+export const APP_WEBHOOK = "the GitHub App's webhook";
 
 /** How long a repository whose hook could not be used is skipped before GitHub is asked again. */
 export const HOOK_RECHECK_MS = 60 * 60 * 1000;
@@ -211,12 +218,16 @@ async function hookOf(
     id = await ports.deliveries.findHook(repository, options.webhookUrl);
   } catch (error) {
     if (!(error instanceof HookAccessError)) throw error;
-    const reason = `the GitHub token cannot read the repository's webhooks (${message(error)}); a token with read access to webhooks lets the reconciler redeliver failed deliveries`;
+    const reason = ports.deliveries.appWide
+      ? `the GitHub App's webhook cannot be read (${message(error)})`
+      : `the GitHub token cannot read the repository's webhooks (${message(error)}); a token with read access to webhooks lets the reconciler redeliver failed deliveries`;
     unusable(ports, repository, reason, now, options.hooks, summary);
     return undefined;
   }
   if (id === undefined) {
-    const reason = `no webhook of the repository has the URL ${options.webhookUrl}`;
+    const reason = ports.deliveries.appWide
+      ? `the GitHub App's webhook URL is not ${options.webhookUrl}: set it in the App's settings`
+      : `no webhook of the repository has the URL ${options.webhookUrl}`;
     unusable(ports, repository, reason, now, options.hooks, summary);
     return undefined;
   }

@@ -29,6 +29,7 @@ export interface Names {
  */
 const OUTPUT = {
   services: "services",
+  reconcilerFunctionName: "reconcilerFunctionName",
   sourcePipelineName: "sourcePipelineName",
   prRepositoryNames: "prRepositoryNames",
   repositoryUri: "repositoryUri",
@@ -155,6 +156,16 @@ function stackServices(outputs: Record<string, unknown>): CliService[] | undefin
       };
     })
     .sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "", "en"));
+}
+
+/** The deployed reconciler's function name, from `--function` or the stack. */
+export async function reconcilerFunctionName(
+  io: CliIo,
+  flags: NameFlags & { function?: string | undefined },
+): Promise<string> {
+  if (flags.function) return flags.function;
+  const outputs = await stackOutputs(io, flags, ["--function"]);
+  return outputString(outputs, OUTPUT.reconcilerFunctionName, "--function");
 }
 
 /** The source pipeline's name, from `--source-pipeline` or the stack. */

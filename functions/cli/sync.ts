@@ -20,6 +20,7 @@ import {
   REPOSITORY_HELP,
 } from "./flags.js";
 import {
+  CliError,
   cliLogger,
   formatNumbers,
   line,
@@ -29,7 +30,8 @@ import {
   type CliIo,
   type Progress,
 } from "./io.js";
-import { resolveServices, type CliService } from "./names.js";
+import { reconcilerFunctionName, resolveServices, type CliService } from "./names.js";
+import { invokeReconciler } from "./remote-sync.js";
 
 export const SYNC_USAGE = `Usage: branchline sync [options]
 
@@ -40,12 +42,20 @@ reconciler's own multi-service sweep, and prints a summary per service. On a ter
 progress on stderr: open pull requests listed, pull requests read, clones created, updated and
 deleted, pull requests that failed.
 
+With --remote it runs the stack's deployed reconciler instead (AWS Lambda, a synchronous
+invocation: your credentials need lambda:InvokeFunction on it) and prints its summary: the sweep
+then uses the stack's own settings and GitHub credentials (token or GitHub App), and applies every
+rule of its services (labels, paths, approvals, limits, idle expiry), which a sweep run here does
+not know of. It sweeps every service of the stack.
+
 Options:
 ${NAME_HELP}
 ${REPOSITORY_HELP}
 ${GITHUB_HELP}
   --allow-forks               build pull requests from forks (as ALLOW_FORK_PULL_REQUESTS=true)
   --skip-drafts               do not build draft pull requests (as BUILD_DRAFT_PULL_REQUESTS=false)
+  --remote                    run the stack's deployed reconciler (stack output reconcilerFunctionName)
+  --function <name>           the reconciler function --remote invokes (default: the stack output)
 ${OUTPUT_HELP}
 
 CLONE_ROLE_ARN, PR_BUILD_PROJECTS and PR_ARTIFACT_BUCKET, as in the reconciler's environment, put
@@ -65,6 +75,8 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
       ...OUTPUT_FLAGS,
       "allow-forks": { type: "boolean" },
       "skip-drafts": { type: "boolean" },
+      remote: { type: "boolean" },
+      function: { type: "string" },
     },
     "sync",
   );
@@ -73,6 +85,8 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const json = values.json === true;
+  if (values.remote === true) return remoteSync(io, values, json);
+  if (values.function !== undefined) throw new CliError("--function goes with --remote");
   const github = gitHubAccess(values, io.env);
   const services = await resolveServices(
     io,
@@ -127,6 +141,55 @@ export async function syncCommand(argv: string[], io: CliIo): Promise<number> {
     }
   }
   const total = result.total;
+  return total.errors.length > 0 || (total.misconfigured?.length ?? 0) > 0 ? 1 : 0;
+}
+
+/** The flags a sweep run here takes, which the deployed reconciler's own settings replace. */
+const LOCAL_ONLY_FLAGS = [
+  "service",
+  "source-pipeline",
+  "repository",
+  "repositories",
+  "github-token",
+  "github-api-url",
+  "allow-forks",
+  "skip-drafts",
+] as const;
+
+/** `sync --remote`: the deployed reconciler's sweep, printed as a local one. */
+async function remoteSync(
+  io: CliIo,
+  values: Partial<Record<(typeof LOCAL_ONLY_FLAGS)[number], unknown>> & {
+    stack?: string | undefined;
+    function?: string | undefined;
+    verbose?: boolean | undefined;
+  },
+  json: boolean,
+): Promise<number> {
+  const given = LOCAL_ONLY_FLAGS.filter((flag) => values[flag] !== undefined);
+  if (given.length > 0) {
+    throw new CliError(
+      `--remote runs the deployed reconciler with the stack's own settings: ${given.map((flag) => `--${flag}`).join(", ")} cannot go with it`,
+    );
+  }
+  const functionName = await reconcilerFunctionName(io, {
+    stack: values.stack,
+    function: values.function,
+  });
+  const remote = await invokeReconciler(io, functionName, json);
+  const verbose = values.verbose === true;
+  const { services: perService, notReached, ...total } = remote;
+  if (json) printJson(io.stdout, remote);
+  else if (perService === undefined) printSummary(io, total, verbose);
+  else {
+    for (const [service, summary] of Object.entries(perService)) {
+      line(io.stdout, `service ${service}:`);
+      printSummary(io, summary, verbose, "  ");
+    }
+    if (notReached && notReached.length > 0) {
+      line(io.stdout, `not reached:    ${notReached.join(", ")}`);
+    }
+  }
   return total.errors.length > 0 || (total.misconfigured?.length ?? 0) > 0 ? 1 : 0;
 }
 

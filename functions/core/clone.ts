@@ -59,6 +59,22 @@ export interface CloneTier {
    * it where it can (see {@link cloneDeclaration}).
    */
   region?: string | undefined;
+  /**
+   * The pull request's preview environment (its own ECS service: functions/core/preview.ts). When
+   * given, the clone keeps the source's first ECS deploy action that no approval gates, retargeted
+   * to that service, so each push redeploys the preview through the pull request's own pipeline;
+   * every other Deploy action is still dropped. A source without such an action is a configuration
+   * error.
+   */
+  preview?: PreviewTarget | undefined;
+}
+
+/** Where a clone's ECS deploy action deploys a pull request's preview. */
+export interface PreviewTarget {
+  /** The preview cluster (name or ARN). */
+  cluster: string;
+  /** The pull request's own ECS service in that cluster. */
+  service: string;
 }
 
 /** The repository and branch of the source pipeline: its first CodeConnections source action. */
@@ -97,7 +113,8 @@ const LIMITS = {
  * - source actions reading the repository read the pull request's head branch (and repository);
  * - Deploy and Approval actions are dropped, and so is everything an approval gates (the actions
  *   after it in its stage and every later stage), then every action that reads an artifact or a
- *   variable namespace that no remaining action provides, then every stage left empty;
+ *   variable namespace that no remaining action provides, then every stage left empty; with a
+ *   tier's `preview`, its first ungated ECS deploy action is kept, aimed at the preview's service;
  * - CodeBuild and Commands actions get `IMAGE_TAG_PREFIX=pr-<n>`;
  * - with a {@link CloneTier}: the pipeline's `roleArn` becomes the clone role, and each CodeBuild
  *   action's `ProjectName` the PR build project its source project maps to. An action's own
@@ -122,9 +139,15 @@ export function cloneDeclaration(
 
   const stages: StageDeclaration[] = [];
   const gated = gatedByApproval(source);
+  let preview = tier.preview;
   for (const stage of source.stages) {
     const actions: ActionDeclaration[] = [];
     for (const action of stage.actions) {
+      if (preview !== undefined && isEcsDeploy(action) && !gated.has(action)) {
+        actions.push(retargeted(action, preview));
+        preview = undefined;
+        continue;
+      }
       if (DROPPED_CATEGORIES.has(action.actionTypeId.category) || gated.has(action)) continue;
       if (readsRepository(action, repo)) {
         rewritten.add(action.name);
@@ -151,6 +174,11 @@ export function cloneDeclaration(
     if (actions.length > 0) stages.push({ ...copyData(stageMembers(stage)), actions });
   }
 
+  if (preview !== undefined) {
+    throw new ConfigurationError(
+      `pipeline ${source.name} has no ECS deploy action (provider ECS) that no approval gates: a preview environment redeploys through one`,
+    );
+  }
   const clone: PipelineDeclaration = {
     ...copyData(keptMembers(source)),
     name: cloneName(source.name, target.prNumber),
@@ -169,6 +197,28 @@ export function cloneDeclaration(
   }
   checkShape(clone, source.name);
   return clone;
+}
+
+/** CodePipeline's standard ECS deploy action (not CodeDeployToECS, the blue/green one). */
+function isEcsDeploy(action: ActionDeclaration): boolean {
+  const type = action.actionTypeId;
+  return type.category === "Deploy" && type.owner === "AWS" && type.provider === "ECS";
+}
+
+/**
+ * The ECS deploy action aimed at the preview's service: the cluster and service replaced, and its
+ * own `roleArn` and `region` dropped, so that it runs with the clone's role (the pull request tier's)
+ * in the pipeline's region, where the preview is. Everything else (input artifact, FileName,
+ * DeploymentTimeout, namespace) is kept.
+ */
+function retargeted(action: ActionDeclaration, preview: PreviewTarget): ActionDeclaration {
+  const aimed = withConfiguration(action, {
+    ClusterName: preview.cluster,
+    ServiceName: preview.service,
+  });
+  delete aimed.roleArn;
+  delete aimed.region;
+  return aimed;
 }
 
 /**

@@ -24,6 +24,7 @@ import { countError } from "../app/responses.js";
 import { DIMENSION, METRIC, SWEEP_RESULTS } from "../shared/metrics.js";
 import { reconcile, type ReconcileSummary } from "../app/reconcile.js";
 import {
+  APP_WEBHOOK,
   HookCache,
   readOnce,
   redeliverFailed,
@@ -48,7 +49,10 @@ export interface ReconcileServices {
   openPullRequests?: OpenPullRequests;
   /** Present only when a state table is configured. */
   marks?: PullRequestMarks;
-  /** The webhook's deliveries; present only when a GitHub token is configured. */
+  /**
+   * The webhook's deliveries (each repository's webhook with a token, the App's own with an App);
+   * present only when GitHub credentials are configured.
+   */
   deliveries?: WebhookDeliveries;
 }
 
@@ -331,7 +335,9 @@ async function redeliver(
   signal: AbortSignal,
 ): Promise<RedeliverySummary> {
   try {
-    const repositories = await servedRepositories(services, pipelines);
+    const repositories = deliveries.appWide
+      ? [APP_WEBHOOK]
+      : await servedRepositories(services, pipelines);
     return await redeliverFailed({ deliveries, logger: deps.logger }, repositories, {
       webhookUrl,
       hooks,

@@ -375,8 +375,11 @@ export class GitHubApiDouble {
     );
   }
 
-  /** The App a `bearer <JWT>` header proves, or GitHub's 401 answer. */
-  private appOf(authorization: string | undefined): FakeApp | RouteAnswer {
+  /**
+   * The App a `bearer <JWT>` header proves, or GitHub's 401 answer (404 when no App is set): for
+   * the App's own routes, here and in the route modules (test/helpers/github-hooks.ts).
+   */
+  appOf(authorization: string | undefined): FakeApp | RouteAnswer {
     const refused = (message: string): RouteAnswer => ({ status: 401, body: { message } });
     const app = this.app;
     if (!app) return { status: 404, body: { message: "Not Found" } };

@@ -26,6 +26,12 @@ const HOOKS = /^\/repos\/([^/]+)\/([^/]+)\/hooks$/;
 const HOOK = /^\/repos\/([^/]+)\/([^/]+)\/hooks\/(\d+)$/;
 const DELIVERIES = /^\/repos\/([^/]+)\/([^/]+)\/hooks\/(\d+)\/deliveries$/;
 const ATTEMPTS = /^\/repos\/([^/]+)\/([^/]+)\/hooks\/(\d+)\/deliveries\/(\d+)\/attempts$/;
+const APP_HOOK_CONFIG = /^\/app\/hook\/config$/;
+const APP_DELIVERIES = /^\/app\/hook\/deliveries$/;
+const APP_ATTEMPTS = /^\/app\/hook\/deliveries\/(\d+)\/attempts$/;
+
+/** The id the double files the GitHub App's own webhook's deliveries under. */
+export const APP_HOOK_ID = 1;
 
 /** A delivery of a hook, as the double keeps it. */
 export interface StoredDelivery {
@@ -43,6 +49,11 @@ export interface StoredDelivery {
   action: string | null;
   /** The request body GitHub sent, delivered again on redelivery. */
   payload: unknown;
+  /**
+   * The repository whose event it was: the App's webhook delivers every installed repository's
+   * events (a repository webhook's are its repository's, and need not say).
+   */
+  repository?: string;
 }
 
 /** What a test may give when seeding a delivery (the rest defaults). */
@@ -50,7 +61,8 @@ export type DeliverySeed = Partial<Omit<StoredDelivery, "id" | "status">> & { id
 
 /** A redelivery asked through the API. */
 export interface RedeliveryAttempt {
-  repository: string;
+  /** The repository of the hook; `undefined` for the App's webhook. */
+  repository: string | undefined;
   hookId: number;
   /** The delivery asked to be redelivered. */
   deliveryId: number;
@@ -87,6 +99,8 @@ export class GitHubHooks {
   deliver: DeliverFunction | undefined;
   /** The double's clock for new deliveries (default `Date.now`). */
   now: () => number = Date.now;
+  /** The GitHub App's webhook (`/app/hook/config`); `undefined`: the App has none. */
+  appHook: Omit<StoredHook, "id" | "events" | "active"> | undefined;
 
   constructor(private readonly api: GitHubApiDouble) {
     const forbidden = {
@@ -165,30 +179,7 @@ export class GitHubHooks {
       if (this.denied.has(repository.toLowerCase())) return forbidden;
       const hookId = Number(m[3]);
       if (!this.get(repository, hookId)) return notFound;
-      const perPage = Math.min(100, Number(url.searchParams.get("per_page") ?? "30"));
-      const cursor = url.searchParams.get("cursor");
-      const all = this.deliveriesOf(hookId);
-      let start = 0;
-      if (cursor !== null) {
-        const after = /^v1_(\d+)$/.exec(cursor);
-        if (!after) return { status: 400, body: { message: "Bad Request" } };
-        start = all.findIndex((delivery) => delivery.id === Number(after[1])) + 1;
-        if (start === 0) return { status: 400, body: { message: "Bad Request" } };
-      }
-      const items = all.slice(start, start + perPage);
-      const last = items.at(-1);
-      const headers: Record<string, string> = {};
-      if (last !== undefined && start + perPage < all.length) {
-        const next = new URL(url.pathname, api.url);
-        next.searchParams.set("per_page", String(perPage));
-        next.searchParams.set("cursor", `v1_${last.id}`);
-        headers["link"] = `<${next.toString()}>; rel="next"`;
-      }
-      return {
-        status: 200,
-        body: items.map((delivery) => this.renderDelivery(repository, delivery)),
-        headers,
-      };
+      return this.deliveryPage(hookId, url);
     });
 
     api.on("POST", ATTEMPTS, (m) => this.redeliver(`${m[1]}/${m[2]}`, Number(m[3]), Number(m[4])));
@@ -197,6 +188,36 @@ export class GitHubHooks {
       const repository = `${m[1]}/${m[2]}`;
       if (this.denied.has(repository.toLowerCase())) return forbidden;
       return this.remove(repository, Number(m[3])) ? { status: 204 } : notFound;
+    });
+
+    // The GitHub App's own webhook (a valid App JWT only): its configuration, its deliveries (every
+    // installed repository's, as one list) and redeliveries.
+    api.on("GET", APP_HOOK_CONFIG, (_m, { authorization }) => {
+      const app = api.appOf(authorization);
+      if ("status" in app) return app;
+      const hook = this.appHook;
+      if (!hook) return notFound;
+      return {
+        status: 200,
+        body: {
+          url: hook.url,
+          content_type: hook.contentType,
+          insecure_ssl: "0",
+          ...(hook.secret === undefined ? {} : { secret: "********" }),
+        },
+      };
+    });
+    api.on("GET", APP_DELIVERIES, (_m, { url, authorization }) => {
+      const app = api.appOf(authorization);
+      if ("status" in app) return app;
+      if (!this.appHook) return notFound;
+      return this.deliveryPage(APP_HOOK_ID, url);
+    });
+    api.on("POST", APP_ATTEMPTS, (m, { authorization }) => {
+      const app = api.appOf(authorization);
+      if ("status" in app) return app;
+      if (!this.appHook) return notFound;
+      return this.redeliver(undefined, APP_HOOK_ID, Number(m[1]));
     });
   }
 
@@ -234,6 +255,15 @@ export class GitHubHooks {
     return this.nextId - 1;
   }
 
+  /**
+   * Sets the GitHub App's webhook (GitHub's App settings, "Webhook URL"); returns the id its
+   * deliveries are filed under ({@link APP_HOOK_ID}), for {@link seedDelivery}.
+   */
+  setAppHook(url: string, secret?: string): number {
+    this.appHook = { url, secret, contentType: "json" };
+    return APP_HOOK_ID;
+  }
+
   /** Answers 403 to every webhook call on `repository` (a token without admin rights). */
   deny(repository: string): void {
     this.denied.add(repository.toLowerCase());
@@ -265,6 +295,7 @@ export class GitHubHooks {
       event: seed.event ?? "pull_request",
       action: seed.action === undefined ? "opened" : seed.action,
       payload: seed.payload ?? null,
+      ...(seed.repository !== undefined ? { repository: seed.repository } : {}),
     };
     this.deliveriesOf(hookId).push(delivery);
     return delivery;
@@ -290,29 +321,65 @@ export class GitHubHooks {
     this.deliveries.clear();
     this.attempts.length = 0;
     this.deliver = undefined;
+    this.appHook = undefined;
     this.now = Date.now;
   }
 
-  /** POST .../deliveries/:id/attempts: a new delivery of the same event, `redelivery: true`. */
+  /**
+   * A page of a hook's deliveries (`per_page`, `cursor`), newest first; the Link header's next URL
+   * carries the cursor of the page after this one.
+   */
+  private deliveryPage(hookId: number, url: URL): RouteAnswer {
+    const perPage = Math.min(100, Number(url.searchParams.get("per_page") ?? "30"));
+    const cursor = url.searchParams.get("cursor");
+    const all = this.deliveriesOf(hookId);
+    let start = 0;
+    if (cursor !== null) {
+      const after = /^v1_(\d+)$/.exec(cursor);
+      if (!after) return { status: 400, body: { message: "Bad Request" } };
+      start = all.findIndex((delivery) => delivery.id === Number(after[1])) + 1;
+      if (start === 0) return { status: 400, body: { message: "Bad Request" } };
+    }
+    const items = all.slice(start, start + perPage);
+    const last = items.at(-1);
+    const headers: Record<string, string> = {};
+    if (last !== undefined && start + perPage < all.length) {
+      const next = new URL(url.pathname, this.api.url);
+      next.searchParams.set("per_page", String(perPage));
+      next.searchParams.set("cursor", `v1_${last.id}`);
+      headers["link"] = `<${next.toString()}>; rel="next"`;
+    }
+    return {
+      status: 200,
+      body: items.map((delivery) => this.renderDelivery(delivery)),
+      headers,
+    };
+  }
+
+  /**
+   * POST .../deliveries/:id/attempts: a new delivery of the same event, `redelivery: true`.
+   * `repository` is the repository webhook's; `undefined` for the App's webhook.
+   */
   private async redeliver(
-    repository: string,
+    repository: string | undefined,
     hookId: number,
     deliveryId: number,
   ): Promise<RouteAnswer> {
-    const key = repository.toLowerCase();
-    if (this.denied.has(key) || this.writesDenied.has(key)) {
+    const key = repository?.toLowerCase();
+    if (key !== undefined && (this.denied.has(key) || this.writesDenied.has(key))) {
       return {
         status: 403,
         body: { message: "Resource not accessible by personal access token" },
       };
     }
-    const original = this.get(repository, hookId)
+    const hooked = repository === undefined ? this.appHook : this.get(repository, hookId);
+    const original = hooked
       ? this.deliveriesOf(hookId).find((delivery) => delivery.id === deliveryId)
       : undefined;
     if (!original) return { status: 404, body: { message: "Not Found" } };
     const statusCode = this.deliver
       ? await this.deliver({
-          repository,
+          repository: original.repository ?? repository ?? "",
           hookId,
           guid: original.guid,
           event: original.event,
@@ -326,13 +393,16 @@ export class GitHubHooks {
       event: original.event,
       action: original.action,
       payload: original.payload,
+      ...(original.repository !== undefined ? { repository: original.repository } : {}),
     });
     this.attempts.push({ repository, hookId, deliveryId, newDeliveryId: fresh.id });
     return { status: 202, body: {} };
   }
 
   /** A delivery as GitHub's list renders it (`hook-delivery-item`). */
-  private renderDelivery(repository: string, delivery: StoredDelivery): Record<string, unknown> {
+  private renderDelivery(delivery: StoredDelivery): Record<string, unknown> {
+    const repository = delivery.repository ?? this.repositoryOfHook(delivery);
+    const installation = repository === undefined ? undefined : this.api.installationOf(repository);
     return {
       id: delivery.id,
       guid: delivery.guid,
@@ -343,10 +413,20 @@ export class GitHubHooks {
       status_code: delivery.statusCode,
       event: delivery.event,
       action: delivery.action,
-      installation_id: null,
-      repository_id: this.api.repositoryId(repository),
+      installation_id: installation?.id ?? null,
+      repository_id: repository === undefined ? null : this.api.repositoryId(repository),
       throttled_at: null,
     };
+  }
+
+  /** The repository whose webhook made `delivery`, when a repository webhook made it. */
+  private repositoryOfHook(delivery: StoredDelivery): string | undefined {
+    for (const [repository, hooks] of this.hooks) {
+      for (const id of hooks.keys()) {
+        if (this.deliveries.get(id)?.includes(delivery)) return repository;
+      }
+    }
+    return undefined;
   }
 
   private of(repository: string): Map<number, StoredHook> {

@@ -5,7 +5,7 @@
  * receiving the redelivery.
  */
 import { expect } from "chai";
-import { MAX_REDELIVERIES_PER_REPOSITORY } from "../../../functions/app/redelivery.js";
+import { APP_WEBHOOK, MAX_REDELIVERIES_PER_REPOSITORY } from "../../../functions/app/redelivery.js";
 import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
 import {
   createReconcileHandler,
@@ -17,6 +17,7 @@ import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import { fakePullRequest } from "../../helpers/github-api.js";
 import { pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
+import { installApp } from "../../helpers/github-app.js";
 import { GitHubHooks, gitHubTime, type DeliverySeed } from "../../helpers/github-hooks.js";
 import { seedServices, type TestService } from "../../helpers/services.js";
 import { useWireDoubles } from "../../helpers/wire.js";
@@ -348,5 +349,118 @@ describe("reconcile handler: redelivery of the webhook's failed deliveries (wire
     const [newest] = hooks.deliveriesOf(hookId);
     expect(newest).to.deep.include({ guid: "lost-opened", redelivery: true });
     expect(newest?.statusCode).to.be.within(200, 299);
+  });
+
+  describe("with a GitHub App: the App's own webhook, read once for every repository", () => {
+    const DOCS = "acme/docs";
+
+    /** The reconciler as the App; the App installed on both repositories. */
+    function appReconciler(env: Record<string, string | undefined> = {}): ReconcileHandler {
+      const app = installApp(wire.github, [REPO, DOCS]);
+      const keyArn = wire.aws.seedSecret("branchline/github-app-private-key", app.privateKey);
+      return reconciler({
+        GITHUB_TOKEN: undefined,
+        GITHUB_APP_ID: String(app.id),
+        GITHUB_APP_PRIVATE_KEY_SECRET_ARN: keyArn,
+        ...env,
+      });
+    }
+
+    const appHookRequests = () =>
+      wire.github.requests.filter((request) => request.path.startsWith("/app/hook"));
+
+    it("redelivers each failed event of any installed repository once, with the App's JWT", async () => {
+      const hookId = hooks.setAppHook(WEBHOOK_URL, SECRET);
+      hooks.seedDelivery(hookId, {
+        guid: "shop-lost",
+        statusCode: 502,
+        repository: REPO,
+        deliveredAt: ago(3 * MINUTE),
+      });
+      hooks.seedDelivery(hookId, {
+        guid: "docs-lost",
+        statusCode: 0,
+        repository: DOCS,
+        deliveredAt: ago(2 * MINUTE),
+      });
+      hooks.seedDelivery(hookId, { guid: "fine", statusCode: 202, repository: REPO });
+      const handler = appReconciler();
+
+      const first = (await handler({})) as SweepSummary;
+      expect(first.redelivery).to.deep.equal({ redelivered: 2, skipped: [], errors: [] });
+      expect(hooks.attempts.map((a) => [a.repository, a.hookId])).to.deep.equal([
+        [undefined, hookId],
+        [undefined, hookId],
+      ]);
+      // Oldest first, whichever repository they were for.
+      const original = (id: number) => hooks.deliveriesOf(hookId).find((d) => d.id === id);
+      expect(hooks.attempts.map((a) => original(a.deliveryId)?.guid)).to.deep.equal([
+        "shop-lost",
+        "docs-lost",
+      ]);
+      expect(hooks.attempts.map((a) => original(a.newDeliveryId)?.repository)).to.deep.equal([
+        REPO,
+        DOCS,
+      ]);
+      // One read of the App's webhook and one list of its deliveries, not one per repository;
+      // no repository webhook is asked for.
+      expect(appHookRequests().map((r) => `${r.method} ${r.path}`)).to.deep.equal([
+        "GET /app/hook/config",
+        "GET /app/hook/deliveries",
+        ...hooks.attempts.map((a) => `POST /app/hook/deliveries/${a.deliveryId}/attempts`),
+      ]);
+      expect(appHookRequests().every((r) => r.authorization?.startsWith("bearer "))).to.equal(true);
+      expect(hookRequests()).to.deep.equal([]);
+
+      // The next sweep: the webhook's config is kept, nothing is redelivered again.
+      const second = (await handler({})) as SweepSummary;
+      expect(second.redelivery).to.deep.equal({ redelivered: 0, skipped: [], errors: [] });
+      expect(hooks.attempts).to.have.length(2);
+      expect(appHookRequests().filter((r) => r.path === "/app/hook/config")).to.have.length(1);
+    });
+
+    it("an App whose webhook URL is another's: skipped with the reason, logged once", async () => {
+      hooks.setAppHook("https://elsewhere.test/hook");
+      const handler = appReconciler();
+      const first = (await handler({})) as SweepSummary;
+      expect(first.redelivery).to.deep.equal({
+        redelivered: 0,
+        skipped: [
+          `${APP_WEBHOOK}: the GitHub App's webhook URL is not ${WEBHOOK_URL}: set it in the App's settings`,
+        ],
+        errors: [],
+      });
+      await handler({});
+      expect(warnings()).to.have.length(1);
+      expect(appHookRequests()).to.have.length(1);
+    });
+
+    it("end to end: the App's failed `opened` reaches the webhook again, which creates the clone", async () => {
+      wire.github.addPullRequest(fakePullRequest(2));
+      const payload = pullRequestPayload({ action: "opened", number: 2, headRef: "feature-2" });
+      const hookId = hooks.setAppHook(WEBHOOK_URL, SECRET);
+      hooks.seedDelivery(hookId, { guid: "lost-opened", statusCode: 0, payload, repository: REPO });
+      const webhook = createHandler(
+        defaultWebhookDeps(
+          { SOURCE_PIPELINE_NAME: SOURCE, ECR_REPOSITORY_NAME: REPOSITORY, WEBHOOK_SECRET: SECRET },
+          { logger: wire.logger },
+        ),
+      );
+      hooks.deliver = async (delivery) =>
+        (
+          await webhook(
+            signedEvent(delivery.payload as Record<string, unknown>, {
+              secret: SECRET,
+              event: delivery.event,
+              extraHeaders: { "X-GitHub-Delivery": delivery.guid },
+            }),
+          )
+        ).statusCode;
+
+      const summary = (await appReconciler()({})) as SweepSummary;
+      expect(summary.redelivery).to.deep.equal({ redelivered: 1, skipped: [], errors: [] });
+      expect(summary.unchanged).to.deep.equal([2]);
+      expect(wire.aws.pipeline(cloneName(SOURCE, 2))).to.not.equal(undefined);
+    });
   });
 });

@@ -1,5 +1,6 @@
 /**
- * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, the
+ * An in-process HTTP double of the AWS CodePipeline, ECR and Secrets Manager JSON 1.1 APIs, Lambda's
+ * Invoke (REST-JSON, running registered handlers in process), the
  * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem), the SQS JSON 1.0 API (standard and FIFO
  * queues, visibility, redrive; time from an injectable clock), SNS (awsQuery), ECS (JSON 1.1:
  * services and task definitions) and Elastic Load Balancing v2 (awsQuery: target groups, listener
@@ -24,6 +25,13 @@ import { loadModel, type ServiceModel } from "./model.js";
 import { SecretsState } from "./secretsmanager.js";
 import { SQS_ERROR_NAMESPACE, SqsState, type SqsMessage } from "./sqs.js";
 import { isQueryRequest, sendQuery, SnsState } from "./sns.js";
+import {
+  isLambdaRequest,
+  LambdaState,
+  sendLambda,
+  type Invocation,
+  type LambdaHandler,
+} from "./lambda.js";
 import { validationMessage, Validator } from "./validate.js";
 
 export type { SeedExecution, SourceRevision } from "./codepipeline.js";
@@ -33,9 +41,18 @@ export type { AttributeValue, Item } from "./dynamodb.js";
 export type { SqsMessage } from "./sqs.js";
 export type { EcsTag, StoredService, StoredTaskDefinition } from "./ecs.js";
 export type { ElbTag, StoredListener, StoredRule, StoredTargetGroup } from "./elbv2.js";
+export type { Invocation, LambdaHandler } from "./lambda.js";
 
 export type ServiceName =
-  "codepipeline" | "ecr" | "secretsmanager" | "sns" | "dynamodb" | "sqs" | "ecs" | "elbv2";
+  | "codepipeline"
+  | "ecr"
+  | "secretsmanager"
+  | "sns"
+  | "dynamodb"
+  | "sqs"
+  | "lambda"
+  | "ecs"
+  | "elbv2";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -120,7 +137,7 @@ interface Bucket {
 }
 
 /** The services reached with JSON (1.1, or 1.0 for DynamoDB) and an X-Amz-Target header. */
-type JsonServiceName = Exclude<ServiceName, "sns" | "elbv2">;
+type JsonServiceName = Exclude<ServiceName, "sns" | "lambda" | "elbv2">;
 
 const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   CodePipeline_20150709: "codepipeline",
@@ -203,6 +220,9 @@ export class AwsDouble {
   private readonly ecsState: EcsState;
   private readonly elbState: ElbState;
   private readonly elbRoute: Route;
+  private readonly lambdaState: LambdaState;
+  private readonly lambdaModel = loadModel("lambda");
+  private readonly lambdaValidator = new Validator(this.lambdaModel);
   private clockOffsetMs = 0;
   private readonly routes = new Map<ServiceName, Route>();
   private faults: ActiveFault[] = [];
@@ -225,6 +245,7 @@ export class AwsDouble {
     this.ecrState = new EcrState(this.accountId);
     this.secretsState = new SecretsState(this.region, this.accountId);
     this.dynamodbState = new DynamoDbState(this.region, this.accountId);
+    this.lambdaState = new LambdaState(this.region, this.accountId);
     const now = options.now ?? Date.now;
     this.sqsState = new SqsState(this.region, this.accountId, () => now() + this.clockOffsetMs);
     this.elbState = new ElbState(this.region, this.accountId);
@@ -337,6 +358,18 @@ export class AwsDouble {
       digest: i.digest,
       tags: [...i.tags],
     }));
+  }
+
+  // ---- Lambda ----
+
+  /** Registers a function that Invoke runs in process; returns its ARN. */
+  registerFunction(name: string, handler: LambdaHandler): string {
+    return this.lambdaState.register(name, handler);
+  }
+
+  /** Every invocation so far, in order. */
+  get invocations(): readonly Invocation[] {
+    return this.lambdaState.invocations;
   }
 
   // ---- Secrets Manager ----
@@ -493,6 +526,7 @@ export class AwsDouble {
     this.elbState.reset();
     this.clockOffsetMs = 0;
     this.calls.length = 0;
+    this.lambdaState.reset();
     this.faults = [];
     this.buckets.clear();
   }
@@ -511,6 +545,10 @@ export class AwsDouble {
     const body = await readBody(request);
     if (request.method === "POST" && isQueryRequest(request.headers["content-type"])) {
       await this.handleQuery(body, response);
+      return;
+    }
+    if (isLambdaRequest(request.method, request.url)) {
+      await this.handleLambda(request, body, response);
       return;
     }
     const target = String(request.headers["x-amz-target"] ?? "");
@@ -560,6 +598,32 @@ export class AwsDouble {
       return;
     }
     const result = this.execute(route, operation, input);
+    answer(fault?.error ? faultError(fault.error) : result);
+  }
+
+  /** A Lambda REST-JSON request (Invoke): recorded, throttled and faulted like the JSON operations. */
+  private async handleLambda(
+    request: IncomingMessage,
+    body: string,
+    response: ServerResponse,
+  ): Promise<void> {
+    const input = this.lambdaState.input(this.lambdaModel, request);
+    const call: RecordedCall = { service: "lambda", operation: "Invoke", input, status: 0 };
+    this.calls.push(call);
+    const answer = (result: Parameters<typeof sendLambda>[1]): void => {
+      call.status = sendLambda(response, result);
+    };
+    if (!this.takeToken("Invoke")) {
+      answer(new AwsError("TooManyRequestsException", "Rate exceeded", 429));
+      return;
+    }
+    const fault = this.takeFault("Invoke");
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.error && fault.after !== "apply") {
+      answer(faultError(fault.error));
+      return;
+    }
+    const result = await this.lambdaState.invoke(this.lambdaValidator, input, body);
     answer(fault?.error ? faultError(fault.error) : result);
   }
 

@@ -37,6 +37,7 @@ export const MODEL_FILES = {
   sqs: "sqs-2012-11-05.json",
   ecs: "ecs-2014-11-13.json",
   elbv2: "elastic-load-balancing-v2-2015-12-01.json",
+  lambda: "lambda-2015-03-31.json",
 } as const;
 
 export type ModelledService = keyof typeof MODEL_FILES;
