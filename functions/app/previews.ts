@@ -43,7 +43,7 @@ import {
 } from "./preview-ports.js";
 import type { Logger } from "./ports.js";
 
-export interface PreviewTarget {
+export interface PreviewScope {
   /** The stack's prefix (`branchline:prefix`): every preview name starts with it. */
   stackPrefix: string;
   /** The service's name in the services table. */
@@ -80,7 +80,7 @@ export interface EnsuredPreview {
   changed: string[];
 }
 
-function previewTags(target: PreviewTarget, prNumber: number): PreviewTag[] {
+function previewTags(target: PreviewScope, prNumber: number): PreviewTag[] {
   return [
     { key: TAG.managedBy, value: MANAGED_BY_VALUE },
     { key: PREVIEW_TAG.stack, value: target.stackPrefix },
@@ -94,7 +94,7 @@ function tagValue(tags: PreviewTag[] | undefined, key: string): string | undefin
 }
 
 /** True when the tags mark the resource as this stack's preview of this service (and PR, if given). */
-function isOurs(tags: PreviewTag[] | undefined, target: PreviewTarget, prNumber?: number): boolean {
+function isOurs(tags: PreviewTag[] | undefined, target: PreviewScope, prNumber?: number): boolean {
   return (
     tagValue(tags, TAG.managedBy) === MANAGED_BY_VALUE &&
     tagValue(tags, PREVIEW_TAG.stack) === target.stackPrefix &&
@@ -114,7 +114,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** Matches the hosts of the service's previews and captures the pull request number. */
-function hostPattern(target: PreviewTarget): RegExp {
+function hostPattern(target: PreviewScope): RegExp {
   const sample = previewNames(target.stackPrefix, target.service, 1, target.settings.domain).host;
   const rest = sample.slice("pr-1".length);
   return new RegExp(`^pr-(\\d+)${escapeRegExp(rest)}$`);
@@ -124,7 +124,7 @@ function hostPattern(target: PreviewTarget): RegExp {
  * The pull request number of one of the service's preview target group names, or `undefined`
  * (the name must be exactly the one previewNames gives that number).
  */
-function targetGroupNumber(target: PreviewTarget, name: string): number | undefined {
+function targetGroupNumber(target: PreviewScope, name: string): number | undefined {
   for (const stem of targetGroupStems(target.stackPrefix, target.service)) {
     const match = new RegExp(`^${escapeRegExp(stem)}-(\\d+)$`).exec(name);
     const n = match ? Number(match[1]) : NaN;
@@ -142,7 +142,7 @@ function targetGroupNumber(target: PreviewTarget, name: string): number | undefi
 
 export async function ensurePreview(
   deps: PreviewDeps,
-  target: PreviewTarget,
+  target: PreviewScope,
   prNumber: number,
   options: { imageTag?: string } = {},
 ): Promise<EnsuredPreview> {
@@ -311,7 +311,7 @@ function withImagesOf(
  */
 async function createRule(
   deps: PreviewDeps,
-  target: PreviewTarget,
+  target: PreviewScope,
   host: string,
   targetGroupArn: string,
   tags: PreviewTag[],
@@ -362,7 +362,7 @@ export interface RemovedPreview {
 
 export async function removePreview(
   deps: PreviewDeps,
-  target: PreviewTarget,
+  target: PreviewScope,
   prNumber: number,
 ): Promise<RemovedPreview> {
   const { ecs, elb } = deps;
@@ -417,7 +417,7 @@ export async function removePreview(
  */
 export async function scalePreview(
   deps: PreviewDeps,
-  target: PreviewTarget,
+  target: PreviewScope,
   prNumber: number,
   desiredCount: 0 | 1,
 ): Promise<boolean> {
@@ -445,7 +445,7 @@ export interface PreviewListing {
  */
 export async function listPreviews(
   deps: PreviewDeps,
-  target: PreviewTarget,
+  target: PreviewScope,
 ): Promise<PreviewListing[]> {
   const { elb } = deps;
   const hosts = hostPattern(target);
