@@ -3,7 +3,9 @@
  * Invoke (REST-JSON, running registered handlers in process), the
  * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem), the SQS JSON 1.0 API (standard and FIFO
  * queues, visibility, redrive; time from an injectable clock), SNS (awsQuery), CodeBuild
- * BatchGetBuilds and CloudWatch Logs GetLogEvents (JSON 1.1, seeded builds and log streams). Tests
+ * BatchGetBuilds and CloudWatch Logs GetLogEvents (JSON 1.1, seeded builds and log streams), ECS
+ * (JSON 1.1: services and task definitions) and Elastic Load Balancing v2 (awsQuery: target groups,
+ * listener rules). Tests
  * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
  * faults and read back what the code under test did. Requests are validated against the official
  * Smithy models vendored in test/fixtures/aws-models.
@@ -21,6 +23,9 @@ import {
   type SourceRevision,
 } from "./codepipeline.js";
 import { LogsState, type SeedLogEvent } from "./logs.js";
+import { EcsState, type EcsTag, type StoredService, type StoredTaskDefinition } from "./ecs.js";
+import { ElbState, type StoredListener, type StoredTargetGroup } from "./elbv2.js";
+import { decodeQueryInput, encodeQueryOutput, queryErrorCodes } from "./query.js";
 import { DYNAMODB_ERROR_NAMESPACE, DynamoDbState, type Item } from "./dynamodb.js";
 import { EcrState, type ImageDeleteFailure, type SeedImage } from "./ecr.js";
 import { AwsError, COMMON_ERRORS } from "./errors.js";
@@ -44,6 +49,8 @@ export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 export type { PublishedMessage } from "./sns.js";
 export type { AttributeValue, Item } from "./dynamodb.js";
 export type { SqsMessage } from "./sqs.js";
+export type { EcsTag, StoredService, StoredTaskDefinition } from "./ecs.js";
+export type { ElbTag, StoredListener, StoredRule, StoredTargetGroup } from "./elbv2.js";
 export type { Invocation, LambdaHandler } from "./lambda.js";
 
 export type ServiceName =
@@ -55,7 +62,9 @@ export type ServiceName =
   | "sqs"
   | "lambda"
   | "codebuild"
-  | "logs";
+  | "logs"
+  | "ecs"
+  | "elbv2";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -140,7 +149,7 @@ interface Bucket {
 }
 
 /** The services reached with JSON (1.1, or 1.0 for DynamoDB) and an X-Amz-Target header. */
-type JsonServiceName = Exclude<ServiceName, "sns" | "lambda">;
+type JsonServiceName = Exclude<ServiceName, "sns" | "lambda" | "elbv2">;
 
 const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   CodePipeline_20150709: "codepipeline",
@@ -150,7 +159,21 @@ const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   AmazonSQS: "sqs",
   CodeBuild_20161006: "codebuild",
   Logs_20140328: "logs",
+  AmazonEC2ContainerServiceV20141113: "ecs",
 };
+
+/** Elastic Load Balancing v2 speaks awsQuery with this `Version` (SNS: 2010-03-31). */
+const ELBV2_VERSION = "2015-12-01";
+const ELBV2_XMLNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+/** Errors any awsQuery operation may answer with, whether or not the model lists them. */
+const COMMON_QUERY_ERRORS = new Set([
+  "ValidationError",
+  "InvalidAction",
+  "Throttling",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "AccessDenied",
+]);
 
 /** How a JSON service answers: its content type, and the namespace its error types carry. */
 interface JsonProtocol {
@@ -208,6 +231,9 @@ export class AwsDouble {
   private readonly snsState = new SnsState();
   private readonly dynamodbState: DynamoDbState;
   private readonly sqsState: SqsState;
+  private readonly ecsState: EcsState;
+  private readonly elbState: ElbState;
+  private readonly elbRoute: Route;
   private readonly lambdaState: LambdaState;
   private readonly lambdaModel = loadModel("lambda");
   private readonly lambdaValidator = new Validator(this.lambdaModel);
@@ -239,7 +265,20 @@ export class AwsDouble {
     this.codebuildState = new CodeBuildState(this.region, this.accountId);
     const now = options.now ?? Date.now;
     this.sqsState = new SqsState(this.region, this.accountId, () => now() + this.clockOffsetMs);
-    // SNS (awsQuery) is routed by content type, not by X-Amz-Target: see handleQuery.
+    this.elbState = new ElbState(this.region, this.accountId);
+    this.ecsState = new EcsState(this.region, this.accountId, this.elbState);
+    const elbModel = loadModel("elbv2");
+    this.elbRoute = {
+      service: "elbv2",
+      operations: new Set(
+        Object.keys(elbModel.model.shapes)
+          .filter((id) => elbModel.model.shapes[id]?.type === "operation")
+          .map((id) => id.split("#")[1] ?? id),
+      ),
+      model: elbModel,
+      validator: new Validator(elbModel),
+    };
+    // SNS and ELBv2 (awsQuery) are routed by content type, not by X-Amz-Target: see handleQuery.
     for (const service of Object.values(TARGET_PREFIXES)) {
       this.routes.set(service, routeFor(service));
     }
@@ -445,6 +484,65 @@ export class AwsDouble {
     }));
   }
 
+  // ---- ECS ----
+
+  /** Creates a cluster (by name); returns its ARN. */
+  createCluster(name: string): string {
+    return this.ecsState.createCluster(name);
+  }
+
+  /** Registers a task definition as if by RegisterTaskDefinition (a source service's); returns its ARN. */
+  seedTaskDefinition(definition: Record<string, unknown>, tags: EcsTag[] = []): string {
+    return this.ecsState.seedTaskDefinition(definition, tags);
+  }
+
+  /** Every revision of the family, oldest first ([] for an unknown family). */
+  taskDefinitions(family: string): StoredTaskDefinition[] {
+    return structuredClone(this.ecsState.taskDefinitions.get(family) ?? []);
+  }
+
+  /** The newest service of that name in the cluster (name or ARN), any status. */
+  ecsService(cluster: string, name: string): StoredService | undefined {
+    const arn = cluster.startsWith("arn:") ? cluster : this.ecsState.clusters.get(cluster);
+    const service = arn ? this.ecsState.services.get(arn)?.get(name) : undefined;
+    return service ? structuredClone(service) : undefined;
+  }
+
+  /** Every DRAINING service becomes INACTIVE (its tasks have stopped). */
+  finishDraining(): void {
+    this.ecsState.finishDraining();
+  }
+
+  // ---- Elastic Load Balancing v2 ----
+
+  /**
+   * Creates an Application Load Balancer (reused by name) and a listener with its default rule;
+   * `ruleLimit` is the rules besides the default one it takes (default 100). Returns its ARN.
+   */
+  seedListener(
+    options: {
+      loadBalancerName?: string;
+      port?: number;
+      protocol?: string;
+      ruleLimit?: number;
+    } = {},
+  ): string {
+    return this.elbState.seedListener(options);
+  }
+
+  /** The listener and its rules (default rule included), or `undefined`. */
+  listener(arn: string): StoredListener | undefined {
+    const listener = this.elbState.listeners.get(arn);
+    return listener ? structuredClone(listener) : undefined;
+  }
+
+  /** Every target group, by name. */
+  targetGroups(): StoredTargetGroup[] {
+    return [...this.elbState.targetGroups.values()]
+      .map((group) => structuredClone(group))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   // ---- calls, faults ----
 
   /** How many requests the double received, for one operation or in all. */
@@ -482,6 +580,8 @@ export class AwsDouble {
     this.sqsState.reset();
     this.codebuildState.reset();
     this.logsState.reset();
+    this.ecsState.reset();
+    this.elbState.reset();
     this.clockOffsetMs = 0;
     this.calls.length = 0;
     this.lambdaState.reset();
@@ -585,19 +685,22 @@ export class AwsDouble {
     answer(fault?.error ? faultError(fault.error) : result);
   }
 
-  /** An awsQuery request (SNS): recorded, throttled and faulted like the JSON operations. */
+  /** An awsQuery request (SNS, ELBv2): recorded, throttled and faulted like the JSON operations. */
   private async handleQuery(body: string, response: ServerResponse): Promise<void> {
     const params = new URLSearchParams(body);
     const operation = params.get("Action") ?? "";
+    const elb = params.get("Version") === ELBV2_VERSION;
     const call: RecordedCall = {
-      service: "sns",
+      service: elb ? "elbv2" : "sns",
       operation,
       input: Object.fromEntries(params),
       status: 0,
     };
     this.calls.push(call);
     const answer = (result: string | AwsError): void => {
-      call.status = sendQuery(response, operation, result);
+      call.status = elb
+        ? sendQuery(response, operation, result, ELBV2_XMLNS)
+        : sendQuery(response, operation, result);
     };
     if (!this.takeToken(operation)) {
       answer(new AwsError("Throttling", "Rate exceeded"));
@@ -609,9 +712,12 @@ export class AwsDouble {
       answer(faultError(fault.error));
       return;
     }
+    if (fault?.until) await fault.until.then(undefined, () => undefined);
     let result: string | AwsError;
     try {
-      result = this.snsState.handle(operation, params);
+      result = elb
+        ? this.executeElb(operation, params, call)
+        : this.snsState.handle(operation, params);
     } catch (error) {
       result =
         error instanceof AwsError
@@ -619,6 +725,41 @@ export class AwsDouble {
           : new AwsError("InternalFailure", `The double failed: ${String(error)}`, 500);
     }
     answer(fault?.error ? faultError(fault.error) : result);
+  }
+
+  /** An ELBv2 action: decoded and validated from the model, carried out, encoded as XML. */
+  private executeElb(operation: string, params: URLSearchParams, call: RecordedCall): string {
+    const { model, validator } = this.elbRoute;
+    if (!model || !validator || !this.elbRoute.operations.has(operation)) {
+      throw new AwsError(
+        "InvalidAction",
+        `The action ${operation} is not valid for this endpoint.`,
+      );
+    }
+    const input = decodeQueryInput(model, operation, params);
+    call.input = input;
+    const violations = validator.validateInput(operation, input);
+    if (violations.length > 0) throw new AwsError("ValidationError", validationMessage(violations));
+    try {
+      return encodeQueryOutput(model, operation, this.elbState.handle(operation, input));
+    } catch (error) {
+      if (
+        error instanceof AwsError &&
+        !queryErrorCodes(model, operation).includes(error.type) &&
+        !COMMON_QUERY_ERRORS.has(error.type)
+      ) {
+        return this.unlisted(operation, error);
+      }
+      throw error;
+    }
+  }
+
+  private unlisted(operation: string, error: AwsError): never {
+    throw new AwsError(
+      "InternalFailure",
+      `The double answered ${operation} with ${error.type}, which the model does not list`,
+      500,
+    );
   }
 
   private execute(route: Route, operation: string, input: Record<string, unknown>): unknown {
@@ -648,6 +789,11 @@ export class AwsDouble {
           return this.codebuildState.handle(operation, input);
         case "logs":
           return this.logsState.handle(operation, input);
+        case "ecs":
+          return this.ecsState.handle(operation, input);
+        case "sns":
+        case "elbv2":
+          throw new AwsError("UnknownOperationException", `${route.service} speaks awsQuery`);
       }
     } catch (error) {
       if (!(error instanceof AwsError)) {

@@ -35,6 +35,8 @@ export const MODEL_FILES = {
   ecr: "ecr-2015-09-21.json",
   dynamodb: "dynamodb-2012-08-10.json",
   sqs: "sqs-2012-11-05.json",
+  ecs: "ecs-2014-11-13.json",
+  elbv2: "elastic-load-balancing-v2-2015-12-01.json",
   lambda: "lambda-2015-03-31.json",
   codebuild: "codebuild-2016-10-06.json",
   logs: "cloudwatch-logs-2014-03-28.json",

@@ -73,6 +73,7 @@ export function sendQuery(
   response: ServerResponse,
   action: string,
   result: string | AwsError,
+  xmlns: string = XMLNS,
 ): number {
   const requestId = randomUUID();
   let status = 200;
@@ -81,11 +82,11 @@ export function sendQuery(
     status = result.status === 400 && result.type === "NotFound" ? 404 : result.status;
     const type = status >= 500 ? "Receiver" : "Sender";
     xml =
-      `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type><Code>${escapeXml(result.type)}</Code>` +
+      `<ErrorResponse xmlns="${xmlns}"><Error><Type>${type}</Type><Code>${escapeXml(result.type)}</Code>` +
       `<Message>${escapeXml(result.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
   } else {
     xml =
-      `<${action}Response xmlns="${XMLNS}"><${action}Result>${result}</${action}Result>` +
+      `<${action}Response xmlns="${xmlns}"><${action}Result>${result}</${action}Result>` +
       `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
   }
   response.writeHead(status, {
