@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { ConfigurationError } from "../core/errors.js";
 import { parseServicesTable, type ServiceEntry } from "../core/services.js";
 import { parseSelection } from "../core/selection.js";
+import { parsePreviewSettings } from "../core/preview.js";
 import { ENV, positiveWholeNumberProblem } from "../shared/names.js";
 import { withFields, type Logger } from "./ports.js";
 
@@ -235,6 +236,7 @@ const SINGLE_SERVICE_VARIABLES = [
   ENV.pullRequestPaths,
   ENV.serviceMaxClones,
   ENV.idleDays,
+  ENV.preview,
 ];
 
 /** The one service of the single-service variables; its repository and branch are the source pipeline's. */
@@ -247,10 +249,14 @@ function singleService(env: Environment): ServiceEntry {
     (key) =>
       `environment variable ${key === "labels" ? ENV.pullRequestLabels : ENV.pullRequestPaths}`,
   );
+  const preview = json(ENV.preview);
   return {
     ...(Object.keys(selection).length > 0 ? { selection } : {}),
     ...count(env, ENV.serviceMaxClones, "maxClones"),
     ...count(env, ENV.idleDays, "idleDays"),
+    ...(preview !== undefined
+      ? { preview: parsePreviewSettings(preview, `environment variable ${ENV.preview}`) }
+      : {}),
     name: sourcePipelineName,
     sourcePipelineName,
     ref: undefined,

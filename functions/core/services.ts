@@ -20,6 +20,7 @@
 import { sameRepository } from "./classify.js";
 import { ConfigurationError } from "./errors.js";
 import { cloneNumberOf } from "./reconcile.js";
+import { parsePreviewSettings, type PreviewSettings } from "./preview.js";
 import { parseSelection, type Selection } from "./selection.js";
 import { positiveWholeNumberProblem, SOURCE_PIPELINE_NAME_MAX_LENGTH } from "../shared/names.js";
 
@@ -51,6 +52,8 @@ export interface ServiceEntry {
   maxClones?: number;
   /** Days without a push after which a clone is removed; absent: never. */
   idleDays?: number;
+  /** Its pull requests' preview environments (functions/core/preview.ts); absent: none. */
+  preview?: PreviewSettings;
 }
 
 const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -72,6 +75,7 @@ const KNOWN = new Set([
   "paths",
   "maxClones",
   "idleDays",
+  "preview",
 ]);
 
 /**
@@ -172,10 +176,20 @@ function parseEntry(raw: unknown, index: number, origin: string): ServiceEntry {
     if (problem !== undefined) throw fail(key, problem);
     return { [key]: value as number };
   };
+  let preview: PreviewSettings | undefined;
+  try {
+    preview =
+      entry["preview"] === undefined ? undefined : parsePreviewSettings(entry["preview"], "preview");
+  } catch (error) {
+    throw new ConfigurationError(
+      `${origin}: entry ${label}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   return {
     ...(Object.keys(selection).length > 0 ? { selection } : {}),
     ...count("maxClones"),
     ...count("idleDays"),
+    ...(preview !== undefined ? { preview } : {}),
     name,
     sourcePipelineName,
     ref: { repository, branch },
