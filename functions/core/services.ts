@@ -179,7 +179,9 @@ function parseEntry(raw: unknown, index: number, origin: string): ServiceEntry {
   let preview: PreviewSettings | undefined;
   try {
     preview =
-      entry["preview"] === undefined ? undefined : parsePreviewSettings(entry["preview"], "preview");
+      entry["preview"] === undefined
+        ? undefined
+        : parsePreviewSettings(entry["preview"], "preview");
   } catch (error) {
     throw new ConfigurationError(
       `${origin}: entry ${label}: ${error instanceof Error ? error.message : String(error)}`,
