@@ -1,5 +1,5 @@
 /**
- * Registers the repository's pull_request webhook through GitHub's REST API (Octokit). Plain
+ * Registers the repository's webhook (pull requests and comments) through GitHub's REST API (Octokit). Plain
  * functions over an Octokit client so that they run the same at deploy time (inside the dynamic
  * provider, see ./webhook-resource) and in tests against a local GitHub API double (`apiUrl`).
  *
@@ -7,8 +7,11 @@
  */
 import type { Octokit } from "@octokit/rest";
 
-/** The events the webhook receiver handles. */
-export const WEBHOOK_EVENTS: readonly string[] = ["pull_request"];
+/**
+ * The events the webhook receiver handles: pull requests, and comments (the `/branchline` commands
+ * on a pull request). `check_suite` re-runs come from a GitHub App's checks only.
+ */
+export const WEBHOOK_EVENTS: readonly string[] = ["pull_request", "issue_comment"];
 
 /** What a token needs to manage a repository's webhooks. */
 export const WEBHOOK_PERMISSION =

@@ -78,14 +78,14 @@ describe("infra/github/webhook-resource (the program under Pulumi mocks)", () =>
       ).to.deep.equal([`${COMPONENT_TYPE} github-webhook`, `${HOOK_TYPE} github-webhook-hook`]);
     });
 
-    it("points the webhook at the receiver's URL for pull_request events, secrets kept secret", () => {
+    it("points the webhook at the receiver's URL for pull_request and issue_comment events, secrets kept secret", () => {
       const { __provider, ...inputs } = hook().inputs;
       expect(inputs).to.deep.equal({
         repository: "octo/shop",
         url: WEBHOOK_URL,
         secret: secretValue("s3cret"),
         token: secretValue("ghp_token"),
-        events: ["pull_request"],
+        events: ["pull_request", "issue_comment"],
       });
       expect(__provider).to.be.a("string");
     });
