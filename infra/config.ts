@@ -11,6 +11,7 @@ import {
   SOURCE_PIPELINE_NAME_MAX_LENGTH,
 } from "../functions/shared/names";
 import type { ImageSpec, SecondRegistry } from "./build/buildspec";
+import { PREVIEW_DEFAULTS, type PreviewSettings } from "../functions/shared/preview-settings";
 
 export const CONFIG_NAMESPACE = "branchline";
 
@@ -1384,50 +1385,13 @@ function parseLogRetention(reader: ConfigReader): number {
  */
 
 /**
- * A service's `preview`, with its defaults applied. The same fields and defaults as the functions'
- * `PreviewSettings` (functions/core/preview.ts), which read what the stack writes: the routing table
+ * A service's `preview`, with its defaults applied: the functions' `PreviewSettings`
+ * (functions/shared/preview-settings.ts), which read what the stack writes: the routing table
  * entry's `preview`, or `PREVIEW_SETTINGS` in the one-service form. `taskRoleArn` and
  * `executionRoleArn` are the configured roles; when absent the stack creates them (see
  * infra/components/preview.ts) and writes their ARNs into what the functions read.
  */
-export interface PreviewConfig {
-  /** The ECS cluster of the previews: its name, or its ARN in this stack's region and account. */
-  cluster: string;
-  /** The subnets of the preview tasks (awsvpc): 1 to 16 `subnet-...` ids. */
-  subnets: string[];
-  /** The security groups of the preview tasks: 1 to 5 `sg-...` ids. */
-  securityGroups: string[];
-  /** The HTTPS listener of the team's Application Load Balancer that gets one rule per preview. */
-  listenerArn: string;
-  /** A preview is served at `pr-<n>.<service>.<domain>`. */
-  domain: string;
-  /** The container port the target group forwards to. */
-  port: number;
-  healthCheckPath: string;
-  /** Fargate task CPU units, as ECS writes them ("256" = 0.25 vCPU). */
-  cpu: string;
-  /** Fargate task memory (MiB), a valid pair with {@link cpu}. */
-  memory: string;
-  /** The role the preview tasks run as; absent: the stack's preview task role (no permissions). */
-  taskRoleArn?: string;
-  /** The task execution role; absent: the stack's (pulls the PR tier's images, writes the logs). */
-  executionRoleArn?: string;
-  /** A preview without a push or a request for this long is scaled to zero. */
-  idleHours: number;
-  assignPublicIp: boolean;
-  /** The most live previews of the service at once. */
-  maxPreviews: number;
-}
-
-export const PREVIEW_DEFAULTS = {
-  port: 80,
-  healthCheckPath: "/",
-  cpu: "256",
-  memory: "512",
-  idleHours: 24,
-  assignPublicIp: false,
-  maxPreviews: 10,
-} as const;
+export type PreviewConfig = PreviewSettings;
 
 export const PREVIEW_FIELDS = [
   "cluster",

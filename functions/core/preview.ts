@@ -22,44 +22,8 @@ export {
   type PreviewNames,
 } from "../shared/preview-names.js";
 
-/** A service's `preview` settings, defaults applied. */
-export interface PreviewSettings {
-  /** The ECS cluster (name or ARN) the previews run in. */
-  cluster: string;
-  subnets: string[];
-  securityGroups: string[];
-  /** The ALB listener that gets one host-header rule per preview. */
-  listenerArn: string;
-  /** Previews answer at `pr-<n>.<service>.<domain>`. */
-  domain: string;
-  /** The container port the target group sends to (default 80). */
-  port: number;
-  /** Default "/". */
-  healthCheckPath: string;
-  /** Fargate task size: cpu units (default "256") and memory MiB (default "512"). */
-  cpu: string;
-  memory: string;
-  /** The previews' task role; absent: tasks run without one (never production's). */
-  taskRoleArn?: string;
-  /** The previews' execution role (image pulls from the pull request tier's ECR, logs). */
-  executionRoleArn?: string;
-  /** A preview without a push or a request for this long scales to zero (default 24). */
-  idleHours: number;
-  /** Default false: the subnets reach ECR through a NAT gateway or VPC endpoints. */
-  assignPublicIp: boolean;
-  /** The most live previews of the service (default 10). */
-  maxPreviews: number;
-}
-
-export const PREVIEW_DEFAULTS = {
-  port: 80,
-  healthCheckPath: "/",
-  cpu: "256",
-  memory: "512",
-  idleHours: 24,
-  assignPublicIp: false,
-  maxPreviews: 10,
-} as const;
+export { PREVIEW_DEFAULTS, type PreviewSettings } from "../shared/preview-settings.js";
+import { PREVIEW_DEFAULTS, type PreviewSettings } from "../shared/preview-settings.js";
 
 const PREVIEW_KEYS = new Set([
   "cluster",

@@ -4,11 +4,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { PREVIEW_DEFAULTS } from "../../functions/shared/preview-settings.js";
 import {
   checkPreviewScope,
   ConfigError,
   parseConfig,
-  PREVIEW_DEFAULTS,
   previewServiceLabel,
   type ConfigReader,
   type PreviewConfig,
