@@ -29,6 +29,7 @@ import {
   foreignEventReason,
   locationOfArn,
   parseExecutionEvent,
+  type AwsLocation,
   type ExecutionEvent,
 } from "../core/feedback.js";
 
@@ -98,37 +99,16 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
   ): Promise<NotifyResult> {
     const started = Date.now();
     if (isStepEvent(event)) return handleStep(event, context, started);
-    let parsed: ExecutionEvent;
-    try {
-      parsed = parseExecutionEvent(event);
-    } catch (error) {
-      if (!(error instanceof BadRequestError)) throw error;
-      deps.logger.warn("event rejected", { reason: error.message });
-      return { outcome: "rejected", reason: error.message };
-    }
-    const self = locationOfArn(context?.invokedFunctionArn);
-    if (!self) {
-      // Lambda always passes its ARN; without it no event can be proven to be ours.
-      const reason = "the function's own ARN (context.invokedFunctionArn) is missing or malformed";
-      deps.logger.error("event rejected", { reason, pipeline: parsed.pipeline });
-      return { outcome: "rejected", reason };
-    }
-    const foreign = foreignEventReason(parsed, self);
-    if (foreign) {
-      deps.logger.warn("event rejected", { reason: foreign, pipeline: parsed.pipeline });
-      return { outcome: "rejected", reason: foreign };
-    }
+    const admitted = admit(event, context, parseExecutionEvent);
+    if ("outcome" in admitted) return admitted;
+    const parsed = admitted.parsed;
     const logger = withFields(deps.logger, {
       eventId: (event as { id?: unknown }).id,
       pipeline: parsed.pipeline,
       executionId: parsed.executionId,
       state: parsed.state,
     });
-    const remaining = context?.getRemainingTimeInMillis?.();
-    const budget = Math.max(
-      0,
-      Math.min(deps.budgetMs ?? DEFAULT_BUDGET_MS, (remaining ?? Infinity) - 500),
-    );
+    const budget = budgetOf(context);
     let outcome: FeedbackOutcome;
     try {
       const config = deps.config(parsed.pipeline);
@@ -167,15 +147,18 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
     return outcome;
   };
 
-  /** A stage or action state change: the clone execution's check run only. */
-  async function handleStep(
+  /**
+   * The event parsed, when it is well formed and from this function's own partition, region and
+   * account; otherwise the answer that rejects it (logged, never retried).
+   */
+  function admit<T extends AwsLocation & { pipeline: string }>(
     event: unknown,
     context: LambdaContextLike | undefined,
-    started: number,
-  ): Promise<NotifyResult> {
-    let parsed: StepEvent;
+    parse: (event: unknown) => T,
+  ): { parsed: T } | { outcome: "rejected"; reason: string } {
+    let parsed: T;
     try {
-      parsed = parseStepEvent(event);
+      parsed = parse(event);
     } catch (error) {
       if (!(error instanceof BadRequestError)) throw error;
       deps.logger.warn("event rejected", { reason: error.message });
@@ -183,6 +166,7 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
     }
     const self = locationOfArn(context?.invokedFunctionArn);
     if (!self) {
+      // Lambda always passes its ARN; without it no event can be proven to be ours.
       const reason = "the function's own ARN (context.invokedFunctionArn) is missing or malformed";
       deps.logger.error("event rejected", { reason, pipeline: parsed.pipeline });
       return { outcome: "rejected", reason };
@@ -192,6 +176,24 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
       deps.logger.warn("event rejected", { reason: foreign, pipeline: parsed.pipeline });
       return { outcome: "rejected", reason: foreign };
     }
+    return { parsed };
+  }
+
+  /** The event's time: the configured budget, within what Lambda leaves (less half a second). */
+  function budgetOf(context: LambdaContextLike | undefined): number {
+    const remaining = context?.getRemainingTimeInMillis?.() ?? Infinity;
+    return Math.max(0, Math.min(deps.budgetMs ?? DEFAULT_BUDGET_MS, remaining - 500));
+  }
+
+  /** A stage or action state change: the clone execution's check run only. */
+  async function handleStep(
+    event: unknown,
+    context: LambdaContextLike | undefined,
+    started: number,
+  ): Promise<NotifyResult> {
+    const admitted = admit(event, context, parseStepEvent);
+    if ("outcome" in admitted) return admitted;
+    const parsed: StepEvent = admitted.parsed;
     const logger = withFields(deps.logger, {
       eventId: (event as { id?: unknown }).id,
       pipeline: parsed.pipeline,
@@ -201,13 +203,7 @@ function createEventHandler(deps: NotifyDeps, metrics: Metrics) {
       ...(parsed.action !== undefined ? { action: parsed.action } : {}),
       state: parsed.state,
     });
-    const budget = Math.max(
-      0,
-      Math.min(
-        deps.budgetMs ?? DEFAULT_BUDGET_MS,
-        (context?.getRemainingTimeInMillis?.() ?? Infinity) - 500,
-      ),
-    );
+    const budget = budgetOf(context);
     let outcome: StepOutcome;
     try {
       const config = deps.config(parsed.pipeline);
