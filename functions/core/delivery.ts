@@ -207,22 +207,8 @@ function commandSource(root: Record<string, unknown>): CommandSource {
 
 /** Reads a queue message's body; a body that is not a version-1 delivery is a DeliveryFormatError. */
 export function decodeDelivery(body: string): QueuedDelivery {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw new DeliveryFormatError("the message body is not JSON");
-  }
-  const root = object(parsed, "the message body");
-  if (root["version"] !== DELIVERY_FORMAT_VERSION) {
-    throw new DeliveryFormatError(
-      `version must be ${DELIVERY_FORMAT_VERSION}, got ${JSON.stringify(root["version"]) ?? "nothing"}`,
-    );
-  }
+  const root = envelope(body);
   const receivedAt = text(root, "receivedAt");
-  if (normaliseTimestamp(receivedAt) === undefined) {
-    throw new DeliveryFormatError(`receivedAt must be an ISO-8601 timestamp, got ${receivedAt}`);
-  }
   const delivery: QueuedDelivery = {
     version: DELIVERY_FORMAT_VERSION,
     deliveryId: text(root, "deliveryId"),

@@ -26,11 +26,16 @@ export interface DeliveryRecord {
 }
 
 /**
- * The events worth redelivering. The webhook acts on `pull_request` deliveries only: it answers a
- * `ping` and ignores every other event, so redelivering them would cost a GitHub call each and
- * change nothing.
+ * The events worth redelivering: those the webhook acts on, pull requests and the `/branchline`
+ * commands (`issue_comment`, and `check_suite` re-runs). It answers a `ping` and ignores every other
+ * event, so redelivering them would cost a GitHub call each and change nothing. A redelivered
+ * command starts no second execution: its delivery id, and so its idempotency token, is the same.
  */
-export const REDELIVERED_EVENTS: ReadonlySet<string> = new Set(["pull_request"]);
+export const REDELIVERED_EVENTS: ReadonlySet<string> = new Set([
+  "pull_request",
+  "issue_comment",
+  "check_suite",
+]);
 
 /** Whether the webhook accepted the delivery (any 2xx status). */
 export function deliverySucceeded(statusCode: number): boolean {

@@ -53,13 +53,31 @@ describe("core/redelivery", () => {
     expect(deliveriesToRedeliver(list, T0)).to.deep.equal([]);
   });
 
-  it("redelivers only pull_request events", () => {
+  it("redelivers only the events the webhook acts on: pull requests and commands", () => {
     const list = [
       delivery({ guid: "push", event: "push", action: null, statusCode: 500, at: 1 }),
       delivery({ guid: "ping", event: "ping", action: null, statusCode: 500, at: 1 }),
       delivery({ guid: "pr", statusCode: 500, at: 1 }),
+      delivery({
+        guid: "comment",
+        event: "issue_comment",
+        action: "created",
+        statusCode: 502,
+        at: 2,
+      }),
+      delivery({
+        guid: "rerun",
+        event: "check_suite",
+        action: "rerequested",
+        statusCode: 0,
+        at: 3,
+      }),
     ];
-    expect(deliveriesToRedeliver(list, T0).map((d) => d.guid)).to.deep.equal(["pr"]);
+    expect(deliveriesToRedeliver(list, T0).map((d) => d.guid)).to.deep.equal([
+      "pr",
+      "comment",
+      "rerun",
+    ]);
   });
 
   it("leaves out what was delivered before `since`, or at an unreadable time", () => {
