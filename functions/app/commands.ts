@@ -124,8 +124,17 @@ export async function processCommand(
         { approving: pr.headSha },
       );
       if (response.statusCode < 400) {
-        await approvedStatus(services, targets, pr, event.actor, logger);
-        await answer.done();
+        // A service whose clone limit is full made no clone: the approval (the clone's tag) is
+        // not kept there, its status still says it waits, and the reply says so.
+        const waiting = waitingServices(response, targets);
+        const built = targets.filter((service) => !waiting.has(service.name));
+        await approvedStatus(services, built, pr, event.actor, logger);
+        if (waiting.size === 0) await answer.done();
+        else {
+          await answer.reply(
+            `${COMMAND_PREFIX}: ${shortSha(pr.headSha)} is approved, but ${[...waiting.values()].join("; ")}. An approval is kept on the clone, and there is none yet: approve again once a clone slot is free.`,
+          );
+        }
       }
       return response;
     }
@@ -248,6 +257,32 @@ async function onClone(
     answer: { done: true, execution, commit },
     line: `${name} started on ${shortSha(commit)} (execution ${execution}).`,
   };
+}
+
+/**
+ * The services whose part of the delivery's answer is `waiting` (a clone limit is full), with the
+ * reason: the answer of one service, or each service's part of a routed one.
+ */
+function waitingServices(
+  response: Response,
+  targets: readonly ServiceEntry[],
+): Map<string, string> {
+  const waiting = new Map<string, string>();
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body);
+  } catch {
+    return waiting;
+  }
+  const parts = (body as { services?: unknown }).services;
+  const answers: Record<string, unknown>[] = Array.isArray(parts)
+    ? (parts as Record<string, unknown>[])
+    : [{ ...(body as Record<string, unknown>), service: targets[0]?.name }];
+  for (const part of answers) {
+    if (part["outcome"] !== "waiting" || typeof part["service"] !== "string") continue;
+    waiting.set(part["service"], String(part["reason"] ?? "no clone slot is free"));
+  }
+  return waiting;
 }
 
 /** The approved head commit's status says it is built (it said it was waiting). Best effort. */

@@ -6,6 +6,7 @@
  * counted.
  */
 import { expect } from "chai";
+import { cloneDeclaration, cloneTags } from "../../../functions/core/clone.js";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import { TAG } from "../../../functions/shared/names.js";
@@ -248,6 +249,38 @@ describe("webhook: approvals and commands (wire level, inline)", function () {
       expect(replies()[0]).to.contain(`/branchline approve ec26c3e`);
     }
     expect(clone()).to.equal(undefined);
+  });
+
+  it("approve while the clone limit is full: no clone, no 'built' status, a reply that says why", async () => {
+    // Another pull request's clone takes the only slot.
+    const other = cloneDeclaration(wire.source, {
+      prNumber: 9,
+      headBranch: "feature-9",
+      headRepository: REPO,
+    });
+    wire.aws.seedPipeline(other, cloneTags(SOURCE, 9, "feature-9"));
+    const limited = { SERVICE_MAX_CLONES: "1" };
+    onGitHub();
+    await deliver(pullRequest(), "pull_request", limited);
+
+    const approved = await deliver(
+      commentPayload({ body: "/branchline approve ec26c3e", login: "maintainer" }),
+      "issue_comment",
+      limited,
+    );
+    expect(approved.status).to.equal(202);
+    expect(clone()).to.equal(undefined);
+    expect(starts()).to.deep.equal([]);
+    // The waiting status stands: nothing says it was built.
+    const posted = statusesOn(SHA) as { state: string; description: string }[];
+    expect(posted.map((status) => status.description)).to.not.include.members([
+      `Approved by maintainer: built in ${CLONE}`,
+    ]);
+    expect(posted.every((status) => !status.description.startsWith("Approved by"))).to.equal(true);
+    expect(replies()).to.deep.equal([
+      `/branchline: ec26c3e is approved, but Waiting: 1 of 1 clones in use for ${SOURCE}; builds when one frees. An approval is kept on the clone, and there is none yet: approve again once a clone slot is free.`,
+    ]);
+    expect(permissions.reactions).to.deep.equal([]);
   });
 
   it("approve by a user with read permission only is refused with a reply; nothing is built", async () => {
