@@ -11,7 +11,11 @@ import {
   SOURCE_PIPELINE_NAME_MAX_LENGTH,
 } from "../functions/shared/names";
 import type { ImageSpec, SecondRegistry } from "./build/buildspec";
-import { PREVIEW_DEFAULTS, type PreviewSettings } from "../functions/shared/preview-settings";
+import {
+  PREVIEW_DEFAULTS,
+  PREVIEW_FIELDS,
+  type PreviewSettings,
+} from "../functions/shared/preview-settings";
 
 export const CONFIG_NAMESPACE = "branchline";
 
@@ -1393,22 +1397,7 @@ function parseLogRetention(reader: ConfigReader): number {
  */
 export type PreviewConfig = PreviewSettings;
 
-export const PREVIEW_FIELDS = [
-  "cluster",
-  "subnets",
-  "securityGroups",
-  "listenerArn",
-  "domain",
-  "port",
-  "healthCheckPath",
-  "cpu",
-  "memory",
-  "taskRoleArn",
-  "executionRoleArn",
-  "idleHours",
-  "assignPublicIp",
-  "maxPreviews",
-] as const;
+export { PREVIEW_FIELDS };
 
 /** ECS's limits on an awsvpc network configuration. */
 export const PREVIEW_LIMITS = { subnets: 16, securityGroups: 5 } as const;

@@ -23,24 +23,13 @@ export {
 } from "../shared/preview-names.js";
 
 export { PREVIEW_DEFAULTS, type PreviewSettings } from "../shared/preview-settings.js";
-import { PREVIEW_DEFAULTS, type PreviewSettings } from "../shared/preview-settings.js";
+import {
+  PREVIEW_DEFAULTS,
+  PREVIEW_FIELDS,
+  type PreviewSettings,
+} from "../shared/preview-settings.js";
 
-const PREVIEW_KEYS = new Set([
-  "cluster",
-  "subnets",
-  "securityGroups",
-  "listenerArn",
-  "domain",
-  "port",
-  "healthCheckPath",
-  "cpu",
-  "memory",
-  "taskRoleArn",
-  "executionRoleArn",
-  "idleHours",
-  "assignPublicIp",
-  "maxPreviews",
-]);
+const PREVIEW_KEYS: ReadonlySet<string> = new Set(PREVIEW_FIELDS);
 
 /** Fargate's task sizes: cpu units → the memory (MiB) each accepts. */
 const FARGATE_SIZES: Record<string, (memory: number) => boolean> = {

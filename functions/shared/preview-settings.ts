@@ -42,3 +42,21 @@ export const PREVIEW_DEFAULTS = {
   assignPublicIp: false,
   maxPreviews: 10,
 } as const;
+
+/** The members of {@link PreviewSettings}, in the order the documentation lists them. */
+export const PREVIEW_FIELDS = [
+  "cluster",
+  "subnets",
+  "securityGroups",
+  "listenerArn",
+  "domain",
+  "port",
+  "healthCheckPath",
+  "cpu",
+  "memory",
+  "taskRoleArn",
+  "executionRoleArn",
+  "idleHours",
+  "assignPublicIp",
+  "maxPreviews",
+] as const satisfies readonly (keyof PreviewSettings)[];
