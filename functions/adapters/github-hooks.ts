@@ -35,30 +35,19 @@ export class OctokitWebhookDeliveries implements WebhookDeliveries {
     options: { perPage: number; maxPages: number },
   ): Promise<{ deliveries: DeliveryRecord[]; pages: number }> {
     const [owner, repo] = splitRepository(repository);
-    const deliveries: DeliveryRecord[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
     try {
-      do {
-        const { data, headers } = await this.octokit.rest.repos.listWebhookDeliveries({
+      return await pagesSince(since, options.maxPages, (cursor) =>
+        this.octokit.rest.repos.listWebhookDeliveries({
           owner,
           repo,
           hook_id: hookId,
           per_page: options.perPage,
           ...(cursor !== undefined ? { cursor } : {}),
-        });
-        pages++;
-        const page = data.map(fromGitHub);
-        deliveries.push(...page);
-        const oldest = page.at(-1);
-        // Newest first: once a page reaches back before `since`, older pages hold nothing wanted.
-        if (oldest === undefined || Date.parse(oldest.deliveredAt) < since) break;
-        cursor = nextCursor(headers.link);
-      } while (cursor !== undefined && pages < options.maxPages);
+        }),
+      );
     } catch (error) {
       throw translate(error, `the deliveries of webhook ${hookId} of ${repository}`);
     }
-    return { deliveries, pages };
   }
 
   /** POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts (202). */
@@ -107,26 +96,16 @@ export class OctokitAppWebhookDeliveries implements WebhookDeliveries {
     since: number,
     options: { perPage: number; maxPages: number },
   ): Promise<{ deliveries: DeliveryRecord[]; pages: number }> {
-    const deliveries: DeliveryRecord[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
     try {
-      do {
-        const { data, headers } = await this.octokit.rest.apps.listWebhookDeliveries({
+      return await pagesSince(since, options.maxPages, (cursor) =>
+        this.octokit.rest.apps.listWebhookDeliveries({
           per_page: options.perPage,
           ...(cursor !== undefined ? { cursor } : {}),
-        });
-        pages++;
-        const page = data.map(fromGitHub);
-        deliveries.push(...page);
-        const oldest = page.at(-1);
-        if (oldest === undefined || Date.parse(oldest.deliveredAt) < since) break;
-        cursor = nextCursor(headers.link);
-      } while (cursor !== undefined && pages < options.maxPages);
+        }),
+      );
     } catch (error) {
       throw translate(error, "the deliveries of the GitHub App's webhook");
     }
-    return { deliveries, pages };
   }
 
   /** POST /app/hook/deliveries/{delivery_id}/attempts (202). */
@@ -137,6 +116,33 @@ export class OctokitAppWebhookDeliveries implements WebhookDeliveries {
       throw translate(error, `redelivery ${deliveryId} of the GitHub App's webhook`);
     }
   }
+}
+
+/**
+ * A hook's deliveries, newest first, page by page (`cursor` from the Link header) while the oldest
+ * delivery read is at or after `since`, and at most `maxPages` pages.
+ */
+async function pagesSince(
+  since: number,
+  maxPages: number,
+  page: (
+    cursor: string | undefined,
+  ) => Promise<{ data: GitHubDeliveryItem[]; headers: { link?: string | undefined } }>,
+): Promise<{ deliveries: DeliveryRecord[]; pages: number }> {
+  const deliveries: DeliveryRecord[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const { data, headers } = await page(cursor);
+    pages++;
+    const read = data.map(fromGitHub);
+    deliveries.push(...read);
+    const oldest = read.at(-1);
+    // Newest first: once a page reaches back before `since`, older pages hold nothing wanted.
+    if (oldest === undefined || Date.parse(oldest.deliveredAt) < since) break;
+    cursor = nextCursor(headers.link);
+  } while (cursor !== undefined && pages < maxPages);
+  return { deliveries, pages };
 }
 
 /** A `hook-delivery-item` of GitHub's answer, the members read. */

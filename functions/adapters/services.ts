@@ -105,6 +105,8 @@ export class DefaultServices {
     deliveries?: WebhookDeliveries;
     /** Commit statuses (waiting, idle): only when authenticated. */
     statuses?: CommitStatuses;
+    /** Authors' permissions (the approval rule): only when authenticated. */
+    commands?: GitHubCommandPorts;
   }> {
     const github = this.github;
     const octokit = github
@@ -117,6 +119,7 @@ export class DefaultServices {
       authenticated: github !== undefined,
       ...(github ? { deliveries: webhookDeliveries(github.kind, octokit) } : {}),
       ...(github ? { statuses: new OctokitCommitStatuses(octokit) } : {}),
+      ...(github ? { commands: new OctokitCommandPorts(octokit) } : {}),
     };
   }
 

@@ -22,7 +22,7 @@ import {
   type ApprovalDecision,
   type Trust,
 } from "../core/commands.js";
-import { siblingPipelineArn } from "../core/pipeline.js";
+import { siblingPipelineArn, type Tag } from "../core/pipeline.js";
 import type { ServiceEntry } from "../core/services.js";
 import { cloneName } from "../shared/names.js";
 import type { CommitStatuses } from "./feedback.js";
@@ -71,6 +71,8 @@ export interface ApprovalInput {
   commands: GitHubCommandPorts | undefined;
   /** The commit a command being carried out approves now (already checked to be the head). */
   approving?: string | undefined;
+  /** The clone's tags when the caller read them already (`tags` undefined: no clone). */
+  known?: { tags: Tag[] | undefined };
 }
 
 /**
@@ -86,7 +88,9 @@ export async function approvalGate(
   if (trust === "trusted") return { build: true, approvedSha: undefined };
   if (input.approving !== undefined) return approvalDecision(pr, true, trust, input.approving);
   const clone = cloneName(service.sourcePipelineName, pr.number);
-  const tags = await input.pipelines.tags(siblingPipelineArn(input.sourceArn, clone));
+  const tags = input.known
+    ? input.known.tags
+    : await input.pipelines.tags(siblingPipelineArn(input.sourceArn, clone));
   const approved = approvedShaOf(tags);
   const decision = approvalDecision(pr, true, trust, approved);
   // A clone without an approval (made while the pull request was trusted, or before approvals

@@ -198,6 +198,7 @@ async function onClone(
           pipelines: services.pipelines,
           sourceArn: source.arn,
           commands: services.commands,
+          known: { tags },
         })
       : undefined;
   if (kind === "status") {

@@ -57,7 +57,7 @@ export function defaultReconcileDeps(
         ...(github.statuses ? { statuses: github.statuses } : {}),
         ...(aws.idleMarkers ? { idleMarkers: aws.idleMarkers } : {}),
         ...(activity ? { activity } : {}),
-        ...(aws.commands ? { commands: aws.commands } : {}),
+        ...(github.commands ? { commands: github.commands } : {}),
       };
     },
     teardownServices: async (signal) => {

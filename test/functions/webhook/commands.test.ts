@@ -359,6 +359,8 @@ describe("webhook: approvals and commands (wire level, inline)", function () {
     const retest = await comment("/branchline retest");
     expect(retest.status).to.equal(200);
     expect(calls("StartPipelineExecution")).to.deep.equal([]);
+    // The clone's tags (its approval) are read once for the command and its approval rule.
+    expect(calls("ListTagsForResource")).to.have.length(1);
     expect(replies()).to.deep.equal([
       "/branchline retest:\nWaiting for approval: a maintainer comments /branchline approve bbbbbbb.",
     ]);
