@@ -5,6 +5,8 @@
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECRClient } from "@aws-sdk/client-ecr";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Octokit } from "@octokit/rest";
 import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
@@ -19,7 +21,12 @@ import type {
   PullRequestMarks,
   WebhookDeliveries,
 } from "../app/ports.js";
+import type { PreviewPorts } from "../app/preview-lifecycle.js";
+import type { PreviewDeployments } from "../app/preview-deployments.js";
 import { DynamoDbIdleMarkers } from "./dynamodb-idle.js";
+import { EcsPreviewServices } from "./ecs.js";
+import { ElbPreviewLoadBalancer } from "./elbv2.js";
+import { OctokitPreviewDeployments } from "./github-deployments.js";
 import { CodePipelineActivity } from "./pipeline-executions.js";
 import type { Settings } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
@@ -56,6 +63,10 @@ export interface AwsServices {
   idleMarkers?: IdleMarkers;
   /** The open pull requests (a freed clone slot goes to the oldest waiting): with GitHub only. */
   openPullRequests?: OpenPullRequests;
+  /** ECS and the load balancer for previews: only when some service has previews. */
+  previews?: { ports: PreviewPorts; stackPrefix: string };
+  /** The previews' GitHub deployments: with GitHub credentials and previews only. */
+  deployments?: PreviewDeployments;
 }
 
 /** Builds each client once, when first asked for. */
@@ -75,6 +86,10 @@ export class DefaultServices {
   );
   private readonly ecr = lazy(() => new ECRClient(awsClientConfig(this.clientOptions)));
   private readonly dynamodb = lazy(() => new DynamoDBClient(awsClientConfig(this.clientOptions)));
+  private readonly ecs = lazy(() => new ECSClient(awsClientConfig(this.clientOptions)));
+  private readonly elb = lazy(
+    () => new ElasticLoadBalancingV2Client(awsClientConfig(this.clientOptions)),
+  );
   /** The GitHub token or App (none: anonymous), with its identity, kept for the container. */
   readonly github: GitHubCredentials | undefined;
   /** GitHub's rate-limit headers, as the last answer showed them. */
@@ -107,6 +122,8 @@ export class DefaultServices {
     statuses?: CommitStatuses;
     /** Authors' permissions (the approval rule): only when authenticated. */
     commands?: GitHubCommandPorts;
+    /** The previews' deployments: only when authenticated and some service has previews. */
+    deployments?: PreviewDeployments;
   }> {
     const github = this.github;
     const octokit = github
@@ -120,6 +137,9 @@ export class DefaultServices {
       ...(github ? { deliveries: webhookDeliveries(github.kind, octokit) } : {}),
       ...(github ? { statuses: new OctokitCommitStatuses(octokit) } : {}),
       ...(github ? { commands: new OctokitCommandPorts(octokit) } : {}),
+      ...(github && this.hasPreviews()
+        ? { deployments: new OctokitPreviewDeployments(octokit) }
+        : {}),
     };
   }
 
@@ -133,10 +153,29 @@ export class DefaultServices {
     return this.idleExpiry() ? new CodePipelineActivity(this.codepipeline(), signal) : undefined;
   }
 
+  private hasPreviews(): boolean {
+    return this.settings.services.some((service) => service.preview !== undefined);
+  }
+
+  /** ECS and the load balancer for previews, bound to `signal`: only when some service has them. */
+  previews(signal: AbortSignal): { ports: PreviewPorts; stackPrefix: string } | undefined {
+    const prefix = this.settings.stackPrefix;
+    if (prefix === undefined || !this.hasPreviews()) return undefined;
+    return {
+      ports: {
+        ecs: new EcsPreviewServices(this.ecs(), signal),
+        elb: new ElbPreviewLoadBalancer(this.elb(), signal),
+      },
+      stackPrefix: prefix,
+    };
+  }
+
   async forInvocation(signal: AbortSignal): Promise<AwsServices> {
+    const previews = this.previews(signal);
     const services: AwsServices = {
       pipelines: new CodePipelineStore(this.codepipeline(), signal),
       images: new EcrImageStore(this.ecr(), signal),
+      ...(previews !== undefined ? { previews } : {}),
     };
     if (this.settings.stateTableName !== undefined) {
       services.marks = new DynamoDbPullRequestMarks(
@@ -160,6 +199,7 @@ export class DefaultServices {
       services.comments = new OctokitPullRequestComments(octokit, this.github.identity);
       services.statuses = new OctokitCommitStatuses(octokit);
       services.commands = new OctokitCommandPorts(octokit);
+      if (previews !== undefined) services.deployments = new OctokitPreviewDeployments(octokit);
     }
     return services;
   }

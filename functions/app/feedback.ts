@@ -11,7 +11,13 @@
  */
 import type { StepEvent } from "../core/checks.js";
 import { FORK_REFUSED_DESCRIPTION } from "../core/classify.js";
-import { isManagedClone } from "../core/clone.js";
+import { deploysPreview, isManagedClone } from "../core/clone.js";
+import { previewCommentLine, previewUrl, type PreviewSettings } from "../core/preview.js";
+import {
+  previewEnvironment,
+  type PreviewDeploymentState,
+  type PreviewDeployments,
+} from "./preview-deployments.js";
 import {
   cloneBranchOf,
   commentBody,
@@ -94,12 +100,23 @@ export interface FeedbackPorts {
   /** The source pipeline's facts (cached by the caller). */
   source: () => Promise<SourceFacts>;
   /** Absent when no GitHub token is configured. */
-  github?: { statuses: CommitStatuses; comments: PullRequestComments };
+  github?: {
+    statuses: CommitStatuses;
+    comments: PullRequestComments;
+    /** The previews' deployments: present for a service with previews only. */
+    deployments?: PreviewDeployments;
+  };
   /** Absent when no topic is configured. */
   notifications?: Notifications;
   /** A clone execution's check run: present only with a GitHub App (the Checks API is the Apps'). */
   checks?: CheckPorts;
 }
+
+/** The deployment state a clone's execution end gives its preview (others: none reported). */
+const DEPLOYMENT_STATES: Partial<Record<ExecutionState, PreviewDeploymentState>> = {
+  SUCCEEDED: "success",
+  FAILED: "failure",
+};
 
 export interface FeedbackConfig {
   sourcePipelineName: string;
@@ -108,6 +125,8 @@ export interface FeedbackConfig {
   messages: Messages;
   /** The service's name: its clones' check run is `branchline / <service>`. */
   service: string;
+  /** The service's preview settings; absent: no previews. */
+  preview?: PreviewSettings | undefined;
 }
 
 type Step<T extends string> = T | "skipped" | "failed";
@@ -124,6 +143,8 @@ export interface FeedbackOutcome {
   status: Step<"posted">;
   comment: Step<CommentResult>;
   notification: Step<"published">;
+  /** A clone's preview deployment (a service with previews, on the execution's end). */
+  deployment?: Step<"reported">;
   /** A clone's check run (with a GitHub App only). */
   check?: Step<CheckResult>;
   errors: string[];
@@ -201,6 +222,16 @@ export async function reportExecution(
         region: event.region,
         facts,
         execution: { id: event.executionId, state, sha, duration, time: event.time },
+        ...(config.preview !== undefined
+          ? {
+              preview: previewCommentLine(
+                config.service,
+                target.prNumber,
+                config.preview,
+                event.region,
+              ),
+            }
+          : {}),
       });
       try {
         outcome.comment = await github.comments.upsert(
@@ -211,6 +242,33 @@ export async function reportExecution(
         );
       } catch (error) {
         outcome.comment = fail("pull request comment", error);
+      }
+    }
+    const deployments = github.deployments;
+    const ended = DEPLOYMENT_STATES[state];
+    if (
+      deployments !== undefined &&
+      config.preview !== undefined &&
+      target.kind === "clone" &&
+      sha !== undefined &&
+      ended !== undefined &&
+      deploysPreview(target.declaration)
+    ) {
+      const url = previewUrl(config.service, target.prNumber, config.preview.domain);
+      try {
+        await deployments.report(facts.repository, {
+          sha,
+          environment: previewEnvironment(target.prNumber, config.service),
+          state: ended,
+          url,
+          description:
+            ended === "success"
+              ? `Deployed ${sha.slice(0, 7)} to ${new URL(url).host}`
+              : `The clone's execution failed: ${sha.slice(0, 7)} is not deployed`,
+        });
+        outcome.deployment = "reported";
+      } catch (error) {
+        outcome.deployment = fail("preview deployment", error);
       }
     }
   }
@@ -383,6 +441,8 @@ export interface AnnounceCloneInput {
   sha: string;
   region: string;
   facts: Pick<SourceFacts, "repository" | "buildProjects">;
+  /** The preview's line (functions/core/preview.ts `previewCommentLine`), for a service with previews. */
+  preview?: string;
 }
 
 /**
@@ -401,6 +461,7 @@ export function announceClone(
     region: input.region,
     facts: input.facts,
     sha: input.sha,
+    ...(input.preview !== undefined ? { preview: input.preview } : {}),
   });
   return comments.upsert(input.facts.repository, input.prNumber, commentMarker(input.clone), body, {
     yieldOnRace: true,

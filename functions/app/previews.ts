@@ -144,7 +144,14 @@ export async function ensurePreview(
   deps: PreviewDeps,
   target: PreviewScope,
   prNumber: number,
-  options: { imageTag?: string } = {},
+  options: {
+    imageTag?: string;
+    /**
+     * Default true: an existing service is scaled to one task (a push wakes an idle preview).
+     * False: it keeps its count (a delivery that is not a push, a sweep).
+     */
+    wake?: boolean;
+  } = {},
 ): Promise<EnsuredPreview> {
   const { ecs, elb } = deps;
   const { settings } = target;
@@ -248,7 +255,7 @@ export async function ensurePreview(
     changed.push("rule");
   }
 
-  // 4. The service (read above), scaled to one task on the wanted revision.
+  // 4. The service (read above), on the wanted revision; scaled to one task unless told not to wake it.
   if (!service) {
     await ecs.createService({
       cluster: settings.cluster,
@@ -270,9 +277,10 @@ export async function ensurePreview(
       `ECS service ${names.serviceName} is still ${service.status} after a removal: retry once it is INACTIVE`,
     );
   } else {
-    if (service.taskDefinition !== taskDefinitionArn || service.desiredCount !== 1) {
+    const wake = options.wake !== false && service.desiredCount !== 1;
+    if (service.taskDefinition !== taskDefinitionArn || wake) {
       await ecs.updateService(settings.cluster, names.serviceName, {
-        desiredCount: 1,
+        ...(wake ? { desiredCount: 1 } : {}),
         taskDefinition: taskDefinitionArn,
       });
       changed.push("service");

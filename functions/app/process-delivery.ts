@@ -55,6 +55,10 @@ import { CloneSlots } from "./limits.js";
 import { deliveryGate, freeSlotTaken, notBuiltStatus } from "./delivery-limits.js";
 import { approvalGate, permissionsOnce, reportWaiting } from "./approval.js";
 import { executionToken } from "../core/commands.js";
+import { previewCommentLine } from "../core/preview.js";
+import { servicePreviews, type PreviewClients, type PreviewOutcome } from "./preview-lifecycle.js";
+import type { PreviewDeployments } from "./preview-deployments.js";
+import { reportPreview, retirePreviewDeployment } from "./preview-feedback.js";
 
 /** What a command asks of a delivery (app/commands.ts). */
 export interface DeliveryOptions {
@@ -80,7 +84,14 @@ export interface Services {
   idleMarkers?: IdleMarkers;
   /** Open pull requests, for the oldest waiting one when a clone slot frees: with GitHub only. */
   openPullRequests?: OpenPullRequests;
+  /** ECS and the load balancer, and the stack's prefix: only when some service has previews. */
+  previews?: PreviewClients;
+  /** The previews' GitHub deployments: with GitHub credentials and previews only. */
+  deployments?: PreviewDeployments;
 }
+
+/** Actions that bring a new head commit (or the pull request back): they wake an idle preview. */
+const WAKE_ACTIONS = new Set(["opened", "reopened", "synchronize", "ready_for_review"]);
 
 export interface DeliveryDeps {
   services: (signal: AbortSignal) => Promise<Services> | Services;
@@ -213,6 +224,7 @@ export function pipelinesOf(
       cloneRoleArn: service.cloneRoleArn,
       prBuildProjects: service.prBuildProjects,
       prArtifactBucket: service.prArtifactBucket,
+      previews: servicePreviews(services.previews, service, withFields(deps.logger, fields)),
     },
     deps.metrics,
   );
@@ -433,6 +445,7 @@ async function act(
             ...(approval !== undefined ? { approvedSha: approval.sha } : {}),
           },
           strategy,
+          { wake: WAKE_ACTIONS.has(work.action) || approval?.start === true },
         ),
       );
       if (gated.kind !== "ensured") {
@@ -447,9 +460,10 @@ async function act(
         // The pull request may have closed after GitHub was read and the `closed` delivery may
         // have found no clone to delete yet: look again now that the clone exists.
         const now = await pullRequests.get(pr.baseRepository, pr.number);
-        if (now.state === "closed") return removed(pipelines, source, now);
+        if (now.state === "closed") return removed(work, now);
       }
       if (outcome.result === "created") await announce(work, outcome.pipeline, pr);
+      await reportPreview(services.statuses, work.logger, work.service.name, pr, outcome.preview);
       const started =
         approval !== undefined && (approval.start || outcome.result === "created")
           ? await startApproved(
@@ -465,10 +479,11 @@ async function act(
         pipeline: outcome.pipeline,
         pullRequest: pr.number,
         ...(started !== undefined ? { approvedSha: approval?.sha, execution: started } : {}),
+        ...(outcome.preview !== undefined ? { preview: previewAnswer(outcome.preview) } : {}),
       });
     }
     case "remove": {
-      const response = await removed(pipelines, source, intent.pullRequest, intent.reason);
+      const response = await removed(work, intent.pullRequest, intent.reason);
       await freeSlotTaken(work, response, intent.pullRequest.number, buildWaiting);
       return response;
     }
@@ -517,21 +532,33 @@ async function startApproved(
   );
 }
 
-async function removed(
-  pipelines: PullRequestPipelines,
-  source: SourcePipeline,
-  pr: PullRequest,
-  reason?: string,
-): Promise<Response> {
-  const outcome = await pipelines.remove(source, pr.number);
+async function removed(work: Work, pr: PullRequest, reason?: string): Promise<Response> {
+  const outcome = await work.pipelines.remove(work.source, pr.number);
+  if (outcome.previewRemoved !== undefined) {
+    await retirePreviewDeployment(
+      work.services.deployments,
+      work.logger,
+      pr.baseRepository,
+      pr.number,
+      work.service.name,
+    );
+  }
   return respond(200, {
     outcome: outcome.result,
     pipeline: outcome.pipeline,
     pullRequest: pr.number,
     executionsStopped: outcome.executionsStopped,
     imagesDeleted: outcome.imagesDeleted,
+    ...(outcome.previewRemoved !== undefined ? { previewRemoved: outcome.previewRemoved } : {}),
     ...(reason !== undefined ? { reason } : {}),
   });
+}
+
+/** The preview in a delivery's answer: its URL, or why it waits. */
+function previewAnswer(preview: PreviewOutcome): Record<string, unknown> {
+  return preview.kind === "running"
+    ? { url: preview.url, ...(preview.changed.length > 0 ? { changed: preview.changed } : {}) }
+    : { waiting: preview.reason };
 }
 
 /**
@@ -549,6 +576,14 @@ async function refused(work: Work, pr: PullRequest): Promise<void> {
   }
 }
 
+/** The comment's preview line, for a service with previews. */
+function previewLine(work: Work, prNumber: number): { preview?: string } {
+  const settings = work.service.preview;
+  if (settings === undefined) return {};
+  const region = work.source.arn.split(":")[3] ?? "";
+  return { preview: previewCommentLine(work.service.name, prNumber, settings, region) };
+}
+
 /**
  * Writes the pull request's comment about its new clone. Best effort: the clone exists, so a
  * GitHub failure is logged and the delivery still succeeds; the execution events edit the same
@@ -564,6 +599,7 @@ async function announce(work: Work, clone: string, pr: PullRequest): Promise<voi
       sha: pr.headSha,
       region: work.source.arn.split(":")[3] ?? "",
       facts: sourceFacts(work.source.declaration),
+      ...previewLine(work, pr.number),
     });
   } catch (error) {
     work.logger.warn("could not write the pull request comment", {

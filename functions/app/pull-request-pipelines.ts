@@ -12,6 +12,7 @@ import {
   sourceRefOf,
   type CloneTarget,
   type CloneTier,
+  type PreviewTarget,
 } from "../core/clone.js";
 import type { SourceRef } from "../core/classify.js";
 import { ConfigurationError, ConflictError } from "../core/errors.js";
@@ -29,6 +30,7 @@ import {
   type PipelineStore,
   type StoredPipeline,
 } from "./ports.js";
+import type { PreviewOutcome, ServicePreviews } from "./preview-lifecycle.js";
 
 export interface PullRequestPipelinesConfig {
   sourcePipelineName: string;
@@ -40,6 +42,20 @@ export interface PullRequestPipelinesConfig {
   prBuildProjects?: Readonly<Record<string, string>> | undefined;
   /** The pull request tier's artifact bucket; `undefined`: the source's artifact store. */
   prArtifactBucket?: string | undefined;
+  /**
+   * The service's preview environments; `undefined`: none. A preview is ensured before its clone is
+   * written (the clone deploys to it) and removed with the clone.
+   */
+  previews?: ServicePreviews | undefined;
+}
+
+/**
+ * How an ensure treats the pull request's preview (with previews configured): `wake` scales an
+ * idle one back (a push); `known` says a sweep listed it already, so only its target is used.
+ */
+export interface PreviewMode {
+  wake?: boolean;
+  known?: boolean;
 }
 
 /**
@@ -52,12 +68,19 @@ export interface SourcePipeline extends StoredPipeline {
   ref: SourceRef;
 }
 
-export type EnsureOutcome = { result: "created" | "updated" | "unchanged"; pipeline: string };
+export interface EnsureOutcome {
+  result: "created" | "updated" | "unchanged";
+  pipeline: string;
+  /** The pull request's preview, with previews configured. */
+  preview?: PreviewOutcome;
+}
 export interface RemoveOutcome {
   result: "deleted" | "absent";
   pipeline: string;
   executionsStopped: number;
   imagesDeleted: number;
+  /** With previews configured: what of the pull request's preview was removed. */
+  previewRemoved?: string[];
 }
 
 /**
@@ -95,12 +118,21 @@ export class PullRequestPipelines {
     source: SourcePipeline,
     target: CloneTarget,
     strategy: EnsureStrategy,
+    mode: PreviewMode = {},
   ): Promise<EnsureOutcome> {
-    const outcome = await this.ensureDeclared(source, target, strategy);
+    const previews = this.config.previews;
+    let preview: PreviewOutcome | undefined;
+    if (previews !== undefined) {
+      preview = mode.known
+        ? previews.known(target.prNumber)
+        : await previews.ensure(source, target.prNumber, mode.wake === true);
+    }
+    const aimed = preview?.kind === "running" ? preview.target : undefined;
+    const outcome = await this.ensureDeclared(source, target, strategy, aimed);
     if (target.approvedSha !== undefined && outcome.result !== "created") {
       await this.recordApproval(source, target, target.approvedSha);
     }
-    return outcome;
+    return preview === undefined ? outcome : { ...outcome, preview };
   }
 
   /**
@@ -157,8 +189,9 @@ export class PullRequestPipelines {
     source: SourcePipeline,
     target: CloneTarget,
     strategy: EnsureStrategy,
+    preview: PreviewTarget | undefined,
   ): Promise<EnsureOutcome> {
-    const desired = cloneDeclaration(source.declaration, target, this.tier(source));
+    const desired = cloneDeclaration(source.declaration, target, this.tier(source, preview));
     const tags = cloneTags(
       this.config.sourcePipelineName,
       target.prNumber,
@@ -186,8 +219,9 @@ export class PullRequestPipelines {
   }
 
   /** The pull request tier; the source's region is its ARN's (`arn:<partition>:codepipeline:<region>:…`). */
-  private tier(source: StoredPipeline): CloneTier {
+  private tier(source: StoredPipeline, preview?: PreviewTarget): CloneTier {
     return {
+      ...(preview !== undefined ? { preview } : {}),
       roleArn: this.config.cloneRoleArn,
       buildProjects: this.config.prBuildProjects,
       artifactBucket: this.config.prArtifactBucket,
@@ -224,8 +258,17 @@ export class PullRequestPipelines {
       this.changed("deleted");
       result = "deleted";
     }
+    // After the clone (no execution deploys to it any more), before the images (a preview left
+    // running by an image failure would cost money until the retry).
+    const previewRemoved = await this.config.previews?.remove(source, prNumber);
     const imagesDeleted = await this.removeImages(prNumber, knownImages);
-    return { result, pipeline: name, executionsStopped, imagesDeleted };
+    return {
+      result,
+      pipeline: name,
+      executionsStopped,
+      imagesDeleted,
+      ...(previewRemoved !== undefined ? { previewRemoved } : {}),
+    };
   }
 
   /**

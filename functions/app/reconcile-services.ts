@@ -17,6 +17,7 @@ import type { ServiceEntry } from "../core/services.js";
 import type { OpenPullRequests, PipelineStore, PipelineSummary } from "./ports.js";
 import { permissionsOnce } from "./approval.js";
 import {
+  OPTIONAL_LISTS,
   reconcile,
   type ReconcileOptions,
   type ReconcilePorts,
@@ -78,6 +79,7 @@ export async function reconcileServices(
       maxClones: service.maxClones,
       idleDays: service.idleDays,
       requireApproval: service.requireApproval,
+      preview: service.preview,
       ...options,
     });
     // The time ran out during this service: some of its pull requests may not have been reached.
@@ -114,7 +116,7 @@ function totals(summaries: Record<string, ReconcileSummary>): ReconcileSummary {
     if (summary.misconfigured) {
       (total.misconfigured ??= []).push(...summary.misconfigured.map((m) => `${name}: ${m}`));
     }
-    for (const key of ["waiting", "idle"] as const) {
+    for (const key of OPTIONAL_LISTS) {
       const numbers = summary[key];
       if (numbers !== undefined) (total[key] ??= []).push(...numbers);
     }

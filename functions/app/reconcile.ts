@@ -45,8 +45,14 @@ import { checkIdleMarker, idleClone, markIdle, postServiceStatus } from "./idle.
 import { builtDescription, idleDescription } from "../core/limits.js";
 import { countError } from "./responses.js";
 import { DIMENSION, METRIC } from "../shared/metrics.js";
+import type { PreviewSettings } from "../core/preview.js";
+import { servicePreviews, type PreviewClients, type ServicePreviews } from "./preview-lifecycle.js";
+import type { PreviewListing } from "./previews.js";
+import type { PreviewDeployments } from "./preview-deployments.js";
+import { reportPreview, retirePreviewDeployment } from "./preview-feedback.js";
 import {
   PullRequestPipelines,
+  type EnsureOutcome,
   type EnsureStrategy,
   type KnownImages,
   type SourcePipeline,
@@ -74,6 +80,12 @@ export interface ReconcileSummary {
    * some.
    */
   idle?: number[];
+  /** Pull requests whose preview this sweep removed (some of it); present only when some. */
+  previewsRemoved?: number[];
+  /** Pull requests whose preview waits for a slot (`maxPreviews`, a full listener); when some. */
+  previewsWaiting?: number[];
+  /** Pull requests whose preview this sweep scaled to zero (idle); present only when some. */
+  previewsScaledDown?: number[];
 }
 
 /** What clone limits and idle expiry need in a sweep (absent: neither applies). */
@@ -111,6 +123,10 @@ export interface ReconcilePorts {
   commands?: GitHubCommandPorts | undefined;
   /** The pending status of an untrusted pull request; `undefined`: none posted. */
   statuses?: CommitStatuses | undefined;
+  /** ECS and the load balancer for previews: only when some service has previews. */
+  previews?: PreviewClients | undefined;
+  /** The previews' GitHub deployments, retired with their previews; `undefined`: none. */
+  deployments?: PreviewDeployments | undefined;
 }
 
 export interface ReconcileOptions extends ClassifyOptions {
@@ -136,6 +152,8 @@ export interface ReconcileOptions extends ClassifyOptions {
   idleDays?: number | undefined;
   /** Untrusted pull requests wait for an approval (app/approval.ts); default true. */
   requireApproval?: boolean | undefined;
+  /** The service's preview environments; `undefined`: none. */
+  preview?: PreviewSettings | undefined;
   /** Pull requests worked on at once (default 8). */
   concurrency?: number;
   /** Aborted when the sweep's time is up: pull requests not started by then are reported. */
@@ -162,6 +180,18 @@ export async function reconcile(
     unchanged: [],
     errors: [],
   };
+  const serviceName = options.name ?? options.sourcePipelineName;
+  let previews: ServicePreviews | undefined;
+  try {
+    previews = servicePreviews(
+      ports.previews,
+      { name: serviceName, preview: options.preview, repositoryNames: options.repositoryNames },
+      ports.logger,
+    );
+  } catch (error) {
+    report(summary, `sweep not started: ${message(error)}`, error, ports.metrics);
+    return finish(summary);
+  }
   const app = new PullRequestPipelines(
     ports.pipelines,
     ports.images,
@@ -172,9 +202,12 @@ export async function reconcile(
       cloneRoleArn: options.cloneRoleArn,
       prBuildProjects: options.prBuildProjects,
       prArtifactBucket: options.prArtifactBucket,
+      previews,
     },
     ports.metrics,
   );
+  /** The pull requests with a preview, listed once per sweep (a service with previews only). */
+  let previewed = new Map<number, PreviewListing>();
 
   let source: SourcePipeline;
   let pipelineNames: string[];
@@ -193,7 +226,7 @@ export async function reconcile(
   let waitingSince: Extract<Gated, { kind: "waiting" }> | undefined;
   try {
     source = await app.source();
-    const [listed, , openList] = await Promise.all([
+    const [listed, , openList, previewList] = await Promise.all([
       ports.pipelines.list(),
       Promise.all(
         options.repositoryNames.map((repository) =>
@@ -207,7 +240,9 @@ export async function reconcile(
         ),
       ),
       ports.openPullRequests?.listOpen(source.ref.repository, source.ref.branch),
+      previews?.list(source),
     ]);
+    previewed = new Map((previewList ?? []).map((listing) => [listing.prNumber, listing]));
     pipelineNames = listed.map((pipeline) => pipeline.name);
     for (const pipeline of listed) createdAt.set(pipeline.name, pipeline.created);
     // With a clone limit, the oldest waiting pull requests are tried first.
@@ -242,17 +277,38 @@ export async function reconcile(
     return false;
   };
 
-  /** Removes the clone (when `tags` says it exists) and the images of a pull request not built. */
-  const unwanted = async (pr: PullRequest, tags: Tag[] | undefined): Promise<void> => {
+  /** Removes the clone (when `tags` says it exists), the preview and the images of a pull request. */
+  const removeAll = async (pr: PullRequest, tags: Tag[] | undefined): Promise<void> => {
     const n = pr.number;
-    if (!(await current(pr))) return;
+    let previewRemoved: string[] | undefined;
     if (tags !== undefined) {
       const outcome = await app.remove(source, n, knownImages(n), tags);
       if (outcome.result === "deleted") summary.deleted.push(n);
       if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
-    } else if ((await app.removeImages(n, knownImages(n))) > 0) {
-      summary.imagesDeleted.push(n);
+      previewRemoved = outcome.previewRemoved;
+    } else {
+      // No clone: a preview left by a removal that stopped after the clone, or a lost close.
+      if (previews !== undefined && previewed.has(n)) {
+        previewRemoved = await previews.remove(source, n);
+      }
+      if ((await app.removeImages(n, knownImages(n))) > 0) summary.imagesDeleted.push(n);
     }
+    if (previewRemoved !== undefined && previewRemoved.length > 0) {
+      (summary.previewsRemoved ??= []).push(n);
+      await retirePreviewDeployment(
+        ports.deployments,
+        ports.logger,
+        pr.baseRepository,
+        n,
+        serviceName,
+      );
+    }
+  };
+
+  /** Removes what a pull request that is not built has: clone, preview, images. */
+  const unwanted = async (pr: PullRequest, tags: Tag[] | undefined): Promise<void> => {
+    if (!(await current(pr))) return;
+    await removeAll(pr, tags);
   };
 
   /**
@@ -308,8 +364,8 @@ export async function reconcile(
       return;
     }
     const limits = ports.limits;
-    const create = () =>
-      app.ensure(
+    const create = async (): Promise<EnsureOutcome> => {
+      const outcome = await app.ensure(
         source,
         {
           prNumber: pr.number,
@@ -318,7 +374,13 @@ export async function reconcile(
           ...(approval.approvedSha !== undefined ? { approvedSha: approval.approvedSha } : {}),
         },
         strategy,
+        // A listed preview is only aimed at; one that is missing is created (or waits for a slot).
+        { known: previewed.has(pr.number) },
       );
+      if (outcome.preview?.kind === "waiting") (summary.previewsWaiting ??= []).push(pr.number);
+      await reportPreview(ports.statuses, ports.logger, serviceName, pr, outcome.preview);
+      return outcome;
+    };
     if (limits === undefined) {
       summary[(await create()).result].push(pr.number);
       return;
@@ -340,11 +402,7 @@ export async function reconcile(
       if (idle && options.idleDays !== undefined) {
         await markIdle(limits.idleMarkers, limitService, pr);
         const tags = await managedTags(n);
-        if (tags !== undefined) {
-          const outcome = await app.remove(source, n, knownImages(n), tags);
-          if (outcome.result === "deleted") summary.deleted.push(n);
-          if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
-        }
+        if (tags !== undefined) await removeAll(pr, tags);
         (summary.idle ??= []).push(n);
         logger.info("clone removed: no push for the service's idle days", {
           idleDays: options.idleDays,
@@ -477,7 +535,7 @@ export async function reconcile(
     }
   }
 
-  const others = new Set([...clones.keys(), ...withImages]);
+  const others = new Set([...clones.keys(), ...withImages, ...previewed.keys()]);
   for (const n of [...others].sort((a, b) => a - b)) {
     if (!openNumbers.has(n)) tasks.push({ prNumber: n, run: () => settle(n) });
   }
@@ -598,11 +656,20 @@ async function runAll(
   return skipped;
 }
 
+/** The summary's lists present only when they have some pull request. */
+export const OPTIONAL_LISTS = [
+  "waiting",
+  "idle",
+  "previewsRemoved",
+  "previewsWaiting",
+  "previewsScaledDown",
+] as const;
+
 function finish(summary: ReconcileSummary): ReconcileSummary {
   for (const key of ["created", "updated", "deleted", "imagesDeleted", "unchanged"] as const) {
     summary[key] = [...new Set(summary[key])].sort((a, b) => a - b);
   }
-  for (const key of ["waiting", "idle"] as const) {
+  for (const key of OPTIONAL_LISTS) {
     const numbers = summary[key];
     if (numbers !== undefined) summary[key] = [...new Set(numbers)].sort((a, b) => a - b);
   }

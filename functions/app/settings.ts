@@ -59,6 +59,11 @@ export interface Settings {
    * The most clones of every service together (`BRANCHLINE_MAX_CLONES`); present only when set.
    */
   maxClones?: number;
+  /**
+   * The stack's prefix (`BRANCHLINE_PREFIX`), which preview resources are named and tagged with;
+   * present only when set. A service with previews needs it.
+   */
+  stackPrefix?: string;
 }
 
 /** How the functions authenticate to GitHub as an App. */
@@ -161,7 +166,24 @@ export function readSettings(env: Environment, readFile: ReadFile = readFileText
     stateTableName: env[ENV.stateTableName] || undefined,
     ...(env[ENV.webhookUrl] ? { webhookUrl: env[ENV.webhookUrl] } : {}),
     ...count(env, ENV.maxClones, "maxClones"),
+    ...stackPrefix(env),
   };
+}
+
+/**
+ * `BRANCHLINE_PREFIX`, when set. A service with previews needs it: without it that service's
+ * deliveries fail with a configuration error naming the variable (app/preview-lifecycle.ts), and
+ * the other services are served as before.
+ */
+function stackPrefix(env: Environment): { stackPrefix?: string } {
+  const value = env[ENV.stackPrefix]?.trim();
+  if (!value) return {};
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(value)) {
+    throw new ConfigurationError(
+      `environment variable ${ENV.stackPrefix} must start with a letter and hold letters, digits and hyphens only, got ${value}`,
+    );
+  }
+  return { stackPrefix: value };
 }
 
 /** A whole-number variable (at least 1) as `{ [member]: value }`, or `{}` when it is unset. */
@@ -368,7 +390,7 @@ function buildProjects(env: Environment): Record<string, string> | undefined {
   return mapping;
 }
 
-function parseJson(text: string, name: string): unknown {
+export function parseJson(text: string, name: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -213,6 +213,32 @@ export function cloneDeclaration(
   return clone;
 }
 
+/**
+ * The ECS service a preview environment starts from: the cluster and service of the source's first
+ * ECS deploy action that no approval gates (the action a clone with a preview keeps, retargeted).
+ * Throws {@link ConfigurationError} when there is none.
+ */
+export function previewSourceOf(source: PipelineDeclaration): PreviewTarget {
+  const gated = gatedByApproval(source);
+  for (const action of allActions(source)) {
+    if (!isEcsDeploy(action) || gated.has(action)) continue;
+    const cluster = action.configuration?.["ClusterName"];
+    const service = action.configuration?.["ServiceName"];
+    if (cluster && service) return { cluster, service };
+  }
+  throw new ConfigurationError(
+    `pipeline ${source.name} has no ECS deploy action (provider ECS) with ClusterName and ServiceName that no approval gates: a preview environment starts from its service and redeploys through it`,
+  );
+}
+
+/**
+ * Whether a clone deploys a preview: a clone keeps an ECS deploy action only when it is aimed at
+ * the pull request's preview service.
+ */
+export function deploysPreview(clone: PipelineDeclaration): boolean {
+  return [...allActions(clone)].some(isEcsDeploy);
+}
+
 /** CodePipeline's standard ECS deploy action (not CodeDeployToECS, the blue/green one). */
 function isEcsDeploy(action: ActionDeclaration): boolean {
   const type = action.actionTypeId;

@@ -454,6 +454,11 @@ export interface CommentInput {
   };
   /** The head commit when no execution is known yet. */
   sha?: string | undefined;
+  /**
+   * The pull request's preview environment (`previewCommentLine`): a `Preview` row of the table
+   * (the template's `{{previewRow}}`, empty without one).
+   */
+  preview?: string | undefined;
 }
 
 /** The body of the clone's pull request comment: marker first, then the template. */
@@ -476,6 +481,7 @@ export function commentBody(template: Template, input: CommentInput): string {
     commit: sha ? markdownCode(sha.slice(0, 7)) : "not known yet",
     buildLogs: buildLogLinks(input.region, input.facts.buildProjects, input.clone, execution?.id),
     imageTags: imageTags(input.prNumber, sha).map(markdownCode).join(", "),
+    previewRow: input.preview !== undefined ? `\n| Preview | ${input.preview} |` : "",
   })}`;
 }
 

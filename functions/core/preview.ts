@@ -12,6 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { ConfigurationError } from "./errors.js";
+import { previewNames as namesOf } from "../shared/preview-names.js";
 
 export {
   PREVIEW_TAG,
@@ -515,4 +516,44 @@ export function previewCostPerDay(
 
 function round(value: number): number {
   return Math.round(value * 10000) / 10000;
+}
+
+/** The preview's URL: `https://pr-<n>.<service>.<domain>`. */
+export function previewUrl(service: string, prNumber: number, domain: string): string {
+  // The host does not depend on the stack's prefix.
+  return `https://${namesOf("x", service, prNumber, domain).host}`;
+}
+
+/** "$0.2963" style, for the cost per day (cents and their next two digits). */
+function dollars(value: number): string {
+  return `$${value.toFixed(value < 1 ? 4 : 2)}`;
+}
+
+/**
+ * What the pull request's comment says of a preview (its table's `Preview` row): its URL, what it
+ * costs a day while it runs (where the region's prices are known) and when it scales to zero.
+ * Markdown on one line, without `|`.
+ */
+export function previewCommentLine(
+  service: string,
+  prNumber: number,
+  settings: Pick<
+    PreviewSettings,
+    "domain" | "cpu" | "memory" | "assignPublicIp" | "idleHours" | "maxPreviews"
+  >,
+  region: string,
+): string {
+  const cost = previewCostPerDay(settings, region);
+  const costText =
+    cost === undefined
+      ? `no cost estimate for ${region}`
+      : `about ${dollars(cost.runningPerDay)} a day while it runs (Fargate ${settings.cpu} CPU units, ${settings.memory} MiB, prices of ${PRICES_AS_OF})`;
+  const url = previewUrl(service, prNumber, settings.domain);
+  return `[${new URL(url).host}](${url}): ${costText}; scaled to zero after ${settings.idleHours} h without a push or a request, woken by the next push`;
+}
+
+/** The commit status description of a pull request whose preview waits (at most 140 characters). */
+export function previewWaitingDescription(reason: string): string {
+  const text = `No preview yet: ${reason}`;
+  return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }

@@ -14,6 +14,7 @@ import { CodeBuildLogs } from "../adapters/build-logs.js";
 import { CodePipelineStore } from "../adapters/codepipeline.js";
 import { RateLimitObserver } from "../adapters/github.js";
 import { OctokitCheckRuns } from "../adapters/github-checks.js";
+import { OctokitPreviewDeployments } from "../adapters/github-deployments.js";
 import { OctokitCommitStatuses, OctokitPullRequestComments } from "../adapters/github-feedback.js";
 import { createLogger } from "../adapters/logger.js";
 import { functionMetrics } from "../adapters/metrics.js";
@@ -74,6 +75,7 @@ export function defaultNotifyDeps(
         githubWebUrl: githubWebUrl(settings().githubApiUrl),
         messages: MESSAGES,
         service: service.name,
+        ...(service.preview !== undefined ? { preview: service.preview } : {}),
       };
     },
     ports: async (signal, sourcePipelineName) => {
@@ -86,9 +88,14 @@ export function defaultNotifyDeps(
       if (credentials) {
         const octokit = await credentials.octokit(settings().githubApiUrl, signal);
         rateLimit.watch(octokit);
+        const previews = settings().services.some(
+          (service) =>
+            service.sourcePipelineName === sourcePipelineName && service.preview !== undefined,
+        );
         ports.github = {
           statuses: new OctokitCommitStatuses(octokit),
           comments: new OctokitPullRequestComments(octokit, credentials.identity),
+          ...(previews ? { deployments: new OctokitPreviewDeployments(octokit) } : {}),
         };
         // Check runs are the GitHub Apps' (a token gets 403): with a token, statuses only.
         if (settings().githubApp !== undefined) {

@@ -1,5 +1,6 @@
 /** The notify function's settings, read from an environment record (the handler passes `process.env`). */
 import {
+  parseJson,
   readGitHubAuth,
   readServicesTable,
   type Environment,
@@ -7,12 +8,13 @@ import {
   type ReadFile,
 } from "../app/settings.js";
 import { ConfigurationError } from "../core/errors.js";
+import { parsePreviewSettings } from "../core/preview.js";
 import type { ServiceEntry } from "../core/services.js";
 import { ENV } from "../shared/names.js";
 
 export interface NotifySettings {
   /** The services whose source pipelines and clones are reported on (at least one). */
-  services: Pick<ServiceEntry, "name" | "sourcePipelineName">[];
+  services: Pick<ServiceEntry, "name" | "sourcePipelineName" | "preview">[];
   /** The first service's source pipeline (the only one without a routing table). */
   sourcePipelineName: string;
   githubToken: { value?: string | undefined; arn?: string | undefined };
@@ -29,10 +31,13 @@ export interface NotifySettings {
  */
 export function readNotifySettings(env: Environment, readFile?: ReadFile): NotifySettings {
   const table = readServicesTable(env, readFile);
-  const [first, ...others] = (table ?? [single(env)]).map(({ name, sourcePipelineName }) => ({
-    name,
-    sourcePipelineName,
-  }));
+  const [first, ...others] = (table ?? [single(env)]).map(
+    ({ name, sourcePipelineName, preview }) => ({
+      name,
+      sourcePipelineName,
+      ...(preview !== undefined ? { preview } : {}),
+    }),
+  );
   if (first === undefined) throw new ConfigurationError("the routing table has no service");
   return {
     services: [first, ...others],
@@ -43,10 +48,23 @@ export function readNotifySettings(env: Environment, readFile?: ReadFile): Notif
   };
 }
 
-function single(env: Environment): Pick<ServiceEntry, "name" | "sourcePipelineName"> {
+function single(env: Environment): Pick<ServiceEntry, "name" | "sourcePipelineName" | "preview"> {
   const sourcePipelineName = env[ENV.sourcePipelineName];
   if (!sourcePipelineName) {
     throw new ConfigurationError(`environment variable ${ENV.sourcePipelineName} is not set`);
   }
-  return { name: sourcePipelineName, sourcePipelineName };
+  const preview = env[ENV.preview];
+  return {
+    name: sourcePipelineName,
+    sourcePipelineName,
+    // The preview's URL and cost on the pull request comment, and its deployments.
+    ...(preview
+      ? {
+          preview: parsePreviewSettings(
+            parseJson(preview, ENV.preview),
+            `environment variable ${ENV.preview}`,
+          ),
+        }
+      : {}),
+  };
 }

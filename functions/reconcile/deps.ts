@@ -58,6 +58,8 @@ export function defaultReconcileDeps(
         ...(aws.idleMarkers ? { idleMarkers: aws.idleMarkers } : {}),
         ...(activity ? { activity } : {}),
         ...(github.commands ? { commands: github.commands } : {}),
+        ...(aws.previews ? { previews: aws.previews } : {}),
+        ...(github.deployments ? { deployments: github.deployments } : {}),
       };
     },
     teardownServices: async (signal) => {

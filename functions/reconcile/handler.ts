@@ -8,6 +8,8 @@
  * managed clone and pull request image (functions/app/teardown.ts) and throws when something is left,
  * so that the destroy stops with the reason; on `create` and `update` it does nothing.
  */
+import type { PreviewClients } from "../app/preview-lifecycle.js";
+import type { PreviewDeployments } from "../app/preview-deployments.js";
 import type { ScheduledEvent } from "aws-lambda";
 import {
   noMetrics,
@@ -70,6 +72,10 @@ export interface ReconcileServices {
   activity?: PipelineActivity;
   /** Permissions (the approval rule); present only when GitHub credentials are configured. */
   commands?: GitHubCommandPorts;
+  /** ECS and the load balancer for previews; present only when some service has previews. */
+  previews?: PreviewClients;
+  /** The previews' deployments; present only with GitHub credentials and previews. */
+  deployments?: PreviewDeployments;
 }
 
 /** What the teardown needs: AWS only, never GitHub. */
@@ -269,6 +275,8 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
         marks: services.marks,
         commands: services.commands,
         statuses: services.statuses,
+        previews: services.previews,
+        deployments: services.deployments,
         logger: deps.logger,
         metrics,
         limits: {
@@ -310,6 +318,7 @@ function createSweep(deps: ReconcileDeps, metrics: Metrics) {
           maxClones: settings.services[0]?.maxClones,
           idleDays: settings.services[0]?.idleDays,
           requireApproval: settings.services[0]?.requireApproval,
+          preview: settings.services[0]?.preview,
           signal,
           ...(deps.concurrency !== undefined ? { concurrency: deps.concurrency } : {}),
         });

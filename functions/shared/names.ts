@@ -91,6 +91,12 @@ export const ENV = {
    * entry's `preview`.
    */
   preview: "PREVIEW_SETTINGS",
+  /**
+   * The stack's prefix (`branchline:prefix`), which every preview resource's name starts with and
+   * which IAM holds the functions to (webhook, worker, reconciler); set only when some service has
+   * previews.
+   */
+  stackPrefix: "BRANCHLINE_PREFIX",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
