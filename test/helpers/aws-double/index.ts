@@ -52,7 +52,7 @@ export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 export type { PublishedMessage } from "./sns.js";
 export type { AttributeValue, Item } from "./dynamodb.js";
 export type { SqsMessage } from "./sqs.js";
-export type { EcsTag, StoredService, StoredTaskDefinition } from "./ecs.js";
+export type { EcsTag, StoredDeployment, StoredService, StoredTaskDefinition } from "./ecs.js";
 export type { ElbTag, StoredListener, StoredRule, StoredTargetGroup } from "./elbv2.js";
 export type { Invocation, LambdaHandler } from "./lambda.js";
 
@@ -526,6 +526,14 @@ export class AwsDouble {
     const arn = cluster.startsWith("arn:") ? cluster : this.ecsState.clusters.get(cluster);
     const service = arn ? this.ecsState.services.get(arn)?.get(name) : undefined;
     return service ? structuredClone(service) : undefined;
+  }
+
+  /**
+   * Moves the service's creation and its deployments' `createdAt` and `updatedAt` `ms` into the
+   * past: a preview last deployed that long ago.
+   */
+  ageDeployments(cluster: string, name: string, ms: number): void {
+    this.ecsState.ageDeployments(cluster, name, ms);
   }
 
   /** Every DRAINING service becomes INACTIVE (its tasks have stopped). */
