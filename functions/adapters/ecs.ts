@@ -42,6 +42,7 @@ export class EcsPreviewServices implements PreviewEcs {
     );
     const service = out.services?.find((s) => s.serviceName === name && s.status !== "INACTIVE");
     if (!service) return undefined;
+    const deployedAt = service.deployments?.find((d) => d.status === "PRIMARY")?.createdAt;
     return {
       name,
       arn: service.serviceArn ?? "",
@@ -49,6 +50,7 @@ export class EcsPreviewServices implements PreviewEcs {
       taskDefinition: service.taskDefinition ?? "",
       desiredCount: service.desiredCount ?? 0,
       tags: tagsOf(service.tags),
+      ...(deployedAt ? { deployedAt } : {}),
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * Ports of the preview environments (functions/app/previews.ts): the ECS services and task
- * definitions, and the load balancer's target groups and listener rules. Adapters:
- * functions/adapters/ecs.ts and functions/adapters/elbv2.ts.
+ * definitions, the load balancer's target groups and listener rules, and the requests they served.
+ * Adapters: functions/adapters/ecs.ts, functions/adapters/elbv2.ts and
+ * functions/adapters/cloudwatch-traffic.ts.
  */
 import type { PreviewTaskDefinition, TaskDefinitionLike } from "../core/preview.js";
 
@@ -18,6 +19,12 @@ export interface EcsServiceView {
   taskDefinition: string;
   desiredCount: number;
   tags: PreviewTag[];
+  /**
+   * When the PRIMARY deployment was created: when the running task definition was last rolled out
+   * (each push's deploy action registers a revision and updates the service, which starts a
+   * deployment; an update of the desired count alone does not). `undefined` when ECS lists none.
+   */
+  deployedAt?: Date;
 }
 
 export interface CreateServiceInput {
@@ -113,4 +120,18 @@ export interface PreviewLoadBalancer {
   deleteTargetGroup(arn: string): Promise<void>;
   /** The tags of rules and target groups, by ARN (an ARN that is gone has none listed). */
   tags(arns: string[]): Promise<Map<string, PreviewTag[]>>;
+}
+
+export interface PreviewTraffic {
+  /**
+   * The requests the listener's load balancer sent to each target group in [since, until)
+   * (AWS/ApplicationELB RequestCount, Sum), by target group ARN; 0 for a group CloudWatch has no
+   * datapoint for. Every ARN asked for is in the map.
+   */
+  requestCounts(
+    listenerArn: string,
+    targetGroupArns: string[],
+    since: Date,
+    until: Date,
+  ): Promise<Map<string, number>>;
 }

@@ -557,3 +557,38 @@ export function previewWaitingDescription(reason: string): string {
   const text = `No preview yet: ${reason}`;
   return text.length <= 140 ? text : `${text.slice(0, 139)}…`;
 }
+
+// ---- traffic ----
+
+const LISTENER_ARN_PARTS =
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/(app\/[A-Za-z0-9-]+\/[0-9a-f]+)\/[0-9a-f]+$/;
+const TARGET_GROUP_ARN_PARTS =
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:(targetgroup\/[A-Za-z0-9-]+\/[0-9a-f]+)$/;
+
+/**
+ * The `LoadBalancer` dimension of the AWS/ApplicationELB metrics for an Application Load Balancer
+ * listener: `app/<name>/<id>` from `arn:...:listener/app/<name>/<id>/<listener-id>`.
+ */
+export function loadBalancerDimension(listenerArn: string): string {
+  const match = LISTENER_ARN_PARTS.exec(listenerArn);
+  if (!match?.[1]) {
+    throw new ConfigurationError(
+      `${listenerArn} is not an Application Load Balancer listener ARN (arn:...:listener/app/<name>/<id>/<listener-id>)`,
+    );
+  }
+  return match[1];
+}
+
+/**
+ * The `TargetGroup` dimension of the AWS/ApplicationELB metrics for a target group:
+ * `targetgroup/<name>/<id>` from `arn:...:targetgroup/<name>/<id>`.
+ */
+export function targetGroupDimension(targetGroupArn: string): string {
+  const match = TARGET_GROUP_ARN_PARTS.exec(targetGroupArn);
+  if (!match?.[1]) {
+    throw new ConfigurationError(
+      `${targetGroupArn} is not a target group ARN (arn:...:targetgroup/<name>/<id>)`,
+    );
+  }
+  return match[1];
+}

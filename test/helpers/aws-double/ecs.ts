@@ -4,7 +4,10 @@
  * cpu/memory combinations and awsvpc network mode, container secrets needing an execution role, a
  * service's network configuration and load balancers (the target group must exist and be reached
  * by a listener rule), services not ACTIVE refusing updates, and deletion needing `force` while
- * tasks are wanted.
+ * tasks are wanted. Deployments as ECS makes them: CreateService starts the PRIMARY one; an
+ * UpdateService that changes the task definition (or forces a new deployment) starts a new PRIMARY
+ * one, created then, and the previous one stays ACTIVE while it is replaced (one older than that
+ * is gone); an UpdateService of the desired count alone starts none.
  */
 import { randomUUID } from "node:crypto";
 import { AwsError, page } from "./errors.js";
@@ -28,6 +31,14 @@ export interface StoredTaskDefinition {
   tags: EcsTag[];
 }
 
+export interface StoredDeployment {
+  id: string;
+  status: "PRIMARY" | "ACTIVE";
+  taskDefinition: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface StoredService {
   arn: string;
   name: string;
@@ -42,6 +53,18 @@ export interface StoredService {
   tags: EcsTag[];
   /** Every UpdateService input applied, oldest first. */
   updates: Input[];
+  /** The PRIMARY deployment first, then the ACTIVE one it replaces, if any. */
+  deployments: StoredDeployment[];
+}
+
+function newDeployment(taskDefinition: string, now: number): StoredDeployment {
+  return {
+    id: `ecs-svc/${randomUUID().replace(/-/g, "").slice(0, 19)}`,
+    status: "PRIMARY",
+    taskDefinition,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 /** The Fargate task sizes ECS accepts: cpu units → allowed memory (MiB). */
@@ -378,6 +401,7 @@ export class EcsState {
         );
       }
     }
+    const now = Date.now();
     const service: StoredService = {
       arn: this.arn(`service/${clusterArn.split("/").pop()}/${name}`),
       name,
@@ -390,9 +414,10 @@ export class EcsState {
         ? { networkConfiguration: structuredClone(input.networkConfiguration) }
         : {}),
       loadBalancers: structuredClone(loadBalancers),
-      createdAt: Date.now(),
+      createdAt: now,
       tags: structuredClone((input.tags as EcsTag[] | undefined) ?? []),
       updates: [],
+      deployments: [newDeployment(definition.arn, now)],
     };
     this.services.get(clusterArn)?.set(name, service);
     return service;
@@ -405,14 +430,29 @@ export class EcsState {
     if (service.status !== "ACTIVE") {
       throw new AwsError("ServiceNotActiveException", "Service was not ACTIVE.");
     }
+    let redeploy = input.forceNewDeployment === true;
     if (input.taskDefinition !== undefined) {
       const definition = this.taskDefinition(str(input.taskDefinition) ?? "", false);
       if (!definition || definition.status !== "ACTIVE") {
         throw new AwsError("InvalidParameterException", "TaskDefinition not found.");
       }
+      redeploy ||= definition.arn !== service.taskDefinition;
       service.taskDefinition = definition.arn;
     }
-    if (typeof input.desiredCount === "number") service.desiredCount = input.desiredCount;
+    const now = Date.now();
+    if (typeof input.desiredCount === "number") {
+      service.desiredCount = input.desiredCount;
+      for (const deployment of service.deployments) {
+        if (deployment.status === "PRIMARY") deployment.updatedAt = now;
+      }
+    }
+    if (redeploy) {
+      const previous = service.deployments.find((d) => d.status === "PRIMARY");
+      service.deployments = [
+        newDeployment(service.taskDefinition, now),
+        ...(previous ? [{ ...previous, status: "ACTIVE" as const, updatedAt: now }] : []),
+      ];
+    }
     service.updates.push(structuredClone(input));
     return service;
   }
@@ -488,16 +528,32 @@ export class EcsState {
       createdAt: service.createdAt / 1000,
       schedulingStrategy: "REPLICA",
       ...(service.tags.length > 0 ? { tags: structuredClone(service.tags) } : {}),
-      deployments: [
-        {
-          id: `ecs-svc/${randomUUID().replace(/-/g, "").slice(0, 19)}`,
-          status: "PRIMARY",
-          taskDefinition: service.taskDefinition,
-          desiredCount: service.desiredCount,
-          runningCount: service.desiredCount,
-        },
-      ],
+      deployments: service.deployments.map((d) => {
+        const wanted = d.status === "PRIMARY" && service.status === "ACTIVE";
+        return {
+          id: d.id,
+          status: d.status,
+          taskDefinition: d.taskDefinition,
+          desiredCount: wanted ? service.desiredCount : 0,
+          runningCount: wanted ? service.desiredCount : 0,
+          pendingCount: 0,
+          createdAt: d.createdAt / 1000,
+          updatedAt: d.updatedAt / 1000,
+        };
+      }),
     };
+  }
+
+  /** Moves the service's creation and its deployments `ms` into the past. */
+  ageDeployments(cluster: string, name: string, ms: number): void {
+    const clusterArn = cluster.startsWith("arn:") ? cluster : this.clusters.get(cluster);
+    const service = clusterArn ? this.services.get(clusterArn)?.get(name) : undefined;
+    if (!service) throw new Error(`no service ${name} in cluster ${cluster}`);
+    service.createdAt -= ms;
+    for (const deployment of service.deployments) {
+      deployment.createdAt -= ms;
+      deployment.updatedAt -= ms;
+    }
   }
 
   // ---- tags ----

@@ -4,8 +4,9 @@
  * DynamoDB JSON 1.0 API (GetItem, UpdateItem, DeleteItem), the SQS JSON 1.0 API (standard and FIFO
  * queues, visibility, redrive; time from an injectable clock), SNS (awsQuery), CodeBuild
  * BatchGetBuilds and CloudWatch Logs GetLogEvents (JSON 1.1, seeded builds and log streams), ECS
- * (JSON 1.1: services and task definitions) and Elastic Load Balancing v2 (awsQuery: target groups,
- * listener rules). Tests
+ * (JSON 1.1: services and task definitions), Elastic Load Balancing v2 (awsQuery: target groups,
+ * listener rules) and CloudWatch GetMetricData (JSON 1.0 in query-compatible mode as the SDK speaks
+ * it, or awsQuery; recorded datapoints). Tests
  * point the real AWS SDK v3 clients at it (AWS_ENDPOINT_URL, see `env()`), seed state, inject
  * faults and read back what the code under test did. Requests are validated against the official
  * Smithy models vendored in test/fixtures/aws-models.
@@ -15,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from "@smithy/types";
 import type { PipelineDeclaration, Tag } from "../../../functions/core/pipeline.js";
+import { CloudWatchState, jsonWire, type MetricDatapoint } from "./cloudwatch.js";
 import { CodeBuildState, type SeedBuild } from "./codebuild.js";
 import {
   CodePipelineState,
@@ -44,12 +46,13 @@ import { validationMessage, Validator } from "./validate.js";
 
 export type { SeedActionExecution, SeedExecution, SourceRevision } from "./codepipeline.js";
 export type { SeedBuild } from "./codebuild.js";
+export type { MetricDatapoint } from "./cloudwatch.js";
 export type { SeedLogEvent } from "./logs.js";
 export type { ImageDeleteFailure, SeedImage } from "./ecr.js";
 export type { PublishedMessage } from "./sns.js";
 export type { AttributeValue, Item } from "./dynamodb.js";
 export type { SqsMessage } from "./sqs.js";
-export type { EcsTag, StoredService, StoredTaskDefinition } from "./ecs.js";
+export type { EcsTag, StoredDeployment, StoredService, StoredTaskDefinition } from "./ecs.js";
 export type { ElbTag, StoredListener, StoredRule, StoredTargetGroup } from "./elbv2.js";
 export type { Invocation, LambdaHandler } from "./lambda.js";
 
@@ -64,7 +67,8 @@ export type ServiceName =
   | "codebuild"
   | "logs"
   | "ecs"
-  | "elbv2";
+  | "elbv2"
+  | "cloudwatch";
 
 export interface RecordedCall {
   service: ServiceName;
@@ -160,11 +164,15 @@ const TARGET_PREFIXES: Record<string, JsonServiceName> = {
   CodeBuild_20161006: "codebuild",
   Logs_20140328: "logs",
   AmazonEC2ContainerServiceV20141113: "ecs",
+  GraniteServiceVersion20100801: "cloudwatch",
 };
 
 /** Elastic Load Balancing v2 speaks awsQuery with this `Version` (SNS: 2010-03-31). */
 const ELBV2_VERSION = "2015-12-01";
 const ELBV2_XMLNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+/** CloudWatch's awsQuery `Version` and XML namespace (the SDK speaks JSON 1.0 to it instead). */
+const CLOUDWATCH_VERSION = "2010-08-01";
+const CLOUDWATCH_XMLNS = "http://monitoring.amazonaws.com/doc/2010-08-01/";
 /** Errors any awsQuery operation may answer with, whether or not the model lists them. */
 const COMMON_QUERY_ERRORS = new Set([
   "ValidationError",
@@ -179,6 +187,11 @@ const COMMON_QUERY_ERRORS = new Set([
 interface JsonProtocol {
   contentType: string;
   errorNamespace?: (type: string) => string | undefined;
+  /**
+   * A service that also speaks awsQuery answers JSON errors with its awsQuery error code in the
+   * `x-amzn-query-error` header (`Code;Sender`), which query-compatible clients read first.
+   */
+  queryCompatible?: boolean;
 }
 
 const JSON_1_1: JsonProtocol = { contentType: "application/x-amz-json-1.1" };
@@ -193,6 +206,12 @@ const JSON_1_0_SQS: JsonProtocol = {
   contentType: "application/x-amz-json-1.0",
   // What SQS sends, e.g. `com.amazonaws.sqs#QueueDoesNotExist`.
   errorNamespace: (type) => (COMMON_ERRORS.has(type) ? undefined : SQS_ERROR_NAMESPACE),
+};
+
+const JSON_1_0_CLOUDWATCH: JsonProtocol = {
+  contentType: "application/x-amz-json-1.0",
+  errorNamespace: () => "com.amazonaws.cloudwatch",
+  queryCompatible: true,
 };
 
 function routeFor(service: JsonServiceName): Route {
@@ -239,6 +258,7 @@ export class AwsDouble {
   private readonly lambdaValidator = new Validator(this.lambdaModel);
   private readonly codebuildState: CodeBuildState;
   private readonly logsState = new LogsState();
+  private readonly cloudwatchState = new CloudWatchState();
   private clockOffsetMs = 0;
   private readonly routes = new Map<ServiceName, Route>();
   private faults: ActiveFault[] = [];
@@ -508,6 +528,14 @@ export class AwsDouble {
     return service ? structuredClone(service) : undefined;
   }
 
+  /**
+   * Moves the service's creation and its deployments' `createdAt` and `updatedAt` `ms` into the
+   * past: a preview last deployed that long ago.
+   */
+  ageDeployments(cluster: string, name: string, ms: number): void {
+    this.ecsState.ageDeployments(cluster, name, ms);
+  }
+
   /** Every DRAINING service becomes INACTIVE (its tasks have stopped). */
   finishDraining(): void {
     this.ecsState.finishDraining();
@@ -541,6 +569,24 @@ export class AwsDouble {
     return [...this.elbState.targetGroups.values()]
       .map((group) => structuredClone(group))
       .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  // ---- CloudWatch ----
+
+  /**
+   * Records a datapoint of a metric (a series is its namespace, name and exact dimension set), as a
+   * service publishing it would; GetMetricData aggregates them per period.
+   */
+  recordMetric(datapoint: MetricDatapoint): void {
+    this.cloudwatchState.record(datapoint);
+  }
+
+  /**
+   * The most datapoints one GetMetricData answer holds before it pages with NextToken (CloudWatch:
+   * 100,800; a request's MaxDatapoints, when smaller, wins). Reset with the double.
+   */
+  setMetricDataPageSize(datapoints: number): void {
+    this.cloudwatchState.pageSize = datapoints;
   }
 
   // ---- calls, faults ----
@@ -582,6 +628,7 @@ export class AwsDouble {
     this.logsState.reset();
     this.ecsState.reset();
     this.elbState.reset();
+    this.cloudwatchState.reset();
     this.clockOffsetMs = 0;
     this.calls.length = 0;
     this.lambdaState.reset();
@@ -639,7 +686,9 @@ export class AwsDouble {
         ? JSON_1_0_DYNAMODB
         : route.service === "sqs"
           ? JSON_1_0_SQS
-          : JSON_1_1;
+          : route.service === "cloudwatch"
+            ? JSON_1_0_CLOUDWATCH
+            : JSON_1_1;
     const answer = (result: unknown): void => {
       call.status = send(response, result, protocol);
     };
@@ -685,22 +734,30 @@ export class AwsDouble {
     answer(fault?.error ? faultError(fault.error) : result);
   }
 
-  /** An awsQuery request (SNS, ELBv2): recorded, throttled and faulted like the JSON operations. */
+  /**
+   * An awsQuery request (SNS, ELBv2, CloudWatch): recorded, throttled and faulted like the JSON
+   * operations.
+   */
   private async handleQuery(body: string, response: ServerResponse): Promise<void> {
     const params = new URLSearchParams(body);
     const operation = params.get("Action") ?? "";
-    const elb = params.get("Version") === ELBV2_VERSION;
+    const version = params.get("Version");
+    const service: ServiceName =
+      version === ELBV2_VERSION ? "elbv2" : version === CLOUDWATCH_VERSION ? "cloudwatch" : "sns";
     const call: RecordedCall = {
-      service: elb ? "elbv2" : "sns",
+      service,
       operation,
       input: Object.fromEntries(params),
       status: 0,
     };
     this.calls.push(call);
     const answer = (result: string | AwsError): void => {
-      call.status = elb
-        ? sendQuery(response, operation, result, ELBV2_XMLNS)
-        : sendQuery(response, operation, result);
+      call.status =
+        service === "elbv2"
+          ? sendQuery(response, operation, result, ELBV2_XMLNS)
+          : service === "cloudwatch"
+            ? sendQuery(response, operation, result, CLOUDWATCH_XMLNS)
+            : sendQuery(response, operation, result);
     };
     if (!this.takeToken(operation)) {
       answer(new AwsError("Throttling", "Rate exceeded"));
@@ -715,9 +772,12 @@ export class AwsDouble {
     if (fault?.until) await fault.until.then(undefined, () => undefined);
     let result: string | AwsError;
     try {
-      result = elb
-        ? this.executeElb(operation, params, call)
-        : this.snsState.handle(operation, params);
+      result =
+        service === "elbv2"
+          ? this.executeQuery(this.elbRoute, operation, params, call)
+          : service === "cloudwatch"
+            ? this.executeQuery(this.cloudwatchQueryRoute(), operation, params, call)
+            : this.snsState.handle(operation, params);
     } catch (error) {
       result =
         error instanceof AwsError
@@ -727,10 +787,21 @@ export class AwsDouble {
     answer(fault?.error ? faultError(fault.error) : result);
   }
 
-  /** An ELBv2 action: decoded and validated from the model, carried out, encoded as XML. */
-  private executeElb(operation: string, params: URLSearchParams, call: RecordedCall): string {
-    const { model, validator } = this.elbRoute;
-    if (!model || !validator || !this.elbRoute.operations.has(operation)) {
+  private cloudwatchQueryRoute(): Route {
+    const route = this.routes.get("cloudwatch");
+    if (!route) throw new Error("the CloudWatch route is missing");
+    return route;
+  }
+
+  /** An ELBv2 or CloudWatch action: decoded and validated from the model, carried out, as XML. */
+  private executeQuery(
+    route: Route,
+    operation: string,
+    params: URLSearchParams,
+    call: RecordedCall,
+  ): string {
+    const { model, validator } = route;
+    if (!model || !validator || !route.operations.has(operation)) {
       throw new AwsError(
         "InvalidAction",
         `The action ${operation} is not valid for this endpoint.`,
@@ -741,7 +812,11 @@ export class AwsDouble {
     const violations = validator.validateInput(operation, input);
     if (violations.length > 0) throw new AwsError("ValidationError", validationMessage(violations));
     try {
-      return encodeQueryOutput(model, operation, this.elbState.handle(operation, input));
+      const output =
+        route.service === "cloudwatch"
+          ? this.cloudwatchState.handle(operation, input)
+          : this.elbState.handle(operation, input);
+      return encodeQueryOutput(model, operation, output);
     } catch (error) {
       if (
         error instanceof AwsError &&
@@ -763,7 +838,12 @@ export class AwsDouble {
   }
 
   private execute(route: Route, operation: string, input: Record<string, unknown>): unknown {
-    if (route.validator) {
+    if (route.validator && route.service === "cloudwatch") {
+      // CloudWatch answers every malformed input with its awsQuery ValidationError.
+      const violations = route.validator.validateInput(operation, input);
+      if (violations.length > 0)
+        return new AwsError("ValidationError", validationMessage(violations));
+    } else if (route.validator) {
       const violations = route.validator.validateInput(operation, input);
       const typeErrors = violations.filter((v) => v.kind === "type");
       if (typeErrors.length > 0) {
@@ -791,6 +871,8 @@ export class AwsDouble {
           return this.logsState.handle(operation, input);
         case "ecs":
           return this.ecsState.handle(operation, input);
+        case "cloudwatch":
+          return jsonWire(this.cloudwatchState.handle(operation, input));
         case "sns":
         case "elbv2":
           throw new AwsError("UnknownOperationException", `${route.service} speaks awsQuery`);
@@ -800,7 +882,10 @@ export class AwsDouble {
         return new AwsError("InternalFailure", `The double failed: ${String(error)}`, 500);
       }
       const allowed = route.model?.errorNames(operation);
-      if (allowed && !allowed.includes(error.type) && !COMMON_ERRORS.has(error.type)) {
+      const common =
+        COMMON_ERRORS.has(error.type) ||
+        (route.service === "cloudwatch" && COMMON_QUERY_ERRORS.has(error.type));
+      if (allowed && !allowed.includes(error.type) && !common) {
         return new AwsError(
           "InternalFailure",
           `The double answered ${operation} with ${error.type}, which the model does not list`,
@@ -866,6 +951,9 @@ function send(
     "content-type": protocol.contentType,
     "content-length": Buffer.byteLength(text),
     "x-amzn-requestid": randomUUID(),
+    ...(isError && protocol.queryCompatible
+      ? { "x-amzn-query-error": `${result.type};${status >= 500 ? "Receiver" : "Sender"}` }
+      : {}),
   });
   response.end(text);
   return status;

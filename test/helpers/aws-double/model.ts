@@ -40,6 +40,7 @@ export const MODEL_FILES = {
   lambda: "lambda-2015-03-31.json",
   codebuild: "codebuild-2016-10-06.json",
   logs: "cloudwatch-logs-2014-03-28.json",
+  cloudwatch: "cloudwatch-2010-08-01.json",
 } as const;
 
 export type ModelledService = keyof typeof MODEL_FILES;
