@@ -36,22 +36,37 @@ export class EcsPreviewServices implements PreviewEcs {
   ) {}
 
   async describeService(cluster: string, name: string): Promise<EcsServiceView | undefined> {
-    const out = await this.client.send(
-      new DescribeServicesCommand({ cluster, services: [name], include: ["TAGS"] }),
-      callOptions(this.signal),
-    );
-    const service = out.services?.find((s) => s.serviceName === name && s.status !== "INACTIVE");
-    if (!service) return undefined;
-    const deployedAt = service.deployments?.find((d) => d.status === "PRIMARY")?.createdAt;
-    return {
-      name,
-      arn: service.serviceArn ?? "",
-      status: service.status ?? "",
-      taskDefinition: service.taskDefinition ?? "",
-      desiredCount: service.desiredCount ?? 0,
-      tags: tagsOf(service.tags),
-      ...(deployedAt ? { deployedAt } : {}),
-    };
+    return (await this.describeServices(cluster, [name])).get(name);
+  }
+
+  async describeServices(
+    cluster: string,
+    names: readonly string[],
+  ): Promise<Map<string, EcsServiceView>> {
+    const found = new Map<string, EcsServiceView>();
+    // DescribeServices takes at most 10 services a call.
+    for (let i = 0; i < names.length; i += 10) {
+      const batch = names.slice(i, i + 10);
+      const out = await this.client.send(
+        new DescribeServicesCommand({ cluster, services: batch, include: ["TAGS"] }),
+        callOptions(this.signal),
+      );
+      for (const service of out.services ?? []) {
+        const name = service.serviceName;
+        if (name === undefined || !batch.includes(name) || service.status === "INACTIVE") continue;
+        const deployedAt = service.deployments?.find((d) => d.status === "PRIMARY")?.createdAt;
+        found.set(name, {
+          name,
+          arn: service.serviceArn ?? "",
+          status: service.status ?? "",
+          taskDefinition: service.taskDefinition ?? "",
+          desiredCount: service.desiredCount ?? 0,
+          tags: tagsOf(service.tags),
+          ...(deployedAt ? { deployedAt } : {}),
+        });
+      }
+    }
+    return found;
   }
 
   async describeTaskDefinition(reference: string) {

@@ -13,11 +13,17 @@ import {
   listPreviews,
   PreviewLimitError,
   removePreview,
+  scaleDownIdle,
   scalePreview,
   type PreviewListing,
   type PreviewScope,
 } from "./previews.js";
-import { ListenerFullError, type PreviewEcs, type PreviewLoadBalancer } from "./preview-ports.js";
+import {
+  ListenerFullError,
+  type PreviewEcs,
+  type PreviewLoadBalancer,
+  type PreviewTraffic,
+} from "./preview-ports.js";
 import type { Logger } from "./ports.js";
 import type { StoredPipeline } from "./ports.js";
 import { ConfigurationError } from "../core/errors.js";
@@ -26,6 +32,8 @@ import { ENV } from "../shared/names.js";
 export interface PreviewPorts {
   ecs: PreviewEcs;
   elb: PreviewLoadBalancer;
+  /** Request counts for idleness: the reconciler's only. */
+  traffic?: PreviewTraffic | undefined;
 }
 
 export interface ServicePreviewConfig {
@@ -156,17 +164,31 @@ export class ServicePreviews {
 
   /** Removes the pull request's preview; returns what it removed (nothing: it had none). */
   async remove(source: StoredPipeline, prNumber: number): Promise<string[]> {
-    return (await removePreview(this.deps(), this.scopeForRemoval(source), prNumber)).removed;
+    return (await removePreview(this.deps(), this.scopeWithoutSource(source), prNumber)).removed;
   }
 
   /** The service's previews (rules and target groups tagged as this stack's). */
   list(source: StoredPipeline): Promise<PreviewListing[]> {
-    return listPreviews(this.deps(), this.scopeForRemoval(source));
+    return listPreviews(this.deps(), this.scopeWithoutSource(source));
   }
 
   /** Scales the preview's service to `count`; false when it has none or has that count. */
   scale(source: StoredPipeline, prNumber: number, count: 0 | 1): Promise<boolean> {
-    return scalePreview(this.deps(), this.scopeForRemoval(source), prNumber, count);
+    return scalePreview(this.deps(), this.scopeWithoutSource(source), prNumber, count);
+  }
+
+  /**
+   * Scales the idle previews among `listings` to zero (app/previews.ts `scaleDownIdle`); without
+   * request counts (not the reconciler), none.
+   */
+  async scaleDownIdle(
+    source: StoredPipeline,
+    listings: readonly PreviewListing[],
+    now: Date,
+  ): Promise<number[]> {
+    const traffic = this.ports.traffic;
+    if (traffic === undefined) return [];
+    return scaleDownIdle(this.deps(), traffic, this.scopeWithoutSource(source), listings, now);
   }
 
   private deps() {
@@ -174,10 +196,10 @@ export class ServicePreviews {
   }
 
   /**
-   * Removing, listing and scaling read nothing of the source service: a source pipeline whose ECS
-   * deploy is gone must not keep its previews alive.
+   * Removing, listing and scaling read nothing of the source service (the scope's `source` is
+   * unused): a source pipeline whose ECS deploy is gone must not keep its previews alive.
    */
-  private scopeForRemoval(source: StoredPipeline): PreviewScope {
+  private scopeWithoutSource(source: StoredPipeline): PreviewScope {
     return {
       stackPrefix: this.config.stackPrefix,
       service: this.config.service,

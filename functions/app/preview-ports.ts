@@ -44,6 +44,8 @@ export interface CreateServiceInput {
 export interface PreviewEcs {
   /** The service, or `undefined` when none of that name is ACTIVE or DRAINING. */
   describeService(cluster: string, name: string): Promise<EcsServiceView | undefined>;
+  /** The services of those names that are ACTIVE or DRAINING, by name (10 a call). */
+  describeServices(cluster: string, names: readonly string[]): Promise<Map<string, EcsServiceView>>;
   /** The task definition (family, `family:revision` or ARN), or `undefined` when there is none. */
   describeTaskDefinition(
     reference: string,

@@ -15,6 +15,7 @@
  */
 import {
   ALL_PRIORITIES,
+  isIdle,
   listenerFullMessage,
   nextRulePriority,
   PREVIEW_TAG,
@@ -40,6 +41,7 @@ import {
   type PreviewEcs,
   type PreviewLoadBalancer,
   type PreviewTag,
+  type PreviewTraffic,
 } from "./preview-ports.js";
 import type { Logger } from "./ports.js";
 
@@ -159,6 +161,20 @@ export async function ensurePreview(
   const tags = previewTags(target, prNumber);
   const changed: string[] = [];
 
+  // 0. The listener's rules: a pull request without a rule yet beyond the service's cap waits
+  //    before anything is created for it.
+  let rules = await elb.listRules(settings.listenerArn);
+  let rule = rules.find((r) => r.hosts.includes(names.host));
+  if (!rule) {
+    const pattern = hostPattern(target);
+    const live = rules.filter((r) => r.hosts.some((h) => pattern.test(h))).length;
+    if (live >= settings.maxPreviews) {
+      throw new PreviewLimitError(
+        `service ${target.service} has ${live} previews, its limit (preview.maxPreviews ${settings.maxPreviews}): pull request ${prNumber} gets none until one closes`,
+      );
+    }
+  }
+
   // 1. The task definition, derived from the production service's.
   const source = await ecs.describeService(target.source.cluster, target.source.service);
   if (!source) {
@@ -197,11 +213,8 @@ export async function ensurePreview(
     changed.push("task-definition");
   }
 
-  // 2. The target group, found by name.
+  // 2. The target group, found by name; 3. the rule, found by host (read above).
   let group = await elb.findTargetGroup(names.targetGroupName);
-  // 3. The rule, found by host.
-  let rules = await elb.listRules(settings.listenerArn);
-  let rule = rules.find((r) => r.hosts.includes(names.host));
   const known = [group?.arn, rule?.arn].filter((a): a is string => a !== undefined);
   if (known.length > 0) {
     const found = await elb.tags(known);
@@ -236,13 +249,6 @@ export async function ensurePreview(
     ruleArn = rule.arn;
     priority = rule.priority ?? 0;
   } else {
-    const pattern = hostPattern(target);
-    const live = rules.filter((r) => r.hosts.some((h) => pattern.test(h))).length;
-    if (live >= settings.maxPreviews) {
-      throw new PreviewLimitError(
-        `service ${target.service} has ${live} previews, its limit (preview.maxPreviews ${settings.maxPreviews}): pull request ${prNumber} gets none until one closes`,
-      );
-    }
     ({ ruleArn, priority } = await createRule(
       deps,
       target,
@@ -437,6 +443,67 @@ export async function scalePreview(
   if (service.desiredCount === desiredCount) return false;
   await deps.ecs.updateService(settings.cluster, names.serviceName, { desiredCount });
   return true;
+}
+
+/**
+ * Scales to zero the previews among `listings` that had neither a push nor a request for the
+ * service's `idleHours` up to `now`. A push is the ECS service's PRIMARY deployment: each push's
+ * deploy rolls out a new task definition revision, which starts one (a scale does not). Requests
+ * are the load balancer's RequestCount for the preview's target group. A preview already at zero,
+ * or without a target group, is left as it is. Returns the pull requests scaled down.
+ *
+ * Calls: DescribeServices per 10 previews; GetMetricData per 500 previews deployed longer ago than
+ * `idleHours` (none when there is none); UpdateService per preview scaled down.
+ */
+export async function scaleDownIdle(
+  deps: PreviewDeps,
+  traffic: PreviewTraffic,
+  target: PreviewScope,
+  listings: readonly PreviewListing[],
+  now: Date,
+): Promise<number[]> {
+  const { settings } = target;
+  const named = listings.map((listing) => ({
+    listing,
+    name: previewNames(target.stackPrefix, target.service, listing.prNumber, settings.domain)
+      .serviceName,
+  }));
+  if (named.length === 0) return [];
+  const services = await deps.ecs.describeServices(
+    settings.cluster,
+    named.map(({ name }) => name),
+  );
+  const candidates = named.filter(({ listing, name }) => {
+    const service = services.get(name);
+    return (
+      service?.status === "ACTIVE" &&
+      isOurs(service.tags, target, listing.prNumber) &&
+      service.desiredCount > 0 &&
+      listing.targetGroupArn !== undefined &&
+      service.deployedAt !== undefined &&
+      isIdle(service.deployedAt, now, settings.idleHours)
+    );
+  });
+  if (candidates.length === 0) return [];
+  const since = new Date(now.getTime() - settings.idleHours * 3_600_000);
+  const counts = await traffic.requestCounts(
+    settings.listenerArn,
+    candidates.flatMap(({ listing }) => listing.targetGroupArn ?? []),
+    since,
+    now,
+  );
+  const scaled: number[] = [];
+  for (const { listing, name } of candidates) {
+    if ((counts.get(listing.targetGroupArn ?? "") ?? 0) > 0) continue;
+    await deps.ecs.updateService(settings.cluster, name, { desiredCount: 0 });
+    scaled.push(listing.prNumber);
+  }
+  deps.logger?.info("idle previews scaled to zero", {
+    service: target.service,
+    pullRequests: scaled,
+    idleHours: settings.idleHours,
+  });
+  return scaled;
 }
 
 export interface PreviewListing {

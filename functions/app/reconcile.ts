@@ -374,8 +374,9 @@ export async function reconcile(
           ...(approval.approvedSha !== undefined ? { approvedSha: approval.approvedSha } : {}),
         },
         strategy,
-        // A listed preview is only aimed at; one that is missing is created (or waits for a slot).
-        { known: previewed.has(pr.number) },
+        // A listed preview with its rule and target group is only aimed at; one missing or partly
+        // there is ensured (or waits for a slot).
+        { known: isWhole(previewed.get(pr.number)) },
       );
       if (outcome.preview?.kind === "waiting") (summary.previewsWaiting ??= []).push(pr.number);
       await reportPreview(ports.statuses, ports.logger, serviceName, pr, outcome.preview);
@@ -558,6 +559,20 @@ export async function reconcile(
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     notStarted.push(...(await runAll(phase, concurrency, options.signal, onError)));
   }
+  // Idle previews of open pull requests scale to zero (after the sweep: not those it removed).
+  if (previews !== undefined && !options.signal?.aborted) {
+    const removed = new Set([...(summary.previewsRemoved ?? []), ...summary.deleted]);
+    const live = [...previewed.values()].filter(
+      (listing) => openNumbers.has(listing.prNumber) && !removed.has(listing.prNumber),
+    );
+    try {
+      const now = new Date((ports.limits?.now ?? Date.now)());
+      const scaled = await previews.scaleDownIdle(source, live, now);
+      if (scaled.length > 0) (summary.previewsScaledDown ??= []).push(...scaled);
+    } catch (error) {
+      report(summary, `idle previews not checked: ${message(error)}`, error, ports.metrics);
+    }
+  }
   // Configuration problems are reported apart from retryable errors: a sweep cannot heal them.
   const problems = renamed.problems();
   if (problems.length > 0) {
@@ -654,6 +669,11 @@ async function runAll(
   const workers = Math.max(1, Math.min(limit, tasks.length));
   await Promise.all(Array.from({ length: workers }, worker));
   return skipped;
+}
+
+/** A listed preview with both its rule and its target group. */
+function isWhole(listing: PreviewListing | undefined): boolean {
+  return listing?.ruleArn !== undefined && listing.targetGroupArn !== undefined;
 }
 
 /** The summary's lists present only when they have some pull request. */

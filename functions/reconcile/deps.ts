@@ -2,7 +2,9 @@
  * The reconciler's default dependencies, from an environment record: the same settings and
  * container-wide clients as the webhook. Nothing is read or built until the first sweep needs it.
  */
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { CloudWatchPreviewTraffic } from "../adapters/cloudwatch-traffic.js";
 import { awsClientConfig } from "../adapters/aws-config.js";
 import { createLogger } from "../adapters/logger.js";
 import { functionMetrics } from "../adapters/metrics.js";
@@ -32,6 +34,9 @@ export function defaultReconcileDeps(
   const logger = overrides.logger ?? createLogger("branchline-reconcile");
   const metrics = overrides.metrics ?? functionMetrics(env, "branchline-reconcile");
   const onThrottle = () => metrics.count(METRIC.throttles);
+  const cloudwatch = lazy(
+    () => new CloudWatchClient(awsClientConfig({ ...SWEEP_CLIENT_OPTIONS, onThrottle })),
+  );
   const services = lazy(() => {
     warnIfUnprotected(settings(), logger);
     warnIfSingleTierPerService(settings(), logger);
@@ -58,7 +63,18 @@ export function defaultReconcileDeps(
         ...(aws.idleMarkers ? { idleMarkers: aws.idleMarkers } : {}),
         ...(activity ? { activity } : {}),
         ...(github.commands ? { commands: github.commands } : {}),
-        ...(aws.previews ? { previews: aws.previews } : {}),
+        // Only the reconciler reads request counts (idle previews): its own CloudWatch client.
+        ...(aws.previews
+          ? {
+              previews: {
+                ...aws.previews,
+                ports: {
+                  ...aws.previews.ports,
+                  traffic: new CloudWatchPreviewTraffic(cloudwatch(), signal),
+                },
+              },
+            }
+          : {}),
         ...(github.deployments ? { deployments: github.deployments } : {}),
       };
     },
