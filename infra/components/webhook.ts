@@ -179,7 +179,9 @@ export class WebhookReceiver extends pulumi.ComponentResource {
                   .apply(servicesWebhookRoleStatements),
         // Inline delivery: the webhook ensures and removes previews itself (queued: the worker does).
         additionalPolicies:
-          queue === undefined ? previewRolePolicies(args.previewSet, { traffic: false }) : undefined,
+          queue === undefined
+            ? previewRolePolicies(args.previewSet, { traffic: false })
+            : undefined,
       },
       parent,
     );
