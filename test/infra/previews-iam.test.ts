@@ -718,8 +718,27 @@ describe("infra: the previews' IAM attached to the roles", () => {
       }
     });
 
-    it("a target group or rule without the tags, or a rule of another listener, cannot be deleted", async () => {
+    it("a target group or rule without the tags, a rule of another listener, or a task definition of no preview family or someone else's, cannot be deleted", async () => {
       for (const [, document] of managers()) {
+        await expectDecision(
+          document,
+          { action: "ecs:DeleteTaskDefinitions", resource: taskDefinition("shop", 3) },
+          "ImplicitlyDenied",
+        );
+        await expectDecision(
+          document,
+          { action: "ecs:DeleteTaskDefinitions", resource: taskDefinition("acme-shop", 3) },
+          "ImplicitlyDenied",
+        );
+        await expectDecision(
+          document,
+          {
+            action: "ecs:DeleteTaskDefinitions",
+            resource: taskDefinition(shop.family, 3),
+            context: { "aws:ResourceTag/branchline:managed-by": "someone-else" },
+          },
+          "ImplicitlyDenied",
+        );
         await expectDecision(
           document,
           { action: "elasticloadbalancing:DeleteTargetGroup", resource: targetGroup("prod-shop") },
