@@ -1,8 +1,9 @@
 /**
  * One Lambda of the stack with what it cannot run without: its log group (with a retention), its role
- * (trusting Lambda only) and the role's inline policy (and any additional ones, e.g. the previews'), then the function itself (nodejs22.x, arm64,
- * an esbuild bundle whose `index.js` exports `handler`, JSON logs into that log group), created once
- * the policy is in place.
+ * (trusting Lambda only) and the role's inline policy (and any additional ones: the previews'), then
+ * the function itself (nodejs22.x, arm64, an esbuild bundle whose `index.js` exports `handler`, JSON
+ * logs into that log group), created once the policies are in place. IAM counts a role's inline
+ * policies together: the program refuses them, naming the role, when they would outgrow its limit.
  *
  * The policy is the caller's statements (built by the pure functions of infra/policies.ts) followed
  * by writing to this log group, which the component always grants and nothing else grants.
@@ -50,7 +51,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
   public readonly role: aws.iam.Role;
   /** The role's inline policy: what must outlive anything that invokes the function. */
   public readonly rolePolicy: aws.iam.RolePolicy;
-  /** Every inline policy of the role: `rolePolicy`, then the additional ones in `additionalPolicies`' order. */
+  /** Every inline policy of the role: `rolePolicy`, then the additional ones in their order. */
   public readonly rolePolicies: aws.iam.RolePolicy[];
   public readonly function: aws.lambda.Function;
 
