@@ -50,9 +50,12 @@ import type {
 import { GitHubWebhook } from "./github/webhook-resource";
 import {
   codebuildProjectArn,
+  documentOf,
   ecsClusterArn,
   ecsServiceArn,
+  inlinePoliciesJson,
   inlinePolicyJson,
+  previewDeployStatements,
   serviceTrustPolicy,
   servicePrProjectsArn,
   servicesCloneRolePolicy,
@@ -62,6 +65,7 @@ import {
   sourcePipelinesTrustPolicy,
   type AccountScope,
   type LimitGrants,
+  type PolicyDocument,
   type PreviewSet,
   type ServiceSet,
 } from "./policies";
@@ -240,9 +244,14 @@ export class Branchline extends pulumi.ComponentResource {
   public readonly previews: PreviewEnvironment[];
   /**
    * What the preview IAM statements take (`previewManagementStatements`, `previewDeployStatements`);
-   * `undefined`: no service has previews. Not attached to any role yet.
+   * `undefined`: no service has previews. The webhook (inline delivery), the worker and the
+   * reconciler get `previewManagementStatements` as their role policy `<role>-previews` (the
+   * reconciler with `previewTrafficStatements`), the clone role `previewDeployStatements` as
+   * `<clone role>-previews`.
    */
   public readonly previewSet: pulumi.Output<PreviewSet> | undefined;
+  /** The clone role's previews policy; `undefined`: no service has previews. */
+  public readonly clonePreviewPolicy: aws.iam.RolePolicy | undefined;
 
   constructor(name: string, args: BranchlineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:index:Branchline", name, {}, opts);
@@ -548,6 +557,7 @@ export class Branchline extends pulumi.ComponentResource {
                 configKey: many ? `services[${index}].preview` : "preview",
                 sourcePipelineName: service.pipelineName,
                 preview: service.preview,
+                source: previewSource(service),
                 prRepositoryArns: prRegistry.repositoryArns,
                 logRetentionDays: config.logRetentionDays,
                 scope,
@@ -635,6 +645,28 @@ export class Branchline extends pulumi.ComponentResource {
         : pulumi
             .all([scope, pulumi.all(this.previews.map((preview) => preview.target))])
             .apply(([s, targets]) => ({ scope: s, stackPrefix: config.prefix, targets }));
+    // The clone's Deploy stage retargeted to its preview runs as the clone role (one per stack: the
+    // one-service pipeline's, or the many-service stack's shared one).
+    const previewSet = this.previewSet;
+    this.clonePreviewPolicy =
+      previewSet === undefined
+        ? undefined
+        : new aws.iam.RolePolicy(
+            `${child(many ? "pipelines" : "pipeline")}-clone-role-previews`,
+            {
+              role: first.pipeline.cloneRole.id,
+              policy: pulumi
+                .all([first.pipeline.cloneRolePolicyJson, previewSet])
+                .apply(
+                  ([cloneRolePolicy, s]) =>
+                    inlinePoliciesJson("the clone role", [
+                      JSON.parse(cloneRolePolicy) as PolicyDocument,
+                      documentOf(previewDeployStatements(s)),
+                    ])[1] as string,
+                ),
+            },
+            { parent: this },
+          );
 
     const state = new StateTable(child("state"), top);
     // What the webhook, the worker and the reconciler each need to manage the first service's clones
@@ -657,6 +689,7 @@ export class Branchline extends pulumi.ComponentResource {
       stackMaxClones: config.maxClones,
       limitGrants: limitGrantsOf(config),
       preview: first.preview?.settings,
+      previewSet,
       stateTableName: state.tableName,
       stateTableArn: state.tableArn,
     };
@@ -887,6 +920,16 @@ export class Branchline extends pulumi.ComponentResource {
       dashboardName: this.outputs.dashboardName,
     });
   }
+}
+
+/** The production ECS service a service's previews start from: its `deploy` (the config requires it). */
+function previewSource(service: ServiceConfig): { cluster: string; service: string } {
+  if (service.deploy === undefined) {
+    throw new Error(
+      `service ${service.name}: a preview needs the service's ECS deploy { cluster, service }`,
+    );
+  }
+  return { cluster: service.deploy.cluster, service: service.deploy.service };
 }
 
 /** What clone limits and idle expiry need granted, over every service; `undefined`: neither is set. */

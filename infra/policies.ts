@@ -1098,6 +1098,27 @@ export function inlinePolicyJson(role: string, policy: PolicyDocument): string {
   return json;
 }
 
+/**
+ * The JSON of each of a role's inline policies, in order; throws, naming the role, when IAM would
+ * refuse one for its size or all of them together (IAM counts a role's inline policies together,
+ * whitespace excluded, against {@link INLINE_POLICY_MAX_LENGTH}).
+ */
+export function inlinePoliciesJson(role: string, policies: readonly PolicyDocument[]): string[] {
+  const texts = policies.map((policy) => inlinePolicyJson(role, policy));
+  const total = texts.reduce((sum, text) => sum + text.length, 0);
+  if (total > INLINE_POLICY_MAX_LENGTH) {
+    throw new Error(
+      `the inline policies of ${role} would have ${total} characters together (${texts.map((text) => text.length).join(" + ")}), IAM allows ${INLINE_POLICY_MAX_LENGTH} per role: split the services over more stacks, share the preview clusters and listeners, or shorten branchline:prefix and the service names`,
+    );
+  }
+  return texts;
+}
+
+/** A policy document of `statements`. */
+export function documentOf(statements: PolicyStatement[]): PolicyDocument {
+  return document(statements);
+}
+
 export interface ServicesPipelineRoleInput {
   bucketArn: string;
   /** The source build projects: `<prefix>-*` (every project of the stack's prefix). */
@@ -1630,6 +1651,11 @@ export interface PreviewTarget {
   /** The roles a preview task definition names: the task role and the execution role. */
   taskRoleArn: string;
   executionRoleArn: string;
+  /**
+   * The production ECS service a preview's task definition is derived from (the service's `deploy`):
+   * the functions describe it, and nothing else of production.
+   */
+  sourceServiceArn: string;
 }
 
 /** The cluster's ARN of a configured preview cluster (a name, or an ARN kept as it is). */
@@ -1675,6 +1701,7 @@ export const PREVIEW_RULE_CHANGE_ACTIONS = [
 /** The ELBv2 reads, none of which supports resource-level permissions. */
 export const PREVIEW_ELB_READ_ACTIONS = [
   "elasticloadbalancing:DescribeListeners",
+  "elasticloadbalancing:DescribeLoadBalancers",
   "elasticloadbalancing:DescribeRules",
   "elasticloadbalancing:DescribeTags",
   "elasticloadbalancing:DescribeTargetGroups",
@@ -1724,7 +1751,9 @@ function passPreviewRolesStatement(targets: readonly PreviewTarget[]): PolicySta
  * - ELBv2: create target groups and rules (on the configured listener only) with the tags in the
  *   request, delete target groups and delete or modify rules (of that listener) only where they carry
  *   them, tag only while creating a target group or a rule;
- * - pass the preview task and execution roles, to ECS tasks only (never production's task role).
+ * - pass the preview task and execution roles, to ECS tasks only (never production's task role);
+ * - describe each service's production ECS service (exact ARNs), whose task definition a preview's
+ *   starts from.
  * A target group's name (32 characters) cannot carry the prefix: target groups are scoped by tags only.
  */
 export function previewManagementStatements(set: PreviewSet): PolicyStatement[] {
@@ -1769,6 +1798,14 @@ export function previewManagementStatements(set: PreviewSet): PolicyStatement[] 
       Action: "ecs:DescribeServices",
       Resource: services,
       Condition: { ArnEquals: { "ecs:cluster": clusters } },
+    },
+    {
+      // A preview's task definition starts from its production service's current one: that service
+      // is read (exact ARNs), never changed; its task definition is read by the unscoped statement.
+      Sid: "ReadPreviewSources",
+      Effect: "Allow",
+      Action: "ecs:DescribeServices",
+      Resource: unique(targets.map((target) => target.sourceServiceArn)),
     },
     {
       Sid: "ReadPreviewTags",
@@ -1861,6 +1898,22 @@ export function previewManagementStatements(set: PreviewSet): PolicyStatement[] 
       Resource: "*",
     },
     passPreviewRolesStatement(targets),
+  ];
+}
+
+/**
+ * What the reconciler needs to find idle previews: the requests each preview target group received
+ * (AWS/ApplicationELB RequestCount, by GetMetricData). GetMetricData supports no resource-level
+ * permissions for metrics (its only resource type is an OTLP dataset): Resource `*`.
+ */
+export function previewTrafficStatements(): PolicyStatement[] {
+  return [
+    {
+      Sid: "ReadPreviewTraffic",
+      Effect: "Allow",
+      Action: "cloudwatch:GetMetricData",
+      Resource: "*",
+    },
   ];
 }
 

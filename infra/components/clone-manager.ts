@@ -7,7 +7,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../functions/shared/names";
 import type { LabelRules, PathRules, PreviewConfig } from "../config";
-import type { AccountScope, LimitGrants, ServiceSet } from "../policies";
+import {
+  previewManagementStatements,
+  previewTrafficStatements,
+  type AccountScope,
+  type LimitGrants,
+  type PolicyStatement,
+  type PreviewSet,
+  type ServiceSet,
+} from "../policies";
 
 export interface CloneManagerArgs {
   sourcePipelineName: pulumi.Input<string>;
@@ -49,6 +57,12 @@ export interface CloneManagerArgs {
    * the variable is not set.
    */
   preview?: pulumi.Input<PreviewConfig> | undefined;
+  /**
+   * Every service's previews as the preview IAM statements take them (`Branchline.previewSet`): a
+   * function that manages previews gets them in its role policy `<role>-previews`; `undefined`: no
+   * service has previews, no such policy.
+   */
+  previewSet?: pulumi.Input<PreviewSet> | undefined;
   /** The state table (see `StateTable`): replay protection, idle-expiry markers. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
@@ -80,6 +94,26 @@ export function cloneManagerVariables(
     ...(args.preview !== undefined
       ? { [ENV.preview]: pulumi.output(args.preview).apply((preview) => JSON.stringify(preview)) }
       : {}),
+  };
+}
+
+/**
+ * The role policies a function that manages previews adds (LambdaFunction's `additionalPolicies`):
+ * `previews`, the preview management statements, with the traffic reads when `traffic` (the
+ * reconciler finds idle previews); `undefined` without previews.
+ */
+export function previewRolePolicies(
+  set: pulumi.Input<PreviewSet> | undefined,
+  options: { traffic: boolean },
+): Record<string, pulumi.Input<PolicyStatement[]>> | undefined {
+  if (set === undefined) return undefined;
+  return {
+    previews: pulumi
+      .output(set)
+      .apply((s) => [
+        ...previewManagementStatements(s),
+        ...(options.traffic ? previewTrafficStatements() : []),
+      ]),
   };
 }
 

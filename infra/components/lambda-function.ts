@@ -1,8 +1,9 @@
 /**
  * One Lambda of the stack with what it cannot run without: its log group (with a retention), its role
- * (trusting Lambda only) and the role's inline policy, then the function itself (nodejs22.x, arm64,
- * an esbuild bundle whose `index.js` exports `handler`, JSON logs into that log group), created once
- * the policy is in place.
+ * (trusting Lambda only) and the role's inline policy (and any additional ones: the previews'), then
+ * the function itself (nodejs22.x, arm64, an esbuild bundle whose `index.js` exports `handler`, JSON
+ * logs into that log group), created once the policies are in place. IAM counts a role's inline
+ * policies together: the program refuses them, naming the role, when they would outgrow its limit.
  *
  * The policy is the caller's statements (built by the pure functions of infra/policies.ts) followed
  * by writing to this log group, which the component always grants and nothing else grants.
@@ -15,7 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_HANDLER } from "../bundle";
 import {
   assumeRolePolicy,
-  inlinePolicyJson,
+  documentOf,
+  inlinePoliciesJson,
   lambdaRolePolicy,
   type PolicyStatement,
 } from "../policies";
@@ -37,6 +39,11 @@ export interface LambdaFunctionArgs {
   logRetentionDays: pulumi.Input<number>;
   /** What the function may do besides writing its logs (e.g. `webhookRoleStatements(...)`). */
   policyStatements: pulumi.Input<PolicyStatement[]>;
+  /**
+   * More inline policies of the role, by name suffix: each is the role policy `<name>-role-<suffix>`
+   * (e.g. `previews`: `previewManagementStatements(...)`); `undefined`: the role has one policy.
+   */
+  additionalPolicies?: Record<string, pulumi.Input<PolicyStatement[]>> | undefined;
 }
 
 export class LambdaFunction extends pulumi.ComponentResource {
@@ -44,6 +51,8 @@ export class LambdaFunction extends pulumi.ComponentResource {
   public readonly role: aws.iam.Role;
   /** The role's inline policy: what must outlive anything that invokes the function. */
   public readonly rolePolicy: aws.iam.RolePolicy;
+  /** Every inline policy of the role: `rolePolicy`, then the additional ones in their order. */
+  public readonly rolePolicies: aws.iam.RolePolicy[];
   public readonly function: aws.lambda.Function;
 
   /**
@@ -69,18 +78,39 @@ export class LambdaFunction extends pulumi.ComponentResource {
       parent,
     );
 
+    // IAM counts a role's inline policies together: all of them are sized at once.
+    const additional = Object.entries(args.additionalPolicies ?? {});
+    const texts = pulumi
+      .all([
+        args.policyStatements,
+        this.logGroup.arn,
+        pulumi.all(additional.map(([, statements]) => statements)),
+      ])
+      .apply(([statements, logGroupArn, more]) =>
+        inlinePoliciesJson(`the role of ${name}`, [
+          lambdaRolePolicy(statements, logGroupArn),
+          ...more.map((extra) => documentOf(extra)),
+        ]),
+      );
+    const text = (index: number): pulumi.Output<string> =>
+      texts.apply((all) => all[index] as string);
+
     this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-role-policy`,
-      {
-        role: this.role.id,
-        policy: pulumi
-          .all([args.policyStatements, this.logGroup.arn])
-          .apply(([statements, logGroupArn]) =>
-            inlinePolicyJson(`the role of ${name}`, lambdaRolePolicy(statements, logGroupArn)),
-          ),
-      },
+      { role: this.role.id, policy: text(0) },
       parent,
     );
+    this.rolePolicies = [
+      this.rolePolicy,
+      ...additional.map(
+        ([suffix], index) =>
+          new aws.iam.RolePolicy(
+            `${name}-role-${suffix}`,
+            { role: this.role.id, policy: text(index + 1) },
+            parent,
+          ),
+      ),
+    ];
 
     this.function = new aws.lambda.Function(
       `${name}-function`,
@@ -96,7 +126,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
         environment: { variables: args.environment },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
       },
-      { ...parent, dependsOn: [this.rolePolicy] },
+      { ...parent, dependsOn: this.rolePolicies },
     );
 
     this.registerOutputs({

@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkPreviewScope, type PreviewConfig } from "../config";
 import {
   assumeRolePolicy,
+  ecsServiceArn,
   previewClusterArn,
   previewExecutionRolePolicy,
   previewTaskRoleTrustPolicy,
@@ -28,6 +29,11 @@ export interface PreviewEnvironmentArgs {
   /** The service's source pipeline: names the log group and the roles' descriptions. */
   sourcePipelineName: string;
   preview: PreviewConfig;
+  /**
+   * The service's production ECS service (its `deploy`): a preview's task definition is derived from
+   * that service's, which the functions read.
+   */
+  source: { cluster: string; service: string };
   /** The service's pull request tier repositories: what the execution role may pull. */
   prRepositoryArns: pulumi.Input<string[]>;
   logRetentionDays: pulumi.Input<number>;
@@ -123,6 +129,7 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
         listenerArn: preview.listenerArn,
         taskRoleArn,
         executionRoleArn,
+        sourceServiceArn: ecsServiceArn(s, args.source.cluster, args.source.service),
       }));
     this.registerOutputs({
       logGroupName: this.logGroup.name,

@@ -27,6 +27,7 @@ import {
   type GitHubAppAccess,
   cloneManagerPolicyInputs,
   servicesPolicyInputs,
+  previewRolePolicies,
 } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
@@ -126,6 +127,8 @@ export class Reconciler extends pulumi.ComponentResource {
                       input.githubTokenSecretArn === undefined ? [] : [input.githubTokenSecretArn],
                   }),
                 ),
+        // It removes the previews of closed pull requests and scales idle ones to zero.
+        additionalPolicies: previewRolePolicies(args.previewSet, { traffic: true }),
       },
       parent,
     );
@@ -139,7 +142,7 @@ export class Reconciler extends pulumi.ComponentResource {
         lifecycleScope: "CRUD",
         terraformKey: TEARDOWN_LIFECYCLE_KEY,
       },
-      { parent: this, dependsOn: [this.function, lambda.rolePolicy, lambda.logGroup] },
+      { parent: this, dependsOn: [this.function, ...lambda.rolePolicies, lambda.logGroup] },
     );
 
     this.scheduleRule = new aws.cloudwatch.EventRule(

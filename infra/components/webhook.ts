@@ -24,6 +24,7 @@ import {
   type GitHubAppAccess,
   cloneManagerPolicyInputs,
   servicesPolicyInputs,
+  previewRolePolicies,
 } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 
@@ -176,6 +177,11 @@ export class WebhookReceiver extends pulumi.ComponentResource {
                     secretArns,
                   })
                   .apply(servicesWebhookRoleStatements),
+        // Inline delivery: the webhook ensures and removes previews itself (queued: the worker does).
+        additionalPolicies:
+          queue === undefined
+            ? previewRolePolicies(args.previewSet, { traffic: false })
+            : undefined,
       },
       parent,
     );

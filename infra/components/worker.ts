@@ -26,6 +26,7 @@ import {
   type GitHubAppAccess,
   cloneManagerPolicyInputs,
   servicesPolicyInputs,
+  previewRolePolicies,
 } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import { replaceWithServicesFile, type ManyServices } from "./webhook";
@@ -132,6 +133,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
                   githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(servicesWorkerRoleStatements),
+        additionalPolicies: previewRolePolicies(args.previewSet, { traffic: false }),
       },
       parent,
     );
@@ -150,7 +152,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
       // while the function, its role or (on destroy) the reconciler's teardown go.
       {
         parent: this,
-        dependsOn: [lambda.rolePolicy, ...(args.pollAfter ?? [])],
+        dependsOn: [...lambda.rolePolicies, ...(args.pollAfter ?? [])],
       },
     );
 

@@ -34,12 +34,14 @@ const PROD_CLUSTER = `arn:aws:ecs:${at}:cluster/prod`;
 const TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/preview-task-role-0000000`;
 const EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/preview-execution-role-0000000`;
 const PROD_TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/shop-task`;
+const PROD_SERVICE = `arn:aws:ecs:${at}:service/prod/shop`;
 
 const target: PreviewTarget = {
   clusterArn: CLUSTER,
   listenerArn: LISTENER,
   taskRoleArn: TASK_ROLE,
   executionRoleArn: EXECUTION_ROLE,
+  sourceServiceArn: PROD_SERVICE,
 };
 
 const service = (cluster: string, name: string) => `arn:aws:ecs:${at}:service/${cluster}/${name}`;
@@ -125,6 +127,12 @@ describe("infra/policies: previews", () => {
         Action: "ecs:DescribeServices",
         Resource: SERVICES,
         Condition: { ArnEquals: { "ecs:cluster": CLUSTER } },
+      },
+      {
+        Sid: "ReadPreviewSources",
+        Effect: "Allow",
+        Action: "ecs:DescribeServices",
+        Resource: PROD_SERVICE,
       },
       {
         Sid: "ReadPreviewTags",
@@ -213,6 +221,7 @@ describe("infra/policies: previews", () => {
         Effect: "Allow",
         Action: [
           "elasticloadbalancing:DescribeListeners",
+          "elasticloadbalancing:DescribeLoadBalancers",
           "elasticloadbalancing:DescribeRules",
           "elasticloadbalancing:DescribeTags",
           "elasticloadbalancing:DescribeTargetGroups",
@@ -230,6 +239,7 @@ describe("infra/policies: previews", () => {
       listenerArn: OTHER_LISTENER,
       taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/api-preview`,
       executionRoleArn: EXECUTION_ROLE,
+      sourceServiceArn: `arn:aws:ecs:${at}:service/prod/api`,
     };
     const statements = previewManagementStatements(set([target, other]));
     expect(statements.find((statement) => statement.Sid === "CreatePreviewServices")).to.deep.equal(
@@ -250,6 +260,9 @@ describe("infra/policies: previews", () => {
     expect(
       statements.find((statement) => statement.Sid === "PassPreviewRoles")?.Resource,
     ).to.deep.equal([`arn:aws:iam::${ACCOUNT}:role/api-preview`, EXECUTION_ROLE, TASK_ROLE]);
+    expect(
+      statements.find((statement) => statement.Sid === "ReadPreviewSources")?.Resource,
+    ).to.deep.equal([`arn:aws:ecs:${at}:service/prod/api`, PROD_SERVICE]);
   });
 
   it("the clone role's deploy statements, exactly: no create, no delete, nothing on the load balancer", () => {

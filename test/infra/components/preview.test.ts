@@ -183,6 +183,7 @@ describe("infra/components/preview", () => {
       configKey: "preview",
       sourcePipelineName: "branchline-dev",
       preview: parsed.services[0]?.preview as PreviewConfig,
+      source: deploy,
       prRepositoryArns: [],
       logRetentionDays: 30,
       scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
@@ -248,12 +249,14 @@ describe("infra/components/preview", () => {
           listenerArn: LISTENER,
           taskRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/acme-shop-preview-task-role-0000000`,
           executionRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/acme-shop-preview-execution-role-0000000`,
+          sourceServiceArn: `arn:aws:ecs:${at}:service/prod/shop`,
         },
       ],
     });
     expect(
       componentResources("acme-")
-        .filter((resource) => resource.name.includes("preview"))
+        // The component's resources (the roles' previews policies: test/infra/previews-iam.test.ts).
+        .filter((resource) => /-preview(-|$)/.test(resource.name))
         .map((resource) => `${resource.type} ${resource.name}`)
         .sort(),
     ).to.deep.equal([
