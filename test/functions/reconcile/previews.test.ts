@@ -7,7 +7,9 @@
  * that waited for `maxPreviews` gets its slot once one frees.
  */
 import { CodePipelineClient, DeletePipelineCommand } from "@aws-sdk/client-codepipeline";
+import { Octokit } from "@octokit/rest";
 import { expect } from "chai";
+import { OctokitPreviewDeployments } from "../../../functions/adapters/github-deployments.js";
 import { loadBalancerDimension } from "../../../functions/core/preview.js";
 import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
 import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
@@ -95,6 +97,16 @@ describe("reconcile handler: preview environments (wire level)", function () {
     onGitHub(7);
     await deliver(7);
     expect(previewRules()).to.have.length(1);
+    // The notify function reported the deployment when the clone's execution succeeded.
+    await new OctokitPreviewDeployments(
+      new Octokit({ auth: "ghs_test-token", baseUrl: wire.github.url }),
+    ).report(REPO, {
+      sha: shaOf(7),
+      environment: "pr-7-web",
+      state: "success",
+      url: "https://pr-7.web.preview.example.com",
+      description: "Deployed",
+    });
 
     onGitHub(7, "closed");
     const summary = await sweep();
@@ -103,9 +115,10 @@ describe("reconcile handler: preview environments (wire level)", function () {
     expect(previewRules()).to.deep.equal([]);
     expect(wire.aws.targetGroups()).to.deep.equal([]);
     expect(previewService(7)?.status).to.not.equal("ACTIVE");
-    expect(
-      wire.aws.taskDefinitions("shop-web-pr-7").every((d) => d.status === "DELETE_IN_PROGRESS"),
-    ).to.be.true;
+    expect(wire.aws.taskDefinitions("shop-web-pr-7").map((d) => d.status)).to.deep.equal([
+      "DELETE_IN_PROGRESS",
+    ]);
+    expect(deployments.states(REPO, "pr-7-web")).to.deep.equal(["inactive"]);
   });
 
   it("a preview left without its clone (a removal that stopped) is removed when its PR is gone", async () => {
