@@ -750,6 +750,7 @@ export class Branchline extends pulumi.ComponentResource {
         githubTokenSecretArn: webhook.githubTokenSecretArn,
         githubApp: webhook.githubApp,
         prBuildProjects: first.prBuild.projectName.apply((project) => [project]),
+        preview: first.preview?.settings,
         email: config.notificationEmail,
         logRetentionDays: config.logRetentionDays,
         scope,

@@ -94,6 +94,10 @@ export function cloneManagerVariables(
     ...(args.preview !== undefined
       ? { [ENV.preview]: pulumi.output(args.preview).apply((preview) => JSON.stringify(preview)) }
       : {}),
+    // Preview resources are named and tagged with the stack's prefix, as IAM holds them to.
+    ...(args.previewSet !== undefined
+      ? { [ENV.stackPrefix]: pulumi.output(args.previewSet).apply((set) => set.stackPrefix) }
+      : {}),
   };
 }
 

@@ -28,6 +28,7 @@ import {
   type AccountScope,
   type ServiceSet,
 } from "../policies";
+import type { PreviewConfig } from "../config";
 import { gitHubAppVariables, type GitHubAppAccess } from "./clone-manager";
 import { LambdaFunction } from "./lambda-function";
 import type { ManyServices } from "./webhook";
@@ -124,6 +125,11 @@ export interface NotificationsArgs {
    * without one, no stage or action events are sent and the role reads no build or log.
    */
   prBuildProjects?: pulumi.Input<string[]> | undefined;
+  /**
+   * The one service's preview settings (`PREVIEW_SETTINGS`): the comment's Preview row and the
+   * preview's deployments; a routing table carries them per service. `undefined`: no previews.
+   */
+  preview?: pulumi.Input<PreviewConfig> | undefined;
 }
 
 /**
@@ -209,6 +215,9 @@ export class Notifications extends pulumi.ComponentResource {
       [ENV.sourcePipelineName]: args.sourcePipelineName,
       [ENV.notificationTopicArn]: this.topic.arn,
     };
+    if (args.preview !== undefined && args.services === undefined) {
+      variables[ENV.preview] = pulumi.output(args.preview).apply((p) => JSON.stringify(p));
+    }
     if (args.githubTokenSecretArn !== undefined) {
       variables[ENV.githubTokenSecretArn] = args.githubTokenSecretArn;
     }

@@ -150,7 +150,7 @@ describe("infra/components/preview", () => {
     });
   });
 
-  it("one service: PREVIEW_SETTINGS for the webhook, the worker and the reconciler, with the roles", async () => {
+  it("one service: PREVIEW_SETTINGS for every function, BRANCHLINE_PREFIX for those that manage previews", async () => {
     await runWithConfig(one, () => createBranchline(loadConfig(), stubArchives()), [
       "webhookSecret",
     ]);
@@ -162,8 +162,13 @@ describe("infra/components/preview", () => {
     };
     for (const name of ["webhook-function", "worker-function", "reconciler-function"]) {
       expect(JSON.parse(variablesOf(name)[ENV.preview] ?? "null"), name).to.deep.equal(settings);
+      // The functions that manage previews name and tag them with the stack's prefix.
+      expect(variablesOf(name)[ENV.stackPrefix], name).to.equal("branchline-dev");
     }
-    expect(variablesOf("notifications-function")).to.not.have.property(ENV.preview);
+    // The notify function writes the comment's Preview row and reports the deployments.
+    const notify = variablesOf("notifications-function");
+    expect(JSON.parse(notify[ENV.preview] ?? "null")).to.deep.equal(settings);
+    expect(notify).to.not.have.property(ENV.stackPrefix);
   });
 
   it("refuses a listener of another account, naming the key, in what the log group's name waits for", async () => {
@@ -290,5 +295,10 @@ describe("infra/components/preview", () => {
       ["cart", undefined],
     ]);
     expect(variablesOf("acme-webhook-function")).to.not.have.property(ENV.preview);
+    for (const name of ["acme-webhook-function", "acme-reconciler-function"]) {
+      expect(variablesOf(name)[ENV.stackPrefix], name).to.equal("acme");
+    }
+    // The notify function reads the table's previews: no variable of its own.
+    expect(variablesOf("acme-notifications-function")).to.not.have.property(ENV.preview);
   });
 });
