@@ -18,8 +18,9 @@ export class CodePipelineActionExecutions implements ActionExecutions {
     const runs: ActionRun[] = [];
     try {
       for await (const page of paginateListActionExecutions(
-        { client: this.client, pageSize: 100, ...callOptions(this.signal) },
+        { client: this.client, pageSize: 100 },
         { pipelineName: pipeline, filter: { pipelineExecutionId: executionId } },
+        callOptions(this.signal),
       )) {
         for (const detail of page.actionExecutionDetails ?? []) {
           const result = detail.output?.executionResult;

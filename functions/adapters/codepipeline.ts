@@ -77,8 +77,9 @@ export class CodePipelineStore implements PipelineStore {
     try {
       const tags: Tag[] = [];
       for await (const page of paginateListTagsForResource(
-        { client: this.client, ...callOptions(this.signal) },
+        { client: this.client },
         { resourceArn: arn },
+        callOptions(this.signal),
       )) {
         for (const tag of page.tags ?? [])
           tags.push({ key: tag.key ?? "", value: tag.value ?? "" });
@@ -94,8 +95,9 @@ export class CodePipelineStore implements PipelineStore {
   async list(): Promise<PipelineSummary[]> {
     const pipelines: PipelineSummary[] = [];
     for await (const page of paginateListPipelines(
-      { client: this.client, pageSize: 1000, ...callOptions(this.signal) },
+      { client: this.client, pageSize: 1000 },
       {},
+      callOptions(this.signal),
     )) {
       for (const summary of page.pipelines ?? []) {
         if (!summary.name) continue;

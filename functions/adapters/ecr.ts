@@ -14,8 +14,9 @@ export class EcrImageStore implements ImageStore {
     const ids: ImageId[] = [];
     try {
       for await (const page of paginateListImages(
-        { client: this.client, pageSize: 1000, ...callOptions(this.signal) },
+        { client: this.client, pageSize: 1000 },
         { repositoryName, filter: { tagStatus: "TAGGED" } },
+        callOptions(this.signal),
       )) {
         for (const id of page.imageIds ?? []) ids.push(compact(id));
       }

@@ -106,8 +106,9 @@ export class EcsPreviewServices implements PreviewEcs {
   async listTaskDefinitions(family: string, status: "ACTIVE" | "INACTIVE"): Promise<string[]> {
     const arns: string[] = [];
     for await (const page of paginateListTaskDefinitions(
-      { client: this.client, pageSize: 100, ...callOptions(this.signal) },
+      { client: this.client, pageSize: 100 },
       { familyPrefix: family, status, sort: "ASC" },
+      callOptions(this.signal),
     )) {
       arns.push(...(page.taskDefinitionArns ?? []));
     }

@@ -72,8 +72,9 @@ export class ElbPreviewLoadBalancer implements PreviewLoadBalancer {
   async listRules(listenerArn: string): Promise<ListenerRuleView[]> {
     const rules: ListenerRuleView[] = [];
     for await (const page of paginateDescribeRules(
-      { client: this.client, pageSize: 400, ...callOptions(this.signal) },
+      { client: this.client, pageSize: 400 },
       { ListenerArn: listenerArn },
+      callOptions(this.signal),
     )) {
       rules.push(...(page.Rules ?? []).map(ruleView));
     }
@@ -137,8 +138,9 @@ export class ElbPreviewLoadBalancer implements PreviewLoadBalancer {
   async listTargetGroups(prefix: string): Promise<TargetGroupView[]> {
     const groups: TargetGroupView[] = [];
     for await (const page of paginateDescribeTargetGroups(
-      { client: this.client, pageSize: 400, ...callOptions(this.signal) },
+      { client: this.client, pageSize: 400 },
       {},
+      callOptions(this.signal),
     )) {
       for (const group of page.TargetGroups ?? []) {
         const name = group.TargetGroupName ?? "";

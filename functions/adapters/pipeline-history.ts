@@ -46,8 +46,9 @@ export class CodePipelineHistory {
     const found: ExecutionRecord[] = [];
     try {
       for await (const page of paginateListPipelineExecutions(
-        { client: this.client, pageSize: 100, ...callOptions(this.signal) },
+        { client: this.client, pageSize: 100 },
         { pipelineName },
+        callOptions(this.signal),
       )) {
         let older = false;
         for (const summary of page.pipelineExecutionSummaries ?? []) {
