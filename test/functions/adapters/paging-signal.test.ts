@@ -20,7 +20,11 @@ import { pipelineFixture } from "../../helpers/fixtures.js";
 
 describe("adapters: paged listings honour the caller's deadline (wire level)", () => {
   let aws: AwsDouble;
-  let config: { endpoint: string; region: string; credentials: Record<string, string> };
+  let config: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  };
 
   before(async () => {
     aws = await startAwsDouble();
