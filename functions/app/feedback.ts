@@ -229,6 +229,7 @@ export async function reportExecution(
                 target.prNumber,
                 config.preview,
                 event.region,
+                !deploysPreview(target.declaration),
               ),
             }
           : {}),

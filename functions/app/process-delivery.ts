@@ -462,7 +462,9 @@ async function act(
         const now = await pullRequests.get(pr.baseRepository, pr.number);
         if (now.state === "closed") return removed(work, now);
       }
-      if (outcome.result === "created") await announce(work, outcome.pipeline, pr);
+      if (outcome.result === "created") {
+        await announce(work, outcome.pipeline, pr, outcome.preview?.kind === "waiting");
+      }
       await reportPreview(services.statuses, work.logger, work.service.name, pr, outcome.preview);
       const started =
         approval !== undefined && (approval.start || outcome.result === "created")
@@ -577,11 +579,11 @@ async function refused(work: Work, pr: PullRequest): Promise<void> {
 }
 
 /** The comment's preview line, for a service with previews. */
-function previewLine(work: Work, prNumber: number): { preview?: string } {
+function previewLine(work: Work, prNumber: number, waits: boolean): { preview?: string } {
   const settings = work.service.preview;
   if (settings === undefined) return {};
   const region = work.source.arn.split(":")[3] ?? "";
-  return { preview: previewCommentLine(work.service.name, prNumber, settings, region) };
+  return { preview: previewCommentLine(work.service.name, prNumber, settings, region, waits) };
 }
 
 /**
@@ -589,7 +591,12 @@ function previewLine(work: Work, prNumber: number): { preview?: string } {
  * GitHub failure is logged and the delivery still succeeds; the execution events edit the same
  * comment later.
  */
-async function announce(work: Work, clone: string, pr: PullRequest): Promise<void> {
+async function announce(
+  work: Work,
+  clone: string,
+  pr: PullRequest,
+  previewWaits: boolean,
+): Promise<void> {
   if (!work.services.comments) return;
   try {
     await announceClone(work.services.comments, MESSAGES, {
@@ -599,7 +606,7 @@ async function announce(work: Work, clone: string, pr: PullRequest): Promise<voi
       sha: pr.headSha,
       region: work.source.arn.split(":")[3] ?? "",
       facts: sourceFacts(work.source.declaration),
-      ...previewLine(work, pr.number),
+      ...previewLine(work, pr.number, previewWaits),
     });
   } catch (error) {
     work.logger.warn("could not write the pull request comment", {

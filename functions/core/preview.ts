@@ -542,7 +542,12 @@ export function previewCommentLine(
     "domain" | "cpu" | "memory" | "assignPublicIp" | "idleHours" | "maxPreviews"
   >,
   region: string,
+  /** The preview waits for a slot (its clone has no deploy yet). */
+  waiting = false,
 ): string {
+  if (waiting) {
+    return `${namesOf("x", service, prNumber, settings.domain).host}: waits for a free preview slot (the status branchline/${service}/preview says why)`;
+  }
   const cost = previewCostPerDay(settings, region);
   const costText =
     cost === undefined

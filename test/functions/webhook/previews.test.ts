@@ -253,6 +253,9 @@ describe("webhook: preview environments (wire level)", function () {
     expect(ecsDeploys(wire.aws.pipeline("shop-web-pr-8")?.declaration)).to.deep.equal([]);
     // Nothing is created for a preview that waits: no service, target group or task definition.
     expect(previewService(8)).to.equal(undefined);
+    expect(comments.comments.get(8)?.[0]?.body).to.include(
+      "| Preview | pr-8.web.preview.example.com: waits for a free preview slot",
+    );
     expect(wire.aws.targetGroups().map((g) => g.name)).to.deep.equal(["shop-web-7"]);
     expect(wire.aws.taskDefinitions("shop-web-pr-8")).to.deep.equal([]);
     expect(previewStatuses(8)).to.deep.equal([
