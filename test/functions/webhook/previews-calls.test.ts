@@ -98,6 +98,32 @@ describe("webhook: AWS calls per event with previews (wire level)", function () 
       "UpdateService",
       "GetPipeline",
     ]);
+    // Production deployed a new task definition: the preview follows it on the next push.
+    const current = wire.aws.taskDefinitions("hello-world")[0]?.definition ?? {};
+    const containers = current["containerDefinitions"] as Record<string, unknown>[];
+    wire.aws.seedTaskDefinition({
+      ...current,
+      containerDefinitions: containers.map((c) => ({
+        ...c,
+        environment: [{ name: "FEATURE_FLAGS", value: "new-checkout" }],
+      })),
+    });
+    const { UpdateServiceCommand: Update } = await import("@aws-sdk/client-ecs");
+    const production = new ECSClient({});
+    await production.send(
+      new Update({ cluster: "main", service: "hello-world", taskDefinition: "hello-world:2" }),
+    );
+    production.destroy();
+    expect(await callsOf(7, { action: "synchronize" })).to.deep.equal([
+      "GetPipeline",
+      ...ensure,
+      "RegisterTaskDefinition",
+      "DescribeTargetGroups",
+      "DescribeTags",
+      "UpdateService",
+      "GetPipeline",
+    ]);
+
     onGitHub(7, "closed");
     const removal = [
       "DescribeRules",
@@ -109,6 +135,7 @@ describe("webhook: AWS calls per event with previews (wire level)", function () 
       "UpdateService",
       "DeleteService",
       "ListTaskDefinitions",
+      "DeregisterTaskDefinition",
       "DeregisterTaskDefinition",
       "ListTaskDefinitions",
       "DeleteTaskDefinitions",
@@ -133,5 +160,13 @@ describe("webhook: AWS calls per event with previews (wire level)", function () 
       "ListTaskDefinitions",
       "ListImages",
     ]);
+  });
+
+  it("opened beyond maxPreviews: nothing is created for the preview", async () => {
+    stack = await seedPreviewStack(wire.aws, web, { maxPreviews: 1 });
+    onGitHub(7);
+    onGitHub(8);
+    await callsOf(7);
+    expect(await callsOf(8)).to.deep.equal(["GetPipeline", "DescribeRules", "CreatePipeline"]);
   });
 });
