@@ -194,6 +194,8 @@ export async function teardownServices(
       summary = await teardown(shared, {
         sourcePipelineName: service.sourcePipelineName,
         repositoryNames: service.repositoryNames,
+        name: service.name,
+        preview: service.preview,
         ...(signal ? { signal } : {}),
       });
     } catch (error) {

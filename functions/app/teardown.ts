@@ -6,7 +6,9 @@
  * - every clone of the source pipeline whose tags say it is ours (`isManagedClone`): its running
  *   executions are stopped, it is deleted, and so are its pull request's images;
  * - every image tag of a pull request (`pr-<n>`, `pr-<n>-...`) left without a clone, in each of the
- *   PR tier's repositories (the source tier's are never touched).
+ *   PR tier's repositories (the source tier's are never touched);
+ * - with previews, every preview of the service (its rule, target group, service and task
+ *   definitions), with its clone or without one, before the preview roles go.
  *
  * Pipelines named like clones but not tagged as ours are left alone and reported. One failure does not
  * stop the others; the caller reports every failure so that the destroy stops with the reasons and a
@@ -19,6 +21,8 @@ import { cloneNumberOf, imagesByPullRequest } from "../core/reconcile.js";
 import { cloneNameWildcard, TAG } from "../shared/names.js";
 import type { ImageStore, Logger, Metrics, PipelineStore } from "./ports.js";
 import { PullRequestPipelines, type KnownImages } from "./pull-request-pipelines.js";
+import type { PreviewSettings } from "../core/preview.js";
+import { servicePreviews, type PreviewClients } from "./preview-lifecycle.js";
 
 export interface TeardownSummary {
   /** Pull requests whose clone was deleted. */
@@ -36,12 +40,17 @@ export interface TeardownPorts {
   logger: Logger;
   /** Clones deleted; default: none. */
   metrics?: Metrics | undefined;
+  /** ECS and the load balancer for previews: only when some service has previews. */
+  previews?: PreviewClients | undefined;
 }
 
 export interface TeardownOptions {
   sourcePipelineName: string;
   /** The PR tier's repositories: every `pr-` image in each goes. */
   repositoryNames: readonly string[];
+  /** The service's name and preview settings: its previews go too. */
+  name?: string | undefined;
+  preview?: PreviewSettings | undefined;
   /** Aborted when the time is up: what was not reached is reported as an error. */
   signal?: AbortSignal;
 }
@@ -51,11 +60,24 @@ export async function teardown(
   options: TeardownOptions,
 ): Promise<TeardownSummary> {
   const summary: TeardownSummary = { deleted: [], imagesDeleted: [], leftAlone: [], errors: [] };
+  const previews = servicePreviews(
+    ports.previews,
+    {
+      name: options.name ?? options.sourcePipelineName,
+      preview: options.preview,
+      repositoryNames: options.repositoryNames,
+    },
+    ports.logger,
+  );
   const app = new PullRequestPipelines(
     ports.pipelines,
     ports.images,
     ports.logger,
-    { sourcePipelineName: options.sourcePipelineName, repositoryNames: options.repositoryNames },
+    {
+      sourcePipelineName: options.sourcePipelineName,
+      repositoryNames: options.repositoryNames,
+      previews,
+    },
     ports.metrics,
   );
 
@@ -65,7 +87,7 @@ export async function teardown(
       `${error.message}, so its clones cannot be told apart: delete the pipelines ${cloneNameWildcard(options.sourcePipelineName)} tagged ${TAG.sourcePipeline}=${options.sourcePipelineName} and the images tagged pr-* by hand, then remove the teardown resource from the stack (\`pulumi state delete\` of reconciler-teardown) and run \`pulumi destroy\` again`,
     );
   });
-  const [listed, listings] = await Promise.all([
+  const [listed, listings, previewed] = await Promise.all([
     ports.pipelines.list(),
     Promise.all(
       options.repositoryNames.map(
@@ -73,7 +95,9 @@ export async function teardown(
           [repository, imagesByPullRequest(await ports.images.list(repository))] as const,
       ),
     ),
+    previews?.list(source) ?? [],
   ]);
+  const withPreview = new Set(previewed.map((listing) => listing.prNumber));
   const images = (n: number): KnownImages =>
     new Map(listings.map(([repository, byPr]) => [repository, byPr.get(n) ?? []]));
   const clones = new Map<number, string>();
@@ -83,7 +107,9 @@ export async function teardown(
   }
 
   const withImages = listings.flatMap(([, byPr]) => [...byPr.keys()]);
-  const numbers = [...new Set([...clones.keys(), ...withImages])].sort((a, b) => a - b);
+  const numbers = [...new Set([...clones.keys(), ...withImages, ...withPreview])].sort(
+    (a, b) => a - b,
+  );
   const notReached: number[] = [];
   for (const n of numbers) {
     if (options.signal?.aborted) {
@@ -112,7 +138,8 @@ export async function teardown(
         if (outcome.imagesDeleted > 0) summary.imagesDeleted.push(n);
         continue;
       }
-      // No clone (or not ours): the pull request's images are still branchline's, in its repositories.
+      // No clone (or not ours): the pull request's preview and images are still branchline's.
+      if (previews !== undefined && withPreview.has(n)) await previews.remove(source, n);
       if ((await app.removeImages(n, images(n))) > 0) summary.imagesDeleted.push(n);
     } catch (error) {
       summary.errors.push(

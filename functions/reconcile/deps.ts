@@ -80,7 +80,11 @@ export function defaultReconcileDeps(
     },
     teardownServices: async (signal) => {
       const aws = await services().forInvocation(signal);
-      return { pipelines: aws.pipelines, images: aws.images };
+      return {
+        pipelines: aws.pipelines,
+        images: aws.images,
+        ...(aws.previews ? { previews: aws.previews } : {}),
+      };
     },
     logger,
     metrics,

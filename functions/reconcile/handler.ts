@@ -82,6 +82,8 @@ export interface ReconcileServices {
 export interface TeardownServices {
   pipelines: PipelineStore;
   images: ImageStore;
+  /** ECS and the load balancer for previews; present only when some service has previews. */
+  previews?: PreviewClients;
 }
 
 export interface ReconcileDeps {
@@ -197,6 +199,7 @@ function createLifecycle(deps: ReconcileDeps, metrics: Metrics) {
     const ports = {
       pipelines: services.pipelines,
       images: services.images,
+      previews: services.previews,
       logger: deps.logger,
       metrics,
     };
@@ -205,6 +208,8 @@ function createLifecycle(deps: ReconcileDeps, metrics: Metrics) {
         ? await teardown(ports, {
             sourcePipelineName: settings.sourcePipelineName,
             repositoryNames: settings.repositoryNames,
+            name: settings.services[0]?.name,
+            preview: settings.services[0]?.preview,
             signal,
           })
         : await teardownServices(ports, settings.services, signal);

@@ -214,4 +214,30 @@ describe("reconcile handler: preview environments (wire level)", function () {
       .map((r) => (r.body as { state: string }).state);
     expect(posted.at(-1)).to.equal("success");
   });
+
+  it("pulumi destroy's teardown removes every preview, with its clone or without one", async () => {
+    stack = await seedPreviewStack(wire.aws, web);
+    for (const n of [7, 8]) {
+      onGitHub(n);
+      await deliver(n);
+    }
+    // #8's clone is gone already (a removal that stopped after it).
+    const codepipeline = new CodePipelineClient({});
+    await codepipeline.send(new DeletePipelineCommand({ name: "shop-web-pr-8" }));
+    codepipeline.destroy();
+
+    const teardown = createReconcileHandler(
+      defaultReconcileDeps(
+        { BRANCHLINE_SERVICES: stack.table, BRANCHLINE_PREFIX: STACK_PREFIX },
+        { logger: wire.logger },
+      ),
+    );
+    const input = { branchline: "teardown" };
+    const result = await teardown({ ...input, tf: { action: "delete", prev_input: input } });
+    expect(result).to.deep.include({ action: "delete" });
+    expect(wire.aws.pipelineNames().filter((name) => name.includes("-pr-"))).to.deep.equal([]);
+    expect(previewRules()).to.deep.equal([]);
+    expect(wire.aws.targetGroups()).to.deep.equal([]);
+    for (const n of [7, 8]) expect(previewService(n)?.status).to.not.equal("ACTIVE");
+  });
 });
