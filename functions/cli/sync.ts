@@ -3,7 +3,12 @@
  * scheduled Lambda (functions/app/reconcile.ts).
  */
 import { createOctokit, OctokitPullRequests } from "../adapters/github.js";
-import { reconcile, type ReconcilePorts, type ReconcileSummary } from "../app/reconcile.js";
+import {
+  OPTIONAL_LISTS,
+  reconcile,
+  type ReconcilePorts,
+  type ReconcileSummary,
+} from "../app/reconcile.js";
 import { reconcileServices } from "../app/reconcile-services.js";
 import { readCloneTier, warnIfSingleTier } from "../app/settings.js";
 import type { ServiceEntry } from "../core/services.js";
@@ -258,6 +263,14 @@ async function sweep(
   };
 }
 
+const OPTIONAL_LINES = [
+  ["waiting", "waiting:"],
+  ["idle", "idle:"],
+  ["previewsRemoved", "previews gone:"],
+  ["previewsWaiting", "previews wait:"],
+  ["previewsScaledDown", "previews idle:"],
+] as const satisfies readonly (readonly [(typeof OPTIONAL_LISTS)[number], string])[];
+
 function printSummary(io: CliIo, summary: ReconcileSummary, verbose: boolean, indent = ""): void {
   const out = (text: string) => line(io.stdout, `${indent}${text}`);
   out(`created:        ${formatNumbers(summary.created)}`);
@@ -265,6 +278,11 @@ function printSummary(io: CliIo, summary: ReconcileSummary, verbose: boolean, in
   out(`deleted:        ${formatNumbers(summary.deleted)}`);
   out(`images deleted: ${formatNumbers(summary.imagesDeleted)}`);
   out(`unchanged:      ${formatNumbers(summary.unchanged)}`);
+  // What the stack's rules and previews did, when they did something (a remote sweep's).
+  for (const [key, label] of OPTIONAL_LINES) {
+    const numbers = summary[key];
+    if (numbers !== undefined) out(`${label.padEnd(15)} ${formatNumbers(numbers)}`);
+  }
   out(`errors:         ${summary.errors.length === 0 ? "none" : summary.errors.length}`);
   printErrors(out, inOrder(summary.errors), verbose);
   if (summary.misconfigured) {

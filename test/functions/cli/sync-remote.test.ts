@@ -109,6 +109,38 @@ describe("cli sync --remote: the deployed reconciler (wire level)", function () 
     expect(printed).to.deep.include({ created: [2], deleted: [], errors: [] });
   });
 
+  it("prints what the stack's rules and previews did, when they did something", async () => {
+    wire.aws.registerFunction(FUNCTION, async () => ({
+      created: [],
+      updated: [8],
+      deleted: [5],
+      imagesDeleted: [],
+      unchanged: [7],
+      errors: [],
+      waiting: [11],
+      previewsRemoved: [5],
+      previewsWaiting: [9, 10],
+      previewsScaledDown: [7],
+    }));
+    const result = await cli(["--remote"]);
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.equal(
+      [
+        "created:        -",
+        "updated:        #8",
+        "deleted:        #5",
+        "images deleted: -",
+        "unchanged:      #7",
+        "waiting:        #11",
+        "previews gone:  #5",
+        "previews wait:  #9, #10",
+        "previews idle:  #7",
+        "errors:         none",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("a sweep with errors exits 1; a function error is one clear line", async () => {
     wire.aws.registerFunction(FUNCTION, async () => ({
       created: [],
