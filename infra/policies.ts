@@ -1108,15 +1108,10 @@ export function inlinePoliciesJson(role: string, policies: readonly PolicyDocume
   const total = texts.reduce((sum, text) => sum + text.length, 0);
   if (total > INLINE_POLICY_MAX_LENGTH) {
     throw new Error(
-      `the inline policies of ${role} would have ${total} characters together (${texts.map((text) => text.length).join(" + ")}), IAM allows ${INLINE_POLICY_MAX_LENGTH} per role: split the services over more stacks, share the preview clusters and listeners, or shorten branchline:prefix and the service names`,
+      `the inline policies of ${role} would have ${total} characters together (${texts.map((text) => text.length).join(" + ")}), IAM allows ${INLINE_POLICY_MAX_LENGTH} per role: split the services over more stacks, or shorten branchline:prefix and the service names`,
     );
   }
   return texts;
-}
-
-/** A policy document of `statements`. */
-export function documentOf(statements: PolicyStatement[]): PolicyDocument {
-  return document(statements);
 }
 
 /** IAM's limit on a customer managed policy's document (its JSON without whitespace). */
