@@ -39,6 +39,7 @@ import { Registry } from "./components/registry";
 import { StateTable } from "./components/state-table";
 import { WebhookReceiver, type ManyServices } from "./components/webhook";
 import type { CloneManagerArgs } from "./components/clone-manager";
+import { declareManagedPolicies } from "./components/managed-policies";
 import { DeliveryWorker, WORKER_TIMEOUT_SECONDS } from "./components/worker";
 import type {
   BranchlineConfig,
@@ -50,12 +51,11 @@ import type {
 import { GitHubWebhook } from "./github/webhook-resource";
 import {
   codebuildProjectArn,
-  documentOf,
   ecsClusterArn,
   ecsServiceArn,
-  inlinePoliciesJson,
   inlinePolicyJson,
   previewDeployStatements,
+  scopeOfArn,
   serviceTrustPolicy,
   servicePrProjectsArn,
   servicesCloneRolePolicy,
@@ -65,7 +65,6 @@ import {
   sourcePipelinesTrustPolicy,
   type AccountScope,
   type LimitGrants,
-  type PolicyDocument,
   type PreviewSet,
   type ServiceSet,
 } from "./policies";
@@ -245,13 +244,19 @@ export class Branchline extends pulumi.ComponentResource {
   /**
    * What the preview IAM statements take (`previewManagementStatements`, `previewDeployStatements`);
    * `undefined`: no service has previews. The webhook (inline delivery), the worker and the
-   * reconciler get `previewManagementStatements` as their role policy `<role>-previews` (the
-   * reconciler with `previewTrafficStatements`), the clone role `previewDeployStatements` as
-   * `<clone role>-previews`.
+   * reconciler get `previewManagementStatements` as their customer managed policies
+   * `<role>-previews`, `<role>-previews-2`, ... (the reconciler with `previewTrafficStatements`), the
+   * clone role `previewDeployStatements` as `<clone role>-previews`, ...
    */
   public readonly previewSet: pulumi.Output<PreviewSet> | undefined;
-  /** The clone role's previews policy; `undefined`: no service has previews. */
-  public readonly clonePreviewPolicy: aws.iam.RolePolicy | undefined;
+  /**
+   * `previewSet` before any value is known, no ARN of it shorter (see
+   * `PreviewEnvironment.targetBound`): how many managed policies carry the statements is decided
+   * from it. `undefined`: no service has previews.
+   */
+  public readonly previewSetBound: PreviewSet | undefined;
+  /** The clone role's previews policies (customer managed, attached); none without previews. */
+  public readonly clonePreviewPolicies: aws.iam.Policy[];
 
   constructor(name: string, args: BranchlineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:index:Branchline", name, {}, opts);
@@ -645,28 +650,37 @@ export class Branchline extends pulumi.ComponentResource {
         : pulumi
             .all([scope, pulumi.all(this.previews.map((preview) => preview.target))])
             .apply(([s, targets]) => ({ scope: s, stackPrefix: config.prefix, targets }));
+    const firstPreview = this.previews[0];
+    this.previewSetBound =
+      firstPreview === undefined
+        ? undefined
+        : {
+            scope: scopeOfArn(firstPreview.targetBound.listenerArn),
+            stackPrefix: config.prefix,
+            targets: this.previews.map((preview) => preview.targetBound),
+          };
+    const previewSet =
+      this.previewSet === undefined || this.previewSetBound === undefined
+        ? undefined
+        : { set: this.previewSet, bound: this.previewSetBound };
     // The clone's Deploy stage retargeted to its preview runs as the clone role (one per stack: the
     // one-service pipeline's, or the many-service stack's shared one).
-    const previewSet = this.previewSet;
-    this.clonePreviewPolicy =
+    this.clonePreviewPolicies =
       previewSet === undefined
-        ? undefined
-        : new aws.iam.RolePolicy(
+        ? []
+        : declareManagedPolicies(
             `${child(many ? "pipelines" : "pipeline")}-clone-role-previews`,
             {
-              role: first.pipeline.cloneRole.id,
-              policy: pulumi
-                .all([first.pipeline.cloneRolePolicyJson, previewSet])
-                .apply(
-                  ([cloneRolePolicy, s]) =>
-                    inlinePoliciesJson("the clone role", [
-                      JSON.parse(cloneRolePolicy) as PolicyDocument,
-                      documentOf(previewDeployStatements(s)),
-                    ])[1] as string,
-                ),
+              description: `branchline (${config.prefix}): what the clones' deploys may do to the previews`,
+              statements: previewSet.set.apply(previewDeployStatements),
+              bounds: previewDeployStatements(previewSet.bound),
+              role: first.pipeline.cloneRole,
+              roleLabel: "the clone role",
+              // The clone role has its inline policy only.
+              attached: 0,
             },
             { parent: this },
-          );
+          ).policies;
 
     const state = new StateTable(child("state"), top);
     // What the webhook, the worker and the reconciler each need to manage the first service's clones

@@ -16,6 +16,7 @@ import {
   PREVIEW_FIELDS,
   type PreviewSettings,
 } from "../functions/shared/preview-settings";
+import { IAM_ROLE_NAME_MAX_LENGTH } from "./policies";
 
 export const CONFIG_NAMESPACE = "branchline";
 
@@ -226,8 +227,6 @@ export const SINGLE_SERVICE_KEYS = [
  * must fit Lambda's 64 characters (IAM roles, S3 buckets and EventBridge rules have shorter suffixes).
  */
 export const PREFIX_MAX_LENGTH = 32;
-/** IAM role names: 64 characters (a service's source build role is `<prefix>-<service>-build`). */
-export const IAM_ROLE_NAME_MAX_LENGTH = 64;
 /** ECR repository names: 256 characters. */
 export const ECR_REPOSITORY_NAME_MAX_LENGTH = 256;
 /** CodeBuild project names: 255 characters. */
@@ -1614,17 +1613,25 @@ export function previewServiceLabel(service: string): string {
 
 /**
  * The preview's cluster and listener must be in the stack's account and region (IAM scopes the
- * functions to them): checked with the region at config time, and with the account in the program.
+ * functions to them): checked with the region at config time, and with the partition and the account
+ * in the program (the program sizes the preview policies from the listener's ARN before it knows
+ * them).
  */
 export function checkPreviewScope(
   key: string,
   preview: PreviewConfig,
-  scope: { region: string; accountId?: string | undefined },
+  scope: { partition?: string | undefined; region: string; accountId?: string | undefined },
 ): void {
   const arns: [string, string][] = [[`${key}.listenerArn`, preview.listenerArn]];
   if (preview.cluster.startsWith("arn:")) arns.push([`${key}.cluster`, preview.cluster]);
   for (const [field, arn] of arns) {
-    const [, , , region, accountId] = arn.split(":");
+    const [, partition, , region, accountId] = arn.split(":");
+    if (scope.partition !== undefined && partition !== scope.partition) {
+      throw new ConfigError(
+        field,
+        `must be in this stack's partition ${scope.partition}, got ${arn}`,
+      );
+    }
     if (
       region !== scope.region ||
       (scope.accountId !== undefined && accountId !== scope.accountId)

@@ -1108,15 +1108,121 @@ export function inlinePoliciesJson(role: string, policies: readonly PolicyDocume
   const total = texts.reduce((sum, text) => sum + text.length, 0);
   if (total > INLINE_POLICY_MAX_LENGTH) {
     throw new Error(
-      `the inline policies of ${role} would have ${total} characters together (${texts.map((text) => text.length).join(" + ")}), IAM allows ${INLINE_POLICY_MAX_LENGTH} per role: split the services over more stacks, share the preview clusters and listeners, or shorten branchline:prefix and the service names`,
+      `the inline policies of ${role} would have ${total} characters together (${texts.map((text) => text.length).join(" + ")}), IAM allows ${INLINE_POLICY_MAX_LENGTH} per role: split the services over more stacks, or shorten branchline:prefix and the service names`,
     );
   }
   return texts;
 }
 
-/** A policy document of `statements`. */
-export function documentOf(statements: PolicyStatement[]): PolicyDocument {
-  return document(statements);
+/** IAM's limit on a customer managed policy's document (its JSON without whitespace). */
+export const MANAGED_POLICY_MAX_LENGTH = 6144;
+/** IAM's default quota of managed policies attached to one role. */
+export const MANAGED_POLICIES_PER_ROLE = 10;
+/** `{"Version":"2012-10-17","Statement":[]}`: what a document adds to its statements. */
+const DOCUMENT_LENGTH = JSON.stringify(document([])).length;
+
+/**
+ * Packs `statements`, in order, into as few customer managed policy documents as fit IAM's limit
+ * ({@link MANAGED_POLICY_MAX_LENGTH} characters of JSON without whitespace each): a document takes
+ * the next statements while they fit, then the next document begins. Throws, naming its Sid, for a
+ * statement that fits no document on its own.
+ */
+export function packManagedPolicies(statements: readonly PolicyStatement[]): PolicyDocument[] {
+  const packed: PolicyStatement[][] = [];
+  let current: PolicyStatement[] = [];
+  let length = DOCUMENT_LENGTH;
+  for (const statement of statements) {
+    const size = JSON.stringify(statement).length;
+    if (DOCUMENT_LENGTH + size > MANAGED_POLICY_MAX_LENGTH) {
+      throw new Error(
+        `the statement ${statement.Sid ?? "without a Sid"} has ${size} characters: a managed policy holds ${MANAGED_POLICY_MAX_LENGTH} (its statements and ${DOCUMENT_LENGTH} more): split the services over more stacks, share the preview clusters and listeners, or shorten branchline:prefix and the service names`,
+      );
+    }
+    // A statement after the first is preceded by a comma.
+    const added = current.length === 0 ? size : size + 1;
+    if (length + added > MANAGED_POLICY_MAX_LENGTH) {
+      packed.push(current);
+      current = [statement];
+      length = DOCUMENT_LENGTH + size;
+    } else {
+      current.push(statement);
+      length += added;
+    }
+  }
+  if (current.length > 0) packed.push(current);
+  return packed.map(document);
+}
+
+/**
+ * How a role's managed policies divide its statements: the number of statements in each policy, in
+ * order, packed ({@link packManagedPolicies}) from `bounds`, the statements with every value the
+ * program cannot know before deploying (the ARNs of roles it creates) at its longest. The program
+ * declares the policies from this before any value is known, and each real document is no longer
+ * than its bound's. Throws, naming the role and the count, when the role would have more than
+ * {@link MANAGED_POLICIES_PER_ROLE} managed policies with the `attached` ones it has besides these.
+ */
+export function managedPolicyLayout(
+  role: string,
+  bounds: readonly PolicyStatement[],
+  attached: number,
+): number[] {
+  const layout = packManagedPolicies(bounds).map((policy) => policy.Statement.length);
+  const total = attached + layout.length;
+  if (total > MANAGED_POLICIES_PER_ROLE) {
+    throw new Error(
+      `${role} would have ${total} managed policies attached (${attached} + ${layout.length} of ${MANAGED_POLICY_MAX_LENGTH} characters at most), IAM allows ${MANAGED_POLICIES_PER_ROLE} per role by default: split the services over more stacks, share the preview clusters and listeners, or shorten branchline:prefix and the service names`,
+    );
+  }
+  return layout;
+}
+
+/**
+ * The JSON of each of a role's managed policies: `statements` divided as `layout` says
+ * ({@link managedPolicyLayout}, from their bounds). Throws, naming the role, when the statements are
+ * not the ones the layout was made from, or a document outgrows IAM's limit (its bound was not one).
+ */
+export function managedPoliciesJson(
+  role: string,
+  statements: readonly PolicyStatement[],
+  layout: readonly number[],
+): string[] {
+  const expected = layout.reduce((sum, count) => sum + count, 0);
+  if (statements.length !== expected) {
+    throw new Error(
+      `the managed policies of ${role} were laid out for ${expected} statements, got ${statements.length}`,
+    );
+  }
+  let start = 0;
+  return layout.map((count, index) => {
+    const json = JSON.stringify(document(statements.slice(start, start + count)));
+    start += count;
+    if (json.length > MANAGED_POLICY_MAX_LENGTH) {
+      throw new Error(
+        `the managed policy ${index + 1} of ${role} would have ${json.length} characters, IAM allows ${MANAGED_POLICY_MAX_LENGTH}`,
+      );
+    }
+    return json;
+  });
+}
+
+/**
+ * IAM role names: 64 characters (a service's source build role is `<prefix>-<service>-build`; the
+ * bound of a role ARN whose name the program does not know yet).
+ */
+export const IAM_ROLE_NAME_MAX_LENGTH = 64;
+
+/**
+ * A role ARN of `scope` no shorter than any the role can get: its name is `key` padded to
+ * {@link IAM_ROLE_NAME_MAX_LENGTH} characters (distinct keys, distinct ARNs).
+ */
+export function roleArnBound(scope: AccountScope, key: string): string {
+  return `arn:${scope.partition}:iam::${scope.accountId}:role/${key.padEnd(IAM_ROLE_NAME_MAX_LENGTH, "x")}`;
+}
+
+/** The partition, region and account of an ARN (`arn:<partition>:<service>:<region>:<account>:...`). */
+export function scopeOfArn(arn: string): AccountScope {
+  const [, partition = "", , region = "", accountId = ""] = arn.split(":");
+  return { partition, region, accountId };
 }
 
 export interface ServicesPipelineRoleInput {

@@ -16,6 +16,19 @@ import {
   type PreviewSet,
   type ServiceSet,
 } from "../policies";
+import type { ManagedPolicyStatements } from "./managed-policies";
+
+/**
+ * Every service's previews as the preview IAM statements take them: the set, and the same set with
+ * every value the program cannot know before deploying at its longest, which sizes the managed
+ * policies that carry the statements before the values are known.
+ */
+export interface PreviewSetArgs {
+  /** `Branchline.previewSet`. */
+  set: pulumi.Input<PreviewSet>;
+  /** `Branchline.previewSetBound`. */
+  bound: PreviewSet;
+}
 
 export interface CloneManagerArgs {
   sourcePipelineName: pulumi.Input<string>;
@@ -58,11 +71,11 @@ export interface CloneManagerArgs {
    */
   preview?: pulumi.Input<PreviewConfig> | undefined;
   /**
-   * Every service's previews as the preview IAM statements take them (`Branchline.previewSet`): a
-   * function that manages previews gets them in its role policy `<role>-previews`; `undefined`: no
-   * service has previews, no such policy.
+   * Every service's previews as the preview IAM statements take them: a function that manages
+   * previews gets them in its customer managed policies `<role>-previews`, `<role>-previews-2`, ...;
+   * `undefined`: no service has previews, no such policy.
    */
-  previewSet?: pulumi.Input<PreviewSet> | undefined;
+  previewSet?: PreviewSetArgs | undefined;
   /** The state table (see `StateTable`): replay protection, idle-expiry markers. */
   stateTableName: pulumi.Input<string>;
   stateTableArn: pulumi.Input<string>;
@@ -96,28 +109,31 @@ export function cloneManagerVariables(
       : {}),
     // Preview resources are named and tagged with the stack's prefix, as IAM holds them to.
     ...(args.previewSet !== undefined
-      ? { [ENV.stackPrefix]: pulumi.output(args.previewSet).apply((set) => set.stackPrefix) }
+      ? { [ENV.stackPrefix]: pulumi.output(args.previewSet.set).apply((set) => set.stackPrefix) }
       : {}),
   };
 }
 
 /**
- * The role policies a function that manages previews adds (LambdaFunction's `additionalPolicies`):
+ * The managed policies a function that manages previews gets (LambdaFunction's `managedPolicies`):
  * `previews`, the preview management statements, with the traffic reads when `traffic` (the
  * reconciler finds idle previews); `undefined` without previews.
  */
 export function previewRolePolicies(
-  set: pulumi.Input<PreviewSet> | undefined,
+  previews: PreviewSetArgs | undefined,
   options: { traffic: boolean },
-): Record<string, pulumi.Input<PolicyStatement[]>> | undefined {
-  if (set === undefined) return undefined;
+): Record<string, ManagedPolicyStatements> | undefined {
+  if (previews === undefined) return undefined;
+  const statements = (set: PreviewSet): PolicyStatement[] => [
+    ...previewManagementStatements(set),
+    ...(options.traffic ? previewTrafficStatements() : []),
+  ];
   return {
-    previews: pulumi
-      .output(set)
-      .apply((s) => [
-        ...previewManagementStatements(s),
-        ...(options.traffic ? previewTrafficStatements() : []),
-      ]),
+    previews: {
+      description: `branchline (${previews.bound.stackPrefix}): what a function may do to manage the previews${options.traffic ? " and read their request counts" : ""}`,
+      statements: pulumi.output(previews.set).apply(statements),
+      bounds: statements(previews.bound),
+    },
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * One Lambda of the stack with what it cannot run without: its log group (with a retention), its role
- * (trusting Lambda only) and the role's inline policy (and any additional ones: the previews'), then
- * the function itself (nodejs22.x, arm64, an esbuild bundle whose `index.js` exports `handler`, JSON
- * logs into that log group), created once the policies are in place. IAM counts a role's inline
- * policies together: the program refuses them, naming the role, when they would outgrow its limit.
+ * (trusting Lambda only) and the role's inline policy (and any customer managed ones: the previews',
+ * see managed-policies.ts), then the function itself (nodejs22.x, arm64, an esbuild bundle whose
+ * `index.js` exports `handler`, JSON logs into that log group), created once the policies are in
+ * place. The program refuses the inline policy, naming the role, when it would outgrow IAM's limit,
+ * and the managed ones when the role would have more than IAM's quota of them.
  *
  * The policy is the caller's statements (built by the pure functions of infra/policies.ts) followed
  * by writing to this log group, which the component always grants and nothing else grants.
@@ -16,11 +17,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_HANDLER } from "../bundle";
 import {
   assumeRolePolicy,
-  documentOf,
   inlinePoliciesJson,
   lambdaRolePolicy,
   type PolicyStatement,
 } from "../policies";
+import { declareManagedPolicies, type ManagedPolicyStatements } from "./managed-policies";
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
 export const LAMBDA_ARCHITECTURE = "arm64";
@@ -40,19 +41,28 @@ export interface LambdaFunctionArgs {
   /** What the function may do besides writing its logs (e.g. `webhookRoleStatements(...)`). */
   policyStatements: pulumi.Input<PolicyStatement[]>;
   /**
-   * More inline policies of the role, by name suffix: each is the role policy `<name>-role-<suffix>`
-   * (e.g. `previews`: `previewManagementStatements(...)`); `undefined`: the role has one policy.
+   * Statements the role gets as customer managed policies, by name suffix: `<name>-role-<suffix>`,
+   * `<name>-role-<suffix>-2`, ... each attached to the role (e.g. `previews`:
+   * `previewManagementStatements(...)`); `undefined`: the role has its inline policy only.
    */
-  additionalPolicies?: Record<string, pulumi.Input<PolicyStatement[]>> | undefined;
+  managedPolicies?: Record<string, ManagedPolicyStatements> | undefined;
 }
+
+/** The role has no managed policy besides the ones of `managedPolicies`. */
+const OTHER_MANAGED_POLICIES = 0;
 
 export class LambdaFunction extends pulumi.ComponentResource {
   public readonly logGroup: aws.cloudwatch.LogGroup;
   public readonly role: aws.iam.Role;
   /** The role's inline policy: what must outlive anything that invokes the function. */
   public readonly rolePolicy: aws.iam.RolePolicy;
-  /** Every inline policy of the role: `rolePolicy`, then the additional ones in their order. */
-  public readonly rolePolicies: aws.iam.RolePolicy[];
+  /** The role's customer managed policies (`managedPolicies`), in their order. */
+  public readonly managedPolicies: aws.iam.Policy[];
+  /**
+   * Every grant of the role, what the function starts after (and anything that invokes it should):
+   * `rolePolicy`, then each managed policy's attachment.
+   */
+  public readonly grants: pulumi.Resource[];
   public readonly function: aws.lambda.Function;
 
   /**
@@ -78,39 +88,38 @@ export class LambdaFunction extends pulumi.ComponentResource {
       parent,
     );
 
-    // IAM counts a role's inline policies together: all of them are sized at once.
-    const additional = Object.entries(args.additionalPolicies ?? {});
-    const texts = pulumi
-      .all([
-        args.policyStatements,
-        this.logGroup.arn,
-        pulumi.all(additional.map(([, statements]) => statements)),
-      ])
-      .apply(([statements, logGroupArn, more]) =>
-        inlinePoliciesJson(`the role of ${name}`, [
-          lambdaRolePolicy(statements, logGroupArn),
-          ...more.map((extra) => documentOf(extra)),
-        ]),
-      );
-    const text = (index: number): pulumi.Output<string> =>
-      texts.apply((all) => all[index] as string);
-
     this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-role-policy`,
-      { role: this.role.id, policy: text(0) },
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([args.policyStatements, this.logGroup.arn])
+          .apply(
+            ([statements, logGroupArn]) =>
+              inlinePoliciesJson(`the role of ${name}`, [
+                lambdaRolePolicy(statements, logGroupArn),
+              ])[0] as string,
+          ),
+      },
       parent,
     );
-    this.rolePolicies = [
-      this.rolePolicy,
-      ...additional.map(
-        ([suffix], index) =>
-          new aws.iam.RolePolicy(
-            `${name}-role-${suffix}`,
-            { role: this.role.id, policy: text(index + 1) },
-            parent,
-          ),
-      ),
-    ];
+    // IAM's quota counts every managed policy of the role: each suffix's after the ones before it.
+    this.managedPolicies = [];
+    this.grants = [this.rolePolicy];
+    for (const [suffix, statements] of Object.entries(args.managedPolicies ?? {})) {
+      const declared = declareManagedPolicies(
+        `${name}-role-${suffix}`,
+        {
+          ...statements,
+          role: this.role,
+          roleLabel: `the role of ${name}`,
+          attached: OTHER_MANAGED_POLICIES + this.managedPolicies.length,
+        },
+        parent,
+      );
+      this.managedPolicies.push(...declared.policies);
+      this.grants.push(...declared.attachments);
+    }
 
     this.function = new aws.lambda.Function(
       `${name}-function`,
@@ -126,7 +135,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
         environment: { variables: args.environment },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
       },
-      { ...parent, dependsOn: this.rolePolicies },
+      { ...parent, dependsOn: this.grants },
     );
 
     this.registerOutputs({

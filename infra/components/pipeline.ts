@@ -80,8 +80,6 @@ export class SharedPipelineRoles extends pulumi.ComponentResource {
   public readonly role: aws.iam.Role;
   public readonly rolePolicy: aws.iam.RolePolicy;
   public readonly cloneRole: aws.iam.Role;
-  /** The clone role's inline policy (JSON): another policy of the role is sized with it. */
-  public readonly cloneRolePolicyJson: pulumi.Output<string>;
 
   constructor(name: string, args: SharedPipelineRolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:pipeline:SharedPipelineRoles", name, {}, opts);
@@ -108,10 +106,9 @@ export class SharedPipelineRoles extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.cloneRolePolicyJson = pulumi.output(args.cloneRolePolicy);
     new aws.iam.RolePolicy(
       `${name}-clone-role-policy`,
-      { role: this.cloneRole.id, policy: this.cloneRolePolicyJson },
+      { role: this.cloneRole.id, policy: args.cloneRolePolicy },
       parent,
     );
     this.registerOutputs({ roleArn: this.role.arn, cloneRoleArn: this.cloneRole.arn });
@@ -126,8 +123,6 @@ export class SourcePipeline extends pulumi.ComponentResource {
   public readonly role: aws.iam.Role;
   /** The role every clone runs with (pull request tier). */
   public readonly cloneRole: aws.iam.Role;
-  /** The clone role's inline policy (JSON): another policy of the role is sized with it. */
-  public readonly cloneRolePolicyJson: pulumi.Output<string>;
 
   constructor(name: string, args: SourcePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:pipeline:SourcePipeline", name, {}, opts);
@@ -137,7 +132,6 @@ export class SourcePipeline extends pulumi.ComponentResource {
     if (shared !== undefined) {
       this.role = shared.role;
       this.cloneRole = shared.cloneRole;
-      this.cloneRolePolicyJson = shared.cloneRolePolicyJson;
       this.pipeline = this.declarePipeline(name, args, shared.rolePolicy);
       this.pipelineName = this.pipeline.name;
       this.pipelineArn = this.pipeline.arn;
@@ -184,21 +178,23 @@ export class SourcePipeline extends pulumi.ComponentResource {
       parent,
     );
 
-    this.cloneRolePolicyJson = pulumi
-      .all([args.prBucketArn, args.prProjectArn, args.connectionArn, args.repository])
-      .apply(([bucketArn, prProjectArn, connectionArn, repository]) =>
-        JSON.stringify(
-          cloneRolePolicy({
-            bucketArn,
-            prProjectArn,
-            connectionArn,
-            repository: args.allowForkPullRequests ? undefined : repository,
-          }),
-        ),
-      );
     new aws.iam.RolePolicy(
       `${name}-clone-role-policy`,
-      { role: this.cloneRole.id, policy: this.cloneRolePolicyJson },
+      {
+        role: this.cloneRole.id,
+        policy: pulumi
+          .all([args.prBucketArn, args.prProjectArn, args.connectionArn, args.repository])
+          .apply(([bucketArn, prProjectArn, connectionArn, repository]) =>
+            JSON.stringify(
+              cloneRolePolicy({
+                bucketArn,
+                prProjectArn,
+                connectionArn,
+                repository: args.allowForkPullRequests ? undefined : repository,
+              }),
+            ),
+          ),
+      },
       parent,
     );
 

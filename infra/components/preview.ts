@@ -19,6 +19,8 @@ import {
   previewClusterArn,
   previewExecutionRolePolicy,
   previewTaskRoleTrustPolicy,
+  roleArnBound,
+  scopeOfArn,
   type AccountScope,
   type PreviewTarget,
 } from "../policies";
@@ -57,6 +59,12 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
   public readonly settings: pulumi.Output<PreviewConfig>;
   /** The service as {@link previewManagementStatements} and {@link previewDeployStatements} take it. */
   public readonly target: pulumi.Output<PreviewTarget>;
+  /**
+   * `target` before any value is known, no ARN of it shorter: the account, partition and region are
+   * the listener's (the program checks they are the stack's), the roles the stack creates have
+   * names of IAM's longest. What sizes the policies that carry the preview statements.
+   */
+  public readonly targetBound: PreviewTarget;
 
   constructor(name: string, args: PreviewEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("branchline:preview:PreviewEnvironment", name, {}, opts);
@@ -131,6 +139,14 @@ export class PreviewEnvironment extends pulumi.ComponentResource {
         executionRoleArn,
         sourceServiceArn: ecsServiceArn(s, args.source.cluster, args.source.service),
       }));
+    const bound = scopeOfArn(preview.listenerArn);
+    this.targetBound = {
+      clusterArn: previewClusterArn(bound, preview.cluster),
+      listenerArn: preview.listenerArn,
+      taskRoleArn: preview.taskRoleArn ?? roleArnBound(bound, `${name}-task-role`),
+      executionRoleArn: preview.executionRoleArn ?? roleArnBound(bound, `${name}-execution-role`),
+      sourceServiceArn: ecsServiceArn(bound, args.source.cluster, args.source.service),
+    };
     this.registerOutputs({
       logGroupName: this.logGroup.name,
       taskRoleArn: this.taskRoleArn,

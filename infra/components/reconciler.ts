@@ -128,7 +128,7 @@ export class Reconciler extends pulumi.ComponentResource {
                   }),
                 ),
         // It removes the previews of closed pull requests and scales idle ones to zero.
-        additionalPolicies: previewRolePolicies(args.previewSet, { traffic: true }),
+        managedPolicies: previewRolePolicies(args.previewSet, { traffic: true }),
       },
       parent,
     );
@@ -142,7 +142,7 @@ export class Reconciler extends pulumi.ComponentResource {
         lifecycleScope: "CRUD",
         terraformKey: TEARDOWN_LIFECYCLE_KEY,
       },
-      { parent: this, dependsOn: [this.function, ...lambda.rolePolicies, lambda.logGroup] },
+      { parent: this, dependsOn: [this.function, ...lambda.grants, lambda.logGroup] },
     );
 
     this.scheduleRule = new aws.cloudwatch.EventRule(

@@ -178,7 +178,7 @@ export class WebhookReceiver extends pulumi.ComponentResource {
                   })
                   .apply(servicesWebhookRoleStatements),
         // Inline delivery: the webhook ensures and removes previews itself (queued: the worker does).
-        additionalPolicies:
+        managedPolicies:
           queue === undefined
             ? previewRolePolicies(args.previewSet, { traffic: false })
             : undefined,

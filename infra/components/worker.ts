@@ -133,7 +133,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
                   githubTokenSecretArn: githubSecretArn,
                 })
                 .apply(servicesWorkerRoleStatements),
-        additionalPolicies: previewRolePolicies(args.previewSet, { traffic: false }),
+        managedPolicies: previewRolePolicies(args.previewSet, { traffic: false }),
       },
       parent,
     );
@@ -152,7 +152,7 @@ export class DeliveryWorker extends pulumi.ComponentResource {
       // while the function, its role or (on destroy) the reconciler's teardown go.
       {
         parent: this,
-        dependsOn: [...lambda.rolePolicies, ...(args.pollAfter ?? [])],
+        dependsOn: [...lambda.grants, ...(args.pollAfter ?? [])],
       },
     );
 

@@ -44,6 +44,8 @@ function outputsFor(
       };
     case "aws:iam/role:Role":
       return { name: physical, arn: `${prefix}:iam::${MOCK_ACCOUNT}:role/${physical}` };
+    case "aws:iam/policy:Policy":
+      return { name: physical, arn: `${prefix}:iam::${MOCK_ACCOUNT}:policy/${physical}` };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { name: physical, arn: `${prefix}:logs:${at}:log-group:${physical}` };
     case "aws:codebuild/project:Project":

@@ -1,12 +1,14 @@
 /**
- * The previews' IAM as the stack attaches it, under Pulumi mocks: the role policies `<role>-previews`
- * of the functions that call ECS and ELBv2 for previews (the webhook with inline delivery, the
- * worker, the reconciler, which also reads the previews' request counts) and of the clone role (the
- * clone's ECS deploy aimed at its preview), exactly; none of them without previews; then, by
- * simulation (@cloud-copilot/iam-simulate, test/helpers/iam.ts) of every inline policy of each role
- * together, each call functions/app/previews.ts makes through functions/adapters/ecs.ts and
- * elbv2.ts, and the clone's ECS deploy action's calls, with the denials that matter; and the roles'
- * inline policies' total size (IAM's 10,240 characters per role, all inline policies together).
+ * The previews' IAM as the stack attaches it, under Pulumi mocks: the customer managed policies
+ * `<role>-previews` (`-2`, ... when one does not hold them) and their attachments, of the functions
+ * that call ECS and ELBv2 for previews (the webhook with inline delivery, the worker, the reconciler,
+ * which also reads the previews' request counts) and of the clone role (the clone's ECS deploy aimed
+ * at its preview), exactly; none of them without previews; then, by simulation
+ * (@cloud-copilot/iam-simulate, test/helpers/iam.ts) of every policy of each role together (inline
+ * and managed), each call functions/app/previews.ts makes through functions/adapters/ecs.ts and
+ * elbv2.ts, and the clone's ECS deploy action's calls, with the denials that matter; and the sizes:
+ * each role's inline policy unchanged by previews (IAM's 10,240 characters per role), the managed
+ * policies within IAM's 6,144 characters each and its default quota of 10 per role.
  *
  * Not simulated: elasticloadbalancing:AddTags on a target group or rule (see
  * test/infra/policies-preview.test.ts). Mocks cannot prove that AWS accepts the documents.
@@ -14,9 +16,13 @@
 import { expect } from "chai";
 import { previewNames } from "../../functions/shared/preview-names.js";
 import { loadConfig } from "../../infra/config.js";
+import { PREFIX_MAX_LENGTH } from "../../infra/config.js";
 import {
   INLINE_POLICY_MAX_LENGTH,
   inlinePoliciesJson,
+  MANAGED_POLICIES_PER_ROLE,
+  MANAGED_POLICY_MAX_LENGTH,
+  packManagedPolicies,
   previewDeployStatements,
   previewManagementStatements,
   previewTrafficStatements,
@@ -88,25 +94,61 @@ async function synth(config: Record<string, string | object>): Promise<RecordedR
   return resources;
 }
 
+const INLINE = "aws:iam/rolePolicy:RolePolicy";
+const MANAGED = "aws:iam/policy:Policy";
+const ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+
+/** The previews' managed policies (`<role>-previews`, `<role>-previews-2`, ...), by name. */
 function previewsPolicyNames(): string[] {
-  return resourcesOfType("aws:iam/rolePolicy:RolePolicy")
+  return resourcesOfType(MANAGED)
     .map((resource) => resource.name)
-    .filter((name) => name.endsWith("-previews"))
+    .filter((name) => /-previews(-\d+)?$/.test(name))
     .sort();
 }
 
-/** Every inline policy of the role whose id is `roleId`, as one document (IAM evaluates them so). */
+/** The inline policies named like the previews' (none since they are managed policies). */
+function inlinePreviewsPolicyNames(): string[] {
+  return resourcesOfType(INLINE)
+    .map((resource) => resource.name)
+    .filter((name) => name.includes("-previews"));
+}
+
+/** The ARN the mocks give a managed policy: its physical name is `<name>-0000000`. */
+function managedPolicyArn(name: string): string {
+  return `arn:aws:iam::${MOCK_ACCOUNT}:policy/${name}-0000000`;
+}
+
+/** The managed policies attached to the role whose id is `roleId`, in their attachments' order. */
+function managedPoliciesOf(roleId: string): RecordedResource[] {
+  const policies = resourcesOfType(MANAGED);
+  return resourcesOfType(ATTACHMENT)
+    .filter((attachment) => attachment.inputs["role"] === roleId)
+    .map((attachment) => {
+      const policy = policies.find(
+        (candidate) => managedPolicyArn(candidate.name) === attachment.inputs["policyArn"],
+      );
+      if (policy === undefined)
+        throw new Error(`no policy ${String(attachment.inputs["policyArn"])}`);
+      return policy;
+    });
+}
+
+/**
+ * Every policy of the role whose id is `roleId`, inline and managed, as one document (IAM evaluates
+ * a role's identity policies together).
+ */
 function roleDocument(roleId: string): PolicyDocument {
-  const statements = resourcesOfType("aws:iam/rolePolicy:RolePolicy")
-    .filter((resource) => resource.inputs["role"] === roleId)
-    .flatMap((resource) => policyDocument(resource.inputs["policy"]).Statement);
-  if (statements.length === 0) throw new Error(`no inline policy on the role ${roleId}`);
+  const statements = [
+    ...resourcesOfType(INLINE).filter((resource) => resource.inputs["role"] === roleId),
+    ...managedPoliciesOf(roleId),
+  ].flatMap((resource) => policyDocument(resource.inputs["policy"]).Statement);
+  if (statements.length === 0) throw new Error(`no policy on the role ${roleId}`);
   return { Version: "2012-10-17", Statement: statements };
 }
 
 /** The total length of the role's inline policies (JSON without whitespace, as IAM counts). */
 function roleInlineLength(roleId: string): number {
-  return resourcesOfType("aws:iam/rolePolicy:RolePolicy")
+  return resourcesOfType(INLINE)
     .filter((resource) => resource.inputs["role"] === roleId)
     .reduce(
       (sum, resource) => sum + JSON.stringify(policyDocument(resource.inputs["policy"])).length,
@@ -114,8 +156,34 @@ function roleInlineLength(roleId: string): number {
     );
 }
 
+/** The statements of the managed policies `name`, `name-2`, ... in order. */
 function statementsOf(name: string): PolicyStatement[] {
-  return policyDocument(resourceNamed(name).inputs["policy"]).Statement;
+  return previewsPolicyNames()
+    .filter((candidate) => candidate === name || new RegExp(`^${name}-\\d+$`).test(candidate))
+    .sort((a, b) => partOf(a) - partOf(b))
+    .flatMap((candidate) => policyDocument(resourceNamed(candidate).inputs["policy"]).Statement);
+}
+
+function partOf(name: string): number {
+  const match = /-(\d+)$/.exec(name);
+  return match === null ? 1 : Number(match[1]);
+}
+
+/** The policy `name` and its attachment to the role whose id is `roleId`, exactly. */
+function expectAttached(
+  name: string,
+  roleId: string,
+  description: string,
+  document: unknown,
+): void {
+  expect(resourceNamed(name).inputs, name).to.deep.equal({
+    description,
+    policy: JSON.stringify(document),
+  });
+  expect(resourceNamed(`${name}-attachment`).inputs, `${name}-attachment`).to.deep.equal({
+    role: roleId,
+    policyArn: managedPolicyArn(name),
+  });
 }
 
 async function expectDecision(
@@ -288,42 +356,73 @@ describe("infra: the previews' IAM attached to the roles", () => {
       });
     });
 
-    it("the worker, the reconciler and the clone role get their previews policy; the queueing webhook none", () => {
+    it("the worker, the reconciler and the clone role get one managed previews policy each, attached; the queueing webhook none; no inline one", () => {
       expect(previewsPolicyNames()).to.deep.equal([
         "pipeline-clone-role-previews",
         "reconciler-role-previews",
         "worker-role-previews",
       ]);
-      expect(resourceNamed("worker-role-previews").inputs["role"]).to.equal("worker-role-id");
-      expect(resourceNamed("reconciler-role-previews").inputs["role"]).to.equal(
-        "reconciler-role-id",
-      );
-      expect(resourceNamed("pipeline-clone-role-previews").inputs["role"]).to.equal(
-        "pipeline-clone-role-id",
-      );
+      expect(inlinePreviewsPolicyNames()).to.deep.equal([]);
+      expect(
+        resourcesOfType(ATTACHMENT)
+          .map((resource) => resource.name)
+          .sort(),
+      ).to.deep.equal([
+        "pipeline-clone-role-previews-attachment",
+        "reconciler-role-previews-attachment",
+        "worker-role-previews-attachment",
+      ]);
+      expect(managedPoliciesOf("worker-role-id").map((policy) => policy.name)).to.deep.equal([
+        "worker-role-previews",
+      ]);
+      expect(managedPoliciesOf("reconciler-role-id").map((policy) => policy.name)).to.deep.equal([
+        "reconciler-role-previews",
+      ]);
+      expect(
+        managedPoliciesOf("pipeline-clone-role-id").map((policy) => policy.name),
+      ).to.deep.equal(["pipeline-clone-role-previews"]);
+      expect(managedPoliciesOf("webhook-role-id")).to.deep.equal([]);
     });
 
-    it("the worker's previews policy, exactly", () => {
-      expect(
-        JSON.parse(resourceNamed("worker-role-previews").inputs["policy"] as string),
-      ).to.deep.equal({ Version: "2012-10-17", Statement: oneServiceManagerStatements() });
+    it("the worker's previews policy and its attachment, exactly", () => {
+      expectAttached(
+        "worker-role-previews",
+        "worker-role-id",
+        "branchline (branchline-dev): what a function may do to manage the previews (part 1)",
+        { Version: "2012-10-17", Statement: oneServiceManagerStatements() },
+      );
     });
 
     it("the reconciler's: the same, and the previews' request counts (GetMetricData on *)", () => {
-      expect(statementsOf("reconciler-role-previews")).to.deep.equal([
-        ...oneServiceManagerStatements(),
+      expectAttached(
+        "reconciler-role-previews",
+        "reconciler-role-id",
+        "branchline (branchline-dev): what a function may do to manage the previews and read their request counts (part 1)",
         {
-          Sid: "ReadPreviewTraffic",
-          Effect: "Allow",
-          Action: "cloudwatch:GetMetricData",
-          Resource: "*",
+          Version: "2012-10-17",
+          Statement: [
+            ...oneServiceManagerStatements(),
+            {
+              Sid: "ReadPreviewTraffic",
+              Effect: "Allow",
+              Action: "cloudwatch:GetMetricData",
+              Resource: "*",
+            },
+          ],
         },
-      ]);
+      );
     });
 
     it("the clone role's, exactly: its preview's deploy only", () => {
       const services = `arn:aws:ecs:${at}:service/previews/branchline-dev-*`;
       const taskDefinitions = `arn:aws:ecs:${at}:task-definition/branchline-dev-*:*`;
+      expect(resourceNamed("pipeline-clone-role-previews").inputs["description"]).to.equal(
+        "branchline (branchline-dev): what the clones' deploys may do to the previews (part 1)",
+      );
+      expect(resourceNamed("pipeline-clone-role-previews-attachment").inputs).to.deep.equal({
+        role: "pipeline-clone-role-id",
+        policyArn: managedPolicyArn("pipeline-clone-role-previews"),
+      });
       expect(statementsOf("pipeline-clone-role-previews")).to.deep.equal([
         {
           Sid: "DeployPreviewServices",
@@ -374,18 +473,25 @@ describe("infra: the previews' IAM attached to the roles", () => {
       ]);
     });
 
-    it("the functions start, and the mapping and the teardown stop, with the previews policies in place", () => {
+    it("the functions start, and the mapping and the teardown stop, with the previews policies attached", () => {
       expect(dependenciesOf("worker-function")).to.include.members([
         "worker-role-policy",
-        "worker-role-previews",
+        "worker-role-previews-attachment",
       ]);
       expect(dependenciesOf("reconciler-function")).to.include.members([
         "reconciler-role-policy",
-        "reconciler-role-previews",
+        "reconciler-role-previews-attachment",
+      ]);
+      // An attachment is made once its policy and the role exist.
+      expect(dependenciesOf("worker-role-previews-attachment")).to.include.members([
+        "worker-role-previews",
+        "worker-role",
       ]);
       // On destroy the teardown removes the previews too: it runs before their grants go.
-      expect(dependenciesOf("reconciler-teardown")).to.include("reconciler-role-previews");
-      expect(dependenciesOf("worker-deliveries")).to.include("worker-role-previews");
+      expect(dependenciesOf("reconciler-teardown")).to.include(
+        "reconciler-role-previews-attachment",
+      );
+      expect(dependenciesOf("worker-deliveries")).to.include("worker-role-previews-attachment");
     });
   });
 
@@ -407,9 +513,14 @@ describe("infra: the previews' IAM attached to the roles", () => {
         "reconciler-role-previews",
         "webhook-role-previews",
       ]);
-      expect(resourceNamed("webhook-role-previews").inputs["role"]).to.equal("webhook-role-id");
-      expect(statementsOf("webhook-role-previews")).to.deep.equal(oneServiceManagerStatements());
-      expect(dependenciesOf("webhook-function")).to.include("webhook-role-previews");
+      expect(inlinePreviewsPolicyNames()).to.deep.equal([]);
+      expectAttached(
+        "webhook-role-previews",
+        "webhook-role-id",
+        "branchline (branchline-dev): what a function may do to manage the previews (part 1)",
+        { Version: "2012-10-17", Statement: oneServiceManagerStatements() },
+      );
+      expect(dependenciesOf("webhook-function")).to.include("webhook-role-previews-attachment");
     });
 
     it("ensures and removes a preview; reads no metrics (the reconciler's)", async () => {
@@ -499,24 +610,27 @@ describe("infra: the previews' IAM attached to the roles", () => {
         "acme-reconciler-role-previews",
         "acme-worker-role-previews",
       ]);
-      expect(resourceNamed("acme-worker-role-previews").inputs["role"]).to.equal(
+      expect(inlinePreviewsPolicyNames()).to.deep.equal([]);
+      expectAttached(
+        "acme-worker-role-previews",
         "acme-worker-role-id",
+        "branchline (acme): what a function may do to manage the previews (part 1)",
+        { Version: "2012-10-17", Statement: previewManagementStatements(set) },
       );
-      expect(resourceNamed("acme-reconciler-role-previews").inputs["role"]).to.equal(
+      expectAttached(
+        "acme-reconciler-role-previews",
         "acme-reconciler-role-id",
+        "branchline (acme): what a function may do to manage the previews and read their request counts (part 1)",
+        {
+          Version: "2012-10-17",
+          Statement: [...previewManagementStatements(set), ...previewTrafficStatements()],
+        },
       );
-      expect(resourceNamed("acme-pipelines-clone-role-previews").inputs["role"]).to.equal(
+      expectAttached(
+        "acme-pipelines-clone-role-previews",
         "acme-pipelines-clone-role-id",
-      );
-      expect(statementsOf("acme-worker-role-previews")).to.deep.equal(
-        previewManagementStatements(set),
-      );
-      expect(statementsOf("acme-reconciler-role-previews")).to.deep.equal([
-        ...previewManagementStatements(set),
-        ...previewTrafficStatements(),
-      ]);
-      expect(statementsOf("acme-pipelines-clone-role-previews")).to.deep.equal(
-        previewDeployStatements(set),
+        "branchline (acme): what the clones' deploys may do to the previews (part 1)",
+        { Version: "2012-10-17", Statement: previewDeployStatements(set) },
       );
       // Only the service with a preview: its production service is the one source read.
       expect(
@@ -888,6 +1002,8 @@ describe("infra: the previews' IAM attached to the roles", () => {
     it("one service: no previews policy on any role", async () => {
       await synth({ repository: "octo/shop", webhookSecret: "s3cret", githubToken: "t", deploy });
       expect(previewsPolicyNames()).to.deep.equal([]);
+      expect(resourcesOfType(MANAGED)).to.deep.equal([]);
+      expect(resourcesOfType(ATTACHMENT)).to.deep.equal([]);
       await synth({
         repository: "octo/shop",
         webhookSecret: "s3cret",
@@ -908,12 +1024,14 @@ describe("infra: the previews' IAM attached to the roles", () => {
         ],
       });
       expect(previewsPolicyNames()).to.deep.equal([]);
+      expect(resourcesOfType(MANAGED)).to.deep.equal([]);
+      expect(resourcesOfType(ATTACHMENT)).to.deep.equal([]);
     });
   });
 });
 
-describe("infra: the previews' role policies' size (IAM: 10,240 characters per role, inline policies together)", () => {
-  /** Role -> [its main policy, its previews policy, together] in characters; `refused`: over IAM's limit. */
+describe("infra: the previews' policies' size (IAM: 6,144 characters per managed policy, 10 managed policies and 10,240 inline characters per role)", () => {
+  /** Role -> its inline policy, and its previews' managed policies, in characters. */
   const table: string[] = [];
   const serviceName = (i: number) => `service-${String(i).padStart(2, "0")}`;
   const clusterOf = (i: number, shared: boolean) => (shared ? "previews" : `previews-${i}`);
@@ -952,83 +1070,99 @@ describe("infra: the previews' role policies' size (IAM: 10,240 characters per r
       sourceServiceArn: service("production", serviceName(i)),
     })),
   });
-  const length = (statements: PolicyStatement[]) =>
-    JSON.stringify({ Version: "2012-10-17", Statement: statements }).length;
-  const policyLength = (name: string): number | undefined => {
-    const found = resourcesOfType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === name);
-    return found === undefined ? undefined : (found.inputs["policy"] as string).length;
-  };
+  const policyLength = (name: string): number =>
+    (resourceNamed(name).inputs["policy"] as string).length;
 
   /**
-   * Declares the stack without and with previews: each role's main policy, the previews policy the
-   * pure functions give, and what the stack declares: both when together within IAM's limit, neither
-   * (the program refuses) beyond it. Returns role -> total.
+   * Declares the stack without and with previews: each role's inline policy is the same in both;
+   * with previews the role has its managed previews policies, holding exactly the statements the
+   * pure functions give, packed as `packManagedPolicies` packs them, each within 6,144 characters.
+   * Returns role -> the lengths of its managed policies.
    */
   async function measure(
     count: number,
     shared: boolean,
     mode: "queue" | "inline",
-  ): Promise<Record<string, number>> {
+  ): Promise<Record<string, number[]>> {
     const set = setOf(count, shared);
-    const manager = length(previewManagementStatements(set));
-    const roles: [string, string, number][] = [
+    const roles: [string, string, PolicyStatement[]][] = [
       mode === "queue"
-        ? ["worker", "acme-worker-role", manager]
-        : ["webhook", "acme-webhook-role", manager],
+        ? ["worker", "acme-worker-role", previewManagementStatements(set)]
+        : ["webhook", "acme-webhook-role", previewManagementStatements(set)],
       [
         "reconciler",
         "acme-reconciler-role",
-        length([...previewManagementStatements(set), ...previewTrafficStatements()]),
+        [...previewManagementStatements(set), ...previewTrafficStatements()],
       ],
-      ["clone", "acme-pipelines-clone-role", length(previewDeployStatements(set))],
+      ["clone", "acme-pipelines-clone-role", previewDeployStatements(set)],
     ];
     await synth(stack(count, undefined, mode));
-    const main = Object.fromEntries(
-      roles.map(([label, name]) => [label, policyLength(`${name}-policy`) as number]),
+    const inline = Object.fromEntries(
+      roles.map(([label, name]) => [label, policyLength(`${name}-policy`)]),
     );
     await synth(stack(count, shared, mode));
-    const totals: Record<string, number> = {};
-    for (const [label, name, previews] of roles) {
-      const total = (main[label] as number) + previews;
-      totals[label] = total;
-      const fits = total <= INLINE_POLICY_MAX_LENGTH;
+    const managed: Record<string, number[]> = {};
+    for (const [label, name, statements] of roles) {
+      const policies = managedPoliciesOf(`${name}-id`);
+      const lengths = policies.map((policy) => (policy.inputs["policy"] as string).length);
+      managed[label] = lengths;
       table.push(
-        `${count} service(s), ${shared ? "one cluster and listener" : "a cluster and listener each"}, ${mode}: ${label} ${main[label]} + ${previews} = ${total}${fits ? "" : " REFUSED"}`,
+        `${count} service(s), ${shared ? "one cluster and listener" : "a cluster and listener each"}, ${mode}: ${label} inline ${inline[label]}, ${lengths.length} managed (${lengths.join(" + ")})`,
       );
-      if (fits) {
-        expect(policyLength(`${name}-previews`), name).to.equal(previews);
-        expect(roleInlineLength(`${name}-id`), name).to.equal(total);
-      } else {
-        // The program refuses the role's policies (inlinePoliciesJson throws): nothing half-applied.
-        expect(policyLength(`${name}-previews`), name).to.equal(undefined);
-      }
+      // The inline policy does not grow with previews, and stays within IAM's limit.
+      expect(policyLength(`${name}-policy`), name).to.equal(inline[label]);
+      expect(roleInlineLength(`${name}-id`), name).to.equal(inline[label]);
+      expect(inline[label], name).to.be.at.most(INLINE_POLICY_MAX_LENGTH);
+      // `<role>-previews`, `<role>-previews-2`, ... in order, each attached, each within the limit.
+      expect(
+        policies.map((policy) => policy.name),
+        name,
+      ).to.deep.equal(lengths.map((_, i) => `${name}-previews${i === 0 ? "" : `-${i + 1}`}`));
+      expect(statementsOf(`${name}-previews`), name).to.deep.equal(statements);
+      expect(
+        policies.map((policy) => policyDocument(policy.inputs["policy"])),
+        name,
+      ).to.deep.equal(packManagedPolicies(statements));
+      for (const length of lengths) expect(length, name).to.be.at.most(MANAGED_POLICY_MAX_LENGTH);
+      expect(lengths.length, name).to.be.at.most(MANAGED_POLICIES_PER_ROLE);
     }
-    return totals;
+    return managed;
   }
 
-  it("1 service: every role within the limit, both delivery modes", async () => {
+  it("1 service: one managed policy per role, both delivery modes", async () => {
     for (const mode of ["queue", "inline"] as const) {
-      const totals = await measure(1, true, mode);
-      for (const [label, total] of Object.entries(totals)) {
-        expect(total, label).to.be.at.most(INLINE_POLICY_MAX_LENGTH);
-      }
+      const managed = await measure(1, true, mode);
+      const manager = mode === "queue" ? "worker" : "webhook";
+      expect(managed[manager]?.length, manager).to.equal(1);
+      expect(managed["reconciler"]?.length).to.equal(1);
+      expect(managed["clone"]?.length).to.equal(1);
     }
   });
 
-  it("10 services sharing one cluster and listener: the clone role fits; the worker does not", async () => {
-    const queue = await measure(10, true, "queue");
-    const inline = await measure(10, true, "inline");
-    expect(queue["clone"]).to.be.at.most(INLINE_POLICY_MAX_LENGTH);
-    expect(queue["worker"]).to.be.above(INLINE_POLICY_MAX_LENGTH);
-    expect(inline["clone"]).to.be.at.most(INLINE_POLICY_MAX_LENGTH);
+  it("10 services sharing one cluster and listener: accepted, two managed policies per function role, one for the clone role", async () => {
+    for (const mode of ["queue", "inline"] as const) {
+      const managed = await measure(10, true, mode);
+      const manager = mode === "queue" ? "worker" : "webhook";
+      expect(managed[manager]?.length, manager).to.equal(2);
+      expect(managed["reconciler"]?.length).to.equal(2);
+      expect(managed["clone"]?.length).to.equal(1);
+    }
   });
 
-  it("10 services with a cluster and listener each: only the clone role fits", async () => {
+  it("10 services with a cluster and listener each: accepted, three managed policies per function role, one for the clone role", async () => {
     for (const mode of ["queue", "inline"] as const) {
-      const totals = await measure(10, false, mode);
-      expect(totals["clone"]).to.be.at.most(INLINE_POLICY_MAX_LENGTH);
-      expect(totals["reconciler"]).to.be.above(INLINE_POLICY_MAX_LENGTH);
+      const managed = await measure(10, false, mode);
+      const manager = mode === "queue" ? "worker" : "webhook";
+      expect(managed[manager]?.length, manager).to.equal(3);
+      expect(managed["reconciler"]?.length).to.equal(3);
+      expect(managed["clone"]?.length).to.equal(1);
     }
+  });
+
+  it("the policies' physical names (`<name>-<7 characters>`, Pulumi's) fit IAM's 128 characters with the longest prefix", () => {
+    // The longest logical name: the many-service clone role's tenth part.
+    const longest = `${"p".repeat(PREFIX_MAX_LENGTH)}-pipelines-clone-role-previews-${MANAGED_POLICIES_PER_ROLE}`;
+    expect(`${longest}-0000000`.length).to.be.at.most(128);
   });
 
   it("a role's inline policies are refused together, naming the role, beyond the limit", () => {

@@ -52,6 +52,20 @@ function variablesOf(name: string): Record<string, string> {
     .variables;
 }
 
+/** The one-service configuration `one` (the preview with its defaults). */
+function parseOne(): ReturnType<typeof parseConfig> {
+  return parseConfig({
+    get: (key) =>
+      ({
+        repository: "octo/shop",
+        deploy: JSON.stringify(deploy),
+        preview: JSON.stringify(preview),
+      })[key],
+    getSecret: (key) => (key === "webhookSecret" ? pulumi.output("s3cret") : undefined),
+    defaultPipelineName: "branchline-dev",
+  });
+}
+
 function componentResources(prefix: string): RecordedResource[] {
   return recordedResources().filter((resource) => resource.name.startsWith(prefix));
 }
@@ -206,6 +220,86 @@ describe("infra/components/preview", () => {
     );
   });
 
+  it("refuses a listener of another partition (the policies are sized from the listener's ARN)", async () => {
+    await installMocks();
+    const foreign = LISTENER.replace("arn:aws:", "arn:aws-cn:");
+    const parsed = parseConfig({
+      get: (key) =>
+        ({
+          repository: "octo/shop",
+          deploy: JSON.stringify(deploy),
+          preview: JSON.stringify({ ...preview, listenerArn: foreign }),
+        })[key],
+      getSecret: (key) => (key === "webhookSecret" ? pulumi.output("s3cret") : undefined),
+      defaultPipelineName: "branchline-dev",
+    });
+    const component = new PreviewEnvironment("foreign-partition", {
+      configKey: "preview",
+      sourcePipelineName: "branchline-dev",
+      preview: parsed.services[0]?.preview as PreviewConfig,
+      source: deploy,
+      prRepositoryArns: [],
+      logRetentionDays: 30,
+      scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
+    });
+    // Output#promise is @pulumi/pulumi's internal way to await an output that may fail.
+    const failure = await (component.target as unknown as { promise(): Promise<unknown> })
+      .promise()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failure).to.be.instanceOf(ConfigError);
+    expect((failure as Error).message).to.include(
+      `branchline:preview.listenerArn must be in this stack's partition aws, got ${foreign}`,
+    );
+  });
+
+  it("the target's bound, known before any value: the listener's account and region, the roles it creates at IAM's longest names, the configured ones as they are", async () => {
+    await installMocks();
+    const component = new PreviewEnvironment("bounded", {
+      configKey: "preview",
+      sourcePipelineName: "branchline-dev",
+      preview: { ...(parseOne().services[0]?.preview as PreviewConfig) },
+      source: deploy,
+      prRepositoryArns: [],
+      logRetentionDays: 30,
+      scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
+    });
+    const longest = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${name.padEnd(64, "x")}`;
+    expect(component.targetBound).to.deep.equal({
+      clusterArn: `arn:aws:ecs:${at}:cluster/previews`,
+      listenerArn: LISTENER,
+      taskRoleArn: longest("bounded-task-role"),
+      executionRoleArn: longest("bounded-execution-role"),
+      sourceServiceArn: `arn:aws:ecs:${at}:service/prod/shop`,
+    });
+    // No ARN of the target is longer than its bound's.
+    const target = await unwrap(component.target);
+    for (const key of Object.keys(target) as (keyof typeof target)[]) {
+      expect(target[key].length, key).to.be.at.most(component.targetBound[key].length);
+    }
+    const configured = new PreviewEnvironment("configured", {
+      configKey: "preview",
+      sourcePipelineName: "branchline-dev",
+      preview: {
+        ...(parseOne().services[0]?.preview as PreviewConfig),
+        taskRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/shop-preview`,
+        executionRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/shop-preview-execution`,
+      },
+      source: deploy,
+      prRepositoryArns: [],
+      logRetentionDays: 30,
+      scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
+    });
+    expect(configured.targetBound.taskRoleArn).to.equal(
+      `arn:aws:iam::${MOCK_ACCOUNT}:role/shop-preview`,
+    );
+    expect(configured.targetBound.executionRoleArn).to.equal(
+      `arn:aws:iam::${MOCK_ACCOUNT}:role/shop-preview-execution`,
+    );
+  });
+
   it("configured roles: no role is created, the settings carry those", async () => {
     const roles = {
       taskRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/shop-preview`,
@@ -245,6 +339,20 @@ describe("infra/components/preview", () => {
       ["webhookSecret"],
     );
     const { result: branchline } = run;
+    // What sizes the previews' managed policies, before any value is known.
+    expect(branchline.previewSetBound).to.deep.equal({
+      scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
+      stackPrefix: "acme",
+      targets: [
+        {
+          clusterArn: `arn:aws:ecs:${at}:cluster/previews`,
+          listenerArn: LISTENER,
+          taskRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${"acme-shop-preview-task-role".padEnd(64, "x")}`,
+          executionRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${"acme-shop-preview-execution-role".padEnd(64, "x")}`,
+          sourceServiceArn: `arn:aws:ecs:${at}:service/prod/shop`,
+        },
+      ],
+    });
     expect(await unwrap(branchline.previewSet as pulumi.Output<PreviewSet>)).to.deep.equal({
       scope: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT },
       stackPrefix: "acme",
