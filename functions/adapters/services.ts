@@ -158,7 +158,9 @@ export class DefaultServices {
   ): Promise<{ ports: PreviewPorts; stackPrefix: string } | undefined> {
     const prefix = this.settings.stackPrefix;
     if (prefix === undefined || !this.hasPreviews()) return undefined;
-    // Loaded on first use: a stack without previews never loads the ECS and ELB clients.
+    // Loaded on first use: a stack without previews never loads the ECS and ELB clients. In the
+    // deployment archive the module is a bundle of its own next to index.js (infra/bundle.ts), with
+    // its own copies of the modules it imports: its errors are recognised by name, not class.
     this.previewClients ??= import("./preview-clients.js").then(
       ({ PreviewClients }) => new PreviewClients(this.clientOptions),
     );
