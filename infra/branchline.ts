@@ -218,7 +218,7 @@ export function withFile(
 
 export interface BranchlineArgs {
   config: BranchlineConfig;
-  /** The Lambdas' deployment archives (`functionArchives(bundleFunctions())`). */
+  /** The Lambdas' deployment archives (`functionArchives(bundleFunctions(), bundlePreviews())`). */
   code: FunctionArchives;
   /** The one-service stack's former names (see the module's comment); one service only. */
   legacyNames?: boolean;

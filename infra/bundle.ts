@@ -39,8 +39,31 @@ export type FunctionArchives = Record<FunctionName, pulumi.Input<pulumi.asset.Ar
 export const BUNDLE_FILE = "index.js";
 export const LAMBDA_HANDLER = "index.handler";
 
-/** Bundles `entry` and its dependencies into one CommonJS file for Node.js 22; returns its text. */
-export function bundleFunction(entry: string): string {
+/**
+ * The preview environments' ECS and Elastic Load Balancing clients, bundled apart from the
+ * functions' main bundles: `DefaultServices` (functions/adapters/services.ts) imports this module
+ * only when some service has previews, so a stack without previews neither loads nor initialises
+ * these SDK clients when a function starts.
+ */
+export const PREVIEWS_ENTRY = path.join(
+  REPOSITORY_ROOT,
+  "functions",
+  "adapters",
+  "preview-clients.ts",
+);
+
+/**
+ * The file name of the preview clients' bundle, next to `index.js` in the archives of
+ * `PREVIEW_FUNCTIONS`. It is the path `DefaultServices` imports the module by: the main bundle
+ * keeps that import, as a `require` run on first use, instead of inlining the module.
+ */
+export const PREVIEWS_FILE = "preview-clients.js";
+
+/** The functions that manage previews (through `DefaultServices`): their archives hold PREVIEWS_FILE. */
+export const PREVIEW_FUNCTIONS: readonly FunctionName[] = ["webhook", "reconcile", "worker"];
+
+/** The bundle of `entry` and the source files it holds (relative to the repository root). */
+function build(entry: string): { text: string; inputs: string[] } {
   const result = buildSync({
     entryPoints: [entry],
     absWorkingDir: REPOSITORY_ROOT,
@@ -50,8 +73,15 @@ export function bundleFunction(entry: string): string {
     format: "cjs",
     minify: true,
     mainFields: ["module", "main"],
+    // The preview clients stay out of the main bundle (a pattern of the import's text: esbuild's
+    // synchronous API takes no plugins, so the text is the file name in the archive).
+    external: [`./${PREVIEWS_FILE}`],
+    // `import()` becomes `require()`: the preview clients' bundle is CommonJS, loaded without
+    // Node's ES module loader (the SDK's lazy imports of Node's built-in modules likewise).
+    supported: { "dynamic-import": false },
     sourcemap: false,
     legalComments: "none",
+    metafile: true,
     write: false,
     logLevel: "silent",
   });
@@ -59,12 +89,33 @@ export function bundleFunction(entry: string): string {
   if (output === undefined || result.outputFiles.length !== 1) {
     throw new Error(`bundling ${entry} gave ${result.outputFiles.length} files, expected 1`);
   }
-  return output.text;
+  return { text: output.text, inputs: Object.keys(result.metafile.inputs).sort() };
 }
 
-/** A Lambda deployment archive holding the bundle as `index.js`. */
-export function functionArchive(bundle: string): pulumi.asset.AssetArchive {
-  return new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundle) });
+/** Bundles `entry` and its dependencies into one CommonJS file for Node.js 22; returns its text. */
+export function bundleFunction(entry: string): string {
+  return build(entry).text;
+}
+
+/** The source files (repository-relative, node_modules included) the bundle of `entry` holds. */
+export function bundleInputs(entry: string): string[] {
+  return build(entry).inputs;
+}
+
+/** Bundles the preview clients (`PREVIEWS_ENTRY`) with the same options; returns its text. */
+export function bundlePreviews(): string {
+  return bundleFunction(PREVIEWS_ENTRY);
+}
+
+/**
+ * A Lambda deployment archive holding the bundle as `index.js`, and the preview clients' bundle as
+ * PREVIEWS_FILE when given.
+ */
+export function functionArchive(bundle: string, previews?: string): pulumi.asset.AssetArchive {
+  return new pulumi.asset.AssetArchive({
+    [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundle),
+    ...(previews === undefined ? {} : { [PREVIEWS_FILE]: new pulumi.asset.StringAsset(previews) }),
+  });
 }
 
 /** Bundles every Lambda of the stack; returns the bundles' text by function. */
@@ -77,12 +128,20 @@ export function bundleFunctions(): Record<FunctionName, string> {
   };
 }
 
-/** The deployment archives of these bundles. */
-export function functionArchives(bundles: Record<FunctionName, string>): FunctionArchives {
+/**
+ * The deployment archives of these bundles; those of PREVIEW_FUNCTIONS also hold `previews`, the
+ * preview clients' bundle (`bundlePreviews()`).
+ */
+export function functionArchives(
+  bundles: Record<FunctionName, string>,
+  previews: string,
+): FunctionArchives {
+  const archive = (name: FunctionName) =>
+    functionArchive(bundles[name], PREVIEW_FUNCTIONS.includes(name) ? previews : undefined);
   return {
-    webhook: functionArchive(bundles.webhook),
-    reconcile: functionArchive(bundles.reconcile),
-    notify: functionArchive(bundles.notify),
-    worker: functionArchive(bundles.worker),
+    webhook: archive("webhook"),
+    reconcile: archive("reconcile"),
+    notify: archive("notify"),
+    worker: archive("worker"),
   };
 }

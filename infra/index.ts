@@ -6,14 +6,17 @@
  * ts-node vendored in @pulumi/pulumi and Node's CommonJS resolver, which finds `./config` (a .ts
  * file) but not `./config.js`. test/infra/runner.test.ts loads the program that way.
  */
-import { bundleFunctions, functionArchives } from "./bundle";
+import { bundleFunctions, bundlePreviews, functionArchives } from "./bundle";
 import { loadConfig } from "./config";
 import { checkNodeVersion } from "./preflight";
 import { createBranchline } from "./program";
 
 checkNodeVersion(process.versions.node);
 
-const outputs = createBranchline(loadConfig(), functionArchives(bundleFunctions()));
+const outputs = createBranchline(
+  loadConfig(),
+  functionArchives(bundleFunctions(), bundlePreviews()),
+);
 
 export const webhookUrl = outputs.webhookUrl;
 export const sourcePipelineName = outputs.sourcePipelineName;

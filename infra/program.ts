@@ -22,7 +22,7 @@ export const ONE_SERVICE_COMPONENT_NAME = "branchline";
  * Declares every resource of a stack: one {@link Branchline} component, named after the prefix with
  * `branchline:services`, or `branchline` with today's one-service keys (whose resources keep their
  * names).
- * @param code the Lambdas' deployment archives (`functionArchives(bundleFunctions())`).
+ * @param code the Lambdas' deployment archives (`functionArchives(bundleFunctions(), bundlePreviews())`).
  */
 export function createBranchline(
   config: BranchlineConfig,

@@ -8,7 +8,14 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { bundleFunctions, functionArchives } from "./bundle";
+import {
+  BUNDLE_FILE,
+  bundleFunctions,
+  bundlePreviews,
+  functionArchives,
+  PREVIEW_FUNCTIONS,
+  PREVIEWS_FILE,
+} from "./bundle";
 import { CONFIG_NAMESPACE, loadConfig } from "./config";
 import { createBranchline } from "./program";
 import type { PolicyDocument, PolicyStatement } from "./policies";
@@ -198,21 +205,26 @@ function formatValue(key: string, value: unknown, indent: string): string[] {
  * Replaces every asset archive among a resource's inputs by a line naming the bundle it carries (the
  * mocks receive archives whose contents are promises, which the synchronous formatter cannot read).
  */
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
 async function describeArchives(
   resource: RecordedResource,
   bundles: Record<string, string>,
 ): Promise<RecordedResource> {
   const inputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(resource.inputs)) {
-    const text = await archiveFileText(value, "index.js");
+    const text = await archiveFileText(value, BUNDLE_FILE);
     if (text === undefined) {
       inputs[key] = value;
       continue;
     }
     const name = Object.entries(bundles).find(([, bundle]) => bundle === text)?.[0];
-    const digest = createHash("sha256").update(text).digest("hex");
+    const previews = await archiveFileText(value, PREVIEWS_FILE);
     inputs[key] =
-      `archive: index.js, ${name === undefined ? "" : `the ${name} bundle, `}sha256 ${digest}`;
+      `archive: ${BUNDLE_FILE}, ${name === undefined ? "" : `the ${name} bundle, `}sha256 ${sha256(text)}` +
+      (previews === undefined ? "" : `; ${PREVIEWS_FILE}, sha256 ${sha256(previews)}`);
   }
   return { ...resource, inputs };
 }
@@ -233,9 +245,10 @@ export async function synth(stack: string, stackFile?: string): Promise<string> 
   }
   const { config, notes } = readStackConfig(file);
   const bundles = bundleFunctions();
+  const previews = bundlePreviews();
   const { result, resources } = await runWithConfig(
     config,
-    () => createBranchline(loadConfig(), functionArchives(bundles)),
+    () => createBranchline(loadConfig(), functionArchives(bundles, previews)),
     SECRET_KEYS,
   );
   const out = [
@@ -243,8 +256,9 @@ export async function synth(stack: string, stackFile?: string): Promise<string> 
     `# account ${MOCK_ACCOUNT} and region ${MOCK_REGION} are placeholders; names AWS generates end in -0000000`,
     ...Object.entries(bundles).map(
       ([name, bundle]) =>
-        `# ${name} bundle (index.js): ${Buffer.byteLength(bundle)} bytes, sha256 ${createHash("sha256").update(bundle).digest("hex")}`,
+        `# ${name} bundle (index.js): ${Buffer.byteLength(bundle)} bytes, sha256 ${sha256(bundle)}`,
     ),
+    `# previews bundle (${PREVIEWS_FILE}, in the ${PREVIEW_FUNCTIONS.join(", ")} archives): ${Buffer.byteLength(previews)} bytes, sha256 ${sha256(previews)}`,
     ...notes.map((note) => `# note: ${note}`),
     `# ${resources.length} resources`,
     "",

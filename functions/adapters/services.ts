@@ -5,8 +5,6 @@
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECRClient } from "@aws-sdk/client-ecr";
-import { ECSClient } from "@aws-sdk/client-ecs";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Octokit } from "@octokit/rest";
 import type { CommitStatuses, PullRequestComments } from "../app/feedback.js";
@@ -24,8 +22,7 @@ import type {
 import type { PreviewPorts } from "../app/preview-lifecycle.js";
 import type { PreviewDeployments } from "../app/preview-deployments.js";
 import { DynamoDbIdleMarkers } from "./dynamodb-idle.js";
-import { EcsPreviewServices } from "./ecs.js";
-import { ElbPreviewLoadBalancer } from "./elbv2.js";
+import type { PreviewClients } from "./preview-clients.js";
 import { OctokitPreviewDeployments } from "./github-deployments.js";
 import { CodePipelineActivity } from "./pipeline-executions.js";
 import type { Settings } from "../app/settings.js";
@@ -86,10 +83,8 @@ export class DefaultServices {
   );
   private readonly ecr = lazy(() => new ECRClient(awsClientConfig(this.clientOptions)));
   private readonly dynamodb = lazy(() => new DynamoDBClient(awsClientConfig(this.clientOptions)));
-  private readonly ecs = lazy(() => new ECSClient(awsClientConfig(this.clientOptions)));
-  private readonly elb = lazy(
-    () => new ElasticLoadBalancingV2Client(awsClientConfig(this.clientOptions)),
-  );
+  /** The preview clients, loaded on first use (none without previews). */
+  private previewClients: Promise<PreviewClients> | undefined;
   /** The GitHub token or App (none: anonymous), with its identity, kept for the container. */
   readonly github: GitHubCredentials | undefined;
   /** GitHub's rate-limit headers, as the last answer showed them. */
@@ -158,20 +153,23 @@ export class DefaultServices {
   }
 
   /** ECS and the load balancer for previews, bound to `signal`: only when some service has them. */
-  previews(signal: AbortSignal): { ports: PreviewPorts; stackPrefix: string } | undefined {
+  async previews(
+    signal: AbortSignal,
+  ): Promise<{ ports: PreviewPorts; stackPrefix: string } | undefined> {
     const prefix = this.settings.stackPrefix;
     if (prefix === undefined || !this.hasPreviews()) return undefined;
-    return {
-      ports: {
-        ecs: new EcsPreviewServices(this.ecs(), signal),
-        elb: new ElbPreviewLoadBalancer(this.elb(), signal),
-      },
-      stackPrefix: prefix,
-    };
+    // Loaded on first use: a stack without previews never loads the ECS and ELB clients. In the
+    // deployment archive the module is a bundle of its own next to index.js (infra/bundle.ts), with
+    // its own copies of the modules it imports: its errors are recognised by name, not class.
+    this.previewClients ??= import("./preview-clients.js").then(
+      ({ PreviewClients }) => new PreviewClients(this.clientOptions),
+    );
+    const clients = await this.previewClients;
+    return { ports: clients.ports(signal), stackPrefix: prefix };
   }
 
   async forInvocation(signal: AbortSignal): Promise<AwsServices> {
-    const previews = this.previews(signal);
+    const previews = await this.previews(signal);
     const services: AwsServices = {
       pipelines: new CodePipelineStore(this.codepipeline(), signal),
       images: new EcrImageStore(this.ecr(), signal),

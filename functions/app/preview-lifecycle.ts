@@ -19,7 +19,7 @@ import {
   type PreviewScope,
 } from "./previews.js";
 import {
-  ListenerFullError,
+  isListenerFull,
   type PreviewEcs,
   type PreviewLoadBalancer,
   type PreviewTraffic,
@@ -154,7 +154,7 @@ export class ServicePreviews {
         changed: ensured.changed,
       };
     } catch (error) {
-      if (error instanceof PreviewLimitError || error instanceof ListenerFullError) {
+      if (error instanceof PreviewLimitError || isListenerFull(error)) {
         this.logger.info("preview waits", { pullRequest: prNumber, reason: error.message });
         return { kind: "waiting", reason: error.message };
       }

@@ -98,6 +98,22 @@ export class ListenerFullError extends Error {
   override readonly name = "ListenerFullError";
 }
 
+/*
+ * The load balancer adapter runs from the deployment archive's separately bundled previews.js
+ * (infra/bundle.ts), which carries its own copy of this module: its errors are not instances of
+ * the classes above as the main bundle has them. They are recognised by name.
+ */
+
+/** A PriorityTakenError, whichever bundle's copy of the class threw it. */
+export function isPriorityTaken(error: unknown): error is PriorityTakenError {
+  return error instanceof Error && error.name === "PriorityTakenError";
+}
+
+/** A ListenerFullError, whichever bundle's copy of the class threw it. */
+export function isListenerFull(error: unknown): error is ListenerFullError {
+  return error instanceof Error && error.name === "ListenerFullError";
+}
+
 export interface PreviewLoadBalancer {
   /** The VPC of the listener's load balancer (where target groups of type ip are created). */
   listenerVpc(listenerArn: string): Promise<string>;

@@ -35,8 +35,9 @@ import {
 import { ConfigurationError, ConflictError } from "../core/errors.js";
 import { imageTagPrefix, MANAGED_BY_VALUE, TAG } from "../shared/names.js";
 import {
+  isListenerFull,
+  isPriorityTaken,
   ListenerFullError,
-  PriorityTakenError,
   type ListenerRuleView,
   type PreviewEcs,
   type PreviewLoadBalancer,
@@ -350,11 +351,11 @@ async function createRule(
       const ruleArn = await elb.createRule({ listenerArn, priority, host, targetGroupArn, tags });
       return { ruleArn, priority };
     } catch (error) {
-      if (error instanceof ListenerFullError) {
+      if (isListenerFull(error)) {
         const count = current.filter((r) => r.priority !== undefined).length;
         throw new ListenerFullError(listenerFullMessage(listenerArn, count));
       }
-      if (!(error instanceof PriorityTakenError)) throw error;
+      if (!isPriorityTaken(error)) throw error;
       lost.add(priority);
       current = await elb.listRules(listenerArn);
       // A repeated ensure of the same preview (a lost answer) may have created our rule meanwhile.

@@ -10,13 +10,19 @@ import {
   BUNDLE_FILE,
   bundleFunction,
   bundleFunctions,
+  bundleInputs,
+  bundlePreviews,
   functionArchive,
   functionArchives,
   NOTIFY_ENTRY,
+  PREVIEW_FUNCTIONS,
+  PREVIEWS_ENTRY,
+  PREVIEWS_FILE,
   RECONCILE_ENTRY,
   WEBHOOK_ENTRY,
   WORKER_ENTRY,
 } from "../../infra/bundle.js";
+import { archiveFileText } from "../helpers/pulumi-mocks.js";
 
 interface LambdaResult {
   statusCode: number;
@@ -212,10 +218,86 @@ describe("infra/bundle (the reconcile, notify and worker Lambdas as pulumi up sh
       expect(bundle).to.not.include(process.cwd());
       expect(bundle).to.not.include("sourceMappingURL");
     }
-    const archives = functionArchives(bundles);
+    const archives = functionArchives(bundles, bundlePreviews());
     expect(Object.keys(archives)).to.deep.equal(["webhook", "reconcile", "notify", "worker"]);
     for (const archive of Object.values(archives)) {
       expect(pulumi.asset.AssetArchive.isInstance(archive)).to.equal(true);
+    }
+  });
+
+  it("keeps the preview clients out of the main bundles: those that manage previews require them", () => {
+    const require = `require("./${PREVIEWS_FILE}")`;
+    for (const name of ["webhook", "reconcile", "worker"] as const) {
+      const bundle = bundles[name];
+      expect(bundle.split(require), name).to.have.length(2);
+      // The SDK clients name themselves in each command (`.n("ECSClient", ...)`).
+      expect(bundle, name).to.not.include("ECSClient");
+      expect(bundle, name).to.not.include("ElasticLoadBalancingV2Client");
+    }
+    // notify never builds DefaultServices: esbuild leaves the import out with the class.
+    expect(bundles.notify).to.not.include(PREVIEWS_FILE);
+    expect(bundles.notify).to.not.include("ECSClient");
+  });
+
+  it("the webhook bundle's sources: no ECS or ELB client, no preview adapter", () => {
+    const inputs = bundleInputs(WEBHOOK_ENTRY);
+    expect(inputs).to.include("functions/adapters/services.ts");
+    const previewOnly = inputs.filter(
+      (file) =>
+        file.includes("/@aws-sdk/client-ecs/") ||
+        file.includes("/@aws-sdk/client-elastic-load-balancing-v2/") ||
+        /^functions\/adapters\/(ecs|elbv2|preview-clients)\.ts$/.test(file),
+    );
+    expect(previewOnly).to.deep.equal([]);
+  });
+
+  it("bundles the preview clients apart, with the same options, deterministically", () => {
+    const previews = bundlePreviews();
+    expect(bundlePreviews()).to.equal(previews);
+    expect(bundleFunction(PREVIEWS_ENTRY)).to.equal(previews);
+    expect(previews).to.not.include(process.cwd());
+    expect(previews).to.not.include("sourceMappingURL");
+    expect(previews).to.include("ECSClient");
+    expect(previews).to.include("ElasticLoadBalancingV2Client");
+    expect(previews).to.not.include(PREVIEWS_FILE);
+    const inputs = bundleInputs(PREVIEWS_ENTRY);
+    for (const file of [
+      "functions/adapters/preview-clients.ts",
+      "functions/adapters/ecs.ts",
+      "functions/adapters/elbv2.ts",
+      "functions/app/preview-ports.ts",
+    ]) {
+      expect(inputs).to.include(file);
+    }
+    // None of the use cases: what crosses between the bundles is the ports' values and errors.
+    expect(inputs.filter((file) => /^functions\/(app|core)\//.test(file))).to.deep.equal([
+      "functions/app/preview-ports.ts",
+      "functions/core/errors.ts",
+      "functions/core/images.ts",
+    ]);
+  });
+
+  it("puts the preview clients' bundle next to index.js in the webhook, reconcile and worker archives only", async () => {
+    const previews = bundlePreviews();
+    expect(PREVIEW_FUNCTIONS).to.deep.equal(["webhook", "reconcile", "worker"]);
+    const archives = functionArchives(bundles, previews);
+    const again = functionArchives(bundleFunctions(), bundlePreviews());
+    for (const name of ["webhook", "reconcile", "notify", "worker"] as const) {
+      const holds = name !== "notify";
+      expect(await archiveFileText(archives[name], BUNDLE_FILE), name).to.equal(bundles[name]);
+      expect(await archiveFileText(archives[name], PREVIEWS_FILE), name).to.equal(
+        holds ? previews : undefined,
+      );
+      const assets = await (archives[name] as pulumi.asset.AssetArchive).assets;
+      expect(Object.keys(assets), name).to.deep.equal(
+        holds ? [BUNDLE_FILE, PREVIEWS_FILE] : [BUNDLE_FILE],
+      );
+      // The same tree gives the same archive.
+      for (const file of [BUNDLE_FILE, PREVIEWS_FILE]) {
+        expect(await archiveFileText(again[name], file), `${name} ${file}`).to.equal(
+          await archiveFileText(archives[name], file),
+        );
+      }
     }
   });
 
