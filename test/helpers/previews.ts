@@ -6,6 +6,9 @@
  * `shop-pr/web`. The production service is created through the wire, as ECS would have it.
  */
 import { CreateServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { Octokit } from "@octokit/rest";
+import { OctokitPreviewDeployments } from "../../functions/adapters/github-deployments.js";
+import type { GitHubApiDouble } from "./github-api.js";
 import type { AwsDouble } from "./aws-double/index.js";
 import { servicePipeline, type TestService } from "./services.js";
 
@@ -101,4 +104,42 @@ export async function seedPreviewStack(
     },
   ]);
   return { listenerArn, preview, table, registry };
+}
+
+/** Pull request n of `repository` as GitHub shows it now (replacing what it showed), into master. */
+export function pullRequestOnGitHub(
+  github: GitHubApiDouble,
+  repository: string,
+  n: number,
+  head: { sha: string; state?: "open" | "closed" },
+): void {
+  github.pullRequests.delete(`${repository.toLowerCase()}#${n}`);
+  github.addPullRequest({
+    number: n,
+    state: head.state ?? "open",
+    draft: false,
+    head: { ref: `feature-${n}`, sha: head.sha, repo: repository },
+    base: { ref: "master", repo: repository },
+  });
+}
+
+/**
+ * The deployment the notify function reports when pull request n's clone deployed `sha` to its
+ * preview (environment `pr-<n>-web`), written through the real adapter.
+ */
+export async function previewDeployed(
+  github: GitHubApiDouble,
+  repository: string,
+  n: number,
+  sha: string,
+): Promise<void> {
+  await new OctokitPreviewDeployments(
+    new Octokit({ auth: "ghs_test-token", baseUrl: github.url }),
+  ).report(repository, {
+    sha,
+    environment: `pr-${n}-web`,
+    state: "success",
+    url: `https://pr-${n}.web.preview.example.com`,
+    description: "Deployed",
+  });
 }

@@ -7,9 +7,7 @@
  * that waited for `maxPreviews` gets its slot once one frees.
  */
 import { CodePipelineClient, DeletePipelineCommand } from "@aws-sdk/client-codepipeline";
-import { Octokit } from "@octokit/rest";
 import { expect } from "chai";
-import { OctokitPreviewDeployments } from "../../../functions/adapters/github-deployments.js";
 import { loadBalancerDimension } from "../../../functions/core/preview.js";
 import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
 import { defaultReconcileDeps } from "../../../functions/reconcile/deps.js";
@@ -19,7 +17,13 @@ import { createHandler } from "../../../functions/webhook/handler.js";
 import { GitHubComments } from "../../helpers/github-comments.js";
 import { GitHubDeployments } from "../../helpers/github-deployments.js";
 import { pullRequestPayload, signedEvent } from "../../helpers/github-events.js";
-import { seedPreviewStack, STACK_PREFIX, type PreviewStack } from "../../helpers/previews.js";
+import {
+  previewDeployed,
+  pullRequestOnGitHub,
+  seedPreviewStack,
+  STACK_PREFIX,
+  type PreviewStack,
+} from "../../helpers/previews.js";
 import type { TestService } from "../../helpers/services.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
@@ -67,15 +71,8 @@ describe("reconcile handler: preview environments (wire level)", function () {
       now: () => now,
     })();
 
-  function onGitHub(n: number, state: "open" | "closed" = "open", push = 0) {
-    wire.github.pullRequests.delete(`${REPO.toLowerCase()}#${n}`);
-    wire.github.addPullRequest({
-      number: n,
-      state,
-      head: { ref: `feature-${n}`, sha: shaOf(n, push), repo: REPO },
-      base: { ref: "master", repo: REPO },
-    });
-  }
+  const onGitHub = (n: number, state: "open" | "closed" = "open", push = 0) =>
+    pullRequestOnGitHub(wire.github, REPO, n, { sha: shaOf(n, push), state });
 
   async function deliver(n: number, action = "opened") {
     const payload = pullRequestPayload({ number: n, headRef: `feature-${n}`, action });
@@ -98,15 +95,7 @@ describe("reconcile handler: preview environments (wire level)", function () {
     await deliver(7);
     expect(previewRules()).to.have.length(1);
     // The notify function reported the deployment when the clone's execution succeeded.
-    await new OctokitPreviewDeployments(
-      new Octokit({ auth: "ghs_test-token", baseUrl: wire.github.url }),
-    ).report(REPO, {
-      sha: shaOf(7),
-      environment: "pr-7-web",
-      state: "success",
-      url: "https://pr-7.web.preview.example.com",
-      description: "Deployed",
-    });
+    await previewDeployed(wire.github, REPO, 7, shaOf(7));
 
     onGitHub(7, "closed");
     const summary = await sweep();

@@ -10,7 +10,12 @@ import {
   signedEvent,
   type PullRequestVariant,
 } from "../../helpers/github-events.js";
-import { seedPreviewStack, STACK_PREFIX, type PreviewStack } from "../../helpers/previews.js";
+import {
+  pullRequestOnGitHub,
+  seedPreviewStack,
+  STACK_PREFIX,
+  type PreviewStack,
+} from "../../helpers/previews.js";
 import type { TestService } from "../../helpers/services.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
@@ -23,16 +28,8 @@ describe("webhook: AWS calls per event with previews (wire level)", function () 
   const wire = useWireDoubles({ github: true, seed: false });
   let stack: PreviewStack;
 
-  function onGitHub(n: number, state: "open" | "closed" = "open") {
-    wire.github.pullRequests.delete(`${REPO.toLowerCase()}#${n}`);
-    wire.github.addPullRequest({
-      number: n,
-      state,
-      draft: false,
-      head: { ref: `feature-${n}`, sha: shaOf(n), repo: REPO },
-      base: { ref: "master", repo: REPO },
-    });
-  }
+  const onGitHub = (n: number, state: "open" | "closed" = "open") =>
+    pullRequestOnGitHub(wire.github, REPO, n, { sha: shaOf(n), state });
 
   /** The AWS operations one delivery made, in order. */
   async function callsOf(n: number, variant: PullRequestVariant = {}): Promise<string[]> {

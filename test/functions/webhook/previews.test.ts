@@ -6,9 +6,7 @@
  * idle one; a close removes the clone, then the preview, and retires its deployment; beyond
  * `maxPreviews` the clone is built without a deploy stage and the pull request says why.
  */
-import { Octokit } from "@octokit/rest";
 import { expect } from "chai";
-import { OctokitPreviewDeployments } from "../../../functions/adapters/github-deployments.js";
 import { defaultWebhookDeps } from "../../../functions/webhook/deps.js";
 import { createHandler } from "../../../functions/webhook/handler.js";
 import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
@@ -19,7 +17,13 @@ import {
   signedEvent,
   type PullRequestVariant,
 } from "../../helpers/github-events.js";
-import { seedPreviewStack, STACK_PREFIX, type PreviewStack } from "../../helpers/previews.js";
+import {
+  previewDeployed,
+  pullRequestOnGitHub,
+  seedPreviewStack,
+  STACK_PREFIX,
+  type PreviewStack,
+} from "../../helpers/previews.js";
 import type { TestService } from "../../helpers/services.js";
 import { useWireDoubles } from "../../helpers/wire.js";
 
@@ -58,16 +62,8 @@ describe("webhook: preview environments (wire level)", function () {
     deployments.reset();
   });
 
-  function onGitHub(n: number, state: "open" | "closed" = "open", sha = shaOf(n)) {
-    wire.github.pullRequests.delete(`${REPO.toLowerCase()}#${n}`);
-    wire.github.addPullRequest({
-      number: n,
-      state,
-      draft: false,
-      head: { ref: `feature-${n}`, sha, repo: REPO },
-      base: { ref: "master", repo: REPO },
-    });
-  }
+  const onGitHub = (n: number, state: "open" | "closed" = "open") =>
+    pullRequestOnGitHub(wire.github, REPO, n, { sha: shaOf(n), state });
 
   function handler(env: Record<string, string> = {}) {
     return createHandler(
@@ -200,15 +196,7 @@ describe("webhook: preview environments (wire level)", function () {
     onGitHub(7);
     await deliver(7);
     // The notify function reported the preview's deployment when the clone's execution succeeded.
-    await new OctokitPreviewDeployments(
-      new Octokit({ auth: "ghs_test-token", baseUrl: wire.github.url }),
-    ).report(REPO, {
-      sha: shaOf(7),
-      environment: "pr-7-web",
-      state: "success",
-      url: "https://pr-7.web.preview.example.com",
-      description: "Deployed",
-    });
+    await previewDeployed(wire.github, REPO, 7, shaOf(7));
 
     onGitHub(7, "closed");
     const from = wire.aws.calls.length;
