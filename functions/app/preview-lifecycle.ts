@@ -172,6 +172,27 @@ export class ServicePreviews {
     return listPreviews(this.deps(), this.scopeWithoutSource(source));
   }
 
+  /**
+   * The pull requests among `listings` whose preview is whole: its rule, its target group and an
+   * ACTIVE service of this stack (one DescribeServices per 10). A preview missing a piece (a
+   * creation that stopped half-way) is not: the sweep ensures it again.
+   */
+  async whole(listings: readonly PreviewListing[]): Promise<Set<number>> {
+    const candidates = listings.filter(
+      (listing) => listing.ruleArn !== undefined && listing.targetGroupArn !== undefined,
+    );
+    if (candidates.length === 0) return new Set();
+    const names = new Map(candidates.map((l) => [this.target(l.prNumber).service, l.prNumber]));
+    const services = await this.ports.ecs.describeServices(this.settings.cluster, [
+      ...names.keys(),
+    ]);
+    const whole = new Set<number>();
+    for (const [name, prNumber] of names) {
+      if (services.get(name)?.status === "ACTIVE") whole.add(prNumber);
+    }
+    return whole;
+  }
+
   /** Scales the preview's service to `count`; false when it has none or has that count. */
   scale(source: StoredPipeline, prNumber: number, count: 0 | 1): Promise<boolean> {
     return scalePreview(this.deps(), this.scopeWithoutSource(source), prNumber, count);

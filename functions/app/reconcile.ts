@@ -208,6 +208,8 @@ export async function reconcile(
   );
   /** The pull requests with a preview, listed once per sweep (a service with previews only). */
   let previewed = new Map<number, PreviewListing>();
+  /** Those with their rule, target group and service: the sweep only aims the clone at them. */
+  let whole = new Set<number>();
 
   let source: SourcePipeline;
   let pipelineNames: string[];
@@ -243,6 +245,7 @@ export async function reconcile(
       previews?.list(source),
     ]);
     previewed = new Map((previewList ?? []).map((listing) => [listing.prNumber, listing]));
+    if (previews !== undefined) whole = await previews.whole([...previewed.values()]);
     pipelineNames = listed.map((pipeline) => pipeline.name);
     for (const pipeline of listed) createdAt.set(pipeline.name, pipeline.created);
     // With a clone limit, the oldest waiting pull requests are tried first.
@@ -374,9 +377,9 @@ export async function reconcile(
           ...(approval.approvedSha !== undefined ? { approvedSha: approval.approvedSha } : {}),
         },
         strategy,
-        // A listed preview with its rule and target group is only aimed at; one missing or partly
-        // there is ensured (or waits for a slot).
-        { known: isWhole(previewed.get(pr.number)) },
+        // A whole preview is only aimed at; one missing or partly there is ensured (or waits for
+        // a slot).
+        { known: whole.has(pr.number) },
       );
       if (outcome.preview?.kind === "waiting") (summary.previewsWaiting ??= []).push(pr.number);
       await reportPreview(ports.statuses, ports.logger, serviceName, pr, outcome.preview);
@@ -669,11 +672,6 @@ async function runAll(
   const workers = Math.max(1, Math.min(limit, tasks.length));
   await Promise.all(Array.from({ length: workers }, worker));
   return skipped;
-}
-
-/** A listed preview with both its rule and its target group. */
-function isWhole(listing: PreviewListing | undefined): boolean {
-  return listing?.ruleArn !== undefined && listing.targetGroupArn !== undefined;
 }
 
 /** The summary's lists present only when they have some pull request. */

@@ -7,6 +7,7 @@
  * that waited for `maxPreviews` gets its slot once one frees.
  */
 import { CodePipelineClient, DeletePipelineCommand } from "@aws-sdk/client-codepipeline";
+import { DeleteServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { expect } from "chai";
 import { loadBalancerDimension } from "../../../functions/core/preview.js";
 import type { PipelineDeclaration } from "../../../functions/core/pipeline.js";
@@ -153,8 +154,9 @@ describe("reconcile handler: preview environments (wire level)", function () {
     expect(summary).to.deep.include({ previewsScaledDown: [7], errors: [] });
     expect(previewService(7)?.desiredCount).to.equal(0);
     expect(previewService(8)?.desiredCount).to.equal(1);
-    // One DescribeServices for both previews, one GetMetricData for both candidates.
-    expect(calls.filter((c) => c === "DescribeServices")).to.have.length(1);
+    // DescribeServices once for both previews before the pull requests (is each whole?) and once
+    // after (idle?), one GetMetricData for both candidates.
+    expect(calls.filter((c) => c === "DescribeServices")).to.have.length(2);
     expect(calls.filter((c) => c === "GetMetricData")).to.have.length(1);
     expect(calls.filter((c) => c === "UpdateService")).to.have.length(1);
 
@@ -228,5 +230,22 @@ describe("reconcile handler: preview environments (wire level)", function () {
     expect(previewRules()).to.deep.equal([]);
     expect(wire.aws.targetGroups()).to.deep.equal([]);
     for (const n of [7, 8]) expect(previewService(n)?.status).to.not.equal("ACTIVE");
+  });
+
+  it("a preview missing its service (a creation that stopped half-way) is made whole by the sweep", async () => {
+    stack = await seedPreviewStack(wire.aws, web);
+    onGitHub(7);
+    await deliver(7);
+    const ecs = new ECSClient({});
+    await ecs.send(
+      new DeleteServiceCommand({ cluster: "previews", service: "shop-web-pr-7", force: true }),
+    );
+    ecs.destroy();
+    wire.aws.finishDraining();
+    expect(previewService(7)?.status).to.equal("INACTIVE");
+
+    const summary = await sweep();
+    expect(summary).to.deep.include({ unchanged: [7], errors: [] });
+    expect(previewService(7)).to.deep.include({ status: "ACTIVE", desiredCount: 1 });
   });
 });
