@@ -1098,22 +1098,6 @@ export function inlinePolicyJson(role: string, policy: PolicyDocument): string {
   return json;
 }
 
-/**
- * The JSON of each of a role's inline policies, in order; throws, naming the role, when IAM would
- * refuse one for its size or all of them together (IAM counts a role's inline policies together,
- * whitespace excluded, against {@link INLINE_POLICY_MAX_LENGTH}).
- */
-export function inlinePoliciesJson(role: string, policies: readonly PolicyDocument[]): string[] {
-  const texts = policies.map((policy) => inlinePolicyJson(role, policy));
-  const total = texts.reduce((sum, text) => sum + text.length, 0);
-  if (total > INLINE_POLICY_MAX_LENGTH) {
-    throw new Error(
-      `the inline policies of ${role} would have ${total} characters together (${texts.map((text) => text.length).join(" + ")}), IAM allows ${INLINE_POLICY_MAX_LENGTH} per role: split the services over more stacks, or shorten branchline:prefix and the service names`,
-    );
-  }
-  return texts;
-}
-
 /** IAM's limit on a customer managed policy's document (its JSON without whitespace). */
 export const MANAGED_POLICY_MAX_LENGTH = 6144;
 /** IAM's default quota of managed policies attached to one role. */

@@ -14,8 +14,8 @@ import {
   PreviewLimitError,
   removePreview,
   scaleDownIdle,
-  scalePreview,
   type PreviewListing,
+  type PreviewBuildScope,
   type PreviewScope,
 } from "./previews.js";
 import {
@@ -27,6 +27,7 @@ import {
 import type { Logger } from "./ports.js";
 import type { StoredPipeline } from "./ports.js";
 import { ConfigurationError } from "../core/errors.js";
+import { locationOfArn } from "../core/feedback.js";
 import { ENV } from "../shared/names.js";
 
 export interface PreviewPorts {
@@ -60,9 +61,11 @@ export type PreviewOutcome =
 
 /** The ECR registry host of the account and region of an ARN (`arn:<partition>:<svc>:<region>:<account>:…`). */
 export function registryOf(arn: string): string {
-  const [, partition, , region, account] = arn.split(":");
-  const suffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
-  return `${account ?? ""}.dkr.ecr.${region ?? ""}.${suffix}`;
+  const at = locationOfArn(arn);
+  if (at === undefined)
+    throw new ConfigurationError(`${arn} is not an ARN of an account and region`);
+  const suffix = at.partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+  return `${at.account}.dkr.ecr.${at.region}.${suffix}`;
 }
 
 /** ECS and the load balancer with the stack's prefix, as the functions get them. */
@@ -109,12 +112,8 @@ export class ServicePreviews {
     private readonly logger: Pick<Logger, "info" | "warn">,
   ) {}
 
-  get settings(): PreviewSettings {
-    return this.config.settings;
-  }
-
   /** The scope of the service's previews, from its source pipeline (its ECS deploy, its region). */
-  scope(source: StoredPipeline): PreviewScope {
+  scope(source: StoredPipeline): PreviewBuildScope {
     return {
       stackPrefix: this.config.stackPrefix,
       service: this.config.service,
@@ -163,18 +162,18 @@ export class ServicePreviews {
   }
 
   /** Removes the pull request's preview; returns what it removed (nothing: it had none). */
-  async remove(source: StoredPipeline, prNumber: number): Promise<string[]> {
-    return (await removePreview(this.deps(), this.scopeWithoutSource(source), prNumber)).removed;
+  async remove(prNumber: number): Promise<string[]> {
+    return (await removePreview(this.deps(), this.previews, prNumber)).removed;
   }
 
   /** The service's previews (rules and target groups tagged as this stack's). */
-  list(source: StoredPipeline): Promise<PreviewListing[]> {
-    return listPreviews(this.deps(), this.scopeWithoutSource(source));
+  list(): Promise<PreviewListing[]> {
+    return listPreviews(this.deps(), this.previews);
   }
 
   /**
    * The pull requests among `listings` whose preview is whole: its rule, its target group and an
-   * ACTIVE service of this stack (one DescribeServices per 10). A preview missing a piece (a
+   * ACTIVE service of its name (one DescribeServices per 10). A preview missing a piece (a
    * creation that stopped half-way) is not: the sweep ensures it again.
    */
   async whole(listings: readonly PreviewListing[]): Promise<Set<number>> {
@@ -183,7 +182,7 @@ export class ServicePreviews {
     );
     if (candidates.length === 0) return new Set();
     const names = new Map(candidates.map((l) => [this.target(l.prNumber).service, l.prNumber]));
-    const services = await this.ports.ecs.describeServices(this.settings.cluster, [
+    const services = await this.ports.ecs.describeServices(this.config.settings.cluster, [
       ...names.keys(),
     ]);
     const whole = new Set<number>();
@@ -193,23 +192,14 @@ export class ServicePreviews {
     return whole;
   }
 
-  /** Scales the preview's service to `count`; false when it has none or has that count. */
-  scale(source: StoredPipeline, prNumber: number, count: 0 | 1): Promise<boolean> {
-    return scalePreview(this.deps(), this.scopeWithoutSource(source), prNumber, count);
-  }
-
   /**
    * Scales the idle previews among `listings` to zero (app/previews.ts `scaleDownIdle`); without
    * request counts (not the reconciler), none.
    */
-  async scaleDownIdle(
-    source: StoredPipeline,
-    listings: readonly PreviewListing[],
-    now: Date,
-  ): Promise<number[]> {
+  async scaleDownIdle(listings: readonly PreviewListing[], now: Date): Promise<number[]> {
     const traffic = this.ports.traffic;
     if (traffic === undefined) return [];
-    return scaleDownIdle(this.deps(), traffic, this.scopeWithoutSource(source), listings, now);
+    return scaleDownIdle(this.deps(), traffic, this.previews, listings, now);
   }
 
   private deps() {
@@ -217,16 +207,11 @@ export class ServicePreviews {
   }
 
   /**
-   * Removing, listing and scaling read nothing of the source service (the scope's `source` is
-   * unused): a source pipeline whose ECS deploy is gone must not keep its previews alive.
+   * Removing, listing and scaling need nothing of the source pipeline: a source whose ECS deploy is
+   * gone must not keep its previews alive.
    */
-  private scopeWithoutSource(source: StoredPipeline): PreviewScope {
-    return {
-      stackPrefix: this.config.stackPrefix,
-      service: this.config.service,
-      settings: this.config.settings,
-      source: { cluster: "", service: "" },
-      images: { registry: registryOf(source.arn), repositories: [...this.config.repositories] },
-    };
+  private get previews(): PreviewScope {
+    const { stackPrefix, service, settings } = this.config;
+    return { stackPrefix, service, settings };
   }
 }

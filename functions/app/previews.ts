@@ -20,6 +20,7 @@ import {
   nextRulePriority,
   PREVIEW_TAG,
   previewContainer,
+  previewHost,
   previewNames,
   prioritiesExhaustedMessage,
   previewTargetGroupPrefix,
@@ -46,18 +47,23 @@ import {
 } from "./preview-ports.js";
 import type { Logger } from "./ports.js";
 
+/** A service's previews: enough to find, scale and remove them. */
 export interface PreviewScope {
   /** The stack's prefix (`branchline:prefix`): every preview name starts with it. */
   stackPrefix: string;
   /** The service's name in the services table. */
   service: string;
   settings: PreviewSettings;
+  /** The listener rule priorities previews take (default 1..50000). */
+  priorities?: PriorityRange;
+}
+
+/** What creating a preview needs besides: where its task definition and images come from. */
+export interface PreviewBuildScope extends PreviewScope {
   /** The production ECS service whose task definition the previews start from. */
   source: { cluster: string; service: string };
   /** The pull request tier's ECR registry host and repositories. */
   images: { registry: string; repositories: string[] };
-  /** The listener rule priorities previews take (default 1..50000). */
-  priorities?: PriorityRange;
 }
 
 export interface PreviewDeps {
@@ -118,8 +124,7 @@ function escapeRegExp(text: string): string {
 
 /** Matches the hosts of the service's previews and captures the pull request number. */
 function hostPattern(target: PreviewScope): RegExp {
-  const sample = previewNames(target.stackPrefix, target.service, 1, target.settings.domain).host;
-  const rest = sample.slice("pr-1".length);
+  const rest = previewHost(target.service, 1, target.settings.domain).slice("pr-1".length);
   return new RegExp(`^pr-(\\d+)${escapeRegExp(rest)}$`);
 }
 
@@ -145,7 +150,7 @@ function targetGroupNumber(target: PreviewScope, name: string): number | undefin
 
 export async function ensurePreview(
   deps: PreviewDeps,
-  target: PreviewScope,
+  target: PreviewBuildScope,
   prNumber: number,
   options: {
     imageTag?: string;

@@ -260,7 +260,7 @@ export class PullRequestPipelines {
     }
     // After the clone (no execution deploys to it any more), before the images (a preview left
     // running by an image failure would cost money until the retry).
-    const previewRemoved = await this.config.previews?.remove(source, prNumber);
+    const previewRemoved = await this.config.previews?.remove(prNumber);
     const imagesDeleted = await this.removeImages(prNumber, knownImages);
     return {
       result,

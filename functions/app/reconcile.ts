@@ -242,7 +242,7 @@ export async function reconcile(
         ),
       ),
       ports.openPullRequests?.listOpen(source.ref.repository, source.ref.branch),
-      previews?.list(source),
+      previews?.list(),
     ]);
     previewed = new Map((previewList ?? []).map((listing) => [listing.prNumber, listing]));
     if (previews !== undefined) whole = await previews.whole([...previewed.values()]);
@@ -292,7 +292,7 @@ export async function reconcile(
     } else {
       // No clone: a preview left by a removal that stopped after the clone, or a lost close.
       if (previews !== undefined && previewed.has(n)) {
-        previewRemoved = await previews.remove(source, n);
+        previewRemoved = await previews.remove(n);
       }
       if ((await app.removeImages(n, knownImages(n))) > 0) summary.imagesDeleted.push(n);
     }
@@ -570,7 +570,7 @@ export async function reconcile(
     );
     try {
       const now = new Date((ports.limits?.now ?? Date.now)());
-      const scaled = await previews.scaleDownIdle(source, live, now);
+      const scaled = await previews.scaleDownIdle(live, now);
       if (scaled.length > 0) (summary.previewsScaledDown ??= []).push(...scaled);
     } catch (error) {
       report(summary, `idle previews not checked: ${message(error)}`, error, ports.metrics);

@@ -95,7 +95,7 @@ export async function teardown(
           [repository, imagesByPullRequest(await ports.images.list(repository))] as const,
       ),
     ),
-    previews?.list(source) ?? [],
+    previews?.list() ?? [],
   ]);
   const withPreview = new Set(previewed.map((listing) => listing.prNumber));
   const images = (n: number): KnownImages =>
@@ -139,7 +139,7 @@ export async function teardown(
         continue;
       }
       // No clone (or not ours): the pull request's preview and images are still branchline's.
-      if (previews !== undefined && withPreview.has(n)) await previews.remove(source, n);
+      if (previews !== undefined && withPreview.has(n)) await previews.remove(n);
       if ((await app.removeImages(n, images(n))) > 0) summary.imagesDeleted.push(n);
     } catch (error) {
       summary.errors.push(

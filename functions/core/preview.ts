@@ -12,10 +12,11 @@
  */
 import { createHash } from "node:crypto";
 import { ConfigurationError } from "./errors.js";
-import { previewNames as namesOf } from "../shared/preview-names.js";
+import { previewHost } from "../shared/preview-names.js";
 
 export {
   PREVIEW_TAG,
+  previewHost,
   previewNames,
   previewTargetGroupPrefix,
   targetGroupStems,
@@ -520,8 +521,7 @@ function round(value: number): number {
 
 /** The preview's URL: `https://pr-<n>.<service>.<domain>`. */
 export function previewUrl(service: string, prNumber: number, domain: string): string {
-  // The host does not depend on the stack's prefix.
-  return `https://${namesOf("x", service, prNumber, domain).host}`;
+  return `https://${previewHost(service, prNumber, domain)}`;
 }
 
 /** "$0.2963" style, for the cost per day (cents and their next two digits). */
@@ -546,15 +546,15 @@ export function previewCommentLine(
   waiting = false,
 ): string {
   if (waiting) {
-    return `${namesOf("x", service, prNumber, settings.domain).host}: waits for a free preview slot (the status branchline/${service}/preview says why)`;
+    return `${previewHost(service, prNumber, settings.domain)}: waits for a free preview slot (the status branchline/${service}/preview says why)`;
   }
   const cost = previewCostPerDay(settings, region);
   const costText =
     cost === undefined
       ? `no cost estimate for ${region}`
       : `about ${dollars(cost.runningPerDay)} a day while it runs (Fargate ${settings.cpu} CPU units, ${settings.memory} MiB, prices of ${PRICES_AS_OF})`;
-  const url = previewUrl(service, prNumber, settings.domain);
-  return `[${new URL(url).host}](${url}): ${costText}; scaled to zero after ${settings.idleHours} h without a push or a request, woken by the next push`;
+  const host = previewHost(service, prNumber, settings.domain);
+  return `[${host}](https://${host}): ${costText}; scaled to zero after ${settings.idleHours} h without a push or a request, woken by the next push`;
 }
 
 /** The commit status description of a pull request whose preview waits (at most 140 characters). */

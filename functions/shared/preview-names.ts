@@ -81,23 +81,28 @@ export interface PreviewNames {
   targetGroupName: string;
 }
 
+/** The preview's host, `pr-<n>.<service>.<domain>` (lower case): it does not name the stack. */
+export function previewHost(service: string, prNumber: number, domain: string): string {
+  checkPullRequest(prNumber);
+  const domainName = domain.toLowerCase().replace(/\.$/, "");
+  const labels = domainName.split(".");
+  if (labels.some((l) => !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) {
+    throw new RangeError(`preview domain ${JSON.stringify(domain)} is not a valid DNS name`);
+  }
+  const host = `pr-${prNumber}.${dnsLabel(service)}.${domainName}`;
+  if (host.length > 253) {
+    throw new RangeError(`preview host ${host} is longer than DNS's 253 characters`);
+  }
+  return host;
+}
+
 export function previewNames(
   stackPrefix: string,
   service: string,
   prNumber: number,
   domain: string,
 ): PreviewNames {
-  checkPullRequest(prNumber);
-  const serviceLabel = dnsLabel(service);
-  const domainName = domain.toLowerCase().replace(/\.$/, "");
-  const labels = domainName.split(".");
-  if (labels.some((l) => !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) {
-    throw new RangeError(`preview domain ${JSON.stringify(domain)} is not a valid DNS name`);
-  }
-  const host = `pr-${prNumber}.${serviceLabel}.${domainName}`;
-  if (host.length > 253) {
-    throw new RangeError(`preview host ${host} is longer than DNS's 253 characters`);
-  }
+  const host = previewHost(service, prNumber, domain);
   const ecsName = `${previewEcsNamePrefix(stackPrefix)}${service}-pr-${prNumber}`.replace(
     /[^A-Za-z0-9_-]/g,
     "-",

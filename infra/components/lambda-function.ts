@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_HANDLER } from "../bundle";
 import {
   assumeRolePolicy,
-  inlinePoliciesJson,
+  inlinePolicyJson,
   lambdaRolePolicy,
   type PolicyStatement,
 } from "../policies";
@@ -94,11 +94,8 @@ export class LambdaFunction extends pulumi.ComponentResource {
         role: this.role.id,
         policy: pulumi
           .all([args.policyStatements, this.logGroup.arn])
-          .apply(
-            ([statements, logGroupArn]) =>
-              inlinePoliciesJson(`the role of ${name}`, [
-                lambdaRolePolicy(statements, logGroupArn),
-              ])[0] as string,
+          .apply(([statements, logGroupArn]) =>
+            inlinePolicyJson(`the role of ${name}`, lambdaRolePolicy(statements, logGroupArn)),
           ),
       },
       parent,

@@ -19,7 +19,6 @@ import { loadConfig } from "../../infra/config.js";
 import { PREFIX_MAX_LENGTH } from "../../infra/config.js";
 import {
   INLINE_POLICY_MAX_LENGTH,
-  inlinePoliciesJson,
   MANAGED_POLICIES_PER_ROLE,
   MANAGED_POLICY_MAX_LENGTH,
   packManagedPolicies,
@@ -1031,8 +1030,6 @@ describe("infra: the previews' IAM attached to the roles", () => {
 });
 
 describe("infra: the previews' policies' size (IAM: 6,144 characters per managed policy, 10 managed policies and 10,240 inline characters per role)", () => {
-  /** Role -> its inline policy, and its previews' managed policies, in characters. */
-  const table: string[] = [];
   const serviceName = (i: number) => `service-${String(i).padStart(2, "0")}`;
   const clusterOf = (i: number, shared: boolean) => (shared ? "previews" : `previews-${i}`);
   const listenerOf = (i: number, shared: boolean) =>
@@ -1106,9 +1103,6 @@ describe("infra: the previews' policies' size (IAM: 6,144 characters per managed
       const policies = managedPoliciesOf(`${name}-id`);
       const lengths = policies.map((policy) => (policy.inputs["policy"] as string).length);
       managed[label] = lengths;
-      table.push(
-        `${count} service(s), ${shared ? "one cluster and listener" : "a cluster and listener each"}, ${mode}: ${label} inline ${inline[label]}, ${lengths.length} managed (${lengths.join(" + ")})`,
-      );
       // The inline policy does not grow with previews, and stays within IAM's limit.
       expect(policyLength(`${name}-policy`), name).to.equal(inline[label]);
       expect(roleInlineLength(`${name}-id`), name).to.equal(inline[label]);
@@ -1163,28 +1157,5 @@ describe("infra: the previews' policies' size (IAM: 6,144 characters per managed
     // The longest logical name: the many-service clone role's tenth part.
     const longest = `${"p".repeat(PREFIX_MAX_LENGTH)}-pipelines-clone-role-previews-${MANAGED_POLICIES_PER_ROLE}`;
     expect(`${longest}-0000000`.length).to.be.at.most(128);
-  });
-
-  it("a role's inline policies are refused together, naming the role, beyond the limit", () => {
-    const policy = (count: number): PolicyDocument => ({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Action: "s3:GetObject",
-          Resource: Array.from({ length: count }, (_, i) => `arn:aws:s3:::bucket-${i}/*`),
-        },
-      ],
-    });
-    // Each within the limit on its own (about 6,000 characters), not together.
-    expect(inlinePoliciesJson("the role of worker", [policy(200)])).to.have.length(1);
-    expect(() => inlinePoliciesJson("the role of worker", [policy(200), policy(200)])).to.throw(
-      /^the inline policies of the role of worker would have \d+ characters together \(\d+ \+ \d+\), IAM allows 10240 per role/,
-    );
-  });
-
-  after(() => {
-    // The closing note's figures.
-    for (const line of table) console.log(`      ${line}`);
   });
 });

@@ -22,7 +22,7 @@ import {
   removePreview,
   scalePreview,
   type PreviewDeps,
-  type PreviewScope,
+  type PreviewBuildScope,
 } from "../../../functions/app/previews.js";
 import { ConflictError } from "../../../functions/core/errors.js";
 import { parsePreviewSettings } from "../../../functions/core/preview.js";
@@ -78,7 +78,7 @@ describe("previews over the wire (ECS and ELBv2 adapters against the AWS double)
   let ecsOnce: ECSClient;
   let elbOnce: ElasticLoadBalancingV2Client;
   let deps: PreviewDeps;
-  let target: PreviewScope;
+  let target: PreviewBuildScope;
   let listenerArn: string;
 
   before(async () => {
